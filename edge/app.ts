@@ -1,0 +1,70 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { secureHeaders } from "hono/secure-headers";
+import { KaiError } from "../shared/errors";
+import { configFrom } from "./config";
+import type { AppEnv } from "./env";
+import { methodNotAllowedResponse, onError, onNotFound, validationHook } from "./http/errors";
+import { surfaceOf } from "./http/respond";
+import { AUTH_PER_IP, rateLimit } from "./middleware/rate-limit";
+import { authSessions } from "./routes/auth-sessions";
+import { authUsers } from "./routes/auth-users";
+import { authVerifications } from "./routes/auth-verifications";
+import { devMailboxRoutes } from "./routes/dev-mailbox";
+import { systemRoutes } from "./routes/system";
+import { tokensRoutes } from "./routes/tokens";
+import { usersRoutes } from "./routes/users";
+
+/** JSON bodies above this are refused with 413 before anything parses them. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The Worker's HTTP surface. This file is the table of contents: each line mounts one route group. */
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+app.use("*", async (c, next) => {
+  c.set("surface", surfaceOf(c.req.path));
+  c.set("config", configFrom(c.env));
+  await next();
+});
+app.use("*", secureHeaders());
+app.use("*", methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
+app.use(
+  "/api/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new KaiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    },
+  }),
+);
+app.use("/api/v1/auth/*", rateLimit(AUTH_PER_IP));
+
+app.route("/", systemRoutes);
+app.route("/api/v1/auth/verifications", authVerifications);
+app.route("/api/v1/auth/sessions", authSessions);
+app.route("/api/v1/auth/users", authUsers);
+app.route("/api/v1/users", usersRoutes);
+app.route("/api/v1/dev/mailbox", devMailboxRoutes);
+app.route("/api/tokens", tokensRoutes);
+
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+  type: "http",
+  scheme: "bearer",
+  description: "An access token from /api/v1/auth/sessions or a personal API token (kai_pat_…).",
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "cookie", { type: "apiKey", in: "cookie", name: "__Host-kai_session" });
+app.doc31("/api/openapi.json", {
+  openapi: "3.1.0",
+  info: {
+    title: "Kai API",
+    version: "0.1.0",
+    description:
+      "Run and steer dev-sandbox containers and coding agents on your own machines. `/api/...` answers in the Kai envelope; `/api/v1/...` answers plain JSON with RFC 7807 errors.",
+  },
+});
+app.get("/api/docs", swaggerUI({ url: "/api/openapi.json", title: "Kai API reference" }));
+
+app.onError(onError);
+app.notFound(onNotFound);

@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { KaiError } from "../shared/errors";
+import type { Bindings } from "./env";
+
+const list = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const configSchema = z.object({
+  ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
+  JWT_SECRET: z.string().min(32, "JWT_SECRET must be at least 32 characters"),
+  JWT_KID: z.string().min(1).optional(),
+  PASSWORD_PEPPER: z.string().min(16, "PASSWORD_PEPPER must be at least 16 characters"),
+  ADMIN_EMAILS: list,
+  PUBLIC_ORIGIN: z.url().optional(),
+  ALLOWED_ORIGINS: list,
+  MAIL_API_URL: z.url().optional(),
+  MAIL_API_KEY: z.string().optional(),
+  MAIL_FROM: z.string().optional(),
+});
+
+export type Config = z.infer<typeof configSchema> & { adminEmails: Set<string> };
+
+const parsed = new WeakMap<object, Config>();
+
+/**
+ * Reads the bindings once per isolate (the env object is stable across requests) and
+ * fails closed: a deploy without its secrets answers 500 and logs which one is missing,
+ * rather than signing tokens with an empty key.
+ */
+export function configFrom(env: Bindings): Config {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    console.error(`kai: server configuration is invalid: ${problems.join("; ")}`);
+    throw new KaiError("INTERNAL_ERROR", "the server is not configured; see its log");
+  }
+  const config = {
+    ...result.data,
+    adminEmails: new Set(result.data.ADMIN_EMAILS.map((item) => item.toLowerCase())),
+  };
+  parsed.set(env, config);
+  return config;
+}

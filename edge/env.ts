@@ -1,0 +1,39 @@
+import type { ApiSurface } from "../shared/errors";
+import type { Config } from "./config";
+import type { RateLimiter } from "./rate-limiter";
+
+/** Bindings declared in wrangler.toml, plus secrets set with `wrangler secret put`. */
+export interface Bindings {
+  DB: D1Database;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  ENVIRONMENT?: string;
+  JWT_SECRET?: string;
+  JWT_KID?: string;
+  PASSWORD_PEPPER?: string;
+  ADMIN_EMAILS?: string;
+  PUBLIC_ORIGIN?: string;
+  ALLOWED_ORIGINS?: string;
+  MAIL_API_URL?: string;
+  MAIL_API_KEY?: string;
+  MAIL_FROM?: string;
+}
+
+/** Who a request acts for, and how it proved it. */
+export interface Principal {
+  userId: string;
+  via: "access_token" | "api_token" | "cookie";
+  /** The login session (refresh family) behind an access token or cookie. */
+  sessionId?: string;
+}
+
+export interface Variables {
+  config: Config;
+  surface: ApiSurface;
+  principal: Principal;
+}
+
+/** The one environment type every route, middleware and helper is written against. */
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}

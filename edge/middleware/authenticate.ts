@@ -1,0 +1,58 @@
+import { getCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import { KaiError } from "../../shared/errors";
+import { database } from "../db/client";
+import type { AppEnv, Principal } from "../env";
+import { API_TOKEN_PREFIX, authenticateApiToken } from "../identity/api-tokens";
+import { SESSION_COOKIE } from "../identity/cookie";
+import { verifyAccessToken } from "../identity/jwt";
+import { findLiveSession } from "../identity/sessions";
+import { isAllowedOrigin } from "../identity/origins";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+const unauthorized = (message: string) =>
+  new KaiError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": 'Bearer realm="kai"' } });
+
+async function principalFromBearer(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0], token: string): Promise<Principal> {
+  const db = database(c.env.DB);
+  if (token.startsWith(API_TOKEN_PREFIX)) {
+    const found = await authenticateApiToken(db, token);
+    if (!found) throw unauthorized("the API token is invalid, expired or revoked");
+    if (found.touch) c.executionCtx.waitUntil(found.touch);
+    return { userId: found.userId, via: "api_token" };
+  }
+  const claims = await verifyAccessToken(c.get("config"), token);
+  // The signature alone is not enough: a logged-out or stolen-and-revoked family ends here.
+  const session = await findLiveSession(db, { sessionId: claims.sessionId });
+  if (!session || session.userId !== claims.userId) throw unauthorized("the session has ended; sign in again");
+  return { userId: claims.userId, via: "access_token", sessionId: claims.sessionId };
+}
+
+/**
+ * Requires a signed-in caller: `Authorization: Bearer` with an access token or a personal
+ * API token, or else the browser session cookie. Cookie-authenticated unsafe requests must
+ * come from one of Kai's own origins, which is what stops cross-site request forgery.
+ */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const authorization = c.req.header("Authorization");
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match?.[1]) throw unauthorized("use the header `Authorization: Bearer <token>`");
+    c.set("principal", await principalFromBearer(c, match[1]));
+    return next();
+  }
+
+  const cookie = getCookie(c, SESSION_COOKIE, "host");
+  if (cookie) {
+    if (!SAFE_METHODS.has(c.req.method) && !isAllowedOrigin(c, c.req.header("Origin"))) {
+      throw new KaiError("PERMISSION_DENIED", "a cookie-authenticated request must come from Kai's own origin");
+    }
+    const session = await findLiveSession(database(c.env.DB), { cookieSecret: cookie });
+    if (!session) throw unauthorized("the session has ended; sign in again");
+    c.set("principal", { userId: session.userId, via: "cookie", sessionId: session.sessionId });
+    return next();
+  }
+
+  throw unauthorized("sign in first: send `Authorization: Bearer <token>`");
+});

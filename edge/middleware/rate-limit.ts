@@ -1,0 +1,66 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { KaiError } from "../../shared/errors";
+import type { AppEnv } from "../env";
+import type { RateDecision } from "../rate-limiter";
+
+export interface RatePolicy {
+  /** Bucket family, e.g. "auth-ip" or "login-account". */
+  name: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+/** Auth routes: per client IP across all of them, and per account for each action. */
+export const AUTH_PER_IP: RatePolicy = { name: "auth-ip", limit: 60, windowSeconds: 60 };
+export const LOGIN_PER_ACCOUNT: RatePolicy = { name: "login-account", limit: 10, windowSeconds: 900 };
+export const VERIFY_PER_ACCOUNT: RatePolicy = { name: "verify-account", limit: 10, windowSeconds: 900 };
+export const REGISTER_PER_ACCOUNT: RatePolicy = { name: "register-account", limit: 5, windowSeconds: 3600 };
+
+const decisionsKey = new WeakMap<Context, RateDecision[]>();
+
+export function clientIp(c: Context<AppEnv>): string {
+  // Cloudflare sets CF-Connecting-IP itself and overwrites any value a client sends.
+  return c.req.header("CF-Connecting-IP") ?? "unknown";
+}
+
+/** Counts one request against `policy` for `subject`; throws RATE_LIMITED when over. */
+export async function consume(c: Context<AppEnv>, policy: RatePolicy, subject: string): Promise<void> {
+  const stub = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(`${policy.name}:${subject}`));
+  const decision = await stub.hit(policy.limit, policy.windowSeconds);
+  const decisions = decisionsKey.get(c) ?? [];
+  decisions.push(decision);
+  decisionsKey.set(c, decisions);
+  if (!decision.allowed) {
+    const retryAfter = Math.max(1, decision.resetAt - Math.floor(Date.now() / 1000));
+    throw new KaiError("RATE_LIMITED", `too many requests; try again in ${retryAfter} s`, {
+      headers: { "Retry-After": String(retryAfter) },
+      details: { retryAfterSeconds: retryAfter },
+    });
+  }
+}
+
+/** Writes the `X-RateLimit-*` headers of whichever bucket this request is closest to exhausting. */
+export function applyRateLimitHeaders(c: Context, headers: Headers): void {
+  const tightest = (decisionsKey.get(c) ?? []).reduce<RateDecision | undefined>(
+    (best, decision) => (!best || decision.remaining < best.remaining ? decision : best),
+    undefined,
+  );
+  if (!tightest) return;
+  headers.set("X-RateLimit-Limit", String(tightest.limit));
+  headers.set("X-RateLimit-Remaining", String(tightest.remaining));
+  headers.set("X-RateLimit-Reset", String(tightest.resetAt));
+}
+
+/**
+ * Limits a route per client IP. Handlers add per-account buckets with `consume`. Every
+ * response of the route carries the headers: successes here, errors in `onError` (which
+ * builds a fresh response after this middleware has run).
+ */
+export function rateLimit(policy: RatePolicy) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    await consume(c, policy, clientIp(c));
+    await next();
+    applyRateLimitHeaders(c, c.res.headers);
+  });
+}

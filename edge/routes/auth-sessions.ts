@@ -1,0 +1,74 @@
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { KaiError } from "../../shared/errors";
+import { loginBody, refreshBody, tokenPair } from "../../shared/schemas/identity";
+import { database } from "../db/client";
+import { users } from "../db/schema";
+import { jsonBody, problems, routeGroup } from "../http/openapi";
+import { clearSessionCookie, setSessionCookie } from "../identity/cookie";
+import { dummyPasswordHash, verifyPassword } from "../identity/passwords";
+import { endSessionByRefreshToken, rotateRefreshToken, startSession } from "../identity/sessions";
+import { LOGIN_PER_ACCOUNT, consume } from "../middleware/rate-limit";
+
+/** Sign in, refresh and sign out: `/api/v1/auth/sessions`. */
+export const authSessions = routeGroup();
+
+const signedInResponse = { description: "Signed in", content: { "application/json": { schema: tokenPair } } };
+
+authSessions.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["auth"],
+    summary: "Sign in with email and password",
+    request: { body: jsonBody(loginBody) },
+    responses: { 200: signedInResponse, ...problems(401, 422, 429) },
+  }),
+  async (c) => {
+    const { email, password } = c.req.valid("json");
+    await consume(c, LOGIN_PER_ACCOUNT, email);
+    const db = database(c.env.DB);
+    const config = c.get("config");
+    const [user] = await db.select().from(users).where(eq(users.email, email));
+    // Unknown emails are checked against a dummy hash: both failures cost one PBKDF2 run.
+    const stored = user?.passwordHash ?? (await dummyPasswordHash(config.PASSWORD_PEPPER));
+    const matches = await verifyPassword(password, stored, config.PASSWORD_PEPPER);
+    if (!user || !matches) throw new KaiError("UNAUTHORIZED", "wrong email or password");
+    const session = await startSession(db, config, user);
+    setSessionCookie(c, session.cookieSecret);
+    return c.json(session.tokens, 200);
+  },
+);
+
+authSessions.openapi(
+  createRoute({
+    method: "post",
+    path: "/refresh",
+    tags: ["auth"],
+    summary: "Exchange a refresh token for a new pair (the old one stops working)",
+    request: { body: jsonBody(refreshBody) },
+    responses: { 200: signedInResponse, ...problems(401, 422, 429) },
+  }),
+  async (c) => {
+    const { refresh_token } = c.req.valid("json");
+    const tokens = await rotateRefreshToken(database(c.env.DB), c.get("config"), refresh_token);
+    return c.json(tokens, 200);
+  },
+);
+
+authSessions.openapi(
+  createRoute({
+    method: "delete",
+    path: "/",
+    tags: ["auth"],
+    summary: "Sign out: ends the session the refresh token belongs to",
+    request: { body: jsonBody(refreshBody) },
+    responses: { 204: { description: "Signed out" }, ...problems(422, 429) },
+  }),
+  async (c) => {
+    const { refresh_token } = c.req.valid("json");
+    await endSessionByRefreshToken(database(c.env.DB), refresh_token);
+    clearSessionCookie(c);
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,101 @@
+import { createRoute } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import { KaiError } from "../../shared/errors";
+import { database } from "../db/client";
+import { routeGroup } from "../http/openapi";
+import { envelopeOf, ok } from "../http/respond";
+
+/** Health and readiness: `/api/health`, `/api/ready`, `/health`, `/api/v1/health`, `/api/v1/infra/health`. */
+export const systemRoutes = routeGroup();
+
+/** Runs one trivial query and measures it; a failure is reported, never thrown. */
+async function probeDatabase(db: D1Database) {
+  const started = performance.now();
+  try {
+    await database(db).run(sql`select 1 from users limit 1`);
+    return { healthy: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+  } catch (error) {
+    console.error("kai: database probe failed:", error);
+    return { healthy: false, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+  }
+}
+
+const word = (healthy: boolean): "healthy" | "unhealthy" => (healthy ? "healthy" : "unhealthy");
+const plainOk = { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } };
+
+systemRoutes.openapi(createRoute({ method: "get", path: "/health", tags: ["system"], summary: "Liveness", responses: { 200: plainOk } }), (c) =>
+  c.json({ status: "ok" as const }, 200),
+);
+systemRoutes.openapi(
+  createRoute({ method: "get", path: "/api/v1/health", tags: ["system"], summary: "Liveness", responses: { 200: plainOk } }),
+  (c) => c.json({ status: "ok" as const }, 200),
+);
+
+const infraHealth = z.object({
+  status: z.enum(["healthy", "unhealthy"]),
+  services: z.record(z.string(), z.object({ status: z.enum(["healthy", "unhealthy"]), latency_ms: z.number() })),
+});
+
+systemRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/infra/health",
+    tags: ["system"],
+    summary: "Infrastructure health with measured latency",
+    responses: {
+      200: { description: "Healthy", content: { "application/json": { schema: infraHealth } } },
+      503: { description: "A dependency is down", content: { "application/json": { schema: infraHealth } } },
+    },
+  }),
+  async (c) => {
+    const probe = await probeDatabase(c.env.DB);
+    const body = {
+      status: word(probe.healthy),
+      services: { database: { status: word(probe.healthy), latency_ms: probe.latencyMs } },
+    };
+    return probe.healthy ? c.json(body, 200) : c.json(body, 503);
+  },
+);
+
+const healthData = z.object({
+  status: z.enum(["healthy", "unhealthy"]),
+  timestamp: z.string(),
+  services: z.object({ api: z.string(), docker: z.string(), database: z.string() }),
+});
+
+systemRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/health",
+    tags: ["system"],
+    summary: "Health of Kai and its dependencies",
+    responses: { 200: { description: "Healthy", content: { "application/json": { schema: envelopeOf(healthData) } } } },
+  }),
+  async (c) => {
+    const probe = await probeDatabase(c.env.DB);
+    // `docker` reports the selected host's engine once hosts exist; with none, it is unknown.
+    const services = { api: "healthy", docker: "unknown", database: word(probe.healthy) };
+    if (!probe.healthy) {
+      throw new KaiError("SERVICE_UNAVAILABLE", "the database is not answering", { details: { services } });
+    }
+    return ok(c, { status: "healthy" as const, timestamp: new Date().toISOString(), services }, "Health check passed");
+  },
+);
+
+systemRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/ready",
+    tags: ["system"],
+    summary: "Whether Kai can serve requests (database reachable and migrated)",
+    responses: {
+      200: { description: "Ready", content: { "application/json": { schema: envelopeOf(z.object({ ready: z.boolean(), timestamp: z.string() })) } } },
+    },
+  }),
+  async (c) => {
+    const probe = await probeDatabase(c.env.DB);
+    if (!probe.healthy) throw new KaiError("SERVICE_UNAVAILABLE", "not ready: the database is not answering or not migrated");
+    return ok(c, { ready: true, timestamp: new Date().toISOString() }, "System is ready");
+  },
+);

@@ -1,0 +1,66 @@
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import { apiToken, createApiTokenBody, createdApiToken, tokenIdParam } from "../../shared/schemas/tokens";
+import { database } from "../db/client";
+import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
+import { envelopeOf, ok } from "../http/respond";
+import { createApiToken, listApiTokens, revokeApiToken } from "../identity/api-tokens";
+import { authenticate } from "../middleware/authenticate";
+
+/** `/api/tokens`: personal API tokens, accepted as `Authorization: Bearer kai_pat_…`. */
+export const tokensRoutes = routeGroup();
+tokensRoutes.use("*", authenticate);
+
+tokensRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["tokens"],
+    summary: "Create a personal API token (the secret is shown once)",
+    security: signedIn,
+    request: { body: jsonBody(createApiTokenBody) },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: envelopeOf(createdApiToken) } } },
+      ...envelopeErrors(400, 401, 403, 415),
+    },
+  }),
+  async (c) => {
+    const token = await createApiToken(database(c.env.DB), c.get("principal").userId, c.req.valid("json"));
+    return ok(c, token, "Token created; store the secret now, it is not shown again", 201);
+  },
+);
+
+tokensRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["tokens"],
+    summary: "List your active API tokens (secrets are never shown again)",
+    security: signedIn,
+    responses: {
+      200: { description: "Tokens", content: { "application/json": { schema: envelopeOf(z.object({ tokens: z.array(apiToken) })) } } },
+      ...envelopeErrors(401),
+    },
+  }),
+  async (c) => ok(c, { tokens: await listApiTokens(database(c.env.DB), c.get("principal").userId) }, "Tokens retrieved successfully"),
+);
+
+tokensRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/{id}",
+    tags: ["tokens"],
+    summary: "Revoke an API token; it stops working on the next request",
+    security: signedIn,
+    request: { params: tokenIdParam },
+    responses: {
+      200: { description: "Revoked", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } },
+      ...envelopeErrors(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    await revokeApiToken(database(c.env.DB), c.get("principal").userId, id);
+    return ok(c, { id }, "Token revoked");
+  },
+);

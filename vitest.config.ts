@@ -1,0 +1,43 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+/** Test-only secrets: long enough to pass configuration checks, never used outside tests. */
+export const TEST_BINDINGS = {
+  ENVIRONMENT: "test",
+  JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
+  PASSWORD_PEPPER: "test-pepper-0123456789abcdef",
+  ADMIN_EMAILS: "admin@example.com",
+  ALLOWED_ORIGINS: "https://app.kai.test",
+};
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: { bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: migrations } },
+            }),
+          ],
+          test: {
+            name: "worker",
+            include: ["test/worker/**/*.test.ts"],
+            setupFiles: ["test/worker/apply-migrations.ts"],
+          },
+        },
+        {
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["test/node/**/*.test.ts", "edge/**/*.test.ts", "shared/**/*.test.ts", "agent/**/*.test.ts"],
+            testTimeout: 60_000,
+          },
+        },
+      ],
+    },
+  };
+});
