@@ -33,9 +33,18 @@ export async function hashPassword(password: string, pepper: string, iterations 
 export async function verifyPassword(password: string, stored: string, pepper: string): Promise<boolean> {
   const [scheme, iterationsText, saltText, hashText] = stored.split("$");
   const iterations = Number(iterationsText);
-  if (scheme !== SCHEME || !saltText || !hashText || iterations > PBKDF2_MAX_ITERATIONS) return false;
-  const actual = await derive(password, pepper, fromBase64Url(saltText), iterations);
-  return timingSafeEqual(actual, fromBase64Url(hashText));
+  if (scheme !== SCHEME || !saltText || !hashText || !Number.isInteger(iterations) || iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS) {
+    return false;
+  }
+  let expected: Uint8Array;
+  let salt: Uint8Array;
+  try {
+    expected = fromBase64Url(hashText);
+    salt = fromBase64Url(saltText);
+  } catch {
+    return false; // not base64url: a corrupt row, which must never match
+  }
+  return timingSafeEqual(await derive(password, pepper, salt, iterations), expected);
 }
 
 let dummyHash: Promise<string> | undefined;

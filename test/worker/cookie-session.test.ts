@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { BASE, call, expectProblem, registerUser, sessionCookieOf } from "./helpers";
+
+describe("browser session cookie", () => {
+  it("is __Host-, HttpOnly, Secure, SameSite and Path=/", async () => {
+    const user = await registerUser();
+    const res = await call("/api/v1/auth/sessions", { body: { email: user.email, password: user.password } });
+    const setCookie = res.headers.get("set-cookie") ?? "";
+    expect(setCookie).toMatch(/^__Host-kai_session=kai_cs_/);
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/Secure/i);
+    expect(setCookie).toMatch(/SameSite=(Lax|Strict)/i);
+    expect(setCookie).toMatch(/Path=\//);
+    expect(setCookie).not.toMatch(/Domain=/i);
+  });
+
+  it("authenticates safe requests on its own", async () => {
+    const user = await registerUser();
+    const res = await call("/api/v1/users/me", { headers: { cookie: user.cookie } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: user.id });
+  });
+
+  it("refuses unsafe requests without an Origin, or from a foreign one", async () => {
+    const user = await registerUser();
+    const patch = (headers: Record<string, string>) =>
+      call("/api/v1/users/me", { method: "PATCH", body: { bio: "changed" }, headers: { cookie: user.cookie, ...headers } });
+    await expectProblem(await patch({}), 403, "PERMISSION_DENIED");
+    await expectProblem(await patch({ origin: "https://evil.example" }), 403, "PERMISSION_DENIED");
+    await expectProblem(await patch({ origin: "null" }), 403, "PERMISSION_DENIED");
+    const same = await patch({ origin: BASE });
+    expect(same.status).toBe(200);
+    const configured = await patch({ origin: "https://app.kai.test" });
+    expect(configured.status).toBe(200);
+  });
+
+  it("stops working after sign-out", async () => {
+    const user = await registerUser();
+    const login = await call("/api/v1/auth/sessions", { body: { email: user.email, password: user.password } });
+    const cookie = sessionCookieOf(login);
+    const { refresh_token } = (await login.json()) as { refresh_token: string };
+    await call("/api/v1/auth/sessions", { method: "DELETE", body: { refresh_token } });
+    await expectProblem(await call("/api/v1/users/me", { headers: { cookie } }), 401, "UNAUTHORIZED");
+  });
+
+  it("refuses a made-up cookie", async () => {
+    await expectProblem(await call("/api/v1/users/me", { headers: { cookie: "__Host-kai_session=kai_cs_forged" } }), 401, "UNAUTHORIZED");
+  });
+});
