@@ -9,10 +9,16 @@ import type { AppEnv } from "./env";
 import { methodNotAllowedResponse, onError, onNotFound, validationHook } from "./http/errors";
 import { surfaceOf } from "./http/respond";
 import { AUTH_PER_IP, rateLimit } from "./middleware/rate-limit";
+import { agentConnect } from "./routes/agent-connect";
+import { auditRoutes } from "./routes/audit";
 import { authSessions } from "./routes/auth-sessions";
 import { authUsers } from "./routes/auth-users";
 import { authVerifications } from "./routes/auth-verifications";
+import { catalogRoutes } from "./routes/catalog";
 import { devMailboxRoutes } from "./routes/dev-mailbox";
+import { flexyRoutes } from "./routes/flexy";
+import { hostDirectoriesRoutes } from "./routes/host-directories";
+import { hostsRoutes } from "./routes/hosts";
 import { systemRoutes } from "./routes/system";
 import { tokensRoutes } from "./routes/tokens";
 import { usersRoutes } from "./routes/users";
@@ -28,7 +34,8 @@ app.use("*", async (c, next) => {
   c.set("config", configFrom(c.env));
   await next();
 });
-app.use("*", secureHeaders());
+// The agent's WebSocket upgrade answer (101) must reach the client untouched.
+app.use("*", async (c, next) => (c.req.path === "/api/agent/connect" ? next() : secureHeaders()(c, next)));
 app.use("*", methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 app.use(
   "/api/*",
@@ -48,6 +55,12 @@ app.route("/api/v1/auth/users", authUsers);
 app.route("/api/v1/users", usersRoutes);
 app.route("/api/v1/dev/mailbox", devMailboxRoutes);
 app.route("/api/tokens", tokensRoutes);
+app.route("/api/hosts", hostsRoutes);
+app.route("/api/agent/connect", agentConnect);
+app.route("/api/flexy", flexyRoutes);
+app.route("/api/catalog/flexy", catalogRoutes);
+app.route("/api/host/directories", hostDirectoriesRoutes);
+app.route("/api/audit", auditRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

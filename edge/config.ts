@@ -23,6 +23,8 @@ const configSchema = z.object({
   MAIL_API_URL: z.url().optional(),
   MAIL_API_KEY: z.string().optional(),
   MAIL_FROM: z.string().optional(),
+  /** How long the edge waits for an agent's answer before AGENT_TIMEOUT. */
+  AGENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema> & { adminEmails: Set<string> };

@@ -1,11 +1,15 @@
 import type { ApiSurface } from "../shared/errors";
 import type { Config } from "./config";
+import type { HostSession } from "./host-session/host-session";
+import type { HostRow } from "./hosts/hosts";
 import type { RateLimiter } from "./rate-limiter";
 
 /** Bindings declared in wrangler.toml, plus secrets set with `wrangler secret put`. */
 export interface Bindings {
   DB: D1Database;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  HOST_SESSION: DurableObjectNamespace<HostSession>;
+  AGENT_TIMEOUT_MS?: string;
   ENVIRONMENT?: string;
   JWT_SECRET?: string;
   JWT_KID?: string;
@@ -30,6 +34,8 @@ export interface Variables {
   config: Config;
   surface: ApiSurface;
   principal: Principal;
+  /** The host a host-bound route acts on, chosen by `selectHost`. */
+  host: HostRow;
 }
 
 /** The one environment type every route, middleware and helper is written against. */

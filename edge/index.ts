@@ -1,6 +1,7 @@
 import { app } from "./app";
 import type { Bindings } from "./env";
 
+export { HostSession } from "./host-session/host-session";
 export { RateLimiter } from "./rate-limiter";
 
 export default {

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * The source of truth for D1. `npm run db:generate` turns changes here into a new file in
@@ -108,4 +108,81 @@ export const devMailbox = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [index("dev_mailbox_to_idx").on(t.to)],
+);
+
+/** An enrolled machine. Its agent token is stored as SHA-256 only and binds the agent to this host. */
+export const hosts = sqliteTable(
+  "hosts",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    tokenPrefix: text("token_prefix").notNull(),
+    online: integer("online", { mode: "boolean" }).notNull().default(false),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }),
+    agentVersion: text("agent_version"),
+    protocolVersion: integer("protocol_version"),
+    dockerOk: integer("docker_ok", { mode: "boolean" }),
+    dockerVersion: text("docker_version"),
+    os: text("os"),
+    arch: text("arch"),
+    hostname: text("hostname"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("hosts_user_idx").on(t.userId), uniqueIndex("hosts_user_name_unique").on(t.userId, sql`lower(${t.name})`)],
+);
+
+/** A Flexy catalog item: a directory on one of the user's hosts, and the container made for it. */
+export const catalogItems = sqliteTable(
+  "catalog_items",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    hostId: text("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    hostPath: text("host_path").notNull(),
+    containerId: text("container_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("catalog_items_user_host_idx").on(t.userId, t.hostId)],
+);
+
+/** One row per relayed command: who, where, what, how it ended and how long it took. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    hostId: text("host_id").notNull(),
+    op: text("op").notNull(),
+    /** "ok", or the error code the request ended with. */
+    outcome: text("outcome").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    /** The same id travels as the frame id and appears in the agent's log. */
+    requestId: text("request_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_user_created_idx").on(t.userId, t.createdAt)],
+);
+
+/** Remembered answers of POST requests sent with an `Idempotency-Key`, replayed on retries. */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    userId: text("user_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    /** Null while the first request is still running. */
+    status: integer("status"),
+    body: text("body"),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
 );

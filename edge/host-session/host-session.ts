@@ -1,0 +1,161 @@
+import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import type { WireError } from "../../shared/errors";
+import {
+  CLOSE_CODES,
+  KEEPALIVE_PING,
+  KEEPALIVE_PONG,
+  MIN_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  type HelloFrame,
+  agentFrame,
+  parseFrame,
+} from "../../shared/protocol";
+import { database } from "../db/client";
+import { hosts } from "../db/schema";
+import type { Bindings } from "../env";
+import { readAttachment, type SocketAttachment } from "./attachment";
+import { type Outcome, PendingRequests } from "./pending";
+
+export const HOST_ID_HEADER = "X-Kai-Host-Id";
+export const HOST_NAME_HEADER = "X-Kai-Host-Name";
+
+const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", message });
+
+/**
+ * One per enrolled host: holds that host agent's WebSocket (Hibernation API) and relays
+ * requests to it. Thin on purpose: accept, parse, resolve pending, fan out.
+ */
+export class HostSession extends DurableObject<Bindings> {
+  readonly #pending = new PendingRequests();
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    // Keepalive pings are answered by the runtime without waking this object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
+  }
+
+  /** Accepts an agent's socket; the Worker has already authenticated its token. */
+  override async fetch(request: Request): Promise<Response> {
+    const hostId = request.headers.get(HOST_ID_HEADER);
+    const hostName = request.headers.get(HOST_NAME_HEADER) ?? "";
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !hostId) {
+      return new Response("expected a WebSocket upgrade from the edge", { status: 426 });
+    }
+    for (const previous of this.ctx.getWebSockets()) {
+      this.#pending.failSocket(previous, offline("the host agent reconnected; retry the request"));
+      previous.close(CLOSE_CODES.REPLACED, "replaced by a newer connection of this host");
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ hostId, hostName, connectedAt: Date.now(), hello: null } satisfies SocketAttachment);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * Sends one request to the connected agent and waits for its answer. Returns an outcome
+   * rather than throwing: errors crossing Durable Object RPC lose their code.
+   */
+  async call(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {
+    const socket = this.#liveSocket();
+    if (!socket) return { ok: false, error: offline("the host agent is not connected; start kai-agent on that machine") };
+    const answer = this.#pending.wait(requestId, socket, timeoutMs, () => ({
+      code: "AGENT_TIMEOUT",
+      message: `the host agent did not answer ${op} within ${Math.round(timeoutMs / 1000)} s`,
+    }));
+    try {
+      socket.send(JSON.stringify({ type: "req", id: requestId, op, params }));
+    } catch {
+      this.#pending.settle(requestId, { ok: false, error: offline("the host agent's connection just closed") });
+    }
+    return answer;
+  }
+
+  /** Whether an agent is connected, and what it said about itself. */
+  async status(): Promise<{ connected: boolean; hello: HelloFrame | null }> {
+    const socket = this.#liveSocket();
+    return { connected: Boolean(socket), hello: socket ? (readAttachment(socket)?.hello ?? null) : null };
+  }
+
+  /** Closes the agent's socket at once, e.g. when its host is deleted and its token revoked. */
+  async disconnect(code: number, reason: string): Promise<void> {
+    for (const socket of this.ctx.getWebSockets()) {
+      this.#pending.failSocket(socket, offline(reason));
+      socket.close(code, reason);
+    }
+  }
+
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const attachment = readAttachment(socket);
+    const frame = typeof message === "string" ? parseFrame(agentFrame, message) : undefined;
+    if (!attachment || !frame) return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "invalid frame");
+
+    if (frame.type === "hello") return this.#hello(socket, attachment, frame);
+    if (!attachment.hello) return this.#refuse(socket, CLOSE_CODES.HELLO_REQUIRED, "send hello first");
+
+    if (frame.type === "res") {
+      this.#pending.settle(frame.id, frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error });
+    }
+    // Streams (`chunk`) and host events (`event`) are fanned out by the features that use them.
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    await this.#dropped(socket, `the host agent disconnected (${code}${reason ? `: ${reason}` : ""})`);
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    await this.#dropped(socket, "the host agent's connection failed");
+  }
+
+  async #hello(socket: WebSocket, attachment: SocketAttachment, hello: HelloFrame): Promise<void> {
+    if (hello.protocolVersion < MIN_PROTOCOL_VERSION) {
+      return this.#refuse(socket, CLOSE_CODES.VERSION_UNSUPPORTED, `protocol ${hello.protocolVersion} is too old; upgrade kai-agent`);
+    }
+    if (hello.hostId !== attachment.hostId) {
+      return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello names another host than the token");
+    }
+    socket.serializeAttachment({ ...attachment, hello } satisfies SocketAttachment);
+    await database(this.env.DB)
+      .update(hosts)
+      .set({
+        online: true,
+        lastSeenAt: new Date(),
+        agentVersion: hello.agentVersion,
+        protocolVersion: hello.protocolVersion,
+        dockerOk: hello.docker.ok,
+        dockerVersion: hello.docker.version,
+        os: hello.os,
+        arch: hello.arch,
+        hostname: hello.hostname,
+      })
+      .where(eq(hosts.id, attachment.hostId));
+    socket.send(JSON.stringify({ type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId: attachment.hostId, hostName: attachment.hostName }));
+  }
+
+  async #dropped(socket: WebSocket, reason: string): Promise<void> {
+    this.#pending.failSocket(socket, offline(reason));
+    const attachment = readAttachment(socket);
+    try {
+      socket.close(1000, "closing");
+    } catch {
+      // Already closed: nothing to answer.
+    }
+    // A replaced socket closing must not mark the host offline while its successor is live.
+    if (attachment && !this.#liveSocket(socket)) {
+      await database(this.env.DB).update(hosts).set({ online: false, lastSeenAt: new Date() }).where(eq(hosts.id, attachment.hostId));
+    }
+  }
+
+  #refuse(socket: WebSocket, code: number, reason: string): void {
+    this.#pending.failSocket(socket, offline(reason));
+    socket.close(code, reason);
+  }
+
+  /** The newest socket that completed its hello, ignoring `except`. */
+  #liveSocket(except?: WebSocket): WebSocket | undefined {
+    return this.ctx
+      .getWebSockets()
+      .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && readAttachment(socket)?.hello)
+      .sort((a, b) => (readAttachment(b)?.connectedAt ?? 0) - (readAttachment(a)?.connectedAt ?? 0))[0];
+  }
+}

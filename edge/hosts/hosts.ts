@@ -1,0 +1,87 @@
+import { and, asc, eq } from "drizzle-orm";
+import { KaiError } from "../../shared/errors";
+import type { Host } from "../../shared/schemas/hosts";
+import type { Db } from "../db/client";
+import { isUniqueViolation } from "../db/errors";
+import { hosts } from "../db/schema";
+import { randomSecret, sha256Hex } from "../identity/crypto";
+
+export const AGENT_TOKEN_PREFIX = "kai_agent_";
+
+export type HostRow = typeof hosts.$inferSelect;
+
+export function toHost(row: HostRow): Host {
+  return {
+    id: row.id,
+    name: row.name,
+    online: row.online,
+    lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
+    agentVersion: row.agentVersion,
+    dockerVersion: row.dockerVersion,
+    dockerOk: row.dockerOk,
+    os: row.os,
+    arch: row.arch,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+const nameTaken = () => new KaiError("CONFLICT", "you already have a host with that name; choose another", { details: { field: "name" } });
+
+export async function enrollHost(db: Db, userId: string, name: string): Promise<{ row: HostRow; token: string }> {
+  const token = randomSecret(AGENT_TOKEN_PREFIX);
+  try {
+    const [row] = await db
+      .insert(hosts)
+      .values({
+        id: crypto.randomUUID(),
+        userId,
+        name,
+        tokenHash: await sha256Hex(token),
+        tokenPrefix: token.slice(0, AGENT_TOKEN_PREFIX.length + 6),
+        createdAt: new Date(),
+      })
+      .returning();
+    if (!row) throw new KaiError("INTERNAL_ERROR", "the host could not be stored");
+    return { row, token };
+  } catch (error) {
+    if (isUniqueViolation(error)) throw nameTaken();
+    throw error;
+  }
+}
+
+export function listHosts(db: Db, userId: string): Promise<HostRow[]> {
+  return db.select().from(hosts).where(eq(hosts.userId, userId)).orderBy(asc(hosts.createdAt));
+}
+
+/** One of the user's own hosts by id or name; anyone else's is NOT_FOUND, never FORBIDDEN. */
+export async function findOwnHost(db: Db, userId: string, idOrName: string): Promise<HostRow> {
+  const own = await listHosts(db, userId);
+  const found = own.find((row) => row.id === idOrName) ?? own.find((row) => row.name.toLowerCase() === idOrName.toLowerCase());
+  if (!found) throw new KaiError("NOT_FOUND", "no such host");
+  return found;
+}
+
+export async function renameHost(db: Db, userId: string, id: string, name: string): Promise<HostRow> {
+  try {
+    const [row] = await db.update(hosts).set({ name }).where(and(eq(hosts.id, id), eq(hosts.userId, userId))).returning();
+    if (!row) throw new KaiError("NOT_FOUND", "no such host");
+    return row;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw nameTaken();
+    throw error;
+  }
+}
+
+/** Deletes the host, which revokes its agent token (the hash is gone with the row). */
+export async function deleteHost(db: Db, userId: string, id: string): Promise<HostRow> {
+  const [row] = await db.delete(hosts).where(and(eq(hosts.id, id), eq(hosts.userId, userId))).returning();
+  if (!row) throw new KaiError("NOT_FOUND", "no such host");
+  return row;
+}
+
+/** The host an agent token belongs to, or undefined. */
+export async function hostByAgentToken(db: Db, token: string): Promise<HostRow | undefined> {
+  if (!token.startsWith(AGENT_TOKEN_PREFIX)) return undefined;
+  const [row] = await db.select().from(hosts).where(eq(hosts.tokenHash, await sha256Hex(token)));
+  return row;
+}

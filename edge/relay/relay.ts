@@ -1,0 +1,53 @@
+import type { Context } from "hono";
+import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
+import { KaiError } from "../../shared/errors";
+import { database } from "../db/client";
+import { auditLog } from "../db/schema";
+import type { AppEnv } from "../env";
+import type { Outcome } from "../host-session/pending";
+
+/**
+ * Runs one command on the selected host's agent and returns its validated result, or
+ * throws the agent's error with its code intact. Every call is audited with the request
+ * id that the agent also logs.
+ */
+export async function relay<O extends Op>(c: Context<AppEnv>, op: O, params: ParamsOf<O>): Promise<ResultOf<O>> {
+  const host = c.get("host");
+  const command = COMMANDS[op];
+  const checked = command.params.safeParse(params);
+  if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}: ${checked.error.message}`);
+
+  const requestId = crypto.randomUUID();
+  const started = Date.now();
+  const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
+  // Workers' RPC types cannot express `unknown` payloads; the result is re-validated below.
+  const outcome = (await stub.call(requestId, op, checked.data, c.get("config").AGENT_TIMEOUT_MS)) as Outcome;
+
+  let error: KaiError | undefined;
+  let result: ResultOf<O> | undefined;
+  if (outcome.ok) {
+    const parsed = command.result.safeParse(outcome.result);
+    if (parsed.success) result = parsed.data as ResultOf<O>;
+    else error = new KaiError("INTERNAL_ERROR", `the host agent answered ${op} with an unexpected result; update kai-agent`);
+  } else {
+    error = new KaiError(outcome.error.code, outcome.error.message, outcome.error.details ? { details: outcome.error.details } : {});
+  }
+
+  c.executionCtx.waitUntil(
+    database(c.env.DB)
+      .insert(auditLog)
+      .values({
+        id: crypto.randomUUID(),
+        userId: c.get("principal").userId,
+        hostId: host.id,
+        op,
+        outcome: error ? error.code : "ok",
+        durationMs: Date.now() - started,
+        requestId,
+        createdAt: new Date(),
+      })
+      .then(() => undefined),
+  );
+  if (error) throw error;
+  return result as ResultOf<O>;
+}

@@ -1,0 +1,64 @@
+import { createRoute } from "@hono/zod-openapi";
+import { count, desc, eq } from "drizzle-orm";
+import { z } from "zod";
+import { database } from "../db/client";
+import { auditLog } from "../db/schema";
+import { envelopeErrors, routeGroup, signedIn } from "../http/openapi";
+import { envelopeOf, ok } from "../http/respond";
+import { authenticate } from "../middleware/authenticate";
+
+/** `GET /api/audit`: every command relayed to your hosts, newest first. */
+export const auditRoutes = routeGroup();
+auditRoutes.use("*", authenticate);
+
+const entry = z
+  .object({
+    id: z.string(),
+    hostId: z.string(),
+    op: z.string(),
+    outcome: z.string().describe('"ok" or the error code'),
+    durationMs: z.number(),
+    requestId: z.string().describe("Also in the agent's log"),
+    createdAt: z.string(),
+  })
+  .meta({ id: "AuditEntry" });
+
+auditRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["audit"],
+    summary: "Your audit log",
+    security: signedIn,
+    request: {
+      query: z.object({
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        offset: z.coerce.number().int().min(0).default(0),
+      }),
+    },
+    responses: {
+      200: {
+        description: "Entries",
+        content: { "application/json": { schema: envelopeOf(z.object({ entries: z.array(entry), total: z.number() })) } },
+      },
+      ...envelopeErrors(400, 401),
+    },
+  }),
+  async (c) => {
+    const { limit, offset } = c.req.valid("query");
+    const db = database(c.env.DB);
+    const mine = eq(auditLog.userId, c.get("principal").userId);
+    const rows = await db.select().from(auditLog).where(mine).orderBy(desc(auditLog.createdAt)).limit(limit).offset(offset);
+    const [total] = await db.select({ value: count() }).from(auditLog).where(mine);
+    const entries = rows.map((row) => ({
+      id: row.id,
+      hostId: row.hostId,
+      op: row.op,
+      outcome: row.outcome,
+      durationMs: row.durationMs,
+      requestId: row.requestId,
+      createdAt: row.createdAt.toISOString(),
+    }));
+    return ok(c, { entries, total: total?.value ?? 0 }, "Audit log retrieved successfully");
+  },
+);

@@ -1,0 +1,87 @@
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from "../../shared/schemas/hosts";
+import { CLOSE_CODES } from "../../shared/protocol";
+import { database } from "../db/client";
+import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
+import { envelopeOf, ok } from "../http/respond";
+import { deleteHost, enrollHost, listHosts, renameHost, toHost } from "../hosts/hosts";
+import { authenticate } from "../middleware/authenticate";
+
+/** `/api/hosts`: enroll machines, see which are online, rename and revoke them. */
+export const hostsRoutes = routeGroup();
+hostsRoutes.use("*", authenticate);
+
+const hostResponse = (description: string) => ({ description, content: { "application/json": { schema: envelopeOf(host) } } });
+
+hostsRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["hosts"],
+    summary: "Enroll a machine: returns its agent token (shown once) and the command that starts the agent",
+    security: signedIn,
+    request: { body: jsonBody(createHostBody) },
+    responses: {
+      201: { description: "Enrolled", content: { "application/json": { schema: envelopeOf(enrolledHost) } } },
+      ...envelopeErrors(400, 401, 409),
+    },
+  }),
+  async (c) => {
+    const { row, token } = await enrollHost(database(c.env.DB), c.get("principal").userId, c.req.valid("json").name);
+    const server = c.get("config").PUBLIC_ORIGIN ?? new URL(c.req.url).origin;
+    return ok(c, { host: toHost(row), token, command: `kai-agent --server ${server} --token ${token}` }, "Host enrolled; start the agent with the command shown", 201);
+  },
+);
+
+hostsRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["hosts"],
+    summary: "Your hosts, with online state and what their agents last reported",
+    security: signedIn,
+    responses: {
+      200: { description: "Hosts", content: { "application/json": { schema: envelopeOf(z.object({ hosts: z.array(host) })) } } },
+      ...envelopeErrors(401),
+    },
+  }),
+  async (c) => ok(c, { hosts: (await listHosts(database(c.env.DB), c.get("principal").userId)).map(toHost) }, "Hosts retrieved successfully"),
+);
+
+hostsRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{id}",
+    tags: ["hosts"],
+    summary: "Rename a host",
+    security: signedIn,
+    request: { params: hostIdParam, body: jsonBody(renameHostBody) },
+    responses: { 200: hostResponse("Renamed"), ...envelopeErrors(400, 401, 404, 409) },
+  }),
+  async (c) => {
+    const row = await renameHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id, c.req.valid("json").name);
+    return ok(c, toHost(row), "Host renamed");
+  },
+);
+
+hostsRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/{id}",
+    tags: ["hosts"],
+    summary: "Delete a host: revokes its agent token and closes its connection at once",
+    security: signedIn,
+    request: { params: hostIdParam },
+    responses: {
+      200: { description: "Deleted", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } },
+      ...envelopeErrors(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const row = await deleteHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id);
+    const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(row.id));
+    await session.disconnect(CLOSE_CODES.TOKEN_REVOKED, "this host was deleted and its token revoked");
+    return ok(c, { id: row.id }, "Host deleted and its agent disconnected");
+  },
+);

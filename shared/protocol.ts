@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { wireErrorSchema } from "./errors";
+
+/**
+ * The wire protocol between the edge's HostSession Durable Object and `kai-agent`: JSON
+ * text frames, one zod union per direction, parsed with `safeParse` on receipt by both
+ * sides. The plain text frames `ping`/`pong` are the keepalive, answered by the runtime's
+ * auto-response so an idle host never wakes its Durable Object.
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** The oldest agent protocol this edge still speaks. */
+export const MIN_PROTOCOL_VERSION = 1;
+
+/** The largest frame either side sends or accepts (Workers' WebSocket message cap is 1 MiB). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+export const KEEPALIVE_PING = "ping";
+export const KEEPALIVE_PONG = "pong";
+
+/** WebSocket close codes Kai uses, in the 4000-4999 range reserved for applications. */
+export const CLOSE_CODES = {
+  /** A frame was not valid JSON or not a valid frame. */
+  PROTOCOL_ERROR: 4000,
+  /** The agent speaks a protocol version the edge no longer accepts: upgrade the agent. */
+  VERSION_UNSUPPORTED: 4001,
+  /** The host was deleted or its token revoked: the agent must not reconnect. */
+  TOKEN_REVOKED: 4003,
+  /** Another connection of the same host took over (e.g. the agent restarted elsewhere). */
+  REPLACED: 4009,
+  /** The agent sent something other than `hello` first. */
+  HELLO_REQUIRED: 4010,
+} as const;
+
+const requestId = z.uuid();
+
+export const helloFrame = z.object({
+  type: z.literal("hello"),
+  protocolVersion: z.number().int().min(1),
+  agentVersion: z.string().max(64),
+  hostId: z.string().max(64),
+  capabilities: z.array(z.string().max(64)).max(64),
+  docker: z.object({ ok: z.boolean(), version: z.string().max(64).nullable() }),
+  os: z.string().max(64),
+  arch: z.string().max(32),
+  hostname: z.string().max(255),
+});
+
+export const responseFrame = z.discriminatedUnion("ok", [
+  z.object({ type: z.literal("res"), id: requestId, ok: z.literal(true), result: z.unknown() }),
+  z.object({ type: z.literal("res"), id: requestId, ok: z.literal(false), error: wireErrorSchema }),
+]);
+
+export const chunkFrame = z.object({
+  type: z.literal("chunk"),
+  id: requestId,
+  seq: z.number().int().min(0),
+  data: z.unknown(),
+});
+
+export const eventFrame = z.object({
+  type: z.literal("event"),
+  topic: z.string().max(128),
+  seq: z.number().int().min(0),
+  data: z.unknown(),
+});
+
+/** Everything an agent may send after connecting. */
+export const agentFrame = z.union([helloFrame, responseFrame, chunkFrame, eventFrame]);
+
+export const welcomeFrame = z.object({
+  type: z.literal("welcome"),
+  protocolVersion: z.number().int(),
+  hostId: z.string(),
+  hostName: z.string(),
+});
+
+export const requestFrame = z.object({
+  type: z.literal("req"),
+  id: requestId,
+  op: z.string().max(64),
+  params: z.unknown(),
+});
+
+export const cancelFrame = z.object({ type: z.literal("cancel"), id: requestId });
+
+/** Everything the edge may send to an agent. */
+export const edgeFrame = z.union([welcomeFrame, requestFrame, cancelFrame]);
+
+export type HelloFrame = z.infer<typeof helloFrame>;
+export type ResponseFrame = z.infer<typeof responseFrame>;
+export type AgentFrame = z.infer<typeof agentFrame>;
+export type EdgeFrame = z.infer<typeof edgeFrame>;
+export type RequestFrame = z.infer<typeof requestFrame>;
+
+/**
+ * Parses one text frame from the other side. Oversized frames, invalid JSON and unknown
+ * shapes all come back as `undefined`; callers close the socket with PROTOCOL_ERROR.
+ */
+export function parseFrame<T>(schema: z.ZodType<T>, text: string): T | undefined {
+  if (text.length > MAX_FRAME_BYTES) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const result = schema.safeParse(value);
+  return result.success ? result.data : undefined;
+}

@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/** Enrolled machines (`/api/hosts`). */
+
+export const hostName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, { message: "letters, digits, space, _ . - (starting with a letter or digit)" });
+
+export const createHostBody = z.object({ name: hostName }).strict().meta({ id: "CreateHost" });
+export const renameHostBody = z.object({ name: hostName }).strict().meta({ id: "RenameHost" });
+export const hostIdParam = z.object({ id: z.uuid() });
+
+export const host = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    online: z.boolean(),
+    lastSeenAt: z.string().nullable(),
+    agentVersion: z.string().nullable(),
+    dockerVersion: z.string().nullable(),
+    dockerOk: z.boolean().nullable(),
+    os: z.string().nullable(),
+    arch: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: "Host" });
+
+export const enrolledHost = z
+  .object({
+    host,
+    token: z.string().describe("The agent token. Shown once: copy it now."),
+    command: z.string().describe("The exact command that starts the agent on that machine."),
+  })
+  .meta({ id: "EnrolledHost" });
+
+export type Host = z.infer<typeof host>;
