@@ -49,7 +49,8 @@ export class HostSession extends DurableObject<Bindings> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ hostId, hostName, connectedAt: Date.now(), hello: null } satisfies SocketAttachment);
-    return new Response(null, { status: 101, webSocket: client });
+    // The agent learns which host its token belongs to from this header, and repeats it in hello.
+    return new Response(null, { status: 101, webSocket: client, headers: { [HOST_ID_HEADER]: hostId } });
   }
 
   /**

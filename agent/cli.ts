@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { loadPolicy } from "./policy";
+import { AGENT_VERSION, AgentConnection } from "./connection";
+import { ConfigError, USAGE, parseCommand } from "./config";
+import { handlers } from "./handlers/index";
+import { createLogger } from "./log";
+import { AgentRpc } from "./rpc";
+import { createDockerClient } from "./runtime/docker";
+
+/** `kai-agent`: parse the command line, load the local policy, and hold the connection. */
+async function main(): Promise<number> {
+  let command;
+  try {
+    command = await parseCommand(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`kai-agent: ${error.message}\nRun kai-agent --help for usage.\n`);
+    return 2;
+  }
+  if (command.kind === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command.kind === "version") {
+    process.stdout.write(`${AGENT_VERSION}\n`);
+    return 0;
+  }
+
+  const { config } = command;
+  const log = createLogger(undefined, config.logLevel);
+  let policy;
+  try {
+    policy = await loadPolicy(config.policyFile);
+  } catch (error) {
+    process.stderr.write(`kai-agent: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const docker = createDockerClient(config.dockerSocket ? { socketPath: config.dockerSocket } : {});
+  log("info", "starting", { version: AGENT_VERSION, allowed_roots: policy.allowedRoots.join(",") });
+
+  const connection = new AgentConnection({
+    server: config.server,
+    token: config.token,
+    log,
+    rpcFor: (hostId, send) => new AgentRpc({ handlers, context: { hostId, policy, docker }, send, log }),
+    dockerState: async () => {
+      try {
+        const version = await docker.version();
+        return { ok: true, version: version.Version };
+      } catch {
+        return { ok: false, version: null };
+      }
+    },
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      log("info", "stopping", { signal });
+      connection.stop();
+    });
+  }
+  const reason = await connection.run();
+  return reason === "stopped" ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`kai-agent: unexpected failure: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,185 @@
+import os from "node:os";
+import WebSocket from "ws";
+import {
+  CLOSE_CODES,
+  KEEPALIVE_PING,
+  KEEPALIVE_PONG,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type HelloFrame,
+  edgeFrame,
+  parseFrame,
+} from "../shared/protocol";
+import { Backoff } from "./backoff";
+import type { Logger } from "./log";
+import { AgentRpc, type RpcOptions } from "./rpc";
+
+export const AGENT_VERSION = "0.1.0";
+/** The edge names the host in this header of its upgrade answer; `hello` repeats it back. */
+export const HOST_ID_HEADER = "x-kai-host-id";
+
+export interface ConnectionOptions {
+  server: string;
+  token: string;
+  log: Logger;
+  /** Builds the per-connection RPC layer once the host id is known. */
+  rpcFor: (hostId: string, send: RpcOptions["send"]) => AgentRpc;
+  /** Asked on every connect, so the edge always has the engine's current state. */
+  dockerState: () => Promise<HelloFrame["docker"]>;
+  backoff?: Backoff;
+  sleep?: (ms: number) => Promise<void>;
+  keepaliveMs?: number;
+}
+
+/** Close codes after which reconnecting cannot help. */
+const FINAL_CLOSES = new Map<number, string>([
+  [CLOSE_CODES.TOKEN_REVOKED, "this host was deleted or its token revoked; enroll it again"],
+  [CLOSE_CODES.VERSION_UNSUPPORTED, "the edge no longer speaks this agent's protocol; upgrade kai-agent"],
+  [CLOSE_CODES.REPLACED, "another kai-agent connected with this host's token and took over"],
+]);
+
+export function connectUrl(server: string): string {
+  const url = new URL("/api/agent/connect", server);
+  url.protocol = url.protocol === "https:" ? "wss:" : url.protocol === "http:" ? "ws:" : url.protocol;
+  return url.toString();
+}
+
+type Ending = { final: false } | { final: true; reason: string };
+
+/**
+ * The one reconnect loop: dial, say hello, serve requests until the socket ends, wait a
+ * jittered backoff, dial again. Returns only when reconnecting cannot help (revoked,
+ * replaced, too old) or `stop` is called.
+ */
+export class AgentConnection {
+  readonly #options: ConnectionOptions;
+  readonly #backoff: Backoff;
+  readonly #sleep: (ms: number) => Promise<void>;
+  #socket: WebSocket | undefined;
+  #stopped = false;
+
+  constructor(options: ConnectionOptions) {
+    this.#options = options;
+    this.#backoff = options.backoff ?? new Backoff();
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async run(): Promise<string> {
+    const { log } = this.#options;
+    let first = true;
+    while (!this.#stopped) {
+      if (!first) {
+        const delay = this.#backoff.next();
+        log("info", "reconnecting", { in_ms: delay });
+        await this.#sleep(delay);
+        if (this.#stopped) break;
+      }
+      first = false;
+      const ending = await this.#connectOnce();
+      if (ending.final) return ending.reason;
+    }
+    return "stopped";
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#socket?.close(1000, "agent stopping");
+  }
+
+  #connectOnce(): Promise<Ending> {
+    const { server, token, log, rpcFor, dockerState } = this.#options;
+    const url = connectUrl(server);
+    log("info", "connecting", { server: url });
+    return new Promise<Ending>((resolve) => {
+      const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 15_000 });
+      this.#socket = socket;
+      let rpc: AgentRpc | undefined;
+      let keepalive: ReturnType<typeof setInterval> | undefined;
+      let awaitingPong = false;
+      let refused: Ending | undefined;
+
+      socket.on("upgrade", (response) => {
+        const hostId = String(response.headers[HOST_ID_HEADER] ?? "");
+        const send: RpcOptions["send"] = (frame) => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+        };
+        rpc = rpcFor(hostId, send);
+        socket.once("open", async () => {
+          const hello = {
+            type: "hello",
+            protocolVersion: PROTOCOL_VERSION,
+            agentVersion: AGENT_VERSION,
+            hostId,
+            capabilities: [],
+            docker: await dockerState(),
+            os: `${os.type()} ${os.release()}`,
+            arch: os.arch(),
+            hostname: os.hostname(),
+          } satisfies HelloFrame;
+          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(hello));
+        });
+      });
+
+      socket.on("unexpected-response", (_request, response) => {
+        const status = response.statusCode ?? 0;
+        if (status === 401 || status === 403) {
+          log("error", "refused: the agent token is invalid or revoked; enroll the host again", { status });
+          refused = { final: true, reason: "token refused" };
+        } else {
+          log("warn", "the edge refused the connection", { status });
+        }
+        socket.terminate();
+      });
+
+      socket.on("message", (data, isBinary) => {
+        const text = isBinary ? "" : data.toString();
+        if (text === KEEPALIVE_PONG) {
+          awaitingPong = false;
+          return;
+        }
+        const frame = parseFrame(edgeFrame, text);
+        if (!frame) {
+          log("warn", "ignoring an invalid frame from the edge");
+          return;
+        }
+        if (frame.type === "welcome") {
+          log("info", "connected", { host: frame.hostName, host_id: frame.hostId, protocol: frame.protocolVersion });
+          this.#backoff.reset();
+        } else if (frame.type === "req") {
+          void rpc?.handle(frame);
+        } else {
+          rpc?.cancel(frame.id);
+        }
+      });
+
+      keepalive = setInterval(() => {
+        if (socket.readyState !== WebSocket.OPEN) return;
+        // Two intervals without a pong: the path is dead even if TCP has not noticed yet.
+        if (awaitingPong) {
+          log("warn", "no keepalive answer from the edge; reconnecting");
+          socket.terminate();
+          return;
+        }
+        awaitingPong = true;
+        socket.send(KEEPALIVE_PING);
+      }, this.#options.keepaliveMs ?? 20_000);
+
+      socket.on("error", (error) => log("warn", "connection error", { error: error.message }));
+
+      socket.on("close", (code, reasonBuffer) => {
+        clearInterval(keepalive);
+        rpc?.abortAll();
+        this.#socket = undefined;
+        const reason = reasonBuffer.toString();
+        const final = FINAL_CLOSES.get(code);
+        if (refused) return resolve(refused);
+        if (final) {
+          log("error", `disconnected for good: ${final}`, { code, reason });
+          return resolve({ final: true, reason: final });
+        }
+        log("warn", "disconnected", { code, reason });
+        resolve({ final: false });
+      });
+    });
+  }
+}

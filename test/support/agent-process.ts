@@ -1,0 +1,90 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { ROOT } from "./edge-server";
+
+/**
+ * A real `kai-agent` process for end-to-end tests, with its log captured so tests can
+ * wait for lines like "connected" and find request ids in it.
+ */
+export class AgentProcess {
+  readonly lines: string[] = [];
+  #child: ChildProcess | undefined;
+  #waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  exit: Promise<number | null> = Promise.resolve(null);
+
+  constructor(
+    readonly server: string,
+    readonly token: string,
+    readonly allowedRoots: string[],
+  ) {}
+
+  async start(): Promise<void> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "kai-agent-"));
+    const policy = path.join(dir, "policy.json");
+    await writeFile(policy, JSON.stringify({ allowedRoots: this.allowedRoots }));
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent/cli.ts"), "--server", this.server, "--token", this.token, "--policy", policy], {
+      cwd: ROOT,
+      env: { ...process.env, KAI_CONFIG: "", XDG_CONFIG_HOME: dir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.#child = child;
+    let buffered = "";
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      for (const line of parts) {
+        this.lines.push(line);
+        if (process.env.KAI_E2E_VERBOSE) process.stderr.write(`[agent] ${line}\n`);
+        this.#waiters = this.#waiters.filter((waiter) => {
+          if (!waiter.pattern.test(line)) return true;
+          waiter.resolve(line);
+          return false;
+        });
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    this.exit = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  /** Resolves with the first log line (already seen or future) matching `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs = 20_000, since = 0): Promise<string> {
+    const seen = this.lines.slice(since).find((line) => pattern.test(line));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent never logged ${pattern}; last lines:\n${this.lines.slice(-15).join("\n")}`)), timeoutMs);
+      this.#waiters.push({
+        pattern,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
+    });
+  }
+
+  /** Starts and waits until the edge has welcomed it. */
+  async connected(): Promise<void> {
+    const since = this.lines.length;
+    if (!this.#child) await this.start();
+    await this.waitFor(/ connected /, 30_000, since);
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.#child?.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#child || this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    this.#child.kill("SIGCONT");
+    this.#child.kill("SIGKILL");
+    await this.exit;
+  }
+}

@@ -1,0 +1,75 @@
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { unstable_startWorker } from "wrangler";
+
+const run = promisify(execFile);
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/** Secrets and settings for end-to-end runs; never used outside tests. */
+export const E2E_VARS = {
+  ENVIRONMENT: "development",
+  JWT_SECRET: "e2e-jwt-secret-0123456789abcdef0123456789abcdef",
+  PASSWORD_PEPPER: "e2e-pepper-0123456789abcdef",
+  AGENT_TIMEOUT_MS: "3000",
+};
+
+export const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  XDG_CONFIG_HOME: path.join(os.tmpdir(), "kai-e2e-xdg"),
+};
+
+/** A free loopback port, so a restarted edge can come back at the same address. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Edge {
+  url: string;
+  port: number;
+  persistDir: string;
+  stop(): Promise<void>;
+}
+
+/** Applies the project's migrations to a local D1 state folder, exactly as `npm start` does. */
+export async function migrate(persistDir: string): Promise<void> {
+  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
+    cwd: ROOT,
+    env: WRANGLER_ENV,
+  });
+}
+
+/**
+ * Starts the real Worker on local workerd (wrangler's dev server, no watching), with its
+ * D1 and Durable Objects persisted in `persistDir` so a restart keeps the data.
+ */
+export async function startEdge(options: { persistDir?: string; port?: number; vars?: Record<string, string> } = {}): Promise<Edge> {
+  const persistDir = options.persistDir ?? (await mkdtemp(path.join(os.tmpdir(), "kai-e2e-state-")));
+  if (!options.persistDir) await migrate(persistDir);
+  const port = options.port ?? (await freePort());
+  Object.assign(process.env, { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
+  const vars = { ...E2E_VARS, ...options.vars };
+  const worker = await unstable_startWorker({
+    config: path.join(ROOT, "wrangler.toml"),
+    bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
+    dev: {
+      server: { hostname: "127.0.0.1", port },
+      inspector: false,
+      persist: persistDir,
+      watch: false,
+      logLevel: "warn",
+    },
+  });
+  await worker.ready;
+  const url = (await worker.url).origin;
+  return { url, port, persistDir, stop: () => worker.dispose() };
+}
