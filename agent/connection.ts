@@ -2,6 +2,7 @@ import os from "node:os";
 import WebSocket from "ws";
 import {
   CLOSE_CODES,
+  DOCKER_STATE_TOPIC,
   KEEPALIVE_PING,
   KEEPALIVE_PONG,
   MAX_FRAME_BYTES,
@@ -29,6 +30,8 @@ export interface ConnectionOptions {
   backoff?: Backoff;
   sleep?: (ms: number) => Promise<void>;
   keepaliveMs?: number;
+  /** How often the Docker engine's state is re-checked and, when it changed, reported. */
+  dockerCheckMs?: number;
 }
 
 /** Close codes after which reconnecting cannot help. */
@@ -95,6 +98,9 @@ export class AgentConnection {
       this.#socket = socket;
       let rpc: AgentRpc | undefined;
       let keepalive: ReturnType<typeof setInterval> | undefined;
+      let dockerWatch: ReturnType<typeof setInterval> | undefined;
+      let lastDocker = "";
+      let eventSeq = 0;
       let awaitingPong = false;
       let refused: Ending | undefined;
 
@@ -105,13 +111,15 @@ export class AgentConnection {
         };
         rpc = rpcFor(hostId, send);
         socket.once("open", async () => {
+          const docker = await dockerState();
+          lastDocker = JSON.stringify(docker);
           const hello = {
             type: "hello",
             protocolVersion: PROTOCOL_VERSION,
             agentVersion: AGENT_VERSION,
             hostId,
             capabilities: [],
-            docker: await dockerState(),
+            docker,
             os: `${os.type()} ${os.release()}`,
             arch: os.arch(),
             hostname: os.hostname(),
@@ -145,6 +153,14 @@ export class AgentConnection {
         if (frame.type === "welcome") {
           log("info", "connected", { host: frame.hostName, host_id: frame.hostId, protocol: frame.protocolVersion });
           this.#backoff.reset();
+          clearInterval(dockerWatch);
+          dockerWatch = setInterval(async () => {
+            const docker = await dockerState();
+            if (JSON.stringify(docker) === lastDocker || socket.readyState !== WebSocket.OPEN) return;
+            lastDocker = JSON.stringify(docker);
+            log(docker.ok ? "info" : "warn", docker.ok ? "docker engine reachable" : "docker engine unreachable", { version: docker.version ?? undefined });
+            socket.send(JSON.stringify({ type: "event", topic: DOCKER_STATE_TOPIC, seq: eventSeq++, data: docker }));
+          }, this.#options.dockerCheckMs ?? 15_000);
         } else if (frame.type === "req") {
           void rpc?.handle(frame);
         } else {
@@ -168,6 +184,7 @@ export class AgentConnection {
 
       socket.on("close", (code, reasonBuffer) => {
         clearInterval(keepalive);
+        clearInterval(dockerWatch);
         rpc?.abortAll();
         this.#socket = undefined;
         const reason = reasonBuffer.toString();

@@ -65,6 +65,10 @@ export const eventFrame = z.object({
   data: z.unknown(),
 });
 
+/** Topic of the event an agent sends when its Docker engine comes or goes. */
+export const DOCKER_STATE_TOPIC = "host.docker";
+export const dockerState = helloFrame.shape.docker;
+
 /** Everything an agent may send after connecting. */
 export const agentFrame = z.union([helloFrame, responseFrame, chunkFrame, eventFrame]);
 

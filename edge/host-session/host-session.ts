@@ -3,12 +3,14 @@ import { eq } from "drizzle-orm";
 import type { WireError } from "../../shared/errors";
 import {
   CLOSE_CODES,
+  DOCKER_STATE_TOPIC,
   KEEPALIVE_PING,
   KEEPALIVE_PONG,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   type HelloFrame,
   agentFrame,
+  dockerState,
   parseFrame,
 } from "../../shared/protocol";
 import { database } from "../db/client";
@@ -97,7 +99,16 @@ export class HostSession extends DurableObject<Bindings> {
     if (frame.type === "res") {
       this.#pending.settle(frame.id, frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error });
     }
-    // Streams (`chunk`) and host events (`event`) are fanned out by the features that use them.
+    if (frame.type === "event" && frame.topic === DOCKER_STATE_TOPIC) {
+      const docker = dockerState.safeParse(frame.data);
+      if (docker.success) {
+        await database(this.env.DB)
+          .update(hosts)
+          .set({ dockerOk: docker.data.ok, dockerVersion: docker.data.version, lastSeenAt: new Date() })
+          .where(eq(hosts.id, attachment.hostId));
+      }
+    }
+    // Streams (`chunk`) and other host events are fanned out by the features that use them.
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
@@ -14,7 +15,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const unauthorized = (message: string) =>
   new KaiError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": 'Bearer realm="kai"' } });
 
-async function principalFromBearer(c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0], token: string): Promise<Principal> {
+async function principalFromBearer(c: Context<AppEnv>, token: string): Promise<Principal> {
   const db = database(c.env.DB);
   if (token.startsWith(API_TOKEN_PREFIX)) {
     const found = await authenticateApiToken(db, token);
@@ -30,29 +31,32 @@ async function principalFromBearer(c: Parameters<Parameters<typeof createMiddlew
 }
 
 /**
- * Requires a signed-in caller: `Authorization: Bearer` with an access token or a personal
- * API token, or else the browser session cookie. Cookie-authenticated unsafe requests must
- * come from one of Kai's own origins, which is what stops cross-site request forgery.
+ * Who is calling: `Authorization: Bearer` with an access token or a personal API token,
+ * or else the browser session cookie. Cookie-authenticated unsafe requests must come from
+ * one of Kai's own origins, which is what stops cross-site request forgery. Undefined when
+ * no credentials were sent; invalid credentials throw.
  */
-export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | undefined> {
   const authorization = c.req.header("Authorization");
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw unauthorized("use the header `Authorization: Bearer <token>`");
-    c.set("principal", await principalFromBearer(c, match[1]));
-    return next();
+    return principalFromBearer(c, match[1]);
   }
-
   const cookie = getCookie(c, SESSION_COOKIE, "host");
-  if (cookie) {
-    if (!SAFE_METHODS.has(c.req.method) && !isAllowedOrigin(c, c.req.header("Origin"))) {
-      throw new KaiError("PERMISSION_DENIED", "a cookie-authenticated request must come from Kai's own origin");
-    }
-    const session = await findLiveSession(database(c.env.DB), { cookieSecret: cookie });
-    if (!session) throw unauthorized("the session has ended; sign in again");
-    c.set("principal", { userId: session.userId, via: "cookie", sessionId: session.sessionId });
-    return next();
+  if (!cookie) return undefined;
+  if (!SAFE_METHODS.has(c.req.method) && !isAllowedOrigin(c, c.req.header("Origin"))) {
+    throw new KaiError("PERMISSION_DENIED", "a cookie-authenticated request must come from Kai's own origin");
   }
+  const session = await findLiveSession(database(c.env.DB), { cookieSecret: cookie });
+  if (!session) throw unauthorized("the session has ended; sign in again");
+  return { userId: session.userId, via: "cookie", sessionId: session.sessionId };
+}
 
-  throw unauthorized("sign in first: send `Authorization: Bearer <token>`");
+/** Requires a signed-in caller (see `resolvePrincipal`). */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const principal = await resolvePrincipal(c);
+  if (!principal) throw unauthorized("sign in first: send `Authorization: Bearer <token>`");
+  c.set("principal", principal);
+  return next();
 });

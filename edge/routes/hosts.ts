@@ -5,7 +5,10 @@ import { CLOSE_CODES } from "../../shared/protocol";
 import { database } from "../db/client";
 import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
-import { deleteHost, enrollHost, listHosts, renameHost, toHost } from "../hosts/hosts";
+import { COMMANDS } from "../../shared/commands";
+import { KaiError } from "../../shared/errors";
+import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } from "../hosts/hosts";
+import { relay } from "../relay/relay";
 import { authenticate } from "../middleware/authenticate";
 
 /** `/api/hosts`: enroll machines, see which are online, rename and revoke them. */
@@ -47,6 +50,63 @@ hostsRoutes.openapi(
     },
   }),
   async (c) => ok(c, { hosts: (await listHosts(database(c.env.DB), c.get("principal").userId)).map(toHost) }, "Hosts retrieved successfully"),
+);
+
+hostsRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}",
+    tags: ["hosts"],
+    summary: "One host, with its Docker engine's live state when the agent is connected",
+    security: signedIn,
+    request: { params: hostIdParam },
+    responses: {
+      200: {
+        description: "The host",
+        content: {
+          "application/json": {
+            schema: envelopeOf(host.extend({ docker: COMMANDS["docker.info"].result.nullable().describe("null when the agent is offline") })),
+          },
+        },
+      },
+      ...envelopeErrors(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const row = await findOwnHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id);
+    c.set("host", row);
+    let docker = null;
+    try {
+      docker = await relay(c, "docker.info", {});
+    } catch (error) {
+      if (!(error instanceof KaiError && (error.code === "AGENT_OFFLINE" || error.code === "AGENT_TIMEOUT"))) throw error;
+    }
+    return ok(c, { ...toHost(row), docker }, "Host retrieved successfully");
+  },
+);
+
+hostsRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}/ping",
+    tags: ["hosts"],
+    summary: "Round trip to the host's agent through the relay",
+    security: signedIn,
+    request: { params: hostIdParam },
+    responses: {
+      200: {
+        description: "The agent answered",
+        content: { "application/json": { schema: envelopeOf(COMMANDS.ping.result.extend({ roundTripMs: z.number() })) } },
+      },
+      ...envelopeErrors(400, 401, 404, 503, 504),
+    },
+  }),
+  async (c) => {
+    c.set("host", await findOwnHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id));
+    const started = Date.now();
+    const pong = await relay(c, "ping", {});
+    return ok(c, { ...pong, roundTripMs: Date.now() - started }, "The host agent answered");
+  },
 );
 
 hostsRoutes.openapi(

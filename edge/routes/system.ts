@@ -2,7 +2,11 @@ import { createRoute } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
+import type { Context } from "hono";
 import { database } from "../db/client";
+import type { AppEnv } from "../env";
+import { resolvePrincipal } from "../middleware/authenticate";
+import { HOST_HEADER, chooseHost } from "../middleware/select-host";
 import { routeGroup } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 
@@ -18,6 +22,22 @@ async function probeDatabase(db: D1Database) {
   } catch (error) {
     console.error("kai: database probe failed:", error);
     return { healthy: false, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+  }
+}
+
+/**
+ * The selected host's Docker engine as its agent last reported it: healthy, unhealthy,
+ * offline (agent not connected), or unknown (anonymous caller, or no host chosen).
+ */
+async function dockerOfSelectedHost(c: Context<AppEnv>): Promise<string> {
+  try {
+    const principal = await resolvePrincipal(c);
+    if (!principal) return "unknown";
+    const host = await chooseHost(database(c.env.DB), principal.userId, c.req.header(HOST_HEADER) ?? c.req.query("host"));
+    if (!host.online) return "offline";
+    return host.dockerOk ? "healthy" : "unhealthy";
+  } catch {
+    return "unknown";
   }
 }
 
@@ -74,8 +94,7 @@ systemRoutes.openapi(
   }),
   async (c) => {
     const probe = await probeDatabase(c.env.DB);
-    // `docker` reports the selected host's engine once hosts exist; with none, it is unknown.
-    const services = { api: "healthy", docker: "unknown", database: word(probe.healthy) };
+    const services = { api: "healthy", docker: await dockerOfSelectedHost(c), database: word(probe.healthy) };
     if (!probe.healthy) {
       throw new KaiError("SERVICE_UNAVAILABLE", "the database is not answering", { details: { services } });
     }
