@@ -37,6 +37,17 @@ export default defineConfig(async () => {
             testTimeout: 60_000,
           },
         },
+        {
+          test: {
+            name: "e2e",
+            environment: "node",
+            include: ["test/e2e/**/*.test.ts"],
+            // Each file starts its own Worker and agent; two cores run them one at a time.
+            fileParallelism: false,
+            testTimeout: 120_000,
+            hookTimeout: 180_000,
+          },
+        },
       ],
     },
   };

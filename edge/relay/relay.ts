@@ -8,10 +8,16 @@ import type { Outcome } from "../host-session/pending";
 
 /**
  * Runs one command on the selected host's agent and returns its validated result, or
- * throws the agent's error with its code intact. Every call is audited with the request
+ * throws the agent's error with its code intact. `extraMs` extends the wait for operations
+ * that legitimately take long (a stop waits for the container's grace period). Every call is audited with the request
  * id that the agent also logs.
  */
-export async function relay<O extends Op>(c: Context<AppEnv>, op: O, params: ParamsOf<O>): Promise<ResultOf<O>> {
+export async function relay<O extends Op>(
+  c: Context<AppEnv>,
+  op: O,
+  params: ParamsOf<O>,
+  options: { extraMs?: number } = {},
+): Promise<ResultOf<O>> {
   const host = c.get("host");
   const command = COMMANDS[op];
   const checked = command.params.safeParse(params);
@@ -21,7 +27,7 @@ export async function relay<O extends Op>(c: Context<AppEnv>, op: O, params: Par
   const started = Date.now();
   const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
   // Workers' RPC types cannot express `unknown` payloads; the result is re-validated below.
-  const outcome = (await stub.call(requestId, op, checked.data, c.get("config").AGENT_TIMEOUT_MS)) as Outcome;
+  const outcome = (await stub.call(requestId, op, checked.data, c.get("config").AGENT_TIMEOUT_MS + (options.extraMs ?? 0))) as Outcome;
 
   let error: KaiError | undefined;
   let result: ResultOf<O> | undefined;

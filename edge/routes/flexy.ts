@@ -16,6 +16,8 @@ export const flexyRoutes = routeGroup();
 flexyRoutes.use("*", authenticate, selectHost);
 
 const idParam = z.object({ id: containerRef });
+/** Seconds a stop or restart waits for the container to exit before killing it. */
+const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(10) });
 const relayErrors = envelopeErrors(400, 401, 403, 404, 409, 502, 503, 504);
 
 flexyRoutes.openapi(
@@ -126,14 +128,19 @@ for (const [action, { op, status, message }] of Object.entries(ACTIONS)) {
       tags: ["containers"],
       summary: `${action[0]?.toUpperCase()}${action.slice(1)} a container`,
       security: signedIn,
-      request: { params: idParam },
+      request: { params: idParam, query: graceQuery },
       responses: {
         200: { description: message, content: { "application/json": { schema: envelopeOf(z.object({ id: z.string(), status: z.string() })) } } },
         ...relayErrors,
       },
     }),
     async (c) => {
-      const result = await relay(c, op, { id: c.req.valid("param").id });
+      const { id } = c.req.valid("param");
+      const { timeout } = c.req.valid("query");
+      const result =
+        op === "container.start"
+          ? await relay(c, op, { id })
+          : await relay(c, op, { id, timeoutSeconds: timeout }, { extraMs: timeout * 1000 });
       return ok(c, { id: result.id, status }, message);
     },
   );

@@ -18,13 +18,14 @@ export class AgentProcess {
     readonly server: string,
     readonly token: string,
     readonly allowedRoots: string[],
+    readonly extraArgs: string[] = [],
   ) {}
 
   async start(): Promise<void> {
     const dir = await mkdtemp(path.join(os.tmpdir(), "kai-agent-"));
     const policy = path.join(dir, "policy.json");
     await writeFile(policy, JSON.stringify({ allowedRoots: this.allowedRoots }));
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent/cli.ts"), "--server", this.server, "--token", this.token, "--policy", policy], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent/cli.ts"), "--server", this.server, "--token", this.token, "--policy", policy, ...this.extraArgs], {
       cwd: ROOT,
       env: { ...process.env, KAI_CONFIG: "", XDG_CONFIG_HOME: dir },
       stdio: ["ignore", "pipe", "pipe"],
@@ -79,6 +80,13 @@ export class AgentProcess {
 
   signal(signal: NodeJS.Signals): void {
     this.#child?.kill(signal);
+  }
+
+  /** Forgets the old process so `connected()` starts a fresh one with the same settings. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.#child = undefined;
+    await this.connected();
   }
 
   async stop(): Promise<void> {
