@@ -36,7 +36,8 @@ const requestId = z.uuid();
 
 export const helloFrame = z.object({
   type: z.literal("hello"),
-  protocolVersion: z.number().int().min(1),
+  // Any version parses, so an old agent gets VERSION_UNSUPPORTED rather than PROTOCOL_ERROR.
+  protocolVersion: z.number().int().min(0),
   agentVersion: z.string().max(64),
   hostId: z.string().max(64),
   capabilities: z.array(z.string().max(64)).max(64),

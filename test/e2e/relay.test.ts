@@ -1,0 +1,188 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { CLOSE_CODES, PROTOCOL_VERSION } from "../../shared/protocol";
+import { AgentProcess } from "../support/agent-process";
+import { startEdge } from "../support/edge-server";
+import { enrollHost, uniqueName } from "../support/kai-client";
+import { type World, createWorld } from "./world";
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(async () => world?.dispose());
+
+const timed = async <T>(work: Promise<T>) => {
+  const started = performance.now();
+  const value = await work;
+  return { value, ms: performance.now() - started };
+};
+
+/** Opens a raw socket as the agent would, to speak the protocol by hand. */
+function rawAgentSocket(token: string): Promise<{ socket: WebSocket; hostId: string; closed: Promise<{ code: number; reason: string }> }> {
+  const url = `${world.edge.url.replace("http", "ws")}/api/agent/connect`;
+  const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  return new Promise((resolve, reject) => {
+    let hostId = "";
+    socket.once("upgrade", (response) => (hostId = String(response.headers["x-kai-host-id"])));
+    socket.once("open", () => resolve({ socket, hostId, closed }));
+    socket.once("error", reject);
+  });
+}
+
+const hello = (hostId: string, protocolVersion = PROTOCOL_VERSION) =>
+  JSON.stringify({ type: "hello", protocolVersion, agentVersion: "test", hostId, capabilities: [], docker: { ok: true, version: "x" }, os: "test", arch: "x64", hostname: "raw" });
+
+describe("relay failures map to documented errors, fast", () => {
+  it("answers 503 AGENT_OFFLINE at once for a host whose agent is not connected", async () => {
+    const idle = await enrollHost(world.session);
+    const { value, ms } = await timed(world.api("/api/flexy", { headers: { "X-Kai-Host": idle.id } }));
+    expect(value.status).toBe(503);
+    expect(value.body.error.code).toBe("AGENT_OFFLINE");
+    expect(value.body.error.message).toContain("kai-agent");
+    expect(ms).toBeLessThan(1000);
+    await world.api(`/api/hosts/${idle.id}`, { method: "DELETE" });
+  });
+
+  it("requires a host choice once a user has two hosts, naming them", async () => {
+    const second = await enrollHost(world.session);
+    const res = await world.api("/api/flexy");
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.hosts.map((host: { id: string }) => host.id)).toEqual(expect.arrayContaining([world.host.id, second.id]));
+    expect((await world.api(`/api/flexy?host=${encodeURIComponent(world.host.name)}`)).status).toBe(200);
+    await world.api(`/api/hosts/${second.id}`, { method: "DELETE" });
+  });
+
+  it("fails a pending request with 503 within a second when the agent is killed mid-request, and the restarted agent reconnects", async () => {
+    const name = uniqueName("kai-e2e-kill-");
+    await mkdir(path.join(world.root, name));
+    const created = await world.api("/api/flexy", { body: { name, image: world.image, hostPath: path.join(world.root, name) } });
+    const id = created.body.data.id;
+    await world.api(`/api/flexy/${id}/start`, { method: "POST" });
+
+    // busybox sleep ignores SIGTERM, so this stop takes its full 30 s grace period.
+    const slow = world.api(`/api/flexy/${id}/stop?timeout=30`, { method: "POST" });
+    await world.agent.waitFor(/connected/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const killedAt = performance.now();
+    world.agent.signal("SIGKILL");
+    const res = await slow;
+    const afterKill = performance.now() - killedAt;
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("AGENT_OFFLINE");
+    expect(afterKill).toBeLessThan(1000);
+
+    await world.agent.restart();
+    const hosts = await world.api("/api/hosts");
+    expect(hosts.body.data.hosts.find((host: { id: string }) => host.id === world.host.id)?.online).toBe(true);
+    expect((await world.api(`/api/hosts/${world.host.id}/ping`)).body.data.pong).toBe(true);
+    await world.api(`/api/flexy/${id}?timeout=1`, { method: "DELETE" });
+  });
+
+  it("answers 504 AGENT_TIMEOUT when the agent is connected but frozen", async () => {
+    world.agent.signal("SIGSTOP");
+    try {
+      const { value, ms } = await timed(world.api(`/api/hosts/${world.host.id}/ping`));
+      expect(value.status).toBe(504);
+      expect(value.body.error.code).toBe("AGENT_TIMEOUT");
+      // AGENT_TIMEOUT_MS is 3000 in this world.
+      expect(ms).toBeGreaterThanOrEqual(2900);
+    } finally {
+      world.agent.signal("SIGCONT");
+    }
+    expect((await world.api(`/api/hosts/${world.host.id}/ping`)).status).toBe(200);
+  });
+
+  it("lets a second connection of the same host replace the first, which is closed with REPLACED and stops", async () => {
+    const second = new AgentProcess(world.edge.url, world.host.token, [world.root]);
+    await second.connected();
+    await world.agent.waitFor(/disconnected for good: another kai-agent connected/, 10_000);
+    expect(await world.agent.exit).toBe(1);
+    expect(world.agent.lines.join("\n")).toContain(`code=${CLOSE_CODES.REPLACED}`);
+    expect((await world.api(`/api/hosts/${world.host.id}/ping`)).status).toBe(200);
+    await second.stop();
+    await world.agent.restart();
+  });
+
+  it("brings the agent back by itself after the edge restarts", async () => {
+    const since = world.agent.lines.length;
+    await world.edge.stop();
+    await world.agent.waitFor(/disconnected|reconnecting/, 10_000, since);
+    const restarted = await startEdge({ persistDir: world.edge.persistDir, port: world.edge.port });
+    world.edge = restarted;
+    await world.agent.waitFor(/ connected /, 20_000, since);
+    expect((await world.api(`/api/hosts/${world.host.id}/ping`)).status).toBe(200);
+  });
+
+  it("closes the agent's socket at once when its host is deleted, and refuses the token afterwards", async () => {
+    const host = await enrollHost(world.session);
+    const agent = new AgentProcess(world.edge.url, host.token, [world.root]);
+    await agent.connected();
+    const deleted = await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+    expect(deleted.status).toBe(200);
+    await agent.waitFor(/disconnected for good: this host was deleted/, 5000);
+    expect(await agent.exit).toBe(1);
+    expect(agent.lines.join("\n")).toContain(`code=${CLOSE_CODES.TOKEN_REVOKED}`);
+
+    const again = new AgentProcess(world.edge.url, host.token, [world.root]);
+    await again.start();
+    await again.waitFor(/refused: the agent token is invalid or revoked/, 10_000);
+    expect(await again.exit).toBe(1);
+  });
+});
+
+describe("the Durable Object validates every frame", () => {
+  it("closes with PROTOCOL_ERROR on a frame that is not valid", async () => {
+    const host = await enrollHost(world.session);
+    const { socket, hostId, closed } = await rawAgentSocket(host.token);
+    socket.send(hello(hostId));
+    socket.send('{"type":"res","id":"not-a-uuid","ok":true}');
+    expect((await closed).code).toBe(CLOSE_CODES.PROTOCOL_ERROR);
+    await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+  });
+
+  it("closes with HELLO_REQUIRED when something else comes first", async () => {
+    const host = await enrollHost(world.session);
+    const { socket, closed } = await rawAgentSocket(host.token);
+    socket.send(JSON.stringify({ type: "event", topic: "x", seq: 0, data: {} }));
+    expect((await closed).code).toBe(CLOSE_CODES.HELLO_REQUIRED);
+    await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+  });
+
+  it("closes with VERSION_UNSUPPORTED for a protocol older than the edge accepts", async () => {
+    const host = await enrollHost(world.session);
+    const { socket, hostId, closed } = await rawAgentSocket(host.token);
+    socket.send(hello(hostId, 0));
+    expect((await closed).code).toBe(CLOSE_CODES.VERSION_UNSUPPORTED);
+    await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+  });
+
+  it("answers the keepalive ping with pong", async () => {
+    const host = await enrollHost(world.session);
+    const { socket, hostId } = await rawAgentSocket(host.token);
+    socket.send(hello(hostId));
+    const pong = new Promise<string>((resolve) => socket.on("message", (data) => data.toString() === "pong" && resolve("pong")));
+    socket.send("ping");
+    expect(await pong).toBe("pong");
+    socket.close();
+    await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+  });
+
+  it("refuses a connection without a valid agent token, and a personal token", async () => {
+    const statusWith = (token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/agent/connect`, { headers: { Authorization: `Bearer ${token}` } });
+        socket.once("unexpected-response", (_request, response) => {
+          resolve(response.statusCode ?? 0);
+          socket.terminate();
+        });
+        socket.once("open", () => reject(new Error("the edge accepted a bad token")));
+        socket.once("error", () => undefined);
+      });
+    expect(await statusWith("kai_agent_forged")).toBe(401);
+    expect(await statusWith(world.session.token)).toBe(401);
+  });
+});
