@@ -1,0 +1,206 @@
+import type Docker from "dockerode";
+import type { ParamsOf } from "../../shared/commands";
+import { KaiError } from "../../shared/errors";
+import type { FlexyContainer } from "../../shared/schemas/flexy";
+import { checkContainerSecurity, confinePath } from "../policy";
+import { LABELS, dockerError, httpStatus, toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "../runtime/docker";
+import { requireDirectory } from "./directories";
+import type { Handler, HandlerContext, Handlers } from "./types";
+
+/** The Kai API's `stopped` covers every Docker state of a container that is not running. */
+const STATUS_FILTER = { running: ["running"], stopped: ["created", "exited", "dead"], paused: ["paused"] } as const;
+const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+/** Labels only the agent writes: a request must not be able to re-home or un-manage a container. */
+const RESERVED_LABELS: readonly string[] = Object.values(LABELS);
+
+const list: Handler<"container.list"> = async (params, ctx) => {
+  const filters: Record<string, string[]> = { label: ownerLabels(ctx) };
+  if (params.status) filters.status = [...STATUS_FILTER[params.status]];
+  let infos: Docker.ContainerInfo[];
+  try {
+    infos = await ctx.docker.listContainers({ all: true, filters, abortSignal: ctx.signal });
+  } catch (error) {
+    throw dockerError(error);
+  }
+  // The engine filtered by label already; checking again costs nothing and keeps the rule local.
+  const owned = infos.filter((info) => isOwned(info.Labels, ctx)).sort((a, b) => b.Created - a.Created);
+  return {
+    containers: owned.slice(params.offset, params.offset + params.limit).map(toFlexyContainer),
+    total: owned.length,
+  };
+};
+
+/**
+ * Every refusal happens before the first Docker call, so a request the policy rejects never
+ * reaches the engine.
+ */
+const create: Handler<"container.create"> = async (params, ctx) => {
+  const security = params.security ?? {};
+  checkContainerSecurity(security);
+  checkLabels(params.labels ?? {});
+  checkEnv(params.env);
+  const hostPath = await confinePath(ctx.policy, params.hostPath);
+  // Must exist: with `Binds` Docker would create it as root, with `Mounts` it fails late.
+  await requireDirectory(hostPath, params.hostPath);
+  await requireImage(ctx.docker, params.image);
+
+  const ports = portBindings(params.ports ?? []);
+  let container: Docker.Container;
+  try {
+    container = await ctx.docker.createContainer({
+      name: params.name,
+      Image: params.image,
+      Env: Object.entries(params.env).map(([key, value]) => `${key}=${value}`),
+      Labels: {
+        ...params.labels,
+        [LABELS.managed]: "true",
+        [LABELS.host]: ctx.hostId,
+        [LABELS.hostPath]: hostPath,
+        [LABELS.containerPath]: params.containerPath,
+      },
+      ExposedPorts: ports.exposed,
+      // Built field by field from checked values: nothing here can grant host powers.
+      HostConfig: {
+        Mounts: [{ Type: "bind", Source: hostPath, Target: params.containerPath, ReadOnly: false }],
+        PortBindings: ports.bindings,
+        ...(security.networkMode ? { NetworkMode: security.networkMode } : {}),
+        ...(security.ipcMode ? { IpcMode: security.ipcMode } : {}),
+        ...(security.pidMode ? { PidMode: security.pidMode } : {}),
+        ...(security.utsMode ? { UTSMode: security.utsMode } : {}),
+        ...(security.usernsMode ? { UsernsMode: security.usernsMode } : {}),
+        ...(security.securityOpt?.length ? { SecurityOpt: security.securityOpt } : {}),
+      },
+    });
+  } catch (error) {
+    // The image can vanish between the check and the create.
+    if (httpStatus(error) === 404) throw imageMissing(params.image);
+    throw dockerError(error);
+  }
+  return summary(await inspectOwned(ctx, container.id));
+};
+
+const inspect: Handler<"container.inspect"> = async (params, ctx) => toFlexyContainerDetails(await inspectOwned(ctx, params.id));
+
+const remove: Handler<"container.remove"> = async (params, ctx) => {
+  const info = await inspectOwned(ctx, params.id);
+  try {
+    // force: a running container is killed first; v: its anonymous volumes go with it.
+    await ctx.docker.getContainer(info.Id).remove({ force: true, v: true });
+  } catch (error) {
+    throw dockerError(error, { notFoundMessage: notFoundMessage(params.id) });
+  }
+  return { id: info.Id };
+};
+
+const start: Handler<"container.start"> = (params, ctx) =>
+  act(ctx, params.id, async (container) => {
+    await container.start();
+  });
+
+const stop: Handler<"container.stop"> = (params, ctx) =>
+  act(ctx, params.id, async (container) => {
+    await container.stop({ t: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS });
+  });
+
+const restart: Handler<"container.restart"> = (params, ctx) =>
+  act(ctx, params.id, async (container) => {
+    await container.restart({ t: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS });
+  });
+
+export const containerHandlers = {
+  "container.list": list,
+  "container.create": create,
+  "container.inspect": inspect,
+  "container.remove": remove,
+  "container.start": start,
+  "container.stop": stop,
+  "container.restart": restart,
+} satisfies Pick<Handlers, Extract<keyof Handlers, `container.${string}`>>;
+
+/**
+ * Runs one lifecycle action on a Kai container of this host and answers the status the
+ * engine reports afterwards (a container whose process exits at once is `stopped` after a
+ * start, and the caller should see that).
+ */
+async function act(ctx: HandlerContext, ref: string, action: (container: Docker.Container) => Promise<void>) {
+  const info = await inspectOwned(ctx, ref);
+  const container = ctx.docker.getContainer(info.Id);
+  try {
+    await action(container);
+  } catch (error) {
+    // 304: already in the wanted state, which is what the caller asked for.
+    if (httpStatus(error) !== 304) throw dockerError(error, { notFoundMessage: notFoundMessage(ref) });
+  }
+  const after = await inspectOwned(ctx, info.Id, ref);
+  return { id: after.Id, status: toContainerStatus(after.State.Status) };
+}
+
+/**
+ * Inspects `ref` and returns it only if it is a Kai container of this host. Anything else
+ * answers exactly like a container that does not exist, so its existence is not confirmed.
+ */
+async function inspectOwned(ctx: HandlerContext, ref: string, shownRef = ref): Promise<Docker.ContainerInspectInfo> {
+  let info: Docker.ContainerInspectInfo;
+  try {
+    info = await ctx.docker.getContainer(ref).inspect({ abortSignal: ctx.signal });
+  } catch (error) {
+    throw dockerError(error, { notFoundMessage: notFoundMessage(shownRef) });
+  }
+  if (!isOwned(info.Config?.Labels, ctx)) throw new KaiError("CONTAINER_NOT_FOUND", notFoundMessage(shownRef));
+  return info;
+}
+
+function summary(info: Docker.ContainerInspectInfo): FlexyContainer {
+  const { ports: _ports, volumes: _volumes, ...container } = toFlexyContainerDetails(info);
+  return container;
+}
+
+function ownerLabels(ctx: HandlerContext): string[] {
+  return [`${LABELS.managed}=true`, `${LABELS.host}=${ctx.hostId}`];
+}
+
+function isOwned(labels: Record<string, string> | null | undefined, ctx: HandlerContext): boolean {
+  return labels?.[LABELS.managed] === "true" && labels[LABELS.host] === ctx.hostId;
+}
+
+function notFoundMessage(ref: string): string {
+  return `container ${ref} not found on this host`;
+}
+
+function checkLabels(labels: Record<string, string>): void {
+  const reserved = Object.keys(labels).filter((key) => RESERVED_LABELS.includes(key));
+  if (reserved.length > 0) throw new KaiError("VALIDATION_ERROR", `labels ${reserved.join(", ")} are set by the agent and cannot be given`);
+}
+
+function checkEnv(env: Record<string, string>): void {
+  // `A=B` as a name would silently set A; NUL cannot cross the Docker API.
+  const bad = Object.keys(env).filter((key) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key));
+  if (bad.length > 0) throw new KaiError("VALIDATION_ERROR", `invalid environment variable names: ${bad.join(", ")}`);
+  if (Object.values(env).some((value) => value.includes("\0"))) throw new KaiError("VALIDATION_ERROR", "environment values must not contain NUL");
+}
+
+/** Kai never pulls: the image must already be on this host. */
+async function requireImage(docker: Docker, image: string): Promise<void> {
+  try {
+    await docker.getImage(image).inspect();
+  } catch (error) {
+    if (httpStatus(error) === 404) throw imageMissing(image);
+    throw dockerError(error);
+  }
+}
+
+function imageMissing(image: string): KaiError {
+  return new KaiError("DOCKER_ERROR", `image ${image} is not on this host; build or pull it first`);
+}
+
+/** Ports are published on 127.0.0.1 only; hostPort 0 or omitted lets Docker pick a free one. */
+function portBindings(ports: NonNullable<ParamsOf<"container.create">["ports"]>) {
+  const exposed: Record<string, Record<string, never>> = {};
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const { containerPort, hostPort } of ports) {
+    const key = `${containerPort}/tcp`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: "127.0.0.1", HostPort: hostPort ? String(hostPort) : "" });
+  }
+  return { exposed, bindings };
+}

@@ -1,0 +1,95 @@
+import type { Dirent, Stats } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { KaiError } from "../../shared/errors";
+import type { DirectoryListing } from "../../shared/schemas/flexy";
+import { type Policy, confinePath, errnoCode } from "../policy";
+import type { Handler, Handlers } from "./types";
+
+type DirectoryEntry = DirectoryListing["directories"][number];
+type FileEntry = DirectoryListing["files"][number];
+
+const byName = new Intl.Collator("en", { numeric: true });
+
+/**
+ * Lists one directory inside the allowed roots. Entries are read one at a time (`opendir`),
+ * so a directory of a million files costs at most `maxDirectoryEntries` stats. A symlink is
+ * shown only if its target is inside the allowed roots; entries that are neither files nor
+ * directories (sockets, fifos, devices) are left out.
+ */
+const list: Handler<"directory.list"> = async (params, ctx) => {
+  const requested = params.path ?? ctx.policy.allowedRoots[0];
+  if (requested === undefined) throw new KaiError("PERMISSION_DENIED", "this host's policy allows no directories");
+  const dir = await confinePath(ctx.policy, requested);
+  await requireDirectory(dir, requested);
+
+  const directories: DirectoryEntry[] = [];
+  const files: FileEntry[] = [];
+  let truncated = false;
+  let handle: AsyncIterable<Dirent>;
+  try {
+    handle = await fs.opendir(dir);
+  } catch (error) {
+    throw fsError(error, requested);
+  }
+  // Leaving the loop early (break or throw) closes the directory handle.
+  for await (const dirent of handle) {
+    ctx.signal.throwIfAborted();
+    const entry = await describe(ctx.policy, dir, dirent);
+    if (entry === null) continue;
+    if (directories.length + files.length >= ctx.policy.maxDirectoryEntries) {
+      truncated = true;
+      break;
+    }
+    if (entry.kind === "directory") directories.push(entry.entry);
+    else files.push(entry.entry);
+  }
+  directories.sort((a, b) => byName.compare(a.name, b.name));
+  files.sort((a, b) => byName.compare(a.name, b.name));
+  return { path: dir, directories, files, truncated };
+};
+
+/** Checks a path the way a catalog item needs it: inside the roots, an existing directory. */
+const check: Handler<"path.check"> = async (params, ctx) => {
+  const real = await confinePath(ctx.policy, params.path);
+  await requireDirectory(real, params.path);
+  return { path: real, isDirectory: true };
+};
+
+export const directoryHandlers = { "directory.list": list, "path.check": check } satisfies Pick<Handlers, "directory.list" | "path.check">;
+
+type Described = { kind: "directory"; entry: DirectoryEntry } | { kind: "file"; entry: FileEntry };
+
+async function describe(policy: Policy, dir: string, dirent: Dirent): Promise<Described | null> {
+  // The path as the user sees it: under the listed directory, even for a symlink.
+  const entryPath = path.join(dir, dirent.name);
+  let stats: Stats;
+  try {
+    stats = dirent.isSymbolicLink() ? await fs.stat(await confinePath(policy, entryPath)) : await fs.lstat(entryPath);
+  } catch {
+    // Escaping or broken symlink, or an entry that vanished since it was read: not shown.
+    return null;
+  }
+  const base = { name: dirent.name, path: entryPath, modified: stats.mtime.toISOString() };
+  if (stats.isDirectory()) return { kind: "directory", entry: base };
+  if (stats.isFile()) return { kind: "file", entry: { ...base, size: stats.size } };
+  return null;
+}
+
+/** VALIDATION_ERROR unless `realPath` is an existing directory; PERMISSION_DENIED if unreadable. */
+export async function requireDirectory(realPath: string, requested: string): Promise<void> {
+  let stats: Stats;
+  try {
+    stats = await fs.stat(realPath);
+  } catch (error) {
+    throw fsError(error, requested);
+  }
+  if (!stats.isDirectory()) throw new KaiError("VALIDATION_ERROR", `${requested} is not a directory`);
+}
+
+function fsError(error: unknown, requested: string): KaiError {
+  const code = errnoCode(error);
+  if (code === "ENOENT" || code === "ENOTDIR") return new KaiError("VALIDATION_ERROR", `no such directory: ${requested}`);
+  if (code === "EACCES" || code === "EPERM") return new KaiError("PERMISSION_DENIED", `${requested}: permission denied`);
+  return new KaiError("INTERNAL_ERROR", `cannot read ${requested} (${code ?? "unknown error"})`);
+}

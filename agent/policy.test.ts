@@ -1,0 +1,177 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KaiError } from "../shared/errors";
+import { type Policy, checkContainerSecurity, confinePath, defaultPolicy, isInsideRoot, loadPolicy } from "./policy";
+
+let tmp: string;
+let root: string;
+let policy: Policy;
+
+beforeAll(async () => {
+  tmp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "kai-policy-")));
+  root = path.join(tmp, "home", "user");
+  await fs.mkdir(path.join(root, "project"), { recursive: true });
+  await fs.mkdir(path.join(tmp, "home", "user2"), { recursive: true });
+  await fs.symlink("/etc", path.join(root, "etc-link"));
+  await fs.symlink("/nonexistent-kai", path.join(root, "dangling"));
+  await fs.symlink(root, path.join(tmp, "root-link"));
+  policy = { allowedRoots: [root], maxDirectoryEntries: 1000 };
+});
+
+afterAll(async () => {
+  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+});
+
+function thrown(fn: () => unknown): KaiError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(KaiError);
+    return error as KaiError;
+  }
+  throw new Error("expected a KaiError");
+}
+
+describe("isInsideRoot", () => {
+  it("compares whole path segments", () => {
+    expect(isInsideRoot("/home/user", "/home/user")).toBe(true);
+    expect(isInsideRoot("/home/user", "/home/user/a/b")).toBe(true);
+    expect(isInsideRoot("/home/user", "/home/user/..hidden")).toBe(true);
+    expect(isInsideRoot("/home/user", "/home/user2")).toBe(false);
+    expect(isInsideRoot("/home/user", "/home/user-evil/x")).toBe(false);
+    expect(isInsideRoot("/home/user", "/home")).toBe(false);
+    expect(isInsideRoot("/home/user", "/")).toBe(false);
+    expect(isInsideRoot("/", "/anything/at/all")).toBe(true);
+  });
+});
+
+describe("confinePath", () => {
+  it("returns the real path of an existing path inside the root", async () => {
+    expect(await confinePath(policy, root)).toBe(root);
+    expect(await confinePath(policy, `${root}/project/../project/`)).toBe(path.join(root, "project"));
+  });
+
+  it("resolves a path that does not exist yet through its nearest existing ancestor", async () => {
+    expect(await confinePath(policy, path.join(root, "new", "deeper"))).toBe(path.join(root, "new", "deeper"));
+    expect(await confinePath(policy, path.join(tmp, "root-link", "new"))).toBe(path.join(root, "new"));
+  });
+
+  it("accepts a root given through a symlink", async () => {
+    const viaLink: Policy = { allowedRoots: [path.join(tmp, "root-link")], maxDirectoryEntries: 10 };
+    expect(await confinePath(viaLink, path.join(root, "project"))).toBe(path.join(root, "project"));
+  });
+
+  it.each([
+    ["a sibling sharing the prefix", () => path.join(tmp, "home", "user2")],
+    ["the parent", () => path.join(tmp, "home")],
+    ["a .. escape", () => `${root}/project/../../user2`],
+    ["a .. escape through a missing directory", () => `${root}/missing/../../user2`],
+    ["a symlink out", () => path.join(root, "etc-link")],
+    ["a new file below a symlink out", () => path.join(root, "etc-link", "new-file")],
+    ["a dangling symlink", () => path.join(root, "dangling")],
+    ["a new file below a dangling symlink", () => path.join(root, "dangling", "x")],
+    ["a relative path", () => "home/user"],
+    ["a NUL byte", () => `${root}/a\0b`],
+    ["an empty path", () => ""],
+  ])("refuses %s with PERMISSION_DENIED", async (_what, requested) => {
+    await expect(confinePath(policy, requested())).rejects.toMatchObject({ code: "PERMISSION_DENIED" });
+  });
+
+  it("names the allowed roots when refusing", async () => {
+    await expect(confinePath(policy, "/etc")).rejects.toThrow(`/etc is outside the allowed roots (${root})`);
+  });
+});
+
+describe("checkContainerSecurity", () => {
+  it("accepts no options and harmless ones", () => {
+    expect(() => checkContainerSecurity({})).not.toThrow();
+    expect(() =>
+      checkContainerSecurity({
+        privileged: false,
+        networkMode: "bridge",
+        ipcMode: "private",
+        capAdd: [],
+        devices: [],
+        extraBinds: [],
+        securityOpt: ["no-new-privileges", "no-new-privileges:true"],
+      }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [{ privileged: true }, "privileged"],
+    [{ networkMode: "host" }, "networkMode"],
+    [{ networkMode: "container:abc" }, "networkMode"],
+    [{ pidMode: "host" }, "pidMode"],
+    [{ ipcMode: "HOST" }, "ipcMode"],
+    [{ utsMode: "host" }, "utsMode"],
+    [{ usernsMode: "host" }, "usernsMode"],
+    [{ capAdd: ["SYS_ADMIN"] }, "capAdd"],
+    [{ devices: ["/dev/sda"] }, "devices"],
+    [{ securityOpt: ["seccomp=unconfined"] }, "seccomp=unconfined"],
+    [{ securityOpt: ["seccomp:unconfined"] }, "seccomp:unconfined"],
+    [{ securityOpt: ["apparmor=unconfined"] }, "apparmor=unconfined"],
+    [{ securityOpt: ["label=disable"] }, "label=disable"],
+    [{ securityOpt: ["label=type:spc_t"] }, "label=type:spc_t"],
+    [{ securityOpt: ['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}'] }, "seccomp="],
+    [{ extraBinds: ["/:/host"] }, "/:/host"],
+  ])("refuses %j", (options, word) => {
+    const error = thrown(() => checkContainerSecurity(options));
+    expect(error.code).toBe("PERMISSION_DENIED");
+    expect(error.message).toContain(word);
+    expect(error.details?.violations).toHaveLength(1);
+  });
+
+  it("lists every violation", () => {
+    const error = thrown(() => checkContainerSecurity({ privileged: true, pidMode: "host", capAdd: ["ALL"], devices: ["/dev/mem"] }));
+    expect(error.details?.violations).toHaveLength(4);
+  });
+});
+
+describe("loadPolicy", () => {
+  async function policyFile(content: string): Promise<string> {
+    const file = path.join(tmp, `policy-${Math.random().toString(36).slice(2)}.json`);
+    await fs.writeFile(file, content);
+    return file;
+  }
+
+  it("answers the defaults when the file is missing", async () => {
+    const loaded = await loadPolicy(path.join(tmp, "no-such-policy.json"));
+    expect(loaded).toEqual(defaultPolicy());
+    expect(loaded.allowedRoots).toEqual([await fs.realpath(os.homedir())]);
+    expect(loaded.maxDirectoryEntries).toBe(1000);
+  });
+
+  it("reads roots (resolved to real paths, deduplicated) and the entry cap", async () => {
+    const file = await policyFile(JSON.stringify({ allowedRoots: [path.join(tmp, "root-link"), root], maxDirectoryEntries: 50 }));
+    expect(await loadPolicy(file)).toEqual({ allowedRoots: [root], maxDirectoryEntries: 50 });
+  });
+
+  it("expands ~ to the home directory", async () => {
+    const file = await policyFile(JSON.stringify({ allowedRoots: ["~"] }));
+    expect((await loadPolicy(file)).allowedRoots).toEqual([await fs.realpath(os.homedir())]);
+  });
+
+  it.each([
+    ["{not json", "not valid JSON"],
+    [JSON.stringify({ allowedRoots: ["relative/dir"] }), 'field "allowedRoots[0]"'],
+    [JSON.stringify({ allowedRoots: [] }), 'field "allowedRoots"'],
+    [JSON.stringify({ maxDirectoryEntries: "lots" }), 'field "maxDirectoryEntries"'],
+    [JSON.stringify({ maxDirectoryEntries: 0 }), 'field "maxDirectoryEntries"'],
+    [JSON.stringify({ allowedRoot: ["/tmp"] }), 'field "allowedRoot"'],
+    [JSON.stringify({ allowedRoots: ["/tmp", "/no/such/kai/dir"] }), 'field "allowedRoots[1]": /no/such/kai/dir does not exist'],
+  ])("refuses %s naming the file and the field", async (content, expected) => {
+    const file = await policyFile(content);
+    const loading = loadPolicy(file);
+    await expect(loading).rejects.toThrow(file);
+    await expect(loading).rejects.toThrow(expected);
+  });
+
+  it("refuses a root that is a file", async () => {
+    const rootFile = path.join(tmp, "a-file");
+    await fs.writeFile(rootFile, "");
+    await expect(loadPolicy(await policyFile(JSON.stringify({ allowedRoots: [rootFile] })))).rejects.toThrow('field "allowedRoots[0]"');
+  });
+});

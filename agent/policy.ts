@@ -1,0 +1,201 @@
+import { realpathSync } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import type { containerSecurityOptions } from "../shared/commands";
+import { KaiError } from "../shared/errors";
+
+/**
+ * The agent's local policy. The edge is trusted only as far as this allows: whatever a
+ * request says, host paths stay inside `allowedRoots` and containers get no host powers.
+ */
+export interface Policy {
+  /** Real paths (symlinks resolved) of the directories the edge may see and bind. */
+  allowedRoots: string[];
+  /** The most entries one `directory.list` answers; the rest is reported as `truncated`. */
+  maxDirectoryEntries: number;
+}
+
+export type ContainerSecurityOptions = z.infer<typeof containerSecurityOptions>;
+
+const DEFAULT_MAX_DIRECTORY_ENTRIES = 1000;
+
+/** Safe defaults: the user's home only. */
+export function defaultPolicy(): Policy {
+  const home = os.homedir();
+  let root = home;
+  try {
+    root = realpathSync.native(home);
+  } catch {
+    // A missing home still confines to that path; confinePath re-resolves roots anyway.
+  }
+  return { allowedRoots: [root], maxDirectoryEntries: DEFAULT_MAX_DIRECTORY_ENTRIES };
+}
+
+/** `$XDG_CONFIG_HOME/kai/agent-policy.json`, or `~/.config/kai/agent-policy.json`. */
+export function defaultPolicyFile(): string {
+  const config = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
+  return path.join(config, "kai", "agent-policy.json");
+}
+
+const rootEntry = z
+  .string()
+  .min(1)
+  .refine((value) => !value.includes("\0"), { message: "must not contain NUL" })
+  .refine((value) => path.isAbsolute(value) || value === "~" || value.startsWith("~/"), {
+    message: "must be an absolute path (or start with ~/)",
+  });
+
+const policyFileSchema = z
+  .object({
+    allowedRoots: z.array(rootEntry).min(1, { message: "must list at least one directory" }).optional(),
+    maxDirectoryEntries: z.number().int().min(1).max(100_000).optional(),
+  })
+  .strict();
+
+/**
+ * Reads the policy file (JSON: `{"allowedRoots": [...], "maxDirectoryEntries": n}`, both
+ * optional). A missing file means the defaults; anything invalid throws an Error naming the
+ * file and the field, so the agent refuses to start rather than run with a policy nobody wrote.
+ */
+export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Policy> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return defaultPolicy();
+    throw new Error(`policy file ${file}: cannot read it (${errnoCode(error) ?? String(error)})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`policy file ${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const parsed = policyFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      // An unknown key is reported at the object; name the key itself, it is the likely typo.
+      const keys = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "";
+      return `field "${keys || fieldName(issue.path) || "(top level)"}": ${issue.message}`;
+    });
+    throw new Error(`policy file ${file}: ${problems.join("; ")}`);
+  }
+  const defaults = defaultPolicy();
+  const roots: string[] = [];
+  for (const [index, root] of (parsed.data.allowedRoots ?? defaults.allowedRoots).entries()) {
+    const expanded = root === "~" || root.startsWith("~/") ? path.join(os.homedir(), root.slice(1)) : root;
+    try {
+      const real = await fs.realpath(expanded);
+      if (!(await fs.stat(real)).isDirectory()) throw new Error("not a directory");
+      if (!roots.includes(real)) roots.push(real);
+    } catch (error) {
+      const reason = errnoCode(error) === "ENOENT" ? "does not exist" : errnoCode(error) ?? (error instanceof Error ? error.message : String(error));
+      throw new Error(`policy file ${file}: field "allowedRoots[${index}]": ${root} ${reason}`);
+    }
+  }
+  return { allowedRoots: roots, maxDirectoryEntries: parsed.data.maxDirectoryEntries ?? defaults.maxDirectoryEntries };
+}
+
+/** True when `candidate` is `root` or below it. `/home/user2` is not inside `/home/user`. */
+export function isInsideRoot(root: string, candidate: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+}
+
+/**
+ * Resolves `requested` to its real path and returns it if it lies inside an allowed root;
+ * otherwise throws PERMISSION_DENIED. Callers must use the returned path, never `requested`:
+ * the check holds for the resolved path only. A path that does not exist yet resolves through
+ * its nearest existing ancestor; a dangling symlink on the way is refused, because where a
+ * later create would land is outside our control.
+ */
+export async function confinePath(policy: Policy, requested: string): Promise<string> {
+  if (typeof requested !== "string" || requested.length === 0) throw denied("a path is required");
+  if (requested.includes("\0")) throw denied("path must not contain NUL bytes");
+  if (!path.isAbsolute(requested)) throw denied(`path must be absolute: ${JSON.stringify(requested)}`);
+  const real = await realpathNearest(requested, requested);
+  const roots = await realRoots(policy);
+  if (!roots.some((root) => isInsideRoot(root, real))) {
+    throw denied(`${requested} is outside the allowed roots (${policy.allowedRoots.join(", ")})`, {
+      allowedRoots: policy.allowedRoots,
+    });
+  }
+  return real;
+}
+
+/** Roots re-resolved on each check: a policy built in code may hold non-real paths. */
+async function realRoots(policy: Policy): Promise<string[]> {
+  const roots = await Promise.all(policy.allowedRoots.map((root) => fs.realpath(root).catch(() => null)));
+  return roots.filter((root): root is string => root !== null);
+}
+
+async function realpathNearest(candidate: string, requested: string): Promise<string> {
+  try {
+    return await fs.realpath(candidate);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw denied(`cannot resolve ${requested} (${code ?? "unknown error"})`);
+  }
+  if (await lexists(candidate)) throw denied(`cannot resolve ${requested}: ${candidate} is a broken symbolic link`);
+  const parent = path.dirname(candidate);
+  if (parent === candidate) throw denied(`cannot resolve ${requested}`);
+  return path.join(await realpathNearest(parent, requested), path.basename(candidate));
+}
+
+async function lexists(candidate: string): Promise<boolean> {
+  try {
+    await fs.lstat(candidate);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const HOST_NAMESPACE_OPTIONS = ["networkMode", "pidMode", "ipcMode", "utsMode", "usernsMode"] as const;
+
+/**
+ * `no-new-privileges` is the only security option accepted. A denylist cannot work here:
+ * besides `seccomp=unconfined`, a custom seccomp profile, an AppArmor profile name or an
+ * SELinux `label=type:spc_t` can each switch confinement off.
+ */
+const ALLOWED_SECURITY_OPT = /^no-new-privileges([:=](true|false))?$/;
+
+/**
+ * Refuses container options that give a container power over the host: privileged mode,
+ * host or other-container namespaces, added capabilities, devices, security options other
+ * than no-new-privileges, and bind mounts beyond the one workspace path. Every violation is
+ * listed in the message and in `details.violations`.
+ */
+export function checkContainerSecurity(options: ContainerSecurityOptions): void {
+  const violations: string[] = [];
+  if (options.privileged === true) violations.push("privileged containers are not allowed");
+  for (const key of HOST_NAMESPACE_OPTIONS) {
+    const value = options[key]?.trim().toLowerCase();
+    if (value === "host" || value?.startsWith("container:")) violations.push(`${key} "${options[key]}" is not allowed`);
+  }
+  if (options.capAdd?.length) violations.push(`capAdd is not allowed (${options.capAdd.join(", ")})`);
+  if (options.devices?.length) violations.push(`devices are not allowed (${options.devices.join(", ")})`);
+  for (const opt of options.securityOpt ?? []) {
+    if (!ALLOWED_SECURITY_OPT.test(opt.trim())) violations.push(`securityOpt "${opt}" is not allowed (only no-new-privileges is)`);
+  }
+  if (options.extraBinds?.length) violations.push(`extra bind mounts are not allowed (${options.extraBinds.join(", ")})`);
+  if (violations.length > 0) {
+    throw new KaiError("PERMISSION_DENIED", `refused by this host's policy: ${violations.join("; ")}`, { details: { violations } });
+  }
+}
+
+function denied(message: string, details?: Record<string, unknown>): KaiError {
+  return new KaiError("PERMISSION_DENIED", message, details ? { details } : {});
+}
+
+function fieldName(segments: readonly PropertyKey[]): string {
+  return segments.map((segment, i) => (typeof segment === "number" ? `[${segment}]` : `${i > 0 ? "." : ""}${String(segment)}`)).join("");
+}
+
+/** The `code` of a Node system error (ENOENT, EACCES, ...), if it is one. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") return error.code;
+  return undefined;
+}
