@@ -1,0 +1,171 @@
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocketServer, type WebSocket } from "ws";
+import { Backoff } from "../../agent/backoff";
+import { AgentConnection } from "../../agent/connection";
+import { handlers } from "../../agent/handlers/index";
+import { createLogger } from "../../agent/log";
+import { AgentRpc } from "../../agent/rpc";
+import { createDockerClient } from "../../agent/runtime/docker";
+import { CLOSE_CODES, PROTOCOL_VERSION, agentFrame, parseFrame } from "../../shared/protocol";
+
+/**
+ * A protocol peer standing in for the edge: a real HTTP server and WebSocket endpoint on
+ * loopback that the real connection loop dials, so reconnects, close codes and keepalive
+ * can be driven precisely.
+ */
+async function fakeEdge(options: { refuseWith?: number; answerPings?: boolean } = {}) {
+  const server = createServer();
+  const wss = new WebSocketServer({ noServer: true });
+  const sockets: WebSocket[] = [];
+  const frames: unknown[] = [];
+  server.on("upgrade", (request, socket, head) => {
+    if (options.refuseWith) {
+      socket.end(`HTTP/1.1 ${options.refuseWith} Refused\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      sockets.push(ws);
+      ws.on("message", (data) => {
+        const text = data.toString();
+        if (text === "ping") {
+          if (options.answerPings !== false) ws.send("pong");
+          return;
+        }
+        const frame = parseFrame(agentFrame, text);
+        frames.push(frame ?? { invalid: text });
+        if (frame?.type === "hello") ws.send(JSON.stringify({ type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId: frame.hostId, hostName: "peer" }));
+      });
+    });
+  });
+  wss.on("headers", (headers) => headers.push("X-Kai-Host-Id: host-from-edge"));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    sockets,
+    frames,
+    close: async () => {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.close();
+    },
+  };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+function agent(url: string, extra: { sleep?: (ms: number) => Promise<void>; keepaliveMs?: number } = {}) {
+  const lines: string[] = [];
+  const docker = createDockerClient();
+  const connection = new AgentConnection({
+    server: url,
+    token: "kai_agent_test",
+    log: createLogger((line) => lines.push(line)),
+    rpcFor: (hostId, send) => new AgentRpc({ handlers, context: { hostId, docker, policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 } }, send, log: () => undefined }),
+    dockerState: async () => ({ ok: true, version: "test-engine" }),
+    backoff: new Backoff({ random: () => 1 }),
+    ...extra,
+  });
+  cleanups.push(() => connection.stop());
+  return { connection, lines };
+}
+
+const until = async (check: () => boolean, ms = 5000) => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not reached");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+describe("agent connection loop", () => {
+  it("says hello with the host id from the edge, its version and the engine's state", async () => {
+    const edge = await fakeEdge();
+    cleanups.push(edge.close);
+    const { connection, lines } = agent(edge.url);
+    void connection.run();
+    await until(() => lines.some((line) => line.includes(" connected ")));
+    expect(edge.frames[0]).toMatchObject({
+      type: "hello",
+      protocolVersion: PROTOCOL_VERSION,
+      hostId: "host-from-edge",
+      docker: { ok: true, version: "test-engine" },
+      arch: process.arch,
+    });
+  });
+
+  it("reconnects after the edge drops it, starting again from the shortest delay once welcomed", async () => {
+    const edge = await fakeEdge();
+    cleanups.push(edge.close);
+    const delays: number[] = [];
+    const { connection } = agent(edge.url, {
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    void connection.run();
+    // Drop every connection as soon as it arrives, eight times.
+    for (let i = 1; i <= 8; i++) {
+      await until(() => edge.sockets.length >= i);
+      edge.sockets[i - 1]?.close(1011, "edge restarting");
+    }
+    await until(() => delays.length >= 7);
+    // Each drop happens after a welcome, which resets the backoff: the first delay comes back.
+    expect(delays.every((delay) => delay <= 10_000)).toBe(true);
+    expect(delays[0]).toBe(100);
+  });
+
+  it("backs off exponentially while the edge keeps refusing, up to the cap", async () => {
+    const edge = await fakeEdge({ refuseWith: 503 });
+    cleanups.push(edge.close);
+    const delays: number[] = [];
+    const { connection } = agent(edge.url, {
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    void connection.run();
+    await until(() => delays.length >= 10);
+    connection.stop();
+    expect(delays.slice(0, 8)).toEqual([100, 200, 400, 800, 1600, 3200, 6400, 10_000]);
+    expect(Math.max(...delays)).toBe(10_000);
+  });
+
+  it("stops for good when the token is refused", async () => {
+    const edge = await fakeEdge({ refuseWith: 401 });
+    cleanups.push(edge.close);
+    const { connection, lines } = agent(edge.url);
+    expect(await connection.run()).toBe("token refused");
+    expect(lines.join("\n")).toContain("refused: the agent token is invalid or revoked");
+  });
+
+  it.each([
+    [CLOSE_CODES.REPLACED, "another kai-agent connected"],
+    [CLOSE_CODES.TOKEN_REVOKED, "this host was deleted"],
+    [CLOSE_CODES.VERSION_UNSUPPORTED, "upgrade kai-agent"],
+  ])("stops for good on close code %i", async (code, words) => {
+    const edge = await fakeEdge();
+    cleanups.push(edge.close);
+    const { connection, lines } = agent(edge.url);
+    const ended = connection.run();
+    await until(() => lines.some((line) => line.includes(" connected ")));
+    edge.sockets[0]?.close(code, "bye");
+    expect(await ended).toContain(words);
+  });
+
+  it("drops a connection whose keepalive goes unanswered, and dials again", async () => {
+    const edge = await fakeEdge({ answerPings: false });
+    cleanups.push(edge.close);
+    const { connection, lines } = agent(edge.url, { keepaliveMs: 50, sleep: async () => undefined });
+    void connection.run();
+    await until(() => lines.some((line) => line.includes("no keepalive answer")));
+    await until(() => edge.sockets.length >= 2);
+  });
+});

@@ -1,0 +1,103 @@
+import { mkdtemp, realpath, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDockerClient } from "../../agent/runtime/docker";
+import { handlers } from "../../agent/handlers/index";
+import type { Handlers } from "../../agent/handlers/types";
+import { createLogger } from "../../agent/log";
+import { AgentRpc } from "../../agent/rpc";
+import { KaiError } from "../../shared/errors";
+import type { ResponseFrame } from "../../shared/protocol";
+import { busyboxImage } from "../support/busybox-image";
+import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
+
+let proxy: DockerProxy;
+let root: string;
+let image: string;
+const lines: string[] = [];
+const log = createLogger((line) => lines.push(line));
+
+beforeAll(async () => {
+  image = await busyboxImage(createDockerClient());
+  proxy = await startDockerProxy();
+  root = await realpath(await mkdtemp(path.join(os.tmpdir(), "kai-rpc-")));
+});
+afterAll(async () => {
+  await proxy?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Sends one request frame through the real RPC layer and returns the single reply. */
+async function roundTrip(op: string, params: unknown, handlerMap: Handlers = handlers): Promise<ResponseFrame> {
+  const replies: ResponseFrame[] = [];
+  const rpc = new AgentRpc({
+    handlers: handlerMap,
+    context: { hostId: "host-rpc-test", policy: { allowedRoots: [root], maxDirectoryEntries: 100 }, docker: createDockerClient({ socketPath: proxy.socketPath }) },
+    send: (frame) => replies.push(frame),
+    log,
+  });
+  await rpc.handle({ type: "req", id: crypto.randomUUID(), op, params });
+  expect(replies).toHaveLength(1);
+  return replies[0] as ResponseFrame;
+}
+
+const errorOf = (reply: ResponseFrame) => (reply.ok ? undefined : reply.error);
+
+describe("agent RPC: whatever the edge sends", () => {
+  it.each([
+    ["privileged mode", { privileged: true }],
+    ["the host's network namespace", { networkMode: "host" }],
+    ["the host's PID namespace", { pidMode: "host" }],
+    ["an added capability", { capAdd: ["SYS_ADMIN"] }],
+    ["a device", { devices: ["/dev/sda"] }],
+    ["an unconfined seccomp profile", { securityOpt: ["seccomp=unconfined"] }],
+    ["an unconfined AppArmor profile", { securityOpt: ["apparmor=unconfined"] }],
+    ["an extra bind mount", { extraBinds: ["/:/host"] }],
+  ])("refuses %s with PERMISSION_DENIED before any Docker call", async (_label, security) => {
+    proxy.reset();
+    const reply = await roundTrip("container.create", { name: "kai-rpc-refused", image, hostPath: root, containerPath: "/workspace", env: {}, security });
+    expect(errorOf(reply)?.code).toBe("PERMISSION_DENIED");
+    expect(proxy.requests).toEqual([]);
+    expect(proxy.connections).toBe(0);
+  });
+
+  it("answers an unknown operation with VALIDATION_ERROR", async () => {
+    const reply = await roundTrip("container.exec", { id: "x", cmd: ["sh"] });
+    expect(errorOf(reply)).toMatchObject({ code: "VALIDATION_ERROR", message: expect.stringContaining("unknown operation") });
+  });
+
+  it("answers invalid params with VALIDATION_ERROR and touches nothing", async () => {
+    proxy.reset();
+    for (const params of [{ id: "--all" }, { id: "" }, {}, null, { id: "ok", extra: true }]) {
+      expect(errorOf(await roundTrip("container.start", params))?.code).toBe("VALIDATION_ERROR");
+    }
+    expect(proxy.requests).toEqual([]);
+  });
+
+  it("reports an unexpected failure as INTERNAL_ERROR without its stack, and logs it locally", async () => {
+    const broken: Handlers = { ...handlers, ping: async () => { throw new TypeError("boom at secret/path.ts:12"); } };
+    const reply = await roundTrip("ping", {}, broken);
+    expect(errorOf(reply)).toEqual({ code: "INTERNAL_ERROR", message: "the host agent failed unexpectedly; see its log" });
+    expect(lines.some((line) => line.includes("boom"))).toBe(true);
+  });
+
+  it("keeps a handler's KaiError code and details", async () => {
+    const refusing: Handlers = { ...handlers, ping: async () => { throw new KaiError("CONFLICT", "busy", { details: { why: "test" } }); } };
+    expect(errorOf(await roundTrip("ping", {}, refusing))).toEqual({ code: "CONFLICT", message: "busy", details: { why: "test" } });
+  });
+
+  it("refuses to send an answer larger than one frame", async () => {
+    const huge: Handlers = {
+      ...handlers,
+      "directory.list": async () => ({ path: "/", directories: [], files: [{ name: "x".repeat(2_000_000), path: "/x", size: 1, modified: "" }], truncated: false }),
+    };
+    expect(errorOf(await roundTrip("directory.list", {}, huge))?.code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
+  it("logs every request with its id, op, outcome and duration", async () => {
+    const reply = await roundTrip("ping", {});
+    expect(reply.ok).toBe(true);
+    expect(lines.some((line) => line.includes(`request=${reply.id} op=ping outcome=ok ms=`))).toBe(true);
+  });
+});
