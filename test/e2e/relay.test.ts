@@ -82,6 +82,18 @@ describe("relay failures map to documented errors, fast", () => {
     await world.api(`/api/flexy/${id}?timeout=1`, { method: "DELETE" });
   });
 
+  it("reports the selected host's Docker engine on /api/health from its agent's last report", async () => {
+    const healthy = await world.api("/api/health");
+    expect(healthy.body.data.services).toEqual({ api: "healthy", docker: "healthy", database: "healthy" });
+    const anonymous = await world.api("/api/health", { token: "" });
+    expect(anonymous.body.data.services.docker).toBe("unknown");
+
+    const idle = await enrollHost(world.session);
+    const offline = await world.api(`/api/health?host=${idle.id}`);
+    expect(offline.body.data.services.docker).toBe("offline");
+    await world.api(`/api/hosts/${idle.id}`, { method: "DELETE" });
+  });
+
   it("answers 504 AGENT_TIMEOUT when the agent is connected but frozen", async () => {
     world.agent.signal("SIGSTOP");
     try {

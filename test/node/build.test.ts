@@ -1,0 +1,50 @@
+/**
+ * vitest strips types without checking them, and the Workers pool bundles differently from
+ * `wrangler deploy`. So a suite can be green while `tsc` fails or the deploy bundle does
+ * not build. These two checks run the real tools, offline, the way CI and deploy do.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const TIMEOUT_MS = 120_000;
+const temps: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** Runs a package's bin with this Node; resolves with its exit code and everything it printed. */
+function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return new Promise<{ code: number; output: string }>((resolve) => {
+    const options = { cwd: ROOT, env, timeout: TIMEOUT_MS - 5_000, maxBuffer: 64 << 20 };
+    execFile(process.execPath, [path.join(ROOT, "node_modules", bin), ...args], options, (error, stdout, stderr) => {
+      // A numeric code is the tool's exit status; otherwise it never ran or was killed (timeout).
+      const code = !error ? 0 : typeof error.code === "number" ? error.code : -1;
+      resolve({ code, output: `${stdout}\n${stderr}${code === -1 ? `\n${error?.message}` : ""}` });
+    });
+  });
+}
+
+describe("build", () => {
+  it("typechecks: tsc --noEmit exits 0", { timeout: TIMEOUT_MS }, async () => {
+    const { code, output } = await runBin("typescript/bin/tsc", ["--noEmit", "--pretty", "false"]);
+    expect(code, `tsc --noEmit failed:\n${output}`).toBe(0);
+  });
+
+  it("bundles for deploy: wrangler deploy --dry-run writes a Worker bundle", { timeout: TIMEOUT_MS }, async () => {
+    const outdir = tempDir("kai-bundle-");
+    // No metrics, no Request.cf download, wrangler's config/logs in a throwaway folder.
+    const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: tempDir("kai-xdg-") };
+    const { code, output } = await runBin("wrangler/bin/wrangler.js", ["deploy", "--dry-run", "--outdir", outdir], env);
+    expect(code, `wrangler deploy --dry-run failed:\n${output}`).toBe(0);
+    const bundles = readdirSync(outdir).filter((name) => /\.m?js$/.test(name));
+    expect(bundles, `no bundle in ${outdir}:\n${output}`).not.toHaveLength(0);
+    expect(statSync(path.join(outdir, bundles[0] as string)).size).toBeGreaterThan(1_000);
+  });
+});
