@@ -15,7 +15,23 @@ WAIT_SECONDS=60
 
 say() { echo "ensure-docker: $*" >&2; }
 
+# A static busybox runs alone in an empty image; a dynamic one would need its libraries.
+file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
+
 engine_answers() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+
+# The test image is built from the static busybox binary; it is needed even when an
+# engine already runs.
+if [ ! -x /bin/busybox ] || ! file_is_static /bin/busybox; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing busybox-static (the test image is built from it)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-cache show busybox-static >/dev/null 2>&1 || apt-get update -qq
+    apt-get install -y -qq --no-install-recommends busybox-static >/dev/null
+  else
+    say "busybox-static is missing: sudo apt-get install -y busybox-static"
+  fi
+fi
 
 if engine_answers; then
   exit 0
