@@ -1,14 +1,14 @@
 import { COMMANDS, type Op, isOp } from "../shared/commands";
 import { KaiError, type WireError } from "../shared/errors";
-import { MAX_FRAME_BYTES, type RequestFrame, type ResponseFrame } from "../shared/protocol";
+import { type ChunkFrame, MAX_FRAME_BYTES, type RequestFrame, type ResponseFrame } from "../shared/protocol";
 import type { HandlerContext, Handlers } from "./handlers/types";
 import type { Logger } from "./log";
 
 export interface RpcOptions {
   handlers: Handlers;
   /** Everything a handler gets except what is per request. */
-  context: Omit<HandlerContext, "requestId" | "signal">;
-  send: (frame: ResponseFrame) => void;
+  context: Omit<HandlerContext, "requestId" | "signal" | "emit">;
+  send: (frame: ResponseFrame | ChunkFrame) => void;
   log: Logger;
 }
 
@@ -74,6 +74,10 @@ export class AgentRpc {
     }
     // Indexing by a union op loses the pairing of params and handler; both come from the same `op` just above.
     const handler = this.#options.handlers[op] as (params: unknown, ctx: HandlerContext) => Promise<unknown>;
-    return handler(params.data, { ...this.#options.context, requestId: frame.id, signal });
+    let seq = 0;
+    const emit = (data: unknown) => {
+      if (!signal.aborted) this.#options.send({ type: "chunk", id: frame.id, seq: seq++, data });
+    };
+    return handler(params.data, { ...this.#options.context, requestId: frame.id, signal, emit });
   }
 }

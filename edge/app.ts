@@ -8,7 +8,7 @@ import { configFrom } from "./config";
 import type { AppEnv } from "./env";
 import { methodNotAllowedResponse, onError, onNotFound, validationHook } from "./http/errors";
 import { surfaceOf } from "./http/respond";
-import { AUTH_PER_IP, rateLimit } from "./middleware/rate-limit";
+import { AUTH_PER_IP, apiRateLimit, rateLimit } from "./middleware/rate-limit";
 import { agentConnect } from "./routes/agent-connect";
 import { auditRoutes } from "./routes/audit";
 import { authSessions } from "./routes/auth-sessions";
@@ -19,6 +19,8 @@ import { devMailboxRoutes } from "./routes/dev-mailbox";
 import { flexyRoutes } from "./routes/flexy";
 import { hostDirectoriesRoutes } from "./routes/host-directories";
 import { hostsRoutes } from "./routes/hosts";
+import { servicesRoutes } from "./routes/services";
+import { systemStatsRoutes } from "./routes/system-stats";
 import { systemRoutes } from "./routes/system";
 import { tokensRoutes } from "./routes/tokens";
 import { usersRoutes } from "./routes/users";
@@ -36,6 +38,8 @@ app.use("*", async (c, next) => {
 });
 // The agent's WebSocket upgrade answer (101) must reach the client untouched.
 app.use("*", async (c, next) => (c.req.path === "/api/agent/connect" ? next() : secureHeaders()(c, next)));
+// Before methodNotAllowed, so the 405 it substitutes still gets the rate-limit headers.
+app.use("/api/*", apiRateLimit);
 app.use("*", methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 app.use(
   "/api/*",
@@ -61,6 +65,8 @@ app.route("/api/flexy", flexyRoutes);
 app.route("/api/catalog/flexy", catalogRoutes);
 app.route("/api/host/directories", hostDirectoriesRoutes);
 app.route("/api/audit", auditRoutes);
+app.route("/api/services", servicesRoutes);
+app.route("/api/system/stats", systemStatsRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

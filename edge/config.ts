@@ -25,6 +25,8 @@ const configSchema = z.object({
   MAIL_FROM: z.string().optional(),
   /** How long the edge waits for an agent's answer before AGENT_TIMEOUT. */
   AGENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Requests per hour per caller on `/api` (the auth routes have tighter limits of their own). */
+  API_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(5000),
 });
 
 export type Config = z.infer<typeof configSchema> & { adminEmails: Set<string> };

@@ -10,6 +10,7 @@ export interface Bindings {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   HOST_SESSION: DurableObjectNamespace<HostSession>;
   AGENT_TIMEOUT_MS?: string;
+  API_RATE_LIMIT_PER_HOUR?: string;
   ENVIRONMENT?: string;
   JWT_SECRET?: string;
   JWT_KID?: string;

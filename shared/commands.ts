@@ -10,6 +10,7 @@ import {
   imageReference,
   portMapping,
 } from "./schemas/flexy";
+import { containerStats, logEntry, service, serviceDetails, serviceStatus, systemStats } from "./schemas/services";
 
 /**
  * Every operation the edge can ask an agent to run: its name, its params and its result.
@@ -90,12 +91,62 @@ export const COMMANDS = {
     params: z.object({ path: absolutePath }).strict(),
     result: z.object({ path: z.string(), isDirectory: z.boolean() }),
   },
-} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
+  "service.list": {
+    params: z
+      .object({
+        filter: z.enum(["running", "stopped", "all"]),
+        limit: z.number().int().min(1).max(500),
+        page: z.number().int().min(1),
+      })
+      .strict(),
+    result: z.object({ services: z.array(service), total: z.number().int() }),
+  },
+  "service.inspect": { params: z.object({ id: containerRef }).strict(), result: serviceDetails },
+  "service.start": { params: z.object({ id: containerRef }).strict(), result: z.object({ status: serviceStatus }) },
+  "service.stop": {
+    params: z.object({ id: containerRef, timeoutSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+    result: z.object({ status: serviceStatus }),
+  },
+  "service.restart": {
+    params: z.object({ id: containerRef, timeoutSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+    result: z.object({ status: serviceStatus }),
+  },
+  "service.update": {
+    params: z.object({ id: containerRef, timeoutSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+    result: z.object({
+      containerId: z.string().describe("The new container's id (unchanged when nothing was updated)"),
+      image: z.string(),
+      version: z.string().nullable(),
+      updated: z.boolean().describe("False when the image was already current"),
+    }),
+  },
+  "service.logs": {
+    params: z
+      .object({ id: containerRef, lines: z.number().int().min(1).max(10_000), since: z.string().optional() })
+      .strict(),
+    result: z.object({ logs: z.array(logEntry) }),
+  },
+  "service.stats": { params: z.object({ id: containerRef }).strict(), result: containerStats },
+  "system.stats": { params: z.object({}).strict(), result: systemStats },
+  /**
+   * A streamed command: the agent sends each new log line as a `chunk` frame (the `chunk`
+   * schema) until the container stops or the edge cancels, then one `res`.
+   */
+  "service.logs.follow": {
+    params: z.object({ id: containerRef, since: z.string().optional(), lines: z.number().int().min(0).max(10_000).optional() }).strict(),
+    result: z.object({ ended: z.enum(["container-stopped", "cancelled"]), lines: z.number().int() }),
+    chunk: logEntry,
+  },
+} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType; chunk?: z.ZodType }>;
 
 export type Op = keyof typeof COMMANDS;
 export const OPS = Object.keys(COMMANDS) as Op[];
 export type ParamsOf<O extends Op> = z.infer<(typeof COMMANDS)[O]["params"]>;
 export type ResultOf<O extends Op> = z.infer<(typeof COMMANDS)[O]["result"]>;
+
+/** Commands that stream `chunk` frames before their result. */
+export type StreamOp = { [O in Op]: (typeof COMMANDS)[O] extends { chunk: z.ZodType } ? O : never }[Op];
+export type ChunkOf<O extends StreamOp> = z.infer<(typeof COMMANDS)[O]["chunk"]>;
 
 export function isOp(value: string): value is Op {
   return Object.hasOwn(COMMANDS, value);

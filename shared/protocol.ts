@@ -97,6 +97,8 @@ export type ResponseFrame = z.infer<typeof responseFrame>;
 export type AgentFrame = z.infer<typeof agentFrame>;
 export type EdgeFrame = z.infer<typeof edgeFrame>;
 export type RequestFrame = z.infer<typeof requestFrame>;
+export type ChunkFrame = z.infer<typeof chunkFrame>;
+export type EventFrame = z.infer<typeof eventFrame>;
 
 /**
  * Parses one text frame from the other side. Oversized frames, invalid JSON and unknown

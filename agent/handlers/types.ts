@@ -12,6 +12,8 @@ export interface HandlerContext {
   docker: Docker;
   /** Aborted when the edge cancels the request or the connection drops. */
   signal: AbortSignal;
+  /** Sends one `chunk` frame of a streamed command (validated by the edge against the command's chunk schema). */
+  emit: (data: unknown) => void;
 }
 
 export type Handler<O extends Op> = (params: ParamsOf<O>, ctx: HandlerContext) => Promise<ResultOf<O>>;

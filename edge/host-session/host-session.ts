@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import type { StreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import {
   CLOSE_CODES,
@@ -18,6 +19,7 @@ import { hosts } from "../db/schema";
 import type { Bindings } from "../env";
 import { readAttachment, type SocketAttachment } from "./attachment";
 import { type Outcome, PendingRequests } from "./pending";
+import { StreamRegistry } from "./streams";
 
 export const HOST_ID_HEADER = "X-Kai-Host-Id";
 export const HOST_NAME_HEADER = "X-Kai-Host-Name";
@@ -30,6 +32,7 @@ const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", messag
  */
 export class HostSession extends DurableObject<Bindings> {
   readonly #pending = new PendingRequests();
+  readonly #streams = new StreamRegistry();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -74,6 +77,21 @@ export class HostSession extends DurableObject<Bindings> {
     return answer;
   }
 
+  /**
+   * Starts a streamed command and returns its server-sent-event stream; the request runs
+   * until the agent ends it, the client hangs up (the agent is told to cancel) or the
+   * socket drops.
+   */
+  async stream(requestId: string, op: StreamOp, params: unknown): Promise<{ ok: true; body: ReadableStream<Uint8Array> } | { ok: false; error: WireError }> {
+    const socket = this.#liveSocket();
+    if (!socket) return { ok: false, error: offline("the host agent is not connected; start kai-agent on that machine") };
+    const body = this.#streams.open(requestId, op, socket, () => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "cancel", id: requestId }));
+    });
+    socket.send(JSON.stringify({ type: "req", id: requestId, op, params }));
+    return { ok: true, body };
+  }
+
   /** Whether an agent is connected, and what it said about itself. */
   async status(): Promise<{ connected: boolean; hello: HelloFrame | null }> {
     const socket = this.#liveSocket();
@@ -97,8 +115,12 @@ export class HostSession extends DurableObject<Bindings> {
     if (!attachment.hello) return this.#refuse(socket, CLOSE_CODES.HELLO_REQUIRED, "send hello first");
 
     if (frame.type === "res") {
-      this.#pending.settle(frame.id, frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error });
+      const outcome: Outcome = frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error };
+      if (this.#streams.has(frame.id)) this.#streams.end(frame.id, outcome);
+      else this.#pending.settle(frame.id, outcome);
+      return;
     }
+    if (frame.type === "chunk") return this.#streams.chunk(frame.id, frame.seq, frame.data);
     if (frame.type === "event" && frame.topic === DOCKER_STATE_TOPIC) {
       const docker = dockerState.safeParse(frame.data);
       if (docker.success) {
@@ -146,6 +168,7 @@ export class HostSession extends DurableObject<Bindings> {
 
   async #dropped(socket: WebSocket, reason: string): Promise<void> {
     this.#pending.failSocket(socket, offline(reason));
+    this.#streams.failSocket(socket, offline(reason));
     const attachment = readAttachment(socket);
     try {
       socket.close(1000, "closing");
@@ -160,6 +183,7 @@ export class HostSession extends DurableObject<Bindings> {
 
   #refuse(socket: WebSocket, code: number, reason: string): void {
     this.#pending.failSocket(socket, offline(reason));
+    this.#streams.failSocket(socket, offline(reason));
     socket.close(code, reason);
   }
 

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
 import type { AppEnv } from "../env";
+import { sha256Hex } from "../identity/crypto";
 import type { RateDecision } from "../rate-limiter";
 
 export interface RatePolicy {
@@ -16,6 +17,9 @@ export const AUTH_PER_IP: RatePolicy = { name: "auth-ip", limit: 60, windowSecon
 export const LOGIN_PER_ACCOUNT: RatePolicy = { name: "login-account", limit: 10, windowSeconds: 900 };
 export const VERIFY_PER_ACCOUNT: RatePolicy = { name: "verify-account", limit: 10, windowSeconds: 900 };
 export const REGISTER_PER_ACCOUNT: RatePolicy = { name: "register-account", limit: 5, windowSeconds: 3600 };
+
+/** Every `/api` request, per caller (its credential, or its IP when anonymous), per hour. */
+export const API_PER_CALLER_WINDOW_SECONDS = 3600;
 
 const decisionsKey = new WeakMap<Context, RateDecision[]>();
 
@@ -64,3 +68,18 @@ export function rateLimit(policy: RatePolicy) {
     applyRateLimitHeaders(c, c.res.headers);
   });
 }
+
+/**
+ * The general limit on every `/api` response: counted per credential (a token or session
+ * cookie, hashed) or per IP for anonymous calls, `API_RATE_LIMIT_PER_HOUR` an hour. The
+ * agent's WebSocket upgrade is exempt: its 101 answer cannot carry new headers.
+ */
+export const apiRateLimit = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.path === "/api/agent/connect") return next();
+  const credential = c.req.header("Authorization") ?? c.req.header("Cookie");
+  const subject = credential ? `cred:${await sha256Hex(credential)}` : `ip:${clientIp(c)}`;
+  const limit = c.get("config").API_RATE_LIMIT_PER_HOUR;
+  await consume(c, { name: "api", limit, windowSeconds: API_PER_CALLER_WINDOW_SECONDS }, subject);
+  await next();
+  applyRateLimitHeaders(c, c.res.headers);
+});

@@ -33,7 +33,7 @@ let counter = 0;
 const uniqueName = (what: string) => `kai-test-${RUN}-${what}-${++counter}`;
 
 function ctx(overrides: Partial<HandlerContext> = {}): HandlerContext {
-  return { requestId: randomUUID(), hostId: HOST_ID, policy, docker, signal: new AbortController().signal, ...overrides };
+  return { requestId: randomUUID(), hostId: HOST_ID, policy, docker, signal: new AbortController().signal, emit: () => undefined, ...overrides };
 }
 
 /** Calls a handler the way the rpc layer will: params and result checked against the table. */

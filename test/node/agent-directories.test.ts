@@ -28,6 +28,7 @@ function ctx(overrides: Partial<Policy> = {}): HandlerContext {
     // Unused by these handlers; a client to a socket that is never dialled.
     docker: createDockerClient({ socketPath: path.join(os.tmpdir(), "kai-unused.sock") }),
     signal: new AbortController().signal,
+    emit: () => undefined,
   };
 }
 

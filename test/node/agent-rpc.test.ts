@@ -34,7 +34,9 @@ async function roundTrip(op: string, params: unknown, handlerMap: Handlers = han
   const rpc = new AgentRpc({
     handlers: handlerMap,
     context: { hostId: "host-rpc-test", policy: { allowedRoots: [root], maxDirectoryEntries: 100 }, docker: createDockerClient({ socketPath: proxy.socketPath }) },
-    send: (frame) => replies.push(frame),
+    send: (frame) => {
+      if (frame.type === "res") replies.push(frame);
+    },
     log,
   });
   await rpc.handle({ type: "req", id: crypto.randomUUID(), op, params });

@@ -1,6 +1,8 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import worker from "../../edge/index";
 import { AUTH_PER_IP, LOGIN_PER_ACCOUNT } from "../../edge/middleware/rate-limit";
-import { call, expectProblem, randomIp, registerUser, unique } from "./helpers";
+import { BASE, call, expectProblem, randomIp, registerUser, unique } from "./helpers";
 
 function expectRateHeaders(res: Response) {
   expect(res.headers.get("x-ratelimit-limit")).toMatch(/^\d+$/);
@@ -62,5 +64,40 @@ describe("rate limits on auth routes", () => {
       status = (await call("/api/v1/auth/verifications/verify", { body: { email, token: "123456" }, ip: randomIp() })).status;
     }
     expect(status).toBe(429);
+  });
+});
+
+describe("the general limit on every /api response", () => {
+  it("puts X-RateLimit-* on successes, 404s, 405s, 401s and validation errors", async () => {
+    const user = await registerUser();
+    const responses = [
+      await call("/api/health"),
+      await call("/api/tokens", { token: user.accessToken }),
+      await call("/api/no-such-route", { token: user.accessToken }),
+      await call("/api/health", { method: "DELETE" }),
+      await call("/api/tokens"),
+      await call("/api/tokens", { token: user.accessToken, body: { name: "" } }),
+    ];
+    expect(responses.map((res) => res.status)).toEqual([200, 200, 404, 405, 401, 400]);
+    for (const res of responses) expectRateHeaders(res);
+  });
+
+  it("counts per credential and answers 429 with Retry-After past the hourly limit", async () => {
+    const user = await registerUser();
+    const limited = { ...env, API_RATE_LIMIT_PER_HOUR: "3" };
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      const ctx = createExecutionContext();
+      const request = new Request(`${BASE}/api/tokens`, { headers: { Authorization: `Bearer ${user.accessToken}`, "CF-Connecting-IP": randomIp() } });
+      last = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, limited, ctx);
+      await waitOnExecutionContext(ctx);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(last?.headers.get("x-ratelimit-limit")).toBe("3");
+    expect(last?.headers.get("x-ratelimit-remaining")).toBe("0");
+    expect(Number(last?.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await last?.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
   });
 });
