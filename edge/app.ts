@@ -21,6 +21,7 @@ import { hostDirectoriesRoutes } from "./routes/host-directories";
 import { hostsRoutes } from "./routes/hosts";
 import { servicesRoutes } from "./routes/services";
 import { systemStatsRoutes } from "./routes/system-stats";
+import { webhooksRoutes } from "./routes/webhooks";
 import { systemRoutes } from "./routes/system";
 import { tokensRoutes } from "./routes/tokens";
 import { usersRoutes } from "./routes/users";
@@ -67,6 +68,7 @@ app.route("/api/host/directories", hostDirectoriesRoutes);
 app.route("/api/audit", auditRoutes);
 app.route("/api/services", servicesRoutes);
 app.route("/api/system/stats", systemStatsRoutes);
+app.route("/api/webhooks", webhooksRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

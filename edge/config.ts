@@ -27,6 +27,13 @@ const configSchema = z.object({
   AGENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Requests per hour per caller on `/api` (the auth routes have tighter limits of their own). */
   API_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(5000),
+  /** Development only: let webhooks target loopback and private networks (local receivers). */
+  WEBHOOKS_ALLOW_PRIVATE: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
+  /** The first retry delay of a failed delivery; later ones double from it. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(5000),
 });
 
 export type Config = z.infer<typeof configSchema> & { adminEmails: Set<string> };

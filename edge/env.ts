@@ -3,6 +3,7 @@ import type { Config } from "./config";
 import type { HostSession } from "./host-session/host-session";
 import type { HostRow } from "./hosts/hosts";
 import type { RateLimiter } from "./rate-limiter";
+import type { WebhookDispatcher } from "./webhooks/dispatcher";
 
 /** Bindings declared in wrangler.toml, plus secrets set with `wrangler secret put`. */
 export interface Bindings {
@@ -11,6 +12,9 @@ export interface Bindings {
   HOST_SESSION: DurableObjectNamespace<HostSession>;
   AGENT_TIMEOUT_MS?: string;
   API_RATE_LIMIT_PER_HOUR?: string;
+  WEBHOOKS_ALLOW_PRIVATE?: string;
+  WEBHOOK_RETRY_BASE_MS?: string;
+  WEBHOOK_DISPATCHER: DurableObjectNamespace<WebhookDispatcher>;
   ENVIRONMENT?: string;
   JWT_SECRET?: string;
   JWT_KID?: string;

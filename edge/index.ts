@@ -3,6 +3,7 @@ import type { Bindings } from "./env";
 
 export { HostSession } from "./host-session/host-session";
 export { RateLimiter } from "./rate-limiter";
+export { WebhookDispatcher } from "./webhooks/dispatcher";
 
 export default {
   fetch: app.fetch,

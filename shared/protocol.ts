@@ -69,6 +69,8 @@ export const eventFrame = z.object({
 /** Topic of the event an agent sends when its Docker engine comes or goes. */
 export const DOCKER_STATE_TOPIC = "host.docker";
 export const dockerState = helloFrame.shape.docker;
+/** Topic of container lifecycle events from the agent's Docker event stream (data: `containerEvent`). */
+export const CONTAINER_EVENT_TOPIC = "docker.container";
 
 /** Everything an agent may send after connecting. */
 export const agentFrame = z.union([helloFrame, responseFrame, chunkFrame, eventFrame]);

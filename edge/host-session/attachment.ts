@@ -8,6 +8,7 @@ import { helloFrame } from "../../shared/protocol";
 export const socketAttachment = z.object({
   hostId: z.string(),
   hostName: z.string(),
+  userId: z.string(),
   connectedAt: z.number(),
   hello: helloFrame.nullable(),
 });

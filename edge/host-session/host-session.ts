@@ -4,6 +4,7 @@ import type { StreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import {
   CLOSE_CODES,
+  CONTAINER_EVENT_TOPIC,
   DOCKER_STATE_TOPIC,
   KEEPALIVE_PING,
   KEEPALIVE_PONG,
@@ -20,9 +21,13 @@ import type { Bindings } from "../env";
 import { readAttachment, type SocketAttachment } from "./attachment";
 import { type Outcome, PendingRequests } from "./pending";
 import { StreamRegistry } from "./streams";
+import { containerEvent } from "../../shared/schemas/services";
+import { KillMemory, webhookEventsFor } from "../webhooks/events";
+import { emitEvent } from "../webhooks/outbox";
 
 export const HOST_ID_HEADER = "X-Kai-Host-Id";
 export const HOST_NAME_HEADER = "X-Kai-Host-Name";
+export const HOST_OWNER_HEADER = "X-Kai-User-Id";
 
 const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", message });
 
@@ -33,6 +38,7 @@ const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", messag
 export class HostSession extends DurableObject<Bindings> {
   readonly #pending = new PendingRequests();
   readonly #streams = new StreamRegistry();
+  readonly #kills = new KillMemory();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -44,7 +50,8 @@ export class HostSession extends DurableObject<Bindings> {
   override async fetch(request: Request): Promise<Response> {
     const hostId = request.headers.get(HOST_ID_HEADER);
     const hostName = request.headers.get(HOST_NAME_HEADER) ?? "";
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !hostId) {
+    const userId = request.headers.get(HOST_OWNER_HEADER);
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !hostId || !userId) {
       return new Response("expected a WebSocket upgrade from the edge", { status: 426 });
     }
     for (const previous of this.ctx.getWebSockets()) {
@@ -53,7 +60,7 @@ export class HostSession extends DurableObject<Bindings> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ hostId, hostName, connectedAt: Date.now(), hello: null } satisfies SocketAttachment);
+    server.serializeAttachment({ hostId, hostName, userId, connectedAt: Date.now(), hello: null } satisfies SocketAttachment);
     // The agent learns which host its token belongs to from this header, and repeats it in hello.
     return new Response(null, { status: 101, webSocket: client, headers: { [HOST_ID_HEADER]: hostId } });
   }
@@ -121,16 +128,7 @@ export class HostSession extends DurableObject<Bindings> {
       return;
     }
     if (frame.type === "chunk") return this.#streams.chunk(frame.id, frame.seq, frame.data);
-    if (frame.type === "event" && frame.topic === DOCKER_STATE_TOPIC) {
-      const docker = dockerState.safeParse(frame.data);
-      if (docker.success) {
-        await database(this.env.DB)
-          .update(hosts)
-          .set({ dockerOk: docker.data.ok, dockerVersion: docker.data.version, lastSeenAt: new Date() })
-          .where(eq(hosts.id, attachment.hostId));
-      }
-    }
-    // Streams (`chunk`) and other host events are fanned out by the features that use them.
+    if (frame.type === "event") return this.#hostEvent(attachment, frame.topic, frame.data);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
@@ -164,6 +162,25 @@ export class HostSession extends DurableObject<Bindings> {
       })
       .where(eq(hosts.id, attachment.hostId));
     socket.send(JSON.stringify({ type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId: attachment.hostId, hostName: attachment.hostName }));
+    await emitEvent(this.env, attachment.userId, "host.online", { hostId: attachment.hostId, hostName: attachment.hostName, agentVersion: hello.agentVersion });
+  }
+
+  /** Events the agent reports on its own: its engine's state, and container lifecycle from Docker. */
+  async #hostEvent(attachment: SocketAttachment, topic: string, data: unknown): Promise<void> {
+    if (topic === DOCKER_STATE_TOPIC) {
+      const docker = dockerState.safeParse(data);
+      if (!docker.success) return;
+      await database(this.env.DB)
+        .update(hosts)
+        .set({ dockerOk: docker.data.ok, dockerVersion: docker.data.version, lastSeenAt: new Date() })
+        .where(eq(hosts.id, attachment.hostId));
+    } else if (topic === CONTAINER_EVENT_TOPIC) {
+      const event = containerEvent.safeParse(data);
+      if (!event.success) return;
+      const killedRecently = this.#kills.note(event.data);
+      const payload = { hostId: attachment.hostId, hostName: attachment.hostName, ...event.data };
+      for (const type of webhookEventsFor(event.data, killedRecently)) await emitEvent(this.env, attachment.userId, type, payload);
+    }
   }
 
   async #dropped(socket: WebSocket, reason: string): Promise<void> {
@@ -176,8 +193,9 @@ export class HostSession extends DurableObject<Bindings> {
       // Already closed: nothing to answer.
     }
     // A replaced socket closing must not mark the host offline while its successor is live.
-    if (attachment && !this.#liveSocket(socket)) {
+    if (attachment?.hello && !this.#liveSocket(socket)) {
       await database(this.env.DB).update(hosts).set({ online: false, lastSeenAt: new Date() }).where(eq(hosts.id, attachment.hostId));
+      await emitEvent(this.env, attachment.userId, "host.offline", { hostId: attachment.hostId, hostName: attachment.hostName, reason });
     }
   }
 

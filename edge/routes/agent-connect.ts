@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { KaiError } from "../../shared/errors";
 import { database } from "../db/client";
 import type { AppEnv } from "../env";
-import { HOST_ID_HEADER, HOST_NAME_HEADER } from "../host-session/host-session";
+import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-session/host-session";
 import { hostByAgentToken } from "../hosts/hosts";
 
 /**
@@ -23,6 +23,7 @@ agentConnect.get("/", async (c) => {
   const headers = new Headers(c.req.raw.headers);
   headers.set(HOST_ID_HEADER, host.id);
   headers.set(HOST_NAME_HEADER, host.name);
+  headers.set(HOST_OWNER_HEADER, host.userId);
   headers.delete("Authorization");
   const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
   return session.fetch(new Request(c.req.raw, { headers }));
