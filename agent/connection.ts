@@ -32,6 +32,11 @@ export interface ConnectionOptions {
   keepaliveMs?: number;
   /** How often the Docker engine's state is re-checked and, when it changed, reported. */
   dockerCheckMs?: number;
+  /**
+   * Work that runs for as long as one connection is welcomed (the Docker event watcher):
+   * it publishes host events, and stops when `signal` aborts as the connection ends.
+   */
+  whileConnected?: (hostId: string, publish: (topic: string, data: unknown) => void, signal: AbortSignal) => void;
 }
 
 /** Close codes after which reconnecting cannot help. */
@@ -101,11 +106,16 @@ export class AgentConnection {
       let dockerWatch: ReturnType<typeof setInterval> | undefined;
       let lastDocker = "";
       let eventSeq = 0;
+      let hostId = "";
+      const connectionWork = new AbortController();
+      const publish = (topic: string, data: unknown) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "event", topic, seq: eventSeq++, data }));
+      };
       let awaitingPong = false;
       let refused: Ending | undefined;
 
       socket.on("upgrade", (response) => {
-        const hostId = String(response.headers[HOST_ID_HEADER] ?? "");
+        hostId = String(response.headers[HOST_ID_HEADER] ?? "");
         const send: RpcOptions["send"] = (frame) => {
           if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
         };
@@ -159,8 +169,9 @@ export class AgentConnection {
             if (JSON.stringify(docker) === lastDocker || socket.readyState !== WebSocket.OPEN) return;
             lastDocker = JSON.stringify(docker);
             log(docker.ok ? "info" : "warn", docker.ok ? "docker engine reachable" : "docker engine unreachable", { version: docker.version ?? undefined });
-            socket.send(JSON.stringify({ type: "event", topic: DOCKER_STATE_TOPIC, seq: eventSeq++, data: docker }));
+            publish(DOCKER_STATE_TOPIC, docker);
           }, this.#options.dockerCheckMs ?? 15_000);
+          if (!connectionWork.signal.aborted) this.#options.whileConnected?.(hostId, publish, connectionWork.signal);
         } else if (frame.type === "req") {
           void rpc?.handle(frame);
         } else {
@@ -185,6 +196,7 @@ export class AgentConnection {
       socket.on("close", (code, reasonBuffer) => {
         clearInterval(keepalive);
         clearInterval(dockerWatch);
+        connectionWork.abort();
         rpc?.abortAll();
         this.#socket = undefined;
         const reason = reasonBuffer.toString();

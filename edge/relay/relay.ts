@@ -39,21 +39,17 @@ export async function relay<O extends Op>(
     error = new KaiError(outcome.error.code, outcome.error.message, outcome.error.details ? { details: outcome.error.details } : {});
   }
 
+  recordAudit(c, { op, requestId, outcome: error ? error.code : "ok", durationMs: Date.now() - started });
+  if (error) throw error;
+  return result as ResultOf<O>;
+}
+
+/** Writes one audit row after the response (the request id is the one the agent logs). */
+export function recordAudit(c: Context<AppEnv>, entry: { op: Op; requestId: string; outcome: string; durationMs: number }): void {
   c.executionCtx.waitUntil(
     database(c.env.DB)
       .insert(auditLog)
-      .values({
-        id: crypto.randomUUID(),
-        userId: c.get("principal").userId,
-        hostId: host.id,
-        op,
-        outcome: error ? error.code : "ok",
-        durationMs: Date.now() - started,
-        requestId,
-        createdAt: new Date(),
-      })
+      .values({ id: crypto.randomUUID(), userId: c.get("principal").userId, hostId: c.get("host").id, ...entry, createdAt: new Date() })
       .then(() => undefined),
   );
-  if (error) throw error;
-  return result as ResultOf<O>;
 }
