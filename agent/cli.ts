@@ -5,7 +5,10 @@ import { ConfigError, USAGE, parseCommand } from "./config";
 import { handlers } from "./handlers/index";
 import { createLogger } from "./log";
 import { AgentRpc } from "./rpc";
+import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
 import { createDockerClient } from "./runtime/docker";
+import { watchContainerEvents } from "./runtime/docker-events";
+import { LiveStats } from "./runtime/live-stats";
 
 /** `kai-agent`: parse the command line, load the local policy, and hold the connection. */
 async function main(): Promise<number> {
@@ -36,13 +39,19 @@ async function main(): Promise<number> {
     return 2;
   }
   const docker = createDockerClient(config.dockerSocket ? { socketPath: config.dockerSocket } : {});
+  // One for the agent, not per connection: a reconnect keeps the streams it has warmed.
+  const liveStats = new LiveStats(docker, { log });
   log("info", "starting", { version: AGENT_VERSION, allowed_roots: policy.allowedRoots.join(",") });
 
   const connection = new AgentConnection({
     server: config.server,
     token: config.token,
     log,
-    rpcFor: (hostId, send) => new AgentRpc({ handlers, context: { hostId, policy, docker }, send, log }),
+    rpcFor: (hostId, send) => new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats }, send, log }),
+    // Container events go to the edge while it listens; a reconnect resubscribes.
+    whileConnected: (hostId, publish, signal) => {
+      void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log);
+    },
     dockerState: async () => {
       try {
         const version = await docker.version();
@@ -56,6 +65,7 @@ async function main(): Promise<number> {
     process.once(signal, () => {
       log("info", "stopping", { signal });
       connection.stop();
+      liveStats.stop();
     });
   }
   const reason = await connection.run();

@@ -37,8 +37,8 @@ app.use("*", async (c, next) => {
   c.set("config", configFrom(c.env));
   await next();
 });
-// The agent's WebSocket upgrade answer (101) must reach the client untouched.
-app.use("*", async (c, next) => (c.req.path === "/api/agent/connect" ? next() : secureHeaders()(c, next)));
+// WebSocket upgrade answers (101) must reach the client untouched.
+app.use("*", async (c, next) => (c.req.header("Upgrade")?.toLowerCase() === "websocket" ? next() : secureHeaders()(c, next)));
 // Before methodNotAllowed, so the 405 it substitutes still gets the rate-limit headers.
 app.use("/api/*", apiRateLimit);
 app.use("*", methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));

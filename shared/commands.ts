@@ -148,6 +148,10 @@ export type ResultOf<O extends Op> = z.infer<(typeof COMMANDS)[O]["result"]>;
 export type StreamOp = { [O in Op]: (typeof COMMANDS)[O] extends { chunk: z.ZodType } ? O : never }[Op];
 export type ChunkOf<O extends StreamOp> = z.infer<(typeof COMMANDS)[O]["chunk"]>;
 
+export function isStreamOp(value: string): value is StreamOp {
+  return isOp(value) && "chunk" in COMMANDS[value];
+}
+
 export function isOp(value: string): value is Op {
   return Object.hasOwn(COMMANDS, value);
 }

@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
 import type { Policy } from "../policy";
+import type { LiveStats } from "../runtime/live-stats";
 
 /** What a handler may use. Handlers never see the socket: they take params and return a result. */
 export interface HandlerContext {
@@ -12,6 +13,8 @@ export interface HandlerContext {
   docker: Docker;
   /** Aborted when the edge cancels the request or the connection drops. */
   signal: AbortSignal;
+  /** Live resource use of running containers, shared by every request of the agent. */
+  liveStats: LiveStats;
   /** Sends one `chunk` frame of a streamed command (validated by the edge against the command's chunk schema). */
   emit: (data: unknown) => void;
 }

@@ -18,3 +18,21 @@ export function readAttachment(socket: WebSocket): SocketAttachment | undefined 
   const parsed = socketAttachment.safeParse(socket.deserializeAttachment());
   return parsed.success ? parsed.data : undefined;
 }
+
+/** A client watching a streamed command over its own WebSocket (tagged "viewer" and with the request id). */
+export const viewerAttachment = z.object({
+  kind: z.literal("viewer"),
+  requestId: z.string(),
+  op: z.string(),
+  nextSeq: z.number().int(),
+});
+export type ViewerAttachment = z.infer<typeof viewerAttachment>;
+
+export function readViewer(socket: WebSocket): ViewerAttachment | undefined {
+  const parsed = viewerAttachment.safeParse(socket.deserializeAttachment());
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Socket tags: agents and viewers are told apart by tag, so either survives hibernation. */
+export const AGENT_TAG = "agent";
+export const VIEWER_TAG = "viewer";

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import type { StreamOp } from "../../shared/commands";
+import { COMMANDS, type StreamOp, isStreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import {
   CLOSE_CODES,
@@ -18,9 +18,9 @@ import {
 import { database } from "../db/client";
 import { hosts } from "../db/schema";
 import type { Bindings } from "../env";
-import { readAttachment, type SocketAttachment } from "./attachment";
+import { AGENT_TAG, readAttachment, readViewer, type SocketAttachment } from "./attachment";
+import { Viewers } from "./viewers";
 import { type Outcome, PendingRequests } from "./pending";
-import { StreamRegistry } from "./streams";
 import { containerEvent } from "../../shared/schemas/services";
 import { KillMemory, webhookEventsFor } from "../webhooks/events";
 import { emitEvent } from "../webhooks/outbox";
@@ -28,6 +28,10 @@ import { emitEvent } from "../webhooks/outbox";
 export const HOST_ID_HEADER = "X-Kai-Host-Id";
 export const HOST_NAME_HEADER = "X-Kai-Host-Name";
 export const HOST_OWNER_HEADER = "X-Kai-User-Id";
+/** Set by the Worker when a client (not an agent) opens a socket to watch a streamed command. */
+export const VIEWER_OP_HEADER = "X-Kai-Stream-Op";
+export const VIEWER_PARAMS_HEADER = "X-Kai-Stream-Params";
+export const VIEWER_REQUEST_HEADER = "X-Kai-Request-Id";
 
 const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", message });
 
@@ -37,29 +41,31 @@ const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", messag
  */
 export class HostSession extends DurableObject<Bindings> {
   readonly #pending = new PendingRequests();
-  readonly #streams = new StreamRegistry();
   readonly #kills = new KillMemory();
+  readonly #viewers: Viewers;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
+    this.#viewers = new Viewers(ctx);
     // Keepalive pings are answered by the runtime without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
   }
 
-  /** Accepts an agent's socket; the Worker has already authenticated its token. */
+  /** Accepts an agent's socket, or a viewer's; the Worker has already authenticated either. */
   override async fetch(request: Request): Promise<Response> {
+    if (request.headers.has(VIEWER_OP_HEADER)) return this.#acceptViewer(request);
     const hostId = request.headers.get(HOST_ID_HEADER);
     const hostName = request.headers.get(HOST_NAME_HEADER) ?? "";
     const userId = request.headers.get(HOST_OWNER_HEADER);
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !hostId || !userId) {
       return new Response("expected a WebSocket upgrade from the edge", { status: 426 });
     }
-    for (const previous of this.ctx.getWebSockets()) {
+    for (const previous of this.ctx.getWebSockets(AGENT_TAG)) {
       this.#pending.failSocket(previous, offline("the host agent reconnected; retry the request"));
       previous.close(CLOSE_CODES.REPLACED, "replaced by a newer connection of this host");
     }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, [AGENT_TAG]);
     server.serializeAttachment({ hostId, hostName, userId, connectedAt: Date.now(), hello: null } satisfies SocketAttachment);
     // The agent learns which host its token belongs to from this header, and repeats it in hello.
     return new Response(null, { status: 101, webSocket: client, headers: { [HOST_ID_HEADER]: hostId } });
@@ -84,19 +90,17 @@ export class HostSession extends DurableObject<Bindings> {
     return answer;
   }
 
-  /**
-   * Starts a streamed command and returns its server-sent-event stream; the request runs
-   * until the agent ends it, the client hangs up (the agent is told to cancel) or the
-   * socket drops.
-   */
-  async stream(requestId: string, op: StreamOp, params: unknown): Promise<{ ok: true; body: ReadableStream<Uint8Array> } | { ok: false; error: WireError }> {
-    const socket = this.#liveSocket();
-    if (!socket) return { ok: false, error: offline("the host agent is not connected; start kai-agent on that machine") };
-    const body = this.#streams.open(requestId, op, socket, () => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "cancel", id: requestId }));
-    });
-    socket.send(JSON.stringify({ type: "req", id: requestId, op, params }));
-    return { ok: true, body };
+  /** A viewer's socket for a streamed command (params already validated by the Worker). */
+  async #acceptViewer(request: Request): Promise<Response> {
+    const op = request.headers.get(VIEWER_OP_HEADER) ?? "";
+    const requestId = request.headers.get(VIEWER_REQUEST_HEADER) ?? crypto.randomUUID();
+    const params = isStreamOp(op) ? COMMANDS[op].params.safeParse(JSON.parse(request.headers.get(VIEWER_PARAMS_HEADER) ?? "null")) : undefined;
+    const agent = this.#liveSocket();
+    if (!isStreamOp(op) || !params?.success) return Response.json({ code: "VALIDATION_ERROR", message: "invalid stream parameters" }, { status: 400 });
+    if (!agent) return Response.json(offline("the host agent is not connected; start kai-agent on that machine"), { status: 503 });
+    const client = this.#viewers.accept(requestId, op);
+    agent.send(JSON.stringify({ type: "req", id: requestId, op, params: params.data }));
+    return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Whether an agent is connected, and what it said about itself. */
@@ -107,13 +111,15 @@ export class HostSession extends DurableObject<Bindings> {
 
   /** Closes the agent's socket at once, e.g. when its host is deleted and its token revoked. */
   async disconnect(code: number, reason: string): Promise<void> {
-    for (const socket of this.ctx.getWebSockets()) {
+    this.#viewers.failAll(offline(reason));
+    for (const socket of this.ctx.getWebSockets(AGENT_TAG)) {
       this.#pending.failSocket(socket, offline(reason));
       socket.close(code, reason);
     }
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (this.#viewers.isViewer(socket)) return; // viewers only listen
     const attachment = readAttachment(socket);
     const frame = typeof message === "string" ? parseFrame(agentFrame, message) : undefined;
     if (!attachment || !frame) return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "invalid frame");
@@ -123,19 +129,24 @@ export class HostSession extends DurableObject<Bindings> {
 
     if (frame.type === "res") {
       const outcome: Outcome = frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error };
-      if (this.#streams.has(frame.id)) this.#streams.end(frame.id, outcome);
-      else this.#pending.settle(frame.id, outcome);
+      if (!this.#viewers.end(frame.id, outcome)) this.#pending.settle(frame.id, outcome);
       return;
     }
-    if (frame.type === "chunk") return this.#streams.chunk(frame.id, frame.seq, frame.data);
+    if (frame.type === "chunk") {
+      // Nobody watches this stream any more (its viewer left while we slept): stop it.
+      if (!this.#viewers.chunk(frame.id, frame.seq, frame.data)) socket.send(JSON.stringify({ type: "cancel", id: frame.id }));
+      return;
+    }
     if (frame.type === "event") return this.#hostEvent(attachment, frame.topic, frame.data);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    if (this.#viewers.isViewer(socket)) return this.#viewerLeft(socket);
     await this.#dropped(socket, `the host agent disconnected (${code}${reason ? `: ${reason}` : ""})`);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
+    if (this.#viewers.isViewer(socket)) return this.#viewerLeft(socket);
     await this.#dropped(socket, "the host agent's connection failed");
   }
 
@@ -183,9 +194,20 @@ export class HostSession extends DurableObject<Bindings> {
     }
   }
 
+  /** A viewer hung up: the agent stops the stream at once. */
+  #viewerLeft(socket: WebSocket): void {
+    const viewer = readViewer(socket);
+    try {
+      socket.close(1000, "bye");
+    } catch {
+      // already closed
+    }
+    if (viewer) this.#liveSocket()?.send(JSON.stringify({ type: "cancel", id: viewer.requestId }));
+  }
+
   async #dropped(socket: WebSocket, reason: string): Promise<void> {
     this.#pending.failSocket(socket, offline(reason));
-    this.#streams.failSocket(socket, offline(reason));
+    if (!this.#liveSocket(socket)) this.#viewers.failAll(offline(reason));
     const attachment = readAttachment(socket);
     try {
       socket.close(1000, "closing");
@@ -201,14 +223,13 @@ export class HostSession extends DurableObject<Bindings> {
 
   #refuse(socket: WebSocket, code: number, reason: string): void {
     this.#pending.failSocket(socket, offline(reason));
-    this.#streams.failSocket(socket, offline(reason));
     socket.close(code, reason);
   }
 
   /** The newest socket that completed its hello, ignoring `except`. */
   #liveSocket(except?: WebSocket): WebSocket | undefined {
     return this.ctx
-      .getWebSockets()
+      .getWebSockets(AGENT_TAG)
       .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && readAttachment(socket)?.hello)
       .sort((a, b) => (readAttachment(b)?.connectedAt ?? 0) - (readAttachment(a)?.connectedAt ?? 0))[0];
   }

@@ -81,5 +81,6 @@ export const apiRateLimit = createMiddleware<AppEnv>(async (c, next) => {
   const limit = c.get("config").API_RATE_LIMIT_PER_HOUR;
   await consume(c, { name: "api", limit, windowSeconds: API_PER_CALLER_WINDOW_SECONDS }, subject);
   await next();
-  applyRateLimitHeaders(c, c.res.headers);
+  // A WebSocket upgrade's 101 answer has immutable headers; it was counted all the same.
+  if (c.res.status !== 101) applyRateLimitHeaders(c, c.res.headers);
 });

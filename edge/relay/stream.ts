@@ -1,28 +1,44 @@
 import type { Context } from "hono";
 import { COMMANDS, type ParamsOf } from "../../shared/commands";
-import { KaiError, type WireError } from "../../shared/errors";
+import { KaiError, wireErrorSchema } from "../../shared/errors";
 import type { AppEnv } from "../env";
+import { VIEWER_OP_HEADER, VIEWER_PARAMS_HEADER, VIEWER_REQUEST_HEADER } from "../host-session/host-session";
 import { recordAudit } from "./relay";
 
 /**
- * Follows a service's log through the relay as server-sent events: `log` events carry one
- * line each, then `end` (or `error`) closes the stream. Refusals before the stream starts
- * (host offline, invalid params) are ordinary HTTP errors.
+ * Follows a service's log through the relay over a WebSocket: each line arrives as
+ * `{type:"chunk", seq, data}` and the stream ends with `{type:"end"}` or `{type:"error"}`.
+ * A WebSocket rather than server-sent events because the Durable Object sees a viewer's
+ * socket close and stops the agent's stream at once; a response body's cancellation does
+ * not reliably reach it, which would leave the agent following for nobody. Refusals
+ * before the stream starts (host offline, invalid params) are ordinary HTTP errors.
  */
-export async function streamLogs(c: Context<AppEnv>, params: ParamsOf<"service.logs.follow">): Promise<Response> {
-  const checked = COMMANDS["service.logs.follow"].params.safeParse(params);
+export async function followLogs(c: Context<AppEnv>, params: ParamsOf<"service.logs.follow">): Promise<Response> {
+  const op = "service.logs.follow";
+  const checked = COMMANDS[op].params.safeParse(params);
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters: ${checked.error.message}`);
   const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(c.get("host").id));
   const requestId = crypto.randomUUID();
   const at = Date.now();
-  // Workers' RPC types cannot express the union; its shape is the Durable Object's `stream`.
-  const started = (await stub.stream(requestId, "service.logs.follow", checked.data)) as
-    | { ok: true; body: ReadableStream<Uint8Array> }
-    | { ok: false; error: WireError };
   // Audited when the stream opens: how long a viewer keeps following is not a command's duration.
-  recordAudit(c, { op: "service.logs.follow", requestId, outcome: started.ok ? "ok" : started.error.code, durationMs: Date.now() - at });
-  if (!started.ok) throw new KaiError(started.error.code, started.error.message);
-  return new Response(started.body, {
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" },
-  });
+  const audit = (outcome: string) => recordAudit(c, { op, requestId, outcome, durationMs: Date.now() - at });
+
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    throw new KaiError("BAD_REQUEST", "following a log needs a WebSocket: connect with Upgrade: websocket (e.g. wscat, websocat or a browser WebSocket)", {
+      headers: { Upgrade: "websocket" },
+    });
+  }
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(VIEWER_OP_HEADER, op);
+  headers.set(VIEWER_PARAMS_HEADER, JSON.stringify(checked.data));
+  headers.set(VIEWER_REQUEST_HEADER, requestId);
+  const response = await stub.fetch(new Request(c.req.raw, { headers }));
+  if (response.status === 101) {
+    audit("ok");
+    return response;
+  }
+  const refusal = wireErrorSchema.safeParse(await response.json().catch(() => null));
+  const error = refusal.success ? refusal.data : { code: "INTERNAL_ERROR" as const, message: "the stream could not start" };
+  audit(error.code);
+  throw new KaiError(error.code, error.message);
 }

@@ -6,7 +6,7 @@ import { envelopeOf, ok } from "../http/respond";
 import { authenticate } from "../middleware/authenticate";
 import { selectHost } from "../middleware/select-host";
 import { relay } from "../relay/relay";
-import { streamLogs } from "../relay/stream";
+import { followLogs } from "../relay/stream";
 
 /** `/api/services`: every container of the selected host's engine (the AIKit Dashboard API). */
 export const servicesRoutes = routeGroup();
@@ -128,12 +128,12 @@ servicesRoutes.openapi(
     method: "get",
     path: "/{id}/logs/follow",
     tags: ["services"],
-    summary: "Follow a service's log live as server-sent events (one `log` event per line, then `end`)",
+    summary: "Follow a service's log live over a WebSocket: `{type:\"chunk\",seq,data}` per line, then `end` or `error`",
     security: signedIn,
     request: { params: serviceRef, query: z.object({ lines: z.coerce.number().int().min(0).max(10_000).default(0) }) },
-    responses: { 200: { description: "text/event-stream of log lines" }, ...relayErrors },
+    responses: { 101: { description: "Switching to the WebSocket" }, ...relayErrors },
   }),
-  async (c) => streamLogs(c, { id: c.req.valid("param").id, lines: c.req.valid("query").lines }),
+  async (c) => followLogs(c, { id: c.req.valid("param").id, lines: c.req.valid("query").lines }),
 );
 
 servicesRoutes.openapi(

@@ -8,6 +8,7 @@ import { handlers } from "../../agent/handlers";
 import type { HandlerContext } from "../../agent/handlers/types";
 import type { Policy } from "../../agent/policy";
 import { createDockerClient } from "../../agent/runtime/docker";
+import { LiveStats } from "../../agent/runtime/live-stats";
 import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
@@ -20,6 +21,7 @@ import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
  */
 
 const docker = createDockerClient();
+const liveStats = new LiveStats(docker);
 const RUN = randomUUID().slice(0, 8);
 const HOST_ID = `test-host-${RUN}`;
 const TEST_LABEL = "kai-test.run";
@@ -33,7 +35,7 @@ let counter = 0;
 const uniqueName = (what: string) => `kai-test-${RUN}-${what}-${++counter}`;
 
 function ctx(overrides: Partial<HandlerContext> = {}): HandlerContext {
-  return { requestId: randomUUID(), hostId: HOST_ID, policy, docker, signal: new AbortController().signal, emit: () => undefined, ...overrides };
+  return { requestId: randomUUID(), hostId: HOST_ID, policy, docker, liveStats, signal: new AbortController().signal, emit: () => undefined, ...overrides };
 }
 
 /** Calls a handler the way the rpc layer will: params and result checked against the table. */

@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers } from "../../agent/handlers";
 import type { HandlerContext } from "../../agent/handlers/types";
+import { LiveStats } from "../../agent/runtime/live-stats";
 import type { Policy } from "../../agent/policy";
 import { createDockerClient } from "../../agent/runtime/docker";
 import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
@@ -21,12 +22,14 @@ let other: string;
 let policy: Policy;
 
 function ctx(overrides: Partial<Policy> = {}): HandlerContext {
+  // Unused by these handlers; a client to a socket that is never dialled.
+  const docker = createDockerClient({ socketPath: path.join(os.tmpdir(), "kai-unused.sock") });
   return {
     requestId: randomUUID(),
     hostId: "test-host",
     policy: { ...policy, ...overrides },
-    // Unused by these handlers; a client to a socket that is never dialled.
-    docker: createDockerClient({ socketPath: path.join(os.tmpdir(), "kai-unused.sock") }),
+    docker,
+    liveStats: new LiveStats(docker),
     signal: new AbortController().signal,
     emit: () => undefined,
   };

@@ -7,6 +7,7 @@ import { handlers } from "../../agent/handlers/index";
 import type { Handlers } from "../../agent/handlers/types";
 import { createLogger } from "../../agent/log";
 import { AgentRpc } from "../../agent/rpc";
+import { LiveStats } from "../../agent/runtime/live-stats";
 import { KaiError } from "../../shared/errors";
 import type { ResponseFrame } from "../../shared/protocol";
 import { busyboxImage } from "../support/busybox-image";
@@ -31,9 +32,10 @@ afterAll(async () => {
 /** Sends one request frame through the real RPC layer and returns the single reply. */
 async function roundTrip(op: string, params: unknown, handlerMap: Handlers = handlers): Promise<ResponseFrame> {
   const replies: ResponseFrame[] = [];
+  const docker = createDockerClient({ socketPath: proxy.socketPath });
   const rpc = new AgentRpc({
     handlers: handlerMap,
-    context: { hostId: "host-rpc-test", policy: { allowedRoots: [root], maxDirectoryEntries: 100 }, docker: createDockerClient({ socketPath: proxy.socketPath }) },
+    context: { hostId: "host-rpc-test", policy: { allowedRoots: [root], maxDirectoryEntries: 100 }, docker, liveStats: new LiveStats(docker) },
     send: (frame) => {
       if (frame.type === "res") replies.push(frame);
     },

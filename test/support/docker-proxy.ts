@@ -16,6 +16,8 @@ export interface DockerProxy {
   /** Connections opened by clients, in case a request line were ever split across packets. */
   connections: number;
   reset(): void;
+  /** Cuts every open connection, as an engine restart would; the proxy keeps listening. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,9 @@ export async function startDockerProxy(upstream: string = engineSocket()): Promi
     reset() {
       proxy.requests.length = 0;
       proxy.connections = 0;
+    },
+    dropConnections() {
+      for (const socket of open) socket.destroy();
     },
     async close() {
       for (const socket of open) socket.destroy();

@@ -1,0 +1,57 @@
+import { COMMANDS, type StreamOp } from "../../shared/commands";
+import type { WireError } from "../../shared/errors";
+import { VIEWER_TAG, readViewer, type ViewerAttachment } from "./attachment";
+import type { Outcome } from "./pending";
+
+/**
+ * Clients that watch a streamed command over a WebSocket of their own. Unlike a response
+ * body, a viewer's socket tells this object when the client leaves (webSocketClose), so
+ * the agent is told to stop at once. State lives in socket tags and attachments, so a
+ * viewer survives the object hibernating between two chunks.
+ */
+export class Viewers {
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  accept(requestId: string, op: StreamOp): WebSocket {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [VIEWER_TAG, requestId]);
+    server.serializeAttachment({ kind: "viewer", requestId, op, nextSeq: 0 } satisfies ViewerAttachment);
+    return client;
+  }
+
+  isViewer(socket: WebSocket): boolean {
+    return this.ctx.getTags(socket).includes(VIEWER_TAG);
+  }
+
+  /** Forwards one chunk to the request's viewers; false when nobody watches it any more. */
+  chunk(requestId: string, seq: number, data: unknown): boolean {
+    const sockets = this.ctx.getWebSockets(requestId).filter((socket) => this.isViewer(socket));
+    for (const socket of sockets) {
+      const viewer = readViewer(socket);
+      if (!viewer || seq < viewer.nextSeq) continue;
+      const parsed = COMMANDS[viewer.op as StreamOp]?.chunk.safeParse(data);
+      if (!parsed?.success) continue;
+      socket.serializeAttachment({ ...viewer, nextSeq: seq + 1 } satisfies ViewerAttachment);
+      socket.send(JSON.stringify({ type: "chunk", seq, data: parsed.data }));
+    }
+    return sockets.length > 0;
+  }
+
+  /** Sends the final answer and closes; false when the request had no viewer. */
+  end(requestId: string, outcome: Outcome): boolean {
+    const sockets = this.ctx.getWebSockets(requestId).filter((socket) => this.isViewer(socket));
+    for (const socket of sockets) {
+      socket.send(JSON.stringify(outcome.ok ? { type: "end", result: outcome.result } : { type: "error", error: outcome.error }));
+      socket.close(1000, outcome.ok ? "done" : outcome.error.code);
+    }
+    return sockets.length > 0;
+  }
+
+  /** The agent is gone: every viewer gets the error and is closed. */
+  failAll(error: WireError): void {
+    for (const socket of this.ctx.getWebSockets(VIEWER_TAG)) {
+      socket.send(JSON.stringify({ type: "error", error }));
+      socket.close(1011, error.code);
+    }
+  }
+}
