@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
 import { KaiError } from "../shared/errors";
+import { MAX_FILE_BYTES } from "../shared/schemas/workspace";
 import { configFrom } from "./config";
 import type { AppEnv } from "./env";
 import { methodNotAllowedResponse, onError, onNotFound, validationHook } from "./http/errors";
@@ -22,6 +23,7 @@ import { hostsRoutes } from "./routes/hosts";
 import { servicesRoutes } from "./routes/services";
 import { systemStatsRoutes } from "./routes/system-stats";
 import { webhooksRoutes } from "./routes/webhooks";
+import { scopedWorkspaceRoutes, unscopedWorkspaceRoutes } from "./routes/workspaces";
 import { systemRoutes } from "./routes/system";
 import { tokensRoutes } from "./routes/tokens";
 import { usersRoutes } from "./routes/users";
@@ -42,15 +44,18 @@ app.use("*", async (c, next) => (c.req.header("Upgrade")?.toLowerCase() === "web
 // Before methodNotAllowed, so the 405 it substitutes still gets the rate-limit headers.
 app.use("/api/*", apiRateLimit);
 app.use("*", methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
-app.use(
-  "/api/*",
+/** File writes and uploads may carry a whole file (plus base64 or multipart overhead). */
+const FILE_BODY_BYTES = Math.ceil(MAX_FILE_BYTES * 1.4);
+const limitTo = (maxSize: number) =>
   bodyLimit({
-    maxSize: MAX_BODY_BYTES,
+    maxSize,
     onError: () => {
-      throw new KaiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+      throw new KaiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${maxSize} bytes`);
     },
-  }),
-);
+  });
+const jsonLimit = limitTo(MAX_BODY_BYTES);
+const fileLimit = limitTo(FILE_BODY_BYTES);
+app.use("/api/*", (c, next) => (/^\/api\/v1\/(workspaces\/[^/]+\/)?files(\/|$)/.test(c.req.path) ? fileLimit(c, next) : jsonLimit(c, next)));
 app.use("/api/v1/auth/*", rateLimit(AUTH_PER_IP));
 
 app.route("/", systemRoutes);
@@ -69,6 +74,8 @@ app.route("/api/audit", auditRoutes);
 app.route("/api/services", servicesRoutes);
 app.route("/api/system/stats", systemStatsRoutes);
 app.route("/api/webhooks", webhooksRoutes);
+app.route("/api/v1/workspaces/:workspaceId", scopedWorkspaceRoutes());
+app.route("/api/v1", unscopedWorkspaceRoutes());
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

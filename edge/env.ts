@@ -41,6 +41,8 @@ export interface Variables {
   principal: Principal;
   /** The host a host-bound route acts on, chosen by `selectHost`. */
   host: HostRow;
+  /** The workspace a Workspace Runtime route acts on, chosen by `resolveWorkspace`. */
+  workspace: { id: string; name: string; root: string };
 }
 
 /** The one environment type every route, middleware and helper is written against. */

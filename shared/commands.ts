@@ -11,6 +11,26 @@ import {
   portMapping,
 } from "./schemas/flexy";
 import { containerStats, logEntry, service, serviceDetails, serviceStatus, systemStats } from "./schemas/services";
+import {
+  claudeSettings,
+  fileChunk,
+  fileEntry,
+  gitAuthor,
+  gitCommitInfo,
+  gitStatus,
+  hooksSettings,
+  mcpServers,
+  openspecState,
+  refName,
+  scriptInfo,
+  scriptOutput,
+  settingsSection,
+  workspaceEvent,
+  workspacePath,
+  workspaceRoot,
+} from "./schemas/workspace";
+
+const inWorkspace = { root: workspaceRoot };
 
 /**
  * Every operation the edge can ask an agent to run: its name, its params and its result.
@@ -137,7 +157,93 @@ export const COMMANDS = {
     result: z.object({ ended: z.enum(["container-stopped", "cancelled"]), lines: z.number().int() }),
     chunk: logEntry,
   },
-} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType; chunk?: z.ZodType }>;
+  "files.list": {
+    params: z.object({ ...inWorkspace, path: workspacePath, hidden: z.boolean() }).strict(),
+    result: z.object({ path: z.string(), entries: z.array(fileEntry), truncated: z.boolean() }),
+  },
+  /** One chunk of a file from `offset`; the edge asks again until `eof` (large files never travel as one frame). */
+  "files.read": {
+    params: z.object({ ...inWorkspace, path: workspacePath, offset: z.number().int().min(0), length: z.number().int().min(1).max(512 * 1024) }).strict(),
+    result: fileChunk,
+  },
+  /**
+   * One chunk of a write. Chunks of one `uploadId` go to a temporary file beside the target
+   * in order; the `last` one renames it into place atomically.
+   */
+  "files.write": {
+    params: z
+      .object({
+        ...inWorkspace,
+        path: workspacePath,
+        uploadId: z.uuid(),
+        index: z.number().int().min(0),
+        data: z.string().describe("base64"),
+        last: z.boolean(),
+        createParents: z.boolean(),
+      })
+      .strict(),
+    result: z.object({ path: z.string(), size: z.number().int(), written: z.boolean().describe("True once the last chunk put the file in place") }),
+  },
+  "files.delete": {
+    params: z.object({ ...inWorkspace, path: workspacePath, recursive: z.boolean() }).strict(),
+    result: z.object({ path: z.string(), deleted: z.literal(true) }),
+  },
+  "git.status": { params: z.object(inWorkspace).strict(), result: gitStatus },
+  "git.log": {
+    params: z.object({ ...inWorkspace, skip: z.number().int().min(0), limit: z.number().int().min(1).max(200) }).strict(),
+    result: z.object({ commits: z.array(gitCommitInfo), hasMore: z.boolean() }),
+  },
+  "git.commit": {
+    params: z
+      .object({ ...inWorkspace, message: z.string().min(1).max(10_000), paths: z.array(workspacePath).max(1000).optional(), all: z.boolean(), author: gitAuthor })
+      .strict(),
+    result: z.object({ hash: z.string(), branch: z.string().nullable(), summary: z.string() }),
+  },
+  "git.push": {
+    params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional() }).strict(),
+    result: z.object({ remote: z.string(), branch: z.string(), output: z.string() }),
+  },
+  "git.pull": {
+    params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional() }).strict(),
+    result: z.object({ remote: z.string(), branch: z.string(), output: z.string(), updated: z.boolean() }),
+  },
+  "git.branches": {
+    params: z.object(inWorkspace).strict(),
+    result: z.object({ current: z.string().nullable(), branches: z.array(z.object({ name: z.string(), current: z.boolean(), remote: z.boolean(), commit: z.string() })) }),
+  },
+  "git.checkout": {
+    params: z.object({ ...inWorkspace, branch: refName, create: z.boolean() }).strict(),
+    result: z.object({ branch: z.string(), created: z.boolean() }),
+  },
+  "scripts.list": { params: z.object(inWorkspace).strict(), result: z.object({ scripts: z.array(scriptInfo) }) },
+  /** Runs one listed script, streaming its output; never an arbitrary command line. */
+  "scripts.run": {
+    params: z.object({ ...inWorkspace, name: z.string().min(1).max(200), timeoutSeconds: z.number().int().min(1).max(3600) }).strict(),
+    result: z.object({ exitCode: z.number().int().nullable(), signal: z.string().nullable(), timedOut: z.boolean(), cancelled: z.boolean(), durationMs: z.number().int() }),
+    chunk: scriptOutput,
+  },
+  "settings.read": {
+    params: z.object({ ...inWorkspace, section: settingsSection }).strict(),
+    result: z.object({ section: settingsSection, value: z.record(z.string(), z.unknown()), exists: z.boolean() }),
+  },
+  /** Validated by section (settings, hooks, mcp); unknown keys kept; written atomically. */
+  "settings.write": {
+    params: z.object({ ...inWorkspace, section: settingsSection, value: z.record(z.string(), z.unknown()) }).strict(),
+    result: z.object({ section: settingsSection, value: z.record(z.string(), z.unknown()) }),
+  },
+  "openspec.state": { params: z.object(inWorkspace).strict(), result: openspecState },
+  /** Watches the workspace: file changes (debounced, .git ignored) and system stats, until cancelled. */
+  "workspace.watch": {
+    params: z.object({ ...inWorkspace, statsIntervalMs: z.number().int().min(250).max(60_000) }).strict(),
+    result: z.object({ ended: z.literal("cancelled") }),
+    chunk: workspaceEvent,
+    /** Viewers get each event as it is (the documented `file_changed` / `system_stats` shapes), not wrapped. */
+    viewer: "raw",
+  },
+} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType; chunk?: z.ZodType; viewer?: "raw" }>;
+
+/** Section schemas for `settings.write` (the agent validates with them). */
+export const SETTINGS_SCHEMAS = { settings: claudeSettings, hooks: hooksSettings, mcp: mcpServers } as const;
 
 export type Op = keyof typeof COMMANDS;
 export const OPS = Object.keys(COMMANDS) as Op[];

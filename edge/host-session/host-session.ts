@@ -133,8 +133,9 @@ export class HostSession extends DurableObject<Bindings> {
       return;
     }
     if (frame.type === "chunk") {
+      if (this.#viewers.chunk(frame.id, frame.seq, frame.data) || this.#pending.collect(frame.id, frame.data)) return;
       // Nobody watches this stream any more (its viewer left while we slept): stop it.
-      if (!this.#viewers.chunk(frame.id, frame.seq, frame.data)) socket.send(JSON.stringify({ type: "cancel", id: frame.id }));
+      socket.send(JSON.stringify({ type: "cancel", id: frame.id }));
       return;
     }
     if (frame.type === "event") return this.#hostEvent(attachment, frame.topic, frame.data);

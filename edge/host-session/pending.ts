@@ -1,12 +1,20 @@
 import type { WireError } from "../../shared/errors";
 
 /** How a relayed request ended, as the Durable Object hands it back over RPC. */
-export type Outcome = { ok: true; result: unknown } | { ok: false; error: WireError };
+export type Outcome =
+  | { ok: true; result: unknown; chunks?: unknown[]; chunksTruncated?: boolean }
+  | { ok: false; error: WireError };
+
+/** A streamed command run without a viewer keeps at most this much of its chunks for the answer. */
+const MAX_COLLECTED_CHARS = 1024 * 1024;
 
 interface Entry {
   socket: WebSocket;
   settle: (outcome: Outcome) => void;
   timer: ReturnType<typeof setTimeout>;
+  chunks: unknown[];
+  collectedChars: number;
+  truncated: boolean;
 }
 
 /**
@@ -20,8 +28,21 @@ export class PendingRequests {
   wait(id: string, socket: WebSocket, timeoutMs: number, onTimeout: () => WireError): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => this.settle(id, { ok: false, error: onTimeout() }), timeoutMs);
-      this.#entries.set(id, { socket, settle: resolve, timer });
+      this.#entries.set(id, { socket, settle: resolve, timer, chunks: [], collectedChars: 0, truncated: false });
     });
+  }
+
+  /** Keeps a chunk of a streamed command nobody watches live, to hand back with its result. */
+  collect(id: string, data: unknown): boolean {
+    const entry = this.#entries.get(id);
+    if (!entry) return false;
+    const size = JSON.stringify(data).length;
+    if (entry.collectedChars + size > MAX_COLLECTED_CHARS) entry.truncated = true;
+    else {
+      entry.chunks.push(data);
+      entry.collectedChars += size;
+    }
+    return true;
   }
 
   /** Resolves one request; answers for unknown ids (late, after a timeout) are dropped. */
@@ -30,7 +51,7 @@ export class PendingRequests {
     if (!entry) return false;
     clearTimeout(entry.timer);
     this.#entries.delete(id);
-    entry.settle(outcome);
+    entry.settle(outcome.ok && entry.chunks.length ? { ...outcome, chunks: entry.chunks, chunksTruncated: entry.truncated } : outcome);
     return true;
   }
 

@@ -1,4 +1,4 @@
-import { COMMANDS, type StreamOp } from "../../shared/commands";
+import { COMMANDS, type StreamOp, isStreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import { VIEWER_TAG, readViewer, type ViewerAttachment } from "./attachment";
 import type { Outcome } from "./pending";
@@ -29,10 +29,12 @@ export class Viewers {
     for (const socket of sockets) {
       const viewer = readViewer(socket);
       if (!viewer || seq < viewer.nextSeq) continue;
-      const parsed = COMMANDS[viewer.op as StreamOp]?.chunk.safeParse(data);
-      if (!parsed?.success) continue;
+      if (!isStreamOp(viewer.op)) continue;
+      const command = COMMANDS[viewer.op];
+      const parsed = command.chunk.safeParse(data);
+      if (!parsed.success) continue;
       socket.serializeAttachment({ ...viewer, nextSeq: seq + 1 } satisfies ViewerAttachment);
-      socket.send(JSON.stringify({ type: "chunk", seq, data: parsed.data }));
+      socket.send(JSON.stringify("viewer" in command && command.viewer === "raw" ? parsed.data : { type: "chunk", seq, data: parsed.data }));
     }
     return sockets.length > 0;
   }

@@ -9,8 +9,8 @@ import type { Outcome } from "../host-session/pending";
 /**
  * Runs one command on the selected host's agent and returns its validated result, or
  * throws the agent's error with its code intact. `extraMs` extends the wait for operations
- * that legitimately take long (a stop waits for the container's grace period). Every call is audited with the request
- * id that the agent also logs.
+ * that legitimately take long (a stop waits for the container's grace period). Every call
+ * is audited with the request id that the agent also logs.
  */
 export async function relay<O extends Op>(
   c: Context<AppEnv>,
@@ -18,6 +18,19 @@ export async function relay<O extends Op>(
   params: ParamsOf<O>,
   options: { extraMs?: number } = {},
 ): Promise<ResultOf<O>> {
+  return (await relayCollecting(c, op, params, options)).result;
+}
+
+/**
+ * Like `relay`, for a streamed command run to completion without a live viewer: also
+ * returns the chunks it sent (at most about 1 MiB of them; `truncated` says when more came).
+ */
+export async function relayCollecting<O extends Op>(
+  c: Context<AppEnv>,
+  op: O,
+  params: ParamsOf<O>,
+  options: { extraMs?: number } = {},
+): Promise<{ result: ResultOf<O>; chunks: unknown[]; truncated: boolean }> {
   const host = c.get("host");
   const command = COMMANDS[op];
   const checked = command.params.safeParse(params);
@@ -41,7 +54,7 @@ export async function relay<O extends Op>(
 
   recordAudit(c, { op, requestId, outcome: error ? error.code : "ok", durationMs: Date.now() - started });
   if (error) throw error;
-  return result as ResultOf<O>;
+  return { result: result as ResultOf<O>, chunks: outcome.ok ? (outcome.chunks ?? []) : [], truncated: outcome.ok && Boolean(outcome.chunksTruncated) };
 }
 
 /** Writes one audit row after the response (the request id is the one the agent logs). */

@@ -1,38 +1,39 @@
 import type { Context } from "hono";
-import { COMMANDS, type ParamsOf } from "../../shared/commands";
+import { COMMANDS, type ParamsOf, type StreamOp } from "../../shared/commands";
 import { KaiError, wireErrorSchema } from "../../shared/errors";
 import type { AppEnv } from "../env";
 import { VIEWER_OP_HEADER, VIEWER_PARAMS_HEADER, VIEWER_REQUEST_HEADER } from "../host-session/host-session";
 import { recordAudit } from "./relay";
 
+/** Whether the request asks to become a WebSocket. */
+export function wantsWebSocket(c: Context<AppEnv>): boolean {
+  return c.req.header("Upgrade")?.toLowerCase() === "websocket";
+}
+
 /**
- * Follows a service's log through the relay over a WebSocket: each line arrives as
- * `{type:"chunk", seq, data}` and the stream ends with `{type:"end"}` or `{type:"error"}`.
- * A WebSocket rather than server-sent events because the Durable Object sees a viewer's
- * socket close and stops the agent's stream at once; a response body's cancellation does
- * not reliably reach it, which would leave the agent following for nobody. Refusals
- * before the stream starts (host offline, invalid params) are ordinary HTTP errors.
+ * Opens a streamed command (a log follow, a script's output, workspace events) for a
+ * client over a WebSocket held by the host's Durable Object. A WebSocket rather than
+ * server-sent events because the Durable Object sees a viewer's socket close and stops
+ * the agent's stream at once; a response body's cancellation does not reliably reach it,
+ * which would leave the agent streaming for nobody. Refusals before the stream starts
+ * (host offline, invalid params) are ordinary HTTP errors.
  */
-export async function followLogs(c: Context<AppEnv>, params: ParamsOf<"service.logs.follow">): Promise<Response> {
-  const op = "service.logs.follow";
+export async function openStream<O extends StreamOp>(c: Context<AppEnv>, op: O, params: ParamsOf<O>): Promise<Response> {
+  if (!wantsWebSocket(c)) {
+    throw new KaiError("BAD_REQUEST", "this stream needs a WebSocket: connect with Upgrade: websocket (e.g. websocat, wscat or a browser WebSocket)");
+  }
   const checked = COMMANDS[op].params.safeParse(params);
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters: ${checked.error.message}`);
-  const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(c.get("host").id));
   const requestId = crypto.randomUUID();
   const at = Date.now();
-  // Audited when the stream opens: how long a viewer keeps following is not a command's duration.
-  const audit = (outcome: string) => recordAudit(c, { op, requestId, outcome, durationMs: Date.now() - at });
-
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-    throw new KaiError("BAD_REQUEST", "following a log needs a WebSocket: connect with Upgrade: websocket (e.g. wscat, websocat or a browser WebSocket)", {
-      headers: { Upgrade: "websocket" },
-    });
-  }
   const headers = new Headers(c.req.raw.headers);
   headers.set(VIEWER_OP_HEADER, op);
   headers.set(VIEWER_PARAMS_HEADER, JSON.stringify(checked.data));
   headers.set(VIEWER_REQUEST_HEADER, requestId);
+  const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(c.get("host").id));
   const response = await stub.fetch(new Request(c.req.raw, { headers }));
+  // Audited when the stream opens: how long a viewer keeps watching is not a command's duration.
+  const audit = (outcome: string) => recordAudit(c, { op, requestId, outcome, durationMs: Date.now() - at });
   if (response.status === 101) {
     audit("ok");
     return response;

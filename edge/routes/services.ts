@@ -6,7 +6,7 @@ import { envelopeOf, ok } from "../http/respond";
 import { authenticate } from "../middleware/authenticate";
 import { selectHost } from "../middleware/select-host";
 import { relay } from "../relay/relay";
-import { followLogs } from "../relay/stream";
+import { openStream } from "../relay/stream";
 
 /** `/api/services`: every container of the selected host's engine (the AIKit Dashboard API). */
 export const servicesRoutes = routeGroup();
@@ -133,7 +133,7 @@ servicesRoutes.openapi(
     request: { params: serviceRef, query: z.object({ lines: z.coerce.number().int().min(0).max(10_000).default(0) }) },
     responses: { 101: { description: "Switching to the WebSocket" }, ...relayErrors },
   }),
-  async (c) => followLogs(c, { id: c.req.valid("param").id, lines: c.req.valid("query").lines }),
+  async (c) => openStream(c, "service.logs.follow", { id: c.req.valid("param").id, lines: c.req.valid("query").lines }),
 );
 
 servicesRoutes.openapi(

@@ -1,4 +1,4 @@
-import { fromBase64Url, hmacSha256 } from "../identity/crypto";
+import { fromBase64, hmacSha256, toBase64 } from "../identity/crypto";
 
 /**
  * Standard Webhooks signing (https://www.standardwebhooks.com): HMAC-SHA256 over
@@ -9,16 +9,9 @@ import { fromBase64Url, hmacSha256 } from "../identity/crypto";
 /** The HMAC key: a `whsec_` secret is base64 as the standard says; anything else is its UTF-8 bytes. */
 export function signingKey(secret: string): Uint8Array {
   if (secret.startsWith("whsec_")) {
-    const base64 = secret.slice("whsec_".length);
-    return fromBase64Url(base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""));
+    return fromBase64(secret.slice("whsec_".length));
   }
   return new TextEncoder().encode(secret);
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 export async function signatureHeaders(secret: string, id: string, timestampSeconds: number, body: string): Promise<Record<string, string>> {

@@ -1,0 +1,127 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import { KaiError } from "../../shared/errors";
+import { fileEntry, workspacePath } from "../../shared/schemas/workspace";
+import type { AppEnv } from "../env";
+import { problems } from "../http/openapi";
+import { fromBase64 } from "../identity/crypto";
+import { relay } from "../relay/relay";
+import { readFile, writeFile } from "../workspaces/files";
+
+/** Query and body shapes of the file routes; they validate requests and document them. */
+const listQuery = z.object({ path: workspacePath.default(""), hidden: z.enum(["true", "false"]).default("false") });
+const writeJson = z
+  .object({
+    content: z.string(),
+    encoding: z.enum(["utf-8", "base64"]).default("utf-8"),
+    create_parents: z.boolean().default(false),
+  })
+  .strict()
+  .meta({ id: "WriteFile" });
+const truthy = z.enum(["true", "false", "1", "0"]).optional().transform((value) => value === "true" || value === "1");
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const fields = Object.fromEntries(result.error.issues.map((issue) => [issue.path.join(".") || "body", [issue.message]]));
+    throw new KaiError("VALIDATION_ERROR", `invalid request: ${result.error.issues.map((issue) => issue.message).join("; ")}`, { details: { fields } });
+  }
+  return result.data;
+}
+
+/** The file path from `/files/{path}`, decoded and checked like any other input. */
+const filePath = (raw: string | undefined) => parse(workspacePath.min(1), decodeURIComponent(raw ?? ""));
+
+/**
+ * `/files`, `/files/{path}` (GET read, PUT write, DELETE) and `/files/upload`, mounted both
+ * under `/api/v1/workspaces/{id}` and on the unscoped `/api/v1` paths. Plain Hono routes:
+ * a file path spans slashes, which OpenAPI path templates cannot say, so they are
+ * documented with `registerPath` from the same schemas.
+ */
+export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
+  group.get("/files", async (c) => {
+    const query = parse(listQuery, c.req.query());
+    return c.json(await relay(c, "files.list", { root: c.get("workspace").root, path: query.path, hidden: query.hidden === "true" }));
+  });
+
+  group.post("/files/upload", async (c) => {
+    const form = await c.req.formData().catch(() => {
+      throw new KaiError("BAD_REQUEST", "send the files as multipart/form-data (field `files`)");
+    });
+    const directory = parse(workspacePath.default(""), form.get("path") ?? undefined);
+    const createParents = parse(truthy, form.get("create_parents") ?? undefined);
+    // Workers' FormData types say string[]; at runtime file fields are File objects.
+    const entries: unknown[] = form.getAll("files");
+    const files = entries.filter((item): item is File => item instanceof File);
+    if (files.length === 0) throw new KaiError("VALIDATION_ERROR", "invalid request: attach one or more files in the `files` field");
+    const uploaded = [];
+    for (const file of files) {
+      const name = parse(z.string().regex(/^[^/\\0]+$/).refine((value) => value !== "." && value !== ".."), file.name);
+      const target = directory ? `${directory.replace(/\/+$/, "")}/${name}` : name;
+      uploaded.push(await writeFile(c, target, new Uint8Array(await file.arrayBuffer()), createParents));
+    }
+    return c.json({ files: uploaded }, 201);
+  });
+
+  group.get("/files/:path{.+}", async (c) => {
+    const file = await readFile(c, filePath(c.req.param("path")));
+    const raw = parse(truthy, c.req.query("raw"));
+    if (file.binary || raw) {
+      return new Response(file.bytes, { headers: { "content-type": file.contentType, "content-length": String(file.bytes.length), "last-modified": new Date(file.modified).toUTCString() } });
+    }
+    return c.json({ path: file.path, content: new TextDecoder().decode(file.bytes), encoding: "utf-8", size: file.size, modified: file.modified, content_type: file.contentType });
+  });
+
+  group.put("/files/:path{.+}", async (c) => {
+    const path = filePath(c.req.param("path"));
+    const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+    if (type === "application/json") {
+      const body = parse(writeJson, await c.req.json().catch(() => {
+        throw new KaiError("BAD_REQUEST", "the body is not valid JSON");
+      }));
+      const bytes = body.encoding === "base64" ? fromBase64(body.content) : new TextEncoder().encode(body.content);
+      return c.json(await writeFile(c, path, bytes, body.create_parents));
+    }
+    if (type === "application/octet-stream" || type?.startsWith("text/")) {
+      return c.json(await writeFile(c, path, new Uint8Array(await c.req.arrayBuffer()), parse(truthy, c.req.query("create_parents"))));
+    }
+    throw new KaiError("UNSUPPORTED_MEDIA_TYPE", "send JSON {content, encoding} or the raw bytes as application/octet-stream");
+  });
+
+  group.delete("/files/:path{.+}", async (c) => {
+    const path = filePath(c.req.param("path"));
+    return c.json(await relay(c, "files.delete", { root: c.get("workspace").root, path, recursive: parse(truthy, c.req.query("recursive")) }));
+  });
+
+  const tags = ["workspace files"];
+  const errors = problems(401, 403, 404, 409, 413, 422, 503, 504);
+  group.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/files",
+    tags,
+    summary: "List a workspace directory (hidden entries with hidden=true)",
+    request: { query: listQuery },
+    responses: { 200: { description: "Entries", content: { "application/json": { schema: z.object({ path: z.string(), entries: z.array(fileEntry), truncated: z.boolean() }) } } }, ...errors },
+  });
+  for (const [method, summary] of [
+    ["get", "Read a file: text as JSON {content}, binary (or raw=true) as bytes with its content type"],
+    ["put", "Write a file: JSON {content, encoding, create_parents} or raw bytes (application/octet-stream)"],
+    ["delete", "Delete a file, or a folder with recursive=true"],
+  ] as const) {
+    group.openAPIRegistry.registerPath({
+      method,
+      path: "/files/{path}",
+      tags,
+      summary,
+      request: { params: z.object({ path: workspacePath }), ...(method === "put" ? { body: { content: { "application/json": { schema: writeJson } } } } : {}) },
+      responses: { 200: { description: "Done" }, ...errors },
+    });
+  }
+  group.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/files/upload",
+    tags,
+    summary: "Upload files (multipart/form-data: `files`, optional `path` and `create_parents`)",
+    responses: { 201: { description: "Uploaded" }, ...errors },
+  });
+}

@@ -1,0 +1,104 @@
+import { type OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import { COMMANDS } from "../../shared/commands";
+import { refName, workspacePath } from "../../shared/schemas/workspace";
+import { database } from "../db/client";
+import type { AppEnv } from "../env";
+import { jsonBody, problems, signedIn } from "../http/openapi";
+import { userById } from "../identity/users";
+import { relay } from "../relay/relay";
+
+const errors = problems(401, 403, 404, 409, 422, 502, 503, 504);
+const json = <T>(schema: T) => ({ description: "OK", content: { "application/json": { schema } } });
+const tags = ["version control"];
+const remoteBody = z.object({ remote: refName.optional(), branch: refName.optional() }).strict();
+
+/** `/version-control/...` and `/openspec` of one workspace (scoped paths only). */
+export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
+  const root = (c: { get(key: "workspace"): { root: string } }) => c.get("workspace").root;
+
+  group.openapi(
+    createRoute({ method: "get", path: "/version-control/status", tags, summary: "git status", security: signedIn, responses: { 200: json(COMMANDS["git.status"].result), ...errors } }),
+    async (c) => c.json(await relay(c, "git.status", { root: root(c) }), 200),
+  );
+  group.openapi(
+    createRoute({
+      method: "get",
+      path: "/version-control/log",
+      tags,
+      summary: "git log, newest first, a page at a time",
+      security: signedIn,
+      request: { query: z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(200).default(20) }) },
+      responses: { 200: json(COMMANDS["git.log"].result.extend({ page: z.number(), limit: z.number() })), ...errors },
+    }),
+    async (c) => {
+      const { page, limit } = c.req.valid("query");
+      return c.json({ ...(await relay(c, "git.log", { root: root(c), skip: (page - 1) * limit, limit })), page, limit }, 200);
+    },
+  );
+  group.openapi(
+    createRoute({
+      method: "post",
+      path: "/version-control/commit",
+      tags,
+      summary: "Commit the given paths, or everything with all=true; the author is your Kai profile",
+      security: signedIn,
+      request: { body: jsonBody(z.object({ message: z.string().min(1).max(10_000), paths: z.array(workspacePath.min(1)).min(1).max(1000).optional(), all: z.boolean().default(false) }).strict()) },
+      responses: { 200: json(COMMANDS["git.commit"].result), ...errors },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const user = await userById(database(c.env.DB), c.get("principal").userId);
+      const author = { name: user.username, email: user.email };
+      return c.json(await relay(c, "git.commit", { root: root(c), message: body.message, all: body.all || !body.paths, ...(body.paths ? { paths: body.paths } : {}), author }), 200);
+    },
+  );
+  for (const action of ["push", "pull"] as const) {
+    group.openapi(
+      createRoute({
+        method: "post",
+        path: `/version-control/${action}`,
+        tags,
+        summary: action === "push" ? "git push (a rejected push is CONFLICT)" : "git pull (a merge conflict is CONFLICT)",
+        security: signedIn,
+        request: { body: { content: { "application/json": { schema: remoteBody } }, required: false } },
+        responses: { 200: json(COMMANDS[`git.${action}`].result), ...errors },
+      }),
+      async (c) => {
+        const body = remoteBody.parse((await c.req.json().catch(() => ({}))) ?? {});
+        // Pushing and pulling talk to a remote: allow them longer than a local command.
+        return c.json(await relay(c, `git.${action}`, { root: root(c), ...body }, { extraMs: 60_000 }), 200);
+      },
+    );
+  }
+  group.openapi(
+    createRoute({ method: "get", path: "/version-control/branches", tags, summary: "Local and remote branches", security: signedIn, responses: { 200: json(COMMANDS["git.branches"].result), ...errors } }),
+    async (c) => c.json(await relay(c, "git.branches", { root: root(c) }), 200),
+  );
+  group.openapi(
+    createRoute({
+      method: "post",
+      path: "/version-control/checkout",
+      tags,
+      summary: "Switch branch, or create it with create=true",
+      security: signedIn,
+      request: { body: jsonBody(z.object({ branch: refName, create: z.boolean().default(false) }).strict()) },
+      responses: { 200: json(COMMANDS["git.checkout"].result), ...errors },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      return c.json(await relay(c, "git.checkout", { root: root(c), branch: body.branch, create: body.create }), 200);
+    },
+  );
+  group.openapi(
+    createRoute({
+      method: "get",
+      path: "/openspec",
+      tags: ["openspec"],
+      summary: "OpenSpec state: specs, active changes with task progress, archived changes, and the actions available",
+      security: signedIn,
+      responses: { 200: json(COMMANDS["openspec.state"].result), ...errors },
+    }),
+    async (c) => c.json(await relay(c, "openspec.state", { root: root(c) }), 200),
+  );
+}
