@@ -69,6 +69,8 @@ function ensureDevVars(): void {
         `JWT_SECRET=${secret(48)}`,
         `PASSWORD_PEPPER=${secret(32)}`,
         `ADMIN_EMAILS=${DEV_EMAIL}`,
+        "# Local webhook receivers (loopback) are fine in development.",
+        "WEBHOOKS_ALLOW_PRIVATE=true",
         "",
       ].join("\n"),
       { mode: 0o600 },
