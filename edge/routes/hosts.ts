@@ -111,6 +111,26 @@ hostsRoutes.openapi(
 
 hostsRoutes.openapi(
   createRoute({
+    method: "get",
+    path: "/{id}/session",
+    tags: ["hosts"],
+    summary: "Whether the host's agent is connected right now, from its Durable Object (the agent is not asked)",
+    security: signedIn,
+    request: { params: hostIdParam },
+    responses: {
+      200: { description: "Connection state", content: { "application/json": { schema: envelopeOf(z.object({ connected: z.boolean(), agentVersion: z.string().nullable() })) } } },
+      ...envelopeErrors(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const row = await findOwnHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id);
+    const state = await c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(row.id)).status();
+    return ok(c, { connected: state.connected, agentVersion: state.hello?.agentVersion ?? null }, "Host session state");
+  },
+);
+
+hostsRoutes.openapi(
+  createRoute({
     method: "patch",
     path: "/{id}",
     tags: ["hosts"],
