@@ -204,7 +204,8 @@ export const COMMANDS = {
     result: z.object({ remote: z.string(), branch: z.string(), output: z.string() }),
   },
   "git.pull": {
-    params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional() }).strict(),
+    // The author signs the merge commit a pull may have to make (the host's git may have no identity).
+    params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional(), author: gitAuthor.optional() }).strict(),
     result: z.object({ remote: z.string(), branch: z.string(), output: z.string(), updated: z.boolean() }),
   },
   "git.branches": {

@@ -1,5 +1,11 @@
 import { containerHandlers } from "./containers";
 import { directoryHandlers } from "./directories";
+import { fileHandlers } from "./files";
+import { gitHandlers } from "./git";
+import { openspecHandlers } from "./openspec";
+import { scriptHandlers } from "./scripts";
+import { settingsHandlers } from "./settings";
+import { watchHandlers } from "./workspace-watch";
 import { serviceLogHandlers } from "./service-logs";
 import { serviceHandlers } from "./services";
 import { systemHandlers } from "./system";
@@ -14,4 +20,10 @@ export const handlers: Handlers = {
   ...serviceHandlers,
   ...serviceLogHandlers,
   "system.stats": systemStats,
+  ...fileHandlers,
+  ...gitHandlers,
+  ...scriptHandlers,
+  ...settingsHandlers,
+  ...openspecHandlers,
+  ...watchHandlers,
 };

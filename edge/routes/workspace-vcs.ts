@@ -1,4 +1,6 @@
 import { type OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { KaiError } from "../../shared/errors";
 import { z } from "zod";
 import { COMMANDS } from "../../shared/commands";
 import { refName, workspacePath } from "../../shared/schemas/workspace";
@@ -12,6 +14,12 @@ const errors = problems(401, 403, 404, 409, 422, 502, 503, 504);
 const json = <T>(schema: T) => ({ description: "OK", content: { "application/json": { schema } } });
 const tags = ["version control"];
 const remoteBody = z.object({ remote: refName.optional(), branch: refName.optional() }).strict();
+
+/** Commits and merges are signed as the Kai user: their username and email. */
+async function authorOf(c: Context<AppEnv>) {
+  const user = await userById(database(c.env.DB), c.get("principal").userId);
+  return { name: user.username, email: user.email };
+}
 
 /** `/version-control/...` and `/openspec` of one workspace (scoped paths only). */
 export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
@@ -48,8 +56,7 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const user = await userById(database(c.env.DB), c.get("principal").userId);
-      const author = { name: user.username, email: user.email };
+      const author = await authorOf(c);
       return c.json(await relay(c, "git.commit", { root: root(c), message: body.message, all: body.all || !body.paths, ...(body.paths ? { paths: body.paths } : {}), author }), 200);
     },
   );
@@ -65,9 +72,13 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
         responses: { 200: json(COMMANDS[`git.${action}`].result), ...errors },
       }),
       async (c) => {
-        const body = remoteBody.parse((await c.req.json().catch(() => ({}))) ?? {});
+        const parsed = remoteBody.safeParse((await c.req.json().catch(() => ({}))) ?? {});
+        if (!parsed.success) throw new KaiError("VALIDATION_ERROR", `invalid request: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`);
+        const params = { root: root(c), ...parsed.data };
         // Pushing and pulling talk to a remote: allow them longer than a local command.
-        return c.json(await relay(c, `git.${action}`, { root: root(c), ...body }, { extraMs: 60_000 }), 200);
+        const slow = { extraMs: 60_000 };
+        if (action === "push") return c.json(await relay(c, "git.push", params, slow), 200);
+        return c.json(await relay(c, "git.pull", { ...params, author: await authorOf(c) }, slow), 200);
       },
     );
   }

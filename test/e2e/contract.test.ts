@@ -1,4 +1,6 @@
-import { mkdir } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -7,12 +9,20 @@ import { uniqueName } from "../support/kai-client";
 import { type World, createWorld } from "./world";
 
 let world: World;
+const git = (cwd: string, ...args: string[]) => promisify(execFile)("git", args, { cwd });
 let containerId = "";
+let workspaceId = "";
 /** A container that keeps writing to its log, for the log commands. */
 let chattyId = "";
 beforeAll(async () => {
   world = await createWorld();
-  await mkdir(path.join(world.root, "contract"));
+  const repo = path.join(world.root, "contract");
+  const remote = path.join(world.root, "contract-remote.git");
+  await mkdir(repo);
+  await git(world.root, "init", "--bare", "-b", "main", remote);
+  await git(repo, "init", "-b", "main");
+  await git(repo, "remote", "add", "origin", remote);
+  await writeFile(path.join(repo, "package.json"), JSON.stringify({ scripts: { hello: "echo contract" } }));
   const chatty = await world.docker.createContainer({
     name: uniqueName("kai-e2e-chatty-"),
     Image: world.image,
@@ -31,14 +41,21 @@ afterAll(async () => {
  * every op, so a new command without a contract entry does not compile, and the order is
  * the order they run in (create before inspect, remove last).
  */
+const ws = (suffix: string) => `/api/v1/workspaces/${workspaceId}${suffix}`;
+
 /** Follows over a WebSocket until the first chunk, then hangs up (which cancels the stream). */
 function firstChunk(apiPath: string): Promise<unknown> {
+  return firstMessage(apiPath, (frame) => (frame.type === "chunk" ? frame.data : undefined));
+}
+
+/** Opens a stream's WebSocket, takes the first message `pick` accepts, and hangs up. */
+function firstMessage(apiPath: string, pick: (frame: { type: string; data?: unknown }) => unknown = (frame) => frame): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}${apiPath}`, { headers: { authorization: `Bearer ${world.session.token}` } });
     socket.on("message", (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string; data?: unknown };
-      if (frame.type === "chunk") {
-        resolve(frame.data);
+      const picked = pick(JSON.parse(data.toString()) as { type: string; data?: unknown });
+      if (picked !== undefined) {
+        resolve(picked);
         socket.close();
       }
     });
@@ -50,7 +67,28 @@ function firstChunk(apiPath: string): Promise<unknown> {
 const CONTRACT: Record<Op, () => Promise<unknown>> = {
   ping: async () => (await world.api(`/api/hosts/${world.host.id}/ping`)).body.data,
   "docker.info": async () => (await world.api(`/api/hosts/${world.host.id}`)).body.data.docker,
-  "path.check": async () => (await world.api("/api/catalog/flexy", { body: { name: "contract", hostPath: path.join(world.root, "contract") } })).body.data,
+  "path.check": async () => {
+    const item = (await world.api("/api/catalog/flexy", { body: { name: "contract", hostPath: path.join(world.root, "contract") } })).body.data;
+    workspaceId = item.id;
+    return item;
+  },
+  "files.write": async () => (await world.api(ws("/files/c.txt"), { method: "PUT", body: { content: "contract" } })).body,
+  "files.list": async () => (await world.api(ws("/files"))).body,
+  "files.read": async () => (await world.api(ws("/files/c.txt"))).body,
+  "git.status": async () => (await world.api(ws("/version-control/status"))).body,
+  "git.commit": async () => (await world.api(ws("/version-control/commit"), { body: { message: "contract", all: true } })).body,
+  "git.log": async () => (await world.api(ws("/version-control/log"))).body,
+  "git.push": async () => (await world.api(ws("/version-control/push"), { body: {} })).body,
+  "git.pull": async () => (await world.api(ws("/version-control/pull"), { body: {} })).body,
+  "git.checkout": async () => (await world.api(ws("/version-control/checkout"), { body: { branch: "contract-branch", create: true } })).body,
+  "git.branches": async () => (await world.api(ws("/version-control/branches"))).body,
+  "files.delete": async () => (await world.api(ws("/files/c.txt"), { method: "DELETE" })).body,
+  "scripts.list": async () => (await world.api(ws("/scripts"))).body,
+  "scripts.run": async () => (await world.api(ws("/scripts/hello/run"), { method: "POST" })).body,
+  "settings.write": async () => (await world.api(ws("/settings/mcp"), { method: "PUT", body: { one: { command: "true" } } })).body,
+  "settings.read": async () => (await world.api(ws("/settings/mcp"))).body,
+  "openspec.state": async () => (await world.api(ws("/openspec"))).body,
+  "workspace.watch": async () => firstMessage(`/api/v1/ws?workspace_id=${workspaceId}`),
   "directory.list": async () => (await world.api("/api/host/directories", { body: { currentPath: world.root } })).body.data,
   "container.create": async () => {
     const res = await world.api("/api/flexy", { body: { name: uniqueName("kai-e2e-contract-"), image: world.image, hostPath: path.join(world.root, "contract") } });

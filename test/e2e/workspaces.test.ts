@@ -23,7 +23,7 @@ beforeAll(async () => {
   workspace = path.join(world.root, "project");
   await mkdir(workspace);
   outside = await realpath(await mkdtemp(path.join(os.tmpdir(), "kai-ws-outside-")));
-  await writeFile(path.join(outside, "secret.txt"), "outside");
+  await writeFile(path.join(outside, "secret.txt"), "TOP-SECRET-CONTENT");
   remote = await realpath(await mkdtemp(path.join(os.tmpdir(), "kai-ws-remote-")));
   await run(remote, "init", "--bare", "-b", "main");
   await run(workspace, "init", "-b", "main");
@@ -98,10 +98,10 @@ describe("workspace files through the relay", () => {
     const res = await world.api(ws(suffix));
     expect([403, 422]).toContain(res.status);
     expect(res.headers.get("content-type")).toContain("application/problem+json");
-    expect(JSON.stringify(res.body)).not.toContain("outside");
+    expect(JSON.stringify(res.body)).not.toContain("TOP-SECRET-CONTENT");
     const write = await world.api(ws(suffix), { method: "PUT", body: { content: "pwned" } });
     expect([403, 422]).toContain(write.status);
-    expect(await readFile(path.join(outside, "secret.txt"), "utf8")).toBe("outside");
+    expect(await readFile(path.join(outside, "secret.txt"), "utf8")).toBe("TOP-SECRET-CONTENT");
   });
 
   it("hides another user's workspace", async () => {
