@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { build } from "esbuild";
 
 /**
@@ -7,7 +8,9 @@ import { build } from "esbuild";
  * so a machine needs no npm install to join Kai.
  */
 const root = path.resolve(import.meta.dirname, "..");
-const outfile = path.join(root, "dist", "kai-agent.mjs");
+// `--outfile` lets tests build a bundle of their own without touching dist/.
+const { values } = parseArgs({ options: { outfile: { type: "string" } } });
+const outfile = path.resolve(values.outfile ?? path.join(root, "dist", "kai-agent.mjs"));
 
 await build({
   entryPoints: [path.join(root, "agent", "cli.ts")],

@@ -1,10 +1,13 @@
-import { mkdir } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import { promisify } from "node:util";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CLOSE_CODES, PROTOCOL_VERSION } from "../../shared/protocol";
 import { AgentProcess } from "../support/agent-process";
-import { startEdge } from "../support/edge-server";
+import { ROOT, startEdge } from "../support/edge-server";
 import { enrollHost, uniqueName } from "../support/kai-client";
 import { type World, createWorld } from "./world";
 
@@ -143,6 +146,26 @@ describe("relay failures map to documented errors, fast", () => {
     await again.start();
     await again.waitFor(/refused: the agent token is invalid or revoked/, 10_000);
     expect(await again.exit).toBe(1);
+  });
+});
+
+describe("the bundled agent", () => {
+  it("builds into one file that runs with Node alone, connects and serves", async () => {
+    const outDir = await mkdtemp(path.join(os.tmpdir(), "kai-bundle-"));
+    const bundle = path.join(outDir, "kai-agent.mjs");
+    await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/build-agent.ts"), "--outfile", bundle], { cwd: ROOT });
+    const host = await enrollHost(world.session);
+    // The bundle sits in a temporary folder with no node_modules in reach: it must be self-contained.
+    const agent = new AgentProcess(world.edge.url, host.token, [world.root], [], bundle);
+    try {
+      await agent.connected();
+      expect((await world.api(`/api/hosts/${host.id}/ping`)).body.data.pong).toBe(true);
+      expect((await world.api("/api/flexy", { headers: { "X-Kai-Host": host.id } })).status).toBe(200);
+    } finally {
+      await agent.stop();
+      await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+      await rm(outDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -19,13 +19,16 @@ export class AgentProcess {
     readonly token: string,
     readonly allowedRoots: string[],
     readonly extraArgs: string[] = [],
+    /** Run this single-file bundle with plain Node instead of the TypeScript sources. */
+    readonly bundle?: string,
   ) {}
 
   async start(): Promise<void> {
     const dir = await mkdtemp(path.join(os.tmpdir(), "kai-agent-"));
     const policy = path.join(dir, "policy.json");
     await writeFile(policy, JSON.stringify({ allowedRoots: this.allowedRoots }));
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent/cli.ts"), "--server", this.server, "--token", this.token, "--policy", policy, ...this.extraArgs], {
+    const entry = this.bundle ? [this.bundle] : ["--import", "tsx", path.join(ROOT, "agent/cli.ts")];
+    const child = spawn(process.execPath, [...entry, "--server", this.server, "--token", this.token, "--policy", policy, ...this.extraArgs], {
       cwd: ROOT,
       env: { ...process.env, KAI_CONFIG: "", XDG_CONFIG_HOME: dir },
       stdio: ["ignore", "pipe", "pipe"],
