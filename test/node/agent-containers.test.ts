@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type Docker from "dockerode";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { handlers } from "../../agent/handlers";
 import type { HandlerContext } from "../../agent/handlers/types";
 import type { Policy } from "../../agent/policy";
@@ -13,6 +13,7 @@ import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/co
 import { KaiError } from "../../shared/errors";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
+import { setupOrFail } from "../support/setup-or-fail";
 
 /**
  * The container handlers against the real engine. Every container made here carries this
@@ -118,36 +119,22 @@ async function removeTestContainers(): Promise<void> {
   );
 }
 
-/**
- * A failing beforeAll makes vitest report every test as skipped, and a skipped Docker test
- * must count as failed: so the setup error is kept and each test fails with it.
- */
-let setupError: unknown;
-
-beforeAll(async () => {
+const setup = setupOrFail(async () => {
   tmp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "kai-containers-")));
   root = path.join(tmp, "root");
   await fs.mkdir(root);
   policy = { allowedRoots: [root], maxDirectoryEntries: 1000 };
-  try {
-    await requireDocker(docker);
-    image = await busyboxImage(docker);
-    proxy = await startDockerProxy();
-  } catch (error) {
-    setupError = error;
-  }
-}, 120_000);
-
-beforeEach(() => {
-  if (setupError) throw setupError;
+  await requireDocker(docker);
+  image = await busyboxImage(docker);
+  proxy = await startDockerProxy();
 });
 
 afterEach(async () => {
-  if (!setupError) await removeTestContainers();
+  if (setup.ready) await removeTestContainers();
 });
 
 afterAll(async () => {
-  if (!setupError) await removeTestContainers();
+  if (setup.ready) await removeTestContainers();
   await proxy?.close();
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });

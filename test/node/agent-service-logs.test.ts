@@ -1,24 +1,17 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { LogEntry } from "../../shared/schemas/services";
 import { type ServiceWorld, kaiError, serviceWorld, until } from "../support/service-world";
+import { setupOrFail } from "../support/setup-or-fail";
 
 /** `service.logs` and `service.logs.follow` against the real engine's log API. */
 
 let world: ServiceWorld;
-let setupError: unknown;
 
-beforeAll(async () => {
-  try {
-    world = await serviceWorld("logs");
-  } catch (error) {
-    setupError = error;
-  }
-}, 120_000);
-beforeEach(() => {
-  if (setupError) throw setupError;
+const setup = setupOrFail(async () => {
+  world = await serviceWorld("logs");
 });
 afterEach(async () => {
-  if (!setupError) await world.cleanup();
+  if (setup.ready) await world.cleanup();
 });
 
 const SCRIPT = [

@@ -2,8 +2,9 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type Docker from "dockerode";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { TEST_LABEL, type ServiceWorld, engineInspect, kaiError, serviceWorld } from "../support/service-world";
+import { setupOrFail } from "../support/setup-or-fail";
 
 /**
  * `service.update` against the real engine. No registry can be reached here, so a newer
@@ -13,21 +14,13 @@ import { TEST_LABEL, type ServiceWorld, engineInspect, kaiError, serviceWorld } 
 
 let world: ServiceWorld;
 let tmp: string;
-let setupError: unknown;
 
-beforeAll(async () => {
+const setup = setupOrFail(async () => {
   tmp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "kai-update-")));
-  try {
-    world = await serviceWorld("upd");
-  } catch (error) {
-    setupError = error;
-  }
-}, 120_000);
-beforeEach(() => {
-  if (setupError) throw setupError;
+  world = await serviceWorld("upd");
 });
 afterEach(async () => {
-  if (!setupError) await world.cleanup();
+  if (setup.ready) await world.cleanup();
 });
 afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { healthOf } from "../../agent/handlers/system-stats";
 import { type ServiceWorld, engineInspect, kaiError, serviceWorld, until } from "../support/service-world";
+import { setupOrFail } from "../support/setup-or-fail";
 
 /**
  * Services against the real engine: list (fields, health, stats, filters, paging),
@@ -13,22 +14,13 @@ import { type ServiceWorld, engineInspect, kaiError, serviceWorld, until } from 
 
 let world: ServiceWorld;
 let tmp: string;
-/** A failing beforeAll would skip every test, and a skipped Docker test must fail. */
-let setupError: unknown;
 
-beforeAll(async () => {
+const setup = setupOrFail(async () => {
   tmp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "kai-services-")));
-  try {
-    world = await serviceWorld("svc");
-  } catch (error) {
-    setupError = error;
-  }
-}, 120_000);
-beforeEach(() => {
-  if (setupError) throw setupError;
+  world = await serviceWorld("svc");
 });
 afterEach(async () => {
-  if (!setupError) await world.cleanup();
+  if (setup.ready) await world.cleanup();
 });
 afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });

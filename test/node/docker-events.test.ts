@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Backoff } from "../../agent/backoff";
 import { createDockerClient } from "../../agent/runtime/docker";
 import { watchContainerEvents } from "../../agent/runtime/docker-events";
@@ -7,6 +7,7 @@ import type { ContainerEvent } from "../../shared/schemas/services";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
 import { until } from "../support/service-world";
+import { setupOrFail } from "../support/setup-or-fail";
 
 /**
  * The event watcher against the real engine: containers made, started and killed with
@@ -19,20 +20,12 @@ const HOST_ID = `test-host-${RUN}`;
 const LABEL = "kai-test.run";
 let image: string;
 let proxy: DockerProxy;
-let setupError: unknown;
 const stops: AbortController[] = [];
 
-beforeAll(async () => {
-  try {
-    await requireDocker(docker);
-    image = await busyboxImage(docker);
-    proxy = await startDockerProxy();
-  } catch (error) {
-    setupError = error;
-  }
-}, 120_000);
-beforeEach(() => {
-  if (setupError) throw setupError;
+setupOrFail(async () => {
+  await requireDocker(docker);
+  image = await busyboxImage(docker);
+  proxy = await startDockerProxy();
 });
 afterEach(async () => {
   for (const controller of stops.splice(0)) controller.abort();

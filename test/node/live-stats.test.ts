@@ -1,26 +1,19 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { LiveStats } from "../../agent/runtime/live-stats";
 import { type ServiceWorld, serviceWorld, until } from "../support/service-world";
+import { setupOrFail } from "../support/setup-or-fail";
 
 /** LiveStats against the real engine's stats streams. */
 
 let world: ServiceWorld;
-let setupError: unknown;
 const made: LiveStats[] = [];
 
-beforeAll(async () => {
-  try {
-    world = await serviceWorld("live");
-  } catch (error) {
-    setupError = error;
-  }
-}, 120_000);
-beforeEach(() => {
-  if (setupError) throw setupError;
+const setup = setupOrFail(async () => {
+  world = await serviceWorld("live");
 });
 afterEach(async () => {
   for (const live of made.splice(0)) live.stop();
-  if (!setupError) await world.cleanup();
+  if (setup.ready) await world.cleanup();
 });
 
 function liveStats(options: ConstructorParameters<typeof LiveStats>[1] = {}): LiveStats {
