@@ -45,7 +45,10 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | 
   }
   const cookie = getCookie(c, SESSION_COOKIE, "host");
   if (!cookie) return undefined;
-  if (!SAFE_METHODS.has(c.req.method) && !isAllowedOrigin(c, c.req.header("Origin"))) {
+  // A WebSocket handshake is a GET, but it opens a channel that acts for the user: a page on
+  // another origin must not ride the cookie into it (cross-site WebSocket hijacking).
+  const upgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
+  if ((upgrade || !SAFE_METHODS.has(c.req.method)) && !isAllowedOrigin(c, c.req.header("Origin"))) {
     throw new KaiError("PERMISSION_DENIED", "a cookie-authenticated request must come from Kai's own origin");
   }
   const session = await findLiveSession(database(c.env.DB), { cookieSecret: cookie });

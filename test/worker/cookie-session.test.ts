@@ -34,6 +34,18 @@ describe("browser session cookie", () => {
     expect(configured.status).toBe(200);
   });
 
+  it("refuses a cookie-authenticated WebSocket handshake from another origin", async () => {
+    const user = await registerUser();
+    const upgrade = (origin?: string) =>
+      call("/api/v1/ws?workspace_id=00000000-0000-0000-0000-000000000000", {
+        headers: { cookie: user.cookie, Upgrade: "websocket", ...(origin ? { origin } : {}) },
+      });
+    await expectProblem(await upgrade(), 403, "PERMISSION_DENIED");
+    await expectProblem(await upgrade("https://evil.example"), 403, "PERMISSION_DENIED");
+    // From Kai's own origin the cookie is accepted; this workspace just does not exist.
+    await expectProblem(await upgrade(BASE), 404, "NOT_FOUND");
+  });
+
   it("stops working after sign-out", async () => {
     const user = await registerUser();
     const login = await call("/api/v1/auth/sessions", { body: { email: user.email, password: user.password } });
