@@ -20,6 +20,8 @@ import {
   gitStatus,
   hooksSettings,
   mcpServers,
+  openspecAction,
+  openspecChangeName,
   openspecState,
   refName,
   scriptInfo,
@@ -233,6 +235,17 @@ export const COMMANDS = {
     result: z.object({ section: settingsSection, value: z.record(z.string(), z.unknown()) }),
   },
   "openspec.state": { params: z.object(inWorkspace).strict(), result: openspecState },
+  /** Runs one action that openspec.state currently offers (for the workspace, or for `change`) through the OpenSpec CLI. */
+  "openspec.run": {
+    params: z.object({ ...inWorkspace, action: openspecAction, change: openspecChangeName.optional() }).strict(),
+    result: z.object({
+      action: openspecAction,
+      change: z.string().nullable(),
+      exitCode: z.number().int().nullable().describe("null when the CLI was stopped (timeout)"),
+      output: z.string().describe("stdout and stderr interleaved as they came; only the last 256 KiB when longer"),
+      timedOut: z.boolean(),
+    }),
+  },
   /** Watches the workspace: file changes (debounced, .git ignored) and system stats, until cancelled. */
   "workspace.watch": {
     params: z.object({ ...inWorkspace, statsIntervalMs: z.number().int().min(250).max(60_000) }).strict(),

@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
+import type { ParamsOf, ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { type Policy, errnoCode } from "../policy";
 import { childEnv } from "../runtime/child-env";
 import { countTasks } from "../runtime/openspec-tasks";
+import { runProcessGroup } from "../runtime/run-process-group";
 import { confineToWorkspace, workspaceRoot } from "../runtime/workspace-paths";
 import type { Handler, Handlers } from "./types";
 
@@ -25,21 +27,118 @@ const state: Handler<"openspec.state"> = async (params, ctx) => {
     const spec = `openspec/specs/${name}/spec.md`;
     if ((await readConfined(ctx.policy, root, spec)) !== null) specs.push({ name, path: spec });
   }
-  const changes = [];
+  const changes: ResultOf<"openspec.state">["changes"] = [];
   for (const name of await subdirectories(ctx.policy, root, "openspec/changes")) {
     if (name === "archive") continue;
     const tasks = countTasks((await readConfined(ctx.policy, root, `openspec/changes/${name}/tasks.md`)) ?? "");
     // A change with no tasks has nothing to prove done, so it is not offered for archiving.
     const complete = tasks.total > 0 && tasks.done === tasks.total;
-    changes.push({ name, tasks, actions: cliAvailable ? ["validate", "show", ...(complete ? ["archive"] : [])] : [] });
+    changes.push({ name, tasks, actions: cliAvailable ? ["validate", "show", ...(complete ? ["archive" as const] : [])] : [] });
   }
   const archived = (await subdirectories(ctx.policy, root, "openspec/changes/archive")).map((name) => ({ name }));
   return { initialized, cliAvailable, specs, changes, archived, actions: cliAvailable ? ["list", "validate"] : [] };
 };
 
-export const openspecHandlers = { "openspec.state": state } satisfies Pick<Handlers, "openspec.state">;
+type Action = ParamsOf<"openspec.run">["action"];
+
+/**
+ * `openspec.run`: one workflow action through the OpenSpec CLI, and only one that
+ * `openspec.state` offers right now (so `archive` only for a change whose tasks are all
+ * done, and nothing where the CLI is not installed). The CLI runs in the workspace root as
+ * its own process group, with an argument array (no shell), the agent's environment less
+ * KAI_*, stdin closed, a timeout, and its output capped to the tail. A nonzero exit is an
+ * answer (e.g. a change that does not validate), not an error.
+ */
+const run: Handler<"openspec.run"> = async (params, ctx) => {
+  const current = await state({ root: params.root }, ctx);
+  if (!current.cliAvailable) throw new KaiError("CONFLICT", NOT_INSTALLED);
+  const change = params.change ?? null;
+  let offered = current.actions;
+  if (change !== null) {
+    const found = current.changes.find((candidate) => candidate.name === change);
+    if (!found) throw new KaiError("NOT_FOUND", `this workspace has no active OpenSpec change named ${JSON.stringify(change)}`);
+    offered = found.actions;
+  }
+  if (!offered.includes(params.action)) {
+    const target = change === null ? "for the workspace" : `for the change ${JSON.stringify(change)}`;
+    const why = params.action === "archive" && change !== null ? " (a change is archived once every task in its tasks.md is done)" : "";
+    throw new KaiError("CONFLICT", `openspec ${params.action} is not offered ${target}${why}; offered: ${offered.join(", ") || "none"}`);
+  }
+
+  const output = new OutputTail(MAX_OUTPUT_BYTES);
+  const result = await runProcessGroup({
+    file: "openspec",
+    args: cliArgs(params.action, change),
+    cwd: await workspaceRoot(ctx.policy, params.root),
+    // OPEN_SPEC_INTERACTIVE=0 is the CLI's own switch for "never prompt" (stdin is closed anyway).
+    env: { ...childEnv(), OPEN_SPEC_INTERACTIVE: "0" },
+    timeoutMs: RUN_TIMEOUT_MS,
+    signal: ctx.signal,
+    onOutput: (_stream, data) => output.push(data),
+  }).catch((error: unknown) => {
+    // Removed between the check above and the start: the same answer as never installed.
+    if (error instanceof KaiError && error.code === "NOT_FOUND") throw new KaiError("CONFLICT", NOT_INSTALLED);
+    throw error;
+  });
+  return { action: params.action, change, exitCode: result.exitCode, output: output.text(), timedOut: result.timedOut };
+};
+
+export const openspecHandlers = { "openspec.state": state, "openspec.run": run } satisfies Pick<Handlers, "openspec.state" | "openspec.run">;
 
 const CLI_TIMEOUT_MS = 5_000;
+/** Below the edge's wait for openspec.run (AGENT_TIMEOUT_MS, 30 s by default, plus 120 s). */
+const RUN_TIMEOUT_MS = 120_000;
+const MAX_OUTPUT_BYTES = 256 * 1024;
+const NOT_INSTALLED = "the OpenSpec CLI is not installed on this host; install it with npm i -g @fission-ai/openspec";
+
+/**
+ * The CLI's arguments for one action, never waiting for a human. Options come first and a
+ * change name only after `--`, so it is always an operand (the name's schema also forbids a
+ * leading '-'). `init --tools none` creates openspec/ without choosing AI tool integrations,
+ * which only a person at a terminal can pick; `validate` of the workspace checks everything
+ * (`--all`: without an item it would ask); `--type change` keeps a spec of the same name
+ * out; `archive --yes` confirms what openspec.state already checked (every task done).
+ */
+function cliArgs(action: Action, change: string | null): string[] {
+  if (change === null) {
+    if (action === "init") return ["init", "--tools", "none"];
+    if (action === "validate") return ["validate", "--all", "--no-interactive"];
+    return [action];
+  }
+  if (action === "archive") return ["archive", "--yes", "--", change];
+  return [action, "--type", "change", "--no-interactive", "--", change];
+}
+
+/** stdout and stderr as they arrive, keeping only the last `limit` bytes (the end says how it went). */
+class OutputTail {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private dropped = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(text: string): void {
+    const buffer = Buffer.from(text, "utf8");
+    this.chunks.push(buffer);
+    this.bytes += buffer.length;
+    while (this.bytes - (this.chunks[0]?.length ?? 0) >= this.limit) {
+      this.bytes -= this.chunks.shift()?.length ?? 0;
+      this.dropped = true;
+    }
+  }
+
+  text(): string {
+    let all = Buffer.concat(this.chunks);
+    if (all.length > this.limit) {
+      all = all.subarray(all.length - this.limit);
+      this.dropped = true;
+    }
+    // Cutting may split a character: skip UTF-8 continuation bytes at the start.
+    let start = 0;
+    if (this.dropped) while (start < all.length && start < 3 && ((all[start] ?? 0) & 0xc0) === 0x80) start++;
+    return all.subarray(start).toString("utf8");
+  }
+}
 
 /** True when `openspec --version` runs and succeeds (PATH lookup, no shell, KAI_* kept out). */
 function openspecCli(cwd: string, signal?: AbortSignal): Promise<boolean> {

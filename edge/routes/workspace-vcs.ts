@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { KaiError } from "../../shared/errors";
 import { z } from "zod";
 import { COMMANDS } from "../../shared/commands";
-import { refName, workspacePath } from "../../shared/schemas/workspace";
+import { openspecAction, openspecChangeName, refName, workspacePath } from "../../shared/schemas/workspace";
 import { database } from "../db/client";
 import type { AppEnv } from "../env";
 import { jsonBody, problems, signedIn } from "../http/openapi";
@@ -21,7 +21,7 @@ async function authorOf(c: Context<AppEnv>) {
   return { name: user.username, email: user.email };
 }
 
-/** `/version-control/...` and `/openspec` of one workspace (scoped paths only). */
+/** `/version-control/...`, `/openspec` and `/openspec/actions` of one workspace (scoped paths only). */
 export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
   const root = (c: { get(key: "workspace"): { root: string } }) => c.get("workspace").root;
 
@@ -111,5 +111,22 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
       responses: { 200: json(COMMANDS["openspec.state"].result), ...errors },
     }),
     async (c) => c.json(await relay(c, "openspec.state", { root: root(c) }), 200),
+  );
+  group.openapi(
+    createRoute({
+      method: "post",
+      path: "/openspec/actions",
+      tags: ["openspec"],
+      summary: "Run an action GET /openspec offers (for the workspace, or for `change`) through the OpenSpec CLI; anything not offered, or no CLI on the host, is CONFLICT",
+      security: signedIn,
+      request: { body: jsonBody(z.object({ action: openspecAction, change: openspecChangeName.optional() }).strict()) },
+      responses: { 200: json(COMMANDS["openspec.run"].result), ...errors },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      // The CLI may take a while (the agent stops it after 120 s): wait that much longer.
+      const result = await relay(c, "openspec.run", { root: root(c), action: body.action, ...(body.change ? { change: body.change } : {}) }, { extraMs: 120_000 });
+      return c.json(result, 200);
+    },
   );
 }

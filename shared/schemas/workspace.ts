@@ -110,6 +110,19 @@ export const claudeSettings = z
   })
   .loose();
 
+/**
+ * The OpenSpec workflow actions Kai can run through the CLI: `init`, `list` and `validate`
+ * (all of it) for the workspace; `validate`, `show` and `archive` for one change.
+ */
+export const openspecAction = z.enum(["init", "list", "validate", "show", "archive"]);
+
+/** An OpenSpec change (a folder name under openspec/changes/); never option-like, never a path. */
+export const openspecChangeName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: "a change name: letters, digits, '.', '_' and '-', not starting with '-' or '.'" });
+
 export const openspecState = z.object({
   initialized: z.boolean(),
   cliAvailable: z.boolean(),
@@ -118,11 +131,11 @@ export const openspecState = z.object({
     z.object({
       name: z.string(),
       tasks: z.object({ total: z.number().int(), done: z.number().int() }),
-      actions: z.array(z.string()).describe("Workflow actions available for this change, e.g. validate, archive"),
+      actions: z.array(openspecAction).describe("Workflow actions available for this change, e.g. validate, archive"),
     }),
   ),
   archived: z.array(z.object({ name: z.string() })),
-  actions: z.array(z.string()).describe("Workspace-level actions, e.g. init, list"),
+  actions: z.array(openspecAction).describe("Workspace-level actions, e.g. init, list"),
 });
 
 export const fileChangedEvent = z.object({

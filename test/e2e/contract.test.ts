@@ -88,6 +88,8 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
   "settings.write": async () => (await world.api(ws("/settings/mcp"), { method: "PUT", body: { one: { command: "true" } } })).body,
   "settings.read": async () => (await world.api(ws("/settings/mcp"))).body,
   "openspec.state": async () => (await world.api(ws("/openspec"))).body,
+  // The e2e agent has no OpenSpec CLI on PATH: the documented answer is CONFLICT.
+  "openspec.run": async () => (await world.api(ws("/openspec/actions"), { body: { action: "list" } })).body,
   "workspace.watch": async () => firstMessage(`/api/v1/ws?workspace_id=${workspaceId}`),
   "directory.list": async () => (await world.api("/api/host/directories", { body: { currentPath: world.root } })).body.data,
   "container.create": async () => {
@@ -115,7 +117,7 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
 };
 
 /** The outcome each command's round trip ends with; "ok" unless documented otherwise. */
-const EXPECTED_OUTCOME: Partial<Record<Op, string>> = { "service.update": "NETWORK_ERROR" };
+const EXPECTED_OUTCOME: Partial<Record<Op, string>> = { "service.update": "NETWORK_ERROR", "openspec.run": "CONFLICT" };
 
 describe("contract: every command in the table round-trips through the edge and a real agent", () => {
   it("covers exactly the command table", () => {

@@ -200,6 +200,10 @@ describe("scripts, settings and OpenSpec through the relay", () => {
     await writeFile(path.join(workspace, "openspec/changes/add-login/tasks.md"), "- [x] one\n- [ ] two\n");
     const state = await world.api(ws("/openspec"));
     expect(state.body).toMatchObject({ initialized: true, specs: [{ name: "auth" }], changes: [{ name: "add-login", tasks: { total: 2, done: 1 } }] });
+    // No OpenSpec CLI on this agent's PATH: nothing is offered, and running an action says why.
+    const action = await world.api(ws("/openspec/actions"), { body: { action: "validate", change: "add-login" } });
+    expect(action.status).toBe(409);
+    expect(action.body).toMatchObject({ code: "CONFLICT", detail: expect.stringContaining("the OpenSpec CLI is not installed on this host") });
   });
 });
 
