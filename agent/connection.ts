@@ -99,7 +99,14 @@ export class AgentConnection {
     const url = connectUrl(server);
     log("info", "connecting", { server: url });
     return new Promise<Ending>((resolve) => {
-      const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 15_000 });
+      const socket = new WebSocket(url, {
+        headers: { Authorization: `Bearer ${token}` },
+        maxPayload: MAX_FRAME_BYTES,
+        handshakeTimeout: 15_000,
+        // Frames are small JSON or base64 file chunks: compressing each one costs more CPU on
+        // both ends than it saves on the wire, and it caps the relay's frame rate.
+        perMessageDeflate: false,
+      });
       this.#socket = socket;
       let rpc: AgentRpc | undefined;
       let keepalive: ReturnType<typeof setInterval> | undefined;
