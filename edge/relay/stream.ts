@@ -3,6 +3,7 @@ import { COMMANDS, type ParamsOf, type StreamOp } from "../../shared/commands";
 import { KaiError, wireErrorSchema } from "../../shared/errors";
 import type { AppEnv } from "../env";
 import { VIEWER_OP_HEADER, VIEWER_PARAMS_HEADER, VIEWER_REQUEST_HEADER } from "../host-session/host-session";
+import { upgradeRequest } from "../host-session/upgrade";
 import { recordAudit } from "./relay";
 
 /** Whether the request asks to become a WebSocket. */
@@ -26,12 +27,10 @@ export async function openStream<O extends StreamOp>(c: Context<AppEnv>, op: O, 
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters: ${checked.error.message}`);
   const requestId = crypto.randomUUID();
   const at = Date.now();
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(VIEWER_OP_HEADER, op);
-  headers.set(VIEWER_PARAMS_HEADER, JSON.stringify(checked.data));
-  headers.set(VIEWER_REQUEST_HEADER, requestId);
   const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(c.get("host").id));
-  const response = await stub.fetch(new Request(c.req.raw, { headers }));
+  const response = await stub.fetch(
+    upgradeRequest(c.req.raw, { [VIEWER_OP_HEADER]: op, [VIEWER_PARAMS_HEADER]: JSON.stringify(checked.data), [VIEWER_REQUEST_HEADER]: requestId }),
+  );
   // Audited when the stream opens: how long a viewer keeps watching is not a command's duration.
   const audit = (outcome: string) => recordAudit(c, { op, requestId, outcome, durationMs: Date.now() - at });
   if (response.status === 101) {

@@ -3,6 +3,7 @@ import { KaiError } from "../../shared/errors";
 import { database } from "../db/client";
 import type { AppEnv } from "../env";
 import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-session/host-session";
+import { upgradeRequest } from "../host-session/upgrade";
 import { hostByAgentToken } from "../hosts/hosts";
 
 /**
@@ -20,11 +21,6 @@ agentConnect.get("/", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new KaiError("BAD_REQUEST", "this endpoint only accepts a WebSocket upgrade from kai-agent");
   }
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(HOST_ID_HEADER, host.id);
-  headers.set(HOST_NAME_HEADER, host.name);
-  headers.set(HOST_OWNER_HEADER, host.userId);
-  headers.delete("Authorization");
   const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
-  return session.fetch(new Request(c.req.raw, { headers }));
+  return session.fetch(upgradeRequest(c.req.raw, { [HOST_ID_HEADER]: host.id, [HOST_NAME_HEADER]: host.name, [HOST_OWNER_HEADER]: host.userId }));
 });

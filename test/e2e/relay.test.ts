@@ -221,3 +221,21 @@ describe("the Durable Object validates every frame", () => {
     expect(await statusWith(world.session.token)).toBe(401);
   });
 });
+
+describe("internal headers", () => {
+  it("cannot be forged by an agent to pose as a viewer of a stream", async () => {
+    const host = await enrollHost(world.session);
+    const url = `${world.edge.url.replace("http", "ws")}/api/agent/connect`;
+    const socket = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${host.token}`, "X-Kai-Stream-Op": "service.logs.follow", "X-Kai-Stream-Params": '{"id":"x"}' },
+    });
+    // Treated as the agent it is: it must say hello, and gets REPLACED/closed like any agent, never chunk frames.
+    const first = await new Promise<{ code?: number; message?: string }>((resolve) => {
+      socket.once("message", (data) => resolve({ message: data.toString() }));
+      socket.once("close", (code) => resolve({ code }));
+      socket.once("open", () => socket.send(JSON.stringify({ type: "event", topic: "x", seq: 0, data: {} })));
+    });
+    expect(first.code).toBe(CLOSE_CODES.HELLO_REQUIRED);
+    await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+  });
+});

@@ -1,0 +1,17 @@
+/**
+ * The request a Worker hands to a HostSession for a WebSocket upgrade: only the handshake
+ * headers of the client's request, plus Kai's own. Nothing else the client sent reaches
+ * the Durable Object, so a client cannot pose as a viewer or another host by adding the
+ * internal `X-Kai-*` headers itself.
+ */
+const HANDSHAKE = ["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-extensions"];
+
+export function upgradeRequest(client: Request, internal: Record<string, string>): Request {
+  const headers = new Headers();
+  for (const name of HANDSHAKE) {
+    const value = client.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  for (const [name, value] of Object.entries(internal)) headers.set(name, value);
+  return new Request(client.url, { method: "GET", headers });
+}
