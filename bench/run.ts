@@ -1,32 +1,89 @@
-import { readdir } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { chartSvg } from "./support/chart";
+import { consoleTable, notes, updateReadme } from "./support/report";
+import { closeAllScopes } from "./support/scope";
+import { type Row, evaluate } from "./support/verdict";
 
 /**
  * `npm run bench`: runs every benchmark module of bench/ (a file exporting `benchmark`)
- * and prints one table. Benchmarks report; they never fail on timing: the exit code is
- * non-zero only when a benchmark could not run at all.
+ * and prints one table; writes bench/results/latest.json and latest.svg, and a full run
+ * rewrites the README's Benchmarks block. Benchmarks report; they never fail on timing:
+ * the exit code is non-zero only when a benchmark could not run at all.
+ *
+ *   npm run bench                      every benchmark, full length
+ *   npm run bench -- --quick           fewer samples, 1-minute idle instead of 10
+ *   npm run bench -- --only relay      benchmarks whose name contains "relay" (comma-separated list)
  */
+
+export interface RunOptions {
+  /** Fewer samples and shorter idle runs, for iterating; the README is not rewritten from it. */
+  quick: boolean;
+}
+
+/** A numeric target; a figure meets it when every given bound holds. */
+export interface Target {
+  /** value / baseline at most this. */
+  ratioAtMost?: number;
+  /** value / baseline at least this. */
+  ratioAtLeast?: number;
+  /** value (in its unit) at most this. */
+  atMost?: number;
+  /** value (in its unit) at least this. */
+  atLeast?: number;
+}
+
+/** A condition that is not a number against a bound: no errors, nothing lost. */
+export interface Check {
+  /** How the target column shows it, e.g. "0 errors". */
+  label: string;
+  ok: boolean;
+  /** The clause a miss says, e.g. "3 requests failed". */
+  failure: string;
+}
 
 /** One measured figure set against what it is meant to beat. */
 export interface Figure {
   figure: string;
   /** What was measured, in `unit`. */
   value: number;
-  baseline: number;
+  /** The same thing measured without Kai in the same run, in `unit`; none for absolute figures. */
+  baseline?: number;
+  /** What the baseline is, e.g. "Worker→DO no-op". */
+  baselineLabel?: string;
   unit: string;
+  /** Shown instead of the formatted value / baseline (e.g. a range). */
+  display?: string;
+  baselineDisplay?: string;
   /** The figure meets its target when value / baseline is at most this; undefined: for information. */
   targetRatio?: number;
+  target?: Target;
+  checks?: Check[];
+  /** Shown instead of the target derived from `target` and `checks`. */
+  targetLabel?: string;
+  /** Why a miss happened, from what the benchmark measured; appended to the verdict. */
+  why?: string;
   /** How the numbers were obtained, shown under the table. */
   note?: string;
+  /** Raw samples and side measurements, kept in the JSON. */
+  details?: unknown;
 }
 
 export interface Benchmark {
   name: string;
-  run(): Promise<Figure[]>;
+  /** Position in the table (the issue's numbering); unordered ones come last. */
+  order?: number;
+  run(options: RunOptions): Promise<Figure[]>;
 }
 
 const HERE = import.meta.dirname;
+const ROOT = path.resolve(HERE, "..");
+const RESULTS = path.join(HERE, "results");
+const execFileAsync = promisify(execFile);
 
 async function modules(): Promise<Benchmark[]> {
   const files = (await readdir(HERE)).filter((file) => file.endsWith(".ts") && file !== "run.ts").sort();
@@ -36,52 +93,106 @@ async function modules(): Promise<Benchmark[]> {
     const candidate = loaded.benchmark;
     if (isBenchmark(candidate)) found.push(candidate);
   }
-  return found;
+  return found.sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER));
 }
 
 function isBenchmark(value: unknown): value is Benchmark {
   return typeof value === "object" && value !== null && "name" in value && "run" in value && typeof value.run === "function";
 }
 
-function row(cells: string[], widths: number[]): string {
-  return cells.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join("  ");
+function parseArgs(argv: string[]): { quick: boolean; only: string[] } {
+  let quick = false;
+  const only: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] ?? "";
+    if (arg === "--quick") quick = true;
+    else if (arg === "--only") only.push(...(argv[++index] ?? "").split(","));
+    else if (arg.startsWith("--only=")) only.push(...arg.slice("--only=".length).split(","));
+    else throw new Error(`unknown argument ${arg}: use --quick and/or --only NAME[,NAME]`);
+  }
+  return { quick, only: only.map((name) => name.trim()).filter(Boolean) };
 }
 
-function format(value: number, unit: string): string {
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
+/** The engine is part of what is measured: bring it up the way `npm test` does. */
+async function ensureDocker(): Promise<void> {
+  try {
+    await execFileAsync("bash", [path.join(ROOT, "scripts", "ensure-docker.sh")], { cwd: ROOT });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? "";
+    process.stderr.write(`bench: no Docker engine could be started; the benchmarks that need it will not run\n${stderr}`);
+  }
+}
+
+async function machine(): Promise<Record<string, string | number>> {
+  const docker = await execFileAsync("docker", ["version", "--format", "{{.Server.Version}}"]).then(
+    (result) => result.stdout.trim(),
+    () => "unknown",
+  );
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker, os: `${os.type()} ${os.release()}` };
 }
 
 async function main(): Promise<number> {
-  const rows: string[][] = [];
-  const notes: string[] = [];
-  let broken = 0;
-  for (const bench of await modules()) {
-    process.stderr.write(`running ${bench.name}…\n`);
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  // Same isolation as `npm test`: no metrics, no Request.cf download, wrangler's files in the project.
+  Object.assign(process.env, { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: path.join(ROOT, ".xdg") });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`bench: ${signal}: cleaning up…\n`);
+      void closeAllScopes().finally(() => process.exit(130));
+    });
+  }
+  await ensureDocker();
+
+  const all = await modules();
+  const selected = only.length === 0 ? all : all.filter((bench) => only.some((name) => bench.name.includes(name)));
+  if (selected.length === 0) throw new Error(`no benchmark matches ${only.join(", ")}; there are: ${all.map((bench) => bench.name).join(", ")}`);
+
+  const started = new Date();
+  const rows: Row[] = [];
+  const broken: { name: string; error: string }[] = [];
+  const durations: Record<string, number> = {};
+  for (const bench of selected) {
+    process.stderr.write(`running ${bench.name}${quick ? " (quick)" : ""}…\n`);
+    const at = performance.now();
     try {
-      for (const figure of await bench.run()) {
-        const ratio = figure.value / figure.baseline;
-        const target = figure.targetRatio === undefined ? "(info)" : `≤ ${figure.targetRatio}×`;
-        const verdict = figure.targetRatio === undefined ? "-" : ratio <= figure.targetRatio ? "meets target" : "MISSES target";
-        rows.push([figure.figure, format(figure.value, figure.unit), format(figure.baseline, figure.unit), `${ratio.toFixed(4)}×`, target, verdict]);
-        if (figure.note) notes.push(`- ${figure.figure}: ${figure.note}`);
-      }
+      for (const figure of await bench.run({ quick })) rows.push(evaluate(bench.name, figure));
     } catch (error) {
-      broken += 1;
+      broken.push({ name: bench.name, error: error instanceof Error ? error.message : String(error) });
       process.stderr.write(`${bench.name} could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    } finally {
+      durations[bench.name] = Math.round((performance.now() - at) / 1000);
     }
   }
-  const header = ["figure", "measured", "baseline", "ratio", "target", "verdict"];
-  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((cells) => (cells[column] ?? "").length)));
-  process.stdout.write(`\n${row(header, widths)}\n${widths.map((width) => "-".repeat(width)).join("  ")}\n`);
-  for (const cells of rows) process.stdout.write(`${row(cells, widths)}\n`);
-  if (notes.length > 0) process.stdout.write(`\n${notes.join("\n")}\n`);
-  return broken > 0 ? 1 : 0;
+
+  process.stdout.write(`\n${consoleTable(rows)}\n`);
+  const how = notes(rows);
+  if (how.length > 0) process.stdout.write(`\n${how.map((note) => `- ${note}`).join("\n")}\n`);
+  for (const failure of broken) process.stdout.write(`\n${failure.name}: COULD NOT RUN: ${failure.error}\n`);
+
+  const mode = quick ? "quick" : "full";
+  const env = await machine();
+  const heading = `Latest full run: ${started.toISOString().slice(0, 16).replace("T", " ")} UTC, ${env.cpus} × ${env.cpuModel}, Node ${env.node}, Docker ${env.docker}.`;
+  await mkdir(RESULTS, { recursive: true });
+  const document = { measuredAt: started.toISOString(), mode, only, machine: env, durationsSeconds: durations, broken, figures: rows };
+  await writeFile(path.join(RESULTS, "latest.json"), `${JSON.stringify(document, null, 2)}\n`);
+  await writeFile(path.join(RESULTS, "latest.svg"), chartSvg(rows, `Kai benchmarks (${mode}), ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`));
+  process.stdout.write(`\nresults: bench/results/latest.json, bench/results/latest.svg\n`);
+
+  // The README shows a full run of everything, never a partial or shortened one.
+  if (!quick && only.length === 0 && broken.length === 0) {
+    const updated = await updateReadme(path.join(ROOT, "README.md"), rows, heading);
+    process.stdout.write(updated ? "README.md: Benchmarks table updated\n" : "README.md: no bench markers found; table not updated\n");
+  } else {
+    process.stdout.write("README.md left as it is (only a full run of every benchmark rewrites it)\n");
+  }
+  return broken.length > 0 ? 1 : 0;
 }
 
 main().then(
   (code) => process.exit(code),
-  (error) => {
+  async (error) => {
     process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    await closeAllScopes();
     process.exit(1);
   },
 );

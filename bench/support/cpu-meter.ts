@@ -1,0 +1,173 @@
+import { readFileSync, readdirSync } from "node:fs";
+
+/**
+ * Where the CPU goes during a measurement window, from /proc: per process group (workerd
+ * under this bench, the agent, dockerd, this load generator) and for the whole machine.
+ * Lets a throughput figure say whether the machine was saturated and which side paid for
+ * each request, instead of guessing. Linux only; elsewhere it reports nothing.
+ */
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cpuMs: number;
+}
+
+function readProc(pid: number, file = `/proc/${pid}/stat`): ProcInfo | undefined {
+  try {
+    const stat = readFileSync(file, "utf8");
+    const close = stat.lastIndexOf(")");
+    const comm = stat.slice(stat.indexOf("(") + 1, close);
+    const fields = stat.slice(close + 2).split(" ");
+    // After the command: state(0) ppid(1) … utime(11) stime(12).
+    return { pid, ppid: Number(fields[1]), comm, cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS };
+  } catch {
+    return undefined;
+  }
+}
+
+function allProcs(): ProcInfo[] {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  return entries.map((name) => readProc(Number(name))).filter((info): info is ProcInfo => info !== undefined);
+}
+
+function descendants(procs: ProcInfo[], root: number): Set<number> {
+  const found = new Set<number>([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const info of procs) {
+      if (!found.has(info.ppid) || found.has(info.pid)) continue;
+      found.add(info.pid);
+      grew = true;
+    }
+  }
+  return found;
+}
+
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+    const values = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (values[3] ?? 0) + (values[4] ?? 0);
+    const total = values.reduce((sum, value) => sum + value, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+export type CpuGroups = Record<string, number>;
+
+const roles = new Map<number, "worker" | "dev proxy">();
+
+/**
+ * wrangler's dev server runs two workerd processes: the Worker (with its Durable Objects)
+ * on an ephemeral port, and a proxy Worker in front of it on the port the bench asked for.
+ * The proxy is a local-development artifact (production has none), so it is counted apart.
+ */
+function workerdRole(pid: number): "worker" | "dev proxy" {
+  let role = roles.get(pid);
+  if (!role) {
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      // gone: counted as the Worker
+    }
+    role = /--socket-addr=entry=[^\0]*:0(\0|$)/.test(cmdline) || cmdline === "" ? "worker" : "dev proxy";
+    roles.set(pid, role);
+  }
+  return role;
+}
+
+/**
+ * CPU milliseconds per group right now: workerd (the Worker and, apart, wrangler's dev
+ * proxy) and the rest of this bench's own process tree ("load generator": this process,
+ * which also drains the agents' logs), the agents, the Docker engine, kernel threads, and
+ * everything else ("foreign": other work on a shared machine, which the figures cannot
+ * control but should admit to).
+ */
+function sample(agentPids: number[]): { groups: CpuGroups; mainThreads: Record<number, number> } {
+  const mainThreads: Record<number, number> = {};
+  const procs = allProcs();
+  const mine = descendants(procs, process.pid);
+  const agents = new Set(agentPids);
+  const groups: CpuGroups = { workerd: 0, "dev proxy": 0, agent: 0, docker: 0, "load generator": 0, kernel: 0, foreign: 0 };
+  const add = (group: string, ms: number) => {
+    groups[group] = (groups[group] ?? 0) + ms;
+  };
+  for (const info of procs) {
+    if (agents.has(info.pid)) add("agent", info.cpuMs);
+    else if (mine.has(info.pid) && info.comm.startsWith("workerd") && workerdRole(info.pid) === "dev proxy") add("dev proxy", info.cpuMs);
+    else if (mine.has(info.pid) && info.comm.startsWith("workerd")) {
+      add("workerd", info.cpuMs);
+      // workerd runs a Worker and its Durable Objects on its main thread: its ceiling.
+      mainThreads[info.pid] = readProc(info.pid, `/proc/${info.pid}/task/${info.pid}/stat`)?.cpuMs ?? 0;
+    } else if (mine.has(info.pid)) add("load generator", info.cpuMs);
+    else if (/^(dockerd|containerd)/.test(info.comm)) add("docker", info.cpuMs);
+    else if (info.pid === 2 || info.ppid === 2) add("kernel", info.cpuMs);
+    else add("foreign", info.cpuMs);
+  }
+  return { groups, mainThreads };
+}
+
+export interface CpuWindow {
+  /** CPU ms spent per group during the window. */
+  groups: CpuGroups;
+  elapsedMs: number;
+  /** Busy share of all cores over the window, 0..1. */
+  machineBusy: number;
+  /** Busy share of the Worker's workerd main thread (its JavaScript and Durable Objects run there), 0..1. */
+  workerdThreadBusy: number;
+}
+
+/** CPU spent between `start()` and `stop()`. */
+export class CpuMeter {
+  #before = sample([]);
+  #ticks = machineTicks();
+  #at = performance.now();
+
+  constructor(private readonly agentPids: number[]) {}
+
+  start(): void {
+    this.#before = sample(this.agentPids);
+    this.#ticks = machineTicks();
+    this.#at = performance.now();
+  }
+
+  stop(): CpuWindow {
+    const elapsed = performance.now() - this.#at;
+    const after = sample(this.agentPids);
+    const ticks = machineTicks();
+    const groups: CpuGroups = {};
+    for (const [name, value] of Object.entries(after.groups)) groups[name] = value - (this.#before.groups[name] ?? 0);
+    const total = ticks.total - this.#ticks.total;
+    return {
+      groups,
+      elapsedMs: elapsed,
+      machineBusy: total > 0 ? (ticks.busy - this.#ticks.busy) / total : 0,
+      workerdThreadBusy: elapsed > 0 ? busiest(this.#before.mainThreads, after.mainThreads) / elapsed : 0,
+    };
+  }
+}
+
+/** Measures CPU spent while `work` runs. */
+export async function meterCpu<T>(agentPids: number[], work: () => Promise<T>): Promise<{ result: T; cpu: CpuWindow }> {
+  const meter = new CpuMeter(agentPids);
+  meter.start();
+  const result = await work();
+  return { result, cpu: meter.stop() };
+}
+
+function busiest(before: Record<number, number>, after: Record<number, number>): number {
+  return Math.max(0, ...Object.entries(after).map(([pid, ms]) => ms - (before[Number(pid)] ?? ms)));
+}

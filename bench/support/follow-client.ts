@@ -1,0 +1,103 @@
+import WebSocket from "ws";
+
+/**
+ * Reads a stream of `{type:"chunk", seq, data:{message}}` frames whose messages count 1..N
+ * (after any number of non-numeric lines), checking that nothing is lost or reordered:
+ * `seq` must go up by one from frame to frame and the numbers must be 1, 2, 3, … N.
+ * The rate is taken from the first numeric frame to the Nth, on this side.
+ */
+
+export interface FollowResult {
+  received: number;
+  /** Frames whose seq did not follow the previous one. */
+  seqGaps: number;
+  /** Numbers that did not follow the previous one (a line lost, repeated or out of order). */
+  outOfOrder: number;
+  firstAt: number;
+  lastAt: number;
+  framesPerSecond: number;
+  meanFrameBytes: number;
+  /** One numeric frame as received, parsed: the baseline sends frames shaped like it. */
+  sample: unknown;
+  complete: boolean;
+  /** WebSocket extensions the server accepted (permessage-deflate costs CPU per frame on both ends). */
+  extensions: string;
+}
+
+export function followCount(
+  url: string,
+  options: { headers?: Record<string, string>; expected: number; timeoutMs: number; onNonNumeric?: (message: string) => void; onFirst?: () => void; onLast?: () => void },
+): Promise<FollowResult> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers: options.headers ?? {}, maxPayload: 16 * 1024 * 1024 });
+    const result: FollowResult = { received: 0, seqGaps: 0, outOfOrder: 0, firstAt: 0, lastAt: 0, framesPerSecond: 0, meanFrameBytes: 0, sample: undefined, complete: false, extensions: "" };
+    let lastSeq: number | undefined;
+    let lastNumber = 0;
+    let bytes = 0;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const seconds = (result.lastAt - result.firstAt) / 1000;
+      result.framesPerSecond = seconds > 0 ? (result.received - 1) / seconds : 0;
+      result.meanFrameBytes = bytes / Math.max(1, result.received);
+      result.complete = result.received === options.expected;
+      socket.terminate();
+      resolve(result);
+    };
+    const timer = setTimeout(finish, options.timeoutMs);
+    socket.on("unexpected-response", (_request, response) => {
+      settled = true;
+      clearTimeout(timer);
+      reject(new Error(`the stream was refused: HTTP ${response.statusCode}`));
+    });
+    socket.on("error", (error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on("close", finish);
+    socket.on("open", () => {
+      result.extensions = socket.extensions;
+    });
+    socket.on("message", (raw) => {
+      const at = performance.now();
+      const text = raw.toString();
+      let frame: { type?: unknown; seq?: unknown; data?: { message?: unknown } };
+      try {
+        frame = JSON.parse(text);
+      } catch {
+        return;
+      }
+      if (frame.type !== "chunk") {
+        if (frame.type === "end" || frame.type === "error") finish();
+        return;
+      }
+      if (typeof frame.seq === "number") {
+        if (lastSeq !== undefined && frame.seq !== lastSeq + 1) result.seqGaps += 1;
+        lastSeq = frame.seq;
+      }
+      const message = String(frame.data?.message ?? "").trim();
+      if (!/^\d+$/.test(message)) {
+        options.onNonNumeric?.(message);
+        return;
+      }
+      if (result.received === 0) {
+        result.firstAt = at;
+        result.sample = frame;
+        options.onFirst?.();
+      }
+      result.received += 1;
+      if (Number(message) !== lastNumber + 1) result.outOfOrder += 1;
+      lastNumber = Number(message);
+      bytes += text.length;
+      result.lastAt = at;
+      if (result.received >= options.expected) {
+        options.onLast?.();
+        finish();
+      }
+    });
+  });
+}
