@@ -83,6 +83,15 @@ function figures(bundleBytes: number, samples: { minute: number; agent: number; 
   const describe = (s: typeof agent) => `${round(s.start)} → ${round(s.end)} MiB (max ${round(s.max)}, ${s.slope >= 0 ? "+" : ""}${round(s.slope, 3)} MiB/min)`;
   const reconnects = lifecycle.filter((line) => / disconnected /.test(line)).length;
   const peak = samples.reduce((best, sample) => (sample.agent > best.agent ? sample : best));
+  // A sawtooth (garbage piling up between major collections) looks like growth to a slope
+  // over one window: find the biggest drop, so the verdict can say which it saw.
+  const drop = samples.slice(1).reduce(
+    (best, sample, index) => {
+      const fall = (samples[index]?.agent ?? sample.agent) - sample.agent;
+      return fall > best.fall ? { fall, minute: sample.minute } : best;
+    },
+    { fall: 0, minute: 0 },
+  );
   const causes = [...new Set(lifecycle.filter((line) => / WARN /.test(line)).map((line) => line.replace(/^\S+ WARN\s+/, "")))];
   return [
     {
@@ -104,7 +113,10 @@ function figures(bundleBytes: number, samples: { minute: number; agent: number; 
       baselineDisplay: `${describe(bare)} (bare Node)`,
       target: { atMost: STABLE_SLOPE_MIB_PER_MIN },
       targetLabel: `stable: growth ≤ ${STABLE_SLOPE_MIB_PER_MIN} MiB/min`,
-      why: `it grew from ${round(agent.start)} to ${round(agent.end)} MiB (peak ${round(agent.max)} at minute ${round(peak.minute, 1)}) while idle${reconnects > 0 ? `, across ${reconnects} reconnect(s)` : ""}`,
+      why:
+        drop.fall >= 0.5
+          ? `it rose to ${round(agent.max)} MiB by minute ${round(peak.minute, 1)}, a collection at minute ${round(drop.minute, 1)} gave back ${round(drop.fall)} MiB, and it ended ${round(agent.end - agent.start)} MiB above the start; one ${minutes}-minute window holds a single such cycle, so the slope cannot tell garbage awaiting collection from retained growth${reconnects > 0 ? ` (${reconnects} reconnect(s) during the run)` : ""}`
+          : `it grew from ${round(agent.start)} to ${round(agent.end)} MiB (peak ${round(agent.max)} at minute ${round(peak.minute, 1)}) with no collection giving memory back${reconnects > 0 ? `, across ${reconnects} reconnect(s)` : ""}`,
       note: `sampled every ${SAMPLE_EVERY_MS / 1000} s for ${minutes} min (${samples.length} samples); the slope is a least-squares fit; the peak was at minute ${round(peak.minute, 1)}; the agent stayed connected${reconnects > 0 ? ` except for ${reconnects} reconnect(s) (${causes.join("; ")})` : ""}, keeping its keepalive, Docker state check and event stream running`,
     },
     {
