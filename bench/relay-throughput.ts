@@ -1,5 +1,5 @@
 import os from "node:os";
-import { type CpuWindow, meterCpu } from "./support/cpu-meter";
+import { type CpuWindow, foreignLoad, meterCpu } from "./support/cpu-meter";
 import { type Endpoint, type LoadResult, closedLoop } from "./support/http-load";
 import { kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
@@ -44,7 +44,7 @@ export const benchmark: Benchmark = {
       }
       // A reconnect during the windows would explain errors: keep the agent's own account.
       const lifecycle = stack.agents.flatMap((agent) => agent.lifecycle.map((entry) => entry.line));
-      return figures(combine(relayed), combine(baseline), window, lifecycle);
+      return figures(combine(relayed), combine(baseline), window, lifecycle, [...relayed, ...baseline].map((one) => one.cpu));
     } finally {
       await scope.close();
     }
@@ -69,6 +69,7 @@ function combine(windows: Metered[]) {
     p99: percentile(latencies, 0.99),
     machineBusy: windows.reduce((sum, window) => sum + window.cpu.machineBusy, 0) / Math.max(1, windows.length),
     workerdThreadBusy: windows.reduce((sum, window) => sum + window.cpu.workerdThreadBusy, 0) / Math.max(1, windows.length),
+    foreign: foreignLoad(windows.map((window) => window.cpu)),
     /** CPU ms per completed request, per process group. */
     cpuPerRequest: perRequest(windows, completed),
   };
@@ -97,7 +98,7 @@ function pct(share: number): string {
   return `${Math.round(share * 100)}%`;
 }
 
-function figures(relayed: ReturnType<typeof combine>, baseline: ReturnType<typeof combine>, window: number, lifecycle: string[]): Figure[] {
+function figures(relayed: ReturnType<typeof combine>, baseline: ReturnType<typeof combine>, window: number, lifecycle: string[], windows: CpuWindow[]): Figure[] {
   const reconnects = lifecycle.filter((line) => / disconnected /.test(line));
   const failures = relayed.errors + baseline.errors;
   const cpus = os.cpus().length;
@@ -116,7 +117,7 @@ function figures(relayed: ReturnType<typeof combine>, baseline: ReturnType<typeo
           failure: `${relayed.errors} relayed and ${baseline.errors} no-op requests failed (first: ${relayed.firstError ?? baseline.firstError})${reconnects.length > 0 ? `, and the agent logged: ${reconnects.join(" / ")}` : ""}`,
         },
       ],
-      why: `the rate follows workerd's CPU per request: its JavaScript thread was ${pct(relayed.workerdThreadBusy)} busy under the relay and ${pct(baseline.workerdThreadBusy)} under the no-op (about all one thread gets on ${cpus} cores shared with the agent and the load generator), and a relayed ping costs it ${relayed.cpuPerRequest.workerd} ms of CPU against ${baseline.cpuPerRequest.workerd} ms for the no-op`,
+      why: `the rate follows workerd's CPU per request: its JavaScript thread was ${pct(relayed.workerdThreadBusy)} busy under the relay and ${pct(baseline.workerdThreadBusy)} under the no-op (about all one thread gets on ${cpus} cores shared with the agent and the load generator), and a relayed ping costs it ${relayed.cpuPerRequest.workerd} ms of CPU against ${baseline.cpuPerRequest.workerd} ms for the no-op${foreignLoad(windows).clause}`,
       note: `${CLIENTS} closed-loop clients (Node fetch, keep-alive), ${relayed.perRound.length} windows of ${window / 1000} s each alternating relay and no-op after a warm-up; ${relayed.completed} relayed and ${baseline.completed} no-op requests, ${failures} errors; per-window req/s relay ${relayed.perRound.join(", ")}, no-op ${baseline.perRound.join(", ")}; machine ${pct(relayed.machineBusy)} / ${pct(baseline.machineBusy)} busy; CPU ms per request, relay: ${breakdown(relayed.cpuPerRequest)}; no-op: ${breakdown(baseline.cpuPerRequest)} ("dev proxy" is wrangler's local proxy Worker, absent in production)`,
       details: { clients: CLIENTS, windowMs: window, relayed, baseline, agentLifecycle: lifecycle },
     },

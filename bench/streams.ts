@@ -7,7 +7,7 @@ import path from "node:path";
 import type Docker from "dockerode";
 import { LogDemuxer, toLogEntry } from "../agent/runtime/log-stream";
 import { ROOT } from "../test/support/edge-server";
-import { CpuMeter, type CpuWindow } from "./support/cpu-meter";
+import { CpuMeter, type CpuWindow, foreignLoad } from "./support/cpu-meter";
 import { type FollowResult, followCount } from "./support/follow-client";
 import { type KaiStack, kaiStack } from "./support/kai-stack";
 import { formatNumber } from "./support/format";
@@ -250,7 +250,7 @@ function figures(lines: number, kai: Metered[], plainRuns: Metered[], dockerFoll
   const why =
     followRate < needed
       ? `Docker's own log follow of the same lines delivers only ${formatNumber(followRate)} lines/s here, which caps any relay`
-      : `Docker's own follow delivers ${formatNumber(followRate)} lines/s, so the relay is the limit: the ${os.cpus().length}-core machine was ${pct(machineBusy)} busy while streaming and each frame cost ${kaiCost.machine} µs of CPU across workerd, the agent and the client, against ${plainCost.machine} µs per plain ws frame`;
+      : `Docker's own follow delivers ${formatNumber(followRate)} lines/s, so the relay is the limit: the ${os.cpus().length}-core machine was ${pct(machineBusy)} busy while streaming and each frame cost ${kaiCost.machine} µs of CPU across workerd, the agent and the client, against ${plainCost.machine} µs per plain ws frame${foreignLoad(kai.map((one) => one.cpu)).clause}`;
   const runs = kai.length;
   return [
     {

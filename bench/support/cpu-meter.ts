@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from "node:fs";
+import { cpus } from "node:os";
 
 /**
  * Where the CPU goes during a measurement window, from /proc: per process group (workerd
@@ -96,28 +97,46 @@ function workerdRole(pid: number): "worker" | "dev proxy" {
  * everything else ("foreign": other work on a shared machine, which the figures cannot
  * control but should admit to).
  */
-function sample(agentPids: number[]): { groups: CpuGroups; mainThreads: Record<number, number> } {
+interface Sample {
+  /** Per process: its group and CPU ms so far. */
+  procs: Map<number, { group: string; cpuMs: number }>;
+  mainThreads: Record<number, number>;
+}
+
+function sample(agentPids: number[]): Sample {
   const mainThreads: Record<number, number> = {};
-  const procs = allProcs();
-  const mine = descendants(procs, process.pid);
+  const all = allProcs();
+  const mine = descendants(all, process.pid);
   const agents = new Set(agentPids);
-  const groups: CpuGroups = { workerd: 0, "dev proxy": 0, agent: 0, docker: 0, "load generator": 0, kernel: 0, foreign: 0 };
-  const add = (group: string, ms: number) => {
-    groups[group] = (groups[group] ?? 0) + ms;
-  };
-  for (const info of procs) {
-    if (agents.has(info.pid)) add("agent", info.cpuMs);
-    else if (mine.has(info.pid) && info.comm.startsWith("workerd") && workerdRole(info.pid) === "dev proxy") add("dev proxy", info.cpuMs);
+  const procs: Sample["procs"] = new Map();
+  for (const info of all) {
+    let group = "foreign";
+    if (agents.has(info.pid)) group = "agent";
+    else if (mine.has(info.pid) && info.comm.startsWith("workerd") && workerdRole(info.pid) === "dev proxy") group = "dev proxy";
     else if (mine.has(info.pid) && info.comm.startsWith("workerd")) {
-      add("workerd", info.cpuMs);
+      group = "workerd";
       // workerd runs a Worker and its Durable Objects on its main thread: its ceiling.
       mainThreads[info.pid] = readProc(info.pid, `/proc/${info.pid}/task/${info.pid}/stat`)?.cpuMs ?? 0;
-    } else if (mine.has(info.pid)) add("load generator", info.cpuMs);
-    else if (/^(dockerd|containerd)/.test(info.comm)) add("docker", info.cpuMs);
-    else if (info.pid === 2 || info.ppid === 2) add("kernel", info.cpuMs);
-    else add("foreign", info.cpuMs);
+    } else if (mine.has(info.pid)) group = "load generator";
+    else if (/^(dockerd|containerd)/.test(info.comm)) group = "docker";
+    else if (info.pid === 2 || info.ppid === 2) group = "kernel";
+    procs.set(info.pid, { group, cpuMs: info.cpuMs });
   }
-  return { groups, mainThreads };
+  return { procs, mainThreads };
+}
+
+/**
+ * CPU per group between two samples, process by process: one that started meanwhile counts
+ * whole, one that exited meanwhile is lost (its last ticks cannot be read any more) and
+ * lands in the machine's unexplained remainder rather than making a group negative.
+ */
+function spent(before: Sample, after: Sample): CpuGroups {
+  const groups: CpuGroups = { workerd: 0, "dev proxy": 0, agent: 0, docker: 0, "load generator": 0, kernel: 0, foreign: 0 };
+  for (const [pid, now] of after.procs) {
+    const then = before.procs.get(pid)?.cpuMs ?? 0;
+    groups[now.group] = (groups[now.group] ?? 0) + Math.max(0, now.cpuMs - then);
+  }
+  return groups;
 }
 
 export interface CpuWindow {
@@ -148,8 +167,7 @@ export class CpuMeter {
     const elapsed = performance.now() - this.#at;
     const after = sample(this.agentPids);
     const ticks = machineTicks();
-    const groups: CpuGroups = {};
-    for (const [name, value] of Object.entries(after.groups)) groups[name] = value - (this.#before.groups[name] ?? 0);
+    const groups = spent(this.#before, after);
     const total = ticks.total - this.#ticks.total;
     return {
       groups,
@@ -158,6 +176,17 @@ export class CpuMeter {
       workerdThreadBusy: elapsed > 0 ? busiest(this.#before.mainThreads, after.mainThreads) / elapsed : 0,
     };
   }
+}
+
+/**
+ * The share of the machine's capacity that processes outside the bench took over these
+ * windows, and a clause saying so when it is large enough to matter (5% or more).
+ */
+export function foreignLoad(windows: CpuWindow[]): { share: number; clause: string } {
+  const capacity = windows.reduce((sum, window) => sum + window.elapsedMs * cpus().length, 0);
+  const foreign = windows.reduce((sum, window) => sum + (window.groups.foreign ?? 0), 0);
+  const share = capacity > 0 ? foreign / capacity : 0;
+  return { share, clause: share >= 0.05 ? `; meanwhile other processes on this shared machine used ${Math.round(share * 100)}% of its CPU` : "" };
 }
 
 /** Measures CPU spent while `work` runs. */
