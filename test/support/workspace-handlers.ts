@@ -70,15 +70,8 @@ export async function call<O extends Op>(handlers: Partial<Handlers>, op: O, par
   return command.result.parse(await handler(parsed, checked)) as ResultOf<O>;
 }
 
-export async function kaiError(promise: Promise<unknown>): Promise<KaiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KaiError);
-    return error as KaiError;
-  }
-  throw new Error("expected a KaiError, but the call succeeded");
-}
+/** The same assertion helper the service tests use: one definition. */
+export { kaiError } from "./service-world";
 
 export async function until(check: () => boolean | Promise<boolean>, ms = 5_000, what = "condition"): Promise<void> {
   const deadline = Date.now() + ms;
