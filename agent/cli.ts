@@ -47,7 +47,7 @@ async function main(): Promise<number> {
     server: config.server,
     token: config.token,
     log,
-    rpcFor: (hostId, send) => new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats }, send, log }),
+    rpcFor: (hostId, send, batchChunks) => new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats }, send, batchChunks, log }),
     // Container events go to the edge while it listens; a reconnect resubscribes.
     whileConnected: (hostId, publish, signal) => {
       void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log);

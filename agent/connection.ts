@@ -5,6 +5,7 @@ import {
   DOCKER_STATE_TOPIC,
   KEEPALIVE_PING,
   KEEPALIVE_PONG,
+  CHUNK_BATCHES_SINCE,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   type HelloFrame,
@@ -24,7 +25,7 @@ export interface ConnectionOptions {
   token: string;
   log: Logger;
   /** Builds the per-connection RPC layer once the host id is known. */
-  rpcFor: (hostId: string, send: RpcOptions["send"]) => AgentRpc;
+  rpcFor: (hostId: string, send: RpcOptions["send"], batchChunks: () => boolean) => AgentRpc;
   /** Asked on every connect, so the edge always has the engine's current state. */
   dockerState: () => Promise<HelloFrame["docker"]>;
   backoff?: Backoff;
@@ -114,6 +115,7 @@ export class AgentConnection {
       let lastDocker = "";
       let eventSeq = 0;
       let hostId = "";
+      let edgeProtocol = 0;
       const connectionWork = new AbortController();
       const publish = (topic: string, data: unknown) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "event", topic, seq: eventSeq++, data }));
@@ -126,7 +128,7 @@ export class AgentConnection {
         const send: RpcOptions["send"] = (frame) => {
           if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
         };
-        rpc = rpcFor(hostId, send);
+        rpc = rpcFor(hostId, send, () => edgeProtocol >= CHUNK_BATCHES_SINCE);
         socket.once("open", async () => {
           const docker = await dockerState();
           lastDocker = JSON.stringify(docker);
@@ -169,6 +171,7 @@ export class AgentConnection {
         }
         if (frame.type === "welcome") {
           log("info", "connected", { host: frame.hostName, host_id: frame.hostId, protocol: frame.protocolVersion });
+          edgeProtocol = frame.protocolVersion;
           this.#backoff.reset();
           clearInterval(dockerWatch);
           dockerWatch = setInterval(async () => {

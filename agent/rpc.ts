@@ -1,6 +1,7 @@
 import { COMMANDS, type Op, isOp } from "../shared/commands";
 import { KaiError, type WireError } from "../shared/errors";
-import { type ChunkFrame, MAX_FRAME_BYTES, type RequestFrame, type ResponseFrame } from "../shared/protocol";
+import { type ChunkFrame, type ChunksFrame, MAX_FRAME_BYTES, type RequestFrame, type ResponseFrame } from "../shared/protocol";
+import { ChunkBatcher } from "./chunk-batcher";
 import type { HandlerContext, Handlers } from "./handlers/types";
 import type { Logger } from "./log";
 
@@ -8,7 +9,9 @@ export interface RpcOptions {
   handlers: Handlers;
   /** Everything a handler gets except what is per request. */
   context: Omit<HandlerContext, "requestId" | "signal" | "emit">;
-  send: (frame: ResponseFrame | ChunkFrame) => void;
+  send: (frame: ResponseFrame | ChunkFrame | ChunksFrame) => void;
+  /** Whether the edge takes `chunks` frames (it said protocol 2 or later in its welcome). */
+  batchChunks?: () => boolean;
   log: Logger;
 }
 
@@ -38,9 +41,11 @@ export class AgentRpc {
     const started = performance.now();
     const controller = new AbortController();
     this.#inflight.set(frame.id, controller);
+    const chunks = new ChunkBatcher(frame.id, send, this.#options.batchChunks?.() ?? false);
+    controller.signal.addEventListener("abort", () => chunks.discard(), { once: true });
     let reply: ResponseFrame;
     try {
-      const result = await this.#dispatch(frame, controller.signal);
+      const result = await this.#dispatch(frame, controller.signal, chunks);
       reply = { type: "res", id: frame.id, ok: true, result };
       if (JSON.stringify(reply).length > MAX_FRAME_BYTES) {
         throw new KaiError("PAYLOAD_TOO_LARGE", `the answer to ${frame.op} is larger than one frame; narrow the request`);
@@ -52,7 +57,9 @@ export class AgentRpc {
     }
     const ms = Math.round(performance.now() - started);
     log(reply.ok ? "info" : "warn", "request", { request: frame.id, op: frame.op, outcome: reply.ok ? "ok" : reply.error.code, ms });
-    if (!controller.signal.aborted) send(reply);
+    if (controller.signal.aborted) return;
+    chunks.flush();
+    send(reply);
   }
 
   cancel(id: string): void {
@@ -65,7 +72,7 @@ export class AgentRpc {
     this.#inflight.clear();
   }
 
-  async #dispatch(frame: RequestFrame, signal: AbortSignal): Promise<unknown> {
+  async #dispatch(frame: RequestFrame, signal: AbortSignal, chunks: ChunkBatcher): Promise<unknown> {
     if (!isOp(frame.op)) throw new KaiError("VALIDATION_ERROR", `unknown operation ${frame.op}; this agent may be older than the edge`);
     const op: Op = frame.op;
     const params = COMMANDS[op].params.safeParse(frame.params);
@@ -74,9 +81,8 @@ export class AgentRpc {
     }
     // Indexing by a union op loses the pairing of params and handler; both come from the same `op` just above.
     const handler = this.#options.handlers[op] as (params: unknown, ctx: HandlerContext) => Promise<unknown>;
-    let seq = 0;
     const emit = (data: unknown) => {
-      if (!signal.aborted) this.#options.send({ type: "chunk", id: frame.id, seq: seq++, data });
+      if (!signal.aborted) chunks.push(data);
     };
     return handler(params.data, { ...this.#options.context, requestId: frame.id, signal, emit });
   }

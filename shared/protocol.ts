@@ -8,9 +8,15 @@ import { wireErrorSchema } from "./errors";
  * auto-response so an idle host never wakes its Durable Object.
  */
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2 added the `chunks` frame (several chunks of one stream in one frame). An agent sends it
+ * only to an edge whose welcome says 2 or more, and the edge still accepts 1's single chunks.
+ */
+export const PROTOCOL_VERSION = 2;
 /** The oldest agent protocol this edge still speaks. */
 export const MIN_PROTOCOL_VERSION = 1;
+/** The first protocol version whose edge understands `chunks` frames. */
+export const CHUNK_BATCHES_SINCE = 2;
 
 /** The largest frame either side sends or accepts (Workers' WebSocket message cap is 1 MiB). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -59,6 +65,18 @@ export const chunkFrame = z.object({
   data: z.unknown(),
 });
 
+/**
+ * Consecutive chunks of one stream, `seq` being the first one's: a stream that produces
+ * lines faster than one frame each (a busy log) pays the per-frame cost of both sockets
+ * and the Durable Object once per batch. The edge still hands viewers one chunk per frame.
+ */
+export const chunksFrame = z.object({
+  type: z.literal("chunks"),
+  id: requestId,
+  seq: z.number().int().min(0),
+  data: z.array(z.unknown()).min(1),
+});
+
 export const eventFrame = z.object({
   type: z.literal("event"),
   topic: z.string().max(128),
@@ -73,7 +91,7 @@ export const dockerState = helloFrame.shape.docker;
 export const CONTAINER_EVENT_TOPIC = "docker.container";
 
 /** Everything an agent may send after connecting. */
-export const agentFrame = z.union([helloFrame, responseFrame, chunkFrame, eventFrame]);
+export const agentFrame = z.discriminatedUnion("type", [helloFrame, responseFrame, chunkFrame, chunksFrame, eventFrame]);
 
 export const welcomeFrame = z.object({
   type: z.literal("welcome"),
@@ -92,7 +110,7 @@ export const requestFrame = z.object({
 export const cancelFrame = z.object({ type: z.literal("cancel"), id: requestId });
 
 /** Everything the edge may send to an agent. */
-export const edgeFrame = z.union([welcomeFrame, requestFrame, cancelFrame]);
+export const edgeFrame = z.discriminatedUnion("type", [welcomeFrame, requestFrame, cancelFrame]);
 
 export type HelloFrame = z.infer<typeof helloFrame>;
 export type ResponseFrame = z.infer<typeof responseFrame>;
@@ -100,6 +118,7 @@ export type AgentFrame = z.infer<typeof agentFrame>;
 export type EdgeFrame = z.infer<typeof edgeFrame>;
 export type RequestFrame = z.infer<typeof requestFrame>;
 export type ChunkFrame = z.infer<typeof chunkFrame>;
+export type ChunksFrame = z.infer<typeof chunksFrame>;
 export type EventFrame = z.infer<typeof eventFrame>;
 
 /**

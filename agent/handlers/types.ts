@@ -15,7 +15,7 @@ export interface HandlerContext {
   signal: AbortSignal;
   /** Live resource use of running containers, shared by every request of the agent. */
   liveStats: LiveStats;
-  /** Sends one `chunk` frame of a streamed command (validated by the edge against the command's chunk schema). */
+  /** Sends one chunk of a streamed command (batched with its neighbours into one frame; validated by the edge against the command's chunk schema). */
   emit: (data: unknown) => void;
 }
 

@@ -20,6 +20,7 @@ import { hosts } from "../db/schema";
 import type { Bindings } from "../env";
 import { AGENT_TAG, readAttachment, readViewer, type SocketAttachment } from "./attachment";
 import { Viewers } from "./viewers";
+import { AuditBuffer } from "./audit-buffer";
 import { type Outcome, PendingRequests } from "./pending";
 import { containerEvent } from "../../shared/schemas/services";
 import { KillMemory, webhookEventsFor } from "../webhooks/events";
@@ -35,6 +36,12 @@ export const VIEWER_REQUEST_HEADER = "X-Kai-Request-Id";
 
 const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", message });
 
+/** Whose command an audit row records: the Worker has already checked that the user owns the host. */
+export interface AuditSubject {
+  userId: string;
+  hostId: string;
+}
+
 /**
  * One per enrolled host: holds that host agent's WebSocket (Hibernation API) and relays
  * requests to it. Thin on purpose: accept, parse, resolve pending, fan out.
@@ -43,10 +50,14 @@ export class HostSession extends DurableObject<Bindings> {
   readonly #pending = new PendingRequests();
   readonly #kills = new KillMemory();
   readonly #viewers: Viewers;
+  readonly #audit: AuditBuffer;
+  /** Agent socket attachments, read once per socket while awake instead of on every frame. */
+  readonly #attachments = new WeakMap<WebSocket, SocketAttachment>();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.#viewers = new Viewers(ctx);
+    this.#audit = new AuditBuffer(env.DB);
     // Keepalive pings are answered by the runtime without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
   }
@@ -66,18 +77,30 @@ export class HostSession extends DurableObject<Bindings> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [AGENT_TAG]);
-    server.serializeAttachment({ hostId, hostName, userId, connectedAt: Date.now(), hello: null } satisfies SocketAttachment);
+    this.#attach(server, { hostId, hostName, userId, connectedAt: Date.now(), hello: null });
     // The agent learns which host its token belongs to from this header, and repeats it in hello.
     return new Response(null, { status: 101, webSocket: client, headers: { [HOST_ID_HEADER]: hostId } });
   }
 
   /**
-   * Sends one request to the connected agent and waits for its answer. Returns an outcome
-   * rather than throwing: errors crossing Durable Object RPC lose their code.
+   * Sends one request to the connected agent, waits for its answer and audits it. Returns
+   * an outcome rather than throwing: errors crossing Durable Object RPC lose their code.
    */
-  async call(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {
+  async call(requestId: string, op: string, params: unknown, timeoutMs: number, subject: AuditSubject): Promise<Outcome> {
+    const started = Date.now();
+    const outcome = await this.#ask(requestId, op, params, timeoutMs);
+    this.#record(subject, op, requestId, outcome.ok ? "ok" : outcome.error.code, started);
+    return outcome;
+  }
+
+  /** Writes the buffered audit rows now, so a reader of the log sees every finished command. */
+  async flushAudit(): Promise<void> {
+    await this.#audit.flush();
+  }
+
+  #ask(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {
     const socket = this.#liveSocket();
-    if (!socket) return { ok: false, error: offline("the host agent is not connected; start kai-agent on that machine") };
+    if (!socket) return Promise.resolve({ ok: false, error: offline("the host agent is not connected; start kai-agent on that machine") });
     const answer = this.#pending.wait(requestId, socket, timeoutMs, () => ({
       code: "AGENT_TIMEOUT",
       message: `the host agent did not answer ${op} within ${Math.round(timeoutMs / 1000)} s`,
@@ -90,23 +113,38 @@ export class HostSession extends DurableObject<Bindings> {
     return answer;
   }
 
-  /** A viewer's socket for a streamed command (params already validated by the Worker). */
+  /**
+   * A viewer's socket for a streamed command (params already validated by the Worker).
+   * Audited when the stream opens: how long a viewer keeps watching is not a command's duration.
+   */
   async #acceptViewer(request: Request): Promise<Response> {
+    const started = Date.now();
     const op = request.headers.get(VIEWER_OP_HEADER) ?? "";
     const requestId = request.headers.get(VIEWER_REQUEST_HEADER) ?? crypto.randomUUID();
+    const subject = { userId: request.headers.get(HOST_OWNER_HEADER) ?? "", hostId: request.headers.get(HOST_ID_HEADER) ?? "" };
+    const refuse = (error: WireError, status: number) => {
+      this.#record(subject, op, requestId, error.code, started);
+      return Response.json(error, { status });
+    };
     const params = isStreamOp(op) ? COMMANDS[op].params.safeParse(JSON.parse(request.headers.get(VIEWER_PARAMS_HEADER) ?? "null")) : undefined;
     const agent = this.#liveSocket();
-    if (!isStreamOp(op) || !params?.success) return Response.json({ code: "VALIDATION_ERROR", message: "invalid stream parameters" }, { status: 400 });
-    if (!agent) return Response.json(offline("the host agent is not connected; start kai-agent on that machine"), { status: 503 });
+    if (!isStreamOp(op) || !params?.success) return refuse({ code: "VALIDATION_ERROR", message: "invalid stream parameters" }, 400);
+    if (!agent) return refuse(offline("the host agent is not connected; start kai-agent on that machine"), 503);
     const client = this.#viewers.accept(requestId, op);
     agent.send(JSON.stringify({ type: "req", id: requestId, op, params: params.data }));
+    this.#record(subject, op, requestId, "ok", started);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  #record(subject: AuditSubject, op: string, requestId: string, outcome: string, started: number): void {
+    if (!subject.userId || !subject.hostId) return;
+    this.#audit.add({ id: crypto.randomUUID(), ...subject, op, requestId, outcome, durationMs: Date.now() - started, createdAt: new Date() });
   }
 
   /** Whether an agent is connected, and what it said about itself. */
   async status(): Promise<{ connected: boolean; hello: HelloFrame | null }> {
     const socket = this.#liveSocket();
-    return { connected: Boolean(socket), hello: socket ? (readAttachment(socket)?.hello ?? null) : null };
+    return { connected: Boolean(socket), hello: socket ? (this.#attachment(socket)?.hello ?? null) : null };
   }
 
   /** Closes the agent's socket at once, e.g. when its host is deleted and its token revoked. */
@@ -120,7 +158,7 @@ export class HostSession extends DurableObject<Bindings> {
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (this.#viewers.isViewer(socket)) return; // viewers only listen
-    const attachment = readAttachment(socket);
+    const attachment = this.#attachment(socket);
     const frame = typeof message === "string" ? parseFrame(agentFrame, message) : undefined;
     if (!attachment || !frame) return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "invalid frame");
 
@@ -132,8 +170,9 @@ export class HostSession extends DurableObject<Bindings> {
       if (!this.#viewers.end(frame.id, outcome)) this.#pending.settle(frame.id, outcome);
       return;
     }
-    if (frame.type === "chunk") {
-      if (this.#viewers.chunk(frame.id, frame.seq, frame.data) || this.#pending.collect(frame.id, frame.data)) return;
+    if (frame.type === "chunk" || frame.type === "chunks") {
+      const items = frame.type === "chunk" ? [frame.data] : frame.data;
+      if (this.#viewers.chunks(frame.id, frame.seq, items) || this.#pending.collect(frame.id, items)) return;
       // Nobody watches this stream any more (its viewer left while we slept): stop it.
       socket.send(JSON.stringify({ type: "cancel", id: frame.id }));
       return;
@@ -158,7 +197,7 @@ export class HostSession extends DurableObject<Bindings> {
     if (hello.hostId !== attachment.hostId) {
       return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello names another host than the token");
     }
-    socket.serializeAttachment({ ...attachment, hello } satisfies SocketAttachment);
+    this.#attach(socket, { ...attachment, hello });
     await database(this.env.DB)
       .update(hosts)
       .set({
@@ -209,7 +248,7 @@ export class HostSession extends DurableObject<Bindings> {
   async #dropped(socket: WebSocket, reason: string): Promise<void> {
     this.#pending.failSocket(socket, offline(reason));
     if (!this.#liveSocket(socket)) this.#viewers.failAll(offline(reason));
-    const attachment = readAttachment(socket);
+    const attachment = this.#attachment(socket);
     try {
       socket.close(1000, "closing");
     } catch {
@@ -231,7 +270,22 @@ export class HostSession extends DurableObject<Bindings> {
   #liveSocket(except?: WebSocket): WebSocket | undefined {
     return this.ctx
       .getWebSockets(AGENT_TAG)
-      .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && readAttachment(socket)?.hello)
-      .sort((a, b) => (readAttachment(b)?.connectedAt ?? 0) - (readAttachment(a)?.connectedAt ?? 0))[0];
+      .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && this.#attachment(socket)?.hello)
+      .sort((a, b) => (this.#attachment(b)?.connectedAt ?? 0) - (this.#attachment(a)?.connectedAt ?? 0))[0];
+  }
+
+  #attachment(socket: WebSocket): SocketAttachment | undefined {
+    let attachment = this.#attachments.get(socket);
+    if (!attachment) {
+      attachment = readAttachment(socket);
+      if (attachment) this.#attachments.set(socket, attachment);
+    }
+    return attachment;
+  }
+
+  /** Stores a socket's state with the socket (it survives hibernation) and in the cache. */
+  #attach(socket: WebSocket, attachment: SocketAttachment): void {
+    socket.serializeAttachment(attachment);
+    this.#attachments.set(socket, attachment);
   }
 }

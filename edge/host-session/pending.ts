@@ -32,15 +32,17 @@ export class PendingRequests {
     });
   }
 
-  /** Keeps a chunk of a streamed command nobody watches live, to hand back with its result. */
-  collect(id: string, data: unknown): boolean {
+  /** Keeps chunks of a streamed command nobody watches live, to hand back with its result. */
+  collect(id: string, items: readonly unknown[]): boolean {
     const entry = this.#entries.get(id);
     if (!entry) return false;
-    const size = JSON.stringify(data).length;
-    if (entry.collectedChars + size > MAX_COLLECTED_CHARS) entry.truncated = true;
-    else {
-      entry.chunks.push(data);
-      entry.collectedChars += size;
+    for (const data of items) {
+      const size = JSON.stringify(data).length;
+      if (entry.collectedChars + size > MAX_COLLECTED_CHARS) entry.truncated = true;
+      else {
+        entry.chunks.push(data);
+        entry.collectedChars += size;
+      }
     }
     return true;
   }

@@ -10,6 +10,14 @@ import type { Outcome } from "./pending";
  * viewer survives the object hibernating between two chunks.
  */
 export class Viewers {
+  /**
+   * Attachments read once per socket while the object is awake. `nextSeq` advances here
+   * only: writing the attachment on every chunk cost more than the rest of the forward, and
+   * after a hibernation the guard restarts from the stored value, which can only let a
+   * duplicate through, never drop a chunk (agents do not resend).
+   */
+  readonly #known = new WeakMap<WebSocket, ViewerAttachment>();
+
   constructor(private readonly ctx: DurableObjectState) {}
 
   accept(requestId: string, op: StreamOp): WebSocket {
@@ -23,20 +31,37 @@ export class Viewers {
     return this.ctx.getTags(socket).includes(VIEWER_TAG);
   }
 
-  /** Forwards one chunk to the request's viewers; false when nobody watches it any more. */
-  chunk(requestId: string, seq: number, data: unknown): boolean {
+  /**
+   * Forwards consecutive chunks (the first numbered `seq`) to the request's viewers, one
+   * frame per chunk, each checked against the command's chunk schema; false when nobody
+   * watches the request any more.
+   */
+  chunks(requestId: string, seq: number, items: readonly unknown[]): boolean {
     const sockets = this.ctx.getWebSockets(requestId).filter((socket) => this.isViewer(socket));
     for (const socket of sockets) {
-      const viewer = readViewer(socket);
-      if (!viewer || seq < viewer.nextSeq) continue;
-      if (!isStreamOp(viewer.op)) continue;
+      const viewer = this.#viewer(socket);
+      if (!viewer || !isStreamOp(viewer.op)) continue;
       const command = COMMANDS[viewer.op];
-      const parsed = command.chunk.safeParse(data);
-      if (!parsed.success) continue;
-      socket.serializeAttachment({ ...viewer, nextSeq: seq + 1 } satisfies ViewerAttachment);
-      socket.send(JSON.stringify("viewer" in command && command.viewer === "raw" ? parsed.data : { type: "chunk", seq, data: parsed.data }));
+      const raw = "viewer" in command && command.viewer === "raw";
+      items.forEach((data, index) => {
+        const at = seq + index;
+        if (at < viewer.nextSeq) return;
+        const parsed = command.chunk.safeParse(data);
+        if (!parsed.success) return;
+        viewer.nextSeq = at + 1;
+        socket.send(JSON.stringify(raw ? parsed.data : { type: "chunk", seq: at, data: parsed.data }));
+      });
     }
     return sockets.length > 0;
+  }
+
+  #viewer(socket: WebSocket): ViewerAttachment | undefined {
+    let viewer = this.#known.get(socket);
+    if (!viewer) {
+      viewer = readViewer(socket);
+      if (viewer) this.#known.set(socket, viewer);
+    }
+    return viewer;
   }
 
   /** Sends the final answer and closes; false when the request had no viewer. */

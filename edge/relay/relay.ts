@@ -1,8 +1,6 @@
 import type { Context } from "hono";
 import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import { database } from "../db/client";
-import { auditLog } from "../db/schema";
 import type { AppEnv } from "../env";
 import type { Outcome } from "../host-session/pending";
 
@@ -10,7 +8,7 @@ import type { Outcome } from "../host-session/pending";
  * Runs one command on the selected host's agent and returns its validated result, or
  * throws the agent's error with its code intact. `extraMs` extends the wait for operations
  * that legitimately take long (a stop waits for the container's grace period). Every call
- * is audited with the request id that the agent also logs.
+ * is audited by the host's Durable Object with the request id that the agent also logs.
  */
 export async function relay<O extends Op>(
   c: Context<AppEnv>,
@@ -37,32 +35,19 @@ export async function relayCollecting<O extends Op>(
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}: ${checked.error.message}`);
 
   const requestId = crypto.randomUUID();
-  const started = Date.now();
   const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
+  // The host's Durable Object audits the call (batched into D1); the id is the one the agent logs.
+  const subject = { userId: c.get("principal").userId, hostId: host.id };
   // Workers' RPC types cannot express `unknown` payloads; the result is re-validated below.
-  const outcome = (await stub.call(requestId, op, checked.data, c.get("config").AGENT_TIMEOUT_MS + (options.extraMs ?? 0))) as Outcome;
-
-  let error: KaiError | undefined;
-  let result: ResultOf<O> | undefined;
-  if (outcome.ok) {
-    const parsed = command.result.safeParse(outcome.result);
-    if (parsed.success) result = parsed.data as ResultOf<O>;
-    else error = new KaiError("INTERNAL_ERROR", `the host agent answered ${op} with an unexpected result; update kai-agent`);
-  } else {
-    error = new KaiError(outcome.error.code, outcome.error.message, outcome.error.details ? { details: outcome.error.details } : {});
+  const outcome = (await stub.call(requestId, op, checked.data, c.get("config").AGENT_TIMEOUT_MS + (options.extraMs ?? 0), subject)) as Outcome;
+  if (!outcome.ok) {
+    throw new KaiError(outcome.error.code, outcome.error.message, outcome.error.details ? { details: outcome.error.details } : {});
   }
-
-  recordAudit(c, { op, requestId, outcome: error ? error.code : "ok", durationMs: Date.now() - started });
-  if (error) throw error;
-  return { result: result as ResultOf<O>, chunks: outcome.ok ? (outcome.chunks ?? []) : [], truncated: outcome.ok && Boolean(outcome.chunksTruncated) };
-}
-
-/** Writes one audit row after the response (the request id is the one the agent logs). */
-export function recordAudit(c: Context<AppEnv>, entry: { op: Op; requestId: string; outcome: string; durationMs: number }): void {
-  c.executionCtx.waitUntil(
-    database(c.env.DB)
-      .insert(auditLog)
-      .values({ id: crypto.randomUUID(), userId: c.get("principal").userId, hostId: c.get("host").id, ...entry, createdAt: new Date() })
-      .then(() => undefined),
-  );
+  const parsed = command.result.safeParse(outcome.result);
+  if (!parsed.success) {
+    // Audited as answered; this line ties the request id to why the user saw an error.
+    console.error(`relay: ${op} (request ${requestId}) answered with an unexpected result: ${parsed.error.message}`);
+    throw new KaiError("INTERNAL_ERROR", `the host agent answered ${op} with an unexpected result; update kai-agent`);
+  }
+  return { result: parsed.data as ResultOf<O>, chunks: outcome.chunks ?? [], truncated: Boolean(outcome.chunksTruncated) };
 }

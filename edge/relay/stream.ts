@@ -2,9 +2,8 @@ import type { Context } from "hono";
 import { COMMANDS, type ParamsOf, type StreamOp } from "../../shared/commands";
 import { KaiError, wireErrorSchema } from "../../shared/errors";
 import type { AppEnv } from "../env";
-import { VIEWER_OP_HEADER, VIEWER_PARAMS_HEADER, VIEWER_REQUEST_HEADER } from "../host-session/host-session";
+import { HOST_ID_HEADER, HOST_OWNER_HEADER, VIEWER_OP_HEADER, VIEWER_PARAMS_HEADER, VIEWER_REQUEST_HEADER } from "../host-session/host-session";
 import { upgradeRequest } from "../host-session/upgrade";
-import { recordAudit } from "./relay";
 
 /** Whether the request asks to become a WebSocket. */
 export function wantsWebSocket(c: Context<AppEnv>): boolean {
@@ -25,20 +24,20 @@ export async function openStream<O extends StreamOp>(c: Context<AppEnv>, op: O, 
   }
   const checked = COMMANDS[op].params.safeParse(params);
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters: ${checked.error.message}`);
-  const requestId = crypto.randomUUID();
-  const at = Date.now();
-  const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(c.get("host").id));
+  const host = c.get("host");
+  const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
+  // The Durable Object audits the opening, as it does every relayed command.
   const response = await stub.fetch(
-    upgradeRequest(c.req.raw, { [VIEWER_OP_HEADER]: op, [VIEWER_PARAMS_HEADER]: JSON.stringify(checked.data), [VIEWER_REQUEST_HEADER]: requestId }),
+    upgradeRequest(c.req.raw, {
+      [VIEWER_OP_HEADER]: op,
+      [VIEWER_PARAMS_HEADER]: JSON.stringify(checked.data),
+      [VIEWER_REQUEST_HEADER]: crypto.randomUUID(),
+      [HOST_ID_HEADER]: host.id,
+      [HOST_OWNER_HEADER]: c.get("principal").userId,
+    }),
   );
-  // Audited when the stream opens: how long a viewer keeps watching is not a command's duration.
-  const audit = (outcome: string) => recordAudit(c, { op, requestId, outcome, durationMs: Date.now() - at });
-  if (response.status === 101) {
-    audit("ok");
-    return response;
-  }
+  if (response.status === 101) return response;
   const refusal = wireErrorSchema.safeParse(await response.json().catch(() => null));
   const error = refusal.success ? refusal.data : { code: "INTERNAL_ERROR" as const, message: "the stream could not start" };
-  audit(error.code);
   throw new KaiError(error.code, error.message);
 }

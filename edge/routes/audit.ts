@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { count, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { database } from "../db/client";
-import { auditLog } from "../db/schema";
+import { auditLog, hosts } from "../db/schema";
 import { envelopeErrors, routeGroup, signedIn } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { authenticate } from "../middleware/authenticate";
@@ -47,7 +47,11 @@ auditRoutes.openapi(
   async (c) => {
     const { limit, offset } = c.req.valid("query");
     const db = database(c.env.DB);
-    const mine = eq(auditLog.userId, c.get("principal").userId);
+    const userId = c.get("principal").userId;
+    // Each host's Durable Object batches its audit rows; have them written before reading.
+    const owned = await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.userId, userId));
+    await Promise.all(owned.map((host) => c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id)).flushAudit()));
+    const mine = eq(auditLog.userId, userId);
     const rows = await db.select().from(auditLog).where(mine).orderBy(desc(auditLog.createdAt)).limit(limit).offset(offset);
     const [total] = await db.select({ value: count() }).from(auditLog).where(mine);
     const entries = rows.map((row) => ({

@@ -222,6 +222,66 @@ describe("the Durable Object validates every frame", () => {
   });
 });
 
+describe("streamed chunks", () => {
+  const line = (n: number) => ({ timestamp: new Date(0).toISOString(), message: `line-${n}`, level: "info", stream: "stdout" });
+
+  /** A raw agent speaking `protocolVersion` answers one log follow with `frames`; returns what the viewer got. */
+  async function followThrough(protocolVersion: number, frames: (id: string) => object[]) {
+    const host = await enrollHost(world.session);
+    const { socket, hostId } = await rawAgentSocket(host.token);
+    const welcome = new Promise<{ protocolVersion: number }>((resolve) => socket.once("message", (data) => resolve(JSON.parse(data.toString()))));
+    socket.send(hello(hostId, protocolVersion));
+    expect((await welcome).protocolVersion).toBe(PROTOCOL_VERSION);
+    socket.on("message", (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; id: string };
+      if (frame.type !== "req") return;
+      for (const reply of frames(frame.id)) socket.send(JSON.stringify(reply));
+      socket.send(JSON.stringify({ type: "res", id: frame.id, ok: true, result: { ended: "container-stopped", lines: 5 } }));
+    });
+    const viewer = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/services/raw-agent-container/logs/follow`, {
+      headers: { authorization: `Bearer ${world.session.token}`, "x-kai-host": host.id },
+    });
+    const received: { type: string; seq?: number; data?: { message: string } }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      viewer.on("message", (data) => {
+        const frame = JSON.parse(data.toString());
+        received.push(frame);
+        if (frame.type === "end" || frame.type === "error") resolve();
+      });
+      viewer.once("close", () => resolve());
+      viewer.once("error", reject);
+    });
+    viewer.close();
+    socket.close();
+    await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+    return received;
+  }
+
+  const expected = [
+    ...[0, 1, 2, 3, 4].map((seq) => ({ type: "chunk", seq, data: line(seq) })),
+    { type: "end", result: { ended: "container-stopped", lines: 5 } },
+  ];
+
+  it("reach a viewer one frame per chunk from an agent that sends them one by one (protocol 1)", async () => {
+    const received = await followThrough(1, (id) => [0, 1, 2, 3, 4].map((seq) => ({ type: "chunk", id, seq, data: line(seq) })));
+    expect(received).toEqual(expected);
+  });
+
+  it("reach a viewer one frame per chunk, in order, from an agent that batches them (protocol 2)", async () => {
+    const received = await followThrough(2, (id) => [
+      { type: "chunks", id, seq: 0, data: [line(0), line(1), line(2)] },
+      { type: "chunk", id, seq: 3, data: line(3) },
+      { type: "chunks", id, seq: 4, data: [line(4)] },
+    ]);
+    expect(received).toEqual(expected);
+  });
+
+  it("drop a batched chunk that breaks the command's chunk schema, and keep the rest", async () => {
+    const received = await followThrough(2, (id) => [{ type: "chunks", id, seq: 0, data: [line(0), { message: 42 }, line(2), line(3), line(4)] }]);
+    expect(received.map((frame) => frame.seq)).toEqual([0, 2, 3, 4, undefined]);
+  });
+});
+
 describe("internal headers", () => {
   it("cannot be forged by an agent to pose as a viewer of a stream", async () => {
     const host = await enrollHost(world.session);

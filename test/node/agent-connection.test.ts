@@ -71,7 +71,7 @@ function agent(url: string, extra: { sleep?: (ms: number) => Promise<void>; keep
     server: url,
     token: "kai_agent_test",
     log: createLogger((line) => lines.push(line)),
-    rpcFor: (hostId, send) => new AgentRpc({ handlers, context: { hostId, docker, liveStats: new LiveStats(docker), policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 } }, send, log: () => undefined }),
+    rpcFor: (hostId, send, batchChunks) => new AgentRpc({ handlers, context: { hostId, docker, liveStats: new LiveStats(docker), policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 } }, send, batchChunks, log: () => undefined }),
     dockerState: async () => ({ ok: true, version: "test-engine" }),
     backoff: new Backoff({ random: () => 1 }),
     ...extra,

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { type ChunkFrame, type ChunksFrame, MAX_FRAME_BYTES } from "../shared/protocol";
+import { ChunkBatcher } from "./chunk-batcher";
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+function recorder(batching = true) {
+  const frames: (ChunkFrame | ChunksFrame)[] = [];
+  return { frames, batcher: new ChunkBatcher("request-1", (frame) => frames.push(frame), batching) };
+}
+
+describe("ChunkBatcher", () => {
+  it("sends the chunks of one turn of the event loop as one frame, numbered from the first", async () => {
+    const { frames, batcher } = recorder();
+    for (let n = 0; n < 3; n++) batcher.push(`a${n}`);
+    expect(frames).toEqual([]);
+    await nextTurn();
+    batcher.push("b0");
+    await nextTurn();
+    expect(frames).toEqual([
+      { type: "chunks", id: "request-1", seq: 0, data: ["a0", "a1", "a2"] },
+      { type: "chunk", id: "request-1", seq: 3, data: "b0" },
+    ]);
+  });
+
+  it("sends each chunk alone when the edge is older than batches", () => {
+    const { frames, batcher } = recorder(false);
+    batcher.push({ n: 1 });
+    batcher.push({ n: 2 });
+    expect(frames).toEqual([
+      { type: "chunk", id: "request-1", seq: 0, data: { n: 1 } },
+      { type: "chunk", id: "request-1", seq: 1, data: { n: 2 } },
+    ]);
+  });
+
+  it("keeps every frame under the frame limit and at most 512 chunks, losing nothing", async () => {
+    const { frames, batcher } = recorder();
+    const big = "x".repeat(300 * 1024);
+    for (let n = 0; n < 5; n++) batcher.push(big);
+    for (let n = 0; n < 1000; n++) batcher.push(n);
+    await nextTurn();
+    for (const frame of frames) expect(JSON.stringify(frame).length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    expect(Math.max(...frames.map((frame) => (frame.type === "chunks" ? frame.data.length : 1)))).toBeLessThanOrEqual(512);
+    const flat = frames.flatMap((frame) => (frame.type === "chunks" ? frame.data.map((data, index) => ({ seq: frame.seq + index, data })) : [{ seq: frame.seq, data: frame.data }]));
+    expect(flat.map((item) => item.seq)).toEqual([...Array(1005).keys()]);
+    expect(flat.slice(5).map((item) => item.data)).toEqual([...Array(1000).keys()]);
+  });
+
+  it("sends what it holds on flush, and nothing after a discard", async () => {
+    const { frames, batcher } = recorder();
+    batcher.push("kept");
+    batcher.flush();
+    expect(frames).toHaveLength(1);
+    batcher.push("dropped");
+    batcher.discard();
+    await nextTurn();
+    expect(frames).toHaveLength(1);
+  });
+});
