@@ -53,7 +53,8 @@ export function connectUrl(server: string): string {
   return url.toString();
 }
 
-type Ending = { final: false } | { final: true; reason: string };
+/** How a connection ended; `retryAfterMs` when the edge asked the agent to wait (429/503 with Retry-After). */
+type Ending = { final: false; retryAfterMs?: number } | { final: true; reason: string };
 
 /**
  * The one reconnect loop: dial, say hello, serve requests until the socket ends, wait a
@@ -76,9 +77,12 @@ export class AgentConnection {
   async run(): Promise<string> {
     const { log } = this.#options;
     let first = true;
+    let retryAfterMs = 0;
     while (!this.#stopped) {
       if (!first) {
-        const delay = this.#backoff.next();
+        // The edge's Retry-After wins over a shorter backoff step, with a little jitter of its own.
+        const backoff = this.#backoff.next();
+        const delay = retryAfterMs ? Math.max(backoff, retryAfterMs + Math.round(Math.random() * 1000)) : backoff;
         log("info", "reconnecting", { in_ms: delay });
         await this.#sleep(delay);
         if (this.#stopped) break;
@@ -86,6 +90,7 @@ export class AgentConnection {
       first = false;
       const ending = await this.#connectOnce();
       if (ending.final) return ending.reason;
+      retryAfterMs = ending.retryAfterMs ?? 0;
     }
     return "stopped";
   }
@@ -153,7 +158,9 @@ export class AgentConnection {
           log("error", "refused: the agent token is invalid or revoked; enroll the host again", { status });
           refused = { final: true, reason: "token refused" };
         } else {
-          log("warn", "the edge refused the connection", { status });
+          const seconds = Number(response.headers["retry-after"]);
+          if (Number.isFinite(seconds) && seconds > 0) refused = { final: false, retryAfterMs: Math.min(seconds, 300) * 1000 };
+          log("warn", "the edge refused the connection", { status, ...(refused ? { retry_after_s: seconds } : {}) });
         }
         socket.terminate();
       });

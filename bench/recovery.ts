@@ -1,5 +1,5 @@
 import type { BundledAgent } from "./support/bundled-agent";
-import { kaiStack } from "./support/kai-stack";
+import { AGENT_CONNECT_PACE, kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
 import { median, round } from "./support/stats";
 import type { Benchmark, Figure, RunOptions } from "./run";
@@ -11,6 +11,8 @@ import type { Benchmark, Figure, RunOptions } from "./run";
  * share of reconnects landing in each 1-second bucket. The backoff cap is 10 s (agent/backoff.ts).
  * A plain restart takes a fraction of a second; the edge is also kept down longer (a slow
  * deploy, an outage) so the agents' backoff reaches its later steps and its cap.
+ * What spreads the herd is the edge's connect pace (edge/routes/agent-connect.ts), set for
+ * this fleet in BENCH_VARS; the agents' jittered backoff alone left them in one second.
  */
 
 const AGENTS = 20;
@@ -101,8 +103,8 @@ function figures(restarts: Restart[]): Figure[] {
       unit: "%",
       display: per.map((one) => `${Math.round(one.busiestShare * 100)}% (${down(one)})`).join("; "),
       target: { atMost: 20 },
-      why: `after the edge was ${down(bunched)}, all ${AGENTS} agents came back between ${round(bunched.minMs / 1000, 2)} s and ${round(bunched.maxMs / 1000, 2)} s (${histogram(bunched)}): they lost the edge at the same moment, so they sit on the same backoff step, and equal jitter spreads them over only the upper half of that step`,
-      note: "reconnects counted per whole second after the restarted edge answered; the worst restart decides the verdict",
+      why: `after the edge was ${down(bunched)}, the ${AGENTS} agents came back between ${round(bunched.minMs / 1000, 2)} s and ${round(bunched.maxMs / 1000, 2)} s (${histogram(bunched)}): the edge's connect pace did not spread them enough`,
+      note: `reconnects counted per whole second after the restarted edge answered (${per.map((one) => `${down(one)}: ${histogram(one)}`).join("; ")}); the worst restart decides the verdict; the edge paced agent connects at ${AGENT_CONNECT_PACE.perSecond}/s after a burst of ${AGENT_CONNECT_PACE.burst} (AGENT_CONNECT_RATE_PER_SECOND, AGENT_CONNECT_BURST), sized for this fleet as the default 50/s is for hundreds; with no pacing all ${AGENTS} came back within one second`,
     },
   ];
 }

@@ -27,6 +27,13 @@ const configSchema = z.object({
   AGENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Requests per hour per caller on `/api` (the auth routes have tighter limits of their own). */
   API_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(5000),
+  /**
+   * Agent connections admitted per second across the edge, after a burst of
+   * AGENT_CONNECT_BURST. When the edge restarts, every agent dials at once; pacing them spares
+   * D1 (each connect writes the host's state and a webhook event) and spreads the herd.
+   */
+  AGENT_CONNECT_RATE_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(50),
+  AGENT_CONNECT_BURST: z.coerce.number().int().min(1).max(10_000).default(50),
   /** Development only: let webhooks target loopback and private networks (local receivers). */
   WEBHOOKS_ALLOW_PRIVATE: z
     .enum(["true", "false"])

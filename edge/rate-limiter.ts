@@ -9,6 +9,8 @@ export interface RateDecision {
   resetAt: number;
 }
 
+export type PaceDecision = { admitted: true; waitMs: number } | { admitted: false; retryAfterMs: number };
+
 interface Window {
   startedAt: number;
   count: number;
@@ -17,9 +19,30 @@ interface Window {
 /**
  * One fixed-window counter per bucket (an IP, an account), addressed by name. A Durable
  * Object is single-threaded and its storage calls are gated, so the count is exact, which
- * the Workers rate-limiting binding (approximate, per location) would not be.
+ * the Workers rate-limiting binding (approximate, per location) would not be. A bucket can
+ * also pace instead of refuse (`pace`), for callers that should wait their turn.
  */
 export class RateLimiter extends DurableObject<Bindings> {
+  /**
+   * When the next paced caller may go ("theoretical arrival time" of the generic cell rate
+   * algorithm). Memory only: after an eviction the bucket simply starts idle again.
+   */
+  #nextSlot = 0;
+
+  /**
+   * Hands each caller its own turn, `intervalMs` apart after a burst of `burst`: the caller
+   * waits `waitMs` before going ahead. A caller whose turn is more than `maxWaitMs` away
+   * is refused, without taking a turn, and told when to come back.
+   */
+  async pace(intervalMs: number, burst: number, maxWaitMs: number): Promise<PaceDecision> {
+    const now = Date.now();
+    const slot = Math.max(this.#nextSlot, now);
+    const waitMs = Math.max(0, slot - (burst - 1) * intervalMs - now);
+    if (waitMs > maxWaitMs) return { admitted: false, retryAfterMs: waitMs - maxWaitMs / 2 };
+    this.#nextSlot = slot + intervalMs;
+    return { admitted: true, waitMs };
+  }
+
   async hit(limit: number, windowSeconds: number): Promise<RateDecision> {
     const now = Date.now();
     const windowMs = windowSeconds * 1000;

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { KaiError } from "../../shared/errors";
 import { database } from "../db/client";
 import type { AppEnv } from "../env";
@@ -6,9 +6,13 @@ import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-ses
 import { upgradeRequest } from "../host-session/upgrade";
 import { hostByAgentToken } from "../hosts/hosts";
 
+/** The longest an agent's dial is held for its turn; its handshake timeout is 15 s. */
+const MAX_CONNECT_WAIT_MS = 10_000;
+
 /**
  * `GET /api/agent/connect`: where `kai-agent` dials in. The agent token is checked here,
- * then the upgrade is handed to the host's Durable Object, which holds the socket.
+ * the dial waits for its turn in the edge-wide connect pace, then the upgrade is handed to
+ * the host's Durable Object, which holds the socket.
  */
 export const agentConnect = new Hono<AppEnv>();
 
@@ -21,6 +25,27 @@ agentConnect.get("/", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new KaiError("BAD_REQUEST", "this endpoint only accepts a WebSocket upgrade from kai-agent");
   }
+  await waitForTurn(c);
   const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
   return session.fetch(upgradeRequest(c.req.raw, { [HOST_ID_HEADER]: host.id, [HOST_NAME_HEADER]: host.name, [HOST_OWNER_HEADER]: host.userId }));
 });
+
+/**
+ * Paces agent connections edge-wide: after an edge restart every agent dials within the
+ * same second, and each connect costs D1 writes. Each dial gets its own turn and waits for
+ * it here (waiting costs a Worker no CPU), so the herd arrives spread out at the configured
+ * rate; one whose turn is too far off is told when to come back.
+ */
+async function waitForTurn(c: Context<AppEnv>): Promise<void> {
+  const { AGENT_CONNECT_RATE_PER_SECOND: rate, AGENT_CONNECT_BURST: burst } = c.get("config");
+  const pacer = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName("agent-connect"));
+  const turn = await pacer.pace(1000 / rate, burst, MAX_CONNECT_WAIT_MS);
+  if (!turn.admitted) {
+    const retryAfter = Math.ceil(turn.retryAfterMs / 1000);
+    throw new KaiError("RATE_LIMITED", `too many agents are connecting; try again in ${retryAfter} s`, {
+      headers: { "Retry-After": String(retryAfter) },
+      details: { retryAfterSeconds: retryAfter },
+    });
+  }
+  if (turn.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, turn.waitMs));
+}

@@ -17,7 +17,7 @@ import { CLOSE_CODES, PROTOCOL_VERSION, agentFrame, parseFrame } from "../../sha
  * loopback that the real connection loop dials, so reconnects, close codes and keepalive
  * can be driven precisely.
  */
-async function fakeEdge(options: { refuseWith?: number; answerPings?: boolean } = {}) {
+async function fakeEdge(options: { refuseWith?: number; retryAfter?: number; answerPings?: boolean } = {}) {
   const server = createServer();
   const wss = new WebSocketServer({ noServer: true });
   const sockets: WebSocket[] = [];
@@ -26,7 +26,8 @@ async function fakeEdge(options: { refuseWith?: number; answerPings?: boolean } 
     if (options.refuseWith) {
       // The agent hangs up on a refusal; a reset here is expected, not a test failure.
       socket.on("error", () => undefined);
-      socket.end(`HTTP/1.1 ${options.refuseWith} Refused\r\nContent-Length: 0\r\n\r\n`);
+      const retryAfter = options.retryAfter ? `Retry-After: ${options.retryAfter}\r\n` : "";
+      socket.end(`HTTP/1.1 ${options.refuseWith} Refused\r\n${retryAfter}Content-Length: 0\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
@@ -139,6 +140,24 @@ describe("agent connection loop", () => {
     connection.stop();
     expect(delays.slice(0, 8)).toEqual([100, 200, 400, 800, 1600, 3200, 6400, 10_000]);
     expect(Math.max(...delays)).toBe(10_000);
+  });
+
+  it("waits as long as the edge's Retry-After says when it is busy, not its shorter backoff step", async () => {
+    const edge = await fakeEdge({ refuseWith: 429, retryAfter: 7 });
+    cleanups.push(edge.close);
+    const delays: number[] = [];
+    const { connection } = agent(edge.url, {
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    void connection.run();
+    await until(() => delays.length >= 3);
+    connection.stop();
+    for (const delay of delays.slice(0, 3)) {
+      expect(delay).toBeGreaterThanOrEqual(7000);
+      expect(delay).toBeLessThanOrEqual(8000);
+    }
   });
 
   it("stops for good when the token is refused", async () => {
