@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ROOT } from "../../test/support/edge-server";
+import { INSPECTOR_LINE } from "./inspector";
 
 /**
  * The agent as a machine runs it: one bundled file, `node dist/kai-agent.mjs`. Unlike the
@@ -45,11 +46,19 @@ export class BundledAgent {
   #exit: Promise<void> = Promise.resolve();
   #waiters: { pattern: RegExp; after: number; resolve: (line: AgentLine) => void }[] = [];
 
+  /** Where the agent's inspector listens, when it was started with `--inspect`. */
+  readonly inspectorUrl: Promise<string>;
+  #inspectorFound: (url: string) => void = () => undefined;
+
   constructor(
     readonly server: string,
     readonly token: string,
     readonly allowedRoot: string,
-  ) {}
+    /** Node's own options, before the bundle (e.g. `--inspect=127.0.0.1:0`). */
+    readonly nodeArgs: string[] = [],
+  ) {
+    this.inspectorUrl = new Promise((resolve) => (this.#inspectorFound = resolve));
+  }
 
   get pid(): number | undefined {
     return this.#child?.pid;
@@ -60,7 +69,7 @@ export class BundledAgent {
     this.#dir = await mkdtemp(path.join(os.tmpdir(), "kai-bench-agent-"));
     const policy = path.join(this.#dir, "policy.json");
     await writeFile(policy, JSON.stringify({ allowedRoots: [this.allowedRoot] }));
-    const child = spawn(process.execPath, [AGENT_BUNDLE, "--server", this.server, "--token", this.token, "--policy", policy], {
+    const child = spawn(process.execPath, [...this.nodeArgs, AGENT_BUNDLE, "--server", this.server, "--token", this.token, "--policy", policy], {
       cwd: this.#dir,
       env: { ...process.env, KAI_CONFIG: "", KAI_SERVER: "", KAI_TOKEN: "", KAI_POLICY: "", XDG_CONFIG_HOME: this.#dir, HOME: this.#dir },
       stdio: ["ignore", "pipe", "pipe"],
@@ -81,6 +90,8 @@ export class BundledAgent {
   }
 
   #read(entry: AgentLine): void {
+    const inspector = INSPECTOR_LINE.exec(entry.line);
+    if (inspector?.[1]) this.#inspectorFound(inspector[1]);
     this.recent.push(entry.line);
     if (this.recent.length > KEPT_LINES) this.recent.shift();
     if (!LIFECYCLE.test(entry.line)) return;

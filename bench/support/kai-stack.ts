@@ -45,11 +45,15 @@ export interface KaiStack {
   readonly root: string;
   /** An API call as the signed-up user, on `host` (default: the first). */
   api<T = any>(apiPath: string, init?: { method?: string; body?: unknown; host?: Host }): Promise<CallResult<T>>;
-  /** Stops the edge, waits `downMs`, starts it again on the same port and state; times are performance.now(). */
-  restartEdge(downMs?: number): Promise<{ stopping: number; stopped: number; ready: number }>;
+  /**
+   * Stops the edge, waits `downMs`, starts it again on the same port and state, with `vars`
+   * over the bench's own until the next restart; times are performance.now().
+   */
+  restartEdge(downMs?: number, vars?: Record<string, string>): Promise<{ stopping: number; stopped: number; ready: number }>;
 }
 
-export async function kaiStack(scope: Scope, options: { hosts?: number } = {}): Promise<KaiStack> {
+/** `agentNodeArgs[i]`: Node options for host i's agent (e.g. `--inspect=127.0.0.1:0`). */
+export async function kaiStack(scope: Scope, options: { hosts?: number; agentNodeArgs?: string[][] } = {}): Promise<KaiStack> {
   const docker = new Docker();
   await requireDocker(docker);
   const image = await busyboxImage(docker);
@@ -75,7 +79,7 @@ export async function kaiStack(scope: Scope, options: { hosts?: number } = {}): 
     }
   });
 
-  const agents = hosts.map((host) => new BundledAgent(url, host.token, root));
+  const agents = hosts.map((host, index) => new BundledAgent(url, host.token, root, options.agentNodeArgs?.[index] ?? []));
   // Deferred before they start, so a half-started fleet is stopped too; after the edge in
   // the scope, so they stop first and never see it vanish.
   scope.defer("agents", () => Promise.all(agents.map((agent) => agent.stop())));
@@ -96,12 +100,12 @@ export async function kaiStack(scope: Scope, options: { hosts?: number } = {}): 
       const host = init.host ?? hosts[0];
       return request(url, apiPath, { token: session.token, ...(init.method ? { method: init.method } : {}), body: init.body, headers: host ? { "x-kai-host": host.id } : {} });
     },
-    async restartEdge(downMs = 0) {
+    async restartEdge(downMs = 0, vars = {}) {
       const stopping = performance.now();
       await edge.stop();
       const stopped = performance.now();
       await new Promise((resolve) => setTimeout(resolve, downMs));
-      edge = await startEdge({ persistDir, port, vars: BENCH_VARS });
+      edge = await startEdge({ persistDir, port, vars: { ...BENCH_VARS, ...vars } });
       return { stopping, stopped, ready: performance.now() };
     },
   };
