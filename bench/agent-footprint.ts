@@ -109,6 +109,8 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
   const collected = pick("collectedAgent");
   const collectedBare = pick("collectedBare");
   const heap = pick("agentHeap");
+  // Growth that stops is warm-up (compiled code, caches); the second half shows whether it stopped.
+  const secondHalf = series(samples.filter((sample) => sample.minute >= idleMs / 120_000).map((sample) => ({ minute: sample.minute, value: sample.collectedAgent })));
   const minutes = idleMs / 60_000;
   const describe = (s: typeof agent) => `${round(s.start)} → ${round(s.end)} MiB (max ${round(s.max)}, ${s.slope >= 0 ? "+" : ""}${round(s.slope, 3)} MiB/min)`;
   const reconnects = lifecycle.filter((line) => / disconnected /.test(line)).length;
@@ -145,7 +147,7 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
       target: { atMost: STABLE_SLOPE_MIB_PER_MIN },
       targetLabel: `stable: growth ≤ ${STABLE_SLOPE_MIB_PER_MIN} MiB/min`,
       why: `even right after full collections it grew from ${round(collected.start)} to ${round(collected.end)} MiB (peak ${round(collected.max)}): memory the agent keeps, not garbage awaiting collection`,
-      note: `a second agent (another host, same bundle) started with \`--inspect\`, sampled every ${SAMPLE_EVERY_MS / 1000} s for ${minutes} min (${samples.length} samples), each sample taken right after a full collection forced through the inspector (HeapProfiler.collectGarbage), so the slope (least squares) measures what the agent retains (its JavaScript heap in use: ${describe(heap)}); the baseline is an inspected bare Node treated the same way; ${connectedText}`,
+      note: `a second agent (another host, same bundle) started with \`--inspect\`, sampled every ${SAMPLE_EVERY_MS / 1000} s for ${minutes} min (${samples.length} samples), each sample taken right after a full collection forced through the inspector (HeapProfiler.collectGarbage), so the slope (least squares) measures what the agent retains (its JavaScript heap in use: ${describe(heap)}); over the second half of the run alone the slope is ${secondHalf.slope >= 0 ? "+" : ""}${round(secondHalf.slope, 3)} MiB/min; the baseline is an inspected bare Node treated the same way; ${connectedText}`,
     },
     {
       figure: `agent RSS over a ${minutes}-minute idle run, as it runs`,

@@ -36,3 +36,28 @@ export function readViewer(socket: WebSocket): ViewerAttachment | undefined {
 /** Socket tags: agents and viewers are told apart by tag, so either survives hibernation. */
 export const AGENT_TAG = "agent";
 export const VIEWER_TAG = "viewer";
+
+/**
+ * Attachments read once per socket while the object is awake, instead of deserialized and
+ * validated on every frame; after a hibernation the cache starts empty and reads again.
+ */
+export class AttachmentCache<T extends object> {
+  readonly #known = new WeakMap<WebSocket, T>();
+
+  constructor(private readonly read: (socket: WebSocket) => T | undefined) {}
+
+  get(socket: WebSocket): T | undefined {
+    let value = this.#known.get(socket);
+    if (!value) {
+      value = this.read(socket);
+      if (value) this.#known.set(socket, value);
+    }
+    return value;
+  }
+
+  /** Stores `value` with the socket (it survives hibernation) and here. */
+  set(socket: WebSocket, value: T): void {
+    socket.serializeAttachment(value);
+    this.#known.set(socket, value);
+  }
+}

@@ -13,8 +13,11 @@ const MAX_RETAINED_ROWS = 5_000;
  * row of a batch, at once when `maxRows` are waiting, and whenever someone reads the log
  * (`flush`). One insert per relayed command was most of the relay's cost on the edge; a
  * batch costs about one. The trade: rows live in the Durable Object's memory for up to
- * `delayMs`, so an abrupt eviction (a crash, not hibernation, which waits for timers) can
- * lose that last moment of the log.
+ * `delayMs`, so an eviction before the timer fires loses that last moment of the log. On
+ * Cloudflare, a pending timer keeps an object from eviction from compatibility date
+ * 2026-10-01 (flag `durable_object_io_tasks_prevent_eviction`); this project's date is
+ * older because the local workerd that the tests run on predates the flag, so until both
+ * move, a crash or an idle eviction inside that second can drop rows.
  */
 export class AuditBuffer {
   #rows: AuditRow[] = [];

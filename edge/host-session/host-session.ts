@@ -18,7 +18,7 @@ import {
 import { database } from "../db/client";
 import { hosts } from "../db/schema";
 import type { Bindings } from "../env";
-import { AGENT_TAG, readAttachment, readViewer, type SocketAttachment } from "./attachment";
+import { AGENT_TAG, AttachmentCache, readAttachment, readViewer, type SocketAttachment } from "./attachment";
 import { Viewers } from "./viewers";
 import { AuditBuffer } from "./audit-buffer";
 import { type Outcome, PendingRequests } from "./pending";
@@ -51,8 +51,8 @@ export class HostSession extends DurableObject<Bindings> {
   readonly #kills = new KillMemory();
   readonly #viewers: Viewers;
   readonly #audit: AuditBuffer;
-  /** Agent socket attachments, read once per socket while awake instead of on every frame. */
-  readonly #attachments = new WeakMap<WebSocket, SocketAttachment>();
+  /** Agent socket state, read once per socket while awake instead of on every frame. */
+  readonly #attachments = new AttachmentCache<SocketAttachment>(readAttachment);
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -77,7 +77,7 @@ export class HostSession extends DurableObject<Bindings> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [AGENT_TAG]);
-    this.#attach(server, { hostId, hostName, userId, connectedAt: Date.now(), hello: null });
+    this.#attachments.set(server, { hostId, hostName, userId, connectedAt: Date.now(), hello: null });
     // The agent learns which host its token belongs to from this header, and repeats it in hello.
     return new Response(null, { status: 101, webSocket: client, headers: { [HOST_ID_HEADER]: hostId } });
   }
@@ -144,7 +144,7 @@ export class HostSession extends DurableObject<Bindings> {
   /** Whether an agent is connected, and what it said about itself. */
   async status(): Promise<{ connected: boolean; hello: HelloFrame | null }> {
     const socket = this.#liveSocket();
-    return { connected: Boolean(socket), hello: socket ? (this.#attachment(socket)?.hello ?? null) : null };
+    return { connected: Boolean(socket), hello: socket ? (this.#attachments.get(socket)?.hello ?? null) : null };
   }
 
   /** Closes the agent's socket at once, e.g. when its host is deleted and its token revoked. */
@@ -158,7 +158,7 @@ export class HostSession extends DurableObject<Bindings> {
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (this.#viewers.isViewer(socket)) return; // viewers only listen
-    const attachment = this.#attachment(socket);
+    const attachment = this.#attachments.get(socket);
     const frame = typeof message === "string" ? parseFrame(agentFrame, message) : undefined;
     if (!attachment || !frame) return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "invalid frame");
 
@@ -197,7 +197,7 @@ export class HostSession extends DurableObject<Bindings> {
     if (hello.hostId !== attachment.hostId) {
       return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello names another host than the token");
     }
-    this.#attach(socket, { ...attachment, hello });
+    this.#attachments.set(socket, { ...attachment, hello });
     await database(this.env.DB)
       .update(hosts)
       .set({
@@ -248,7 +248,7 @@ export class HostSession extends DurableObject<Bindings> {
   async #dropped(socket: WebSocket, reason: string): Promise<void> {
     this.#pending.failSocket(socket, offline(reason));
     if (!this.#liveSocket(socket)) this.#viewers.failAll(offline(reason));
-    const attachment = this.#attachment(socket);
+    const attachment = this.#attachments.get(socket);
     try {
       socket.close(1000, "closing");
     } catch {
@@ -270,22 +270,7 @@ export class HostSession extends DurableObject<Bindings> {
   #liveSocket(except?: WebSocket): WebSocket | undefined {
     return this.ctx
       .getWebSockets(AGENT_TAG)
-      .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && this.#attachment(socket)?.hello)
-      .sort((a, b) => (this.#attachment(b)?.connectedAt ?? 0) - (this.#attachment(a)?.connectedAt ?? 0))[0];
-  }
-
-  #attachment(socket: WebSocket): SocketAttachment | undefined {
-    let attachment = this.#attachments.get(socket);
-    if (!attachment) {
-      attachment = readAttachment(socket);
-      if (attachment) this.#attachments.set(socket, attachment);
-    }
-    return attachment;
-  }
-
-  /** Stores a socket's state with the socket (it survives hibernation) and in the cache. */
-  #attach(socket: WebSocket, attachment: SocketAttachment): void {
-    socket.serializeAttachment(attachment);
-    this.#attachments.set(socket, attachment);
+      .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && this.#attachments.get(socket)?.hello)
+      .sort((a, b) => (this.#attachments.get(b)?.connectedAt ?? 0) - (this.#attachments.get(a)?.connectedAt ?? 0))[0];
   }
 }

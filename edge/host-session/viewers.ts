@@ -1,6 +1,6 @@
 import { COMMANDS, type StreamOp, isStreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
-import { VIEWER_TAG, readViewer, type ViewerAttachment } from "./attachment";
+import { AttachmentCache, VIEWER_TAG, readViewer, type ViewerAttachment } from "./attachment";
 import type { Outcome } from "./pending";
 
 /**
@@ -11,19 +11,19 @@ import type { Outcome } from "./pending";
  */
 export class Viewers {
   /**
-   * Attachments read once per socket while the object is awake. `nextSeq` advances here
-   * only: writing the attachment on every chunk cost more than the rest of the forward, and
-   * after a hibernation the guard restarts from the stored value, which can only let a
-   * duplicate through, never drop a chunk (agents do not resend).
+   * `nextSeq` advances in the cached copy only: writing the attachment on every chunk cost
+   * more than the rest of the forward, and after a hibernation the guard restarts from the
+   * stored value, which can only let a duplicate through, never drop a chunk (agents do
+   * not resend).
    */
-  readonly #known = new WeakMap<WebSocket, ViewerAttachment>();
+  readonly #known = new AttachmentCache<ViewerAttachment>(readViewer);
 
   constructor(private readonly ctx: DurableObjectState) {}
 
   accept(requestId: string, op: StreamOp): WebSocket {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [VIEWER_TAG, requestId]);
-    server.serializeAttachment({ kind: "viewer", requestId, op, nextSeq: 0 } satisfies ViewerAttachment);
+    this.#known.set(server, { kind: "viewer", requestId, op, nextSeq: 0 });
     return client;
   }
 
@@ -39,7 +39,7 @@ export class Viewers {
   chunks(requestId: string, seq: number, items: readonly unknown[]): boolean {
     const sockets = this.ctx.getWebSockets(requestId).filter((socket) => this.isViewer(socket));
     for (const socket of sockets) {
-      const viewer = this.#viewer(socket);
+      const viewer = this.#known.get(socket);
       if (!viewer || !isStreamOp(viewer.op)) continue;
       const command = COMMANDS[viewer.op];
       const raw = "viewer" in command && command.viewer === "raw";
@@ -55,14 +55,6 @@ export class Viewers {
     return sockets.length > 0;
   }
 
-  #viewer(socket: WebSocket): ViewerAttachment | undefined {
-    let viewer = this.#known.get(socket);
-    if (!viewer) {
-      viewer = readViewer(socket);
-      if (viewer) this.#known.set(socket, viewer);
-    }
-    return viewer;
-  }
 
   /** Sends the final answer and closes; false when the request had no viewer. */
   end(requestId: string, outcome: Outcome): boolean {

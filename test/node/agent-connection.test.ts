@@ -126,8 +126,9 @@ describe("agent connection loop", () => {
     expect(delays[0]).toBe(100);
   });
 
-  it("backs off exponentially while the edge keeps refusing, up to the cap", async () => {
-    const edge = await fakeEdge({ refuseWith: 503 });
+  /** Runs an agent against an edge that refuses every dial, and returns the delays it chose between dials. */
+  async function delaysWhileRefused(refusal: { refuseWith: number; retryAfter?: number }, count: number): Promise<number[]> {
+    const edge = await fakeEdge(refusal);
     cleanups.push(edge.close);
     const delays: number[] = [];
     const { connection } = agent(edge.url, {
@@ -136,24 +137,19 @@ describe("agent connection loop", () => {
       },
     });
     void connection.run();
-    await until(() => delays.length >= 10);
+    await until(() => delays.length >= count);
     connection.stop();
+    return delays;
+  }
+
+  it("backs off exponentially while the edge keeps refusing, up to the cap", async () => {
+    const delays = await delaysWhileRefused({ refuseWith: 503 }, 10);
     expect(delays.slice(0, 8)).toEqual([100, 200, 400, 800, 1600, 3200, 6400, 10_000]);
     expect(Math.max(...delays)).toBe(10_000);
   });
 
   it("waits as long as the edge's Retry-After says when it is busy, not its shorter backoff step", async () => {
-    const edge = await fakeEdge({ refuseWith: 429, retryAfter: 7 });
-    cleanups.push(edge.close);
-    const delays: number[] = [];
-    const { connection } = agent(edge.url, {
-      sleep: async (ms) => {
-        delays.push(ms);
-      },
-    });
-    void connection.run();
-    await until(() => delays.length >= 3);
-    connection.stop();
+    const delays = await delaysWhileRefused({ refuseWith: 429, retryAfter: 7 }, 3);
     for (const delay of delays.slice(0, 3)) {
       expect(delay).toBeGreaterThanOrEqual(7000);
       expect(delay).toBeLessThanOrEqual(8000);
