@@ -29,7 +29,8 @@ export class ChunkBatcher {
   push(data: unknown): void {
     const seq = this.#nextSeq++;
     if (!this.batching) return this.send({ type: "chunk", id: this.id, seq, data });
-    const chars = typeof data === "string" ? data.length + 2 : (JSON.stringify(data)?.length ?? 4);
+    // Serialized to be measured (escapes included), as the frame limit counts characters.
+    const chars = JSON.stringify(data)?.length ?? 4;
     if (this.#items.length && (this.#chars + chars > MAX_BATCH_CHARS || this.#items.length >= MAX_BATCH_ITEMS)) this.flush();
     if (!this.#items.length) this.#firstSeq = seq;
     this.#items.push(data);

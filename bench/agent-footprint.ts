@@ -41,7 +41,7 @@ export const benchmark: Benchmark = {
         });
       }
       if (!bare.child.pid || !inspectedBare.child.pid) throw new Error("bare node did not start");
-      const inspectors = [await Inspector.open(await inspectedAgent.inspectorUrl), await Inspector.open(await inspectedBare.inspectorUrl)];
+      const inspectors = [await Inspector.open(inspectedAgent.inspectorUrl), await Inspector.open(inspectedBare.inspectorUrl)];
       scope.defer("inspector sessions", () => inspectors.forEach((inspector) => inspector.close()));
 
       await sleep(quick ? SETTLE_MS.quick : SETTLE_MS.full);

@@ -25,21 +25,38 @@ interface Window {
 export class RateLimiter extends DurableObject<Bindings> {
   /**
    * When the next paced caller may go ("theoretical arrival time" of the generic cell rate
-   * algorithm). Memory only: after an eviction the bucket simply starts idle again.
+   * algorithm), the turns handed out and not yet due, and the next time a refused caller is
+   * told to come back. Memory only: after an eviction the bucket simply starts idle again.
    */
   #nextSlot = 0;
+  readonly #turns = new Map<string, { at: number; group: string }>();
+  #nextRetry = 0;
 
   /**
    * Hands each caller its own turn, `intervalMs` apart after a burst of `burst`: the caller
-   * waits `waitMs` before going ahead. A caller whose turn is more than `maxWaitMs` away
-   * is refused, without taking a turn, and told when to come back.
+   * waits `waitMs` before going ahead. A `holder` that already has a turn coming shares it
+   * rather than taking another, and one `group` holds at most `maxPerGroup` turns, so one
+   * party dialling in a loop cannot crowd out the rest. A caller whose turn would be more
+   * than `maxWaitMs` away is refused without taking one, and told when to come back; those
+   * times are spread `intervalMs` apart too, so the refused do not return as one wave.
    */
-  async pace(intervalMs: number, burst: number, maxWaitMs: number): Promise<PaceDecision> {
+  async pace(options: { intervalMs: number; burst: number; maxWaitMs: number; holder: string; group: string; maxPerGroup: number }): Promise<PaceDecision> {
+    const { intervalMs, burst, maxWaitMs, holder, group, maxPerGroup } = options;
     const now = Date.now();
+    for (const [key, turn] of this.#turns) if (turn.at <= now) this.#turns.delete(key);
+    const held = this.#turns.get(holder);
+    if (held) return { admitted: true, waitMs: held.at - now };
+
     const slot = Math.max(this.#nextSlot, now);
     const waitMs = Math.max(0, slot - (burst - 1) * intervalMs - now);
-    if (waitMs > maxWaitMs) return { admitted: false, retryAfterMs: waitMs - maxWaitMs / 2 };
+    const groupTurns = [...this.#turns.values()].filter((turn) => turn.group === group).length;
+    if (waitMs > maxWaitMs || (waitMs > 0 && groupTurns >= maxPerGroup)) {
+      const retryAt = Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2));
+      this.#nextRetry = retryAt + intervalMs;
+      return { admitted: false, retryAfterMs: retryAt - now };
+    }
     this.#nextSlot = slot + intervalMs;
+    if (waitMs > 0) this.#turns.set(holder, { at: now + waitMs, group });
     return { admitted: true, waitMs };
   }
 

@@ -23,12 +23,16 @@ export class Inspector {
     });
   }
 
-  static async open(url: string): Promise<Inspector> {
-    const socket = new WebSocket(url, { perMessageDeflate: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("open", () => resolve());
-      socket.once("error", reject);
-    });
+  /** Opens a session once the process has said where its inspector listens. */
+  static async open(url: Promise<string>): Promise<Inspector> {
+    const socket = new WebSocket(await within(url, "the inspector's address"), { perMessageDeflate: false });
+    await within(
+      new Promise<void>((resolve, reject) => {
+        socket.once("open", () => resolve());
+        socket.once("error", reject);
+      }),
+      "the inspector session",
+    );
     return new Inspector(socket);
   }
 
@@ -44,11 +48,13 @@ export class Inspector {
 
   async #call(method: string): Promise<Reply> {
     const id = this.#nextId++;
-    const reply = await new Promise<Reply>((resolve) => {
-      this.#waiting.set(id, resolve);
-      this.socket.send(JSON.stringify({ id, method }));
-    });
-    this.#waiting.delete(id);
+    const reply = await within(
+      new Promise<Reply>((resolve) => {
+        this.#waiting.set(id, resolve);
+        this.socket.send(JSON.stringify({ id, method }));
+      }),
+      `the inspector's answer to ${method}`,
+    ).finally(() => this.#waiting.delete(id));
     if (reply.error) throw new Error(`the inspector refused ${method}: ${reply.error.message}`);
     return reply;
   }
@@ -75,4 +81,13 @@ export function bareNode(options: { inspect?: boolean } = {}): { child: ChildPro
   // Only awaited when inspecting; a plain process never prints the line.
   inspectorUrl.catch(() => undefined);
   return { child, inspectorUrl, exited };
+}
+
+/** Fails instead of hanging the whole run when an inspected process has died. */
+function within<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not come within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,66 +1,93 @@
+import { getTableColumns } from "drizzle-orm";
 import { database } from "../db/client";
 import { auditLog } from "../db/schema";
 
 export type AuditRow = typeof auditLog.$inferInsert;
 
-/** D1 binds at most 100 parameters per statement; an audit row binds 8. */
-const ROWS_PER_STATEMENT = 12;
-/** Rows kept for a retry when D1 fails; beyond this the oldest are dropped (and logged). */
-const MAX_RETAINED_ROWS = 5_000;
+/** D1 binds at most 100 parameters per statement. */
+const ROWS_PER_STATEMENT = Math.floor(100 / Object.keys(getTableColumns(auditLog)).length);
+/** Rows written to D1 per flush; a bigger backlog goes out over several. */
+const ROWS_PER_FLUSH = 500;
+/** Rows kept while D1 keeps failing; beyond this the oldest are dropped, and that is logged. */
+const MAX_PENDING_ROWS = 5_000;
+/** A failing flush is retried after this, doubling up to a minute. */
+const RETRY_BASE_MS = 5_000;
 
 /**
- * The audit rows of one host, written to D1 in batches: at most `delayMs` after the first
- * row of a batch, at once when `maxRows` are waiting, and whenever someone reads the log
- * (`flush`). One insert per relayed command was most of the relay's cost on the edge; a
- * batch costs about one. The trade: rows live in the Durable Object's memory for up to
- * `delayMs`, so an eviction before the timer fires loses that last moment of the log. On
- * Cloudflare, a pending timer keeps an object from eviction from compatibility date
- * 2026-10-01 (flag `durable_object_io_tasks_prevent_eviction`); this project's date is
- * older because the local workerd that the tests run on predates the flag, so until both
- * move, a crash or an idle eviction inside that second can drop rows.
+ * The audit rows of one host, written to D1 in batches. One D1 insert per relayed command
+ * was most of the relay's cost on the edge; a batch costs about one.
+ *
+ * Each row first goes into the Durable Object's own SQLite storage, synchronously and on
+ * the same machine, so no row is lost to an eviction, a deploy or a failing D1. An alarm
+ * moves them to D1 at most `delayMs` later, and so does `flush` before someone reads the
+ * log. Inserts ignore rows that are already there, so a batch that D1 committed but never
+ * confirmed can simply be sent again.
  */
 export class AuditBuffer {
-  #rows: AuditRow[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #writing: Promise<void> = Promise.resolve();
+  #alarmSet = false;
+  #failures = 0;
 
   constructor(
+    private readonly storage: DurableObjectStorage,
     private readonly db: D1Database,
     private readonly delayMs = 1_000,
-    private readonly maxRows = 200,
-  ) {}
-
-  add(row: AuditRow): void {
-    this.#rows.push(row);
-    if (this.#rows.length >= this.maxRows) void this.flush();
-    else this.#timer ??= setTimeout(() => void this.flush(), this.delayMs);
+  ) {
+    storage.sql.exec("CREATE TABLE IF NOT EXISTS audit_pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, row TEXT NOT NULL)");
   }
 
-  /** Writes everything buffered so far; resolves once it is in D1 (or has failed and been kept). */
-  flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const rows = this.#rows;
-    this.#rows = [];
-    // Chained, so batches land in order and a flush waits for the one before it.
-    this.#writing = this.#writing.then(() => (rows.length ? this.#write(rows) : undefined));
-    return this.#writing;
+  add(row: AuditRow): void {
+    this.storage.sql.exec("INSERT INTO audit_pending (row) VALUES (?)", JSON.stringify(row));
+    if (!this.#alarmSet) this.#schedule(this.delayMs);
+  }
+
+  /** Writes what is pending to D1; called by the object's alarm and before the log is read. */
+  async flush(): Promise<void> {
+    this.#alarmSet = false;
+    this.#trim();
+    try {
+      for (;;) {
+        const pending = this.storage.sql.exec<{ seq: number; row: string }>("SELECT seq, row FROM audit_pending ORDER BY seq LIMIT ?", ROWS_PER_FLUSH).toArray();
+        const last = pending.at(-1);
+        if (!last) break;
+        await this.#write(pending.map((entry) => revive(JSON.parse(entry.row) as AuditRow)));
+        this.storage.sql.exec("DELETE FROM audit_pending WHERE seq <= ?", last.seq);
+        if (pending.length < ROWS_PER_FLUSH) break;
+      }
+      this.#failures = 0;
+    } catch (error) {
+      this.#failures += 1;
+      const retryMs = Math.min(60_000, RETRY_BASE_MS * 2 ** (this.#failures - 1));
+      console.error(`audit: writing to D1 failed (${error instanceof Error ? error.message : String(error)}); the rows are kept and retried in ${retryMs / 1000} s`);
+      this.#schedule(retryMs);
+    }
   }
 
   async #write(rows: AuditRow[]): Promise<void> {
     const db = database(this.db);
     const statements = [];
-    for (let at = 0; at < rows.length; at += ROWS_PER_STATEMENT) statements.push(db.insert(auditLog).values(rows.slice(at, at + ROWS_PER_STATEMENT)));
-    try {
-      const [first, ...rest] = statements;
-      if (first) await db.batch([first, ...rest]);
-    } catch (error) {
-      // Keep the rows for the next flush rather than lose them to a passing D1 failure.
-      const kept = [...rows, ...this.#rows];
-      const dropped = Math.max(0, kept.length - MAX_RETAINED_ROWS);
-      this.#rows = kept.slice(dropped);
-      console.error(`audit: writing ${rows.length} rows failed (${error instanceof Error ? error.message : String(error)}); retrying later${dropped ? `, ${dropped} oldest dropped` : ""}`);
-      this.#timer ??= setTimeout(() => void this.flush(), this.delayMs * 5);
+    for (let at = 0; at < rows.length; at += ROWS_PER_STATEMENT) {
+      statements.push(db.insert(auditLog).values(rows.slice(at, at + ROWS_PER_STATEMENT)).onConflictDoNothing());
     }
+    const [first, ...rest] = statements;
+    if (first) await db.batch([first, ...rest]);
   }
+
+  /** Bounds what a long D1 outage can pile up in this object's storage. */
+  #trim(): void {
+    const { count } = this.storage.sql.exec<{ count: number }>("SELECT count(*) AS count FROM audit_pending").one();
+    if (count <= MAX_PENDING_ROWS) return;
+    this.storage.sql.exec("DELETE FROM audit_pending WHERE seq IN (SELECT seq FROM audit_pending ORDER BY seq LIMIT ?)", count - MAX_PENDING_ROWS);
+    console.error(`audit: D1 has been failing; dropped the ${count - MAX_PENDING_ROWS} oldest pending rows`);
+  }
+
+  #schedule(inMs: number): void {
+    this.#alarmSet = true;
+    // Not awaited: storage writes are ordered and confirmed before the object's next output.
+    void this.storage.setAlarm(Date.now() + inMs);
+  }
+}
+
+/** JSON turned the row's date into a string. */
+function revive(row: AuditRow): AuditRow {
+  return { ...row, createdAt: row.createdAt ? new Date(row.createdAt) : new Date() };
 }

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { COMMANDS, type StreamOp, isStreamOp } from "../../shared/commands";
+import { COMMANDS, type StreamOp, isOp, isStreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import {
   CLOSE_CODES,
@@ -57,7 +57,7 @@ export class HostSession extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.#viewers = new Viewers(ctx);
-    this.#audit = new AuditBuffer(env.DB);
+    this.#audit = new AuditBuffer(ctx.storage, env.DB);
     // Keepalive pings are answered by the runtime without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
   }
@@ -83,18 +83,24 @@ export class HostSession extends DurableObject<Bindings> {
   }
 
   /**
-   * Sends one request to the connected agent, waits for its answer and audits it. Returns
-   * an outcome rather than throwing: errors crossing Durable Object RPC lose their code.
+   * Sends one request to the connected agent, waits for its answer, checks the result
+   * against the command's schema and audits the call. Returns an outcome rather than
+   * throwing: errors crossing Durable Object RPC lose their code.
    */
   async call(requestId: string, op: string, params: unknown, timeoutMs: number, subject: AuditSubject): Promise<Outcome> {
     const started = Date.now();
-    const outcome = await this.#ask(requestId, op, params, timeoutMs);
+    const outcome = checkedResult(op, requestId, await this.#ask(requestId, op, params, timeoutMs));
     this.#record(subject, op, requestId, outcome.ok ? "ok" : outcome.error.code, started);
     return outcome;
   }
 
   /** Writes the buffered audit rows now, so a reader of the log sees every finished command. */
   async flushAudit(): Promise<void> {
+    await this.#audit.flush();
+  }
+
+  /** The only alarm this object sets is the audit buffer's. */
+  override async alarm(): Promise<void> {
     await this.#audit.flush();
   }
 
@@ -273,4 +279,14 @@ export class HostSession extends DurableObject<Bindings> {
       .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && this.#attachments.get(socket)?.hello)
       .sort((a, b) => (this.#attachments.get(b)?.connectedAt ?? 0) - (this.#attachments.get(a)?.connectedAt ?? 0))[0];
   }
+}
+
+/** The agent's result, validated against its command's schema here, so the audit says what the caller gets. */
+function checkedResult(op: string, requestId: string, outcome: Outcome): Outcome {
+  if (!outcome.ok) return outcome;
+  const parsed = isOp(op) ? COMMANDS[op].result.safeParse(outcome.result) : undefined;
+  if (parsed?.success) return { ...outcome, result: parsed.data };
+  // The request id ties this line to the agent's log of the same request.
+  console.error(`relay: ${op} (request ${requestId}) answered with an unexpected result: ${parsed?.error.message ?? "unknown operation"}`);
+  return { ok: false, error: { code: "INTERNAL_ERROR", message: `the host agent answered ${op} with an unexpected result; update kai-agent` } };
 }

@@ -8,6 +8,8 @@ import { hostByAgentToken } from "../hosts/hosts";
 
 /** The longest an agent's dial is held for its turn; its handshake timeout is 15 s. */
 const MAX_CONNECT_WAIT_MS = 10_000;
+/** Turns one user's hosts may hold at once: a fleet of thousands waits its turn in rounds. */
+const MAX_TURNS_PER_USER = 100;
 
 /**
  * `GET /api/agent/connect`: where `kai-agent` dials in. The agent token is checked here,
@@ -25,7 +27,7 @@ agentConnect.get("/", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new KaiError("BAD_REQUEST", "this endpoint only accepts a WebSocket upgrade from kai-agent");
   }
-  await waitForTurn(c);
+  await waitForTurn(c, host);
   const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
   return session.fetch(upgradeRequest(c.req.raw, { [HOST_ID_HEADER]: host.id, [HOST_NAME_HEADER]: host.name, [HOST_OWNER_HEADER]: host.userId }));
 });
@@ -36,10 +38,10 @@ agentConnect.get("/", async (c) => {
  * it here (waiting costs a Worker no CPU), so the herd arrives spread out at the configured
  * rate; one whose turn is too far off is told when to come back.
  */
-async function waitForTurn(c: Context<AppEnv>): Promise<void> {
+async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: string }): Promise<void> {
   const { AGENT_CONNECT_RATE_PER_SECOND: rate, AGENT_CONNECT_BURST: burst } = c.get("config");
   const pacer = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName("agent-connect"));
-  const turn = await pacer.pace(1000 / rate, burst, MAX_CONNECT_WAIT_MS);
+  const turn = await pacer.pace({ intervalMs: 1000 / rate, burst, maxWaitMs: MAX_CONNECT_WAIT_MS, holder: host.id, group: host.userId, maxPerGroup: MAX_TURNS_PER_USER });
   if (!turn.admitted) {
     const retryAfter = Math.ceil(turn.retryAfterMs / 1000);
     throw new KaiError("RATE_LIMITED", `too many agents are connecting; try again in ${retryAfter} s`, {

@@ -49,8 +49,9 @@ auditRoutes.openapi(
     const db = database(c.env.DB);
     const userId = c.get("principal").userId;
     // Each host's Durable Object batches its audit rows; have them written before reading.
+    // One that cannot flush now (its rows stay safe in its storage) must not fail the read.
     const owned = await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.userId, userId));
-    await Promise.all(owned.map((host) => c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id)).flushAudit()));
+    await Promise.allSettled(owned.map((host) => c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id)).flushAudit()));
     const mine = eq(auditLog.userId, userId);
     const rows = await db.select().from(auditLog).where(mine).orderBy(desc(auditLog.createdAt)).limit(limit).offset(offset);
     const [total] = await db.select({ value: count() }).from(auditLog).where(mine);

@@ -222,6 +222,31 @@ describe("the Durable Object validates every frame", () => {
   });
 });
 
+describe("results the edge does not expect", () => {
+  it("answer INTERNAL_ERROR, and the audit log says so under the same request id", async () => {
+    const host = await enrollHost(world.session);
+    const { socket, hostId } = await rawAgentSocket(host.token);
+    let requestId = "";
+    socket.on("message", (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; id: string };
+      if (frame.type !== "req") return;
+      requestId = frame.id;
+      socket.send(JSON.stringify({ type: "res", id: frame.id, ok: true, result: { containers: "not a list" } }));
+    });
+    const welcomed = new Promise((resolve) => socket.once("message", resolve));
+    socket.send(hello(hostId));
+    await welcomed;
+
+    const res = await world.api("/api/flexy", { headers: { "x-kai-host": host.id } });
+    expect(res.status).toBe(500);
+    expect(res.body.error).toMatchObject({ code: "INTERNAL_ERROR", message: expect.stringContaining("unexpected result") });
+    const audit = await world.api("/api/audit?limit=200");
+    expect(audit.body.data.entries).toContainEqual(expect.objectContaining({ requestId, hostId: host.id, op: "container.list", outcome: "INTERNAL_ERROR" }));
+    socket.close();
+    await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
+  });
+});
+
 describe("streamed chunks", () => {
   const line = (n: number) => ({ timestamp: new Date(0).toISOString(), message: `line-${n}`, level: "info", stream: "stdout" });
 

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../edge/db/client";
@@ -14,34 +14,63 @@ const rowsFor = (userId: string, count: number): AuditRow[] =>
     requestId: crypto.randomUUID(),
     outcome: n % 2 ? "ok" : "AGENT_TIMEOUT",
     durationMs: n,
-    createdAt: new Date(),
+    createdAt: new Date(Date.UTC(2026, 10, 22, 12, 0, n)),
   }));
 
 const stored = (userId: string) => database(env.DB).select().from(auditLog).where(eq(auditLog.userId, userId));
+/** A host's real Durable Object, whose storage the buffer keeps its pending rows in. */
+const hostSession = () => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(`audit-test-${crypto.randomUUID()}`));
+const pendingIn = (storage: DurableObjectStorage) => storage.sql.exec<{ count: number }>("SELECT count(*) AS count FROM audit_pending").one().count;
 
-describe("audit rows are written to D1 in batches", () => {
-  it("writes more rows than one statement may bind, all of them, on flush", async () => {
+describe("audit rows go to D1 in batches, through the host object's own storage", () => {
+  it("writes more rows than one statement may bind, all of them and exactly as given, on flush", async () => {
     const userId = crypto.randomUUID();
-    const buffer = new AuditBuffer(env.DB, 60_000);
-    const rows = rowsFor(userId, 37);
-    for (const row of rows) buffer.add(row);
-    expect(await stored(userId)).toEqual([]);
-    await buffer.flush();
+    const rows = rowsFor(userId, 137);
+    await runInDurableObject(hostSession(), async (_instance, state) => {
+      const buffer = new AuditBuffer(state.storage, env.DB, 60_000);
+      for (const row of rows) buffer.add(row);
+      expect(await stored(userId)).toEqual([]);
+      await buffer.flush();
+      expect(pendingIn(state.storage)).toBe(0);
+    });
     const written = await stored(userId);
     expect(written.map((row) => row.requestId).sort()).toEqual(rows.map((row) => row.requestId).sort());
-    expect(written.find((row) => row.durationMs === 3)?.outcome).toBe("ok");
+    expect(written.find((row) => row.durationMs === 3)).toMatchObject({ outcome: "ok", createdAt: rows[3]?.createdAt });
   });
 
-  it("writes on its own once the delay has passed, and at once when full", async () => {
+  it("keeps rows that were never flushed for the next instance of the object (an eviction or a deploy)", async () => {
     const userId = crypto.randomUUID();
-    const buffer = new AuditBuffer(env.DB, 50, 10);
-    for (const row of rowsFor(userId, 3)) buffer.add(row);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await stored(userId)).toHaveLength(3);
+    await runInDurableObject(hostSession(), async (_instance, state) => {
+      const before = new AuditBuffer(state.storage, env.DB, 60_000);
+      for (const row of rowsFor(userId, 5)) before.add(row);
+      const after = new AuditBuffer(state.storage, env.DB, 60_000);
+      await after.flush();
+    });
+    expect(await stored(userId)).toHaveLength(5);
+  });
 
-    const full = new AuditBuffer(env.DB, 60_000, 10);
-    for (const row of rowsFor(userId, 10)) full.add(row);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // far below its 60 s delay
-    expect(await stored(userId)).toHaveLength(13);
+  it("sends a batch again without duplicates or errors when D1 already has some of it", async () => {
+    const userId = crypto.randomUUID();
+    const rows = rowsFor(userId, 20);
+    await database(env.DB).insert(auditLog).values(rows.slice(0, 7));
+    await runInDurableObject(hostSession(), async (_instance, state) => {
+      const buffer = new AuditBuffer(state.storage, env.DB, 60_000);
+      for (const row of rows) buffer.add(row);
+      await buffer.flush();
+      expect(pendingIn(state.storage)).toBe(0);
+    });
+    expect(await stored(userId)).toHaveLength(20);
+  });
+
+  it("writes on its own through the object's alarm", async () => {
+    const userId = crypto.randomUUID();
+    const stub = hostSession();
+    await runInDurableObject(stub, async (_instance, state) => {
+      const buffer = new AuditBuffer(state.storage, env.DB, 50);
+      for (const row of rowsFor(userId, 3)) buffer.add(row);
+      expect(await state.storage.getAlarm()).not.toBeNull();
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stored(userId)).toHaveLength(3);
   });
 });

@@ -1,0 +1,49 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+
+/** A fresh pacing bucket on the real RateLimiter Durable Object. */
+const pacer = () => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`pace-test-${crypto.randomUUID()}`));
+const base = { intervalMs: 1000, burst: 1, maxWaitMs: 10_000, maxPerGroup: 100 };
+
+describe("connect pacing (RateLimiter.pace)", () => {
+  it("hands out turns one interval apart after the burst", async () => {
+    const bucket = pacer();
+    const waits = [];
+    for (const holder of ["a", "b", "c", "d"]) waits.push(await bucket.pace({ ...base, holder, group: "u" }));
+    expect(waits.map((turn) => turn.admitted)).toEqual([true, true, true, true]);
+    const ms = waits.map((turn) => (turn.admitted ? turn.waitMs : Number.NaN));
+    expect(ms[0]).toBe(0);
+    for (const [index, wait] of ms.entries()) expect(Math.abs((wait ?? 0) - index * 1000)).toBeLessThan(200);
+  });
+
+  it("lets a holder that dials again share its turn instead of taking another", async () => {
+    const bucket = pacer();
+    await bucket.pace({ ...base, holder: "first", group: "u" });
+    const turn = await bucket.pace({ ...base, holder: "looping", group: "u" });
+    const again = await bucket.pace({ ...base, holder: "looping", group: "u" });
+    const next = await bucket.pace({ ...base, holder: "other", group: "v" });
+    expect(turn.admitted && again.admitted && next.admitted).toBe(true);
+    if (!turn.admitted || !again.admitted || !next.admitted) return;
+    expect(again.waitMs).toBeLessThanOrEqual(turn.waitMs);
+    expect(next.waitMs - turn.waitMs).toBeGreaterThan(800);
+  });
+
+  it("caps the turns one group holds, so one user's hosts cannot crowd out another's", async () => {
+    const bucket = pacer();
+    const mine = [];
+    for (const holder of ["h0", "h1", "h2", "h3"]) mine.push(await bucket.pace({ ...base, maxPerGroup: 2, holder, group: "greedy" }));
+    // h0 goes at once (it holds no pending turn), h1 and h2 wait, h3 is one turn too many.
+    expect(mine.map((turn) => turn.admitted)).toEqual([true, true, true, false]);
+    expect((await bucket.pace({ ...base, maxPerGroup: 2, holder: "theirs", group: "other" })).admitted).toBe(true);
+  });
+
+  it("refuses callers whose turn is too far off, telling each a different time to come back", async () => {
+    const bucket = pacer();
+    const decisions = [];
+    for (let n = 0; n < 6; n++) decisions.push(await bucket.pace({ ...base, maxWaitMs: 2500, holder: `h${n}`, group: `u${n}` }));
+    expect(decisions.map((turn) => turn.admitted)).toEqual([true, true, true, false, false, false]);
+    const retries = decisions.flatMap((turn) => (turn.admitted ? [] : [turn.retryAfterMs]));
+    for (let index = 1; index < retries.length; index++) expect((retries[index] ?? 0) - (retries[index - 1] ?? 0)).toBeGreaterThan(800);
+    expect(retries[0]).toBeGreaterThanOrEqual(1000);
+  });
+});
