@@ -6,24 +6,32 @@ export type AuditRow = typeof auditLog.$inferInsert;
 
 /** D1 binds at most 100 parameters per statement. */
 const ROWS_PER_STATEMENT = Math.floor(100 / Object.keys(getTableColumns(auditLog)).length);
-/** Rows written to D1 per flush; a bigger backlog goes out over several. */
-const ROWS_PER_FLUSH = 500;
-/** Rows kept while D1 keeps failing; beyond this the oldest are dropped, and that is logged. */
-const MAX_PENDING_ROWS = 5_000;
+/** Rows gathered in memory before they are put into storage together (well under a value's size limit). */
+const ROWS_PER_BATCH = 200;
+/** Stored batches moved to D1 per round of a flush. */
+const BATCHES_PER_ROUND = 10;
+/** Stored batches kept while D1 keeps failing; beyond this the oldest are dropped, and that is logged. */
+const MAX_PENDING_BATCHES = 500;
+/** Pending batches live in the object's storage under this prefix. */
+const KEY_PREFIX = "audit:";
 /** A failing flush is retried after this, doubling up to a minute. */
 const RETRY_BASE_MS = 5_000;
 
 /**
- * The audit rows of one host, written to D1 in batches. One D1 insert per relayed command
- * was most of the relay's cost on the edge; a batch costs about one.
+ * The audit rows of one host, on their way to D1. One D1 insert per relayed command was
+ * most of the relay's cost on the edge; here a few hundred commands share one.
  *
- * Each row first goes into the Durable Object's own SQLite storage, synchronously and on
- * the same machine, so no row is lost to an eviction, a deploy or a failing D1. An alarm
- * moves them to D1 at most `delayMs` later, and so does `flush` before someone reads the
- * log. Inserts ignore rows that are already there, so a batch that D1 committed but never
- * confirmed can simply be sent again.
+ * Rows gather in memory for at most `persistMs`, then go together into the Durable
+ * Object's own storage (one write per batch: a write per row cost the relay a sixth of its
+ * throughput). From there an alarm moves them to D1 at most `delayMs` later, and so does
+ * `flush` before someone reads the log. So only the last `persistMs` of rows live in
+ * memory alone, where an abrupt eviction could lose them; anything stored survives
+ * evictions, deploys and a failing D1. Inserts ignore rows already there, so a batch that
+ * D1 committed but never confirmed can simply be sent again.
  */
 export class AuditBuffer {
+  #rows: AuditRow[] = [];
+  #persistTimer: ReturnType<typeof setTimeout> | undefined;
   #alarmSet = false;
   #failures = 0;
 
@@ -31,27 +39,26 @@ export class AuditBuffer {
     private readonly storage: DurableObjectStorage,
     private readonly db: D1Database,
     private readonly delayMs = 1_000,
-  ) {
-    storage.sql.exec("CREATE TABLE IF NOT EXISTS audit_pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, row TEXT NOT NULL)");
-  }
+    private readonly persistMs = 100,
+  ) {}
 
   add(row: AuditRow): void {
-    this.storage.sql.exec("INSERT INTO audit_pending (row) VALUES (?)", JSON.stringify(row));
-    if (!this.#alarmSet) this.#schedule(this.delayMs);
+    this.#rows.push(row);
+    if (this.#rows.length >= ROWS_PER_BATCH) this.#persist();
+    else this.#persistTimer ??= setTimeout(() => this.#persist(), this.persistMs);
   }
 
-  /** Writes what is pending to D1; called by the object's alarm and before the log is read. */
+  /** Writes everything pending to D1; called by the object's alarm and before the log is read. */
   async flush(): Promise<void> {
+    this.#persist();
     this.#alarmSet = false;
-    this.#trim();
     try {
       for (;;) {
-        const pending = this.storage.sql.exec<{ seq: number; row: string }>("SELECT seq, row FROM audit_pending ORDER BY seq LIMIT ?", ROWS_PER_FLUSH).toArray();
-        const last = pending.at(-1);
-        if (!last) break;
-        await this.#write(pending.map((entry) => revive(JSON.parse(entry.row) as AuditRow)));
-        this.storage.sql.exec("DELETE FROM audit_pending WHERE seq <= ?", last.seq);
-        if (pending.length < ROWS_PER_FLUSH) break;
+        const batches = await this.storage.list<AuditRow[]>({ prefix: KEY_PREFIX, limit: BATCHES_PER_ROUND });
+        if (batches.size === 0) break;
+        await this.#write([...batches.values()].flat());
+        await this.storage.delete([...batches.keys()]);
+        if (batches.size < BATCHES_PER_ROUND) break;
       }
       this.#failures = 0;
     } catch (error) {
@@ -59,7 +66,22 @@ export class AuditBuffer {
       const retryMs = Math.min(60_000, RETRY_BASE_MS * 2 ** (this.#failures - 1));
       console.error(`audit: writing to D1 failed (${error instanceof Error ? error.message : String(error)}); the rows are kept and retried in ${retryMs / 1000} s`);
       this.#schedule(retryMs);
+      await this.#trim();
     }
+  }
+
+  /** Moves the rows gathered in memory into storage as one batch. */
+  #persist(): void {
+    clearTimeout(this.#persistTimer);
+    this.#persistTimer = undefined;
+    const rows = this.#rows;
+    if (rows.length === 0) return;
+    this.#rows = [];
+    // Keys sort by time; the first row's id keeps them unique. Not awaited: the write is
+    // visible to this object at once, and `allowUnconfirmed` spares holding the command's
+    // answer until the disk confirms it.
+    void this.storage.put(`${KEY_PREFIX}${String(Date.now()).padStart(15, "0")}:${rows[0]?.id}`, rows, { allowUnconfirmed: true });
+    if (!this.#alarmSet) this.#schedule(this.delayMs);
   }
 
   async #write(rows: AuditRow[]): Promise<void> {
@@ -73,21 +95,17 @@ export class AuditBuffer {
   }
 
   /** Bounds what a long D1 outage can pile up in this object's storage. */
-  #trim(): void {
-    const { count } = this.storage.sql.exec<{ count: number }>("SELECT count(*) AS count FROM audit_pending").one();
-    if (count <= MAX_PENDING_ROWS) return;
-    this.storage.sql.exec("DELETE FROM audit_pending WHERE seq IN (SELECT seq FROM audit_pending ORDER BY seq LIMIT ?)", count - MAX_PENDING_ROWS);
-    console.error(`audit: D1 has been failing; dropped the ${count - MAX_PENDING_ROWS} oldest pending rows`);
+  async #trim(): Promise<void> {
+    const keys = [...(await this.storage.list({ prefix: KEY_PREFIX })).keys()];
+    const excess = keys.length - MAX_PENDING_BATCHES;
+    if (excess <= 0) return;
+    // The storage API deletes at most 128 keys per call.
+    for (let at = 0; at < excess; at += 128) await this.storage.delete(keys.slice(at, Math.min(excess, at + 128)));
+    console.error(`audit: D1 has been failing; dropped the ${excess} oldest pending batches of rows`);
   }
 
   #schedule(inMs: number): void {
     this.#alarmSet = true;
-    // Not awaited: storage writes are ordered and confirmed before the object's next output.
     void this.storage.setAlarm(Date.now() + inMs);
   }
-}
-
-/** JSON turned the row's date into a string. */
-function revive(row: AuditRow): AuditRow {
-  return { ...row, createdAt: row.createdAt ? new Date(row.createdAt) : new Date() };
 }

@@ -20,9 +20,27 @@ const rowsFor = (userId: string, count: number): AuditRow[] =>
 const stored = (userId: string) => database(env.DB).select().from(auditLog).where(eq(auditLog.userId, userId));
 /** A host's real Durable Object, whose storage the buffer keeps its pending rows in. */
 const hostSession = () => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(`audit-test-${crypto.randomUUID()}`));
-const pendingIn = (storage: DurableObjectStorage) => storage.sql.exec<{ count: number }>("SELECT count(*) AS count FROM audit_pending").one().count;
+/** Rows waiting in the object's storage (stored in batches). */
+const pendingIn = async (storage: DurableObjectStorage) => [...(await storage.list<AuditRow[]>({ prefix: "audit:" })).values()].flat().length;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("audit rows go to D1 in batches, through the host object's own storage", () => {
+  it("moves rows into the object's storage within moments, and keeps them there until they are in D1", async () => {
+    const userId = crypto.randomUUID();
+    await runInDurableObject(hostSession(), async (_instance, state) => {
+      const buffer = new AuditBuffer(state.storage, env.DB, 60_000, 50);
+      for (const row of rowsFor(userId, 4)) buffer.add(row);
+      expect(await pendingIn(state.storage)).toBe(0);
+      await sleep(150);
+      expect(await pendingIn(state.storage)).toBe(4);
+      for (const row of rowsFor(userId, 200)) buffer.add(row);
+      expect(await pendingIn(state.storage)).toBe(204); // a full batch goes at once
+      await buffer.flush();
+      expect(await pendingIn(state.storage)).toBe(0);
+    });
+    expect(await stored(userId)).toHaveLength(204);
+  });
+
   it("writes more rows than one statement may bind, all of them and exactly as given, on flush", async () => {
     const userId = crypto.randomUUID();
     const rows = rowsFor(userId, 137);
@@ -31,7 +49,7 @@ describe("audit rows go to D1 in batches, through the host object's own storage"
       for (const row of rows) buffer.add(row);
       expect(await stored(userId)).toEqual([]);
       await buffer.flush();
-      expect(pendingIn(state.storage)).toBe(0);
+      expect(await pendingIn(state.storage)).toBe(0);
     });
     const written = await stored(userId);
     expect(written.map((row) => row.requestId).sort()).toEqual(rows.map((row) => row.requestId).sort());
@@ -41,8 +59,9 @@ describe("audit rows go to D1 in batches, through the host object's own storage"
   it("keeps rows that were never flushed for the next instance of the object (an eviction or a deploy)", async () => {
     const userId = crypto.randomUUID();
     await runInDurableObject(hostSession(), async (_instance, state) => {
-      const before = new AuditBuffer(state.storage, env.DB, 60_000);
+      const before = new AuditBuffer(state.storage, env.DB, 60_000, 20);
       for (const row of rowsFor(userId, 5)) before.add(row);
+      await sleep(100);
       const after = new AuditBuffer(state.storage, env.DB, 60_000);
       await after.flush();
     });
@@ -57,7 +76,7 @@ describe("audit rows go to D1 in batches, through the host object's own storage"
       const buffer = new AuditBuffer(state.storage, env.DB, 60_000);
       for (const row of rows) buffer.add(row);
       await buffer.flush();
-      expect(pendingIn(state.storage)).toBe(0);
+      expect(await pendingIn(state.storage)).toBe(0);
     });
     expect(await stored(userId)).toHaveLength(20);
   });
@@ -66,9 +85,11 @@ describe("audit rows go to D1 in batches, through the host object's own storage"
     const userId = crypto.randomUUID();
     const stub = hostSession();
     await runInDurableObject(stub, async (_instance, state) => {
-      const buffer = new AuditBuffer(state.storage, env.DB, 50);
+      const buffer = new AuditBuffer(state.storage, env.DB, 60_000, 20);
       for (const row of rowsFor(userId, 3)) buffer.add(row);
-      expect(await state.storage.getAlarm()).not.toBeNull();
+      await sleep(100);
+      // Due within the minute; run below at once instead of waiting for it.
+      expect(await state.storage.getAlarm()).toBeGreaterThan(Date.now());
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stored(userId)).toHaveLength(3);
