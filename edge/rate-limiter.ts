@@ -11,6 +11,9 @@ export interface RateDecision {
 
 export type PaceDecision = { admitted: true; waitMs: number } | { admitted: false; retryAfterMs: number };
 
+/** The furthest a refused caller of `pace` is sent away. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
 interface Window {
   startedAt: number;
   count: number;
@@ -31,6 +34,8 @@ export class RateLimiter extends DurableObject<Bindings> {
   #nextSlot = 0;
   readonly #turns = new Map<string, { at: number; group: string }>();
   #nextRetry = 0;
+  /** When each refused holder was told to come back: asking again does not push others back. */
+  readonly #refused = new Map<string, number>();
 
   /**
    * Hands each caller its own turn, `intervalMs` apart after a burst of `burst`: the caller
@@ -44,15 +49,20 @@ export class RateLimiter extends DurableObject<Bindings> {
     const { intervalMs, burst, maxWaitMs, holder, group, maxPerGroup } = options;
     const now = Date.now();
     for (const [key, turn] of this.#turns) if (turn.at <= now) this.#turns.delete(key);
+    for (const [key, at] of this.#refused) if (at <= now) this.#refused.delete(key);
     const held = this.#turns.get(holder);
     if (held) return { admitted: true, waitMs: held.at - now };
+    const told = this.#refused.get(holder);
+    if (told) return { admitted: false, retryAfterMs: told - now };
 
     const slot = Math.max(this.#nextSlot, now);
     const waitMs = Math.max(0, slot - (burst - 1) * intervalMs - now);
     const groupTurns = [...this.#turns.values()].filter((turn) => turn.group === group).length;
     if (waitMs > maxWaitMs || (waitMs > 0 && groupTurns >= maxPerGroup)) {
-      const retryAt = Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2));
+      // Spread one interval apart, but never more than a minute off.
+      const retryAt = Math.min(now + MAX_RETRY_AFTER_MS, Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)));
       this.#nextRetry = retryAt + intervalMs;
+      this.#refused.set(holder, retryAt);
       return { admitted: false, retryAfterMs: retryAt - now };
     }
     this.#nextSlot = slot + intervalMs;

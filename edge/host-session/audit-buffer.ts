@@ -6,14 +6,12 @@ export type AuditRow = typeof auditLog.$inferInsert;
 
 /** D1 binds at most 100 parameters per statement. */
 const ROWS_PER_STATEMENT = Math.floor(100 / Object.keys(getTableColumns(auditLog)).length);
-/** Rows gathered in memory before they are put into storage together (well under a value's size limit). */
+/** Rows gathered in memory before they are stored together. */
 const ROWS_PER_BATCH = 200;
 /** Stored batches moved to D1 per round of a flush. */
 const BATCHES_PER_ROUND = 10;
-/** Stored batches kept while D1 keeps failing; beyond this the oldest are dropped, and that is logged. */
-const MAX_PENDING_BATCHES = 500;
-/** Pending batches live in the object's storage under this prefix. */
-const KEY_PREFIX = "audit:";
+/** Rows kept while D1 keeps failing (hours of a busy host); beyond this the oldest are dropped, and that is logged. */
+const MAX_PENDING_ROWS = 100_000;
 /** A failing flush is retried after this, doubling up to a minute. */
 const RETRY_BASE_MS = 5_000;
 
@@ -21,26 +19,30 @@ const RETRY_BASE_MS = 5_000;
  * The audit rows of one host, on their way to D1. One D1 insert per relayed command was
  * most of the relay's cost on the edge; here a few hundred commands share one.
  *
- * Rows gather in memory for at most `persistMs`, then go together into the Durable
- * Object's own storage (one write per batch: a write per row cost the relay a sixth of its
- * throughput). From there an alarm moves them to D1 at most `delayMs` later, and so does
- * `flush` before someone reads the log. So only the last `persistMs` of rows live in
- * memory alone, where an abrupt eviction could lose them; anything stored survives
- * evictions, deploys and a failing D1. Inserts ignore rows already there, so a batch that
- * D1 committed but never confirmed can simply be sent again.
+ * Rows gather in memory for at most `persistMs`, then go together, as one row, into a
+ * table in the Durable Object's own SQLite storage (a write per command cost the relay a
+ * sixth of its throughput). From there the object's alarm moves them to D1 at most
+ * `delayMs` later, and so does `flush` before someone reads the log. So only the last
+ * `persistMs` of rows live in memory alone, where an abrupt eviction could lose them;
+ * stored ones survive evictions, deploys and a failing D1. Inserts ignore rows already
+ * there, so a batch that D1 committed but never confirmed can simply be sent again.
  */
 export class AuditBuffer {
   #rows: AuditRow[] = [];
   #persistTimer: ReturnType<typeof setTimeout> | undefined;
   #alarmSet = false;
   #failures = 0;
+  /** One flush at a time: the alarm and a reader of the log may ask at once. */
+  #flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly db: D1Database,
     private readonly delayMs = 1_000,
     private readonly persistMs = 100,
-  ) {}
+  ) {
+    storage.sql.exec("CREATE TABLE IF NOT EXISTS audit_pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, rows TEXT NOT NULL, count INTEGER NOT NULL)");
+  }
 
   add(row: AuditRow): void {
     this.#rows.push(row);
@@ -49,24 +51,32 @@ export class AuditBuffer {
   }
 
   /** Writes everything pending to D1; called by the object's alarm and before the log is read. */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flushOnce());
+    return this.#flushing;
+  }
+
+  async #flushOnce(): Promise<void> {
     this.#persist();
     this.#alarmSet = false;
     try {
       for (;;) {
-        const batches = await this.storage.list<AuditRow[]>({ prefix: KEY_PREFIX, limit: BATCHES_PER_ROUND });
-        if (batches.size === 0) break;
-        await this.#write([...batches.values()].flat());
-        await this.storage.delete([...batches.keys()]);
-        if (batches.size < BATCHES_PER_ROUND) break;
+        const batches = this.storage.sql
+          .exec<{ seq: number; rows: string }>("SELECT seq, rows FROM audit_pending ORDER BY seq LIMIT ?", BATCHES_PER_ROUND)
+          .toArray();
+        const last = batches.at(-1);
+        if (!last) break;
+        await this.#write(batches.flatMap((batch) => (JSON.parse(batch.rows) as AuditRow[]).map(revive)));
+        this.storage.sql.exec("DELETE FROM audit_pending WHERE seq <= ?", last.seq);
+        if (batches.length < BATCHES_PER_ROUND) break;
       }
       this.#failures = 0;
     } catch (error) {
       this.#failures += 1;
       const retryMs = Math.min(60_000, RETRY_BASE_MS * 2 ** (this.#failures - 1));
-      console.error(`audit: writing to D1 failed (${error instanceof Error ? error.message : String(error)}); the rows are kept and retried in ${retryMs / 1000} s`);
+      console.error(`audit: writing to D1 failed (${describe(error)}); the rows are kept and retried in ${retryMs / 1000} s`);
+      this.#trim();
       this.#schedule(retryMs);
-      await this.#trim();
     }
   }
 
@@ -77,10 +87,7 @@ export class AuditBuffer {
     const rows = this.#rows;
     if (rows.length === 0) return;
     this.#rows = [];
-    // Keys sort by time; the first row's id keeps them unique. Not awaited: the write is
-    // visible to this object at once, and `allowUnconfirmed` spares holding the command's
-    // answer until the disk confirms it.
-    void this.storage.put(`${KEY_PREFIX}${String(Date.now()).padStart(15, "0")}:${rows[0]?.id}`, rows, { allowUnconfirmed: true });
+    this.storage.sql.exec("INSERT INTO audit_pending (rows, count) VALUES (?, ?)", JSON.stringify(rows), rows.length);
     if (!this.#alarmSet) this.#schedule(this.delayMs);
   }
 
@@ -95,17 +102,37 @@ export class AuditBuffer {
   }
 
   /** Bounds what a long D1 outage can pile up in this object's storage. */
-  async #trim(): Promise<void> {
-    const keys = [...(await this.storage.list({ prefix: KEY_PREFIX })).keys()];
-    const excess = keys.length - MAX_PENDING_BATCHES;
+  #trim(): void {
+    const { total } = this.storage.sql.exec<{ total: number | null }>("SELECT sum(count) AS total FROM audit_pending").one();
+    let excess = (total ?? 0) - MAX_PENDING_ROWS;
     if (excess <= 0) return;
-    // The storage API deletes at most 128 keys per call.
-    for (let at = 0; at < excess; at += 128) await this.storage.delete(keys.slice(at, Math.min(excess, at + 128)));
-    console.error(`audit: D1 has been failing; dropped the ${excess} oldest pending batches of rows`);
+    let dropped = 0;
+    let upTo = 0;
+    for (const batch of this.storage.sql.exec<{ seq: number; count: number }>("SELECT seq, count FROM audit_pending ORDER BY seq").toArray()) {
+      if (excess <= 0) break;
+      excess -= batch.count;
+      dropped += batch.count;
+      upTo = batch.seq;
+    }
+    this.storage.sql.exec("DELETE FROM audit_pending WHERE seq <= ?", upTo);
+    console.error(`audit: D1 has been failing; dropped the ${dropped} oldest pending rows`);
   }
 
   #schedule(inMs: number): void {
     this.#alarmSet = true;
-    void this.storage.setAlarm(Date.now() + inMs);
+    // Not awaited, and not holding the command's answer until the disk confirms it.
+    this.storage.setAlarm(Date.now() + inMs, { allowUnconfirmed: true }).catch((error: unknown) => {
+      this.#alarmSet = false;
+      console.error(`audit: could not schedule the flush (${describe(error)}); the next row tries again`);
+    });
   }
+}
+
+/** JSON turned the row's date into a string. */
+function revive(row: AuditRow): AuditRow {
+  return { ...row, createdAt: row.createdAt ? new Date(row.createdAt) : new Date() };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -46,4 +46,18 @@ describe("connect pacing (RateLimiter.pace)", () => {
     for (let index = 1; index < retries.length; index++) expect((retries[index] ?? 0) - (retries[index - 1] ?? 0)).toBeGreaterThan(800);
     expect(retries[0]).toBeGreaterThanOrEqual(1000);
   });
+
+  it("tells a refused holder that asks again the same time, without pushing the others back", async () => {
+    const bucket = pacer();
+    const tight = { ...base, maxWaitMs: 1500, group: "u" };
+    for (const holder of ["a", "b"]) await bucket.pace({ ...tight, holder });
+    const first = await bucket.pace({ ...tight, holder: "looping" });
+    for (let n = 0; n < 20; n++) await bucket.pace({ ...tight, holder: "looping" });
+    const again = await bucket.pace({ ...tight, holder: "looping" });
+    const other = await bucket.pace({ ...tight, holder: "patient" });
+    expect(first.admitted || again.admitted || other.admitted).toBe(false);
+    if (first.admitted || again.admitted || other.admitted) return;
+    expect(Math.abs(again.retryAfterMs - first.retryAfterMs)).toBeLessThan(200);
+    expect(other.retryAfterMs - first.retryAfterMs).toBeLessThan(1200);
+  });
 });
