@@ -9,8 +9,9 @@ import type { HandlerContext } from "../../agent/handlers/types";
 import type { Policy } from "../../agent/policy";
 import { createDockerClient } from "../../agent/runtime/docker";
 import { LiveStats } from "../../agent/runtime/live-stats";
-import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
-import { KaiError } from "../../shared/errors";
+import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
+import { kaiError } from "../support/service-world";
+import { call as checkedCall } from "../support/workspace-handlers";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
 import { setupOrFail } from "../support/setup-or-fail";
@@ -40,20 +41,8 @@ function ctx(overrides: Partial<HandlerContext> = {}): HandlerContext {
 }
 
 /** Calls a handler the way the rpc layer will: params and result checked against the table. */
-async function call<O extends Op>(op: O, params: ParamsOf<O>, context: HandlerContext = ctx()): Promise<ResultOf<O>> {
-  const parsed = COMMANDS[op].params.parse(params) as ParamsOf<O>;
-  const result = await handlers[op](parsed, context);
-  return COMMANDS[op].result.parse(result) as ResultOf<O>;
-}
-
-async function kaiError(promise: Promise<unknown>): Promise<KaiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KaiError);
-    return error as KaiError;
-  }
-  throw new Error("expected a KaiError, but the call succeeded");
+function call<O extends Op>(op: O, params: ParamsOf<O>, context: HandlerContext = ctx()): Promise<ResultOf<O>> {
+  return checkedCall(handlers, op, params, context);
 }
 
 /** The engine's own view, or null when it has no such container. */

@@ -8,8 +8,9 @@ import type { HandlerContext } from "../../agent/handlers/types";
 import { LiveStats } from "../../agent/runtime/live-stats";
 import type { Policy } from "../../agent/policy";
 import { createDockerClient } from "../../agent/runtime/docker";
-import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
-import { KaiError } from "../../shared/errors";
+import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
+import { kaiError } from "../support/service-world";
+import { call as checkedCall } from "../support/workspace-handlers";
 
 /**
  * directory.list and path.check on real temp directories. The allowed root is a temp dir,
@@ -35,19 +36,8 @@ function ctx(overrides: Partial<Policy> = {}): HandlerContext {
   };
 }
 
-async function call<O extends Op>(op: O, params: ParamsOf<O>, context: HandlerContext = ctx()): Promise<ResultOf<O>> {
-  const parsed = COMMANDS[op].params.parse(params) as ParamsOf<O>;
-  return COMMANDS[op].result.parse(await handlers[op](parsed, context)) as ResultOf<O>;
-}
-
-async function kaiError(promise: Promise<unknown>): Promise<KaiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KaiError);
-    return error as KaiError;
-  }
-  throw new Error("expected a KaiError, but the call succeeded");
+function call<O extends Op>(op: O, params: ParamsOf<O>, context: HandlerContext = ctx()): Promise<ResultOf<O>> {
+  return checkedCall(handlers, op, params, context);
 }
 
 beforeAll(async () => {
