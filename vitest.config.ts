@@ -25,7 +25,7 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "worker",
-            include: ["test/worker/**/*.test.ts"],
+            include: ["test/worker/**/*.test.ts", "test/adversarial/worker/**/*.test.ts"],
             setupFiles: ["test/worker/apply-migrations.ts"],
           },
         },
@@ -33,7 +33,13 @@ export default defineConfig(async () => {
           test: {
             name: "node",
             environment: "node",
-            include: ["test/node/**/*.test.ts", "edge/**/*.test.ts", "shared/**/*.test.ts", "agent/**/*.test.ts"],
+            include: [
+              "test/node/**/*.test.ts",
+              "test/adversarial/node/**/*.test.ts",
+              "edge/**/*.test.ts",
+              "shared/**/*.test.ts",
+              "agent/**/*.test.ts",
+            ],
             testTimeout: 60_000,
           },
         },
@@ -41,7 +47,7 @@ export default defineConfig(async () => {
           test: {
             name: "e2e",
             environment: "node",
-            include: ["test/e2e/**/*.test.ts"],
+            include: ["test/e2e/**/*.test.ts", "test/adversarial/e2e/**/*.test.ts"],
             // Each file starts its own Worker and agent; two cores run them one at a time.
             fileParallelism: false,
             testTimeout: 120_000,
