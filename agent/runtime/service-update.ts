@@ -93,10 +93,12 @@ class StartFailure extends Error {}
 async function checkStaysUp(container: Docker.Container, settleMs: number): Promise<void> {
   await container.start();
   await new Promise((resolve) => setTimeout(resolve, settleMs));
-  const state = (await container.inspect()).State;
-  // A restart policy can make a crashing container look running between two crashes.
-  if (!state.Running || state.Restarting || state.ExitCode !== 0) {
-    throw new StartFailure(`did not keep running (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ""})`);
+  const { State: state, RestartCount: restarts } = await container.inspect();
+  // A restart policy can make a crashing container look running between two crashes (the
+  // engine resets its exit code on each start), so a restart during the wait counts as a crash.
+  if (!state.Running || state.Restarting || state.ExitCode !== 0 || restarts > 0) {
+    const exit = restarts > 0 ? `restarted ${restarts} time${restarts === 1 ? "" : "s"}` : `exit code ${state.ExitCode}`;
+    throw new StartFailure(`did not keep running (${exit}${state.Error ? `, ${state.Error}` : ""})`);
   }
 }
 
