@@ -19,7 +19,6 @@ import { REGISTER_PER_ACCOUNT, VERIFY_PER_ACCOUNT, consume } from "../middleware
 /** Registration by emailed code: `/api/v1/auth/verifications`, `/resend`, `/verify`. */
 export const authVerifications = routeGroup();
 
-
 authVerifications.openapi(
   createRoute({
     method: "post",
@@ -28,8 +27,12 @@ authVerifications.openapi(
     summary: "Start a registration: emails a 6-digit code",
     request: { body: jsonBody(createVerificationBody) },
     responses: {
-      202: { description: "Code sent (the same answer whether or not the email is registered)", content: { "application/json": { schema: verificationAccepted } } },
-      ...problems(409, 422, 429),
+      202: {
+        description:
+          "Accepted. The same answer whatever happens next, which only the address is told by mail: a code, or a notice that the email is registered, that its registration is already pending (a pending one keeps its first password until it lapses), or that the username is taken",
+        content: { "application/json": { schema: verificationAccepted } },
+      },
+      ...problems(422, 429),
     },
   }),
   async (c) => {

@@ -82,10 +82,15 @@ describe("registration: enumeration safety", () => {
 });
 
 describe("registration: errors", () => {
-  it("refuses a username taken by someone else, ignoring case, with 409", async () => {
+  it("answers a username taken by someone else, ignoring case, with the same 202, and mails the address to choose another", async () => {
     const taken = await registerUser();
-    const res = await start({ username: taken.username.toUpperCase(), email: `${unique("x")}@example.com`, password: "secret123" });
-    await expectProblem(res, 409, "CONFLICT");
+    const email = `${unique("x")}@example.com`;
+    const res = await start({ username: taken.username.toUpperCase(), email, password: "secret123" });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ email });
+    const mails = await db().select().from(devMailbox).where(eq(devMailbox.to, email));
+    expect(mails.map((mail) => [mail.subject, mail.code])).toEqual([["Your Kai registration needs another username", null]]);
+    expect(await db().select().from(verifications).where(eq(verifications.email, email))).toHaveLength(0);
   });
 
   it.each([

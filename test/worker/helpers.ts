@@ -1,5 +1,5 @@
 import { SELF, env } from "cloudflare:test";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, isNotNull } from "drizzle-orm";
 import { expect } from "vitest";
 import { database } from "../../edge/db/client";
 import { devMailbox } from "../../edge/db/schema";
@@ -45,6 +45,18 @@ export async function latestCode(email: string): Promise<string> {
     .select({ code: devMailbox.code })
     .from(devMailbox)
     .where(and(eq(devMailbox.to, email.toLowerCase())))
+    .orderBy(desc(devMailbox.createdAt))
+    .limit(1);
+  if (!row?.code) throw new Error(`no code was mailed to ${email}`);
+  return row.code;
+}
+
+/** The newest verification code mailed to an email, skipping later notices that carry none. */
+export async function newestCode(email: string): Promise<string> {
+  const [row] = await database(env.DB)
+    .select({ code: devMailbox.code })
+    .from(devMailbox)
+    .where(and(eq(devMailbox.to, email.toLowerCase()), isNotNull(devMailbox.code)))
     .orderBy(desc(devMailbox.createdAt))
     .limit(1);
   if (!row?.code) throw new Error(`no code was mailed to ${email}`);
