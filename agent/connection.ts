@@ -30,6 +30,8 @@ export interface ConnectionOptions {
   dockerState: () => Promise<HelloFrame["docker"]>;
   backoff?: Backoff;
   sleep?: (ms: number) => Promise<void>;
+  /** Jitter source (uniform in [0, 1)); injectable so tests can pin the delays. */
+  random?: () => number;
   keepaliveMs?: number;
   /** How often the Docker engine's state is re-checked and, when it changed, reported. */
   dockerCheckMs?: number;
@@ -44,8 +46,17 @@ export interface ConnectionOptions {
 const FINAL_CLOSES = new Map<number, string>([
   [CLOSE_CODES.TOKEN_REVOKED, "this host was deleted or its token revoked; enroll it again"],
   [CLOSE_CODES.VERSION_UNSUPPORTED, "the edge no longer speaks this agent's protocol; upgrade kai-agent"],
-  [CLOSE_CODES.REPLACED, "another kai-agent connected with this host's token and took over"],
 ]);
+
+/**
+ * After REPLACED (another agent with this host's token took over) the agent waits this long,
+ * plus up to REPLACED_JITTER_MS, and dials again. Not final: a stray or failed dial must not
+ * take the host offline for good. Not the normal backoff either: two agents sharing one token
+ * would then evict each other every few seconds (a flapping host and a webhook storm); a
+ * minute-scale wait leaves the newer one in place and the log says what to do.
+ */
+export const REPLACED_RETRY_MS = 60_000;
+export const REPLACED_JITTER_MS = 60_000;
 
 export function connectUrl(server: string): string {
   const url = new URL("/api/agent/connect", server);
@@ -53,18 +64,22 @@ export function connectUrl(server: string): string {
   return url.toString();
 }
 
-/** How a connection ended; `retryAfterMs` when the edge asked the agent to wait (429/503 with Retry-After). */
-type Ending = { final: false; retryAfterMs?: number } | { final: true; reason: string };
+/**
+ * How a connection ended; `retryAfterMs` when the edge asked the agent to wait (429/503 with
+ * Retry-After); `waitMs` when the wait is decided already (replaced) and wins over the backoff.
+ */
+type Ending = { final: false; retryAfterMs?: number; waitMs?: number } | { final: true; reason: string };
 
 /**
  * The one reconnect loop: dial, say hello, serve requests until the socket ends, wait a
- * jittered backoff, dial again. Returns only when reconnecting cannot help (revoked,
- * replaced, too old) or `stop` is called.
+ * jittered backoff, dial again. Returns only when reconnecting cannot help (revoked, too
+ * old) or `stop` is called. Replaced by another agent, it waits minutes rather than seconds.
  */
 export class AgentConnection {
   readonly #options: ConnectionOptions;
   readonly #backoff: Backoff;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
   #socket: WebSocket | undefined;
   #stopped = false;
 
@@ -72,17 +87,19 @@ export class AgentConnection {
     this.#options = options;
     this.#backoff = options.backoff ?? new Backoff();
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#random = options.random ?? Math.random;
   }
 
   async run(): Promise<string> {
     const { log } = this.#options;
     let first = true;
     let retryAfterMs = 0;
+    let waitMs = 0;
     while (!this.#stopped) {
       if (!first) {
         // The edge's Retry-After wins over a shorter backoff step, with a little jitter of its own.
         const backoff = this.#backoff.next();
-        const delay = retryAfterMs ? Math.max(backoff, retryAfterMs + Math.round(Math.random() * 1000)) : backoff;
+        const delay = waitMs || (retryAfterMs ? Math.max(backoff, retryAfterMs + Math.round(this.#random() * 1000)) : backoff);
         log("info", "reconnecting", { in_ms: delay });
         await this.#sleep(delay);
         if (this.#stopped) break;
@@ -91,6 +108,7 @@ export class AgentConnection {
       const ending = await this.#connectOnce();
       if (ending.final) return ending.reason;
       retryAfterMs = ending.retryAfterMs ?? 0;
+      waitMs = ending.waitMs ?? 0;
     }
     return "stopped";
   }
@@ -222,6 +240,15 @@ export class AgentConnection {
         if (final) {
           log("error", `disconnected for good: ${final}`, { code, reason });
           return resolve({ final: true, reason: final });
+        }
+        if (code === CLOSE_CODES.REPLACED) {
+          const waitMs = REPLACED_RETRY_MS + Math.round(this.#random() * REPLACED_JITTER_MS);
+          log(
+            "warn",
+            `another kai-agent with this host's token took over; retrying in ${Math.round(waitMs / 1000)} s — stop the other one or enroll this machine separately`,
+            { code, reason },
+          );
+          return resolve({ final: false, waitMs });
         }
         log("warn", "disconnected", { code, reason });
         resolve({ final: false });

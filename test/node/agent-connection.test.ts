@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { Backoff } from "../../agent/backoff";
-import { AgentConnection } from "../../agent/connection";
+import { AgentConnection, REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../agent/connection";
 import { handlers } from "../../agent/handlers/index";
 import { createLogger } from "../../agent/log";
 import { AgentRpc } from "../../agent/rpc";
@@ -65,7 +65,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-function agent(url: string, extra: { sleep?: (ms: number) => Promise<void>; keepaliveMs?: number } = {}) {
+function agent(url: string, extra: { sleep?: (ms: number) => Promise<void>; keepaliveMs?: number; random?: () => number } = {}) {
   const lines: string[] = [];
   const docker = createDockerClient();
   const connection = new AgentConnection({
@@ -165,7 +165,6 @@ describe("agent connection loop", () => {
   });
 
   it.each([
-    [CLOSE_CODES.REPLACED, "another kai-agent connected"],
     [CLOSE_CODES.TOKEN_REVOKED, "this host was deleted"],
     [CLOSE_CODES.VERSION_UNSUPPORTED, "upgrade kai-agent"],
   ])("stops for good on close code %i", async (code, words) => {
@@ -176,6 +175,31 @@ describe("agent connection loop", () => {
     await until(() => lines.some((line) => line.includes(" connected ")));
     edge.sockets[0]?.close(code, "bye");
     expect(await ended).toContain(words);
+  });
+
+  it("replaced by another agent, waits minutes (not seconds), says why, and dials again", async () => {
+    const edge = await fakeEdge();
+    cleanups.push(edge.close);
+    const delays: number[] = [];
+    const { connection, lines } = agent(edge.url, {
+      random: () => 0.5,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    const ended = connection.run();
+    await until(() => lines.some((line) => line.includes(" connected ")));
+    edge.sockets[0]?.close(CLOSE_CODES.REPLACED, "replaced by a newer connection");
+    // It comes back on its own after the long wait, and is welcomed again.
+    await until(() => edge.sockets.length >= 2);
+    await until(() => lines.filter((line) => line.includes(" connected ")).length >= 2);
+    expect(delays).toEqual([REPLACED_RETRY_MS + REPLACED_JITTER_MS / 2]);
+    expect(delays[0]).toBeGreaterThanOrEqual(60_000);
+    const warning = lines.find((line) => line.includes("took over")) ?? "";
+    expect(warning).toContain("another kai-agent with this host's token took over; retrying in 90 s");
+    expect(warning).toContain("stop the other one or enroll this machine separately");
+    connection.stop();
+    expect(await ended).toBe("stopped");
   });
 
   it("drops a connection whose keepalive goes unanswered, and dials again", async () => {
