@@ -1,9 +1,10 @@
 import type { Dirent, Stats } from "node:fs";
-import fs from "node:fs/promises";
+import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import type { DirectoryListing } from "../../shared/schemas/flexy";
-import { type Policy, confinePath, errnoCode } from "../policy";
+import { type Policy, errnoCode } from "../policy";
+import { at, followAllowedLink, openAllowedDirectory, self } from "../runtime/confined-fs";
 import type { Handler, Handlers } from "./types";
 
 type DirectoryEntry = DirectoryListing["directories"][number];
@@ -20,56 +21,64 @@ const byName = new Intl.Collator("en", { numeric: true });
 const list: Handler<"directory.list"> = async (params, ctx) => {
   const requested = params.path ?? ctx.policy.allowedRoots[0];
   if (requested === undefined) throw new KaiError("PERMISSION_DENIED", "this host's policy allows no directories");
-  const dir = await confinePath(ctx.policy, requested);
-  await requireDirectory(dir, requested);
-
-  const directories: DirectoryEntry[] = [];
-  const files: FileEntry[] = [];
-  let truncated = false;
-  let handle: AsyncIterable<Dirent>;
-  try {
-    handle = await fs.opendir(dir);
-  } catch (error) {
+  // The folder is opened once and its descriptor (not its path) checked against the roots;
+  // entries are then read relative to it, so a swap meanwhile cannot list anything outside.
+  const folder = await openAllowedDirectory(ctx.policy, requested).catch((error: unknown) => {
     throw fsError(error, requested);
-  }
-  // Leaving the loop early (break or throw) closes the directory handle.
-  for await (const dirent of handle) {
-    ctx.signal.throwIfAborted();
-    const entry = await describe(ctx.policy, dir, dirent);
-    if (entry === null) continue;
-    if (directories.length + files.length >= ctx.policy.maxDirectoryEntries) {
-      truncated = true;
-      break;
+  });
+  try {
+    const directories: DirectoryEntry[] = [];
+    const files: FileEntry[] = [];
+    let truncated = false;
+    let entries: AsyncIterable<Dirent>;
+    try {
+      entries = await fs.opendir(self(folder.handle, folder.real));
+    } catch (error) {
+      throw fsError(error, requested);
     }
-    if (entry.kind === "directory") directories.push(entry.entry);
-    else files.push(entry.entry);
+    // Leaving the loop early (break or throw) closes the directory stream.
+    for await (const dirent of entries) {
+      ctx.signal.throwIfAborted();
+      const entry = await describe(ctx.policy, folder, dirent);
+      if (entry === null) continue;
+      if (directories.length + files.length >= ctx.policy.maxDirectoryEntries) {
+        truncated = true;
+        break;
+      }
+      if (entry.kind === "directory") directories.push(entry.entry);
+      else files.push(entry.entry);
+    }
+    directories.sort((a, b) => byName.compare(a.name, b.name));
+    files.sort((a, b) => byName.compare(a.name, b.name));
+    return { path: folder.real, directories, files, truncated };
+  } finally {
+    await folder.handle.close();
   }
-  directories.sort((a, b) => byName.compare(a.name, b.name));
-  files.sort((a, b) => byName.compare(a.name, b.name));
-  return { path: dir, directories, files, truncated };
 };
 
 /** Checks a path the way a catalog item needs it: inside the roots, an existing directory. */
 const check: Handler<"path.check"> = async (params, ctx) => {
-  const real = await confinePath(ctx.policy, params.path);
-  await requireDirectory(real, params.path);
-  return { path: real, isDirectory: true };
+  const folder = await openAllowedDirectory(ctx.policy, params.path).catch((error: unknown) => {
+    throw fsError(error, params.path);
+  });
+  await folder.handle.close();
+  return { path: folder.real, isDirectory: true };
 };
 
 export const directoryHandlers = { "directory.list": list, "path.check": check } satisfies Pick<Handlers, "directory.list" | "path.check">;
 
 type Described = { kind: "directory"; entry: DirectoryEntry } | { kind: "file"; entry: FileEntry };
 
-async function describe(policy: Policy, dir: string, dirent: Dirent): Promise<Described | null> {
+async function describe(policy: Policy, folder: { handle: FileHandle; real: string }, dirent: Dirent): Promise<Described | null> {
   // The path as the user sees it: under the listed directory, even for a symlink.
-  const entryPath = path.join(dir, dirent.name);
-  let stats: Stats;
-  try {
-    stats = dirent.isSymbolicLink() ? await fs.stat(await confinePath(policy, entryPath)) : await fs.lstat(entryPath);
-  } catch {
-    // Escaping or broken symlink, or an entry that vanished since it was read: not shown.
-    return null;
-  }
+  const entryPath = path.join(folder.real, dirent.name);
+  // A symlink is followed from the folder's handle and its target checked by descriptor;
+  // anything else is looked at relative to the handle, never through the path.
+  const stats = dirent.isSymbolicLink()
+    ? await followAllowedLink(policy, folder, dirent.name)
+    : await fs.lstat(at({ ...folder, relative: "" }, dirent.name)).catch(() => null);
+  // Escaping or broken symlink, or an entry that vanished since it was read: not shown.
+  if (stats === null) return null;
   const base = { name: dirent.name, path: entryPath, modified: stats.mtime.toISOString() };
   if (stats.isDirectory()) return { kind: "directory", entry: base };
   if (stats.isFile()) return { kind: "file", entry: { ...base, size: stats.size } };
@@ -88,6 +97,7 @@ export async function requireDirectory(realPath: string, requested: string): Pro
 }
 
 function fsError(error: unknown, requested: string): KaiError {
+  if (error instanceof KaiError) return error;
   const code = errnoCode(error);
   if (code === "ENOENT" || code === "ENOTDIR") return new KaiError("VALIDATION_ERROR", `no such directory: ${requested}`);
   if (code === "EACCES" || code === "EPERM") return new KaiError("PERMISSION_DENIED", `${requested}: permission denied`);

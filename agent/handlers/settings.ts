@@ -1,12 +1,10 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
 import { SETTINGS_SCHEMAS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import type { settingsSection } from "../../shared/schemas/workspace";
-import type { Policy } from "../policy";
-import { isPlainObject, readJsonObject, writeJsonAtomic } from "../runtime/json-file";
-import { confineToWorkspace } from "../runtime/workspace-paths";
+import { locate, withWorkspace } from "../runtime/confined-fs";
+import { isPlainObject, readJsonAt, readJsonObject, writeJsonAtomic } from "../runtime/json-file";
 import type { Handler, Handlers } from "./types";
 
 type Section = z.infer<typeof settingsSection>;
@@ -28,17 +26,17 @@ const FILES: Record<Section, { file: string; key: string | null }> = {
 };
 
 /** A missing file or key reads as `{}` with `exists: false` (`exists` is about the section, not the file). */
-const read: Handler<"settings.read"> = async (params, ctx) => {
-  const { file, key } = FILES[params.section];
-  const target = await confineToWorkspace(ctx.policy, params.root, file);
-  const json = await readJsonObject(target.absolute, file);
-  if (json === null) return { section: params.section, value: {}, exists: false };
-  if (key === null) return { section: params.section, value: json, exists: true };
-  const value = json[key];
-  if (value === undefined) return { section: params.section, value: {}, exists: false };
-  if (!isPlainObject(value)) throw new KaiError("VALIDATION_ERROR", `"${key}" in ${file} must be a JSON object`, { details: { file } });
-  return { section: params.section, value, exists: true };
-};
+const read: Handler<"settings.read"> = (params, ctx) =>
+  withWorkspace(ctx.policy, params.root, async (workspace) => {
+    const { file, key } = FILES[params.section];
+    const json = await readJsonObject(workspace, file, file);
+    if (json === null) return { section: params.section, value: {}, exists: false };
+    if (key === null) return { section: params.section, value: json, exists: true };
+    const value = json[key];
+    if (value === undefined) return { section: params.section, value: {}, exists: false };
+    if (!isPlainObject(value)) throw new KaiError("VALIDATION_ERROR", `"${key}" in ${file} must be a JSON object`, { details: { file } });
+    return { section: params.section, value, exists: true };
+  });
 
 const write: Handler<"settings.write"> = async (params, ctx) => {
   const { file, key } = FILES[params.section];
@@ -51,28 +49,25 @@ const write: Handler<"settings.write"> = async (params, ctx) => {
   // Written as sent, not as parsed: zod would move known keys first, and a file's key
   // order is its author's. The schemas transform nothing, so the two hold the same data.
   const value = params.value;
-  const target = await prepare(ctx.policy, params.root, file);
-  await serialized(target, async () => {
-    let next = value;
-    if (key !== null) next = { ...((await readJsonObject(target, file)) ?? {}), [key]: value };
-    await writeJsonAtomic(target, next);
+  await withWorkspace(ctx.policy, params.root, async (workspace) => {
+    // The folder (.claude) is created if needed, relative to the root's handle; from here on
+    // the file is read and replaced relative to that folder's handle, never by path.
+    const target = await locate(workspace, file, { follow: true, createParents: true });
+    try {
+      if (target.entry && !target.entry.stats.isFile()) throw new KaiError("VALIDATION_ERROR", `${file} is not a regular file`);
+      await serialized(path.join(workspace.real, target.relative), async () => {
+        let next = value;
+        if (key !== null) next = { ...((await readJsonAt(target.folder, target.name, file)) ?? {}), [key]: value };
+        await writeJsonAtomic(target.folder, target.name, next);
+      });
+    } finally {
+      await target.close();
+    }
   });
   return { section: params.section, value };
 };
 
 export const settingsHandlers = { "settings.read": read, "settings.write": write } satisfies Pick<Handlers, "settings.read" | "settings.write">;
-
-/**
- * The file's real path, its folder created if needed. Confined again after the mkdir: a
- * `.claude` that appeared meanwhile as a symlink leading out is refused, not written through.
- */
-async function prepare(policy: Policy, root: string, file: string): Promise<string> {
-  const before = await confineToWorkspace(policy, root, file);
-  await fs.mkdir(path.dirname(before.absolute), { recursive: true });
-  const after = await confineToWorkspace(policy, root, file);
-  if (after.absolute !== before.absolute) throw new KaiError("PERMISSION_DENIED", `${file} moved while it was being written`);
-  return after.absolute;
-}
 
 /** One read-modify-write per file at a time, so two section writes to one file do not lose each other's change. */
 const queues = new Map<string, Promise<void>>();

@@ -1,13 +1,16 @@
 import { constants } from "node:fs";
 import fs from "node:fs/promises";
-import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import { MAX_FILE_BYTES } from "../../shared/schemas/workspace";
+import { type Folder, at, self } from "./confined-fs";
 
 /**
  * Chunked, atomic file writes. Chunk 0 of an upload creates a temporary file beside the
  * target (`.<name>.kai-<uploadId>.part`, exclusive create); later chunks append in order;
  * the last one fsyncs and renames it over the target, so a reader never sees half a file.
+ * The upload holds an open handle on the target's folder from chunk 0 on, and every
+ * create, append and rename names the file relative to that handle (runtime/confined-fs.ts),
+ * so a folder swapped for a symlink meanwhile cannot send any of them outside the workspace.
  *
  * Which chunk comes next lives in memory, keyed by upload id: chunk sizes vary, so the temp
  * file's size alone cannot say. An agent restart forgets its uploads (the edge must start
@@ -20,10 +23,10 @@ interface Upload {
   id: string;
   /** The workspace root and path the upload was started for; every chunk must name the same. */
   key: string;
+  /** The temp file's name in `target.folder`. */
   temp: string;
-  /** The real path the last chunk renames onto, fixed at chunk 0, and the same relative to the workspace. */
-  target: string;
-  relative: string;
+  /** Where the last chunk renames onto, fixed at chunk 0; the upload owns (and closes) the folder's handle. */
+  target: UploadTarget;
   nextIndex: number;
   size: number;
   busy: boolean;
@@ -32,6 +35,13 @@ interface Upload {
 
 const uploads = new Map<string, Upload>();
 
+/** The file `name` in an open, verified folder; `relative` is its workspace path after symlinks. */
+export interface UploadTarget {
+  folder: Folder;
+  name: string;
+  relative: string;
+}
+
 export interface ChunkRequest {
   uploadId: string;
   key: string;
@@ -39,11 +49,11 @@ export interface ChunkRequest {
   data: Buffer;
   last: boolean;
   /**
-   * Confines and checks the target (and creates its parents when asked), answering its real
-   * path. Called at chunk 0, and again at the last chunk to make sure the target still
-   * resolves to the same place before anything is renamed onto it.
+   * Confines and checks the target (and creates its parents when asked), answering its
+   * folder's handle, which the caller hands over. Called at chunk 0, and again at the last
+   * chunk to make sure the path still leads to the same folder before anything is renamed.
    */
-  resolveTarget: () => Promise<{ absolute: string; relative: string }>;
+  resolveTarget: () => Promise<UploadTarget>;
 }
 
 /** Appends one chunk; answers the target, the upload's size so far and whether the file is now in place. */
@@ -61,13 +71,19 @@ export async function writeChunk(request: ChunkRequest): Promise<{ path: string;
     if (!request.last) {
       upload.busy = false;
       touch(upload);
-      return { path: upload.relative, size: upload.size, written: false };
+      return { path: upload.target.relative, size: upload.size, written: false };
     }
-    const target = await request.resolveTarget();
-    if (target.absolute !== upload.target) throw new KaiError("CONFLICT", "the target path changed while the upload was in progress; upload again");
-    await replace(upload.temp, upload.target);
-    forget(upload);
-    return { path: upload.relative, size: upload.size, written: true };
+    const again = await request.resolveTarget();
+    let same: boolean;
+    try {
+      same = again.relative === upload.target.relative && (await sameFolder(again.folder, upload.target.folder));
+    } finally {
+      await again.folder.handle.close();
+    }
+    if (!same) throw new KaiError("CONFLICT", "the target path changed while the upload was in progress; upload again");
+    await replace(upload);
+    await forget(upload);
+    return { path: upload.target.relative, size: upload.size, written: true };
   } catch (error) {
     // Any failure past the order check ends the upload: a half-appended chunk cannot be retried.
     await discard(upload);
@@ -83,12 +99,17 @@ export function pendingUploads(): number {
 async function begin(request: ChunkRequest): Promise<Upload> {
   const existing = uploads.get(request.uploadId);
   if (existing) throw outOfOrder(existing, 0, "this upload has already started");
-  const { absolute: target, relative } = await request.resolveTarget();
+  const target = await request.resolveTarget();
   // The temp name keeps a bounded slice of the target's name: names are limited to 255 bytes.
-  const temp = path.join(path.dirname(target), `.${path.basename(target).slice(0, 100)}.kai-${request.uploadId}.part`);
-  // Exclusive create: never opens (or follows) anything already there.
-  await (await fs.open(temp, "wx", 0o666)).close();
-  const upload: Upload = { id: request.uploadId, key: request.key, temp, target, relative, nextIndex: 0, size: 0, busy: true, timer: undefined };
+  const temp = `.${target.name.slice(0, 100)}.kai-${request.uploadId}.part`;
+  try {
+    // Exclusive create: never opens (or follows) anything already there.
+    await (await fs.open(at(target.folder, temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666)).close();
+  } catch (error) {
+    await target.folder.handle.close();
+    throw error;
+  }
+  const upload: Upload = { id: request.uploadId, key: request.key, temp, target, nextIndex: 0, size: 0, busy: true, timer: undefined };
   uploads.set(upload.id, upload);
   return upload;
 }
@@ -108,7 +129,7 @@ function claim(request: ChunkRequest): Upload {
 }
 
 async function append(upload: Upload, data: Buffer, last: boolean): Promise<void> {
-  const handle = await fs.open(upload.temp, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+  const handle = await fs.open(at(upload.target.folder, upload.temp), constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
   try {
     // Someone else writing into our temp file would corrupt the result silently.
     if ((await handle.stat()).size !== upload.size) throw new KaiError("CONFLICT", "the upload's temporary file was changed by someone else");
@@ -120,34 +141,51 @@ async function append(upload: Upload, data: Buffer, last: boolean): Promise<void
 }
 
 /** Renames the finished temp file over the target, keeping an existing file's permissions. */
-async function replace(temp: string, target: string): Promise<void> {
-  const previous = await fs.lstat(target).catch(() => null);
-  if (previous?.isFile()) await fs.chmod(temp, previous.mode & 0o7777);
-  await fs.rename(temp, target);
+async function replace(upload: Upload): Promise<void> {
+  const { folder, name } = upload.target;
+  const previous = await fs.lstat(at(folder, name)).catch(() => null);
+  if (previous?.isFile()) {
+    // Through a handle on the temp file itself: chmod by name would follow a symlink put there.
+    const temp = await fs.open(at(folder, upload.temp), constants.O_WRONLY | constants.O_NOFOLLOW);
+    await temp.chmod(previous.mode & 0o7777).finally(() => temp.close());
+  }
+  await fs.rename(at(folder, upload.temp), at(folder, name));
   // The rename is durable only once the directory entry is synced; best effort (not every fs can).
-  const dir = await fs.open(path.dirname(target), constants.O_RDONLY).catch(() => null);
+  const dir = await fs.open(self(folder.handle, folder.real), constants.O_RDONLY | constants.O_DIRECTORY).catch(() => null);
   await dir?.sync().catch(() => undefined);
   await dir?.close();
+}
+
+/** True when both handles hold the same folder (dev, ino). */
+async function sameFolder(a: Folder, b: Folder): Promise<boolean> {
+  const [x, y] = await Promise.all([a.handle.stat(), b.handle.stat()]);
+  return x.dev === y.dev && x.ino === y.ino;
 }
 
 function touch(upload: Upload): void {
   clearTimeout(upload.timer);
   upload.timer = setTimeout(() => {
     if (upload.busy) touch(upload);
-    else void discard(upload);
+    else void discard(upload).catch(() => undefined);
   }, UPLOAD_IDLE_MS);
   // An upload nobody finishes must not keep the agent alive.
   upload.timer.unref();
 }
 
-function forget(upload: Upload): void {
+async function forget(upload: Upload): Promise<void> {
   clearTimeout(upload.timer);
   uploads.delete(upload.id);
+  await upload.target.folder.handle.close().catch(() => undefined);
 }
 
 async function discard(upload: Upload): Promise<void> {
-  forget(upload);
-  await fs.rm(upload.temp, { force: true }).catch(() => undefined);
+  // Only once: an upload already forgotten has its folder handle closed.
+  if (uploads.get(upload.id) !== upload) return;
+  clearTimeout(upload.timer);
+  uploads.delete(upload.id);
+  // Relative to the held folder: a swapped path cannot make this remove anything elsewhere.
+  await fs.unlink(at(upload.target.folder, upload.temp)).catch(() => undefined);
+  await upload.target.folder.handle.close().catch(() => undefined);
 }
 
 function outOfOrder(upload: Upload, index: number, why: string): KaiError {

@@ -1,11 +1,10 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import type { z } from "zod";
 import type { scriptInfo } from "../../shared/schemas/workspace";
 import { type Policy, errnoCode } from "../policy";
+import { type Workspace, locateExisting, readFolder, withWorkspace } from "./confined-fs";
 import { isPlainObject, readJsonObject } from "./json-file";
-import { confineToWorkspace, workspaceRoot } from "./workspace-paths";
 
 /**
  * The scripts a workspace offers: its package.json `scripts` and the executables in
@@ -25,10 +24,11 @@ const KAI_SCRIPTS_DIR = ".kai/scripts";
 
 /** The workspace's real root and its scripts: package.json ones in file order, then `.kai/scripts` by name. */
 export async function listScripts(policy: Policy, requestedRoot: string): Promise<{ root: string; scripts: Script[] }> {
-  const root = await workspaceRoot(policy, requestedRoot);
-  const [fromPackage, fromKai] = await Promise.all([packageScripts(policy, root), kaiScripts(policy, root)]);
-  const kaiNames = new Set(fromKai.map((script) => script.name));
-  return { root, scripts: [...fromPackage.filter((script) => !kaiNames.has(script.name)), ...fromKai] };
+  return withWorkspace(policy, requestedRoot, async (workspace) => {
+    const [fromPackage, fromKai] = await Promise.all([packageScripts(workspace), kaiScripts(workspace)]);
+    const kaiNames = new Set(fromKai.map((script) => script.name));
+    return { root: workspace.real, scripts: [...fromPackage.filter((script) => !kaiNames.has(script.name)), ...fromKai] };
+  });
 }
 
 /**
@@ -39,11 +39,10 @@ export async function listScripts(policy: Policy, requestedRoot: string): Promis
  * bundled file on hosts that may have no npm, and npm would parse the name as options.
  * Unlike npm, `pre<name>`/`post<name>` scripts are not run.
  */
-async function packageScripts(policy: Policy, root: string): Promise<Script[]> {
-  const target = await confined(policy, root, "package.json");
-  const json = target && (await readJsonObject(target, "package.json"));
+async function packageScripts(workspace: Workspace): Promise<Script[]> {
+  const json = await offered(() => readJsonObject(workspace, "package.json", "package.json"));
   if (!json || !isPlainObject(json.scripts)) return [];
-  const bin = path.join(root, "node_modules", ".bin");
+  const bin = path.join(workspace.real, "node_modules", ".bin");
   return Object.entries(json.scripts).flatMap(([name, text]) =>
     typeof text === "string" && name.length > 0 ? [{ name, source: "package.json" as const, command: text, file: "/bin/sh", args: ["-c", text], extraPath: [bin] }] : [],
   );
@@ -52,34 +51,46 @@ async function packageScripts(policy: Policy, root: string): Promise<Script[]> {
 /**
  * Regular files with an execute bit, run directly (no shell) by their real path. Dotfiles
  * are skipped (editor swap files, .gitkeep); a symlink is listed only when its target is
- * inside the workspace, and a `.kai/scripts` that leads out lists nothing.
+ * inside the workspace, and a `.kai/scripts` that leads out lists nothing. The folder is
+ * read through its own handle and each entry walked from the workspace root's handle
+ * (runtime/confined-fs.ts), so a swap made meanwhile cannot list what is outside.
  */
-async function kaiScripts(policy: Policy, root: string): Promise<Script[]> {
-  const dir = await confined(policy, root, KAI_SCRIPTS_DIR);
+async function kaiScripts(workspace: Workspace): Promise<Script[]> {
+  const dir = await offered(() => locateExisting(workspace, KAI_SCRIPTS_DIR, { follow: true }));
   if (!dir) return [];
   let names: string[];
   try {
-    names = (await fs.readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name);
+    if (!dir.entry.stats.isDirectory()) return [];
+    const real = path.join(workspace.real, dir.relative);
+    names = (await readFolder(dir.entry.handle!, real)).filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name);
   } catch (error) {
     if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") return [];
     throw new KaiError("INTERNAL_ERROR", `cannot read ${KAI_SCRIPTS_DIR} (${errnoCode(error) ?? "unknown error"})`);
+  } finally {
+    await dir.close();
   }
   const scripts: Script[] = [];
   for (const name of names.filter((name) => !name.startsWith(".")).sort()) {
-    const file = await confined(policy, root, path.join(path.relative(root, dir), name));
-    const stat = file ? await fs.stat(file).catch(() => null) : null;
-    if (!file || !stat?.isFile() || (stat.mode & 0o111) === 0) continue;
-    scripts.push({ name, source: ".kai/scripts", command: `${KAI_SCRIPTS_DIR}/${name}`, file, args: [], extraPath: [path.join(root, "node_modules", ".bin")] });
+    const file = await offered(() => locateExisting(workspace, `${dir.relative}/${name}`, { follow: true }));
+    if (!file) continue;
+    const { stats } = file.entry;
+    const real = path.join(workspace.real, file.relative);
+    await file.close();
+    if (!stats.isFile() || (stats.mode & 0o111) === 0) continue;
+    scripts.push({ name, source: ".kai/scripts", command: `${KAI_SCRIPTS_DIR}/${name}`, file: real, args: [], extraPath: [path.join(workspace.real, "node_modules", ".bin")] });
   }
   return scripts;
 }
 
-/** The real path of `relative`, or null when it leads out of the workspace (such entries are simply not offered). */
-async function confined(policy: Policy, root: string, relative: string): Promise<string | null> {
+/**
+ * What `find` answers, or null when the entry leads out of the workspace or is gone (such
+ * entries are simply not offered). A swap in progress (CONFLICT) reads as gone too.
+ */
+async function offered<T>(find: () => Promise<T>): Promise<T | null> {
   try {
-    return (await confineToWorkspace(policy, root, relative)).absolute;
+    return await find();
   } catch (error) {
-    if (error instanceof KaiError && error.code === "PERMISSION_DENIED") return null;
+    if (error instanceof KaiError && ["PERMISSION_DENIED", "NOT_FOUND", "CONFLICT"].includes(error.code)) return null;
     throw error;
   }
 }
