@@ -9,6 +9,9 @@ export const TEST_BINDINGS = {
   PASSWORD_PEPPER: "test-pepper-0123456789abcdef",
   ADMIN_EMAILS: "admin@example.com",
   ALLOWED_ORIGINS: "https://app.kai.test",
+  // Tests call the Worker through a binding (no request.cf, not production) and play many
+  // clients by sending CF-Connecting-IP: trust it here as a self-hoster's proxy header.
+  TRUSTED_CLIENT_IP_HEADER: "CF-Connecting-IP",
 };
 
 export default defineConfig(async () => {

@@ -34,6 +34,19 @@ const configSchema = z.object({
    */
   AGENT_CONNECT_RATE_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(50),
   AGENT_CONNECT_BURST: z.coerce.number().int().min(1).max(10_000).default(50),
+  /**
+   * Self-hosting behind your own reverse proxy: the request header it writes each client's
+   * address into, e.g. `X-Real-IP` or `X-Forwarded-For` (of a list, the last entry counts).
+   * The proxy must overwrite whatever a client sends in it. Unset, per-IP limits trust
+   * `CF-Connecting-IP` only on a production deploy behind Cloudflare; anywhere else every
+   * anonymous caller shares one bucket, "unattributed" (see edge/middleware/client-ip.ts).
+   */
+  TRUSTED_CLIENT_IP_HEADER: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9-]*$/, "TRUSTED_CLIENT_IP_HEADER must be a header name such as X-Real-IP, or empty")
+    .optional()
+    .transform((value) => value || undefined),
   /** Development only: let webhooks target loopback and private networks (local receivers). */
   WEBHOOKS_ALLOW_PRIVATE: z
     .enum(["true", "false"])

@@ -12,6 +12,7 @@ export interface Bindings {
   HOST_SESSION: DurableObjectNamespace<HostSession>;
   AGENT_TIMEOUT_MS?: string;
   API_RATE_LIMIT_PER_HOUR?: string;
+  TRUSTED_CLIENT_IP_HEADER?: string;
   WEBHOOKS_ALLOW_PRIVATE?: string;
   WEBHOOK_RETRY_BASE_MS?: string;
   WEBHOOK_DISPATCHER: DurableObjectNamespace<WebhookDispatcher>;
@@ -33,12 +34,16 @@ export interface Principal {
   via: "access_token" | "api_token" | "cookie";
   /** The login session (refresh family) behind an access token or cookie. */
   sessionId?: string;
+  /** The personal API token behind an `api_token` principal (its id, never its secret). */
+  tokenId?: string;
 }
 
 export interface Variables {
   config: Config;
   surface: ApiSurface;
   principal: Principal;
+  /** Who the request's credentials name, resolved once (`resolvePrincipal`) for the rate limiter and `authenticate`. */
+  caller?: Promise<Principal | undefined>;
   /** The host a host-bound route acts on, chosen by `selectHost`. */
   host: HostRow;
   /** The workspace a Workspace Runtime route acts on, chosen by `resolveWorkspace`. */

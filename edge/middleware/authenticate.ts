@@ -21,7 +21,7 @@ async function principalFromBearer(c: Context<AppEnv>, token: string): Promise<P
     const found = await authenticateApiToken(db, token);
     if (!found) throw unauthorized("the API token is invalid, expired or revoked");
     if (found.touch) c.executionCtx.waitUntil(found.touch);
-    return { userId: found.userId, via: "api_token" };
+    return { userId: found.userId, via: "api_token", tokenId: found.tokenId };
   }
   const claims = await verifyAccessToken(c.get("config"), token);
   // The signature alone is not enough: a logged-out or stolen-and-revoked family ends here.
@@ -34,9 +34,20 @@ async function principalFromBearer(c: Context<AppEnv>, token: string): Promise<P
  * Who is calling: `Authorization: Bearer` with an access token or a personal API token,
  * or else the browser session cookie. Cookie-authenticated unsafe requests must come from
  * one of Kai's own origins, which is what stops cross-site request forgery. Undefined when
- * no credentials were sent; invalid credentials throw.
+ * no credentials were sent; invalid credentials throw. Resolved once per request: the rate
+ * limiter asks first (to count per user) and `authenticate` gets the same answer, or the
+ * same error, without a second lookup.
  */
-export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | undefined> {
+export function resolvePrincipal(c: Context<AppEnv>): Promise<Principal | undefined> {
+  let caller = c.get("caller");
+  if (!caller) {
+    caller = principalFromCredentials(c);
+    c.set("caller", caller);
+  }
+  return caller;
+}
+
+async function principalFromCredentials(c: Context<AppEnv>): Promise<Principal | undefined> {
   const authorization = c.req.header("Authorization");
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);

@@ -2,8 +2,9 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
 import type { AppEnv } from "../env";
-import { sha256Hex } from "../identity/crypto";
 import type { RateDecision } from "../rate-limiter";
+import { resolvePrincipal } from "./authenticate";
+import { clientIp } from "./client-ip";
 
 export interface RatePolicy {
   /** Bucket family, e.g. "auth-ip" or "login-account". */
@@ -18,15 +19,10 @@ export const LOGIN_PER_ACCOUNT: RatePolicy = { name: "login-account", limit: 10,
 export const VERIFY_PER_ACCOUNT: RatePolicy = { name: "verify-account", limit: 10, windowSeconds: 900 };
 export const REGISTER_PER_ACCOUNT: RatePolicy = { name: "register-account", limit: 5, windowSeconds: 3600 };
 
-/** Every `/api` request, per caller (its credential, or its IP when anonymous), per hour. */
+/** Every `/api` request, per caller (its user, or its IP when anonymous), per hour. */
 export const API_PER_CALLER_WINDOW_SECONDS = 3600;
 
 const decisionsKey = new WeakMap<Context, RateDecision[]>();
-
-export function clientIp(c: Context<AppEnv>): string {
-  // Cloudflare sets CF-Connecting-IP itself and overwrites any value a client sends.
-  return c.req.header("CF-Connecting-IP") ?? "unknown";
-}
 
 /** Counts one request against `policy` for `subject`; throws RATE_LIMITED when over. */
 export async function consume(c: Context<AppEnv>, policy: RatePolicy, subject: string): Promise<void> {
@@ -70,14 +66,17 @@ export function rateLimit(policy: RatePolicy) {
 }
 
 /**
- * The general limit on every `/api` response: counted per credential (a token or session
- * cookie, hashed) or per IP for anonymous calls, `API_RATE_LIMIT_PER_HOUR` an hour. The
- * agent's WebSocket upgrade is exempt: its 101 answer cannot carry new headers.
+ * The general limit on every `/api` response, `API_RATE_LIMIT_PER_HOUR` an hour: counted per
+ * user once the credentials check out (however the header is spelled, and across all of the
+ * user's tokens and sessions, so minting tokens buys no quota), and per client IP for
+ * anonymous calls and invalid credentials alike (a junk token is no fresh bucket). The
+ * credentials are only read here: `authenticate` still refuses invalid ones with the same
+ * 401 or 403. The agent's WebSocket upgrade is exempt: its 101 answer cannot carry new headers.
  */
 export const apiRateLimit = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.path === "/api/agent/connect") return next();
-  const credential = c.req.header("Authorization") ?? c.req.header("Cookie");
-  const subject = credential ? `cred:${await sha256Hex(credential)}` : `ip:${clientIp(c)}`;
+  const principal = await resolvePrincipal(c).catch(() => undefined);
+  const subject = principal ? `user:${principal.userId}` : `ip:${clientIp(c)}`;
   const limit = c.get("config").API_RATE_LIMIT_PER_HOUR;
   await consume(c, { name: "api", limit, windowSeconds: API_PER_CALLER_WINDOW_SECONDS }, subject);
   await next();
