@@ -76,5 +76,5 @@ export async function authenticateApiToken(db: Db, secret: string) {
     !row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS
       ? db.update(apiTokens).set({ lastUsedAt: new Date(now) }).where(eq(apiTokens.id, row.id)).then(() => undefined)
       : undefined;
-  return { userId: row.userId, touch };
+  return { userId: row.userId, tokenId: row.id, touch };
 }
