@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import type { ParamsOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import type { FlexyContainer } from "../../shared/schemas/flexy";
+import { type FlexyContainer, containerPathProblem } from "../../shared/schemas/flexy";
 import { checkContainerSecurity, confinePath } from "../policy";
 import { LABELS, dockerError, httpStatus, toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "../runtime/docker";
 import { requireDirectory } from "./directories";
@@ -39,6 +39,7 @@ const create: Handler<"container.create"> = async (params, ctx) => {
   checkContainerSecurity(security);
   checkLabels(params.labels ?? {});
   checkEnv(params.env);
+  checkContainerPath(params.containerPath);
   const hostPath = await confinePath(ctx.policy, params.hostPath);
   // Must exist: with `Binds` Docker would create it as root, with `Mounts` it fails late.
   await requireDirectory(hostPath, params.hostPath);
@@ -74,6 +75,8 @@ const create: Handler<"container.create"> = async (params, ctx) => {
   } catch (error) {
     // The image can vanish between the check and the create.
     if (httpStatus(error) === 404) throw imageMissing(params.image);
+    // 400 is Docker's "invalid parameter": something in the request, never the engine failing.
+    if (httpStatus(error) === 400) throw new KaiError("VALIDATION_ERROR", `Docker refused the container's settings: ${dockerError(error).message}`);
     throw dockerError(error);
   }
   return summary(await inspectOwned(ctx, container.id));
@@ -179,18 +182,36 @@ function checkEnv(env: Record<string, string>): void {
   if (Object.values(env).some((value) => value.includes("\0"))) throw new KaiError("VALIDATION_ERROR", "environment values must not contain NUL");
 }
 
+/** The agent's own check: the command table takes any absolute path, whatever the edge checked. */
+function checkContainerPath(value: string): void {
+  const problem = containerPathProblem(value);
+  if (problem) throw new KaiError("VALIDATION_ERROR", `invalid containerPath ${JSON.stringify(value)}: ${problem}`, { details: { fields: { containerPath: [problem] } } });
+}
+
 /** Kai never pulls: the image must already be on this host. */
 async function requireImage(docker: Docker, image: string): Promise<void> {
   try {
     await docker.getImage(image).inspect();
   } catch (error) {
     if (httpStatus(error) === 404) throw imageMissing(image);
+    // e.g. "invalid reference format: repository name must be lowercase".
+    if (httpStatus(error) === 400) {
+      throw new KaiError("VALIDATION_ERROR", `image ${image} is not a valid image reference: ${dockerError(error).message.replace(/^.*invalid reference format/i, "invalid reference format")}`, {
+        details: { fields: { image: ["invalid reference format"] } },
+      });
+    }
     throw dockerError(error);
   }
 }
 
+/**
+ * A request naming an image this host does not have is the caller's to fix (pull or build
+ * it there), not an engine failure: VALIDATION_ERROR, one of the Kai API's documented codes.
+ */
 function imageMissing(image: string): KaiError {
-  return new KaiError("DOCKER_ERROR", `image ${image} is not on this host; build or pull it first`);
+  return new KaiError("VALIDATION_ERROR", `image ${image} is not on this host, and Kai does not pull images: pull or build it on the host first (\`docker pull ${image}\`; \`docker images\` lists what the host has)`, {
+    details: { fields: { image: ["not on this host"] } },
+  });
 }
 
 /** Ports are published on 127.0.0.1 only; hostPort 0 or omitted lets Docker pick a free one. */

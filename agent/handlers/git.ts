@@ -34,17 +34,20 @@ const log: Handler<"git.log"> = async (params, ctx) => {
 const commit: Handler<"git.commit"> = async (params, ctx) => {
   if (params.all && params.paths !== undefined) throw new KaiError("VALIDATION_ERROR", "pass either paths or all, not both");
   const env = identityEnv(params.author);
+  // Git's spelling of each path → the client's, so an error names the path as it was sent.
+  const names = new Map(params.paths?.map((value) => [repositoryPath(value), value]));
   const paths = params.paths?.map(repositoryPath);
   if (paths?.length === 0) throw new KaiError("VALIDATION_ERROR", "paths is empty; pass at least one path or all");
   const root = await workspaceRoot(ctx.policy, params.root);
   const pathspec = paths ? ["--", ...paths] : [];
-  if (params.all) await git(root, ["add", "--all"], opts(ctx));
-  else if (paths) await git(root, ["add", "--all", ...pathspec], opts(ctx));
-  const staged = await runGit(root, ["diff", "--cached", "--quiet", ...pathspec], opts(ctx));
+  const named = { ...opts(ctx), paths: names };
+  if (params.all) await git(root, ["add", "--all"], named);
+  else if (paths) await git(root, ["add", "--all", ...pathspec], named);
+  const staged = await runGit(root, ["diff", "--cached", "--quiet", ...pathspec], named);
   if (staged.code === 0) throw new KaiError("CONFLICT", "nothing to commit");
-  if (staged.code !== 1) throw gitFailure(staged, "diff");
+  if (staged.code !== 1) throw gitFailure(staged, "diff", false, names);
   // The message travels on stdin: it never becomes an argument git could misread.
-  const summary = await git(root, ["commit", "--file=-", ...pathspec], { ...opts(ctx), env, input: params.message });
+  const summary = await git(root, ["commit", "--file=-", ...pathspec], { ...named, env, input: params.message });
   return { hash: (await git(root, ["rev-parse", "HEAD"], opts(ctx))).trim(), branch: await currentBranch(root, ctx), summary: summary.trim() };
 };
 

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { KaiError } from "../../shared/errors";
+import { type PathNames, gitMistake } from "./git-mistakes";
 
 /**
  * Runs the real `git` binary for one workspace. Plain `spawn` with an argument array rather
@@ -37,6 +38,8 @@ export interface GitOptions {
   /** Written to git's stdin (a commit message, never an argument). */
   input?: string;
   env?: Record<string, string>;
+  /** Paths as git received them → as the client wrote them, to name them in an error. */
+  paths?: PathNames;
 }
 
 /** Inherited variables that would point git at another repository or identity. */
@@ -122,7 +125,7 @@ export function runGit(root: string, args: string[], options: GitOptions = {}): 
 /** Runs git and answers its stdout; any failure becomes the matching Kai error. */
 export async function git(root: string, args: string[], options: GitOptions = {}): Promise<string> {
   const run = await runGit(root, args, options);
-  if (run.code !== 0) throw gitFailure(run, args[0] ?? "git", (options.timeoutMs ?? 0) >= GIT_NETWORK_TIMEOUT_MS);
+  if (run.code !== 0) throw gitFailure(run, args[0] ?? "git", (options.timeoutMs ?? 0) >= GIT_NETWORK_TIMEOUT_MS, options.paths);
   return run.stdout;
 }
 
@@ -130,7 +133,7 @@ const NETWORK = /Could not read from remote repository|unable to access|Could no
 const AUTH = /Authentication failed|could not read (Username|Password)|terminal prompts disabled|Permission denied \(publickey/i;
 
 /** A failed git run as a Kai error; `network` when the command talks to a remote. */
-export function gitFailure(run: GitRun, command: string, network = false): KaiError {
+export function gitFailure(run: GitRun, command: string, network = false, paths?: PathNames): KaiError {
   const output = clip(`${run.stderr}\n${run.stdout}`.trim());
   const details = { output };
   if (run.timedOut) {
@@ -145,8 +148,9 @@ export function gitFailure(run: GitRun, command: string, network = false): KaiEr
     // A pull that has to merge writes a merge commit; the command carries no author for it.
     return new KaiError("VALIDATION_ERROR", "git has no user name and email on this host for the commit it has to write (git config user.name / user.email)", { details });
   }
-  if (/pathspec .* did not match/i.test(output)) return new KaiError("NOT_FOUND", firstLine(output), { details });
-  if (/ignored by one of your \.gitignore/i.test(output)) return new KaiError("VALIDATION_ERROR", "some paths are ignored by .gitignore", { details });
+  // A mistake of the request or of the workspace's state: a 4xx in Kai's words, not git's.
+  const mistake = gitMistake(output, paths);
+  if (mistake) return mistake;
   if (/nothing to commit|nothing added to commit|no changes added to commit/i.test(output)) return new KaiError("CONFLICT", "nothing to commit", { details });
   return new KaiError("INTERNAL_ERROR", `git ${command} failed: ${firstLine(output)}`, { details });
 }

@@ -37,6 +37,37 @@ export const absolutePath = z
   .refine((value) => value.startsWith("/"), { message: "must be an absolute path" })
   .refine((value) => !value.includes("\0"), { message: "must not contain NUL" });
 
+/**
+ * Where the host directory is mounted inside the container. Docker refuses `/` at create,
+ * and the container runtime fails at start on its own mounts (`/proc`, `/dev`) or files it
+ * writes itself (`/etc/hosts`); `/sys` would hide the kernel's interface. A path with `..`,
+ * `.` or doubled slashes is refused rather than quietly normalised, so what is stored and
+ * shown is what the client sent.
+ */
+const RUNTIME_TREES = ["/proc", "/sys", "/dev"];
+const RUNTIME_FILES = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.dockerenv"];
+
+/** Why `value` cannot be a container mount point, or undefined when it can. */
+export function containerPathProblem(value: string): string | undefined {
+  if (!value.startsWith("/")) return "must be an absolute path inside the container, such as /workspace";
+  if (/[\0-\x1f\x7f]/.test(value)) return "must not contain NUL or control characters";
+  if (value === "/") return "cannot be / (Docker cannot mount over the container's root); use a directory such as /workspace";
+  if (value.split("/").some((part) => part === "." || part === "..")) return "must not contain . or .. segments";
+  if (value.includes("//") || value.endsWith("/")) return "must be normalised: no doubled or trailing slashes";
+  const reserved = RUNTIME_TREES.find((tree) => value === tree || value.startsWith(`${tree}/`)) ?? RUNTIME_FILES.find((file) => value === file);
+  if (reserved) return `cannot be ${value}: ${reserved} belongs to the container runtime; use a directory such as /workspace`;
+  return undefined;
+}
+
+export const containerPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .superRefine((value, ctx) => {
+    const problem = containerPathProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "an environment variable name" });
 
 export const portMapping = z.object({
@@ -68,7 +99,7 @@ export const createFlexyBody = z
     name: containerName,
     image: imageReference,
     hostPath: absolutePath.optional().describe("Bound at containerPath; defaults to the catalog item's path"),
-    containerPath: absolutePath.default("/workspace"),
+    containerPath: containerPath.default("/workspace"),
     env: z.record(envName, z.string().max(32_768)).default({}),
     ports: z.array(portMapping).max(32).optional(),
     catalogItemId: z.uuid().optional().describe("Record the new container on this catalog item"),

@@ -281,12 +281,12 @@ describe("container errors", () => {
     expect((await kaiError(call("container.inspect", { id: uniqueName("never") }))).code).toBe("CONTAINER_NOT_FOUND");
   });
 
-  it("answers a clear DOCKER_ERROR and creates nothing when the image is not on this host", async () => {
+  it("answers a clear VALIDATION_ERROR and creates nothing when the image is not on this host", async () => {
     const name = uniqueName("noimage");
     const missing = `kai-test-missing-${RUN}:never`;
     const error = await kaiError(call("container.create", createParams({ name, image: missing })));
-    expect(error.code).toBe("DOCKER_ERROR");
-    expect(error.message).toBe(`image ${missing} is not on this host; build or pull it first`);
+    expect(error.code).toBe("VALIDATION_ERROR");
+    expect(error.message).toContain(`image ${missing} is not on this host, and Kai does not pull images`);
     expect(await engineInspect(name)).toBeNull();
   });
 
