@@ -4,6 +4,7 @@ import { AGENT_VERSION, AgentConnection } from "./connection";
 import { ConfigError, USAGE, parseCommand } from "./config";
 import { handlers } from "./handlers/index";
 import { createLogger } from "./log";
+import { login } from "./login";
 import { AgentRpc } from "./rpc";
 import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
 import { createDockerClient } from "./runtime/docker";
@@ -15,6 +16,10 @@ async function main(): Promise<number> {
   let command;
   try {
     command = await parseCommand(process.argv.slice(2));
+    if (command.kind === "login") {
+      await login(command, { stdin: process.stdin, stderr: process.stderr });
+      return 0;
+    }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`kai-agent: ${error.message}\nRun kai-agent --help for usage.\n`);

@@ -146,7 +146,14 @@ describe("loadPolicy", () => {
 
   it("reads roots (resolved to real paths, deduplicated) and the entry cap", async () => {
     const file = await policyFile(JSON.stringify({ allowedRoots: [path.join(tmp, "root-link"), root], maxDirectoryEntries: 50 }));
-    expect(await loadPolicy(file)).toEqual({ allowedRoots: [root], maxDirectoryEntries: 50 });
+    expect(await loadPolicy(file)).toEqual({ allowedRoots: [root], maxDirectoryEntries: 50, scripts: true });
+  });
+
+  it("reads the scripts switch, on unless it says false", async () => {
+    expect((await loadPolicy(await policyFile(JSON.stringify({ scripts: false })))).scripts).toBe(false);
+    expect((await loadPolicy(await policyFile(JSON.stringify({ scripts: true })))).scripts).toBe(true);
+    expect((await loadPolicy(await policyFile("{}"))).scripts).toBe(true);
+    expect(defaultPolicy().scripts).toBe(true);
   });
 
   it("expands ~ to the home directory", async () => {
@@ -161,6 +168,7 @@ describe("loadPolicy", () => {
     [JSON.stringify({ maxDirectoryEntries: "lots" }), 'field "maxDirectoryEntries"'],
     [JSON.stringify({ maxDirectoryEntries: 0 }), 'field "maxDirectoryEntries"'],
     [JSON.stringify({ allowedRoot: ["/tmp"] }), 'field "allowedRoot"'],
+    [JSON.stringify({ scripts: "no" }), 'field "scripts"'],
     [JSON.stringify({ allowedRoots: ["/tmp", "/no/such/kai/dir"] }), 'field "allowedRoots[1]": /no/such/kai/dir does not exist'],
   ])("refuses %s naming the file and the field", async (content, expected) => {
     const file = await policyFile(content);

@@ -15,6 +15,12 @@ export interface Policy {
   allowedRoots: string[];
   /** The most entries one `directory.list` answers; the rest is reported as `truncated`. */
   maxDirectoryEntries: number;
+  /**
+   * Whether `scripts.list` / `scripts.run` may run a workspace's scripts. A script runs as
+   * the agent's user with all of that user's rights, beyond anything `allowedRoots` bounds.
+   * `loadPolicy` always sets it; absent (a policy built in code) means allowed, the default.
+   */
+  scripts?: boolean;
 }
 
 export type ContainerSecurityOptions = z.infer<typeof containerSecurityOptions>;
@@ -30,8 +36,15 @@ export function defaultPolicy(): Policy {
   } catch {
     // A missing home still confines to that path; confinePath re-resolves roots anyway.
   }
-  return { allowedRoots: [root], maxDirectoryEntries: DEFAULT_MAX_DIRECTORY_ENTRIES };
+  return { allowedRoots: [root], maxDirectoryEntries: DEFAULT_MAX_DIRECTORY_ENTRIES, scripts: DEFAULT_SCRIPTS };
 }
+
+/**
+ * Scripts stay on unless the policy file says `"scripts": false`: turning them off by
+ * default would break every existing host whose workspaces rely on them, silently from the
+ * API user's point of view. The README says plainly what "on" means.
+ */
+const DEFAULT_SCRIPTS = true;
 
 /** `$XDG_CONFIG_HOME/kai/agent-policy.json`, or `~/.config/kai/agent-policy.json`. */
 export function defaultPolicyFile(): string {
@@ -51,12 +64,13 @@ const policyFileSchema = z
   .object({
     allowedRoots: z.array(rootEntry).min(1, { message: "must list at least one directory" }).optional(),
     maxDirectoryEntries: z.number().int().min(1).max(100_000).optional(),
+    scripts: z.boolean().optional(),
   })
   .strict();
 
 /**
- * Reads the policy file (JSON: `{"allowedRoots": [...], "maxDirectoryEntries": n}`, both
- * optional). A missing file means the defaults; anything invalid throws an Error naming the
+ * Reads the policy file (JSON: `{"allowedRoots": [...], "maxDirectoryEntries": n, "scripts":
+ * true|false}`, all optional). A missing file means the defaults; anything invalid throws an Error naming the
  * file and the field, so the agent refuses to start rather than run with a policy nobody wrote.
  */
 export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Policy> {
@@ -95,7 +109,11 @@ export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Po
       throw new Error(`policy file ${file}: field "allowedRoots[${index}]": ${root} ${reason}`);
     }
   }
-  return { allowedRoots: roots, maxDirectoryEntries: parsed.data.maxDirectoryEntries ?? defaults.maxDirectoryEntries };
+  return {
+    allowedRoots: roots,
+    maxDirectoryEntries: parsed.data.maxDirectoryEntries ?? defaults.maxDirectoryEntries,
+    scripts: parsed.data.scripts ?? DEFAULT_SCRIPTS,
+  };
 }
 
 /** True when `candidate` is `root` or below it. `/home/user2` is not inside `/home/user`. */
@@ -183,6 +201,20 @@ export function checkContainerSecurity(options: ContainerSecurityOptions): void 
   if (options.extraBinds?.length) violations.push(`extra bind mounts are not allowed (${options.extraBinds.join(", ")})`);
   if (violations.length > 0) {
     throw new KaiError("PERMISSION_DENIED", `refused by this host's policy: ${violations.join("; ")}`, { details: { violations } });
+  }
+}
+
+/**
+ * Refuses when the policy turns scripts off, naming the switch: a workspace script runs with
+ * the agent user's full rights, so this is the owner's way to keep untrusted code from running.
+ */
+export function requireScriptsAllowed(policy: Policy): void {
+  if (policy.scripts === false) {
+    throw denied(
+      'scripts are turned off on this host by its local policy ("scripts": false in kai-agent\'s policy file); ' +
+        'the host\'s owner can allow them with "scripts": true and a restart of kai-agent',
+      { policy: "scripts" },
+    );
   }
 }
 

@@ -4,11 +4,14 @@
  * own machine's Kai containers right away.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 export const LOCAL_HOST_NAME = "local";
+/** The local agent's token, alone in a git-ignored 0600 file: kai-agent reads it with --token-file. */
+const TOKEN_FILE = path.join(ROOT, ".kai", "agent-token");
 
 export interface LocalHost {
   id: string;
@@ -40,10 +43,16 @@ export async function ensureLocalHost(url: string, apiToken: string, saved: Loca
 
 /** Starts kai-agent for the local host with the default policy (your home directory only). */
 export function startLocalAgent(url: string, host: LocalHost): ChildProcess {
-  const agent = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent", "cli.ts"), "--server", url], {
+  // Not on the command line (ps) nor in the environment (/proc/<pid>/environ, readable by
+  // every script the agent runs): a file only this user can read.
+  mkdirSync(path.dirname(TOKEN_FILE), { recursive: true });
+  // A fresh file each time: an old one may have looser bits, which the agent would refuse.
+  rmSync(TOKEN_FILE, { force: true });
+  writeFileSync(TOKEN_FILE, `${host.token}\n`, { mode: 0o600, flag: "wx" });
+  const { KAI_TOKEN: _ignored, ...env } = process.env;
+  const agent = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent", "cli.ts"), "--server", url, "--token-file", TOKEN_FILE], {
     cwd: ROOT,
-    // The token goes through the environment so it does not show in `ps`.
-    env: { ...process.env, KAI_TOKEN: host.token },
+    env,
     stdio: ["ignore", "inherit", "inherit"],
   });
   agent.once("exit", (code, signal) => {

@@ -45,7 +45,8 @@ Options:
   -h, --help   show this help
 
 Files (all git-ignored): .kai/dev.vars (local secrets), .kai/dev-login.json (dev login and
-token, reused on restart), .wrangler/state (local database), .xdg (wrangler's own files).
+token, reused on restart), .kai/agent-token (the local kai-agent's token, mode 0600),
+.wrangler/state (local database), .xdg (wrangler's own files).
 Reset everything local with: rm -rf .wrangler/state .kai`;
 
 /** Wrangler must not phone home, and its logs/registry stay inside the project. */

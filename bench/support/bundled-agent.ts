@@ -69,9 +69,13 @@ export class BundledAgent {
     this.#dir = await mkdtemp(path.join(os.tmpdir(), "kai-bench-agent-"));
     const policy = path.join(this.#dir, "policy.json");
     await writeFile(policy, JSON.stringify({ allowedRoots: [this.allowedRoot] }));
-    const child = spawn(process.execPath, [...this.nodeArgs, AGENT_BUNDLE, "--server", this.server, "--token", this.token, "--policy", policy], {
+    // The token in a 0600 file, as a service manager would hand it over: never on the command line.
+    const tokenFile = path.join(this.#dir, "token");
+    await writeFile(tokenFile, `${this.token}\n`, { mode: 0o600 });
+    const { KAI_TOKEN: _ignored, ...env } = process.env;
+    const child = spawn(process.execPath, [...this.nodeArgs, AGENT_BUNDLE, "--server", this.server, "--token-file", tokenFile, "--policy", policy], {
       cwd: this.#dir,
-      env: { ...process.env, KAI_CONFIG: "", KAI_SERVER: "", KAI_TOKEN: "", KAI_POLICY: "", XDG_CONFIG_HOME: this.#dir, HOME: this.#dir },
+      env: { ...env, KAI_CONFIG: "", KAI_SERVER: "", KAI_POLICY: "", XDG_CONFIG_HOME: this.#dir, HOME: this.#dir },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.#child = child;

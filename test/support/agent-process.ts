@@ -6,7 +6,9 @@ import { ROOT } from "./edge-server";
 
 /**
  * A real `kai-agent` process for end-to-end tests, with its log captured so tests can
- * wait for lines like "connected" and find request ids in it.
+ * wait for lines like "connected" and find request ids in it. Started the way a service
+ * manager would: the token in a 0600 file named by --token-file, never on the command line
+ * or in the environment.
  */
 export class AgentProcess {
   readonly lines: string[] = [];
@@ -27,10 +29,13 @@ export class AgentProcess {
     const dir = await mkdtemp(path.join(os.tmpdir(), "kai-agent-"));
     const policy = path.join(dir, "policy.json");
     await writeFile(policy, JSON.stringify({ allowedRoots: this.allowedRoots }));
+    const tokenFile = path.join(dir, "token");
+    await writeFile(tokenFile, `${this.token}\n`, { mode: 0o600 });
     const entry = this.bundle ? [this.bundle] : ["--import", "tsx", path.join(ROOT, "agent/cli.ts")];
-    const child = spawn(process.execPath, [...entry, "--server", this.server, "--token", this.token, "--policy", policy, ...this.extraArgs], {
+    const { KAI_TOKEN: _ignored, ...env } = process.env;
+    const child = spawn(process.execPath, [...entry, "--server", this.server, "--token-file", tokenFile, "--policy", policy, ...this.extraArgs], {
       cwd: ROOT,
-      env: { ...process.env, KAI_CONFIG: "", XDG_CONFIG_HOME: dir },
+      env: { ...env, KAI_CONFIG: "", XDG_CONFIG_HOME: dir },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.#child = child;
