@@ -1,12 +1,11 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
-import { KaiError } from "../shared/errors";
 import { MAX_FILE_BYTES } from "../shared/schemas/workspace";
 import { configFrom } from "./config";
 import type { AppEnv } from "./env";
+import { bodyLimit } from "./http/body-limit";
 import { methodNotAllowedResponse, onError, onNotFound, validationHook } from "./http/errors";
 import { surfaceOf } from "./http/respond";
 import { AUTH_PER_IP, apiRateLimit, rateLimit } from "./middleware/rate-limit";
@@ -46,15 +45,8 @@ app.use("/api/*", apiRateLimit);
 app.use("*", methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 /** File writes and uploads may carry a whole file (plus base64 or multipart overhead). */
 const FILE_BODY_BYTES = Math.ceil(MAX_FILE_BYTES * 1.4);
-const limitTo = (maxSize: number) =>
-  bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new KaiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${maxSize} bytes`);
-    },
-  });
-const jsonLimit = limitTo(MAX_BODY_BYTES);
-const fileLimit = limitTo(FILE_BODY_BYTES);
+const jsonLimit = bodyLimit(MAX_BODY_BYTES);
+const fileLimit = bodyLimit(FILE_BODY_BYTES);
 app.use("/api/*", (c, next) => (/^\/api\/v1\/(workspaces\/[^/]+\/)?files(\/|$)/.test(c.req.path) ? fileLimit(c, next) : jsonLimit(c, next)));
 app.use("/api/v1/auth/*", rateLimit(AUTH_PER_IP));
 
