@@ -132,7 +132,7 @@ async function act(ctx: HandlerContext, ref: string, action: (container: Docker.
     await action(container);
   } catch (error) {
     // 304: already in the wanted state, which is what the caller asked for.
-    if (httpStatus(error) !== 304) throw dockerError(error, { notFoundMessage: notFoundMessage(ref) });
+    if (httpStatus(error) !== 304) throw startMistake(error) ?? dockerError(error, { notFoundMessage: notFoundMessage(ref) });
   }
   const after = await inspectOwned(ctx, info.Id, ref);
   return { id: after.Id, status: toContainerStatus(after.State.Status) };
@@ -156,6 +156,21 @@ async function inspectOwned(ctx: HandlerContext, ref: string, shownRef = ref): P
 function summary(info: Docker.ContainerInspectInfo): FlexyContainer {
   const { ports: _ports, volumes: _volumes, ...container } = toFlexyContainerDetails(info);
   return container;
+}
+
+/**
+ * A start the engine refuses because of what the container was created with, or of the
+ * host's state since: the caller's to fix, not an engine failure.
+ */
+function startMistake(error: unknown): KaiError | undefined {
+  const message = dockerError(error).message;
+  if (/port is already allocated|address already in use/i.test(message)) {
+    const port = /:(\d+)(?: failed|: bind)/.exec(message)?.[1];
+    return new KaiError("CONFLICT", `host port ${port ?? "(one of its ports)"} is already in use on this host; free it, or remove the container and create it with another hostPort (0 lets Docker pick)`);
+  }
+  // 400 is Docker's "invalid parameter", e.g. "bind source path does not exist" once the directory is gone.
+  if (httpStatus(error) === 400) return new KaiError("VALIDATION_ERROR", `Docker cannot start the container: ${message}`);
+  return undefined;
 }
 
 function ownerLabels(ctx: HandlerContext): string[] {

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { containerHandlers } from "../../../agent/handlers/containers";
@@ -258,6 +259,30 @@ describe("container.create: containerPath and image mistakes (real engine)", () 
     const error = await kaiError(create({ image: "Agentcodes-Upper:x" }));
     expect(error.code).toBe("VALIDATION_ERROR");
     expect(error.message).toContain("invalid reference format");
+  });
+
+  it("starting on a host port something else holds is CONFLICT, not DOCKER_ERROR", async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const created = await create({ ports: [{ containerPort: 80, hostPort: port }] });
+      const error = await kaiError(call(containerHandlers, "container.start", { id: created.id }, ctx()));
+      expect(error.code).toBe("CONFLICT");
+      expect(error.message).toContain(`host port ${port} is already in use`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it("starting after its host directory was removed is VALIDATION_ERROR", async () => {
+    const hostPath = path.join(root, "gone-later");
+    await fs.mkdir(hostPath);
+    const created = await create({ hostPath });
+    await fs.rmdir(hostPath);
+    const error = await kaiError(call(containerHandlers, "container.start", { id: created.id }, ctx()));
+    expect(error.code).toBe("VALIDATION_ERROR");
+    expect(error.message).toContain("bind source path does not exist");
   });
 
   it("an engine that cannot be reached is still DOCKER_ERROR", async () => {
