@@ -4,6 +4,7 @@ import { SETTINGS_SCHEMAS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import type { settingsSection } from "../../shared/schemas/workspace";
 import { locate, withWorkspace } from "../runtime/confined-fs";
+import { fsError } from "../runtime/fs-errors";
 import { isPlainObject, readJsonAt, readJsonObject, writeJsonAtomic } from "../runtime/json-file";
 import type { Handler, Handlers } from "./types";
 
@@ -60,6 +61,9 @@ const write: Handler<"settings.write"> = async (params, ctx) => {
         if (key !== null) next = { ...((await readJsonAt(target.folder, target.name, file)) ?? {}), [key]: value };
         await writeJsonAtomic(target.folder, target.name, next);
       });
+    } catch (error) {
+      // E.g. the folder was deleted meanwhile (NOT_FOUND), or the file replaced by a folder.
+      throw fsError(error, file);
     } finally {
       await target.close();
     }

@@ -313,13 +313,12 @@ export async function removeTree(folder: Folder, name: string): Promise<void> {
  */
 export async function openAllowedDirectory(policy: Policy, requested: string): Promise<{ handle: FileHandle; real: string }> {
   const real = await confinePath(policy, requested);
-  const handle = await fs.open(real, STEP | constants.O_DIRECTORY).catch((error: unknown) => {
-    if (errnoCode(error) === "ENOTDIR") throw new KaiError("VALIDATION_ERROR", `${requested} is not a directory`);
-    // confinePath found no symlink there: one now is a swap.
-    if (errnoCode(error) === "ELOOP") throw changed(requested);
-    throw error;
-  });
+  const handle = await fs.open(real, STEP);
   try {
+    const stats = await handle.stat();
+    // confinePath resolved every symlink: one there now is a swap.
+    if (stats.isSymbolicLink()) throw changed(requested);
+    if (!stats.isDirectory()) throw new KaiError("VALIDATION_ERROR", `${requested} is not a directory`);
     const actual = await realPathOf(handle, real);
     await insideAllowedRoots(policy, actual, requested);
     return { handle, real: actual };
