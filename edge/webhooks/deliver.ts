@@ -21,7 +21,9 @@ export interface AttemptResult {
 
 /**
  * One signed POST of a delivery: a 10-second limit, redirects not followed (a 3xx is a
- * failure: following it could lead anywhere), the target re-checked at send time.
+ * failure: following it could lead anywhere), the target re-checked at send time (a webhook
+ * stored before a rule tightened is refused too). Never throws: every way it can go wrong is
+ * an attempt that failed, with its reason.
  */
 export async function attemptDelivery(
   config: Config,
@@ -44,8 +46,14 @@ export async function attemptDelivery(
   } catch (error) {
     return result({ error: error instanceof Error ? error.message : "target refused", permanent: true });
   }
-  const secret = await decryptSecret(config.PASSWORD_PEPPER, endpoint.secretCiphertext);
-  const headers = await signatureHeaders(secret, delivery.id, Math.floor(Date.now() / 1000), delivery.payload);
+  let headers: Record<string, string>;
+  try {
+    const secret = await decryptSecret(config.PASSWORD_PEPPER, endpoint.secretCiphertext);
+    headers = await signatureHeaders(secret, delivery.id, Math.floor(Date.now() / 1000), delivery.payload);
+  } catch (error) {
+    // An unreadable or undecodable secret does not heal by waiting: fail this delivery, say why.
+    return result({ error: `could not sign: ${error instanceof Error ? error.message : String(error)}`, permanent: true });
+  }
   try {
     const response = await fetch(endpoint.url, {
       method: "POST",

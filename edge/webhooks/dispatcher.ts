@@ -4,9 +4,31 @@ import { configFrom } from "../config";
 import { database } from "../db/client";
 import { webhookAttempts, webhookDeliveries, webhooks } from "../db/schema";
 import type { Bindings } from "../env";
-import { MAX_ATTEMPTS, attemptDelivery, retryDelayMs } from "./deliver";
+import { type AttemptResult, MAX_ATTEMPTS, attemptDelivery, retryDelayMs } from "./deliver";
 
 const BATCH = 25;
+
+/**
+ * An attempt that throws (it should not) is recorded as a failed attempt and retried on the
+ * usual schedule: one bad delivery must never stop the alarm and leave every later one
+ * pending with nothing recorded.
+ */
+async function attemptOnce(...args: Parameters<typeof attemptDelivery>): Promise<AttemptResult> {
+  const started = Date.now();
+  try {
+    return await attemptDelivery(...args);
+  } catch (error) {
+    return {
+      ok: false,
+      status: null,
+      durationMs: Date.now() - started,
+      responseExcerpt: null,
+      error: `the attempt failed inside Kai: ${error instanceof Error ? error.message : String(error)}`,
+      gone: false,
+      permanent: false,
+    };
+  }
+}
 
 /**
  * One per webhook endpoint: attempts its due deliveries and schedules the next retry with
@@ -37,7 +59,7 @@ export class WebhookDispatcher extends DurableObject<Bindings> {
       .limit(BATCH);
 
     for (const delivery of due) {
-      const outcome = await attemptDelivery(config, endpoint, delivery);
+      const outcome = await attemptOnce(config, endpoint, delivery);
       const attempts = delivery.attempts + 1;
       await db.insert(webhookAttempts).values({
         id: crypto.randomUUID(),

@@ -1,3 +1,4 @@
+import { WHSEC_SECRET } from "../../shared/schemas/webhooks";
 import { fromBase64, hmacSha256, toBase64 } from "../identity/crypto";
 
 /**
@@ -6,9 +7,16 @@ import { fromBase64, hmacSha256, toBase64 } from "../identity/crypto";
  * WebCrypto (a few lines) so the tests can verify it with an independent implementation.
  */
 
-/** The HMAC key: a `whsec_` secret is base64 as the standard says; anything else is its UTF-8 bytes. */
+/**
+ * The HMAC key: a `whsec_` secret is base64 as the standard says; anything else is its UTF-8
+ * bytes. The base64 is checked strictly first (the decoder is lenient about some mistakes and
+ * throws on others), so a bad stored secret fails here with a message, every time the same.
+ */
 export function signingKey(secret: string): Uint8Array {
   if (secret.startsWith("whsec_")) {
+    if (!WHSEC_SECRET.test(secret)) {
+      throw new Error("the webhook's whsec_ secret is not valid base64, so nothing can be signed; register the webhook again with a valid secret");
+    }
     return fromBase64(secret.slice("whsec_".length));
   }
   return new TextEncoder().encode(secret);

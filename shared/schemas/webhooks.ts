@@ -21,6 +21,13 @@ export type WebhookEvent = z.infer<typeof webhookEvent>;
 /** Sent by the test ping only; receivers can subscribe to nothing to get it. */
 export const TEST_EVENT = "webhook.test";
 
+/**
+ * A Standard Webhooks secret: `whsec_` and the key in standard, padded base64, which is what
+ * receivers' libraries decode. Anything else starting with `whsec_` could not be decoded to
+ * sign with, so it is refused at registration rather than failing every delivery.
+ */
+export const WHSEC_SECRET = /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)$/;
+
 export const createWebhookBody = z
   .object({
     url: z.url({ protocol: /^https?$/, message: "an http(s) URL" }).max(2048),
@@ -29,6 +36,9 @@ export const createWebhookBody = z
       .string()
       .min(16, { message: "at least 16 characters" })
       .max(256)
+      .refine((value) => !value.startsWith("whsec_") || WHSEC_SECRET.test(value), {
+        message: "a whsec_ secret must be standard base64 after the prefix (A-Z, a-z, 0-9, + and /, padded with =); fix it, or omit the secret to have one generated",
+      })
       .optional()
       .describe("Signing secret. `whsec_<base64>` as Standard Webhooks defines it, or any string of 16+ characters (its UTF-8 bytes are the key). Omit to have one generated and shown once."),
   })
