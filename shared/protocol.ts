@@ -34,8 +34,13 @@ export const CLOSE_CODES = {
   TOKEN_REVOKED: 4003,
   /** Another connection of the same host took over (e.g. the agent restarted elsewhere). */
   REPLACED: 4009,
-  /** The agent sent something other than `hello` first. */
+  /** The agent sent something other than `hello` first, or nothing within 10 s of connecting. */
   HELLO_REQUIRED: 4010,
+  /**
+   * On a viewer's socket (a streamed command), not the agent's: the credential that opened
+   * it was revoked or its session ended. An `error` frame with code UNAUTHORIZED precedes it.
+   */
+  CREDENTIAL_REVOKED: 4401,
 } as const;
 
 const requestId = z.uuid();

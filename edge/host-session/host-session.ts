@@ -33,6 +33,14 @@ export const HOST_OWNER_HEADER = "X-Kai-User-Id";
 export const VIEWER_OP_HEADER = "X-Kai-Stream-Op";
 export const VIEWER_PARAMS_HEADER = "X-Kai-Stream-Params";
 export const VIEWER_REQUEST_HEADER = "X-Kai-Request-Id";
+/** The credential that opened a viewer (`pat:<token id>` or `session:<session id>`), so revoking it closes the viewer. */
+export const VIEWER_CREDENTIAL_HEADER = "X-Kai-Credential";
+
+/**
+ * An agent socket that has not said hello this long after its upgrade is closed. kai-agent
+ * says it as soon as the socket opens; a dial that never does must not linger.
+ */
+export const HELLO_TIMEOUT_MS = 10_000;
 
 const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", message });
 
@@ -53,6 +61,8 @@ export class HostSession extends DurableObject<Bindings> {
   readonly #audit: AuditBuffer;
   /** Agent socket state, read once per socket while awake instead of on every frame. */
   readonly #attachments = new AttachmentCache<SocketAttachment>(readAttachment);
+  /** Agent sockets whose hello is being recorded right now (memory only: the object cannot hibernate mid-await). */
+  readonly #greeting = new WeakSet<WebSocket>();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -62,7 +72,12 @@ export class HostSession extends DurableObject<Bindings> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
   }
 
-  /** Accepts an agent's socket, or a viewer's; the Worker has already authenticated either. */
+  /**
+   * Accepts an agent's socket, or a viewer's; the Worker has already authenticated either.
+   * A new agent socket replaces the live one only once its own hello is accepted (#hello):
+   * a stray dial with the token that then fails (another host in hello, an old protocol,
+   * no hello at all) must not take the working connection down.
+   */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.has(VIEWER_OP_HEADER)) return this.#acceptViewer(request);
     const hostId = request.headers.get(HOST_ID_HEADER);
@@ -71,13 +86,11 @@ export class HostSession extends DurableObject<Bindings> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !hostId || !userId) {
       return new Response("expected a WebSocket upgrade from the edge", { status: 426 });
     }
-    for (const previous of this.ctx.getWebSockets(AGENT_TAG)) {
-      this.#pending.failSocket(previous, offline("the host agent reconnected; retry the request"));
-      previous.close(CLOSE_CODES.REPLACED, "replaced by a newer connection of this host");
-    }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [AGENT_TAG]);
-    this.#attachments.set(server, { hostId, hostName, userId, connectedAt: Date.now(), hello: null });
+    const connectedAt = Date.now();
+    this.#attachments.set(server, { hostId, hostName, userId, connectedAt, hello: null });
+    await this.#wakeBy(connectedAt + HELLO_TIMEOUT_MS);
     // The agent learns which host its token belongs to from this header, and repeats it in hello.
     return new Response(null, { status: 101, webSocket: client, headers: { [HOST_ID_HEADER]: hostId } });
   }
@@ -99,9 +112,35 @@ export class HostSession extends DurableObject<Bindings> {
     await this.#audit.flush();
   }
 
-  /** The only alarm this object sets is the audit buffer's. */
+  /**
+   * One alarm serves two needs: the audit buffer's flush, and closing agent sockets that
+   * never said hello. Both run on every ring, and each ring re-arms the next hello check.
+   * #wakeBy only brings the alarm forward, so the audit's flush is never postponed; the
+   * audit buffer sets its time without looking, so a hello check can ring late by its
+   * flush delay (1 s), or a failing flush's retry (up to a minute), but is never lost.
+   */
   override async alarm(): Promise<void> {
     await this.#audit.flush();
+    await this.#closeSilent();
+  }
+
+  /** Closes agent sockets past their hello deadline, and sets the alarm for the next one due. */
+  async #closeSilent(): Promise<void> {
+    let next = Number.POSITIVE_INFINITY;
+    for (const socket of this.ctx.getWebSockets(AGENT_TAG)) {
+      const attachment = this.#attachments.get(socket);
+      if (attachment?.hello || this.#greeting.has(socket)) continue;
+      const due = (attachment?.connectedAt ?? 0) + HELLO_TIMEOUT_MS;
+      if (due <= Date.now()) this.#refuse(socket, CLOSE_CODES.HELLO_REQUIRED, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
+      else next = Math.min(next, due);
+    }
+    if (Number.isFinite(next)) await this.#wakeBy(next);
+  }
+
+  /** Makes the alarm ring by `at`, never postponing one already set earlier (the audit buffer's). */
+  async #wakeBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   #ask(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {
@@ -136,7 +175,7 @@ export class HostSession extends DurableObject<Bindings> {
     const agent = this.#liveSocket();
     if (!isStreamOp(op) || !params?.success) return refuse({ code: "VALIDATION_ERROR", message: "invalid stream parameters" }, 400);
     if (!agent) return refuse(offline("the host agent is not connected; start kai-agent on that machine"), 503);
-    const client = this.#viewers.accept(requestId, op);
+    const client = this.#viewers.accept(requestId, op, request.headers.get(VIEWER_CREDENTIAL_HEADER));
     agent.send(JSON.stringify({ type: "req", id: requestId, op, params: params.data }));
     this.#record(subject, op, requestId, "ok", started);
     return new Response(null, { status: 101, webSocket: client });
@@ -151,6 +190,21 @@ export class HostSession extends DurableObject<Bindings> {
   async status(): Promise<{ connected: boolean; hello: HelloFrame | null }> {
     const socket = this.#liveSocket();
     return { connected: Boolean(socket), hello: socket ? (this.#attachments.get(socket)?.hello ?? null) : null };
+  }
+
+  /**
+   * Closes the viewers that `credential` opened (it was revoked, or its session ended): each
+   * gets an UNAUTHORIZED error frame and close code CREDENTIAL_REVOKED, and the agent stops
+   * their streams. Returns how many were closed.
+   */
+  async closeViewers(credential: string): Promise<number> {
+    const requestIds = this.#viewers.closeOpenedWith(credential, {
+      code: "UNAUTHORIZED",
+      message: "the credential that opened this stream was revoked or its session ended; sign in again and reopen the stream",
+    });
+    const agent = this.#liveSocket();
+    for (const requestId of requestIds) agent?.send(JSON.stringify({ type: "cancel", id: requestId }));
+    return requestIds.length;
   }
 
   /** Closes the agent's socket at once, e.g. when its host is deleted and its token revoked. */
@@ -196,30 +250,76 @@ export class HostSession extends DurableObject<Bindings> {
     await this.#dropped(socket, "the host agent's connection failed");
   }
 
+  /**
+   * Accepts one hello per socket: a second one is a protocol error that closes the socket
+   * (a real agent never sends two, and each would announce the host online again). The
+   * hello is stored with the socket, which makes it the one requests go to, only after D1
+   * recorded it: a failed write closes the socket (the agent dials again) rather than leave
+   * an agent that is relayed to but was never welcomed. Only then is the previous
+   * connection of this host replaced.
+   */
   async #hello(socket: WebSocket, attachment: SocketAttachment, hello: HelloFrame): Promise<void> {
+    if (attachment.hello || this.#greeting.has(socket)) {
+      return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello was already sent on this connection");
+    }
     if (hello.protocolVersion < MIN_PROTOCOL_VERSION) {
       return this.#refuse(socket, CLOSE_CODES.VERSION_UNSUPPORTED, `protocol ${hello.protocolVersion} is too old; upgrade kai-agent`);
     }
     if (hello.hostId !== attachment.hostId) {
       return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello names another host than the token");
     }
+    this.#greeting.add(socket);
+    try {
+      await database(this.env.DB)
+        .update(hosts)
+        .set({
+          online: true,
+          lastSeenAt: new Date(),
+          agentVersion: hello.agentVersion,
+          protocolVersion: hello.protocolVersion,
+          dockerOk: hello.docker.ok,
+          dockerVersion: hello.docker.version,
+          os: hello.os,
+          arch: hello.arch,
+          hostname: hello.hostname,
+        })
+        .where(eq(hosts.id, attachment.hostId));
+    } catch (error) {
+      this.#greeting.delete(socket);
+      console.error(`host ${attachment.hostId}: recording the agent's hello failed (${error instanceof Error ? error.message : String(error)})`);
+      // 1011 (internal error) is not a final close for kai-agent: it dials again with backoff.
+      return this.#refuse(socket, 1011, "the edge could not record this connection; reconnect in a moment");
+    }
+    this.#greeting.delete(socket);
+    if (socket.readyState !== WebSocket.OPEN) {
+      // It left while the row was written, and its close found no hello to mark offline.
+      if (!this.#liveSocket()) await this.#markOffline(attachment, "the host agent disconnected during its hello");
+      return;
+    }
     this.#attachments.set(socket, { ...attachment, hello });
-    await database(this.env.DB)
-      .update(hosts)
-      .set({
-        online: true,
-        lastSeenAt: new Date(),
-        agentVersion: hello.agentVersion,
-        protocolVersion: hello.protocolVersion,
-        dockerOk: hello.docker.ok,
-        dockerVersion: hello.docker.version,
-        os: hello.os,
-        arch: hello.arch,
-        hostname: hello.hostname,
-      })
-      .where(eq(hosts.id, attachment.hostId));
+    this.#replaceOthers(socket);
     socket.send(JSON.stringify({ type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId: attachment.hostId, hostName: attachment.hostName }));
     await emitEvent(this.env, attachment.userId, "host.online", { hostId: attachment.hostId, hostName: attachment.hostName, agentVersion: hello.agentVersion });
+  }
+
+  /**
+   * `current` was just welcomed: the host's older connections are closed with REPLACED,
+   * failing what was in flight on them. The streams viewers watch ran on the old agent
+   * connection, which the new one knows nothing of, so they end too.
+   */
+  #replaceOthers(current: WebSocket): void {
+    let replaced = false;
+    for (const previous of this.ctx.getWebSockets(AGENT_TAG)) {
+      if (previous === current || !this.#attachments.get(previous)?.hello) continue;
+      replaced = true;
+      this.#pending.failSocket(previous, offline("the host agent reconnected; retry the request"));
+      try {
+        previous.close(CLOSE_CODES.REPLACED, "replaced by a newer connection of this host");
+      } catch {
+        // already closed
+      }
+    }
+    if (replaced) this.#viewers.failAll(offline("the host agent reconnected; open the stream again"));
   }
 
   /** Events the agent reports on its own: its engine's state, and container lifecycle from Docker. */
@@ -261,15 +361,21 @@ export class HostSession extends DurableObject<Bindings> {
       // Already closed: nothing to answer.
     }
     // A replaced socket closing must not mark the host offline while its successor is live.
-    if (attachment?.hello && !this.#liveSocket(socket)) {
-      await database(this.env.DB).update(hosts).set({ online: false, lastSeenAt: new Date() }).where(eq(hosts.id, attachment.hostId));
-      await emitEvent(this.env, attachment.userId, "host.offline", { hostId: attachment.hostId, hostName: attachment.hostName, reason });
-    }
+    if (attachment?.hello && !this.#liveSocket(socket)) await this.#markOffline(attachment, reason);
+  }
+
+  async #markOffline(attachment: SocketAttachment, reason: string): Promise<void> {
+    await database(this.env.DB).update(hosts).set({ online: false, lastSeenAt: new Date() }).where(eq(hosts.id, attachment.hostId));
+    await emitEvent(this.env, attachment.userId, "host.offline", { hostId: attachment.hostId, hostName: attachment.hostName, reason });
   }
 
   #refuse(socket: WebSocket, code: number, reason: string): void {
     this.#pending.failSocket(socket, offline(reason));
-    socket.close(code, reason);
+    try {
+      socket.close(code, reason);
+    } catch {
+      // already closed
+    }
   }
 
   /** The newest socket that completed its hello, ignoring `except`. */

@@ -1,5 +1,6 @@
 import { COMMANDS, type StreamOp, isStreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
+import { CLOSE_CODES } from "../../shared/protocol";
 import { AttachmentCache, VIEWER_TAG, readViewer, type ViewerAttachment } from "./attachment";
 import type { Outcome } from "./pending";
 
@@ -20,9 +21,10 @@ export class Viewers {
 
   constructor(private readonly ctx: DurableObjectState) {}
 
-  accept(requestId: string, op: StreamOp): WebSocket {
+  /** `credential` (`pat:<id>` or `session:<id>`) tags the socket, so revoking it finds the viewers it opened. */
+  accept(requestId: string, op: StreamOp, credential: string | null): WebSocket {
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server, [VIEWER_TAG, requestId]);
+    this.ctx.acceptWebSocket(server, credential ? [VIEWER_TAG, requestId, credential] : [VIEWER_TAG, requestId]);
     this.#known.set(server, { kind: "viewer", requestId, op, nextSeq: 0 });
     return client;
   }
@@ -64,6 +66,26 @@ export class Viewers {
       socket.close(1000, outcome.ok ? "done" : outcome.error.code);
     }
     return sockets.length > 0;
+  }
+
+  /**
+   * The viewers `credential` opened get `error` and are closed with CREDENTIAL_REVOKED;
+   * returns their request ids, whose streams the agent is to stop.
+   */
+  closeOpenedWith(credential: string, error: WireError): string[] {
+    const requestIds: string[] = [];
+    for (const socket of this.ctx.getWebSockets(credential)) {
+      if (!this.isViewer(socket)) continue;
+      const viewer = this.#known.get(socket);
+      if (viewer) requestIds.push(viewer.requestId);
+      try {
+        socket.send(JSON.stringify({ type: "error", error }));
+        socket.close(CLOSE_CODES.CREDENTIAL_REVOKED, "the credential was revoked");
+      } catch {
+        // the viewer is already gone
+      }
+    }
+    return requestIds;
   }
 
   /** The agent is gone: every viewer gets the error and is closed. */

@@ -55,19 +55,34 @@ export async function startSession(db: Db, config: Config, user: { id: string; e
   return { tokens: await tokenPair(config, user, sessionId, refreshToken), cookieSecret };
 }
 
-async function revokeSession(db: Db, sessionId: string, reason: string): Promise<void> {
-  await db
+/** A login session that was just revoked, so its caller can close the streams it opened. */
+export interface RevokedSession {
+  sessionId: string;
+  userId: string;
+}
+
+/** Undefined when the session was already revoked (its streams were closed then). */
+async function revokeSession(db: Db, sessionId: string, reason: string): Promise<RevokedSession | undefined> {
+  const [row] = await db
     .update(authSessions)
     .set({ revokedAt: new Date(), revokedReason: reason })
-    .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
+    .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)))
+    .returning({ sessionId: authSessions.id, userId: authSessions.userId });
+  return row;
 }
 
 /**
  * Exchanges a refresh token for a new pair. The token is marked rotated in the same
  * conditional UPDATE that checks it, so two concurrent uses cannot both succeed; a token
- * that was already rotated is proof of theft and revokes its whole family.
+ * that was already rotated is proof of theft and revokes its whole family, after which
+ * `onRevoked` runs (to close the streams the family opened) before the refusal.
  */
-export async function rotateRefreshToken(db: Db, config: Config, refreshToken: string): Promise<TokenPair> {
+export async function rotateRefreshToken(
+  db: Db,
+  config: Config,
+  refreshToken: string,
+  onRevoked: (revoked: RevokedSession) => Promise<void> = async () => undefined,
+): Promise<TokenPair> {
   const now = Date.now();
   const tokenHash = await sha256Hex(refreshToken);
   const [claimed] = await db
@@ -83,7 +98,8 @@ export async function rotateRefreshToken(db: Db, config: Config, refreshToken: s
       .where(eq(refreshTokens.tokenHash, tokenHash));
     if (known?.rotatedAt) {
       console.warn(`kai: refresh token reused; revoking session ${known.sessionId}`);
-      await revokeSession(db, known.sessionId, "refresh token reused");
+      const revoked = await revokeSession(db, known.sessionId, "refresh token reused");
+      if (revoked) await onRevoked(revoked);
     }
     throw invalidRefresh();
   }
@@ -99,17 +115,20 @@ export async function rotateRefreshToken(db: Db, config: Config, refreshToken: s
   return tokenPair(config, row, claimed.sessionId, next);
 }
 
-/** Logs out the family a refresh token belongs to. Unknown tokens are ignored (idempotent). */
-export async function endSessionByRefreshToken(db: Db, refreshToken: string): Promise<void> {
+/**
+ * Logs out the family a refresh token belongs to. Unknown tokens are ignored (idempotent).
+ * Returns the session when this call revoked it.
+ */
+export async function endSessionByRefreshToken(db: Db, refreshToken: string): Promise<RevokedSession | undefined> {
   const [known] = await db
     .select({ sessionId: refreshTokens.sessionId })
     .from(refreshTokens)
     .where(eq(refreshTokens.tokenHash, await sha256Hex(refreshToken)));
-  if (known) await revokeSession(db, known.sessionId, "logged out");
+  return known ? revokeSession(db, known.sessionId, "logged out") : undefined;
 }
 
-export async function endSession(db: Db, sessionId: string): Promise<void> {
-  await revokeSession(db, sessionId, "logged out");
+export async function endSession(db: Db, sessionId: string): Promise<RevokedSession | undefined> {
+  return revokeSession(db, sessionId, "logged out");
 }
 
 /** The live session a JWT's `sid` or a cookie names, with its user; undefined when revoked or expired. */

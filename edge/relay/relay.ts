@@ -4,17 +4,25 @@ import { KaiError } from "../../shared/errors";
 import type { AppEnv } from "../env";
 import type { Outcome } from "../host-session/pending";
 
+export interface RelayOptions {
+  /** Added to AGENT_TIMEOUT_MS. */
+  extraMs?: number;
+  /** The whole wait, instead of AGENT_TIMEOUT_MS (+ `extraMs`). */
+  timeoutMs?: number;
+}
+
 /**
  * Runs one command on the selected host's agent and returns its validated result, or
  * throws the agent's error with its code intact. `extraMs` extends the wait for operations
- * that legitimately take long (a stop waits for the container's grace period). Every call
+ * that legitimately take long (a stop waits for the container's grace period); `timeoutMs`
+ * replaces the wait altogether, for reads that must not hang on a frozen agent. Every call
  * is audited by the host's Durable Object with the request id that the agent also logs.
  */
 export async function relay<O extends Op>(
   c: Context<AppEnv>,
   op: O,
   params: ParamsOf<O>,
-  options: { extraMs?: number } = {},
+  options: RelayOptions = {},
 ): Promise<ResultOf<O>> {
   return (await relayCollecting(c, op, params, options)).result;
 }
@@ -27,7 +35,7 @@ export async function relayCollecting<O extends Op>(
   c: Context<AppEnv>,
   op: O,
   params: ParamsOf<O>,
-  options: { extraMs?: number } = {},
+  options: RelayOptions = {},
 ): Promise<{ result: ResultOf<O>; chunks: unknown[]; truncated: boolean }> {
   const host = c.get("host");
   const command = COMMANDS[op];
@@ -39,7 +47,8 @@ export async function relayCollecting<O extends Op>(
   // The host's Durable Object audits the call (batched into D1); the id is the one the agent logs.
   const subject = { userId: c.get("principal").userId, hostId: host.id };
   // Workers' RPC types cannot express `unknown` payloads, hence the cast of the outcome.
-  const outcome = (await stub.call(requestId, op, checked.data, c.get("config").AGENT_TIMEOUT_MS + (options.extraMs ?? 0), subject)) as Outcome;
+  const timeoutMs = options.timeoutMs ?? c.get("config").AGENT_TIMEOUT_MS + (options.extraMs ?? 0);
+  const outcome = (await stub.call(requestId, op, checked.data, timeoutMs, subject)) as Outcome;
   if (!outcome.ok) {
     throw new KaiError(outcome.error.code, outcome.error.message, outcome.error.details ? { details: outcome.error.details } : {});
   }

@@ -2,8 +2,16 @@ import type { Context } from "hono";
 import { COMMANDS, type ParamsOf, type StreamOp } from "../../shared/commands";
 import { KaiError, wireErrorSchema } from "../../shared/errors";
 import type { AppEnv } from "../env";
-import { HOST_ID_HEADER, HOST_OWNER_HEADER, VIEWER_OP_HEADER, VIEWER_PARAMS_HEADER, VIEWER_REQUEST_HEADER } from "../host-session/host-session";
+import {
+  HOST_ID_HEADER,
+  HOST_OWNER_HEADER,
+  VIEWER_CREDENTIAL_HEADER,
+  VIEWER_OP_HEADER,
+  VIEWER_PARAMS_HEADER,
+  VIEWER_REQUEST_HEADER,
+} from "../host-session/host-session";
 import { upgradeRequest } from "../host-session/upgrade";
+import { credentialOf } from "../identity/credentials";
 
 /** Whether the request asks to become a WebSocket. */
 export function wantsWebSocket(c: Context<AppEnv>): boolean {
@@ -16,7 +24,8 @@ export function wantsWebSocket(c: Context<AppEnv>): boolean {
  * server-sent events because the Durable Object sees a viewer's socket close and stops
  * the agent's stream at once; a response body's cancellation does not reliably reach it,
  * which would leave the agent streaming for nobody. Refusals before the stream starts
- * (host offline, invalid params) are ordinary HTTP errors.
+ * (host offline, invalid params) are ordinary HTTP errors. The socket is tagged with the
+ * credential that opened it: revoking that credential closes the stream.
  */
 export async function openStream<O extends StreamOp>(c: Context<AppEnv>, op: O, params: ParamsOf<O>): Promise<Response> {
   if (!wantsWebSocket(c)) {
@@ -26,6 +35,7 @@ export async function openStream<O extends StreamOp>(c: Context<AppEnv>, op: O, 
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters: ${checked.error.message}`);
   const host = c.get("host");
   const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
+  const credential = credentialOf(c.get("principal"));
   // The Durable Object audits the opening, as it does every relayed command.
   const response = await stub.fetch(
     upgradeRequest(c.req.raw, {
@@ -34,6 +44,7 @@ export async function openStream<O extends StreamOp>(c: Context<AppEnv>, op: O, 
       [VIEWER_REQUEST_HEADER]: crypto.randomUUID(),
       [HOST_ID_HEADER]: host.id,
       [HOST_OWNER_HEADER]: c.get("principal").userId,
+      ...(credential ? { [VIEWER_CREDENTIAL_HEADER]: credential } : {}),
     }),
   );
   if (response.status === 101) return response;

@@ -4,14 +4,19 @@ import { KaiError } from "../../shared/errors";
 import { loginBody, refreshBody, tokenPair } from "../../shared/schemas/identity";
 import { database } from "../db/client";
 import { users } from "../db/schema";
+import type { Bindings } from "../env";
 import { jsonBody, problems, routeGroup } from "../http/openapi";
 import { clearSessionCookie, setSessionCookie } from "../identity/cookie";
+import { closeViewersOf, sessionCredential } from "../identity/credentials";
 import { dummyPasswordHash, verifyPassword } from "../identity/passwords";
-import { endSessionByRefreshToken, rotateRefreshToken, startSession } from "../identity/sessions";
+import { type RevokedSession, endSessionByRefreshToken, rotateRefreshToken, startSession } from "../identity/sessions";
 import { LOGIN_PER_ACCOUNT, consume } from "../middleware/rate-limit";
 
 /** Sign in, refresh and sign out: `/api/v1/auth/sessions`. */
 export const authSessions = routeGroup();
+
+/** A session that ends takes its open streams (viewer sockets opened with its access token or cookie) with it. */
+const closeSessionViewers = (env: Bindings, revoked: RevokedSession) => closeViewersOf(env, revoked.userId, sessionCredential(revoked.sessionId));
 
 const signedInResponse = { description: "Signed in", content: { "application/json": { schema: tokenPair } } };
 
@@ -51,7 +56,7 @@ authSessions.openapi(
   }),
   async (c) => {
     const { refresh_token } = c.req.valid("json");
-    const tokens = await rotateRefreshToken(database(c.env.DB), c.get("config"), refresh_token);
+    const tokens = await rotateRefreshToken(database(c.env.DB), c.get("config"), refresh_token, (revoked) => closeSessionViewers(c.env, revoked));
     return c.json(tokens, 200);
   },
 );
@@ -61,13 +66,14 @@ authSessions.openapi(
     method: "delete",
     path: "/",
     tags: ["auth"],
-    summary: "Sign out: ends the session the refresh token belongs to",
+    summary: "Sign out: ends the session the refresh token belongs to, and closes the streams it opened",
     request: { body: jsonBody(refreshBody) },
     responses: { 204: { description: "Signed out" }, ...problems(422, 429) },
   }),
   async (c) => {
     const { refresh_token } = c.req.valid("json");
-    await endSessionByRefreshToken(database(c.env.DB), refresh_token);
+    const revoked = await endSessionByRefreshToken(database(c.env.DB), refresh_token);
+    if (revoked) await closeSessionViewers(c.env, revoked);
     clearSessionCookie(c);
     return c.body(null, 204);
   },

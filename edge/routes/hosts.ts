@@ -15,6 +15,13 @@ import { authenticate } from "../middleware/authenticate";
 export const hostsRoutes = routeGroup();
 hostsRoutes.use("*", authenticate);
 
+/**
+ * How long `GET /api/hosts/{id}` waits for the agent's Docker report (or AGENT_TIMEOUT_MS,
+ * when that is shorter): a status read answers from the stored row, with `docker: null`,
+ * rather than hang on a frozen agent for the full command timeout.
+ */
+export const STATUS_READ_TIMEOUT_MS = 2_000;
+
 const hostResponse = (description: string) => ({ description, content: { "application/json": { schema: envelopeOf(host) } } });
 
 hostsRoutes.openapi(
@@ -22,7 +29,7 @@ hostsRoutes.openapi(
     method: "post",
     path: "/",
     tags: ["hosts"],
-    summary: "Enroll a machine: returns its agent token (shown once) and the command that starts the agent",
+    summary: "Enroll a machine: returns its agent token (shown once) and the command to run there, which asks for the token",
     security: signedIn,
     request: { body: jsonBody(createHostBody) },
     responses: {
@@ -33,7 +40,14 @@ hostsRoutes.openapi(
   async (c) => {
     const { row, token } = await enrollHost(database(c.env.DB), c.get("principal").userId, c.req.valid("json").name);
     const server = c.get("config").PUBLIC_ORIGIN ?? new URL(c.req.url).origin;
-    return ok(c, { host: toHost(row), token, command: `kai-agent --server ${server} --token ${token}` }, "Host enrolled; start the agent with the command shown", 201);
+    // The token is never part of the command: a command line shows in `ps` and shell history.
+    // `kai-agent login` reads it from stdin (without echo) into a 0600 file; plain `kai-agent` then runs.
+    return ok(
+      c,
+      { host: toHost(row), token, command: `kai-agent login --server ${server} && kai-agent` },
+      "Host enrolled; run the command shown on that machine and paste the token when asked",
+      201,
+    );
   },
 );
 
@@ -57,7 +71,7 @@ hostsRoutes.openapi(
     method: "get",
     path: "/{id}",
     tags: ["hosts"],
-    summary: "One host, with its Docker engine's live state when the agent is connected",
+    summary: "One host, with its Docker engine's live state when the agent answers within 2 s",
     security: signedIn,
     request: { params: hostIdParam },
     responses: {
@@ -65,7 +79,7 @@ hostsRoutes.openapi(
         description: "The host",
         content: {
           "application/json": {
-            schema: envelopeOf(host.extend({ docker: COMMANDS["docker.info"].result.nullable().describe("null when the agent is offline") })),
+            schema: envelopeOf(host.extend({ docker: COMMANDS["docker.info"].result.nullable().describe("null when the agent is offline or did not answer within 2 s") })),
           },
         },
       },
@@ -77,7 +91,7 @@ hostsRoutes.openapi(
     c.set("host", row);
     let docker = null;
     try {
-      docker = await relay(c, "docker.info", {});
+      docker = await relay(c, "docker.info", {}, { timeoutMs: Math.min(STATUS_READ_TIMEOUT_MS, c.get("config").AGENT_TIMEOUT_MS) });
     } catch (error) {
       if (!(error instanceof KaiError && (error.code === "AGENT_OFFLINE" || error.code === "AGENT_TIMEOUT"))) throw error;
     }

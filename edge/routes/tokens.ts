@@ -5,6 +5,7 @@ import { database } from "../db/client";
 import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { createApiToken, listApiTokens, revokeApiToken } from "../identity/api-tokens";
+import { closeViewersOf, patCredential } from "../identity/credentials";
 import { authenticate } from "../middleware/authenticate";
 
 /** `/api/tokens`: personal API tokens, accepted as `Authorization: Bearer kai_pat_…`. */
@@ -50,7 +51,7 @@ tokensRoutes.openapi(
     method: "delete",
     path: "/{id}",
     tags: ["tokens"],
-    summary: "Revoke an API token; it stops working on the next request",
+    summary: "Revoke an API token; it stops working on the next request, and the streams it opened are closed",
     security: signedIn,
     request: { params: tokenIdParam },
     responses: {
@@ -60,7 +61,9 @@ tokensRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    await revokeApiToken(database(c.env.DB), c.get("principal").userId, id);
-    return ok(c, { id }, "Token revoked");
+    const { userId } = c.get("principal");
+    await revokeApiToken(database(c.env.DB), userId, id);
+    await closeViewersOf(c.env, userId, patCredential(id));
+    return ok(c, { id }, "Token revoked; the streams it opened are closed");
   },
 );

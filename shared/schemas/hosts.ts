@@ -32,7 +32,11 @@ export const enrolledHost = z
   .object({
     host,
     token: z.string().describe("The agent token. Shown once: copy it now."),
-    command: z.string().describe("The exact command that starts the agent on that machine."),
+    command: z
+      .string()
+      .describe(
+        "The command to run on that machine: `kai-agent login --server <origin> && kai-agent`. It asks for the token (paste `token`), stores it in a 0600 file, then starts the agent; the token is never on a command line.",
+      ),
   })
   .meta({ id: "EnrolledHost" });
 

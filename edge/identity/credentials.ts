@@ -1,0 +1,33 @@
+import { database } from "../db/client";
+import type { Bindings, Principal } from "../env";
+import { listHosts } from "../hosts/hosts";
+
+/**
+ * The credential a caller proved itself with, as a streamed command's viewer socket is
+ * tagged with it: `pat:<token id>` for a personal API token, `session:<session id>` for an
+ * access token or the cookie (both belong to one login session). Revoking that credential
+ * closes the viewers it opened (`closeViewersOf`), since a socket outlives the request that
+ * checked it.
+ */
+export function credentialOf(principal: Principal): string | undefined {
+  if (principal.via === "api_token") return principal.tokenId ? patCredential(principal.tokenId) : undefined;
+  return principal.sessionId ? sessionCredential(principal.sessionId) : undefined;
+}
+
+export const patCredential = (tokenId: string) => `pat:${tokenId}`;
+export const sessionCredential = (sessionId: string) => `session:${sessionId}`;
+
+/**
+ * Closes the viewers `credential` opened on every one of the user's hosts. The credential is
+ * already revoked in D1 when this runs, so a host object that cannot be reached is logged and
+ * skipped rather than failing the revocation, which did happen.
+ */
+export async function closeViewersOf(env: Bindings, userId: string, credential: string): Promise<void> {
+  const owned = await listHosts(database(env.DB), userId);
+  const closed = await Promise.allSettled(owned.map((host) => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(host.id)).closeViewers(credential)));
+  for (const [index, result] of closed.entries()) {
+    if (result.status === "rejected") {
+      console.error(`revocation: could not close the streams of host ${owned[index]?.id} (${result.reason instanceof Error ? result.reason.message : String(result.reason)})`);
+    }
+  }
+}
