@@ -51,6 +51,8 @@ describe("/api/v1 commit: path mistakes are problem+json 4xx", () => {
     expect(answer.status).toBe(404);
     expect(answer.body).toMatchObject({ status: 404, code: "NOT_FOUND" });
     expect(answer.body.detail).toContain("no-such.txt");
+    // Kai's words, not git's ("pathspec '…' did not match any files").
+    expect(JSON.stringify(answer.body)).not.toContain("did not match");
   });
 });
 
