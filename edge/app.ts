@@ -7,6 +7,7 @@ import { configFrom } from "./config";
 import type { AppEnv } from "./env";
 import { bodyLimit } from "./http/body-limit";
 import { methodNotAllowedResponse, onError, onNotFound, validationHook } from "./http/errors";
+import { jsonDepthLimit } from "./http/json-depth";
 import { surfaceOf } from "./http/respond";
 import { AUTH_PER_IP, apiRateLimit, rateLimit } from "./middleware/rate-limit";
 import { agentConnect } from "./routes/agent-connect";
@@ -48,6 +49,8 @@ const FILE_BODY_BYTES = Math.ceil(MAX_FILE_BYTES * 1.4);
 const jsonLimit = bodyLimit(MAX_BODY_BYTES);
 const fileLimit = bodyLimit(FILE_BODY_BYTES);
 app.use("/api/*", (c, next) => (/^\/api\/v1\/(workspaces\/[^/]+\/)?files(\/|$)/.test(c.req.path) ? fileLimit(c, next) : jsonLimit(c, next)));
+// After the size limits: every JSON body, whichever route parses it, is checked for depth here.
+app.use("/api/*", jsonDepthLimit);
 app.use("/api/v1/auth/*", rateLimit(AUTH_PER_IP));
 
 app.route("/", systemRoutes);

@@ -22,6 +22,26 @@ export function fromBase64(text: string): Uint8Array {
   return bytes;
 }
 
+/** Whether a character code is one of base64's 64 symbols (A-Z a-z 0-9 + /). */
+function isBase64Symbol(code: number): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47;
+}
+
+/**
+ * Standard base64 from a client, checked strictly: only the 64 symbols, a length that is a
+ * multiple of 4 and `=` padding only at the end. Undefined when the text is not base64, so
+ * the caller can answer a validation error (`atob` would throw, or skip whitespace).
+ * A loop rather than a regular expression: the text can be tens of megabytes.
+ */
+export function fromBase64Strict(text: string): Uint8Array | undefined {
+  if (text.length % 4 !== 0) return undefined;
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  for (let i = 0; i < text.length - padding; i++) {
+    if (!isBase64Symbol(text.charCodeAt(i))) return undefined;
+  }
+  return fromBase64(text);
+}
+
 export function fromBase64Url(text: string): Uint8Array {
   const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
   const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));

@@ -4,8 +4,9 @@ import { KaiError } from "../../shared/errors";
 import { fileEntry, workspacePath } from "../../shared/schemas/workspace";
 import type { AppEnv } from "../env";
 import { problems } from "../http/openapi";
-import { fromBase64 } from "../identity/crypto";
+import { fromBase64Strict } from "../identity/crypto";
 import { relay } from "../relay/relay";
+import { fileDownload } from "../workspaces/download";
 import { readFile, writeFile } from "../workspaces/files";
 
 /** Query and body shapes of the file routes; they validate requests and document them. */
@@ -29,8 +30,21 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   return result.data;
 }
 
-/** The file path from `/files/{path}`, decoded and checked like any other input. */
-const filePath = (raw: string | undefined) => parse(workspacePath.min(1), decodeURIComponent(raw ?? ""));
+/**
+ * The file path from `/files/{path}`, checked like any other input. Hono's `param` has
+ * already decoded it once; decoding again broke names holding `%` (`100%25.txt`).
+ */
+const filePath = (decoded: string | undefined) => parse(workspacePath.min(1), decoded ?? "");
+
+/**
+ * An uploaded file's name: one path segment. `/` and NUL can never be part of a name, and
+ * `\` is refused too: it is Windows' separator (old browsers sent whole `C:\…` paths), so
+ * a name holding it was never meant as one name.
+ */
+const uploadName = z
+  .string()
+  .regex(/^[^/\\\u0000]+$/, "a file name cannot hold /, \\ or NUL")
+  .refine((value) => value !== "." && value !== "..", "a file name cannot be . or ..");
 
 /**
  * `/files`, `/files/{path}` (GET read, PUT write, DELETE) and `/files/upload`, mounted both
@@ -56,7 +70,7 @@ export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
     if (files.length === 0) throw new KaiError("VALIDATION_ERROR", "invalid request: attach one or more files in the `files` field");
     const uploaded = [];
     for (const file of files) {
-      const name = parse(z.string().regex(/^[^/\\0]+$/).refine((value) => value !== "." && value !== ".."), file.name);
+      const name = parse(uploadName, file.name);
       const target = directory ? `${directory.replace(/\/+$/, "")}/${name}` : name;
       uploaded.push(await writeFile(c, target, new Uint8Array(await file.arrayBuffer()), createParents));
     }
@@ -66,9 +80,7 @@ export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
   group.get("/files/:path{.+}", async (c) => {
     const file = await readFile(c, filePath(c.req.param("path")));
     const raw = parse(truthy, c.req.query("raw"));
-    if (file.binary || raw) {
-      return new Response(file.bytes, { headers: { "content-type": file.contentType, "content-length": String(file.bytes.length), "last-modified": new Date(file.modified).toUTCString() } });
-    }
+    if (file.binary || raw) return fileDownload(file);
     return c.json({ path: file.path, content: new TextDecoder().decode(file.bytes), encoding: "utf-8", size: file.size, modified: file.modified, content_type: file.contentType });
   });
 
@@ -79,7 +91,12 @@ export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
       const body = parse(writeJson, await c.req.json().catch(() => {
         throw new KaiError("BAD_REQUEST", "the body is not valid JSON");
       }));
-      const bytes = body.encoding === "base64" ? fromBase64(body.content) : new TextEncoder().encode(body.content);
+      const bytes = body.encoding === "base64" ? fromBase64Strict(body.content) : new TextEncoder().encode(body.content);
+      if (!bytes) {
+        throw new KaiError("VALIDATION_ERROR", "invalid request: content is not valid base64 (A-Z, a-z, 0-9, + and /, padded with = to a multiple of 4)", {
+          details: { fields: { content: ["not valid base64"] } },
+        });
+      }
       return c.json(await writeFile(c, path, bytes, body.create_parents));
     }
     if (type === "application/octet-stream" || type?.startsWith("text/")) {
@@ -104,7 +121,7 @@ export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
     responses: { 200: { description: "Entries", content: { "application/json": { schema: z.object({ path: z.string(), entries: z.array(fileEntry), truncated: z.boolean() }) } } }, ...errors },
   });
   for (const [method, summary] of [
-    ["get", "Read a file: text as JSON {content}, binary (or raw=true) as bytes with its content type"],
+    ["get", "Read a file: text as JSON {content}; binary (or raw=true) as a download (attachment, sandboxed; active types such as HTML or SVG served as text/plain or octet-stream)"],
     ["put", "Write a file: JSON {content, encoding, create_parents} or raw bytes (application/octet-stream)"],
     ["delete", "Delete a file, or a folder with recursive=true"],
   ] as const) {

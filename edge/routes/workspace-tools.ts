@@ -75,8 +75,17 @@ export function registerScriptRoutes(group: OpenAPIHono<AppEnv>): void {
   };
   // Plain routes: one handler answers JSON or, for a WebSocket upgrade, streams; documented below.
   group.post("/scripts/:name/run", async (c) => run(c, ...input(c)));
-  // Browsers open WebSockets with GET: the live form of the same route.
-  group.get("/scripts/:name/run", async (c) => run(c, ...input(c)));
+  // Browsers open WebSockets with GET: the live form of the same route, and its only GET.
+  // A plain GET must never run anything: a cookie GET carries no Origin check, so a link or
+  // an <img> on another site could run the script (the upgrade itself checks the Origin).
+  group.get("/scripts/:name/run", async (c) => {
+    if (!wantsWebSocket(c)) {
+      throw new KaiError("METHOD_NOT_ALLOWED", "a plain GET does not run a script: POST to run it, or open a WebSocket here for live output", {
+        headers: { Allow: "POST" },
+      });
+    }
+    return run(c, ...input(c));
+  });
   group.openAPIRegistry.registerPath({
     method: "post",
     path: "/scripts/{name}/run",
