@@ -89,27 +89,14 @@ export interface LocateOptions {
  * descriptor itself checked to be inside them. Callers must close it.
  */
 export async function openWorkspace(policy: Policy, requestedRoot: string): Promise<Workspace> {
-  const real = await confinePath(policy, requestedRoot);
-  const missing = () => new KaiError("NOT_FOUND", `the workspace directory ${requestedRoot} does not exist on this host`);
-  const handle = await fs.open(real, STEP | constants.O_DIRECTORY).catch((error: unknown) => {
-    const code = errnoCode(error);
-    if (code === "ENOENT" || code === "ENOTDIR") throw missing();
-    if (code === "ELOOP") throw new KaiError("PERMISSION_DENIED", `${requestedRoot} changed into a symbolic link while it was opened; try again`);
+  const { handle, real } = await openAllowedDirectory(policy, requestedRoot).catch((error: unknown) => {
+    const code = error instanceof KaiError ? error.code : errnoCode(error);
+    if (code === "VALIDATION_ERROR" || code === "ENOENT" || code === "ENOTDIR") {
+      throw new KaiError("NOT_FOUND", `the workspace directory ${requestedRoot} does not exist on this host`);
+    }
     throw fsError(error, requestedRoot);
   });
-  try {
-    const stats = await handle.stat();
-    if (!stats.isDirectory()) throw missing();
-    const actual = await realPathOf(handle, real);
-    const roots = await Promise.all(policy.allowedRoots.map((root) => fs.realpath(root).catch(() => null)));
-    if (!roots.some((root) => root !== null && isInsideRoot(root, actual))) {
-      throw new KaiError("PERMISSION_DENIED", `${requestedRoot} is outside the allowed roots (${policy.allowedRoots.join(", ")})`);
-    }
-    return { handle, real: actual, relative: "", requested: path.resolve(requestedRoot), close: () => handle.close() };
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
+  return { handle, real, relative: "", requested: path.resolve(requestedRoot), close: () => handle.close() };
 }
 
 /** Runs `work` with the workspace open, and closes it afterwards. */
@@ -132,8 +119,8 @@ export async function locate(workspace: Workspace, requested: string, options: L
   const pending = lexicalParts(requested);
   const stack: Folder[] = [workspace];
   const top = () => stack[stack.length - 1]!;
-  const closeStack = async (keep?: FileHandle) => {
-    for (const folder of stack.splice(1)) if (folder.handle !== keep) await folder.handle.close();
+  const closeStack = async () => {
+    for (const folder of stack.splice(1)) await folder.handle.close();
   };
   let links = 0;
   let created = 0;

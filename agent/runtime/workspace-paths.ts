@@ -1,13 +1,19 @@
-import fs from "node:fs/promises";
 import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import { type Policy, confinePath, isInsideRoot } from "../policy";
+import { withWorkspace } from "./confined-fs";
 
 /**
  * A workspace is a directory inside the agent's allowed roots; every path a workspace
  * command names is relative to it. Both hold after realpath: the root must resolve inside
  * the allowed roots, and the target inside the root, so `..`, absolute paths and symlinks
  * leading out are refused with PERMISSION_DENIED.
+ *
+ * A path answered here is only as good as the moment it was checked: anything that can
+ * write in the workspace can swap a folder on it for a symlink right after. To open,
+ * create, list or delete, use runtime/confined-fs.ts, which works from verified
+ * descriptors; these paths are for a working directory, a message, or a tool (git) that
+ * takes one.
  */
 export interface WorkspaceTarget {
   /** The workspace root's real path. */
@@ -18,11 +24,9 @@ export interface WorkspaceTarget {
   relative: string;
 }
 
+/** The workspace root's real path, checked on an open descriptor of it (NOT_FOUND when it is not a directory). */
 export async function workspaceRoot(policy: Policy, root: string): Promise<string> {
-  const real = await confinePath(policy, root);
-  const stat = await fs.stat(real).catch(() => null);
-  if (!stat?.isDirectory()) throw new KaiError("NOT_FOUND", `the workspace directory ${root} does not exist on this host`);
-  return real;
+  return withWorkspace(policy, root, async (workspace) => workspace.real);
 }
 
 export async function confineToWorkspace(policy: Policy, root: string, relative: string): Promise<WorkspaceTarget> {
