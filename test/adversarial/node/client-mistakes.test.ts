@@ -8,6 +8,7 @@ import { containerHandlers } from "../../../agent/handlers/containers";
 import { gitHandlers } from "../../../agent/handlers/git";
 import type { HandlerContext, Handlers } from "../../../agent/handlers/types";
 import { createDockerClient } from "../../../agent/runtime/docker";
+import { gitFailure, runGit } from "../../../agent/runtime/git";
 import { ERROR_STATUS, type KaiError } from "../../../shared/errors";
 import type { ParamsOf } from "../../../shared/commands";
 import { busyboxImage } from "../../support/busybox-image";
@@ -85,6 +86,20 @@ describe("git commit: paths git cannot stage", () => {
     const error = await kaiError(commitPaths(["away/secret.txt"]));
     expectClientError(error, "VALIDATION_ERROR");
     expect(error.message).toContain("away/secret.txt");
+  });
+
+  it("a path with .. out of the workspace stays PERMISSION_DENIED, named as sent, before git runs", async () => {
+    const error = await kaiError(commitPaths(["real/../../x"]));
+    expectClientError(error, "PERMISSION_DENIED");
+    expect(error.message).toBe("real/../../x is outside the workspace");
+  });
+
+  it("git's own 'outside repository' refusal is VALIDATION_ERROR without the repository's host path", async () => {
+    const refused = await runGit(root, ["add", "--all", "--", "../elsewhere.txt"]);
+    expect(refused.stderr).toContain(root); // git names the host path...
+    const error = gitFailure(refused, "add", false, new Map([["../elsewhere.txt", "../elsewhere.txt"]]));
+    expectClientError(error, "VALIDATION_ERROR"); // ...Kai does not
+    expect(error.message).toBe("../elsewhere.txt is outside the workspace's repository");
   });
 
   it("a path that matches nothing is NOT_FOUND, without git's words", async () => {
