@@ -266,6 +266,29 @@ describe("files.delete", () => {
   });
 });
 
+describe("symlinks that stay inside the workspace", () => {
+  it("are followed for reads, listings and writes, whatever their form; a dangling one is deleted itself", async () => {
+    const dir = path.join(root, "src", "deep");
+    await fs.symlink(path.join(root, "README.md"), path.join(dir, "absolute"));
+    await fs.symlink("../../README.md", path.join(dir, "relative-up"));
+    await fs.symlink("../deep/../../src", path.join(dir, "to-src"));
+    await fs.symlink("nowhere", path.join(dir, "dangling"));
+    try {
+      expect((await read("src/deep/absolute")).path).toBe("README.md");
+      expect((await read("src/deep/relative-up")).path).toBe("README.md");
+      expect((await read("src/deep/to-src/index.ts")).path).toBe("src/index.ts");
+      expect((await list("src/deep/to-src")).path).toBe("src");
+      expect((await upload("src/deep/to-src/via-link.txt", Buffer.from("x")))[0]?.path).toBe("src/via-link.txt");
+      expect(await fs.readFile(path.join(root, "src", "via-link.txt"), "utf8")).toBe("x");
+      expect((await kaiError(read("src/deep/dangling"))).code).toBe("NOT_FOUND");
+      expect(await del("src/deep/dangling")).toEqual({ path: "src/deep/dangling", deleted: true });
+    } finally {
+      for (const name of ["absolute", "relative-up", "to-src", "dangling"]) await fs.rm(path.join(dir, name), { force: true });
+      await fs.rm(path.join(root, "src", "via-link.txt"), { force: true });
+    }
+  });
+});
+
 describe("paths leading out of the workspace are refused by every files op", () => {
   const corpus = [
     "..", "../..", "a/../../x", "src/../../outside/secret.txt", "../outside/secret.txt", "to-outside", "to-outside/secret.txt",

@@ -148,6 +148,10 @@ describe("a folder swapped for a symlink in a loop, while the API works in it", 
         if (!ALLOWED_CODES.has(code) && !missing) unexpected.push(`${op}: ${code}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
+    /** A success must name a file in the workspace. */
+    const inWorkspace = (op: string, relative: string) => {
+      if (relative === ".." || relative.startsWith("../") || path.isAbsolute(relative)) escapes.push(`${op} answered the path ${relative}`);
+    };
     const leaks = (op: string, value: unknown) => {
       if (JSON.stringify(value).includes(SECRET) || JSON.stringify(value).includes("outside-only") || JSON.stringify(value).includes("evil-outside")) {
         escapes.push(`${op} answered ${JSON.stringify(value).slice(0, 200)}`);
@@ -162,14 +166,20 @@ describe("a folder swapped for a symlink in a loop, while the API works in it", 
           await attempt(
             "files.read",
             () => call(fileHandlers, "files.read", { root, path: "swap/data.txt", offset: 0, length: 1024 }, ctx),
-            (answer) => leaks("files.read", Buffer.from(answer.data, "base64").toString()),
+            (answer) => {
+              inWorkspace("files.read", answer.path);
+              leaks("files.read", Buffer.from(answer.data, "base64").toString());
+            },
           );
         }
-        await attempt("files.list", () => call(fileHandlers, "files.list", { root, path: round % 10 === 0 ? "swap" : "swap/small", hidden: true }, ctx), (answer) => leaks("files.list", answer));
+        await attempt("files.list", () => call(fileHandlers, "files.list", { root, path: round % 10 === 0 ? "swap" : "swap/small", hidden: true }, ctx), (answer) => {
+          inWorkspace("files.list", answer.path);
+          leaks("files.list", answer);
+        });
         await attempt(
           "files.write",
           () => call(fileHandlers, "files.write", { root, path: `swap/upload-${round}.txt`, uploadId: randomUUID(), index: 0, data: "aW5zaWRl", last: true, createParents: false }, ctx),
-          () => undefined,
+          (answer) => inWorkspace("files.write", answer.path),
         );
         const uploadId = randomUUID();
         await attempt(
@@ -178,10 +188,12 @@ describe("a folder swapped for a symlink in a loop, while the API works in it", 
             await call(fileHandlers, "files.write", { root, path: `swap/chunked-${round}.txt`, uploadId, index: 0, data: "aW5z", last: false, createParents: false }, ctx);
             return call(fileHandlers, "files.write", { root, path: `swap/chunked-${round}.txt`, uploadId, index: 1, data: "aWRl", last: true, createParents: false }, ctx);
           },
-          () => undefined,
+          (answer) => inWorkspace("files.write", answer.path),
         );
-        await attempt("files.delete", () => call(fileHandlers, "files.delete", { root, path: `swap/victim-${round}.txt`, recursive: false }, ctx), () => undefined);
-        await attempt("files.delete (recursive)", () => call(fileHandlers, "files.delete", { root, path: `swap/tree-${round}`, recursive: true }, ctx), () => undefined);
+        await attempt("files.delete", () => call(fileHandlers, "files.delete", { root, path: `swap/victim-${round}.txt`, recursive: false }, ctx), (answer) => inWorkspace("files.delete", answer.path));
+        await attempt("files.delete (recursive)", () => call(fileHandlers, "files.delete", { root, path: `swap/tree-${round}`, recursive: true }, ctx), (answer) =>
+          inWorkspace("files.delete", answer.path),
+        );
         await attempt("settings.read", () => call(settingsHandlers, "settings.read", { root, section: "settings" }, ctx), (answer) => leaks("settings.read", answer));
         await attempt(
           "settings.write",
