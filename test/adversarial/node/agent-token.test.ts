@@ -109,9 +109,12 @@ function startAgent(args: string[], env: NodeJS.ProcessEnv): { child: ChildProce
   return { child, log: () => log, exit };
 }
 
-async function runPeekThrough(agent: { child: ChildProcess; log: () => string }, edge: Awaited<ReturnType<typeof edgePeer>>): Promise<string> {
+async function runPeekThrough(agent: ReturnType<typeof startAgent>, edge: Awaited<ReturnType<typeof edgePeer>>): Promise<string> {
   const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`the script never finished; agent log:\n${agent.log()}`)), 90_000).unref());
-  await Promise.race([edge.done, timeout]);
+  const exited = agent.exit.then((code) => {
+    throw new Error(`the agent exited (${code}) before the script finished; its log:\n${agent.log()}`);
+  });
+  await Promise.race([edge.done, timeout, exited]);
   return edge.output();
 }
 
