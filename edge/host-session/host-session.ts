@@ -137,10 +137,13 @@ export class HostSession extends DurableObject<Bindings> {
     if (Number.isFinite(next)) await this.#wakeBy(next);
   }
 
-  /** Makes the alarm ring by `at`, never postponing one already set earlier (the audit buffer's). */
+  /**
+   * Makes the alarm ring by `at`, never postponing one already set earlier (the audit
+   * buffer's). One in the past is the alarm ringing right now, which is spent.
+   */
   async #wakeBy(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (current === null || current > at || current <= Date.now()) await this.ctx.storage.setAlarm(at);
   }
 
   #ask(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {
@@ -251,8 +254,10 @@ export class HostSession extends DurableObject<Bindings> {
   }
 
   /**
-   * Accepts one hello per socket: a second one is a protocol error that closes the socket
-   * (a real agent never sends two, and each would announce the host online again). The
+   * Accepts one hello per socket: a second one, even while the first is being recorded, is
+   * a protocol error that closes the socket. A real agent never sends two; each would
+   * announce the host online again, and closing (rather than ignoring) keeps a confused or
+   * hostile client from holding a connection it misuses. The
    * hello is stored with the socket, which makes it the one requests go to, only after D1
    * recorded it: a failed write closes the socket (the agent dials again) rather than leave
    * an agent that is relayed to but was never welcomed. Only then is the previous
@@ -292,8 +297,9 @@ export class HostSession extends DurableObject<Bindings> {
     }
     this.#greeting.delete(socket);
     if (socket.readyState !== WebSocket.OPEN) {
-      // It left while the row was written, and its close found no hello to mark offline.
-      if (!this.#liveSocket()) await this.#markOffline(attachment, "the host agent disconnected during its hello");
+      // It left (or was closed) while the row was written, before any welcome or host.online:
+      // the row goes back to offline, unannounced, unless another connection is live.
+      if (!this.#liveSocket()) await this.#setOffline(attachment.hostId);
       return;
     }
     this.#attachments.set(socket, { ...attachment, hello });
@@ -361,12 +367,14 @@ export class HostSession extends DurableObject<Bindings> {
       // Already closed: nothing to answer.
     }
     // A replaced socket closing must not mark the host offline while its successor is live.
-    if (attachment?.hello && !this.#liveSocket(socket)) await this.#markOffline(attachment, reason);
+    if (attachment?.hello && !this.#liveSocket(socket)) {
+      await this.#setOffline(attachment.hostId);
+      await emitEvent(this.env, attachment.userId, "host.offline", { hostId: attachment.hostId, hostName: attachment.hostName, reason });
+    }
   }
 
-  async #markOffline(attachment: SocketAttachment, reason: string): Promise<void> {
-    await database(this.env.DB).update(hosts).set({ online: false, lastSeenAt: new Date() }).where(eq(hosts.id, attachment.hostId));
-    await emitEvent(this.env, attachment.userId, "host.offline", { hostId: attachment.hostId, hostName: attachment.hostName, reason });
+  async #setOffline(hostId: string): Promise<void> {
+    await database(this.env.DB).update(hosts).set({ online: false, lastSeenAt: new Date() }).where(eq(hosts.id, hostId));
   }
 
   #refuse(socket: WebSocket, code: number, reason: string): void {
