@@ -23,7 +23,9 @@ Options:
                        (env KAI_CONFIG; default ~/.config/kai/agent.json); chmod 600 when it holds a token
   --policy FILE        local policy file: {"allowedRoots": [...], "maxDirectoryEntries": n, "scripts": true}
                        (env KAI_POLICY; default ~/.config/kai/agent-policy.json;
-                       without one, only your home directory is reachable)
+                       without one, only your home directory is reachable). "scripts": false
+                       turns workspace scripts off: they run with this user's full rights,
+                       beyond allowedRoots
   --docker-socket PATH Docker engine socket (env DOCKER_HOST is honoured otherwise)
   --log-level LEVEL    debug, info, warn or error (default info)
   -h, --help           show this help

@@ -48,6 +48,11 @@ type Action = ParamsOf<"openspec.run">["action"];
  * its own process group, with an argument array (no shell), the agent's environment less
  * KAI_*, stdin closed, a timeout, and its output capped to the tail. A nonzero exit is an
  * answer (e.g. a change that does not validate), not an error.
+ *
+ * The policy's `"scripts": false` does not cover this: what runs is the OpenSpec CLI the
+ * host's owner installed (found on the agent's PATH, absolute entries only — see
+ * childEnv — never in the workspace or its node_modules/.bin), with fixed arguments; the
+ * workspace's openspec/ files are its data, not code it runs.
  */
 const run: Handler<"openspec.run"> = async (params, ctx) => {
   const current = await state({ root: params.root }, ctx);
