@@ -257,11 +257,10 @@ export class HostSession extends DurableObject<Bindings> {
    * Accepts one hello per socket: a second one, even while the first is being recorded, is
    * a protocol error that closes the socket. A real agent never sends two; each would
    * announce the host online again, and closing (rather than ignoring) keeps a confused or
-   * hostile client from holding a connection it misuses. The
-   * hello is stored with the socket, which makes it the one requests go to, only after D1
-   * recorded it: a failed write closes the socket (the agent dials again) rather than leave
-   * an agent that is relayed to but was never welcomed. Only then is the previous
-   * connection of this host replaced.
+   * hostile client from holding a connection it misuses. The hello is stored with the
+   * socket, which makes it the one requests go to, only after D1 recorded it: a failed write
+   * closes the socket (the agent dials again) rather than leave an agent that is relayed to
+   * but was never welcomed. Only then is the previous connection of this host replaced.
    */
   async #hello(socket: WebSocket, attachment: SocketAttachment, hello: HelloFrame): Promise<void> {
     if (attachment.hello || this.#greeting.has(socket)) {
