@@ -72,6 +72,7 @@ describe("workspace files through the relay", () => {
     expect(Buffer.compare(await readFile(path.join(workspace, "big.bin")), bytes)).toBe(0);
     const got = await fetch(`${world.edge.url}${ws("/files/big.bin")}`, { headers: { authorization: `Bearer ${world.session.token}` } });
     expect(got.headers.get("content-type")).toBe("application/octet-stream");
+    expect(got.headers.get("content-disposition")).toBe(`attachment; filename="big.bin"; filename*=UTF-8''big.bin`);
     expect(Buffer.compare(Buffer.from(await got.arrayBuffer()), bytes)).toBe(0);
     // Several read requests reached the agent: no single frame carried the file.
     const audit = await world.api("/api/audit?limit=50");
