@@ -8,8 +8,12 @@ import { parseIPv4, parseIPv6, specialIPv4, specialIPv6 } from "./address";
  * lifts this for local receivers. Checked at registration and again before every attempt.
  */
 
-/** Special-use and internal names (RFC 6761, 6762, 8375, ICANN's .internal) that never name a public host. */
-const INTERNAL_SUFFIXES = ["localhost", "local", "internal", "home.arpa", "localdomain", "test", "invalid", "example"];
+/**
+ * Names that never name a public host: special-use (RFC 6761, 6762, 8375, ICANN's .internal),
+ * never delegated (ICANN's .home, .corp, .mail), and the usual private suffixes of LANs and
+ * clusters (.lan, .intranet, .localdomain, .svc). Refusing them costs a public target nothing.
+ */
+const INTERNAL_SUFFIXES = ["localhost", "local", "internal", "arpa", "localdomain", "test", "invalid", "example", "home", "corp", "mail", "lan", "intranet", "svc"];
 
 /**
  * Why a host is not a public target, or undefined when it is. `hostname` is what the URL

@@ -40,7 +40,7 @@ export const createWebhookBody = z
         message: "a whsec_ secret must be standard base64 after the prefix (A-Z, a-z, 0-9, + and /, padded with =); fix it, or omit the secret to have one generated",
       })
       .optional()
-      .describe("Signing secret. `whsec_<base64>` as Standard Webhooks defines it, or any string of 16+ characters (its UTF-8 bytes are the key). Omit to have one generated and shown once."),
+      .describe("Signing secret. `whsec_<base64>` as Standard Webhooks defines it (standard base64, padded with `=` where needed), or any string of 16+ characters (its UTF-8 bytes are the key). Omit to have one generated and shown once."),
   })
   .strict()
   .meta({ id: "CreateWebhook" });

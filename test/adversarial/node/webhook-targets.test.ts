@@ -94,6 +94,10 @@ const REFUSED = [
   "box.localdomain",
   "kai.test",
   "hooks.invalid",
+  "kubernetes.default.svc",
+  "api.cluster.local",
+  "nas.lan",
+  "1.0.0.127.in-addr.arpa",
 ];
 
 const ALLOWED = [
