@@ -108,7 +108,7 @@ describe("webhook SSRF: a stored non-public target is refused at delivery time",
 });
 
 describe("webhook secrets: a bad whsec_ secret never wedges deliveries", () => {
-  it.each(["whsec_!!!!not-base64-at-all!!!!", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw=", "whsec_MfKQ9r8G KYqrTwjUPD8ILPZIo2LaLaSw", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa_w"])(
+  it.each(["whsec_!!!!not-base64-at-all!!!!", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwM", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw=", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa=w", "whsec_MfKQ9r8G KYqrTwjUPD8ILPZIo2LaLaSw", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa_w"])(
     "refuses %s at registration with 400 VALIDATION_ERROR on the secret field",
     async (secret) => {
       const user = await registerUser();
@@ -118,8 +118,10 @@ describe("webhook secrets: a bad whsec_ secret never wedges deliveries", () => {
     },
   );
 
-  it("still registers a padded whsec_ secret and any plain secret", async () => {
+  it("still registers padded and unpadded whsec_ secrets and any plain secret", async () => {
     const user = await registerUser();
+    expect((await create(user.accessToken, { url: "https://hooks.example.com/kai", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS" })).status).toBe(201);
+    expect((await create(user.accessToken, { url: "https://hooks.example.com/kai", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS=" })).status).toBe(201);
     expect((await create(user.accessToken, { url: "https://hooks.example.com/kai", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAA==" })).status).toBe(201);
     expect((await create(user.accessToken, { url: "https://hooks.example.com/kai", secret: "a plain secret of some length" })).status).toBe(201);
   });
