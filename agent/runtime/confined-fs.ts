@@ -396,20 +396,16 @@ async function sameFile(handle: FileHandle, expected: Stats, shown: string): Pro
 
 /** The last check of a walk: the descriptor (entry, or folder for a missing entry) is inside the workspace. */
 async function verified(workspace: Workspace, found: Located): Promise<Located> {
-  const handle = found.entry?.handle ?? found.folder.handle;
-  const expected = path.join(workspace.real, found.relative || ".");
   if (!ANCHORED) {
-    if (found.entry?.handle == null) {
-      await sameFile(found.folder.handle, await fs.stat(found.folder.real), found.folder.relative).catch((error: unknown) => {
-        throw error instanceof KaiError ? error : changed(found.relative);
-      });
-    } else {
-      const named = await fs.lstat(expected).catch(() => null);
-      if (named === null || named.dev !== found.entry.stats.dev || named.ino !== found.entry.stats.ino) throw changed(found.relative);
-    }
+    // The entry's path (or, for a link or a missing entry, its folder's) must still lead to what is held.
+    const held = found.entry?.handle ? found.entry.stats : await found.folder.handle.stat();
+    const named = await fs.lstat(path.join(workspace.real, found.entry?.handle ? found.relative : found.folder.relative)).catch(() => null);
+    if (named === null || named.dev !== held.dev || named.ino !== held.ino) throw changed(found.relative);
     return found;
   }
+  const handle = found.entry?.handle ?? found.folder.handle;
   const actual = await fs.readlink(`${PROC_FD}/${handle.fd}`);
+  // A file removed since it was opened reads back as "<path> (deleted)"; where it was still counts.
   if (!isInsideRoot(workspace.real, actual.replace(/ \(deleted\)$/, ""))) throw leadsOut(found.relative || "the workspace root");
   return found;
 }
