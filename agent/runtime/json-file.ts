@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import fs from "node:fs/promises";
 import { KaiError } from "../../shared/errors";
+import { MAX_JSON_DEPTH, jsonNesting } from "../../shared/json-depth";
 import { errnoCode } from "../policy";
 import { type Folder, type Workspace, at, locate, self } from "./confined-fs";
 
@@ -53,6 +54,10 @@ export async function readJsonAt(folder: Folder, name: string, label: string): P
     if (code === "ELOOP") throw new KaiError("CONFLICT", `${label} changed while it was being read; try again`);
     if (code === "EACCES" || code === "EPERM") throw new KaiError("PERMISSION_DENIED", `${label}: permission denied on this host`);
     throw new KaiError("INTERNAL_ERROR", `cannot read ${label} (${code ?? "unknown error"})`);
+  }
+  // Parsing copes with any depth; answering the object (JSON.stringify) would overflow the stack.
+  if (jsonNesting(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new KaiError("VALIDATION_ERROR", `${label} is nested deeper than ${MAX_JSON_DEPTH} levels; flatten it`, { details: { file: label } });
   }
   let json: unknown;
   try {

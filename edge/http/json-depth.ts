@@ -1,38 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
+import { MAX_JSON_DEPTH, jsonNesting } from "../../shared/json-depth";
 import type { AppEnv } from "../env";
-
-/** How deep a JSON request body may nest objects and arrays. Kai's own bodies need a handful. */
-export const MAX_JSON_DEPTH = 64;
-
-/** Media types parsed as JSON: the same test Hono's validator applies (`application/json`, `application/*+json`). */
-const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
-
-/**
- * The deepest nesting of `{`/`[` in a JSON text, counted in one pass without recursion (and
- * so without a stack to overflow), skipping brackets inside strings. Stops counting once
- * past `limit`. Malformed text is not judged here; the parser that follows reports it.
- */
-export function jsonNesting(text: string, limit = Number.POSITIVE_INFINITY): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text.charCodeAt(i);
-    if (inString) {
-      if (char === 0x5c) i++; // a backslash escapes the next character
-      else if (char === 0x22) inString = false;
-    } else if (char === 0x22) inString = true;
-    else if (char === 0x7b || char === 0x5b) {
-      depth++;
-      if (depth > deepest) {
-        deepest = depth;
-        if (deepest > limit) return deepest;
-      }
-    } else if (char === 0x7d || char === 0x5d) depth--;
-  }
-  return deepest;
-}
 
 /**
  * Refuses a JSON body nested deeper than MAX_JSON_DEPTH with VALIDATION_ERROR (422 on

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_JSON_DEPTH, jsonNesting } from "../../../edge/http/json-depth";
+import { MAX_JSON_DEPTH, jsonNesting } from "../../../shared/json-depth";
 import { fromBase64Strict, toBase64 } from "../../../edge/identity/crypto";
 import { attachmentDisposition, servedType } from "../../../edge/workspaces/download";
 
