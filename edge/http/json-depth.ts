@@ -3,6 +3,9 @@ import { KaiError } from "../../shared/errors";
 import { MAX_JSON_DEPTH, jsonNesting } from "../../shared/json-depth";
 import type { AppEnv } from "../env";
 
+/** Media types parsed as JSON: the same test Hono's validator applies (`application/json`, `application/*+json`). */
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
 /**
  * Refuses a JSON body nested deeper than MAX_JSON_DEPTH with VALIDATION_ERROR (422 on
  * `/api/v1`, 400 on `/api`). Mounted once for all of `/api`, so every JSON body is checked
