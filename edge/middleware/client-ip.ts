@@ -1,31 +1,9 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
+import { parseIPv4, parseIPv6 } from "../net/ip-literal";
 
 /** The one bucket shared by every caller whose address nothing trustworthy vouches for. */
 export const UNATTRIBUTED = "unattributed";
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** The eight 16-bit groups of an IPv6 address (`::` and an IPv4 tail allowed), or undefined. */
-function ipv6Groups(text: string): number[] | undefined {
-  let head = text;
-  let tail: number[] = [];
-  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4?.[1] && v4[2]) {
-    if (!IPV4.test(v4[2])) return undefined;
-    const [a = 0, b = 0, c = 0, d = 0] = v4[2].split(".").map(Number);
-    tail = [(a << 8) | b, (c << 8) | d];
-    head = v4[1].endsWith("::") ? v4[1] : v4[1].slice(0, -1);
-  }
-  const halves = head.split("::");
-  if (halves.length > 2) return undefined;
-  const groups = (part: string | undefined) => (part ? part.split(":").map((group) => (/^[0-9a-f]{1,4}$/i.test(group) ? parseInt(group, 16) : NaN)) : []);
-  const left = groups(halves[0]);
-  const right = groups(halves[1]);
-  const missing = 8 - tail.length - left.length - right.length;
-  if ([...left, ...right].some(Number.isNaN) || (halves.length === 1 ? missing !== 0 : missing < 1)) return undefined;
-  return [...left, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...right, ...tail];
-}
 
 /**
  * The bucket of an address: an IPv4 address as it is, an IPv6 one by its /64 (the block one
@@ -33,14 +11,13 @@ function ipv6Groups(text: string): number[] | undefined {
  * one as its IPv4 address. Anything else is not an address: undefined.
  */
 export function addressBucket(text: string): string | undefined {
-  if (IPV4.test(text)) return text;
-  const groups = ipv6Groups(text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, ""));
-  if (!groups) return undefined;
-  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
-  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) {
-    return `${g6 >> 8}.${g6 & 255}.${g7 >> 8}.${g7 & 255}`;
-  }
-  return `${[g0, g1, g2, g3].map((group) => (group ?? 0).toString(16)).join(":")}::/64`;
+  const v4 = parseIPv4(text);
+  if (v4) return v4.join(".");
+  const v6 = parseIPv6(text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, ""));
+  if (!v6) return undefined;
+  if (v6.subarray(0, 10).every((byte) => byte === 0) && v6[10] === 0xff && v6[11] === 0xff) return v6.subarray(12).join(".");
+  const words = [0, 2, 4, 6].map((at) => (((v6[at] ?? 0) << 8) | (v6[at + 1] ?? 0)).toString(16));
+  return `${words.join(":")}::/64`;
 }
 
 /**

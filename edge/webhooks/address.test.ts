@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseIPv4, parseIPv6, specialIPv4, specialIPv6 } from "./address";
+import { parseIPv4, parseIPv6 } from "../net/ip-literal";
+import { specialIPv4, specialIPv6 } from "./address";
 
 const v6 = (text: string) => {
   const bytes = parseIPv6(text);

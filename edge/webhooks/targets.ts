@@ -1,5 +1,6 @@
 import { KaiError } from "../../shared/errors";
-import { parseIPv4, parseIPv6, specialIPv4, specialIPv6 } from "./address";
+import { parseIPv4, parseIPv6 } from "../net/ip-literal";
+import { specialIPv4, specialIPv6 } from "./address";
 
 /**
  * Webhook targets must be public: a URL naming loopback, a private or link-local network,
