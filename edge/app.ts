@@ -10,6 +10,7 @@ import { methodNotAllowedResponse, onError, onNotFound, validationHook } from ".
 import { jsonDepthLimit } from "./http/json-depth";
 import { surfaceOf } from "./http/respond";
 import { AUTH_PER_IP, apiRateLimit, rateLimit } from "./middleware/rate-limit";
+import { refuseCrossSite } from "./middleware/refuse-cross-site";
 import { agentConnect } from "./routes/agent-connect";
 import { auditRoutes } from "./routes/audit";
 import { authSessions } from "./routes/auth-sessions";
@@ -52,6 +53,8 @@ app.use("/api/*", (c, next) => (/^\/api\/v1\/(workspaces\/[^/]+\/)?files(\/|$)/.
 // After the size limits: every JSON body, whichever route parses it, is checked for depth here.
 app.use("/api/*", jsonDepthLimit);
 app.use("/api/v1/auth/*", rateLimit(AUTH_PER_IP));
+app.use("/api/v1/auth/sessions", refuseCrossSite);
+app.use("/api/v1/auth/verifications/verify", refuseCrossSite);
 
 app.route("/", systemRoutes);
 app.route("/api/v1/auth/verifications", authVerifications);

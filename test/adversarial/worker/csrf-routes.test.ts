@@ -16,6 +16,7 @@ const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  * Routes that do not act on a session cookie at all (they authenticate by what the body
  * carries: a password, an emailed code, a refresh token), so a forged request has nothing of
  * the victim's to ride on. Listed, not guessed: a new public route must be added here on purpose.
+ * The ones that set or clear the cookie still refuse a foreign Origin (login CSRF): login-csrf.test.ts.
  */
 const PUBLIC_UNSAFE = new Set([
   "POST /api/v1/auth/verifications",
