@@ -131,11 +131,11 @@ describe("containers through the relay, checked against the real engine", () => 
     }
   });
 
-  it("answers a missing image with DOCKER_ERROR saying what to do", async () => {
+  it("answers an image the host does not have with VALIDATION_ERROR saying what to do", async () => {
     const res = await world.api("/api/flexy", { body: { name: uniqueName("kai-e2e-noimg-"), image: "kai-no-such-image:never", hostPath: world.root } });
-    expect(res.status).toBe(502);
-    expect(res.body.error.code).toBe("DOCKER_ERROR");
-    expect(res.body.error.message).toContain("kai-no-such-image:never");
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("VALIDATION_ERROR");
+    expect(res.body.error.message).toContain("docker pull kai-no-such-image:never");
   });
 
   it("replays POST /api/flexy with the same Idempotency-Key instead of creating twice", async () => {
