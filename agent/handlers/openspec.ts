@@ -1,12 +1,15 @@
 import { execFile } from "node:child_process";
-import fs from "node:fs/promises";
+import { constants } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import path from "node:path";
 import type { ParamsOf, ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import { type Policy, errnoCode } from "../policy";
+import { errnoCode } from "../policy";
 import { childEnv } from "../runtime/child-env";
+import { type Found, type Workspace, locate, locateExisting, readFolder, reopen, withWorkspace } from "../runtime/confined-fs";
 import { countTasks } from "../runtime/openspec-tasks";
 import { runProcessGroup } from "../runtime/run-process-group";
-import { confineToWorkspace, workspaceRoot } from "../runtime/workspace-paths";
+import { workspaceRoot } from "../runtime/workspace-paths";
 import type { Handler, Handlers } from "./types";
 
 /**
@@ -14,30 +17,35 @@ import type { Handler, Handlers } from "./types";
  * `specs/<name>/spec.md`, active changes in `changes/<name>/` (progress from their
  * tasks.md), archived ones in `changes/archive/<name>/` — and the workflow actions that
  * can run. Actions run through the OpenSpec CLI, so none is offered where it is not
- * installed. Only real directories are read; a path leading out of the workspace is refused.
+ * installed. Only real directories are listed; an `openspec/` leading out of the workspace
+ * is refused, and a folder or file below it that leads out is not read.
+ *
+ * Every read walks from the workspace root's verified handle (runtime/confined-fs.ts),
+ * never by an absolute path: a process that can write in the workspace may swap
+ * `openspec/` or a change's folder for a symlink at any moment, and a path checked a
+ * moment before would then lead to files outside the allowed roots.
  */
-const state: Handler<"openspec.state"> = async (params, ctx) => {
-  const root = await workspaceRoot(ctx.policy, params.root);
-  const [cliAvailable, base] = await Promise.all([openspecCli(root, ctx.signal), confineToWorkspace(ctx.policy, root, "openspec")]);
-  const initialized = (await fs.stat(base.absolute).catch(() => null))?.isDirectory() ?? false;
-  if (!initialized) return { initialized, cliAvailable, specs: [], changes: [], archived: [], actions: cliAvailable ? ["init"] : [] };
+const state: Handler<"openspec.state"> = (params, ctx) =>
+  withWorkspace(ctx.policy, params.root, async (workspace) => {
+    const [cliAvailable, initialized] = await Promise.all([openspecCli(workspace.real, ctx.signal), isFolder(workspace, "openspec")]);
+    if (!initialized) return { initialized, cliAvailable, specs: [], changes: [], archived: [], actions: cliAvailable ? ["init"] : [] };
 
-  const specs: Array<{ name: string; path: string }> = [];
-  for (const name of await subdirectories(ctx.policy, root, "openspec/specs")) {
-    const spec = `openspec/specs/${name}/spec.md`;
-    if ((await readConfined(ctx.policy, root, spec)) !== null) specs.push({ name, path: spec });
-  }
-  const changes: ResultOf<"openspec.state">["changes"] = [];
-  for (const name of await subdirectories(ctx.policy, root, "openspec/changes")) {
-    if (name === "archive") continue;
-    const tasks = countTasks((await readConfined(ctx.policy, root, `openspec/changes/${name}/tasks.md`)) ?? "");
-    // A change with no tasks has nothing to prove done, so it is not offered for archiving.
-    const complete = tasks.total > 0 && tasks.done === tasks.total;
-    changes.push({ name, tasks, actions: cliAvailable ? ["validate", "show", ...(complete ? ["archive" as const] : [])] : [] });
-  }
-  const archived = (await subdirectories(ctx.policy, root, "openspec/changes/archive")).map((name) => ({ name }));
-  return { initialized, cliAvailable, specs, changes, archived, actions: cliAvailable ? ["list", "validate"] : [] };
-};
+    const specs: Array<{ name: string; path: string }> = [];
+    for (const name of await subdirectories(workspace, "openspec/specs")) {
+      const spec = `openspec/specs/${name}/spec.md`;
+      if ((await readConfined(workspace, spec)) !== null) specs.push({ name, path: spec });
+    }
+    const changes: ResultOf<"openspec.state">["changes"] = [];
+    for (const name of await subdirectories(workspace, "openspec/changes")) {
+      if (name === "archive") continue;
+      const tasks = countTasks((await readConfined(workspace, `openspec/changes/${name}/tasks.md`)) ?? "");
+      // A change with no tasks has nothing to prove done, so it is not offered for archiving.
+      const complete = tasks.total > 0 && tasks.done === tasks.total;
+      changes.push({ name, tasks, actions: cliAvailable ? ["validate", "show", ...(complete ? ["archive" as const] : [])] : [] });
+    }
+    const archived = (await subdirectories(workspace, "openspec/changes/archive")).map((name) => ({ name }));
+    return { initialized, cliAvailable, specs, changes, archived, actions: cliAvailable ? ["list", "validate"] : [] };
+  });
 
 type Action = ParamsOf<"openspec.run">["action"];
 
@@ -152,27 +160,69 @@ function openspecCli(cwd: string, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
-/** Names of the real (not symlinked) directories in `relative`, sorted; none when it does not exist. */
-async function subdirectories(policy: Policy, root: string, relative: string): Promise<string[]> {
-  const dir = await confineToWorkspace(policy, root, relative);
+/** A walk that ends on nothing: a missing file or folder, or a file where a folder was expected. */
+function absent(error: unknown): null {
+  if (error instanceof KaiError && (error.code === "NOT_FOUND" || error.code === "VALIDATION_ERROR")) return null;
+  throw error;
+}
+
+/** True when `relative` is a folder (symlinks inside the workspace followed); one leading out is PERMISSION_DENIED. */
+async function isFolder(workspace: Workspace, relative: string): Promise<boolean> {
+  const found = await locate(workspace, relative, { follow: true }).catch(absent);
+  if (found === null) return false;
+  await found.close();
+  return found.entry?.stats.isDirectory() ?? false;
+}
+
+/**
+ * Names of the real (not symlinked) directories in `relative`, sorted; none when it does
+ * not exist. Read through the folder's own handle, which the walk verified is inside.
+ */
+async function subdirectories(workspace: Workspace, relative: string): Promise<string[]> {
+  const found = await locate(workspace, relative, { follow: true }).catch(absent);
+  if (found === null) return [];
   try {
-    const entries = await fs.readdir(dir.absolute, { withFileTypes: true });
+    const handle = found.entry?.handle;
+    if (!handle || !found.entry?.stats.isDirectory()) return [];
+    const entries = await readFolder(handle, path.join(workspace.real, found.relative));
     return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
   } catch (error) {
     if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") return [];
     throw new KaiError("INTERNAL_ERROR", `cannot read ${relative} (${errnoCode(error) ?? "unknown error"})`);
+  } finally {
+    await found.close();
   }
 }
 
-/** A file's text, or null when it is missing, not a file, or leads out of the workspace. */
-async function readConfined(policy: Policy, root: string, relative: string): Promise<string | null> {
+/**
+ * A file's text, or null when it is missing, not a file, or leads out of the workspace.
+ * The file read is the very one the walk verified (reopened from its handle). A CONFLICT
+ * (the tree changed under the walk) is passed on: the caller may try again.
+ */
+async function readConfined(workspace: Workspace, relative: string): Promise<string | null> {
+  let found: Found;
   try {
-    const target = await confineToWorkspace(policy, root, relative);
-    if (!(await fs.stat(target.absolute)).isFile()) return null;
-    return await fs.readFile(target.absolute, "utf8");
+    found = await locateExisting(workspace, relative, { follow: true });
   } catch (error) {
-    if (error instanceof KaiError && error.code !== "PERMISSION_DENIED") throw error;
+    if (error instanceof KaiError && error.code === "CONFLICT") throw error;
     return null;
   }
+  let handle: FileHandle;
+  try {
+    if (!found.entry.stats.isFile()) return null;
+    // NONBLOCK: were it a FIFO by now, the open would otherwise wait for a writer.
+    handle = await reopen(found, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  } finally {
+    await found.close();
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return null;
+    return await handle.readFile("utf8");
+  } catch {
+    return null;
+  } finally {
+    await handle.close();
+  }
 }
-
