@@ -16,8 +16,9 @@ export interface Policy {
   /** The most entries one `directory.list` answers; the rest is reported as `truncated`. */
   maxDirectoryEntries: number;
   /**
-   * Whether `scripts.list` / `scripts.run` may run a workspace's scripts. A script runs as
-   * the agent's user with all of that user's rights, beyond anything `allowedRoots` bounds.
+   * Whether `scripts.list` / `scripts.run` may run a workspace's scripts, and `openspec.run`
+   * the OpenSpec CLI over its files. Either runs as the agent's user with all of that user's
+   * rights, beyond anything `allowedRoots` bounds.
    * `loadPolicy` always sets it; absent (a policy built in code) means allowed, the default.
    */
   scripts?: boolean;
@@ -205,13 +206,14 @@ export function checkContainerSecurity(options: ContainerSecurityOptions): void 
 }
 
 /**
- * Refuses when the policy turns scripts off, naming the switch: a workspace script runs with
- * the agent user's full rights, so this is the owner's way to keep untrusted code from running.
+ * Refuses when the policy turns scripts off, naming the switch: a workspace script (or the
+ * OpenSpec CLI, which follows the workspace's symlinks) runs with the agent user's full
+ * rights, so this is the owner's way to keep untrusted workspaces from reaching further.
  */
 export function requireScriptsAllowed(policy: Policy): void {
   if (policy.scripts === false) {
     throw denied(
-      'scripts are turned off on this host by its local policy ("scripts": false in kai-agent\'s policy file); ' +
+      'scripts and the OpenSpec CLI are turned off on this host by its local policy ("scripts": false in kai-agent\'s policy file); ' +
         'the host\'s owner can allow them with "scripts": true and a restart of kai-agent',
       { policy: "scripts" },
     );

@@ -4,7 +4,7 @@ import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { ParamsOf, ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import { errnoCode } from "../policy";
+import { errnoCode, requireScriptsAllowed } from "../policy";
 import { childEnv } from "../runtime/child-env";
 import { type Found, type Workspace, locate, locateExisting, readFolder, reopen, withWorkspace } from "../runtime/confined-fs";
 import { countTasks } from "../runtime/openspec-tasks";
@@ -28,7 +28,9 @@ import type { Handler, Handlers } from "./types";
 const state: Handler<"openspec.state"> = (params, ctx) =>
   withWorkspace(ctx.policy, params.root, async (workspace) => {
     const [cliAvailable, initialized] = await Promise.all([openspecCli(workspace.real, ctx.signal), isFolder(workspace, "openspec")]);
-    if (!initialized) return { initialized, cliAvailable, specs: [], changes: [], archived: [], actions: cliAvailable ? ["init"] : [] };
+    // Actions are offered only where they can run: the CLI is installed and the policy lets it.
+    const runnable = cliAvailable && ctx.policy.scripts !== false;
+    if (!initialized) return { initialized, cliAvailable, specs: [], changes: [], archived: [], actions: runnable ? ["init"] : [] };
 
     const specs: Array<{ name: string; path: string }> = [];
     for (const name of await subdirectories(workspace, "openspec/specs")) {
@@ -41,10 +43,10 @@ const state: Handler<"openspec.state"> = (params, ctx) =>
       const tasks = countTasks((await readConfined(workspace, `openspec/changes/${name}/tasks.md`)) ?? "");
       // A change with no tasks has nothing to prove done, so it is not offered for archiving.
       const complete = tasks.total > 0 && tasks.done === tasks.total;
-      changes.push({ name, tasks, actions: cliAvailable ? ["validate", "show", ...(complete ? ["archive" as const] : [])] : [] });
+      changes.push({ name, tasks, actions: runnable ? ["validate", "show", ...(complete ? ["archive" as const] : [])] : [] });
     }
     const archived = (await subdirectories(workspace, "openspec/changes/archive")).map((name) => ({ name }));
-    return { initialized, cliAvailable, specs, changes, archived, actions: cliAvailable ? ["list", "validate"] : [] };
+    return { initialized, cliAvailable, specs, changes, archived, actions: runnable ? ["list", "validate"] : [] };
   });
 
 type Action = ParamsOf<"openspec.run">["action"];
@@ -57,12 +59,15 @@ type Action = ParamsOf<"openspec.run">["action"];
  * KAI_*, stdin closed, a timeout, and its output capped to the tail. A nonzero exit is an
  * answer (e.g. a change that does not validate), not an error.
  *
- * The policy's `"scripts": false` does not cover this: what runs is the OpenSpec CLI the
- * host's owner installed (found on the agent's PATH, absolute entries only — see
- * childEnv — never in the workspace or its node_modules/.bin), with fixed arguments; the
- * workspace's openspec/ files are its data, not code it runs.
+ * What runs is the OpenSpec CLI the host's owner installed (found on the agent's PATH,
+ * absolute entries only — see childEnv — never in the workspace or its node_modules/.bin),
+ * with fixed arguments. It still reads the workspace's openspec/ files by path and follows
+ * their symlinks, so a `proposal.md` linked to a file outside the allowed roots would be
+ * printed back: like a script, it is a program working beyond what the path policy bounds,
+ * and the policy's `"scripts": false` turns it off too.
  */
 const run: Handler<"openspec.run"> = async (params, ctx) => {
+  requireScriptsAllowed(ctx.policy);
   const current = await state({ root: params.root }, ctx);
   if (!current.cliAvailable) throw new KaiError("CONFLICT", NOT_INSTALLED);
   const change = params.change ?? null;

@@ -63,6 +63,42 @@ describe('"scripts": false in the policy file', () => {
   });
 });
 
+describe('"scripts": false and the OpenSpec CLI', () => {
+  const originalPath = process.env.PATH;
+  afterEach(() => {
+    process.env.PATH = originalPath;
+  });
+
+  /** An `openspec` on the agent's PATH (outside the workspace) that records each run. */
+  async function installCli(): Promise<string> {
+    const bin = path.join(world.tmp, "bin");
+    const ran = path.join(world.outside, "openspec-ran");
+    await writeExecutable(path.join(bin, "openspec"), `#!/bin/sh\n[ "$1" = --version ] && exit 0\ntouch ${ran}\n`);
+    process.env.PATH = `${bin}${path.delimiter}${originalPath}`;
+    return ran;
+  }
+
+  it("refuses openspec.run (the CLI follows the workspace's symlinks) and offers no action, while state still reads", async () => {
+    const ran = await installCli();
+    const policy = await policyFrom({ allowedRoots: [root], scripts: false });
+    const state = await call(openspecHandlers, "openspec.state", { root }, world.ctx({ policy }));
+    expect(state).toMatchObject({ cliAvailable: true, actions: [] });
+    const error = await kaiError(call(openspecHandlers, "openspec.run", { root, action: "init" }, world.ctx({ policy })));
+    expect(error.code).toBe("PERMISSION_DENIED");
+    expect(error.message).toContain('"scripts": false');
+    expect(existsSync(ran)).toBe(false);
+  });
+
+  it("runs it when the policy allows scripts", async () => {
+    const ran = await installCli();
+    const policy = await policyFrom({ allowedRoots: [root] });
+    expect((await call(openspecHandlers, "openspec.state", { root }, world.ctx({ policy }))).actions).toEqual(["init"]);
+    expect((await call(openspecHandlers, "openspec.run", { root, action: "init" }, world.ctx({ policy }))).exitCode).toBe(0);
+    expect(existsSync(ran)).toBe(true);
+    await fs.rm(ran);
+  });
+});
+
 describe("a program looked up on PATH never comes from the workspace", () => {
   const originalPath = process.env.PATH;
   afterEach(() => {
