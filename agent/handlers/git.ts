@@ -2,7 +2,7 @@ import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import { GIT_NETWORK_TIMEOUT_MS, type GitOptions, assertRefName, git, gitFailure, runGit } from "../runtime/git";
 import { BRANCH_FORMAT, LOG_FORMAT, parseBranches, parseLog, parseStatus } from "../runtime/git-porcelain";
-import { workspaceRoot } from "../runtime/workspace-paths";
+import { repositoryRoot } from "../runtime/git-repository";
 import type { Handler, HandlerContext, Handlers } from "./types";
 
 /**
@@ -13,12 +13,12 @@ import type { Handler, HandlerContext, Handlers } from "./types";
  */
 
 const status: Handler<"git.status"> = async (params, ctx) => {
-  const root = await workspaceRoot(ctx.policy, params.root);
+  const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
   return parseStatus(await git(root, ["status", "--porcelain=v2", "--branch", "-z"], opts(ctx)));
 };
 
 const log: Handler<"git.log"> = async (params, ctx) => {
-  const root = await workspaceRoot(ctx.policy, params.root);
+  const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
   if ((await headCommit(root, ctx)) === null) return { commits: [], hasMore: false };
   // One more than asked tells whether another page exists.
   const output = await git(root, ["log", "-z", `--format=${LOG_FORMAT}`, `--skip=${params.skip}`, `--max-count=${params.limit + 1}`, "HEAD", "--"], opts(ctx));
@@ -38,7 +38,7 @@ const commit: Handler<"git.commit"> = async (params, ctx) => {
   const names = new Map(params.paths?.map((value) => [repositoryPath(value), value]));
   const paths = params.paths?.map(repositoryPath);
   if (paths?.length === 0) throw new KaiError("VALIDATION_ERROR", "paths is empty; pass at least one path or all");
-  const root = await workspaceRoot(ctx.policy, params.root);
+  const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
   const pathspec = paths ? ["--", ...paths] : [];
   const named = { ...opts(ctx), paths: names };
   if (params.all) await git(root, ["add", "--all"], named);
@@ -61,7 +61,7 @@ function identityEnv(author: { name: string; email: string }): Record<string, st
 
 /** Pushes one local branch to the same name on the remote; sets the upstream the first time. */
 const push: Handler<"git.push"> = async (params, ctx) => {
-  const root = await workspaceRoot(ctx.policy, params.root);
+  const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
   await checkRefs(root, params);
   const branch = params.branch ?? (await currentBranch(root, ctx)) ?? detached("push");
   const local = await runGit(root, ["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], opts(ctx));
@@ -90,7 +90,7 @@ const push: Handler<"git.push"> = async (params, ctx) => {
  * before the pull, and answered with CONFLICT naming the conflicting paths.
  */
 const pull: Handler<"git.pull"> = async (params, ctx) => {
-  const root = await workspaceRoot(ctx.policy, params.root);
+  const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
   await checkRefs(root, params);
   const current = (await currentBranch(root, ctx)) ?? detached("pull");
   const upstream = await upstreamOf(root, current, ctx);
@@ -121,7 +121,7 @@ const pull: Handler<"git.pull"> = async (params, ctx) => {
 };
 
 const branches: Handler<"git.branches"> = async (params, ctx) => {
-  const root = await workspaceRoot(ctx.policy, params.root);
+  const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
   const refs = parseBranches(await git(root, ["for-each-ref", `--format=${BRANCH_FORMAT}`, "refs/heads", "refs/remotes"], opts(ctx)));
   return { current: await currentBranch(root, ctx), branches: refs };
 };
@@ -131,7 +131,7 @@ const branches: Handler<"git.branches"> = async (params, ctx) => {
  * exists only on one remote is created from it, as `git switch` does; `created` says so.
  */
 const checkout: Handler<"git.checkout"> = async (params, ctx) => {
-  const root = await workspaceRoot(ctx.policy, params.root);
+  const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
   await assertRefName(root, params.branch, "branch");
   const { branch } = params;
   const exists = await runGit(root, ["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], opts(ctx));

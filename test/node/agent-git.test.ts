@@ -301,9 +301,10 @@ describe("a repository", () => {
       process.env.PATH = path0;
     }
     const logged = (await fs.readFile(calls, "utf8").catch(() => "")).split("\n").filter(Boolean);
-    // Option-like names never reach git at all; malformed ones reach only check-ref-format.
+    // Option-like names never reach git at all; malformed ones reach only check-ref-format
+    // (besides the lookup of where the repository is, which carries no name).
     expect(logged.length).toBeGreaterThan(0);
-    for (const line of logged) expect(line).toMatch(/^--no-pager -C \S+ check-ref-format --branch /);
+    for (const line of logged) expect(line).toMatch(/^--no-pager -C \S+ (check-ref-format --branch |rev-parse --absolute-git-dir |rev-parse --show-toplevel$)/);
     for (const name of optionLike) expect(logged.some((line) => line.endsWith(`--branch ${name}`))).toBe(false);
     await expect(fs.stat(marker)).rejects.toThrow();
     await expect(fs.stat(path.join(root, "pwned"))).rejects.toThrow();
