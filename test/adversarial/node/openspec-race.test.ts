@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { startSwapper } from "../../support/symlink-swapper";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,24 +22,6 @@ const BUDGET_MS = 10_000;
 const OUTSIDE_TASKS = 7;
 const ALLOWED_CODES = new Set(["PERMISSION_DENIED", "NOT_FOUND", "CONFLICT"]);
 
-/** The attacker, as in symlink-race.test.ts: rename each folder aside, put a symlink in its place, then put it back. */
-const SWAPPER = `
-const fs = require("node:fs");
-const [pairs, stop] = JSON.parse(process.argv[1]);
-const deadline = Date.now() + 60000;
-let swaps = 0;
-process.stdout.write("started\\n");
-while (!fs.existsSync(stop) && Date.now() < deadline) {
-  for (const [entry, target] of pairs) {
-    const aside = entry + ".aside";
-    try { fs.renameSync(entry, aside); } catch {}
-    try { fs.symlinkSync(target, entry); swaps++; } catch {}
-    try { fs.unlinkSync(entry); } catch {}
-    try { fs.renameSync(aside, entry); } catch {}
-  }
-}
-process.stdout.write("swaps " + swaps + "\\n");
-`;
 
 let world: WorkspaceWorld;
 let root: string;
@@ -71,14 +53,6 @@ afterAll(async () => {
   await world?.cleanup();
 });
 
-function startSwapper(pairs: Array<[string, string]>, stop: string): { child: ChildProcess; output: () => string } {
-  let output = "";
-  const child = spawn(process.execPath, ["-e", SWAPPER, JSON.stringify([pairs, stop])], { stdio: ["ignore", "pipe", "inherit"] });
-  child.stdout!.on("data", (data: Buffer) => {
-    output += data.toString();
-  });
-  return { child, output: () => output };
-}
 
 describe("openspec/ swapped for a symlink in a loop, while openspec.state reads it", () => {
   it("never answers a name or a task count from outside the roots", async () => {

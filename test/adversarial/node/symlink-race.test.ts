@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { startSwapper } from "../../support/symlink-swapper";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -27,31 +27,6 @@ const BUDGET_MS = 20_000;
 const SECRET = "TOP-SECRET-outside-the-roots";
 const ALLOWED_CODES = new Set(["PERMISSION_DENIED", "NOT_FOUND", "CONFLICT"]);
 
-/**
- * The attacker: for each [entry, target] pair, entry is a real folder; it is renamed aside,
- * a symlink to the target takes its place, then the folder comes back. It stops when the
- * stop file appears (or after a minute, whatever happens) and prints how many swaps it made.
- */
-const SWAPPER = `
-const fs = require("node:fs");
-const [pairs, stop] = JSON.parse(process.argv[1]);
-const deadline = Date.now() + 60000;
-let swaps = 0;
-process.stdout.write("started\\n");
-while (!fs.existsSync(stop) && Date.now() < deadline) {
-  for (const [entry, target] of pairs) {
-    const aside = entry + ".aside";
-    try { fs.renameSync(entry, aside); } catch {}
-    try { fs.symlinkSync(target, entry); swaps++; } catch {}
-    try { fs.unlinkSync(entry); } catch {}
-    try { fs.renameSync(aside, entry); } catch (error) {
-      // The API created a fresh folder there meanwhile (settings.write does): drop it, keep ours.
-      if (error.code === "ENOTEMPTY" || error.code === "EEXIST") { try { fs.rmSync(entry, { recursive: true }); fs.renameSync(aside, entry); } catch {} }
-    }
-  }
-}
-process.stdout.write("swaps " + swaps + "\\n");
-`;
 
 let world: WorkspaceWorld;
 let root: string;
@@ -107,14 +82,6 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-function startSwapper(pairs: Array<[string, string]>, stop: string): { child: ChildProcess; output: () => string } {
-  let output = "";
-  const child = spawn(process.execPath, ["-e", SWAPPER, JSON.stringify([pairs, stop])], { stdio: ["ignore", "pipe", "inherit"] });
-  child.stdout!.on("data", (data: Buffer) => {
-    output += data.toString();
-  });
-  return { child, output: () => output };
-}
 
 describe("a folder swapped for a symlink in a loop, while the API works in it", () => {
   it("never lets a read, listing, upload, delete, settings or scripts call reach outside the roots", async () => {
