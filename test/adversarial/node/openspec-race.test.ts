@@ -1,10 +1,10 @@
-import { startSwapper } from "../../support/symlink-swapper";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openspecHandlers } from "../../../agent/handlers/openspec";
 import { KaiError } from "../../../shared/errors";
 import { type WorkspaceWorld, call, until, workspaceWorld } from "../../support/workspace-handlers";
+import { startSwapper } from "../../support/symlink-swapper";
 
 /**
  * The symlink race of issue 10, against openspec.state: a process that can write in the

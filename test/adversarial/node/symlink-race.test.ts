@@ -1,4 +1,3 @@
-import { startSwapper } from "../../support/symlink-swapper";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -10,6 +9,7 @@ import { settingsHandlers } from "../../../agent/handlers/settings";
 import { isInsideRoot } from "../../../agent/policy";
 import { KaiError } from "../../../shared/errors";
 import { type WorkspaceWorld, call, until, workspaceWorld, writeExecutable } from "../../support/workspace-handlers";
+import { startSwapper } from "../../support/symlink-swapper";
 
 /**
  * The symlink race of issue 10: a process that can write in the workspace (a coding agent
