@@ -1,0 +1,50 @@
+/**
+ * The import boundaries that are Kai's architecture (ARCHITECTURE.md), checked by `npm run lint`:
+ * `shared/` is imported by both sides and depends on zod only; the edge (a Worker) and the agent
+ * (a Node process) never import each other; inside the agent, `runtime/` wraps the machine
+ * (Docker, files, git, processes) and never reaches up into policy, handlers or the connection.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "shared-is-zod-only",
+      comment: "shared/ is bundled into both the Worker and the agent: only zod and shared/ itself.",
+      severity: "error",
+      from: { path: "^shared/", pathNot: "\\.test\\.ts$" },
+      to: { pathNot: ["^shared/", "^node_modules/zod/"] },
+    },
+    {
+      name: "edge-never-imports-agent",
+      severity: "error",
+      from: { path: "^edge/" },
+      to: { path: "^agent/" },
+    },
+    {
+      name: "agent-never-imports-edge",
+      severity: "error",
+      from: { path: "^agent/" },
+      to: { path: "^edge/" },
+    },
+    {
+      name: "runtime-does-not-import-upward",
+      comment: "agent/runtime/ wraps the machine; policy, handlers and the connection use it, never the reverse.",
+      severity: "error",
+      from: { path: "^agent/runtime/" },
+      to: { path: "^agent/", pathNot: ["^agent/runtime/", "^agent/log\\.ts$", "^agent/backoff\\.ts$"] },
+    },
+    {
+      name: "no-circular",
+      comment: "Type-only cycles (a binding's type naming its Durable Object class) erase at compile time.",
+      severity: "error",
+      from: {},
+      to: { circular: true, viaOnly: { dependencyTypesNot: ["type-only"] } },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    exclude: { path: "(^|/)(node_modules|dist|\\.wrangler)/" },
+  },
+};
