@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../support/until";
 import { startEdge } from "../support/edge-server";
 import { signUp, request, uniqueName } from "../support/kai-client";
 import { startReceiver } from "../support/webhook-receiver";
@@ -30,14 +31,6 @@ async function register(events: string[], url = `${receiver.url}/hook`) {
 }
 
 const deliveries = async (id: string) => (await world.api(`/api/webhooks/${id}/deliveries`)).body.data;
-const until = async (check: () => Promise<boolean> | boolean, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
-
 describe("webhooks, delivered to a real receiver and verified independently", () => {
   it("sends a signed test ping and records the attempt", async () => {
     const id = await register(["host.online"]);

@@ -7,7 +7,8 @@ import { fileHandlers } from "../../agent/handlers/files";
 import { UPLOAD_IDLE_MS, pendingUploads } from "../../agent/runtime/file-upload";
 import { COMMANDS } from "../../shared/commands";
 import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
-import { type WorkspaceWorld, call, kaiError, until, workspaceWorld } from "../support/workspace-handlers";
+import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../support/workspace-handlers";
+import { until } from "../support/until";
 
 /**
  * files.* on real temp directories. The workspace is the policy's only allowed root;

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitHandlers } from "../../agent/handlers/git";
 import type { Handlers } from "../../agent/handlers/types";
 import { KaiError } from "../../shared/errors";
-import { type WorkspaceWorld, call, kaiError, until, workspaceWorld } from "../support/workspace-handlers";
+import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../support/workspace-handlers";
+import { until } from "../support/until";
 
 /**
  * git.* against real repositories: the workspace is a clone-like repo whose `origin` is a

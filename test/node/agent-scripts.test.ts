@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptHandlers } from "../../agent/handlers/scripts";
 import { OUTPUT_CHUNK_BYTES } from "../../agent/runtime/run-process-group";
 import type { ChunkOf } from "../../shared/commands";
-import { type WorkspaceWorld, call, kaiError, until, workspaceWorld, writeExecutable } from "../support/workspace-handlers";
+import { type WorkspaceWorld, call, kaiError, workspaceWorld, writeExecutable } from "../support/workspace-handlers";
+import { until } from "../support/until";
 
 /** scripts.list and scripts.run on a real workspace with real processes. */
 

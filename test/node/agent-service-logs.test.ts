@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { LogEntry } from "../../shared/schemas/services";
-import { type ServiceWorld, kaiError, serviceWorld, until } from "../support/service-world";
+import { type ServiceWorld, kaiError, serviceWorld } from "../support/service-world";
+import { until } from "../support/until";
 import { setupOrFail } from "../support/setup-or-fail";
 
 /** `service.logs` and `service.logs.follow` against the real engine's log API. */

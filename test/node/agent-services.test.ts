@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { healthOf } from "../../agent/handlers/system-stats";
-import { type ServiceWorld, engineInspect, kaiError, serviceWorld, until } from "../support/service-world";
+import { type ServiceWorld, engineInspect, kaiError, serviceWorld } from "../support/service-world";
+import { until } from "../support/until";
 import { setupOrFail } from "../support/setup-or-fail";
 
 /**

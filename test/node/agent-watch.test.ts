@@ -3,7 +3,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchHandlers } from "../../agent/handlers/workspace-watch";
 import type { ChunkOf } from "../../shared/commands";
-import { type WorkspaceWorld, call, kaiError, until, workspaceWorld } from "../support/workspace-handlers";
+import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../support/workspace-handlers";
+import { until } from "../support/until";
 
 /** workspace.watch with a real watcher on a real directory. */
 

@@ -6,7 +6,7 @@ import { watchContainerEvents } from "../../agent/runtime/docker-events";
 import type { ContainerEvent } from "../../shared/schemas/services";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
-import { until } from "../support/service-world";
+import { until } from "../support/until";
 import { setupOrFail } from "../support/setup-or-fail";
 
 /**

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LiveStats } from "../../agent/runtime/live-stats";
-import { type ServiceWorld, serviceWorld, until } from "../support/service-world";
+import { type ServiceWorld, serviceWorld } from "../support/service-world";
+import { until } from "../support/until";
 import { setupOrFail } from "../support/setup-or-fail";
 
 /** LiveStats against the real engine's stats streams. */

@@ -43,11 +43,3 @@ export const helloFrame = (hostId: string, protocolVersion = PROTOCOL_VERSION) =
     hostname: "raw",
   });
 
-/** Polls `check` every 100 ms until it holds, failing after `ms`. */
-export async function until(check: () => Promise<boolean> | boolean, ms = 20_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

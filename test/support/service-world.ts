@@ -142,11 +142,3 @@ export async function engineInspect(docker: Docker, ref: string): Promise<Docker
   }
 }
 
-/** Polls `check` until it holds or `ms` pass. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

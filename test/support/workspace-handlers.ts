@@ -73,13 +73,6 @@ export async function call<O extends Op>(handlers: Partial<Handlers>, op: O, par
 /** The same assertion helper the service tests use: one definition. */
 export { kaiError } from "./service-world";
 
-export async function until(check: () => boolean | Promise<boolean>, ms = 5_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 export async function writeExecutable(file: string, text: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CLOSE_CODES } from "../../../shared/protocol";
 import { enrollHost } from "../../support/kai-client";
-import { dialAgent, helloFrame, until } from "../../support/raw-agent";
+import { dialAgent, helloFrame } from "../../support/raw-agent";
+import { until } from "../../support/until";
 import { startReceiver } from "../../support/webhook-receiver";
 import { type World, createWorld } from "../../e2e/world";
 

@@ -3,7 +3,8 @@ import WebSocket from "ws";
 import { CLOSE_CODES } from "../../../shared/protocol";
 import { type Edge, startEdge } from "../../support/edge-server";
 import { type Session, enrollHost, request, signUp } from "../../support/kai-client";
-import { type RawAgent, dialAgent, helloFrame, until } from "../../support/raw-agent";
+import { type RawAgent, dialAgent, helloFrame } from "../../support/raw-agent";
+import { until } from "../../support/until";
 
 /**
  * A stream (a viewer's WebSocket, here a log follow) outlives the request that checked its

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../support/until";
 import { type Edge, startEdge } from "../../support/edge-server";
 import { type Session, request, signUp } from "../../support/kai-client";
 import { startReceiver } from "../../support/webhook-receiver";
@@ -26,13 +27,6 @@ afterAll(async () => {
 
 const api = (path: string, init: { method?: string; body?: unknown } = {}) => request(edge.url, path, { token: session.token, ...init });
 
-async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("webhook SSRF through an IPv4-mapped IPv6 literal", () => {
   it("is refused at delivery once private targets are off, as a failed attempt, and the receiver hears nothing", async () => {
@@ -55,7 +49,7 @@ describe("webhook SSRF through an IPv4-mapped IPv6 literal", () => {
     expect(ping.status).toBe(202);
     const deliveryId = ping.body.data.deliveryId as string;
     const delivery = async () => ((await api(`/api/webhooks/${id}/deliveries`)).body.data as { id: string; status: string; attempts: { status: number | null; error: string | null; responseExcerpt: string | null }[] }[]).find((item) => item.id === deliveryId);
-    await until(async () => ((await delivery())?.attempts.length ?? 0) > 0);
+    await until(async () => ((await delivery())?.attempts.length ?? 0) > 0, 30_000, "the first delivery attempt");
     const refused = await delivery();
     expect(refused?.status).toBe("failed");
     expect(refused?.attempts).toHaveLength(1);

@@ -3,7 +3,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openspecHandlers } from "../../../agent/handlers/openspec";
 import { KaiError } from "../../../shared/errors";
-import { type WorkspaceWorld, call, until, workspaceWorld } from "../../support/workspace-handlers";
+import { type WorkspaceWorld, call, workspaceWorld } from "../../support/workspace-handlers";
+import { until } from "../../support/until";
 import { startSwapper } from "../../support/symlink-swapper";
 
 /**

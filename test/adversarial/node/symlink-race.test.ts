@@ -8,7 +8,8 @@ import { scriptHandlers } from "../../../agent/handlers/scripts";
 import { settingsHandlers } from "../../../agent/handlers/settings";
 import { isInsideRoot } from "../../../agent/policy";
 import { KaiError } from "../../../shared/errors";
-import { type WorkspaceWorld, call, until, workspaceWorld, writeExecutable } from "../../support/workspace-handlers";
+import { type WorkspaceWorld, call, workspaceWorld, writeExecutable } from "../../support/workspace-handlers";
+import { until } from "../../support/until";
 import { startSwapper } from "../../support/symlink-swapper";
 
 /**
