@@ -58,6 +58,9 @@ const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema> & { adminEmails: Set<string> };
 
+/** Every setting the schema reads, as the Worker receives it: a var or secret, or absent. */
+export type Settings = { [Name in keyof typeof configSchema.shape]?: string };
+
 const parsed = new WeakMap<object, Config>();
 
 /**
