@@ -30,7 +30,7 @@ import { tokensRoutes } from "./routes/tokens";
 import { usersRoutes } from "./routes/users";
 
 /** JSON bodies above this are refused with 413 before anything parses them. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The Worker's HTTP surface. This file is the table of contents: each line mounts one route group. */
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

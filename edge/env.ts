@@ -23,7 +23,7 @@ export interface Principal {
 }
 
 /** Set for every request, before any route runs (edge/app.ts). */
-export interface Variables {
+interface Variables {
   config: Config;
   /** The request's database handle. */
   db: Db;

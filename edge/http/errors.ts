@@ -62,7 +62,7 @@ export function methodNotAllowedResponse(c: Context<AppEnv>, allowed: string[]):
  * by `target` for the input as a whole. Not `z.flattenError`: it keys by the first path
  * segment only, so nested fields would lose the documented `ports.0.host` form.
  */
-export function fieldsOf(error: z.ZodError, target: string): Record<string, string[]> {
+function fieldsOf(error: z.ZodError, target: string): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
   for (const issue of error.issues) {
     const key = issue.path.length ? issue.path.join(".") : target;

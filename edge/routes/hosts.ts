@@ -20,7 +20,7 @@ export const hostAgentRoutes = declareRoutes("hostInPath");
  * when that is shorter): a status read answers from the stored row, with `docker: null`,
  * rather than hang on a frozen agent for the full command timeout.
  */
-export const STATUS_READ_TIMEOUT_MS = 2_000;
+const STATUS_READ_TIMEOUT_MS = 2_000;
 
 const hostResponse = (description: string) => ({ description, content: { "application/json": { schema: envelopeOf(host) } } });
 
