@@ -88,6 +88,8 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, tar
 }
 
 /** The validation hook of every route group: a failed zod parse becomes VALIDATION_ERROR. */
-export function validationHook(result: { success: true } | { success: false; error: z.ZodError; target?: string }): void {
+export function validationHook(
+  result: { success: true } | { success: false; error: z.ZodError; target?: string },
+): void {
   if (!result.success) throwValidationProblem(result.error, result.target ?? "body");
 }

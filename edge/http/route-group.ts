@@ -34,25 +34,34 @@ type EnvOf<A extends Access> = A extends "public"
 /** OpenAPI security requirement of every signed-in route: a bearer token or the session cookie. */
 const SIGNED_IN = [{ bearer: [] }, { cookie: [] }];
 
-const optionalString = { type: "string" } as const;
 type Parameter = NonNullable<RouteConfig["parameters"]>[number];
+
+const text = { type: "string" } as const;
+const uuid = { type: "string", format: "uuid" } as const;
+const optional = (where: "header" | "query", name: string, schema: object, description: string): Parameter => ({
+  in: where,
+  name,
+  required: false,
+  schema,
+  description,
+});
 
 /** The selector parameters each access documents, besides those the route's own schemas produce. */
 const SELECTORS: Record<Access, Parameter[]> = {
   public: [],
   signedIn: [],
   host: [
-    { in: "header", name: HOST_HEADER, required: false, schema: optionalString, description: "The host: its id or name (needed when you have several)" },
-    { in: "query", name: HOST_QUERY, required: false, schema: optionalString, description: `The host, when ${HOST_HEADER} is not sent` },
+    optional("header", HOST_HEADER, text, "The host: its id or name (needed when you have several)"),
+    optional("query", HOST_QUERY, text, `The host, when ${HOST_HEADER} is not sent`),
   ],
   // `{id}` is already documented by the route's own params schema.
   hostInPath: [],
   workspace: [
-    { in: "header", name: WORKSPACE_HEADER, required: false, schema: { type: "string", format: "uuid" }, description: "The workspace (a catalog item's id)" },
-    { in: "query", name: WORKSPACE_QUERY, required: false, schema: { type: "string", format: "uuid" }, description: `The workspace, when ${WORKSPACE_HEADER} is not sent` },
+    optional("header", WORKSPACE_HEADER, uuid, "The workspace (a catalog item's id)"),
+    optional("query", WORKSPACE_QUERY, uuid, `The workspace, when ${WORKSPACE_HEADER} is not sent`),
   ],
   workspaceInPath: [
-    { in: "path", name: WORKSPACE_PARAM, required: true, schema: { type: "string", format: "uuid" }, description: "The workspace (a catalog item's id)" },
+    { in: "path", name: WORKSPACE_PARAM, required: true, schema: uuid, description: "The workspace (a catalog item's id)" },
   ],
 };
 

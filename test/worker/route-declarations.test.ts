@@ -121,7 +121,9 @@ describe("start takes no grace period", () => {
   for (const base of ["/api/flexy", "/api/services"]) {
     it(`${base}/{id}/start neither documents nor validates ?timeout; stop and restart do`, async () => {
       const parameters = (action: string) =>
-        (doc.paths[`${base}/{id}/${action}`]?.["post"]?.parameters ?? []).filter((parameter) => parameter.in === "query").map((parameter) => parameter.name);
+        (doc.paths[`${base}/{id}/${action}`]?.["post"]?.parameters ?? [])
+          .filter((parameter) => parameter.in === "query")
+          .map((parameter) => parameter.name);
       expect(parameters("start")).toEqual(["host"]);
       expect(parameters("stop")).toContain("timeout");
       expect(parameters("restart")).toContain("timeout");
