@@ -4,11 +4,11 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
 import { MAX_FILE_BYTES } from "../shared/schemas/workspace";
 import { configFrom } from "./config";
+import { database } from "./db/client";
 import type { AppEnv } from "./env";
 import { bodyLimit } from "./http/body-limit";
 import { methodNotAllowedResponse, onError, onNotFound, validationHook } from "./http/errors";
 import { jsonDepthLimit } from "./http/json-depth";
-import { surfaceOf } from "./http/respond";
 import { AUTH_PER_IP, apiRateLimit, rateLimit } from "./middleware/rate-limit";
 import { refuseCrossSite } from "./middleware/refuse-cross-site";
 import { agentConnect } from "./routes/agent-connect";
@@ -16,11 +16,11 @@ import { auditRoutes } from "./routes/audit";
 import { authSessions } from "./routes/auth-sessions";
 import { authUsers } from "./routes/auth-users";
 import { authVerifications } from "./routes/auth-verifications";
-import { catalogRoutes } from "./routes/catalog";
+import { catalogHostRoutes, catalogRoutes } from "./routes/catalog";
 import { devMailboxRoutes } from "./routes/dev-mailbox";
 import { flexyRoutes } from "./routes/flexy";
 import { hostDirectoriesRoutes } from "./routes/host-directories";
-import { hostsRoutes } from "./routes/hosts";
+import { hostAgentRoutes, hostsRoutes } from "./routes/hosts";
 import { servicesRoutes } from "./routes/services";
 import { systemStatsRoutes } from "./routes/system-stats";
 import { webhooksRoutes } from "./routes/webhooks";
@@ -30,14 +30,15 @@ import { tokensRoutes } from "./routes/tokens";
 import { usersRoutes } from "./routes/users";
 
 /** JSON bodies above this are refused with 413 before anything parses them. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The Worker's HTTP surface. This file is the table of contents: each line mounts one route group. */
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+// The request's settings and database handle, set once for every route and middleware.
 app.use("*", async (c, next) => {
-  c.set("surface", surfaceOf(c.req.path));
   c.set("config", configFrom(c.env));
+  c.set("db", database(c.env.DB));
   await next();
 });
 // WebSocket upgrade answers (101) must reach the client untouched.
@@ -64,9 +65,11 @@ app.route("/api/v1/users", usersRoutes);
 app.route("/api/v1/dev/mailbox", devMailboxRoutes);
 app.route("/api/tokens", tokensRoutes);
 app.route("/api/hosts", hostsRoutes);
+app.route("/api/hosts", hostAgentRoutes);
 app.route("/api/agent/connect", agentConnect);
 app.route("/api/flexy", flexyRoutes);
 app.route("/api/catalog/flexy", catalogRoutes);
+app.route("/api/catalog/flexy", catalogHostRoutes);
 app.route("/api/host/directories", hostDirectoriesRoutes);
 app.route("/api/audit", auditRoutes);
 app.route("/api/services", servicesRoutes);

@@ -58,6 +58,9 @@ const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema> & { adminEmails: Set<string> };
 
+/** Every setting the schema reads, as the Worker receives it: a var or secret, or absent. */
+export type Settings = { [Name in keyof typeof configSchema.shape]?: string };
+
 const parsed = new WeakMap<object, Config>();
 
 /**
@@ -70,8 +73,8 @@ export function configFrom(env: Bindings): Config {
   if (cached) return cached;
   const result = configSchema.safeParse(env);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    console.error(`kai: server configuration is invalid: ${problems.join("; ")}`);
+    // A log line for the operator, not an API answer: zod's own rendering names each setting.
+    console.error(`kai: server configuration is invalid:\n${z.prettifyError(result.error)}`);
     throw new KaiError("INTERNAL_ERROR", "the server is not configured; see its log");
   }
   const config = {

@@ -1,32 +1,16 @@
-import type { ApiSurface } from "../shared/errors";
-import type { Config } from "./config";
-import type { HostSession } from "./host-session/host-session";
+import type { Config, Settings } from "./config";
+import type { Db } from "./db/client";
 import type { HostRow } from "./hosts/hosts";
-import type { RateLimiter } from "./rate-limiter";
-import type { WebhookDispatcher } from "./webhooks/dispatcher";
+import type { HostAgent } from "./relay/relay";
 
-/** Bindings declared in wrangler.toml, plus secrets set with `wrangler secret put`. */
-export interface Bindings {
-  DB: D1Database;
-  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
-  HOST_SESSION: DurableObjectNamespace<HostSession>;
-  AGENT_TIMEOUT_MS?: string;
-  API_RATE_LIMIT_PER_HOUR?: string;
-  TRUSTED_CLIENT_IP_HEADER?: string;
-  WEBHOOKS_ALLOW_PRIVATE?: string;
-  WEBHOOK_RETRY_BASE_MS?: string;
-  WEBHOOK_DISPATCHER: DurableObjectNamespace<WebhookDispatcher>;
-  ENVIRONMENT?: string;
-  JWT_SECRET?: string;
-  JWT_KID?: string;
-  PASSWORD_PEPPER?: string;
-  ADMIN_EMAILS?: string;
-  PUBLIC_ORIGIN?: string;
-  ALLOWED_ORIGINS?: string;
-  MAIL_API_URL?: string;
-  MAIL_API_KEY?: string;
-  MAIL_FROM?: string;
-}
+/**
+ * What the Worker is given: the bindings and vars `wrangler types` reads from wrangler.toml
+ * (edge/worker-configuration.d.ts, regenerated with `npm run types`), plus every setting
+ * config.ts reads, whether a var or a secret set with `wrangler secret put`. The settings are
+ * typed from config.ts's schema rather than listed by hand, so the two cannot drift; all are
+ * optional strings here, because config.ts is where absence and defaults are decided.
+ */
+export type Bindings = Cloudflare.Env & Settings;
 
 /** Who a request acts for, and how it proved it. */
 export interface Principal {
@@ -38,20 +22,40 @@ export interface Principal {
   tokenId?: string;
 }
 
-export interface Variables {
+/** Set for every request, before any route runs (edge/app.ts). */
+interface Variables {
   config: Config;
-  surface: ApiSurface;
-  principal: Principal;
+  /** The request's database handle. */
+  db: Db;
   /** Who the request's credentials name, resolved once (`resolvePrincipal`) for the rate limiter and `authenticate`. */
   caller?: Promise<Principal | undefined>;
-  /** The host a host-bound route acts on, chosen by `selectHost`. */
-  host: HostRow;
-  /** The workspace a Workspace Runtime route acts on, chosen by `resolveWorkspace`. */
-  workspace: { id: string; name: string; root: string };
 }
 
-/** The one environment type every route, middleware and helper is written against. */
+/** The environment of every request, and of routes declared public. */
 export interface AppEnv {
   Bindings: Bindings;
   Variables: Variables;
+}
+
+/** Routes declared signed-in: `authenticate` has run. */
+export interface SignedInEnv extends AppEnv {
+  Variables: Variables & { principal: Principal };
+}
+
+/** Routes declared host-bound: the host is chosen, and `agent` is the only way to reach it. */
+export interface HostEnv extends AppEnv {
+  Variables: SignedInEnv["Variables"] & { host: HostRow; agent: HostAgent };
+}
+
+/** A workspace of the Workspace Runtime API: a catalog item, which also chooses the host. */
+export interface Workspace {
+  id: string;
+  name: string;
+  /** The workspace's directory on its host. */
+  root: string;
+}
+
+/** Routes declared workspace-bound: a host-bound route whose host comes from the workspace. */
+export interface WorkspaceEnv extends AppEnv {
+  Variables: HostEnv["Variables"] & { workspace: Workspace };
 }

@@ -58,20 +58,38 @@ export function methodNotAllowedResponse(c: Context<AppEnv>, allowed: string[]):
 }
 
 /**
- * The validation hook of every OpenAPI sub-app: a failed zod parse becomes
- * VALIDATION_ERROR with one message per field, in the request's surface format.
+ * Field → messages of a failed parse, keyed by each issue's dotted path (`ports.0.host`), or
+ * by `target` for the input as a whole. Not `z.flattenError`: it keys by the first path
+ * segment only, so nested fields would lose the documented `ports.0.host` form.
  */
-export function validationHook(
-  result: { success: true } | { success: false; error: z.ZodError; target?: string },
-): void {
-  if (result.success) return;
+function fieldsOf(error: z.ZodError, target: string): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
-  for (const issue of result.error.issues) {
-    const key = issue.path.length ? issue.path.join(".") : (result.target ?? "body");
+  for (const issue of error.issues) {
+    const key = issue.path.length ? issue.path.join(".") : target;
     (fields[key] ??= []).push(issue.message);
   }
+  return fields;
+}
+
+/** VALIDATION_ERROR with one message per field, in whichever surface format the request speaks. */
+export function throwValidationProblem(error: z.ZodError, target = "body"): never {
+  const fields = fieldsOf(error, target);
   const summary = Object.entries(fields)
     .map(([field, messages]) => `${field}: ${messages.join(", ")}`)
     .join("; ");
   throw new KaiError("VALIDATION_ERROR", `invalid request: ${summary}`, { details: { fields } });
+}
+
+/** Parses input a route reads itself (a form field, a path spanning slashes) like the declared validators do. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, target = "body"): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throwValidationProblem(result.error, target);
+  return result.data;
+}
+
+/** The validation hook of every route group: a failed zod parse becomes VALIDATION_ERROR. */
+export function validationHook(
+  result: { success: true } | { success: false; error: z.ZodError; target?: string },
+): void {
+  if (!result.success) throwValidationProblem(result.error, result.target ?? "body");
 }

@@ -1,12 +1,4 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../env";
 import { envelopeError, problem } from "./respond";
-import { validationHook } from "./errors";
-
-/** Every route file builds its sub-app here, so all of them validate and fail the same way. */
-export function routeGroup() {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-}
 
 const DESCRIPTIONS: Record<number, string> = {
   400: "Malformed request",
@@ -40,9 +32,6 @@ export function envelopeErrors(...statuses: number[]) {
     ]),
   );
 }
-
-/** OpenAPI security requirement for routes that need a signed-in caller. */
-export const signedIn: Array<Record<string, string[]>> = [{ bearer: [] }, { cookie: [] }];
 
 /** A required JSON request body for `createRoute`. */
 export function jsonBody<T>(schema: T) {

@@ -1,4 +1,4 @@
-import { database } from "../db/client";
+import type { Db } from "../db/client";
 import type { Bindings, Principal } from "../env";
 import { listHosts } from "../hosts/hosts";
 
@@ -22,8 +22,13 @@ export const sessionCredential = (sessionId: string) => `session:${sessionId}`;
  * already revoked in D1 when this runs, so a host object that cannot be reached is logged and
  * skipped rather than failing the revocation, which did happen.
  */
-export async function closeViewersOf(env: Bindings, userId: string, credential: string): Promise<void> {
-  const owned = await listHosts(database(env.DB), userId);
+export async function closeViewersOf(
+  env: Pick<Bindings, "HOST_SESSION">,
+  db: Db,
+  userId: string,
+  credential: string,
+): Promise<void> {
+  const owned = await listHosts(db, userId);
   const closed = await Promise.allSettled(owned.map((host) => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(host.id)).closeViewers(credential)));
   for (const [index, result] of closed.entries()) {
     if (result.status === "rejected") {

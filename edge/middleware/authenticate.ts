@@ -2,8 +2,7 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
-import { database } from "../db/client";
-import type { AppEnv, Principal } from "../env";
+import type { AppEnv, Principal, SignedInEnv } from "../env";
 import { API_TOKEN_PREFIX, authenticateApiToken } from "../identity/api-tokens";
 import { SESSION_COOKIE } from "../identity/cookie";
 import { verifyAccessToken } from "../identity/jwt";
@@ -16,7 +15,7 @@ const unauthorized = (message: string) =>
   new KaiError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": 'Bearer realm="kai"' } });
 
 async function principalFromBearer(c: Context<AppEnv>, token: string): Promise<Principal> {
-  const db = database(c.env.DB);
+  const db = c.var.db;
   if (token.startsWith(API_TOKEN_PREFIX)) {
     const found = await authenticateApiToken(db, token);
     if (!found) throw unauthorized("the API token is invalid, expired or revoked");
@@ -62,14 +61,15 @@ async function principalFromCredentials(c: Context<AppEnv>): Promise<Principal |
   if ((upgrade || !SAFE_METHODS.has(c.req.method)) && !isAllowedOrigin(c, c.req.header("Origin"))) {
     throw new KaiError("PERMISSION_DENIED", "a cookie-authenticated request must come from Kai's own origin");
   }
-  const session = await findLiveSession(database(c.env.DB), { cookieSecret: cookie });
+  const session = await findLiveSession(c.var.db, { cookieSecret: cookie });
   if (!session) throw unauthorized("the session has ended; sign in again");
   return { userId: session.userId, via: "cookie", sessionId: session.sessionId };
 }
 
 /** Requires a signed-in caller (see `resolvePrincipal`). */
-export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const principal = await resolvePrincipal(c);
+export const authenticate = createMiddleware<SignedInEnv>(async (c, next) => {
+  // The same context; its type already promises the principal this sets.
+  const principal = await resolvePrincipal(c as unknown as Context<AppEnv>);
   if (!principal) throw unauthorized("sign in first: send `Authorization: Bearer <token>`");
   c.set("principal", principal);
   return next();

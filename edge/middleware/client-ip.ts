@@ -3,14 +3,14 @@ import type { AppEnv } from "../env";
 import { parseIPv4, parseIPv6 } from "../net/ip-literal";
 
 /** The one bucket shared by every caller whose address nothing trustworthy vouches for. */
-export const UNATTRIBUTED = "unattributed";
+const UNATTRIBUTED = "unattributed";
 
 /**
  * The bucket of an address: an IPv4 address as it is, an IPv6 one by its /64 (the block one
  * subscriber is usually given, so walking through it buys no fresh buckets), an IPv4-mapped
  * one as its IPv4 address. Anything else is not an address: undefined.
  */
-export function addressBucket(text: string): string | undefined {
+function addressBucket(text: string): string | undefined {
   const v4 = parseIPv4(text);
   if (v4) return v4.join(".");
   const v6 = parseIPv6(text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, ""));

@@ -1,10 +1,9 @@
 import { and, eq, lt } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
-import { database } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { idempotencyKeys } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { HostEnv } from "../env";
 import { sha256Hex } from "../identity/crypto";
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -17,14 +16,14 @@ const KEY_TTL_MS = 24 * 3_600_000;
  * key with a different request, or while the first is still running, is CONFLICT. Server
  * errors are not stored, so a retry after an outage runs again.
  */
-export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
+export const idempotent = createMiddleware<HostEnv>(async (c, next) => {
   const key = c.req.header("Idempotency-Key");
   if (key === undefined) return next();
   if (!KEY_PATTERN.test(key)) throw new KaiError("VALIDATION_ERROR", "Idempotency-Key must be 1-255 visible ASCII characters");
 
-  const db = database(c.env.DB);
-  const userId = c.get("principal").userId;
-  const requestHash = await sha256Hex(`${c.req.method} ${c.req.path} ${c.get("host")?.id ?? ""}\n${await c.req.text()}`);
+  const db = c.var.db;
+  const userId = c.var.principal.userId;
+  const requestHash = await sha256Hex(`${c.req.method} ${c.req.path} ${c.var.host.id}\n${await c.req.text()}`);
   const mine = and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key));
 
   await db.delete(idempotencyKeys).where(and(mine, lt(idempotencyKeys.createdAt, new Date(Date.now() - KEY_TTL_MS))));

@@ -6,7 +6,7 @@ import type { RateDecision } from "../rate-limiter";
 import { resolvePrincipal } from "./authenticate";
 import { clientIp } from "./client-ip";
 
-export interface RatePolicy {
+interface RatePolicy {
   /** Bucket family, e.g. "auth-ip" or "login-account". */
   name: string;
   limit: number;
@@ -20,7 +20,7 @@ export const VERIFY_PER_ACCOUNT: RatePolicy = { name: "verify-account", limit: 1
 export const REGISTER_PER_ACCOUNT: RatePolicy = { name: "register-account", limit: 5, windowSeconds: 3600 };
 
 /** Every `/api` request, per caller (its user, or its IP when anonymous), per hour. */
-export const API_PER_CALLER_WINDOW_SECONDS = 3600;
+const API_PER_CALLER_WINDOW_SECONDS = 3600;
 
 const decisionsKey = new WeakMap<Context, RateDecision[]>();
 

@@ -1,10 +1,16 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
-import { type Db, database } from "../db/client";
-import type { AppEnv } from "../env";
+import { hostIdParam } from "../../shared/schemas/hosts";
+import type { Db } from "../db/client";
+import type { HostEnv } from "../env";
 import { type HostRow, findOwnHost, listHosts } from "../hosts/hosts";
+import { throwValidationProblem } from "../http/errors";
+import { credentialOf } from "../identity/credentials";
+import type { HostAgent } from "../relay/relay";
 
 export const HOST_HEADER = "X-Kai-Host";
+export const HOST_QUERY = "host";
 
 /**
  * The host a request means: `wanted` (an id or a name, from the `X-Kai-Host` header or the
@@ -23,9 +29,36 @@ export async function chooseHost(db: Db, userId: string, wanted: string | undefi
   });
 }
 
-/** Sets `host` for host-bound routes; runs after `authenticate`. */
-export const selectHost = createMiddleware<AppEnv>(async (c, next) => {
-  const wanted = c.req.header(HOST_HEADER) ?? c.req.query("host");
-  c.set("host", await chooseHost(database(c.env.DB), c.get("principal").userId, wanted));
+/** The host `X-Kai-Host` or `?host` names (see `chooseHost`). */
+export const wantedHost = (c: Context) => c.req.header(HOST_HEADER) ?? c.req.query(HOST_QUERY);
+
+/** Binds a chosen host: `host` for reading its row, `agent` for relaying to it. */
+export function bindHost(c: Context<HostEnv>, host: HostRow): void {
+  const principal = c.var.principal;
+  const agent: HostAgent = {
+    env: c.env,
+    hostId: host.id,
+    userId: principal.userId,
+    credential: credentialOf(principal),
+    timeoutMs: c.var.config.AGENT_TIMEOUT_MS,
+  };
+  c.set("host", host);
+  c.set("agent", agent);
+}
+
+/** Host-bound routes that choose by header or query; runs after `authenticate`. */
+export const selectHost = createMiddleware<HostEnv>(async (c, next) => {
+  bindHost(c, await chooseHost(c.var.db, c.var.principal.userId, wantedHost(c)));
+  return next();
+});
+
+/**
+ * Host-bound routes under `/{id}`, the host's own id. Runs before the route's validators,
+ * so it checks the id the same way they would (a malformed one is 400 before any lookup).
+ */
+export const hostInPath = createMiddleware<HostEnv>(async (c, next) => {
+  const parsed = hostIdParam.safeParse({ id: c.req.param("id") });
+  if (!parsed.success) throwValidationProblem(parsed.error, "param");
+  bindHost(c, await findOwnHost(c.var.db, c.var.principal.userId, parsed.data.id));
   return next();
 });

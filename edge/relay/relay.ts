@@ -1,8 +1,23 @@
-import type { Context } from "hono";
 import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import type { AppEnv } from "../env";
+import type { Bindings } from "../env";
 import type { Outcome } from "../host-session/pending";
+
+/**
+ * Everything a relay needs, and nothing it has to find in a request context: the chosen
+ * host, who acts on it, and the default wait. Only a host-bound route declaration
+ * (edge/http/route-group.ts) makes one, as `c.var.agent`, so a route that never declared
+ * how it selects a host has nothing to relay through.
+ */
+export interface HostAgent {
+  env: Pick<Bindings, "HOST_SESSION">;
+  hostId: string;
+  userId: string;
+  /** The credential streams opened through this agent are tagged with (see `credentialOf`). */
+  credential: string | undefined;
+  /** AGENT_TIMEOUT_MS. */
+  timeoutMs: number;
+}
 
 export interface RelayOptions {
   /** Added to AGENT_TIMEOUT_MS. */
@@ -19,12 +34,12 @@ export interface RelayOptions {
  * is audited by the host's Durable Object with the request id that the agent also logs.
  */
 export async function relay<O extends Op>(
-  c: Context<AppEnv>,
+  agent: HostAgent,
   op: O,
   params: ParamsOf<O>,
   options: RelayOptions = {},
 ): Promise<ResultOf<O>> {
-  return (await relayCollecting(c, op, params, options)).result;
+  return (await relayCollecting(agent, op, params, options)).result;
 }
 
 /**
@@ -32,22 +47,21 @@ export async function relay<O extends Op>(
  * returns the chunks it sent (at most about 1 MiB of them; `truncated` says when more came).
  */
 export async function relayCollecting<O extends Op>(
-  c: Context<AppEnv>,
+  agent: HostAgent,
   op: O,
   params: ParamsOf<O>,
   options: RelayOptions = {},
 ): Promise<{ result: ResultOf<O>; chunks: unknown[]; truncated: boolean }> {
-  const host = c.get("host");
   const command = COMMANDS[op];
   const checked = command.params.safeParse(params);
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}: ${checked.error.message}`);
 
   const requestId = crypto.randomUUID();
-  const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
+  const stub = agent.env.HOST_SESSION.get(agent.env.HOST_SESSION.idFromName(agent.hostId));
   // The host's Durable Object audits the call (batched into D1); the id is the one the agent logs.
-  const subject = { userId: c.get("principal").userId, hostId: host.id };
+  const subject = { userId: agent.userId, hostId: agent.hostId };
   // Workers' RPC types cannot express `unknown` payloads, hence the cast of the outcome.
-  const timeoutMs = options.timeoutMs ?? c.get("config").AGENT_TIMEOUT_MS + (options.extraMs ?? 0);
+  const timeoutMs = options.timeoutMs ?? agent.timeoutMs + (options.extraMs ?? 0);
   const outcome = (await stub.call(requestId, op, checked.data, timeoutMs, subject)) as Outcome;
   if (!outcome.ok) {
     throw new KaiError(outcome.error.code, outcome.error.message, outcome.error.details ? { details: outcome.error.details } : {});

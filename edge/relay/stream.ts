@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { COMMANDS, type ParamsOf, type StreamOp } from "../../shared/commands";
 import { KaiError, wireErrorSchema } from "../../shared/errors";
-import type { AppEnv } from "../env";
 import {
   HOST_ID_HEADER,
   HOST_OWNER_HEADER,
@@ -11,10 +10,10 @@ import {
   VIEWER_REQUEST_HEADER,
 } from "../host-session/host-session";
 import { upgradeRequest } from "../host-session/upgrade";
-import { credentialOf } from "../identity/credentials";
+import type { HostAgent } from "./relay";
 
 /** Whether the request asks to become a WebSocket. */
-export function wantsWebSocket(c: Context<AppEnv>): boolean {
+export function wantsWebSocket(c: Context): boolean {
   return c.req.header("Upgrade")?.toLowerCase() === "websocket";
 }
 
@@ -27,23 +26,27 @@ export function wantsWebSocket(c: Context<AppEnv>): boolean {
  * (host offline, invalid params) are ordinary HTTP errors. The socket is tagged with the
  * credential that opened it: revoking that credential closes the stream.
  */
-export async function openStream<O extends StreamOp>(c: Context<AppEnv>, op: O, params: ParamsOf<O>): Promise<Response> {
+export async function openStream<O extends StreamOp>(
+  agent: HostAgent,
+  c: Context,
+  op: O,
+  params: ParamsOf<O>,
+): Promise<Response> {
   if (!wantsWebSocket(c)) {
     throw new KaiError("BAD_REQUEST", "this stream needs a WebSocket: connect with Upgrade: websocket (e.g. websocat, wscat or a browser WebSocket)");
   }
   const checked = COMMANDS[op].params.safeParse(params);
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters: ${checked.error.message}`);
-  const host = c.get("host");
-  const stub = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
-  const credential = credentialOf(c.get("principal"));
+  const stub = agent.env.HOST_SESSION.get(agent.env.HOST_SESSION.idFromName(agent.hostId));
+  const credential = agent.credential;
   // The Durable Object audits the opening, as it does every relayed command.
   const response = await stub.fetch(
     upgradeRequest(c.req.raw, {
       [VIEWER_OP_HEADER]: op,
       [VIEWER_PARAMS_HEADER]: JSON.stringify(checked.data),
       [VIEWER_REQUEST_HEADER]: crypto.randomUUID(),
-      [HOST_ID_HEADER]: host.id,
-      [HOST_OWNER_HEADER]: c.get("principal").userId,
+      [HOST_ID_HEADER]: agent.hostId,
+      [HOST_OWNER_HEADER]: agent.userId,
       ...(credential ? { [VIEWER_CREDENTIAL_HEADER]: credential } : {}),
     }),
   );

@@ -1,6 +1,5 @@
 import { type Context, Hono } from "hono";
 import { KaiError } from "../../shared/errors";
-import { database } from "../db/client";
 import type { AppEnv } from "../env";
 import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-session/host-session";
 import { upgradeRequest } from "../host-session/upgrade";
@@ -20,7 +19,7 @@ export const agentConnect = new Hono<AppEnv>();
 
 agentConnect.get("/", async (c) => {
   const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
-  const host = token ? await hostByAgentToken(database(c.env.DB), token) : undefined;
+  const host = token ? await hostByAgentToken(c.var.db, token) : undefined;
   if (!host) {
     throw new KaiError("UNAUTHORIZED", "the agent token is invalid or was revoked; enroll the host again with POST /api/hosts");
   }
@@ -39,7 +38,7 @@ agentConnect.get("/", async (c) => {
  * rate; one whose turn is too far off is told when to come back.
  */
 async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: string }): Promise<void> {
-  const { AGENT_CONNECT_RATE_PER_SECOND: rate, AGENT_CONNECT_BURST: burst } = c.get("config");
+  const { AGENT_CONNECT_RATE_PER_SECOND: rate, AGENT_CONNECT_BURST: burst } = c.var.config;
   const pacer = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName("agent-connect"));
   const turn = await pacer.pace({ intervalMs: 1000 / rate, burst, maxWaitMs: MAX_CONNECT_WAIT_MS, holder: host.id, group: host.userId, maxPerGroup: MAX_TURNS_PER_USER });
   if (!turn.admitted) {

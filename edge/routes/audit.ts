@@ -1,15 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { count, desc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { database } from "../db/client";
 import { auditLog, hosts } from "../db/schema";
-import { envelopeErrors, routeGroup, signedIn } from "../http/openapi";
+import { envelopeErrors } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
-import { authenticate } from "../middleware/authenticate";
 
 /** `GET /api/audit`: every command relayed to your hosts, newest first. */
-export const auditRoutes = routeGroup();
-auditRoutes.use("*", authenticate);
+export const auditRoutes = declareRoutes("signedIn");
 
 const entry = z
   .object({
@@ -29,7 +27,6 @@ auditRoutes.openapi(
     path: "/",
     tags: ["audit"],
     summary: "Your audit log",
-    security: signedIn,
     request: {
       query: z.object({
         limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -46,8 +43,8 @@ auditRoutes.openapi(
   }),
   async (c) => {
     const { limit, offset } = c.req.valid("query");
-    const db = database(c.env.DB);
-    const userId = c.get("principal").userId;
+    const db = c.var.db;
+    const userId = c.var.principal.userId;
     // Each host's Durable Object batches its audit rows; have them written before reading.
     // One that cannot flush now (its rows stay safe in its storage) must not fail the read.
     const owned = await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.userId, userId));

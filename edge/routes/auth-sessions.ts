@@ -1,11 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { eq } from "drizzle-orm";
 import { KaiError } from "../../shared/errors";
 import { loginBody, refreshBody, tokenPair } from "../../shared/schemas/identity";
-import { database } from "../db/client";
 import { users } from "../db/schema";
-import type { Bindings } from "../env";
-import { jsonBody, problems, routeGroup } from "../http/openapi";
+import type { AppEnv } from "../env";
+import { jsonBody, problems } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { clearSessionCookie, setSessionCookie } from "../identity/cookie";
 import { closeViewersOf, sessionCredential } from "../identity/credentials";
 import { dummyPasswordHash, verifyPassword } from "../identity/passwords";
@@ -13,10 +14,11 @@ import { type RevokedSession, endSessionByRefreshToken, rotateRefreshToken, star
 import { LOGIN_PER_ACCOUNT, consume } from "../middleware/rate-limit";
 
 /** Sign in, refresh and sign out: `/api/v1/auth/sessions`. */
-export const authSessions = routeGroup();
+export const authSessions = declareRoutes("public");
 
 /** A session that ends takes its open streams (viewer sockets opened with its access token or cookie) with it. */
-const closeSessionViewers = (env: Bindings, revoked: RevokedSession) => closeViewersOf(env, revoked.userId, sessionCredential(revoked.sessionId));
+const closeSessionViewers = (c: Context<AppEnv>, revoked: RevokedSession) =>
+  closeViewersOf(c.env, c.var.db, revoked.userId, sessionCredential(revoked.sessionId));
 
 const signedInResponse = { description: "Signed in", content: { "application/json": { schema: tokenPair } } };
 
@@ -32,8 +34,8 @@ authSessions.openapi(
   async (c) => {
     const { email, password } = c.req.valid("json");
     await consume(c, LOGIN_PER_ACCOUNT, email);
-    const db = database(c.env.DB);
-    const config = c.get("config");
+    const db = c.var.db;
+    const config = c.var.config;
     const [user] = await db.select().from(users).where(eq(users.email, email));
     // Unknown emails are checked against a dummy hash: both failures cost one PBKDF2 run.
     const stored = user?.passwordHash ?? (await dummyPasswordHash(config.PASSWORD_PEPPER));
@@ -56,7 +58,7 @@ authSessions.openapi(
   }),
   async (c) => {
     const { refresh_token } = c.req.valid("json");
-    const tokens = await rotateRefreshToken(database(c.env.DB), c.get("config"), refresh_token, (revoked) => closeSessionViewers(c.env, revoked));
+    const tokens = await rotateRefreshToken(c.var.db, c.var.config, refresh_token, (revoked) => closeSessionViewers(c, revoked));
     return c.json(tokens, 200);
   },
 );
@@ -72,8 +74,8 @@ authSessions.openapi(
   }),
   async (c) => {
     const { refresh_token } = c.req.valid("json");
-    const revoked = await endSessionByRefreshToken(database(c.env.DB), refresh_token);
-    if (revoked) await closeSessionViewers(c.env, revoked);
+    const revoked = await endSessionByRefreshToken(c.var.db, refresh_token);
+    if (revoked) await closeSessionViewers(c, revoked);
     clearSessionCookie(c);
     return c.body(null, 204);
   },

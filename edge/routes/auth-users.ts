@@ -1,14 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { KaiError } from "../../shared/errors";
 import { userLookup, userLookupQuery } from "../../shared/schemas/identity";
-import { database } from "../db/client";
-import { problems, routeGroup, signedIn } from "../http/openapi";
+import { problems } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { userByEmail, userById } from "../identity/users";
-import { authenticate } from "../middleware/authenticate";
 
 /** `GET /api/v1/auth/users?email=`: look a user up by email. Admins only (ADMIN_EMAILS). */
-export const authUsers = routeGroup();
-authUsers.use("*", authenticate);
+export const authUsers = declareRoutes("signedIn");
 
 authUsers.openapi(
   createRoute({
@@ -16,7 +14,6 @@ authUsers.openapi(
     path: "/",
     tags: ["auth"],
     summary: "Look a user up by email (administrators only)",
-    security: signedIn,
     request: { query: userLookupQuery },
     responses: {
       200: { description: "The user", content: { "application/json": { schema: userLookup } } },
@@ -24,9 +21,9 @@ authUsers.openapi(
     },
   }),
   async (c) => {
-    const db = database(c.env.DB);
-    const caller = await userById(db, c.get("principal").userId);
-    if (!c.get("config").adminEmails.has(caller.email)) {
+    const db = c.var.db;
+    const caller = await userById(db, c.var.principal.userId);
+    if (!c.var.config.adminEmails.has(caller.email)) {
       throw new KaiError("PERMISSION_DENIED", "only administrators may look users up by email");
     }
     const user = await userByEmail(db, c.req.valid("query").email);

@@ -7,8 +7,8 @@ import {
   verificationAccepted,
   verifyBody,
 } from "../../shared/schemas/identity";
-import { database } from "../db/client";
-import { jsonBody, problems, routeGroup } from "../http/openapi";
+import { jsonBody, problems } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { setSessionCookie } from "../identity/cookie";
 import { isAllowedOrigin } from "../identity/origins";
 import { confirmRegistration, resendCode, startRegistration } from "../identity/registration";
@@ -17,7 +17,7 @@ import { mailerFor } from "../mail/mailer";
 import { REGISTER_PER_ACCOUNT, VERIFY_PER_ACCOUNT, consume } from "../middleware/rate-limit";
 
 /** Registration by emailed code: `/api/v1/auth/verifications`, `/resend`, `/verify`. */
-export const authVerifications = routeGroup();
+export const authVerifications = declareRoutes("public");
 
 authVerifications.openapi(
   createRoute({
@@ -43,8 +43,8 @@ authVerifications.openapi(
         details: { fields: { redirect_to: ["must point at one of Kai's own origins"] } },
       });
     }
-    const db = database(c.env.DB);
-    const config = c.get("config");
+    const db = c.var.db;
+    const config = c.var.config;
     await startRegistration(db, config, mailerFor(config, db), { ...body, redirectTo: body.redirect_to });
     return c.json({ email: body.email }, 202);
   },
@@ -62,8 +62,8 @@ authVerifications.openapi(
   async (c) => {
     const { email } = c.req.valid("json");
     await consume(c, REGISTER_PER_ACCOUNT, email);
-    const db = database(c.env.DB);
-    const config = c.get("config");
+    const db = c.var.db;
+    const config = c.var.config;
     await resendCode(db, config, mailerFor(config, db), email);
     return c.body(null, 204);
   },
@@ -84,8 +84,8 @@ authVerifications.openapi(
   async (c) => {
     const { email, token } = c.req.valid("json");
     await consume(c, VERIFY_PER_ACCOUNT, email);
-    const db = database(c.env.DB);
-    const config = c.get("config");
+    const db = c.var.db;
+    const config = c.var.config;
     const user = await confirmRegistration(db, config, email, token);
     const session = await startSession(db, config, user);
     setSessionCookie(c, session.cookieSecret);

@@ -2,15 +2,15 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { email } from "../../shared/schemas/identity";
-import { database } from "../db/client";
-import { problems, routeGroup } from "../http/openapi";
+import { problems } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { latestMessages } from "../mail/mailer";
 
 /**
  * `GET /api/v1/dev/mailbox?email=`: the development mailer's latest messages, codes
  * included. Exists only with ENVIRONMENT=development; anywhere else it is a plain 404.
  */
-export const devMailboxRoutes = routeGroup();
+export const devMailboxRoutes = declareRoutes("public");
 
 const message = z.object({
   id: z.string(),
@@ -34,9 +34,9 @@ devMailboxRoutes.openapi(
     },
   }),
   async (c) => {
-    if (c.get("config").ENVIRONMENT !== "development") {
+    if (c.var.config.ENVIRONMENT !== "development") {
       throw new KaiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`);
     }
-    return c.json({ messages: await latestMessages(database(c.env.DB), c.req.valid("query").email) }, 200);
+    return c.json({ messages: await latestMessages(c.var.db, c.req.valid("query").email) }, 200);
   },
 );

@@ -3,17 +3,14 @@ import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { containerRef, createFlexyBody, flexyContainer, flexyContainerDetails, listFlexyQuery } from "../../shared/schemas/flexy";
 import { findCatalogItem, forgetContainer, recordContainer } from "../catalog/catalog";
-import { database } from "../db/client";
-import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
+import { envelopeErrors, jsonBody } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
-import { authenticate } from "../middleware/authenticate";
 import { idempotent } from "../middleware/idempotency";
-import { selectHost } from "../middleware/select-host";
 import { relay } from "../relay/relay";
 
 /** `/api/flexy`: Kai-managed containers on the selected host. */
-export const flexyRoutes = routeGroup();
-flexyRoutes.use("*", authenticate, selectHost);
+export const flexyRoutes = declareRoutes("host");
 
 const idParam = z.object({ id: containerRef });
 /** Seconds a stop or restart waits for the container to exit before killing it. */
@@ -26,7 +23,6 @@ flexyRoutes.openapi(
     path: "/",
     tags: ["containers"],
     summary: "List Kai-managed containers",
-    security: signedIn,
     request: { query: listFlexyQuery },
     responses: {
       200: {
@@ -42,7 +38,7 @@ flexyRoutes.openapi(
   }),
   async (c) => {
     const query = c.req.valid("query");
-    const { containers, total } = await relay(c, "container.list", query);
+    const { containers, total } = await relay(c.var.agent, "container.list", query);
     return ok(c, { containers, total, limit: query.limit, offset: query.offset }, "Containers retrieved successfully");
   },
 );
@@ -53,23 +49,22 @@ flexyRoutes.openapi(
     path: "/",
     tags: ["containers"],
     summary: "Create a Flexy container (honours Idempotency-Key)",
-    security: signedIn,
     middleware: [idempotent] as const,
     request: { body: jsonBody(createFlexyBody), headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }) },
     responses: { 201: { description: "Created", content: { "application/json": { schema: envelopeOf(flexyContainer) } } }, ...relayErrors },
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const db = database(c.env.DB);
-    const host = c.get("host");
-    const item = body.catalogItemId ? await findCatalogItem(db, c.get("principal").userId, body.catalogItemId, host.id) : undefined;
+    const db = c.var.db;
+    const host = c.var.host;
+    const item = body.catalogItemId ? await findCatalogItem(db, c.var.principal.userId, body.catalogItemId, host.id) : undefined;
     const hostPath = body.hostPath ?? item?.hostPath;
     if (!hostPath) {
       throw new KaiError("VALIDATION_ERROR", "invalid request: hostPath is required (or a catalogItemId to take it from)", {
         details: { fields: { hostPath: ["required"] } },
       });
     }
-    const container = await relay(c, "container.create", {
+    const container = await relay(c.var.agent, "container.create", {
       name: body.name,
       image: body.image,
       hostPath,
@@ -89,11 +84,10 @@ flexyRoutes.openapi(
     path: "/{id}",
     tags: ["containers"],
     summary: "Container details: ports and volumes",
-    security: signedIn,
     request: { params: idParam },
     responses: { 200: { description: "Details", content: { "application/json": { schema: envelopeOf(flexyContainerDetails) } } }, ...relayErrors },
   }),
-  async (c) => ok(c, await relay(c, "container.inspect", { id: c.req.valid("param").id }), "Container details retrieved successfully"),
+  async (c) => ok(c, await relay(c.var.agent, "container.inspect", { id: c.req.valid("param").id }), "Container details retrieved successfully"),
 );
 
 flexyRoutes.openapi(
@@ -102,45 +96,60 @@ flexyRoutes.openapi(
     path: "/{id}",
     tags: ["containers"],
     summary: "Remove a container (stopping it first)",
-    security: signedIn,
     request: { params: idParam },
     responses: { 200: { description: "Removed", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } }, ...relayErrors },
   }),
   async (c) => {
-    const { id } = await relay(c, "container.remove", { id: c.req.valid("param").id });
-    await forgetContainer(database(c.env.DB), c.get("host").id, id);
+    const { id } = await relay(c.var.agent, "container.remove", { id: c.req.valid("param").id });
+    await forgetContainer(c.var.db, c.var.host.id, id);
     return ok(c, { id }, "Container deleted successfully");
   },
 );
 
-/** The three lifecycle actions answer the Kai API's words for a submitted request. */
-const ACTIONS = {
-  start: { op: "container.start", status: "starting", message: "Container start request submitted" },
+const actionResult = (description: string) => ({
+  200: { description, content: { "application/json": { schema: envelopeOf(z.object({ id: z.string(), status: z.string() })) } } },
+  ...relayErrors,
+});
+
+/**
+ * Start takes no grace period: it has nothing to wait for, so it neither documents nor reads
+ * `timeout` (sent anyway, it is ignored like any other unknown query parameter).
+ */
+flexyRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/start",
+    tags: ["containers"],
+    summary: "Start a container",
+    request: { params: idParam },
+    responses: actionResult("Container start request submitted"),
+  }),
+  async (c) => {
+    const result = await relay(c.var.agent, "container.start", { id: c.req.valid("param").id });
+    return ok(c, { id: result.id, status: "starting" }, "Container start request submitted");
+  },
+);
+
+/** Stop and restart answer the Kai API's words for a submitted request. */
+const GRACEFUL_ACTIONS = {
   stop: { op: "container.stop", status: "stopping", message: "Container stop request submitted" },
   restart: { op: "container.restart", status: "restarting", message: "Container restart request submitted" },
 } as const;
 
-for (const [action, { op, status, message }] of Object.entries(ACTIONS)) {
+for (const [action, { op, status, message }] of Object.entries(GRACEFUL_ACTIONS)) {
   flexyRoutes.openapi(
     createRoute({
       method: "post",
       path: `/{id}/${action}`,
       tags: ["containers"],
       summary: `${action[0]?.toUpperCase()}${action.slice(1)} a container`,
-      security: signedIn,
       request: { params: idParam, query: graceQuery },
-      responses: {
-        200: { description: message, content: { "application/json": { schema: envelopeOf(z.object({ id: z.string(), status: z.string() })) } } },
-        ...relayErrors,
-      },
+      responses: actionResult(message),
     }),
     async (c) => {
       const { id } = c.req.valid("param");
       const { timeout } = c.req.valid("query");
-      const result =
-        op === "container.start"
-          ? await relay(c, op, { id })
-          : await relay(c, op, { id, timeoutSeconds: timeout }, { extraMs: timeout * 1000 });
+      const result = await relay(c.var.agent, op, { id, timeoutSeconds: timeout }, { extraMs: timeout * 1000 });
       return ok(c, { id: result.id, status }, message);
     },
   );

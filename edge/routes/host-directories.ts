@@ -1,14 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { directoryListing, directoryListingBody } from "../../shared/schemas/flexy";
-import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
+import { envelopeErrors, jsonBody } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
-import { authenticate } from "../middleware/authenticate";
-import { selectHost } from "../middleware/select-host";
 import { relay } from "../relay/relay";
 
 /** `POST /api/host/directories`: browse the selected host, confined by its agent to the allowed roots. */
-export const hostDirectoriesRoutes = routeGroup();
-hostDirectoriesRoutes.use("*", authenticate, selectHost);
+export const hostDirectoriesRoutes = declareRoutes("host");
 
 hostDirectoriesRoutes.openapi(
   createRoute({
@@ -16,7 +14,6 @@ hostDirectoriesRoutes.openapi(
     path: "/",
     tags: ["host directories"],
     summary: "List a directory on the host",
-    security: signedIn,
     request: { body: jsonBody(directoryListingBody) },
     responses: {
       200: { description: "Listing", content: { "application/json": { schema: envelopeOf(directoryListing) } } },
@@ -25,7 +22,7 @@ hostDirectoriesRoutes.openapi(
   }),
   async (c) => {
     const { currentPath } = c.req.valid("json");
-    const listing = await relay(c, "directory.list", currentPath ? { path: currentPath } : {});
+    const listing = await relay(c.var.agent, "directory.list", currentPath ? { path: currentPath } : {});
     return ok(c, listing, "Directory listing retrieved successfully");
   },
 );

@@ -2,25 +2,25 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from "../../shared/schemas/hosts";
 import { CLOSE_CODES } from "../../shared/protocol";
-import { database } from "../db/client";
-import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
+import { envelopeErrors, jsonBody } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
 import { COMMANDS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } from "../hosts/hosts";
 import { relay } from "../relay/relay";
-import { authenticate } from "../middleware/authenticate";
 
 /** `/api/hosts`: enroll machines, see which are online, rename and revoke them. */
-export const hostsRoutes = routeGroup();
-hostsRoutes.use("*", authenticate);
+export const hostsRoutes = declareRoutes("signedIn");
+/** The `/api/hosts/{id}` routes that talk to that host's agent; mounted at the same path. */
+export const hostAgentRoutes = declareRoutes("hostInPath");
 
 /**
  * How long `GET /api/hosts/{id}` waits for the agent's Docker report (or AGENT_TIMEOUT_MS,
  * when that is shorter): a status read answers from the stored row, with `docker: null`,
  * rather than hang on a frozen agent for the full command timeout.
  */
-export const STATUS_READ_TIMEOUT_MS = 2_000;
+const STATUS_READ_TIMEOUT_MS = 2_000;
 
 const hostResponse = (description: string) => ({ description, content: { "application/json": { schema: envelopeOf(host) } } });
 
@@ -30,7 +30,6 @@ hostsRoutes.openapi(
     path: "/",
     tags: ["hosts"],
     summary: "Enroll a machine: returns its agent token (shown once) and the command to run there, which asks for the token",
-    security: signedIn,
     request: { body: jsonBody(createHostBody) },
     responses: {
       201: { description: "Enrolled", content: { "application/json": { schema: envelopeOf(enrolledHost) } } },
@@ -38,8 +37,8 @@ hostsRoutes.openapi(
     },
   }),
   async (c) => {
-    const { row, token } = await enrollHost(database(c.env.DB), c.get("principal").userId, c.req.valid("json").name);
-    const server = c.get("config").PUBLIC_ORIGIN ?? new URL(c.req.url).origin;
+    const { row, token } = await enrollHost(c.var.db, c.var.principal.userId, c.req.valid("json").name);
+    const server = c.var.config.PUBLIC_ORIGIN ?? new URL(c.req.url).origin;
     // The token is never part of the command: a command line shows in `ps` and shell history.
     // `kai-agent login` reads it from stdin (without echo) into a 0600 file; plain `kai-agent` then runs.
     return ok(
@@ -57,22 +56,20 @@ hostsRoutes.openapi(
     path: "/",
     tags: ["hosts"],
     summary: "Your hosts, with online state and what their agents last reported",
-    security: signedIn,
     responses: {
       200: { description: "Hosts", content: { "application/json": { schema: envelopeOf(z.object({ hosts: z.array(host) })) } } },
       ...envelopeErrors(401),
     },
   }),
-  async (c) => ok(c, { hosts: (await listHosts(database(c.env.DB), c.get("principal").userId)).map(toHost) }, "Hosts retrieved successfully"),
+  async (c) => ok(c, { hosts: (await listHosts(c.var.db, c.var.principal.userId)).map(toHost) }, "Hosts retrieved successfully"),
 );
 
-hostsRoutes.openapi(
+hostAgentRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{id}",
     tags: ["hosts"],
     summary: "One host, with its Docker engine's live state when the agent answers within 2 s",
-    security: signedIn,
     request: { params: hostIdParam },
     responses: {
       200: {
@@ -87,11 +84,10 @@ hostsRoutes.openapi(
     },
   }),
   async (c) => {
-    const row = await findOwnHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id);
-    c.set("host", row);
+    const row = c.var.host;
     let docker = null;
     try {
-      docker = await relay(c, "docker.info", {}, { timeoutMs: Math.min(STATUS_READ_TIMEOUT_MS, c.get("config").AGENT_TIMEOUT_MS) });
+      docker = await relay(c.var.agent, "docker.info", {}, { timeoutMs: Math.min(STATUS_READ_TIMEOUT_MS, c.var.config.AGENT_TIMEOUT_MS) });
     } catch (error) {
       if (!(error instanceof KaiError && (error.code === "AGENT_OFFLINE" || error.code === "AGENT_TIMEOUT"))) throw error;
     }
@@ -99,13 +95,12 @@ hostsRoutes.openapi(
   },
 );
 
-hostsRoutes.openapi(
+hostAgentRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{id}/ping",
     tags: ["hosts"],
     summary: "Round trip to the host's agent through the relay",
-    security: signedIn,
     request: { params: hostIdParam },
     responses: {
       200: {
@@ -116,9 +111,8 @@ hostsRoutes.openapi(
     },
   }),
   async (c) => {
-    c.set("host", await findOwnHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id));
     const started = Date.now();
-    const pong = await relay(c, "ping", {});
+    const pong = await relay(c.var.agent, "ping", {});
     return ok(c, { ...pong, roundTripMs: Date.now() - started }, "The host agent answered");
   },
 );
@@ -129,7 +123,6 @@ hostsRoutes.openapi(
     path: "/{id}/session",
     tags: ["hosts"],
     summary: "Whether the host's agent is connected right now, from its Durable Object (the agent is not asked)",
-    security: signedIn,
     request: { params: hostIdParam },
     responses: {
       200: { description: "Connection state", content: { "application/json": { schema: envelopeOf(z.object({ connected: z.boolean(), agentVersion: z.string().nullable() })) } } },
@@ -137,7 +130,7 @@ hostsRoutes.openapi(
     },
   }),
   async (c) => {
-    const row = await findOwnHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id);
+    const row = await findOwnHost(c.var.db, c.var.principal.userId, c.req.valid("param").id);
     const state = await c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(row.id)).status();
     return ok(c, { connected: state.connected, agentVersion: state.hello?.agentVersion ?? null }, "Host session state");
   },
@@ -149,12 +142,11 @@ hostsRoutes.openapi(
     path: "/{id}",
     tags: ["hosts"],
     summary: "Rename a host",
-    security: signedIn,
     request: { params: hostIdParam, body: jsonBody(renameHostBody) },
     responses: { 200: hostResponse("Renamed"), ...envelopeErrors(400, 401, 404, 409) },
   }),
   async (c) => {
-    const row = await renameHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id, c.req.valid("json").name);
+    const row = await renameHost(c.var.db, c.var.principal.userId, c.req.valid("param").id, c.req.valid("json").name);
     return ok(c, toHost(row), "Host renamed");
   },
 );
@@ -165,7 +157,6 @@ hostsRoutes.openapi(
     path: "/{id}",
     tags: ["hosts"],
     summary: "Delete a host: revokes its agent token and closes its connection at once",
-    security: signedIn,
     request: { params: hostIdParam },
     responses: {
       200: { description: "Deleted", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } },
@@ -173,7 +164,7 @@ hostsRoutes.openapi(
     },
   }),
   async (c) => {
-    const row = await deleteHost(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id);
+    const row = await deleteHost(c.var.db, c.var.principal.userId, c.req.valid("param").id);
     const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(row.id));
     await session.disconnect(CLOSE_CODES.TOKEN_REVOKED, "this host was deleted and its token revoked");
     return ok(c, { id: row.id }, "Host deleted and its agent disconnected");

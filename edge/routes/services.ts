@@ -1,18 +1,17 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { containerStats, listServicesQuery, logEntry, logsQuery, service, serviceDetails, serviceRef, serviceStatus } from "../../shared/schemas/services";
-import { envelopeErrors, routeGroup, signedIn } from "../http/openapi";
+import { envelopeErrors } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
-import { authenticate } from "../middleware/authenticate";
-import { selectHost } from "../middleware/select-host";
 import { relay } from "../relay/relay";
 import { openStream } from "../relay/stream";
 
 /** `/api/services`: every container of the selected host's engine (the AIKit Dashboard API). */
-export const servicesRoutes = routeGroup();
-servicesRoutes.use("*", authenticate, selectHost);
+export const servicesRoutes = declareRoutes("host");
 
 const relayErrors = envelopeErrors(400, 401, 403, 404, 409, 502, 503, 504);
+/** Seconds a stop, restart or update waits for the container to exit before killing it. */
 const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(10) });
 
 servicesRoutes.openapi(
@@ -21,13 +20,12 @@ servicesRoutes.openapi(
     path: "/",
     tags: ["services"],
     summary: "All containers of the host, with health and live stats",
-    security: signedIn,
     request: { query: listServicesQuery },
     responses: { 200: { description: "Services", content: { "application/json": { schema: envelopeOf(z.array(service)) } } }, ...relayErrors },
   }),
   async (c) => {
     const query = c.req.valid("query");
-    const { services, total } = await relay(c, "service.list", query);
+    const { services, total } = await relay(c.var.agent, "service.list", query);
     c.header("X-Total-Count", String(total));
     return ok(c, services, "Services retrieved successfully");
   },
@@ -39,38 +37,56 @@ servicesRoutes.openapi(
     path: "/{id}",
     tags: ["services"],
     summary: "One service by container id or name, with image, ports, volumes and env",
-    security: signedIn,
     request: { params: serviceRef },
     responses: { 200: { description: "The service", content: { "application/json": { schema: envelopeOf(serviceDetails) } } }, ...relayErrors },
   }),
-  async (c) => ok(c, await relay(c, "service.inspect", { id: c.req.valid("param").id }), "Service retrieved successfully"),
+  async (c) => ok(c, await relay(c.var.agent, "service.inspect", { id: c.req.valid("param").id }), "Service retrieved successfully"),
 );
 
-const ACTIONS = {
-  start: { op: "service.start", message: "Service started successfully" },
+const actionResult = (description: string) => ({
+  200: { description, content: { "application/json": { schema: envelopeOf(z.object({ message: z.string(), status: serviceStatus })) } } },
+  ...relayErrors,
+});
+
+/**
+ * Start takes no grace period: it has nothing to wait for, so it neither documents nor reads
+ * `timeout` (sent anyway, it is ignored like any other unknown query parameter).
+ */
+servicesRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/start",
+    tags: ["services"],
+    summary: "Start a service",
+    request: { params: serviceRef },
+    responses: actionResult("Service started successfully"),
+  }),
+  async (c) => {
+    const message = "Service started successfully";
+    const { status } = await relay(c.var.agent, "service.start", { id: c.req.valid("param").id });
+    return ok(c, { message, status }, message);
+  },
+);
+
+const GRACEFUL_ACTIONS = {
   stop: { op: "service.stop", message: "Service stopped successfully" },
   restart: { op: "service.restart", message: "Service restarted successfully" },
 } as const;
 
-for (const [action, { op, message }] of Object.entries(ACTIONS)) {
+for (const [action, { op, message }] of Object.entries(GRACEFUL_ACTIONS)) {
   servicesRoutes.openapi(
     createRoute({
       method: "post",
       path: `/{id}/${action}`,
       tags: ["services"],
       summary: `${action[0]?.toUpperCase()}${action.slice(1)} a service`,
-      security: signedIn,
       request: { params: serviceRef, query: graceQuery },
-      responses: {
-        200: { description: message, content: { "application/json": { schema: envelopeOf(z.object({ message: z.string(), status: serviceStatus })) } } },
-        ...relayErrors,
-      },
+      responses: actionResult(message),
     }),
     async (c) => {
       const { id } = c.req.valid("param");
       const { timeout } = c.req.valid("query");
-      const { status } =
-        op === "service.start" ? await relay(c, op, { id }) : await relay(c, op, { id, timeoutSeconds: timeout }, { extraMs: timeout * 1000 });
+      const { status } = await relay(c.var.agent, op, { id, timeoutSeconds: timeout }, { extraMs: timeout * 1000 });
       return ok(c, { message, status }, message);
     },
   );
@@ -82,7 +98,6 @@ servicesRoutes.openapi(
     path: "/{id}/update",
     tags: ["services"],
     summary: "Pull the image's tag and recreate the container on it (rolled back when the new one does not start)",
-    security: signedIn,
     request: { params: serviceRef, query: graceQuery },
     responses: {
       200: {
@@ -100,7 +115,7 @@ servicesRoutes.openapi(
     const { id } = c.req.valid("param");
     const { timeout } = c.req.valid("query");
     // Pulling and recreating take longer than an ordinary request.
-    const result = await relay(c, "service.update", { id, timeoutSeconds: timeout }, { extraMs: 120_000 + timeout * 1000 });
+    const result = await relay(c.var.agent, "service.update", { id, timeoutSeconds: timeout }, { extraMs: 120_000 + timeout * 1000 });
     const message = result.updated ? "Service updated successfully" : "Service is already up to date";
     return ok(c, { message, ...result }, message);
   },
@@ -112,13 +127,12 @@ servicesRoutes.openapi(
     path: "/{id}/logs",
     tags: ["services"],
     summary: "Recent log lines, stdout and stderr separated, with timestamps and levels",
-    security: signedIn,
     request: { params: serviceRef, query: logsQuery },
     responses: { 200: { description: "Log lines", content: { "application/json": { schema: envelopeOf(z.object({ logs: z.array(logEntry) })) } } }, ...relayErrors },
   }),
   async (c) => {
     const { lines, since } = c.req.valid("query");
-    const result = await relay(c, "service.logs", { id: c.req.valid("param").id, lines, ...(since ? { since } : {}) });
+    const result = await relay(c.var.agent, "service.logs", { id: c.req.valid("param").id, lines, ...(since ? { since } : {}) });
     return ok(c, result, "Logs retrieved successfully");
   },
 );
@@ -129,11 +143,10 @@ servicesRoutes.openapi(
     path: "/{id}/logs/follow",
     tags: ["services"],
     summary: "Follow a service's log live over a WebSocket: `{type:\"chunk\",seq,data}` per line, then `end` or `error`",
-    security: signedIn,
     request: { params: serviceRef, query: z.object({ lines: z.coerce.number().int().min(0).max(10_000).default(0) }) },
     responses: { 101: { description: "Switching to the WebSocket" }, ...relayErrors },
   }),
-  async (c) => openStream(c, "service.logs.follow", { id: c.req.valid("param").id, lines: c.req.valid("query").lines }),
+  async (c) => openStream(c.var.agent, c, "service.logs.follow", { id: c.req.valid("param").id, lines: c.req.valid("query").lines }),
 );
 
 servicesRoutes.openapi(
@@ -142,9 +155,8 @@ servicesRoutes.openapi(
     path: "/{id}/stats",
     tags: ["services"],
     summary: "CPU, memory, uptime and restarts of one service",
-    security: signedIn,
     request: { params: serviceRef },
     responses: { 200: { description: "Stats", content: { "application/json": { schema: envelopeOf(containerStats) } } }, ...relayErrors },
   }),
-  async (c) => ok(c, await relay(c, "service.stats", { id: c.req.valid("param").id }), "Stats retrieved successfully"),
+  async (c) => ok(c, await relay(c.var.agent, "service.stats", { id: c.req.valid("param").id }), "Stats retrieved successfully"),
 );

@@ -1,14 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { systemStats } from "../../shared/schemas/services";
-import { envelopeErrors, routeGroup, signedIn } from "../http/openapi";
+import { envelopeErrors } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
-import { authenticate } from "../middleware/authenticate";
-import { selectHost } from "../middleware/select-host";
 import { relay } from "../relay/relay";
 
 /** `GET /api/system/stats`: the selected host's services and resources in aggregate. */
-export const systemStatsRoutes = routeGroup();
-systemStatsRoutes.use("*", authenticate, selectHost);
+export const systemStatsRoutes = declareRoutes("host");
 
 systemStatsRoutes.openapi(
   createRoute({
@@ -16,11 +14,10 @@ systemStatsRoutes.openapi(
     path: "/",
     tags: ["services"],
     summary: "Totals, average CPU and memory, and health across the host's services",
-    security: signedIn,
     responses: {
       200: { description: "System stats", content: { "application/json": { schema: envelopeOf(systemStats) } } },
       ...envelopeErrors(400, 401, 404, 502, 503, 504),
     },
   }),
-  async (c) => ok(c, await relay(c, "system.stats", {}), "System stats retrieved successfully"),
+  async (c) => ok(c, await relay(c.var.agent, "system.stats", {}), "System stats retrieved successfully"),
 );

@@ -3,21 +3,21 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import type { Context } from "hono";
-import { database } from "../db/client";
+import type { Db } from "../db/client";
 import type { AppEnv } from "../env";
 import { resolvePrincipal } from "../middleware/authenticate";
-import { HOST_HEADER, chooseHost } from "../middleware/select-host";
-import { routeGroup } from "../http/openapi";
+import { chooseHost, wantedHost } from "../middleware/select-host";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
 
 /** Health and readiness: `/api/health`, `/api/ready`, `/health`, `/api/v1/health`, `/api/v1/infra/health`. */
-export const systemRoutes = routeGroup();
+export const systemRoutes = declareRoutes("public");
 
 /** Runs one trivial query and measures it; a failure is reported, never thrown. */
-async function probeDatabase(db: D1Database) {
+async function probeDatabase(db: Db) {
   const started = performance.now();
   try {
-    await database(db).run(sql`select 1 from users limit 1`);
+    await db.run(sql`select 1 from users limit 1`);
     return { healthy: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
   } catch (error) {
     console.error("kai: database probe failed:", error);
@@ -33,7 +33,7 @@ async function dockerOfSelectedHost(c: Context<AppEnv>): Promise<string> {
   try {
     const principal = await resolvePrincipal(c);
     if (!principal) return "unknown";
-    const host = await chooseHost(database(c.env.DB), principal.userId, c.req.header(HOST_HEADER) ?? c.req.query("host"));
+    const host = await chooseHost(c.var.db, principal.userId, wantedHost(c));
     if (!host.online) return "offline";
     return host.dockerOk ? "healthy" : "unhealthy";
   } catch {
@@ -69,7 +69,7 @@ systemRoutes.openapi(
     },
   }),
   async (c) => {
-    const probe = await probeDatabase(c.env.DB);
+    const probe = await probeDatabase(c.var.db);
     const body = {
       status: word(probe.healthy),
       services: { database: { status: word(probe.healthy), latency_ms: probe.latencyMs } },
@@ -93,7 +93,7 @@ systemRoutes.openapi(
     responses: { 200: { description: "Healthy", content: { "application/json": { schema: envelopeOf(healthData) } } } },
   }),
   async (c) => {
-    const probe = await probeDatabase(c.env.DB);
+    const probe = await probeDatabase(c.var.db);
     const services = { api: "healthy", docker: await dockerOfSelectedHost(c), database: word(probe.healthy) };
     if (!probe.healthy) {
       throw new KaiError("SERVICE_UNAVAILABLE", "the database is not answering", { details: { services } });
@@ -113,7 +113,7 @@ systemRoutes.openapi(
     },
   }),
   async (c) => {
-    const probe = await probeDatabase(c.env.DB);
+    const probe = await probeDatabase(c.var.db);
     if (!probe.healthy) throw new KaiError("SERVICE_UNAVAILABLE", "not ready: the database is not answering or not migrated");
     return ok(c, { ready: true, timestamp: new Date().toISOString() }, "System is ready");
   },

@@ -1,16 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { apiToken, createApiTokenBody, createdApiToken, tokenIdParam } from "../../shared/schemas/tokens";
-import { database } from "../db/client";
-import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
+import { envelopeErrors, jsonBody } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
 import { createApiToken, listApiTokens, revokeApiToken } from "../identity/api-tokens";
 import { closeViewersOf, patCredential } from "../identity/credentials";
-import { authenticate } from "../middleware/authenticate";
 
 /** `/api/tokens`: personal API tokens, accepted as `Authorization: Bearer kai_pat_…`. */
-export const tokensRoutes = routeGroup();
-tokensRoutes.use("*", authenticate);
+export const tokensRoutes = declareRoutes("signedIn");
 
 tokensRoutes.openapi(
   createRoute({
@@ -18,7 +16,6 @@ tokensRoutes.openapi(
     path: "/",
     tags: ["tokens"],
     summary: "Create a personal API token (the secret is shown once)",
-    security: signedIn,
     request: { body: jsonBody(createApiTokenBody) },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: envelopeOf(createdApiToken) } } },
@@ -26,7 +23,7 @@ tokensRoutes.openapi(
     },
   }),
   async (c) => {
-    const token = await createApiToken(database(c.env.DB), c.get("principal").userId, c.req.valid("json"));
+    const token = await createApiToken(c.var.db, c.var.principal.userId, c.req.valid("json"));
     return ok(c, token, "Token created; store the secret now, it is not shown again", 201);
   },
 );
@@ -37,13 +34,12 @@ tokensRoutes.openapi(
     path: "/",
     tags: ["tokens"],
     summary: "List your active API tokens (secrets are never shown again)",
-    security: signedIn,
     responses: {
       200: { description: "Tokens", content: { "application/json": { schema: envelopeOf(z.object({ tokens: z.array(apiToken) })) } } },
       ...envelopeErrors(401),
     },
   }),
-  async (c) => ok(c, { tokens: await listApiTokens(database(c.env.DB), c.get("principal").userId) }, "Tokens retrieved successfully"),
+  async (c) => ok(c, { tokens: await listApiTokens(c.var.db, c.var.principal.userId) }, "Tokens retrieved successfully"),
 );
 
 tokensRoutes.openapi(
@@ -52,7 +48,6 @@ tokensRoutes.openapi(
     path: "/{id}",
     tags: ["tokens"],
     summary: "Revoke an API token; it stops working on the next request, and the streams it opened are closed",
-    security: signedIn,
     request: { params: tokenIdParam },
     responses: {
       200: { description: "Revoked", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } },
@@ -61,9 +56,9 @@ tokensRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { userId } = c.get("principal");
-    await revokeApiToken(database(c.env.DB), userId, id);
-    await closeViewersOf(c.env, userId, patCredential(id));
+    const { userId } = c.var.principal;
+    await revokeApiToken(c.var.db, userId, id);
+    await closeViewersOf(c.env, c.var.db, userId, patCredential(id));
     return ok(c, { id }, "Token revoked; the streams it opened are closed");
   },
 );

@@ -3,11 +3,10 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { createWebhookBody, createdWebhook, webhook, webhookDelivery } from "../../shared/schemas/webhooks";
 import { KaiError } from "../../shared/errors";
-import { database } from "../db/client";
 import { webhookDeliveries, webhooks } from "../db/schema";
-import { envelopeErrors, jsonBody, routeGroup, signedIn } from "../http/openapi";
+import { envelopeErrors, jsonBody } from "../http/openapi";
+import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
-import { authenticate } from "../middleware/authenticate";
 import { kick, queueTestPing } from "../webhooks/outbox";
 import { encryptSecret } from "../webhooks/secrets";
 import { generateSecret } from "../webhooks/signing";
@@ -15,8 +14,7 @@ import { findOwnDelivery, findOwnWebhook, listDeliveries, toWebhook } from "../w
 import { checkTarget } from "../webhooks/targets";
 
 /** `/api/webhooks`: signed (Standard Webhooks) notifications of service, container and host events. */
-export const webhooksRoutes = routeGroup();
-webhooksRoutes.use("*", authenticate);
+export const webhooksRoutes = declareRoutes("signedIn");
 
 const idParam = z.object({ id: z.uuid() });
 const deliveryParam = z.object({ id: z.uuid(), deliveryId: z.string().regex(/^msg_[0-9a-f-]{36}$/) });
@@ -27,20 +25,19 @@ webhooksRoutes.openapi(
     path: "/",
     tags: ["webhooks"],
     summary: "Register a webhook endpoint",
-    security: signedIn,
     request: { body: jsonBody(createWebhookBody) },
     responses: { 201: { description: "Registered", content: { "application/json": { schema: envelopeOf(createdWebhook) } } }, ...envelopeErrors(400, 401) },
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const config = c.get("config");
+    const config = c.var.config;
     checkTarget(body.url, config.WEBHOOKS_ALLOW_PRIVATE);
     const secret = body.secret ?? generateSecret();
-    const [row] = await database(c.env.DB)
+    const [row] = await c.var.db
       .insert(webhooks)
       .values({
         id: crypto.randomUUID(),
-        userId: c.get("principal").userId,
+        userId: c.var.principal.userId,
         url: body.url,
         events: JSON.stringify([...new Set(body.events)]),
         secretCiphertext: await encryptSecret(config.PASSWORD_PEPPER, secret),
@@ -58,11 +55,10 @@ webhooksRoutes.openapi(
     path: "/",
     tags: ["webhooks"],
     summary: "Your webhook endpoints",
-    security: signedIn,
     responses: { 200: { description: "Webhooks", content: { "application/json": { schema: envelopeOf(z.array(webhook)) } } }, ...envelopeErrors(401) },
   }),
   async (c) => {
-    const rows = await database(c.env.DB).select().from(webhooks).where(eq(webhooks.userId, c.get("principal").userId));
+    const rows = await c.var.db.select().from(webhooks).where(eq(webhooks.userId, c.var.principal.userId));
     return ok(c, rows.map(toWebhook), "Webhooks retrieved successfully");
   },
 );
@@ -73,13 +69,12 @@ webhooksRoutes.openapi(
     path: "/{id}",
     tags: ["webhooks"],
     summary: "Delete a webhook endpoint (pending deliveries are dropped)",
-    security: signedIn,
     request: { params: idParam },
     responses: { 200: { description: "Deleted", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } }, ...envelopeErrors(400, 401, 404) },
   }),
   async (c) => {
-    const db = database(c.env.DB);
-    const row = await findOwnWebhook(db, c.get("principal").userId, c.req.valid("param").id);
+    const db = c.var.db;
+    const row = await findOwnWebhook(db, c.var.principal.userId, c.req.valid("param").id);
     await db.delete(webhooks).where(eq(webhooks.id, row.id));
     return ok(c, { id: row.id }, "Webhook deleted");
   },
@@ -91,7 +86,6 @@ webhooksRoutes.openapi(
     path: "/{id}/test",
     tags: ["webhooks"],
     summary: "Send a signed `webhook.test` event to the endpoint now",
-    security: signedIn,
     request: { params: idParam },
     responses: {
       202: { description: "Queued", content: { "application/json": { schema: envelopeOf(z.object({ deliveryId: z.string() })) } } },
@@ -99,7 +93,7 @@ webhooksRoutes.openapi(
     },
   }),
   async (c) => {
-    const row = await findOwnWebhook(database(c.env.DB), c.get("principal").userId, c.req.valid("param").id);
+    const row = await findOwnWebhook(c.var.db, c.var.principal.userId, c.req.valid("param").id);
     return ok(c, { deliveryId: await queueTestPing(c.env, row.id) }, "Test event queued; see its deliveries", 202);
   },
 );
@@ -110,7 +104,6 @@ webhooksRoutes.openapi(
     path: "/{id}/deliveries",
     tags: ["webhooks"],
     summary: "Recent deliveries with every attempt: time, status, duration, response excerpt",
-    security: signedIn,
     request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }) },
     responses: {
       200: { description: "Deliveries", content: { "application/json": { schema: envelopeOf(z.array(webhookDelivery)) } } },
@@ -118,8 +111,8 @@ webhooksRoutes.openapi(
     },
   }),
   async (c) => {
-    const db = database(c.env.DB);
-    const row = await findOwnWebhook(db, c.get("principal").userId, c.req.valid("param").id);
+    const db = c.var.db;
+    const row = await findOwnWebhook(db, c.var.principal.userId, c.req.valid("param").id);
     return ok(c, await listDeliveries(db, row.id, c.req.valid("query").limit), "Deliveries retrieved successfully");
   },
 );
@@ -130,7 +123,6 @@ webhooksRoutes.openapi(
     path: "/{id}/deliveries/{deliveryId}/redeliver",
     tags: ["webhooks"],
     summary: "Attempt a delivery again now (also one that gave up)",
-    security: signedIn,
     request: { params: deliveryParam },
     responses: {
       202: { description: "Queued", content: { "application/json": { schema: envelopeOf(z.object({ deliveryId: z.string() })) } } },
@@ -138,9 +130,9 @@ webhooksRoutes.openapi(
     },
   }),
   async (c) => {
-    const db = database(c.env.DB);
+    const db = c.var.db;
     const { id, deliveryId } = c.req.valid("param");
-    const row = await findOwnWebhook(db, c.get("principal").userId, id);
+    const row = await findOwnWebhook(db, c.var.principal.userId, id);
     const delivery = await findOwnDelivery(db, row.id, deliveryId);
     if (!row.active) throw new KaiError("CONFLICT", `this webhook is disabled (${row.disabledReason ?? "no reason recorded"}); register the endpoint again`);
     // A manual redelivery gets a fresh budget of automatic retries.

@@ -1,9 +1,10 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { fileEntry, workspacePath } from "../../shared/schemas/workspace";
-import type { AppEnv } from "../env";
+import type { WorkspaceEnv } from "../env";
+import { parseOrThrow as parse } from "../http/errors";
 import { problems } from "../http/openapi";
+import type { RouteGroup } from "../http/route-group";
 import { fromBase64Strict } from "../identity/crypto";
 import { relay } from "../relay/relay";
 import { fileDownload } from "../workspaces/download";
@@ -20,15 +21,6 @@ const writeJson = z
   .strict()
   .meta({ id: "WriteFile" });
 const truthy = z.enum(["true", "false", "1", "0"]).optional().transform((value) => value === "true" || value === "1");
-
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const fields = Object.fromEntries(result.error.issues.map((issue) => [issue.path.join(".") || "body", [issue.message]]));
-    throw new KaiError("VALIDATION_ERROR", `invalid request: ${result.error.issues.map((issue) => issue.message).join("; ")}`, { details: { fields } });
-  }
-  return result.data;
-}
 
 /**
  * The file path from `/files/{path}`, checked like any other input. Hono's `param` has
@@ -52,13 +44,13 @@ const uploadName = z
  * a file path spans slashes, which OpenAPI path templates cannot say, so they are
  * documented with `registerPath` from the same schemas.
  */
-export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
-  group.get("/files", async (c) => {
+export function registerFileRoutes(group: RouteGroup<WorkspaceEnv>): void {
+  group.plain("GET", "/files", async (c) => {
     const query = parse(listQuery, c.req.query());
-    return c.json(await relay(c, "files.list", { root: c.get("workspace").root, path: query.path, hidden: query.hidden === "true" }));
+    return c.json(await relay(c.var.agent, "files.list", { root: c.var.workspace.root, path: query.path, hidden: query.hidden === "true" }));
   });
 
-  group.post("/files/upload", async (c) => {
+  group.plain("POST", "/files/upload", async (c) => {
     const form = await c.req.formData().catch(() => {
       throw new KaiError("BAD_REQUEST", "send the files as multipart/form-data (field `files`)");
     });
@@ -72,19 +64,19 @@ export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
     for (const file of files) {
       const name = parse(uploadName, file.name);
       const target = directory ? `${directory.replace(/\/+$/, "")}/${name}` : name;
-      uploaded.push(await writeFile(c, target, new Uint8Array(await file.arrayBuffer()), createParents));
+      uploaded.push(await writeFile(c.var.agent, c.var.workspace, target, new Uint8Array(await file.arrayBuffer()), createParents));
     }
     return c.json({ files: uploaded }, 201);
   });
 
-  group.get("/files/:path{.+}", async (c) => {
-    const file = await readFile(c, filePath(c.req.param("path")));
+  group.plain("GET", "/files/:path{.+}", async (c) => {
+    const file = await readFile(c.var.agent, c.var.workspace, filePath(c.req.param("path")));
     const raw = parse(truthy, c.req.query("raw"));
     if (file.binary || raw) return fileDownload(file);
     return c.json({ path: file.path, content: new TextDecoder().decode(file.bytes), encoding: "utf-8", size: file.size, modified: file.modified, content_type: file.contentType });
   });
 
-  group.put("/files/:path{.+}", async (c) => {
+  group.plain("PUT", "/files/:path{.+}", async (c) => {
     const path = filePath(c.req.param("path"));
     const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
     if (type === "application/json") {
@@ -97,22 +89,22 @@ export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
           details: { fields: { content: ["not valid base64"] } },
         });
       }
-      return c.json(await writeFile(c, path, bytes, body.create_parents));
+      return c.json(await writeFile(c.var.agent, c.var.workspace, path, bytes, body.create_parents));
     }
     if (type === "application/octet-stream" || type?.startsWith("text/")) {
-      return c.json(await writeFile(c, path, new Uint8Array(await c.req.arrayBuffer()), parse(truthy, c.req.query("create_parents"))));
+      return c.json(await writeFile(c.var.agent, c.var.workspace, path, new Uint8Array(await c.req.arrayBuffer()), parse(truthy, c.req.query("create_parents"))));
     }
     throw new KaiError("UNSUPPORTED_MEDIA_TYPE", "send JSON {content, encoding} or the raw bytes as application/octet-stream");
   });
 
-  group.delete("/files/:path{.+}", async (c) => {
+  group.plain("DELETE", "/files/:path{.+}", async (c) => {
     const path = filePath(c.req.param("path"));
-    return c.json(await relay(c, "files.delete", { root: c.get("workspace").root, path, recursive: parse(truthy, c.req.query("recursive")) }));
+    return c.json(await relay(c.var.agent, "files.delete", { root: c.var.workspace.root, path, recursive: parse(truthy, c.req.query("recursive")) }));
   });
 
   const tags = ["workspace files"];
   const errors = problems(401, 403, 404, 409, 413, 422, 503, 504);
-  group.openAPIRegistry.registerPath({
+  group.document({
     method: "get",
     path: "/files",
     tags,
@@ -125,7 +117,7 @@ export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
     ["put", "Write a file: JSON {content, encoding, create_parents} or raw bytes (application/octet-stream)"],
     ["delete", "Delete a file, or a folder with recursive=true"],
   ] as const) {
-    group.openAPIRegistry.registerPath({
+    group.document({
       method,
       path: "/files/{path}",
       tags,
@@ -134,7 +126,7 @@ export function registerFileRoutes(group: OpenAPIHono<AppEnv>): void {
       responses: { 200: { description: "Done" }, ...errors },
     });
   }
-  group.openAPIRegistry.registerPath({
+  group.document({
     method: "post",
     path: "/files/upload",
     tags,

@@ -1,12 +1,13 @@
-import { type OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { KaiError } from "../../shared/errors";
 import { z } from "zod";
 import { COMMANDS } from "../../shared/commands";
 import { openspecAction, openspecChangeName, refName, workspacePath } from "../../shared/schemas/workspace";
-import { database } from "../db/client";
-import type { AppEnv } from "../env";
-import { jsonBody, problems, signedIn } from "../http/openapi";
+import type { WorkspaceEnv } from "../env";
+import { parseOrThrow } from "../http/errors";
+import { jsonBody, problems } from "../http/openapi";
+import type { RouteGroup } from "../http/route-group";
 import { userById } from "../identity/users";
 import { relay } from "../relay/relay";
 
@@ -16,18 +17,18 @@ const tags = ["version control"];
 const remoteBody = z.object({ remote: refName.optional(), branch: refName.optional() }).strict();
 
 /** Commits and merges are signed as the Kai user: their username and email. */
-async function authorOf(c: Context<AppEnv>) {
-  const user = await userById(database(c.env.DB), c.get("principal").userId);
+async function authorOf(c: Context<WorkspaceEnv>) {
+  const user = await userById(c.var.db, c.var.principal.userId);
   return { name: user.username, email: user.email };
 }
 
 /** `/version-control/...`, `/openspec` and `/openspec/actions` of one workspace (scoped paths only). */
-export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
-  const root = (c: { get(key: "workspace"): { root: string } }) => c.get("workspace").root;
+export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): void {
+  const root = (c: Context<WorkspaceEnv>) => c.var.workspace.root;
 
   group.openapi(
-    createRoute({ method: "get", path: "/version-control/status", tags, summary: "git status", security: signedIn, responses: { 200: json(COMMANDS["git.status"].result), ...errors } }),
-    async (c) => c.json(await relay(c, "git.status", { root: root(c) }), 200),
+    createRoute({ method: "get", path: "/version-control/status", tags, summary: "git status", responses: { 200: json(COMMANDS["git.status"].result), ...errors } }),
+    async (c) => c.json(await relay(c.var.agent, "git.status", { root: root(c) }), 200),
   );
   group.openapi(
     createRoute({
@@ -35,13 +36,12 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
       path: "/version-control/log",
       tags,
       summary: "git log, newest first, a page at a time",
-      security: signedIn,
       request: { query: z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(200).default(20) }) },
       responses: { 200: json(COMMANDS["git.log"].result.extend({ page: z.number(), limit: z.number() })), ...errors },
     }),
     async (c) => {
       const { page, limit } = c.req.valid("query");
-      return c.json({ ...(await relay(c, "git.log", { root: root(c), skip: (page - 1) * limit, limit })), page, limit }, 200);
+      return c.json({ ...(await relay(c.var.agent, "git.log", { root: root(c), skip: (page - 1) * limit, limit })), page, limit }, 200);
     },
   );
   group.openapi(
@@ -50,14 +50,13 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
       path: "/version-control/commit",
       tags,
       summary: "Commit the given paths, or everything with all=true; the author is your Kai profile",
-      security: signedIn,
       request: { body: jsonBody(z.object({ message: z.string().min(1).max(10_000), paths: z.array(workspacePath.min(1)).min(1).max(1000).optional(), all: z.boolean().default(false) }).strict()) },
       responses: { 200: json(COMMANDS["git.commit"].result), ...errors },
     }),
     async (c) => {
       const body = c.req.valid("json");
       const author = await authorOf(c);
-      return c.json(await relay(c, "git.commit", { root: root(c), message: body.message, all: body.all || !body.paths, ...(body.paths ? { paths: body.paths } : {}), author }), 200);
+      return c.json(await relay(c.var.agent, "git.commit", { root: root(c), message: body.message, all: body.all || !body.paths, ...(body.paths ? { paths: body.paths } : {}), author }), 200);
     },
   );
   for (const action of ["push", "pull"] as const) {
@@ -67,24 +66,22 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
         path: `/version-control/${action}`,
         tags,
         summary: action === "push" ? "git push (a rejected push is CONFLICT)" : "git pull (a merge conflict is CONFLICT)",
-        security: signedIn,
         request: { body: { content: { "application/json": { schema: remoteBody } }, required: false } },
         responses: { 200: json(COMMANDS[`git.${action}`].result), ...errors },
       }),
       async (c) => {
-        const parsed = remoteBody.safeParse((await c.req.json().catch(() => ({}))) ?? {});
-        if (!parsed.success) throw new KaiError("VALIDATION_ERROR", `invalid request: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`);
-        const params = { root: root(c), ...parsed.data };
+        const body = parseOrThrow(remoteBody, (await c.req.json().catch(() => ({}))) ?? {});
+        const params = { root: root(c), ...body };
         // Pushing and pulling talk to a remote: allow them longer than a local command.
         const slow = { extraMs: 60_000 };
-        if (action === "push") return c.json(await relay(c, "git.push", params, slow), 200);
-        return c.json(await relay(c, "git.pull", { ...params, author: await authorOf(c) }, slow), 200);
+        if (action === "push") return c.json(await relay(c.var.agent, "git.push", params, slow), 200);
+        return c.json(await relay(c.var.agent, "git.pull", { ...params, author: await authorOf(c) }, slow), 200);
       },
     );
   }
   group.openapi(
-    createRoute({ method: "get", path: "/version-control/branches", tags, summary: "Local and remote branches", security: signedIn, responses: { 200: json(COMMANDS["git.branches"].result), ...errors } }),
-    async (c) => c.json(await relay(c, "git.branches", { root: root(c) }), 200),
+    createRoute({ method: "get", path: "/version-control/branches", tags, summary: "Local and remote branches", responses: { 200: json(COMMANDS["git.branches"].result), ...errors } }),
+    async (c) => c.json(await relay(c.var.agent, "git.branches", { root: root(c) }), 200),
   );
   group.openapi(
     createRoute({
@@ -92,13 +89,12 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
       path: "/version-control/checkout",
       tags,
       summary: "Switch branch, or create it with create=true",
-      security: signedIn,
       request: { body: jsonBody(z.object({ branch: refName, create: z.boolean().default(false) }).strict()) },
       responses: { 200: json(COMMANDS["git.checkout"].result), ...errors },
     }),
     async (c) => {
       const body = c.req.valid("json");
-      return c.json(await relay(c, "git.checkout", { root: root(c), branch: body.branch, create: body.create }), 200);
+      return c.json(await relay(c.var.agent, "git.checkout", { root: root(c), branch: body.branch, create: body.create }), 200);
     },
   );
   group.openapi(
@@ -107,10 +103,9 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
       path: "/openspec",
       tags: ["openspec"],
       summary: "OpenSpec state: specs, active changes with task progress, archived changes, and the actions available",
-      security: signedIn,
       responses: { 200: json(COMMANDS["openspec.state"].result), ...errors },
     }),
-    async (c) => c.json(await relay(c, "openspec.state", { root: root(c) }), 200),
+    async (c) => c.json(await relay(c.var.agent, "openspec.state", { root: root(c) }), 200),
   );
   group.openapi(
     createRoute({
@@ -118,14 +113,13 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
       path: "/openspec/actions",
       tags: ["openspec"],
       summary: "Run an action GET /openspec offers (for the workspace, or for `change`) through the OpenSpec CLI; anything not offered, or no CLI on the host, is CONFLICT",
-      security: signedIn,
       request: { body: jsonBody(z.object({ action: openspecAction, change: openspecChangeName.optional() }).strict()) },
       responses: { 200: json(COMMANDS["openspec.run"].result), ...errors },
     }),
     async (c) => {
       const body = c.req.valid("json");
       // The CLI may take a while (the agent stops it after 120 s): wait that much longer.
-      const result = await relay(c, "openspec.run", { root: root(c), action: body.action, ...(body.change ? { change: body.change } : {}) }, { extraMs: 120_000 });
+      const result = await relay(c.var.agent, "openspec.run", { root: root(c), action: body.action, ...(body.change ? { change: body.change } : {}) }, { extraMs: 120_000 });
       return c.json(result, 200);
     },
   );

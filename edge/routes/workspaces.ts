@@ -1,18 +1,15 @@
-import { routeGroup } from "../http/openapi";
-import { authenticate } from "../middleware/authenticate";
-import { resolveWorkspace } from "../workspaces/resolve";
+import { declareRoutes } from "../http/route-group";
 import { registerFileRoutes } from "./workspace-files";
 import { registerEventSocket, registerScriptRoutes, registerSettingsRoutes } from "./workspace-tools";
 import { registerVersionControlRoutes } from "./workspace-vcs";
 
 /**
- * The Workspace Runtime API. Every route lives under `/api/v1/workspaces/{id}/...`; the
- * documented unscoped paths (`/api/v1/files`, `/settings`, `/scripts`, `/ws`) are the same
- * handlers, taking the workspace from `X-Kai-Workspace` or `workspace_id`.
+ * The Workspace Runtime API. Every route lives under `/api/v1/workspaces/{workspaceId}/...`;
+ * the documented unscoped paths (`/api/v1/files`, `/settings`, `/scripts`, `/ws`) are the
+ * same handlers, taking the workspace from `X-Kai-Workspace` or `workspace_id`.
  */
 export function scopedWorkspaceRoutes() {
-  const group = routeGroup();
-  group.use("*", authenticate, resolveWorkspace);
+  const group = declareRoutes("workspaceInPath");
   registerFileRoutes(group);
   registerSettingsRoutes(group);
   registerScriptRoutes(group);
@@ -21,12 +18,9 @@ export function scopedWorkspaceRoutes() {
   return group;
 }
 
-/** Mounted at `/api/v1`: guards only its own paths, so the rest of `/api/v1` is untouched. */
+/** Mounted at `/api/v1`: its guards run per route, so the rest of `/api/v1` is untouched. */
 export function unscopedWorkspaceRoutes() {
-  const group = routeGroup();
-  for (const path of ["/files", "/files/*", "/settings", "/settings/*", "/scripts", "/scripts/*", "/ws"]) {
-    group.use(path, authenticate, resolveWorkspace);
-  }
+  const group = declareRoutes("workspace");
   registerFileRoutes(group);
   registerSettingsRoutes(group);
   registerScriptRoutes(group);

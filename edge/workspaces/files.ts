@@ -1,9 +1,8 @@
-import type { Context } from "hono";
 import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
 import { KaiError } from "../../shared/errors";
-import type { AppEnv } from "../env";
+import type { Workspace } from "../env";
 import { fromBase64, toBase64 } from "../identity/crypto";
-import { relay } from "../relay/relay";
+import { type HostAgent, relay } from "../relay/relay";
 
 /**
  * Whole-file reads and writes over the relay, a chunk per request, so a large file never
@@ -19,12 +18,11 @@ export interface FileContent {
   binary: boolean;
 }
 
-export async function readFile(c: Context<AppEnv>, path: string): Promise<FileContent> {
-  const root = c.get("workspace").root;
+export async function readFile(agent: HostAgent, { root }: Workspace, path: string): Promise<FileContent> {
   const parts: Uint8Array[] = [];
   let offset = 0;
   for (;;) {
-    const chunk = await relay(c, "files.read", { root, path, offset, length: FILE_CHUNK_BYTES });
+    const chunk = await relay(agent, "files.read", { root, path, offset, length: FILE_CHUNK_BYTES });
     const bytes = fromBase64(chunk.data);
     parts.push(bytes);
     offset += bytes.length;
@@ -40,15 +38,14 @@ export async function readFile(c: Context<AppEnv>, path: string): Promise<FileCo
   }
 }
 
-export async function writeFile(c: Context<AppEnv>, path: string, bytes: Uint8Array, createParents: boolean) {
+export async function writeFile(agent: HostAgent, { root }: Workspace, path: string, bytes: Uint8Array, createParents: boolean) {
   if (bytes.length > MAX_FILE_BYTES) throw new KaiError("PAYLOAD_TOO_LARGE", `files are limited to ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
-  const root = c.get("workspace").root;
   const uploadId = crypto.randomUUID();
   const count = Math.max(1, Math.ceil(bytes.length / FILE_CHUNK_BYTES));
   let result = { path, size: 0, written: false };
   for (let index = 0; index < count; index++) {
     const data = toBase64(bytes.subarray(index * FILE_CHUNK_BYTES, (index + 1) * FILE_CHUNK_BYTES));
-    result = await relay(c, "files.write", { root, path, uploadId, index, data, last: index === count - 1, createParents });
+    result = await relay(agent, "files.write", { root, path, uploadId, index, data, last: index === count - 1, createParents });
   }
   return { path: result.path, size: result.size };
 }

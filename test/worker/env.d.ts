@@ -1,9 +1,10 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Bindings } from "../../edge/env";
+import type { Settings } from "../../edge/config";
 
+// Cloudflare.Env's bindings come from edge/worker-configuration.d.ts; tests add their settings and migrations.
 declare global {
   namespace Cloudflare {
-    interface Env extends Bindings {
+    interface Env extends Settings {
       TEST_MIGRATIONS: D1Migration[];
     }
   }
