@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
 import { containerStats, listServicesQuery, logEntry, logsQuery, service, serviceDetails, serviceRef, serviceStatus } from "../../shared/schemas/services";
 import { envelopeErrors, routeGroup, signedIn } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
@@ -13,7 +14,7 @@ export const servicesRoutes = routeGroup();
 servicesRoutes.use("*", authenticate, selectHost);
 
 const relayErrors = envelopeErrors(400, 401, 403, 404, 409, 502, 503, 504);
-const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(10) });
+const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(STOP_GRACE_DEFAULT_SECONDS) });
 
 servicesRoutes.openapi(
   createRoute({
@@ -70,7 +71,7 @@ for (const [action, { op, message }] of Object.entries(ACTIONS)) {
       const { id } = c.req.valid("param");
       const { timeout } = c.req.valid("query");
       const { status } =
-        op === "service.start" ? await relay(c, op, { id }) : await relay(c, op, { id, timeoutSeconds: timeout }, { extraMs: timeout * 1000 });
+        op === "service.start" ? await relay(c, op, { id }) : await relay(c, op, { id, timeoutSeconds: timeout });
       return ok(c, { message, status }, message);
     },
   );
@@ -99,8 +100,7 @@ servicesRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { timeout } = c.req.valid("query");
-    // Pulling and recreating take longer than an ordinary request.
-    const result = await relay(c, "service.update", { id, timeoutSeconds: timeout }, { extraMs: 120_000 + timeout * 1000 });
+    const result = await relay(c, "service.update", { id, timeoutSeconds: timeout });
     const message = result.updated ? "Service updated successfully" : "Service is already up to date";
     return ok(c, { message, ...result }, message);
   },

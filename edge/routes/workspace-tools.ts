@@ -59,7 +59,7 @@ export function registerScriptRoutes(group: OpenAPIHono<AppEnv>): void {
     const params = { root: c.get("workspace").root, name, timeoutSeconds: timeout };
     // Live: a WebSocket gets each piece of output as it comes, then the exit code.
     if (wantsWebSocket(c)) return openStream(c, "scripts.run", params);
-    const { result, chunks, truncated } = await relayCollecting(c, "scripts.run", params, { extraMs: timeout * 1000 });
+    const { result, chunks, truncated } = await relayCollecting(c, "scripts.run", params);
     const output = chunks.flatMap((chunk) => {
       const parsed = scriptOutput.safeParse(chunk);
       return parsed.success ? [parsed.data] : [];

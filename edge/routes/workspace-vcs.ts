@@ -75,10 +75,8 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
         const parsed = remoteBody.safeParse((await c.req.json().catch(() => ({}))) ?? {});
         if (!parsed.success) throw new KaiError("VALIDATION_ERROR", `invalid request: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`);
         const params = { root: root(c), ...parsed.data };
-        // Pushing and pulling talk to a remote: allow them longer than a local command.
-        const slow = { extraMs: 60_000 };
-        if (action === "push") return c.json(await relay(c, "git.push", params, slow), 200);
-        return c.json(await relay(c, "git.pull", { ...params, author: await authorOf(c) }, slow), 200);
+        if (action === "push") return c.json(await relay(c, "git.push", params), 200);
+        return c.json(await relay(c, "git.pull", { ...params, author: await authorOf(c) }), 200);
       },
     );
   }
@@ -125,7 +123,7 @@ export function registerVersionControlRoutes(group: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const body = c.req.valid("json");
       // The CLI may take a while (the agent stops it after 120 s): wait that much longer.
-      const result = await relay(c, "openspec.run", { root: root(c), action: body.action, ...(body.change ? { change: body.change } : {}) }, { extraMs: 120_000 });
+      const result = await relay(c, "openspec.run", { root: root(c), action: body.action, ...(body.change ? { change: body.change } : {}) });
       return c.json(result, 200);
     },
   );
