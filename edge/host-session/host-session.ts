@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { COMMANDS, isOp, isStreamOp } from "../../shared/commands";
+import { COMMANDS, isStreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import {
   CLOSE_CODES,
@@ -24,6 +24,7 @@ import { wakeBy } from "./alarm";
 import { AGENT_TAG, AttachmentCache, readAttachment, readViewer, type SocketAttachment } from "./attachment";
 import { AuditBuffer } from "./audit-buffer";
 import { checkChunks } from "./chunks";
+import { checkedResult } from "./checked-result";
 import {
   HOST_ID_HEADER,
   HOST_NAME_HEADER,
@@ -407,16 +408,6 @@ export class HostSession extends DurableObject<Bindings> {
   #name(): string {
     return this.ctx.id.name ?? this.ctx.id.toString();
   }
-}
-
-/** The agent's result, validated against its command's schema here, so the audit says what the caller gets. */
-function checkedResult(op: string, requestId: string, outcome: Outcome): Outcome {
-  if (!outcome.ok) return outcome;
-  const parsed = isOp(op) ? COMMANDS[op].result.safeParse(outcome.result) : undefined;
-  if (parsed?.success) return { ...outcome, result: parsed.data };
-  // The request id ties this line to the agent's log of the same request.
-  console.error(`relay: ${op} (request ${requestId}) answered with an unexpected result: ${parsed?.error.message ?? "unknown operation"}`);
-  return { ok: false, error: { code: "INTERNAL_ERROR", message: `the host agent answered ${op} with an unexpected result; update kai-agent` } };
 }
 
 function describe(error: unknown): string {

@@ -27,9 +27,4 @@ export class WebhookQueue {
     });
     this.ctx.waitUntil(this.#tail);
   }
-
-  /** Resolves once every event handed over so far is in the outbox (for tests and shutdown). */
-  drained(): Promise<void> {
-    return this.#tail;
-  }
 }
