@@ -52,13 +52,17 @@ export class AgentRpc {
     const started = performance.now();
     const limit = this.#options.maxConcurrent ?? MAX_CONCURRENT_REQUESTS;
     if (this.#inflight.size >= limit) {
-      const error: WireError = { code: "RATE_LIMITED", message: `the host agent is already running ${limit} requests; retry when one has finished` };
+      const error: WireError = {
+        code: "RATE_LIMITED",
+        message: `the host agent is already running ${limit} requests; retry when one has finished`,
+      };
       log("warn", "request", { request: frame.id, op: frame.op, outcome: error.code, ms: 0 });
       return send(encodeAgentFrame({ type: "res", id: frame.id, ok: false, error }));
     }
     const controller = new AbortController();
     this.#inflight.set(frame.id, controller);
-    const chunks = new ChunkBatcher(frame.id, (chunk) => send(encodeAgentFrame(chunk)), this.#options.batchChunks?.() ?? false);
+    const batching = this.#options.batchChunks?.() ?? false;
+    const chunks = new ChunkBatcher(frame.id, (chunk) => send(encodeAgentFrame(chunk)), batching);
     controller.signal.addEventListener("abort", () => chunks.discard(), { once: true });
     let reply: ResponseFrame;
     let text: string;
@@ -106,7 +110,8 @@ export class AgentRpc {
     if (!params.success) {
       throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}`, { details: { issues: params.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`) } });
     }
-    // Indexing by a union op loses the pairing of params, handler and chunk type; all come from the same `op` just above.
+    // Indexing by a union op loses the pairing of params, handler and chunk type; all come
+    // from the same `op` just above.
     const handler = this.#options.handlers[op] as (params: unknown, ctx: HandlerContext) => Promise<unknown>;
     const emit = (data: unknown) => {
       if (!signal.aborted) chunks.push(data);

@@ -45,7 +45,8 @@ const graceSeconds = z.number().int().min(0).max(300);
  * margin for the round trip, so it hears that error rather than answering AGENT_TIMEOUT.
  * Commands without one are expected to answer within AGENT_TIMEOUT_MS.
  */
-const stopDeadline = (params: { timeoutSeconds?: number | undefined }) => (params.timeoutSeconds ?? STOP_GRACE_DEFAULT_SECONDS) * 1000;
+const stopDeadline = (params: { timeoutSeconds?: number | undefined }) =>
+  (params.timeoutSeconds ?? STOP_GRACE_DEFAULT_SECONDS) * 1000;
 /** git push and pull talk to a remote. */
 export const GIT_NETWORK_DEADLINE_MS = 80_000;
 /** An OpenSpec CLI action (e.g. archive). */
@@ -284,7 +285,7 @@ export const COMMANDS = {
   },
 } as const satisfies Record<
   string,
-  // biome-ignore lint/suspicious/noExplicitAny: each deadline takes its own command's params (checked by deadlineOf's callers)
+  // biome-ignore lint/suspicious/noExplicitAny: each deadline takes its own command's params (see deadlineOf)
   { params: z.ZodType; result: z.ZodType; chunk?: z.ZodType; viewer?: "raw"; deadline?: (params: any) => number }
 >;
 

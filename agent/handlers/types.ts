@@ -15,7 +15,8 @@ export type EmitOf<O extends Op> = O extends StreamOp ? (data: ChunkOf<O>) => vo
  * several handlers, the RPC layer, tests) `emit` is left open both ways, so any handler's
  * context can be handed to a helper and a helper's to any handler.
  */
-export type HandlerContext<O extends Op | undefined = undefined> = RequestContext & (O extends Op ? TypedEmit<O> : OpenEmit);
+export type HandlerContext<O extends Op | undefined = undefined> = RequestContext &
+  (O extends Op ? TypedEmit<O> : OpenEmit);
 
 interface TypedEmit<O extends Op> {
   /**

@@ -21,6 +21,8 @@ export function checkChunks(op: string, requestId: string, seq: number, items: r
     if (parsed.success) checked.push({ seq: seq + index, data: parsed.data });
     else dropped += 1;
   });
-  if (dropped) console.error(`relay: ${op} (request ${requestId}) sent ${dropped} chunk(s) that do not match its schema; dropped`);
+  if (dropped) {
+    console.error(`relay: ${op} (request ${requestId}) sent ${dropped} chunk(s) that do not match its schema; dropped`);
+  }
   return checked;
 }

@@ -6,5 +6,8 @@ export const HOST_OWNER_HEADER = "X-Kai-User-Id";
 export const VIEWER_OP_HEADER = "X-Kai-Stream-Op";
 export const VIEWER_PARAMS_HEADER = "X-Kai-Stream-Params";
 export const VIEWER_REQUEST_HEADER = "X-Kai-Request-Id";
-/** The credential that opened a viewer (`pat:<token id>` or `session:<session id>`), so revoking it closes the viewer. */
+/**
+ * The credential that opened a viewer (`pat:<token id>` or `session:<session id>`), so
+ * revoking it closes the viewer.
+ */
 export const VIEWER_CREDENTIAL_HEADER = "X-Kai-Credential";

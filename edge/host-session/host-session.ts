@@ -90,10 +90,13 @@ export class HostSession extends DurableObject<Bindings> {
    */
   override async fetch(request: Request): Promise<Response> {
     try {
-      return request.headers.has(VIEWER_OP_HEADER) ? await this.#acceptViewer(request) : await this.#acceptAgent(request);
+      if (request.headers.has(VIEWER_OP_HEADER)) return await this.#acceptViewer(request);
+      return await this.#acceptAgent(request);
     } catch (error) {
-      console.error(`host ${request.headers.get(HOST_ID_HEADER) ?? this.#name()}: accepting a socket failed (${describe(error)})`);
-      return Response.json({ code: "INTERNAL_ERROR", message: "the edge could not open this connection" } satisfies WireError, { status: 500 });
+      const hostId = request.headers.get(HOST_ID_HEADER) ?? this.#name();
+      console.error(`host ${hostId}: accepting a socket failed (${describe(error)})`);
+      const refusal: WireError = { code: "INTERNAL_ERROR", message: "the edge could not open this connection" };
+      return Response.json(refusal, { status: 500 });
     }
   }
 
@@ -239,14 +242,16 @@ export class HostSession extends DurableObject<Bindings> {
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    const why = `the host agent disconnected (${code}${reason ? `: ${reason}` : ""})`;
     await this.#guard(socket, "a close", () =>
-      this.#viewers.isViewer(socket) ? this.#viewerLeft(socket) : this.#dropped(socket, `the host agent disconnected (${code}${reason ? `: ${reason}` : ""})`),
+      this.#viewers.isViewer(socket) ? this.#viewerLeft(socket) : this.#dropped(socket, why),
     );
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
+    const why = "the host agent's connection failed";
     await this.#guard(socket, "a socket error", () =>
-      this.#viewers.isViewer(socket) ? this.#viewerLeft(socket) : this.#dropped(socket, "the host agent's connection failed"),
+      this.#viewers.isViewer(socket) ? this.#viewerLeft(socket) : this.#dropped(socket, why),
     );
   }
 
@@ -337,8 +342,9 @@ export class HostSession extends DurableObject<Bindings> {
     }
     this.#attachments.set(socket, { ...attachment, hello });
     this.#replaceOthers(socket);
-    sendToAgent(socket, { type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId: attachment.hostId, hostName: attachment.hostName });
-    this.#webhooks.emit(attachment.userId, "host.online", { hostId: attachment.hostId, hostName: attachment.hostName, agentVersion: hello.agentVersion });
+    const { hostId, hostName, userId } = attachment;
+    sendToAgent(socket, { type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId, hostName });
+    this.#webhooks.emit(userId, "host.online", { hostId, hostName, agentVersion: hello.agentVersion });
   }
 
   /**
@@ -367,7 +373,9 @@ export class HostSession extends DurableObject<Bindings> {
       if (!event.success) return;
       const killedRecently = this.#kills.note(event.data);
       const payload = { hostId: attachment.hostId, hostName: attachment.hostName, ...event.data };
-      for (const type of webhookEventsFor(event.data, killedRecently)) this.#webhooks.emit(attachment.userId, type, payload);
+      for (const type of webhookEventsFor(event.data, killedRecently)) {
+        this.#webhooks.emit(attachment.userId, type, payload);
+      }
     }
   }
 
@@ -387,7 +395,8 @@ export class HostSession extends DurableObject<Bindings> {
     // A replaced socket closing must not mark the host offline while its successor is live.
     if (attachment?.hello && !this.#liveSocket(socket)) {
       await markHostOffline(database(this.env.DB), attachment.hostId);
-      this.#webhooks.emit(attachment.userId, "host.offline", { hostId: attachment.hostId, hostName: attachment.hostName, reason });
+      const { hostId, hostName, userId } = attachment;
+      this.#webhooks.emit(userId, "host.offline", { hostId, hostName, reason });
     }
   }
 

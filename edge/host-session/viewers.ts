@@ -69,7 +69,8 @@ export class Viewers {
     const sockets = this.#of(requestId);
     for (const socket of sockets) {
       const op = this.#known.get(socket)?.op ?? "";
-      this.#send(socket, op, outcome.ok ? { type: "end", result: outcome.result } : { type: "error", error: outcome.error });
+      const frame = outcome.ok ? { type: "end" as const, result: outcome.result } : { type: "error" as const, error: outcome.error };
+      this.#send(socket, op, frame);
       closeQuietly(socket, 1000, outcome.ok ? "done" : outcome.error.code);
     }
     return sockets.length > 0;

@@ -22,7 +22,8 @@ export class WebhookQueue {
         await emitEvent(this.env, userId, type, data);
       } catch (error) {
         const hostId = typeof data.hostId === "string" ? data.hostId : "?";
-        console.error(`host ${hostId}: queueing the ${type} webhook failed (${error instanceof Error ? error.message : String(error)})`);
+        const why = error instanceof Error ? error.message : String(error);
+        console.error(`host ${hostId}: queueing the ${type} webhook failed (${why})`);
       }
     });
     this.ctx.waitUntil(this.#tail);

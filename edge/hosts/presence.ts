@@ -29,7 +29,10 @@ export async function markHostOnline(db: Db, hostId: string, hello: HelloFrame):
 
 /** The agent's Docker engine came or went. */
 export async function recordDockerState(db: Db, hostId: string, docker: HelloFrame["docker"]): Promise<void> {
-  await db.update(hosts).set({ dockerOk: docker.ok, dockerVersion: docker.version, lastSeenAt: new Date() }).where(eq(hosts.id, hostId));
+  await db
+    .update(hosts)
+    .set({ dockerOk: docker.ok, dockerVersion: docker.version, lastSeenAt: new Date() })
+    .where(eq(hosts.id, hostId));
 }
 
 /** The host's last agent connection is gone. */
