@@ -23,7 +23,6 @@ import { KillMemory, webhookEventsFor } from "../webhooks/events";
 import { wakeBy } from "./alarm";
 import { AGENT_TAG, AttachmentCache, readAttachment, readViewer, type SocketAttachment } from "./attachment";
 import { AuditBuffer } from "./audit-buffer";
-import { checkChunks } from "./chunks";
 import { checkedResult } from "./checked-result";
 import {
   HOST_ID_HEADER,
@@ -294,13 +293,10 @@ export class HostSession extends DurableObject<Bindings> {
     }
   }
 
-  /** Hands a stream's chunks, checked once, to its viewers or to the waiting call that collects them. */
+  /** Hands a stream's chunks to its viewers, or to the waiting call that collects them. */
   #chunks(socket: WebSocket, frame: Extract<AgentFrame, { type: "chunk" | "chunks" }>): void {
-    const op = this.#viewers.opOf(frame.id) ?? this.#pending.opOf(frame.id);
-    if (op) {
-      const checked = checkChunks(op, frame.id, frame.seq, frame.type === "chunk" ? [frame.data] : frame.data);
-      if (this.#viewers.chunks(frame.id, checked) || this.#pending.collect(frame.id, checked)) return;
-    }
+    const items = frame.type === "chunk" ? [frame.data] : frame.data;
+    if (this.#viewers.chunks(frame.id, frame.seq, items) || this.#pending.collect(frame.id, frame.seq, items)) return;
     // Nobody watches this stream any more (its viewer left while we slept): stop it.
     sendToAgent(socket, { type: "cancel", id: frame.id });
   }

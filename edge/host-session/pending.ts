@@ -1,5 +1,5 @@
 import type { WireError } from "../../shared/errors";
-import type { CheckedChunk } from "./chunks";
+import { checkChunks } from "./chunks";
 
 /** How a relayed request ended, as the Durable Object hands it back over RPC. */
 export type Outcome =
@@ -34,16 +34,14 @@ export class PendingRequests {
     });
   }
 
-  /** The command of a request still waiting for its answer. */
-  opOf(id: string): string | undefined {
-    return this.#entries.get(id)?.op;
-  }
-
-  /** Keeps (already checked) chunks of a streamed command nobody watches live, to hand back with its result. */
-  collect(id: string, chunks: readonly CheckedChunk[]): boolean {
+  /**
+   * Keeps the chunks of a streamed command nobody watches live, to hand back with its
+   * result: checked against its chunk schema as a viewer's are (checkChunks).
+   */
+  collect(id: string, seq: number, items: readonly unknown[]): boolean {
     const entry = this.#entries.get(id);
     if (!entry) return false;
-    for (const { data } of chunks) {
+    for (const { data } of checkChunks(entry.op, id, seq, items)) {
       const size = JSON.stringify(data).length;
       if (entry.collectedChars + size > MAX_COLLECTED_CHARS) entry.truncated = true;
       else {

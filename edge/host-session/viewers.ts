@@ -3,7 +3,7 @@ import type { WireError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
 import { type WireStreamFrame, encodeStreamFrame } from "../../shared/stream-frames";
 import { AttachmentCache, VIEWER_TAG, readViewer, type ViewerAttachment } from "./attachment";
-import type { CheckedChunk } from "./chunks";
+import { checkChunks } from "./chunks";
 import type { Outcome } from "./pending";
 import { closeQuietly } from "./to-agent";
 
@@ -37,21 +37,16 @@ export class Viewers {
     return this.ctx.getTags(socket).includes(VIEWER_TAG);
   }
 
-  /** The command a request's viewers watch, if it has any. */
-  opOf(requestId: string): StreamOp | undefined {
-    for (const socket of this.#of(requestId)) {
-      const op = this.#known.get(socket)?.op;
-      if (op) return op as StreamOp;
-    }
-    return undefined;
-  }
-
   /**
-   * Forwards chunks (already checked against the command's schema) to the request's
-   * viewers, one frame per chunk; false when nobody watches the request any more.
+   * Forwards consecutive chunks (the first numbered `seq`) to the request's viewers, one
+   * frame per chunk, each checked once against the command's chunk schema (checkChunks);
+   * false when nobody watches the request any more.
    */
-  chunks(requestId: string, chunks: readonly CheckedChunk[]): boolean {
+  chunks(requestId: string, seq: number, items: readonly unknown[]): boolean {
     const sockets = this.#of(requestId);
+    const first = sockets[0];
+    if (!first) return false;
+    const chunks = checkChunks(this.#known.get(first)?.op ?? "", requestId, seq, items);
     for (const socket of sockets) {
       const viewer = this.#known.get(socket);
       if (!viewer) continue;
@@ -61,7 +56,7 @@ export class Viewers {
         this.#send(socket, viewer.op, { type: "chunk", seq, data });
       }
     }
-    return sockets.length > 0;
+    return true;
   }
 
   /** Sends the final answer and closes; false when the request had no viewer. */
