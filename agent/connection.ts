@@ -148,8 +148,8 @@ export class AgentConnection {
 
       socket.on("upgrade", (response) => {
         hostId = String(response.headers[HOST_ID_HEADER] ?? "");
-        const send: RpcOptions["send"] = (frame) => {
-          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+        const send: RpcOptions["send"] = (text) => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(text);
         };
         rpc = rpcFor(hostId, send, () => edgeProtocol >= CHUNK_BATCHES_SINCE);
         socket.once("open", async () => {

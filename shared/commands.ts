@@ -34,6 +34,26 @@ import {
 
 const inWorkspace = { root: workspaceRoot };
 
+/** How long a container gets to stop before it is killed, when the caller does not say (Docker's own default). */
+export const STOP_GRACE_DEFAULT_SECONDS = 10;
+const graceSeconds = z.number().int().min(0).max(300);
+
+/**
+ * A command's deadline: how long the agent may legitimately work on it, in ms, beyond an
+ * ordinary answer. The agent stops its own work (a process, a network call) at the deadline,
+ * so it ends with its own error; the edge waits the deadline plus AGENT_TIMEOUT_MS, the
+ * margin for the round trip, so it hears that error rather than answering AGENT_TIMEOUT.
+ * Commands without one are expected to answer within AGENT_TIMEOUT_MS.
+ */
+const stopDeadline = (params: { timeoutSeconds?: number | undefined }) =>
+  (params.timeoutSeconds ?? STOP_GRACE_DEFAULT_SECONDS) * 1000;
+/** git push and pull talk to a remote. */
+export const GIT_NETWORK_DEADLINE_MS = 80_000;
+/** An OpenSpec CLI action (e.g. archive). */
+export const OPENSPEC_RUN_DEADLINE_MS = 120_000;
+/** Pulling a service's new image before it is recreated (plus the old container's stop). */
+const IMAGE_PULL_DEADLINE_MS = 120_000;
+
 /**
  * Every operation the edge can ask an agent to run: its name, its params and its result.
  * The agent's handler map is typed from this table (a missing handler does not compile),
@@ -98,12 +118,14 @@ export const COMMANDS = {
     result: z.object({ id: z.string(), status: containerStatus }),
   },
   "container.stop": {
-    params: z.object({ id: containerRef, timeoutSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+    params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     result: z.object({ id: z.string(), status: containerStatus }),
+    deadline: stopDeadline,
   },
   "container.restart": {
-    params: z.object({ id: containerRef, timeoutSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+    params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     result: z.object({ id: z.string(), status: containerStatus }),
+    deadline: stopDeadline,
   },
   "directory.list": {
     params: z.object({ path: absolutePath.optional() }).strict(),
@@ -126,15 +148,18 @@ export const COMMANDS = {
   "service.inspect": { params: z.object({ id: containerRef }).strict(), result: serviceDetails },
   "service.start": { params: z.object({ id: containerRef }).strict(), result: z.object({ status: serviceStatus }) },
   "service.stop": {
-    params: z.object({ id: containerRef, timeoutSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+    params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     result: z.object({ status: serviceStatus }),
+    deadline: stopDeadline,
   },
   "service.restart": {
-    params: z.object({ id: containerRef, timeoutSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+    params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     result: z.object({ status: serviceStatus }),
+    deadline: stopDeadline,
   },
   "service.update": {
-    params: z.object({ id: containerRef, timeoutSeconds: z.number().int().min(0).max(300).optional() }).strict(),
+    params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
+    deadline: (params: { timeoutSeconds?: number | undefined }) => IMAGE_PULL_DEADLINE_MS + stopDeadline(params),
     result: z.object({
       containerId: z.string().describe("The new container's id (unchanged when nothing was updated)"),
       image: z.string(),
@@ -204,11 +229,13 @@ export const COMMANDS = {
   "git.push": {
     params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional() }).strict(),
     result: z.object({ remote: z.string(), branch: z.string(), output: z.string() }),
+    deadline: () => GIT_NETWORK_DEADLINE_MS,
   },
   "git.pull": {
     // The author signs the merge commit a pull may have to make (the host's git may have no identity).
     params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional(), author: gitAuthor.optional() }).strict(),
     result: z.object({ remote: z.string(), branch: z.string(), output: z.string(), updated: z.boolean() }),
+    deadline: () => GIT_NETWORK_DEADLINE_MS,
   },
   "git.branches": {
     params: z.object(inWorkspace).strict(),
@@ -224,6 +251,7 @@ export const COMMANDS = {
     params: z.object({ ...inWorkspace, name: z.string().min(1).max(200), timeoutSeconds: z.number().int().min(1).max(3600) }).strict(),
     result: z.object({ exitCode: z.number().int().nullable(), signal: z.string().nullable(), timedOut: z.boolean(), cancelled: z.boolean(), durationMs: z.number().int() }),
     chunk: scriptOutput,
+    deadline: (params: { timeoutSeconds: number }) => params.timeoutSeconds * 1000,
   },
   "settings.read": {
     params: z.object({ ...inWorkspace, section: settingsSection }).strict(),
@@ -245,6 +273,7 @@ export const COMMANDS = {
       output: z.string().describe("stdout and stderr interleaved as they came; only the last 256 KiB when longer"),
       timedOut: z.boolean(),
     }),
+    deadline: () => OPENSPEC_RUN_DEADLINE_MS,
   },
   /** Watches the workspace: file changes (debounced, .git ignored) and system stats, until cancelled. */
   "workspace.watch": {
@@ -254,7 +283,11 @@ export const COMMANDS = {
     /** Viewers get each event as it is (the documented `file_changed` / `system_stats` shapes), not wrapped. */
     viewer: "raw",
   },
-} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType; chunk?: z.ZodType; viewer?: "raw" }>;
+} as const satisfies Record<
+  string,
+  // biome-ignore lint/suspicious/noExplicitAny: each deadline takes its own command's params (see deadlineOf)
+  { params: z.ZodType; result: z.ZodType; chunk?: z.ZodType; viewer?: "raw"; deadline?: (params: any) => number }
+>;
 
 /** Section schemas for `settings.write` (the agent validates with them). */
 export const SETTINGS_SCHEMAS = { settings: claudeSettings, hooks: hooksSettings, mcp: mcpServers } as const;
@@ -267,6 +300,13 @@ export type ResultOf<O extends Op> = z.infer<(typeof COMMANDS)[O]["result"]>;
 /** Commands that stream `chunk` frames before their result. */
 export type StreamOp = { [O in Op]: (typeof COMMANDS)[O] extends { chunk: z.ZodType } ? O : never }[Op];
 export type ChunkOf<O extends StreamOp> = z.infer<(typeof COMMANDS)[O]["chunk"]>;
+
+/** The agent's work budget for one call of `op` (see `stopDeadline` above); 0 for commands without one. */
+export function deadlineOf<O extends Op>(op: O, params: ParamsOf<O>): number {
+  const command = COMMANDS[op];
+  // Indexing by a union op loses the pairing of params and deadline; both come from the same `op`.
+  return "deadline" in command ? (command.deadline as (params: ParamsOf<O>) => number)(params) : 0;
+}
 
 export function isStreamOp(value: string): value is StreamOp {
   return isOp(value) && "chunk" in COMMANDS[value];

@@ -14,7 +14,7 @@ describe("error model", () => {
     for (const code of ["CONTAINER_NOT_FOUND", "DOCKER_ERROR", "PERMISSION_DENIED", "VALIDATION_ERROR", "NETWORK_ERROR", "INTERNAL_ERROR"]) {
       expect(ERROR_CODES).toContain(code);
     }
-    for (const code of ["UNAUTHORIZED", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "AGENT_OFFLINE", "AGENT_TIMEOUT", "PAYLOAD_TOO_LARGE"]) {
+    for (const code of ["UNAUTHORIZED", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "AGENT_OFFLINE", "AGENT_TIMEOUT", "CANCELLED", "PAYLOAD_TOO_LARGE"]) {
       expect(ERROR_CODES).toContain(code);
     }
   });
@@ -24,6 +24,7 @@ describe("error model", () => {
     expect(statusOf("VALIDATION_ERROR", "envelope")).toBe(400);
     expect(statusOf("AGENT_OFFLINE", "problem")).toBe(503);
     expect(statusOf("AGENT_TIMEOUT", "envelope")).toBe(504);
+    expect(statusOf("CANCELLED", "problem")).toBe(499);
   });
 
   it("carries code, details and headers", () => {

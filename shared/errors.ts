@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "SERVICE_UNAVAILABLE",
   "AGENT_OFFLINE",
   "AGENT_TIMEOUT",
+  "CANCELLED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -50,6 +51,12 @@ export const ERROR_STATUS = {
   SERVICE_UNAVAILABLE: 503,
   AGENT_OFFLINE: 503,
   AGENT_TIMEOUT: 504,
+  /**
+   * The edge cancelled the request (its viewer left, its credential was revoked). The answer to
+   * a cancelled request is not sent, so no HTTP client sees this status; no documented status
+   * fits, and 499 is the common one for "the client closed the request" (nginx, gRPC's mapping).
+   */
+  CANCELLED: 499,
 } as const satisfies Record<ErrorCode, number>;
 
 /** The two response conventions: the Kai envelope (`/api/...`) and RFC 7807 (`/api/v1/...`). */
@@ -83,6 +90,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   SERVICE_UNAVAILABLE: "Service unavailable",
   AGENT_OFFLINE: "Host agent offline",
   AGENT_TIMEOUT: "Host agent timed out",
+  CANCELLED: "Request cancelled",
 };
 
 /**

@@ -127,6 +127,19 @@ export type ChunksFrame = z.infer<typeof chunksFrame>;
 export type EventFrame = z.infer<typeof eventFrame>;
 
 /**
+ * The text of one frame the edge sends to an agent. Every such frame goes through here, so
+ * only frames of the protocol's union can be sent.
+ */
+export function encodeEdgeFrame(frame: EdgeFrame): string {
+  return JSON.stringify(frame);
+}
+
+/** The text of one frame an agent sends to the edge. */
+export function encodeAgentFrame(frame: AgentFrame): string {
+  return JSON.stringify(frame);
+}
+
+/**
  * Parses one text frame from the other side. Oversized frames, invalid JSON and unknown
  * shapes all come back as `undefined`; callers close the socket with PROTOCOL_ERROR.
  */

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { KaiError } from "../../shared/errors";
-import { GIT_NETWORK_TIMEOUT_MS, type GitOptions, assertRefName, git, gitFailure, runGit } from "../runtime/git";
+import { deadlineOf } from "../../shared/commands";
+import { type GitOptions, assertRefName, git, gitFailure, runGit } from "../runtime/git";
 import { BRANCH_FORMAT, LOG_FORMAT, parseBranches, parseLog, parseStatus } from "../runtime/git-porcelain";
 import { repositoryRoot } from "../runtime/git-repository";
 import type { Handler, HandlerContext, Handlers } from "./types";
@@ -72,7 +73,7 @@ const push: Handler<"git.push"> = async (params, ctx) => {
   await requireRemote(root, remote, ctx);
   const refspec = `refs/heads/${branch}:refs/heads/${branch}`; // explicit: a leading "+" can never mean force
   const args = ["push", "--porcelain", ...(upstream ? [] : ["--set-upstream"]), "--end-of-options", remote, refspec];
-  const run = await runGit(root, args, { ...opts(ctx), timeoutMs: GIT_NETWORK_TIMEOUT_MS });
+  const run = await runGit(root, args, { ...opts(ctx), timeoutMs: deadlineOf("git.push", params) });
   const output = `${run.stdout}${run.stderr}`.trim();
   if (run.code === 0) return { remote, branch, output };
   const rejected = /^!\t.*\t\[(?:remote )?rejected\] \(([^)]*)\)/m.exec(run.stdout);
@@ -100,7 +101,7 @@ const pull: Handler<"git.pull"> = async (params, ctx) => {
   const before = await headCommit(root, ctx);
   const args = ["pull", "--no-rebase", "--no-edit", "--end-of-options", remote, `refs/heads/${branch}`];
   const env = params.author ? identityEnv(params.author) : undefined;
-  const run = await runGit(root, args, { ...opts(ctx), timeoutMs: GIT_NETWORK_TIMEOUT_MS, ...(env ? { env } : {}) });
+  const run = await runGit(root, args, { ...opts(ctx), timeoutMs: deadlineOf("git.pull", params), ...(env ? { env } : {}) });
   const output = `${run.stdout}${run.stderr}`.trim();
   if (run.code === 0) return { remote, branch, output, updated: (await headCommit(root, ctx)) !== before };
   if (/^CONFLICT|Automatic merge failed/m.test(output)) {

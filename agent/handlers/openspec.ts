@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { constants } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
-import type { ParamsOf, ResultOf } from "../../shared/commands";
+import { type ParamsOf, type ResultOf, deadlineOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { errnoCode, requireScriptsAllowed } from "../policy";
 import { childEnv } from "../runtime/child-env";
@@ -90,7 +90,7 @@ const run: Handler<"openspec.run"> = async (params, ctx) => {
     cwd: await workspaceRoot(ctx.policy, params.root),
     // OPEN_SPEC_INTERACTIVE=0 is the CLI's own switch for "never prompt" (stdin is closed anyway).
     env: { ...childEnv(), OPEN_SPEC_INTERACTIVE: "0" },
-    timeoutMs: RUN_TIMEOUT_MS,
+    timeoutMs: deadlineOf("openspec.run", params),
     signal: ctx.signal,
     onOutput: (_stream, data) => output.push(data),
   }).catch((error: unknown) => {
@@ -104,8 +104,6 @@ const run: Handler<"openspec.run"> = async (params, ctx) => {
 export const openspecHandlers = { "openspec.state": state, "openspec.run": run } satisfies Pick<Handlers, "openspec.state" | "openspec.run">;
 
 const CLI_TIMEOUT_MS = 5_000;
-/** Below the edge's wait for openspec.run (AGENT_TIMEOUT_MS, 30 s by default, plus 120 s). */
-const RUN_TIMEOUT_MS = 120_000;
 const MAX_OUTPUT_BYTES = 256 * 1024;
 const NOT_INSTALLED = "the OpenSpec CLI is not installed on this host; install it with npm i -g @fission-ai/openspec";
 

@@ -1,3 +1,4 @@
+import { deadlineOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { requireScriptsAllowed } from "../policy";
 import { childEnv } from "../runtime/child-env";
@@ -34,7 +35,7 @@ const run: Handler<"scripts.run"> = async (params, ctx) => {
     args: script.args,
     cwd: root,
     env: childEnv(script.extraPath),
-    timeoutMs: params.timeoutSeconds * 1000,
+    timeoutMs: deadlineOf("scripts.run", params),
     signal: ctx.signal,
     onOutput: (stream, data) => ctx.emit({ stream, data }),
   });

@@ -1,10 +1,38 @@
 import type Docker from "dockerode";
-import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
+import type { ChunkOf, Op, ParamsOf, ResultOf, StreamOp } from "../../shared/commands";
 import type { Policy } from "../policy";
 import type { LiveStats } from "../runtime/live-stats";
 
-/** What a handler may use. Handlers never see the socket: they take params and return a result. */
-export interface HandlerContext {
+/**
+ * How a handler of `O` sends one chunk: typed by the command's chunk schema; a command that
+ * does not stream takes no chunk at all (`never`).
+ */
+export type EmitOf<O extends Op> = O extends StreamOp ? (data: ChunkOf<O>) => void : (data: never) => void;
+
+/**
+ * What a handler may use. Handlers never see the socket: they take params and return a
+ * result. A handler's own `ctx` is typed by its command. Without `O` (helpers shared by
+ * several handlers, the RPC layer, tests) `emit` is left open both ways, so any handler's
+ * context can be handed to a helper and a helper's to any handler.
+ */
+export type HandlerContext<O extends Op | undefined = undefined> = RequestContext &
+  (O extends Op ? TypedEmit<O> : OpenEmit);
+
+interface TypedEmit<O extends Op> {
+  /**
+   * Sends one chunk of a streamed command (batched with its neighbours into one frame; the
+   * edge checks it against the command's chunk schema once, whoever receives it).
+   */
+  emit: EmitOf<O>;
+}
+
+interface OpenEmit {
+  // A method, not a property: its parameter is checked both ways, which is what makes it open.
+  emit(data: unknown): void;
+}
+
+/** Everything of a handler's context but its `emit`. */
+export interface RequestContext {
   /** The edge's request id; it appears in every log line about this request. */
   requestId: string;
   /** The host this agent is enrolled as; Kai-managed containers are labelled with it. */
@@ -15,11 +43,9 @@ export interface HandlerContext {
   signal: AbortSignal;
   /** Live resource use of running containers, shared by every request of the agent. */
   liveStats: LiveStats;
-  /** Sends one chunk of a streamed command (batched with its neighbours into one frame; validated by the edge against the command's chunk schema). */
-  emit: (data: unknown) => void;
 }
 
-export type Handler<O extends Op> = (params: ParamsOf<O>, ctx: HandlerContext) => Promise<ResultOf<O>>;
+export type Handler<O extends Op> = (params: ParamsOf<O>, ctx: HandlerContext<O>) => Promise<ResultOf<O>>;
 
 /** One handler per command of `shared/commands.ts`; a missing one is a compile error. */
 export type Handlers = { [O in Op]: Handler<O> };

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { GIT_NETWORK_DEADLINE_MS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { type PathNames, gitMistake } from "./git-mistakes";
 
@@ -17,12 +18,12 @@ import { type PathNames, gitMistake } from "./git-mistakes";
  */
 
 /**
- * Below the edge's wait for an answer (AGENT_TIMEOUT_MS, 30 s by default, plus 60 s for push
- * and pull), so a slow git ends as git's own error rather than an anonymous AGENT_TIMEOUT.
+ * Below the edge's wait for an answer (AGENT_TIMEOUT_MS, 30 s by default), so a slow git
+ * ends as git's own error rather than an anonymous AGENT_TIMEOUT.
  */
 export const GIT_TIMEOUT_MS = 25_000;
-/** Push and pull talk to a remote: allow more, and call running out a network error. */
-export const GIT_NETWORK_TIMEOUT_MS = 80_000;
+/** Push and pull talk to a remote: their deadline in the command table; running out is a network error. */
+export const GIT_NETWORK_TIMEOUT_MS = GIT_NETWORK_DEADLINE_MS;
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 export interface GitRun {

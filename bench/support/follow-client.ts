@@ -1,4 +1,5 @@
 import WebSocket from "ws";
+import { type StreamFrame, decodeStreamFrame } from "../../shared/stream-frames";
 
 /**
  * Reads a stream of `{type:"chunk", seq, data:{message}}` frames whose messages count 1..N
@@ -67,21 +68,17 @@ export function followCount(
     socket.on("message", (raw) => {
       const at = performance.now();
       const text = raw.toString();
-      let frame: { type?: unknown; seq?: unknown; data?: { message?: unknown } };
+      let frame: StreamFrame<"service.logs.follow">;
       try {
-        frame = JSON.parse(text);
+        // Read as any client reads a log follow (shared/stream-frames.ts), schema check included.
+        frame = decodeStreamFrame("service.logs.follow", text);
       } catch {
         return;
       }
-      if (frame.type !== "chunk") {
-        if (frame.type === "end" || frame.type === "error") finish();
-        return;
-      }
-      if (typeof frame.seq === "number") {
-        if (lastSeq !== undefined && frame.seq !== lastSeq + 1) result.seqGaps += 1;
-        lastSeq = frame.seq;
-      }
-      const message = String(frame.data?.message ?? "").trim();
+      if (frame.type !== "chunk") return finish();
+      if (lastSeq !== undefined && frame.seq !== lastSeq + 1) result.seqGaps += 1;
+      lastSeq = frame.seq;
+      const message = frame.data.message.trim();
       if (!/^\d+$/.test(message)) {
         options.onNonNumeric?.(message);
         return;

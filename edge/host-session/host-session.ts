@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
-import { COMMANDS, type StreamOp, isOp, isStreamOp } from "../../shared/commands";
+import { COMMANDS, isStreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import {
   CLOSE_CODES,
@@ -10,31 +9,36 @@ import {
   KEEPALIVE_PONG,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
+  type AgentFrame,
   type HelloFrame,
   agentFrame,
   dockerState,
   parseFrame,
 } from "../../shared/protocol";
-import { database } from "../db/client";
-import { hosts } from "../db/schema";
-import type { Bindings } from "../env";
-import { AGENT_TAG, AttachmentCache, readAttachment, readViewer, type SocketAttachment } from "./attachment";
-import { Viewers } from "./viewers";
-import { AuditBuffer } from "./audit-buffer";
-import { type Outcome, PendingRequests } from "./pending";
 import { containerEvent } from "../../shared/schemas/services";
+import { database } from "../db/client";
+import type { Bindings } from "../env";
+import { markHostOffline, markHostOnline, recordDockerState } from "../hosts/presence";
 import { KillMemory, webhookEventsFor } from "../webhooks/events";
-import { emitEvent } from "../webhooks/outbox";
+import { wakeBy } from "./alarm";
+import { AGENT_TAG, AttachmentCache, readAttachment, readViewer, type SocketAttachment } from "./attachment";
+import { AuditBuffer } from "./audit-buffer";
+import { checkedResult } from "./checked-result";
+import {
+  HOST_ID_HEADER,
+  HOST_NAME_HEADER,
+  HOST_OWNER_HEADER,
+  VIEWER_CREDENTIAL_HEADER,
+  VIEWER_OP_HEADER,
+  VIEWER_PARAMS_HEADER,
+  VIEWER_REQUEST_HEADER,
+} from "./headers";
+import { type Outcome, PendingRequests } from "./pending";
+import { closeQuietly, sendToAgent } from "./to-agent";
+import { Viewers } from "./viewers";
+import { WebhookQueue } from "./webhook-queue";
 
-export const HOST_ID_HEADER = "X-Kai-Host-Id";
-export const HOST_NAME_HEADER = "X-Kai-Host-Name";
-export const HOST_OWNER_HEADER = "X-Kai-User-Id";
-/** Set by the Worker when a client (not an agent) opens a socket to watch a streamed command. */
-export const VIEWER_OP_HEADER = "X-Kai-Stream-Op";
-export const VIEWER_PARAMS_HEADER = "X-Kai-Stream-Params";
-export const VIEWER_REQUEST_HEADER = "X-Kai-Request-Id";
-/** The credential that opened a viewer (`pat:<token id>` or `session:<session id>`), so revoking it closes the viewer. */
-export const VIEWER_CREDENTIAL_HEADER = "X-Kai-Credential";
+export * from "./headers";
 
 /**
  * An agent socket that has not said hello this long after its upgrade is closed. kai-agent
@@ -43,6 +47,7 @@ export const VIEWER_CREDENTIAL_HEADER = "X-Kai-Credential";
 export const HELLO_TIMEOUT_MS = 10_000;
 
 const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", message });
+const NOT_CONNECTED = "the host agent is not connected; start kai-agent on that machine";
 
 /** Whose command an audit row records: the Worker has already checked that the user owns the host. */
 export interface AuditSubject {
@@ -52,13 +57,16 @@ export interface AuditSubject {
 
 /**
  * One per enrolled host: holds that host agent's WebSocket (Hibernation API) and relays
- * requests to it. Thin on purpose: accept, parse, resolve pending, fan out.
+ * requests to it. Thin on purpose: accept, parse, resolve pending, fan out. The host's row
+ * is written through edge/hosts/presence.ts, webhooks leave through a queue off the socket
+ * path, and each socket hook has one error boundary (#guard).
  */
 export class HostSession extends DurableObject<Bindings> {
   readonly #pending = new PendingRequests();
   readonly #kills = new KillMemory();
   readonly #viewers: Viewers;
   readonly #audit: AuditBuffer;
+  readonly #webhooks: WebhookQueue;
   /** Agent socket state, read once per socket while awake instead of on every frame. */
   readonly #attachments = new AttachmentCache<SocketAttachment>(readAttachment);
   /** Agent sockets whose hello is being recorded right now (memory only: the object cannot hibernate mid-await). */
@@ -68,6 +76,7 @@ export class HostSession extends DurableObject<Bindings> {
     super(ctx, env);
     this.#viewers = new Viewers(ctx);
     this.#audit = new AuditBuffer(ctx.storage, env.DB);
+    this.#webhooks = new WebhookQueue(ctx, env);
     // Keepalive pings are answered by the runtime without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
   }
@@ -79,7 +88,18 @@ export class HostSession extends DurableObject<Bindings> {
    * no hello at all) must not take the working connection down.
    */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.has(VIEWER_OP_HEADER)) return this.#acceptViewer(request);
+    try {
+      if (request.headers.has(VIEWER_OP_HEADER)) return await this.#acceptViewer(request);
+      return await this.#acceptAgent(request);
+    } catch (error) {
+      const hostId = request.headers.get(HOST_ID_HEADER) ?? this.#name();
+      console.error(`host ${hostId}: accepting a socket failed (${describe(error)})`);
+      const refusal: WireError = { code: "INTERNAL_ERROR", message: "the edge could not open this connection" };
+      return Response.json(refusal, { status: 500 });
+    }
+  }
+
+  async #acceptAgent(request: Request): Promise<Response> {
     const hostId = request.headers.get(HOST_ID_HEADER);
     const hostName = request.headers.get(HOST_NAME_HEADER) ?? "";
     const userId = request.headers.get(HOST_OWNER_HEADER);
@@ -88,9 +108,14 @@ export class HostSession extends DurableObject<Bindings> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [AGENT_TAG]);
-    const connectedAt = Date.now();
-    this.#attachments.set(server, { hostId, hostName, userId, connectedAt, hello: null });
-    await this.#wakeBy(connectedAt + HELLO_TIMEOUT_MS);
+    try {
+      const connectedAt = Date.now();
+      this.#attachments.set(server, { hostId, hostName, userId, connectedAt, hello: null });
+      await wakeBy(this.ctx.storage, connectedAt + HELLO_TIMEOUT_MS);
+    } catch (error) {
+      closeQuietly(server, 1011, "internal error");
+      throw error;
+    }
     // The agent learns which host its token belongs to from this header, and repeats it in hello.
     return new Response(null, { status: 101, webSocket: client, headers: { [HOST_ID_HEADER]: hostId } });
   }
@@ -115,7 +140,7 @@ export class HostSession extends DurableObject<Bindings> {
   /**
    * One alarm serves two needs: the audit buffer's flush, and closing agent sockets that
    * never said hello. Both run on every ring, and each ring re-arms the next hello check.
-   * #wakeBy only brings the alarm forward, so the audit's flush is never postponed; the
+   * wakeBy only brings the alarm forward, so the audit's flush is never postponed; the
    * audit buffer sets its time without looking, so a hello check can ring late by its
    * flush delay (1 s), or a failing flush's retry (up to a minute), but is never lost.
    */
@@ -134,28 +159,17 @@ export class HostSession extends DurableObject<Bindings> {
       if (due <= Date.now()) this.#refuse(socket, CLOSE_CODES.HELLO_REQUIRED, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
       else next = Math.min(next, due);
     }
-    if (Number.isFinite(next)) await this.#wakeBy(next);
-  }
-
-  /**
-   * Makes the alarm ring by `at`, never postponing one already set earlier (the audit
-   * buffer's). One in the past is the alarm ringing right now, which is spent.
-   */
-  async #wakeBy(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at || current <= Date.now()) await this.ctx.storage.setAlarm(at);
+    if (Number.isFinite(next)) await wakeBy(this.ctx.storage, next);
   }
 
   #ask(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {
     const socket = this.#liveSocket();
-    if (!socket) return Promise.resolve({ ok: false, error: offline("the host agent is not connected; start kai-agent on that machine") });
-    const answer = this.#pending.wait(requestId, socket, timeoutMs, () => ({
+    if (!socket) return Promise.resolve({ ok: false, error: offline(NOT_CONNECTED) });
+    const answer = this.#pending.wait(requestId, op, socket, timeoutMs, () => ({
       code: "AGENT_TIMEOUT",
       message: `the host agent did not answer ${op} within ${Math.round(timeoutMs / 1000)} s`,
     }));
-    try {
-      socket.send(JSON.stringify({ type: "req", id: requestId, op, params }));
-    } catch {
+    if (!sendToAgent(socket, { type: "req", id: requestId, op, params })) {
       this.#pending.settle(requestId, { ok: false, error: offline("the host agent's connection just closed") });
     }
     return answer;
@@ -177,9 +191,12 @@ export class HostSession extends DurableObject<Bindings> {
     const params = isStreamOp(op) ? COMMANDS[op].params.safeParse(JSON.parse(request.headers.get(VIEWER_PARAMS_HEADER) ?? "null")) : undefined;
     const agent = this.#liveSocket();
     if (!isStreamOp(op) || !params?.success) return refuse({ code: "VALIDATION_ERROR", message: "invalid stream parameters" }, 400);
-    if (!agent) return refuse(offline("the host agent is not connected; start kai-agent on that machine"), 503);
+    if (!agent) return refuse(offline(NOT_CONNECTED), 503);
     const client = this.#viewers.accept(requestId, op, request.headers.get(VIEWER_CREDENTIAL_HEADER));
-    agent.send(JSON.stringify({ type: "req", id: requestId, op, params: params.data }));
+    if (!sendToAgent(agent, { type: "req", id: requestId, op, params: params.data })) {
+      this.#viewers.end(requestId, { ok: false, error: offline("the host agent's connection just closed") });
+      return refuse(offline("the host agent's connection just closed"), 503);
+    }
     this.#record(subject, op, requestId, "ok", started);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -206,7 +223,7 @@ export class HostSession extends DurableObject<Bindings> {
       message: "the credential that opened this stream was revoked or its session ended; sign in again and reopen the stream",
     });
     const agent = this.#liveSocket();
-    for (const requestId of requestIds) agent?.send(JSON.stringify({ type: "cancel", id: requestId }));
+    if (agent) for (const requestId of requestIds) sendToAgent(agent, { type: "cancel", id: requestId });
     return requestIds.length;
   }
 
@@ -215,11 +232,45 @@ export class HostSession extends DurableObject<Bindings> {
     this.#viewers.failAll(offline(reason));
     for (const socket of this.ctx.getWebSockets(AGENT_TAG)) {
       this.#pending.failSocket(socket, offline(reason));
-      socket.close(code, reason);
+      closeQuietly(socket, code, reason);
     }
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.#guard(socket, "a message", () => this.#received(socket, message));
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    const why = `the host agent disconnected (${code}${reason ? `: ${reason}` : ""})`;
+    await this.#guard(socket, "a close", () =>
+      this.#viewers.isViewer(socket) ? this.#viewerLeft(socket) : this.#dropped(socket, why),
+    );
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    const why = "the host agent's connection failed";
+    await this.#guard(socket, "a socket error", () =>
+      this.#viewers.isViewer(socket) ? this.#viewerLeft(socket) : this.#dropped(socket, why),
+    );
+  }
+
+  /**
+   * The one error boundary of the socket hooks: a bug while handling a socket is logged with
+   * the host and closes that socket with 1011 (which kai-agent answers by dialling again),
+   * instead of escaping into the runtime and leaving the socket in an unknown state.
+   */
+  async #guard(socket: WebSocket, what: string, work: () => void | Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      const hostId = this.#attachments.get(socket)?.hostId ?? this.#name();
+      console.error(`host ${hostId}: handling ${what} failed (${describe(error)}); closing the socket with 1011`);
+      this.#pending.failSocket(socket, offline("the edge closed the host agent's connection after an internal error"));
+      closeQuietly(socket, 1011, "internal error");
+    }
+  }
+
+  async #received(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (this.#viewers.isViewer(socket)) return; // viewers only listen
     const attachment = this.#attachments.get(socket);
     const frame = typeof message === "string" ? parseFrame(agentFrame, message) : undefined;
@@ -228,29 +279,26 @@ export class HostSession extends DurableObject<Bindings> {
     if (frame.type === "hello") return this.#hello(socket, attachment, frame);
     if (!attachment.hello) return this.#refuse(socket, CLOSE_CODES.HELLO_REQUIRED, "send hello first");
 
-    if (frame.type === "res") {
-      const outcome: Outcome = frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error };
-      if (!this.#viewers.end(frame.id, outcome)) this.#pending.settle(frame.id, outcome);
-      return;
+    switch (frame.type) {
+      case "res": {
+        const outcome: Outcome = frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error };
+        if (!this.#viewers.end(frame.id, outcome)) this.#pending.settle(frame.id, outcome);
+        return;
+      }
+      case "chunk":
+      case "chunks":
+        return this.#chunks(socket, frame);
+      case "event":
+        return this.#hostEvent(attachment, frame.topic, frame.data);
     }
-    if (frame.type === "chunk" || frame.type === "chunks") {
-      const items = frame.type === "chunk" ? [frame.data] : frame.data;
-      if (this.#viewers.chunks(frame.id, frame.seq, items) || this.#pending.collect(frame.id, items)) return;
-      // Nobody watches this stream any more (its viewer left while we slept): stop it.
-      socket.send(JSON.stringify({ type: "cancel", id: frame.id }));
-      return;
-    }
-    if (frame.type === "event") return this.#hostEvent(attachment, frame.topic, frame.data);
   }
 
-  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
-    if (this.#viewers.isViewer(socket)) return this.#viewerLeft(socket);
-    await this.#dropped(socket, `the host agent disconnected (${code}${reason ? `: ${reason}` : ""})`);
-  }
-
-  override async webSocketError(socket: WebSocket): Promise<void> {
-    if (this.#viewers.isViewer(socket)) return this.#viewerLeft(socket);
-    await this.#dropped(socket, "the host agent's connection failed");
+  /** Hands a stream's chunks to its viewers, or to the waiting call that collects them. */
+  #chunks(socket: WebSocket, frame: Extract<AgentFrame, { type: "chunk" | "chunks" }>): void {
+    const items = frame.type === "chunk" ? [frame.data] : frame.data;
+    if (this.#viewers.chunks(frame.id, frame.seq, items) || this.#pending.collect(frame.id, frame.seq, items)) return;
+    // Nobody watches this stream any more (its viewer left while we slept): stop it.
+    sendToAgent(socket, { type: "cancel", id: frame.id });
   }
 
   /**
@@ -274,23 +322,10 @@ export class HostSession extends DurableObject<Bindings> {
     }
     this.#greeting.add(socket);
     try {
-      await database(this.env.DB)
-        .update(hosts)
-        .set({
-          online: true,
-          lastSeenAt: new Date(),
-          agentVersion: hello.agentVersion,
-          protocolVersion: hello.protocolVersion,
-          dockerOk: hello.docker.ok,
-          dockerVersion: hello.docker.version,
-          os: hello.os,
-          arch: hello.arch,
-          hostname: hello.hostname,
-        })
-        .where(eq(hosts.id, attachment.hostId));
+      await markHostOnline(database(this.env.DB), attachment.hostId, hello);
     } catch (error) {
       this.#greeting.delete(socket);
-      console.error(`host ${attachment.hostId}: recording the agent's hello failed (${error instanceof Error ? error.message : String(error)})`);
+      console.error(`host ${attachment.hostId}: recording the agent's hello failed (${describe(error)})`);
       // 1011 (internal error) is not a final close for kai-agent: it dials again with backoff.
       return this.#refuse(socket, 1011, "the edge could not record this connection; reconnect in a moment");
     }
@@ -298,13 +333,14 @@ export class HostSession extends DurableObject<Bindings> {
     if (socket.readyState !== WebSocket.OPEN) {
       // It left (or was closed) while the row was written, before any welcome or host.online:
       // the row goes back to offline, unannounced, unless another connection is live.
-      if (!this.#liveSocket()) await this.#setOffline(attachment.hostId);
+      if (!this.#liveSocket()) await markHostOffline(database(this.env.DB), attachment.hostId);
       return;
     }
     this.#attachments.set(socket, { ...attachment, hello });
     this.#replaceOthers(socket);
-    socket.send(JSON.stringify({ type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId: attachment.hostId, hostName: attachment.hostName }));
-    await emitEvent(this.env, attachment.userId, "host.online", { hostId: attachment.hostId, hostName: attachment.hostName, agentVersion: hello.agentVersion });
+    const { hostId, hostName, userId } = attachment;
+    sendToAgent(socket, { type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId, hostName });
+    this.#webhooks.emit(userId, "host.online", { hostId, hostName, agentVersion: hello.agentVersion });
   }
 
   /**
@@ -318,11 +354,7 @@ export class HostSession extends DurableObject<Bindings> {
       if (previous === current || !this.#attachments.get(previous)?.hello) continue;
       replaced = true;
       this.#pending.failSocket(previous, offline("the host agent reconnected; retry the request"));
-      try {
-        previous.close(CLOSE_CODES.REPLACED, "replaced by a newer connection of this host");
-      } catch {
-        // already closed
-      }
+      closeQuietly(previous, CLOSE_CODES.REPLACED, "replaced by a newer connection of this host");
     }
     if (replaced) this.#viewers.failAll(offline("the host agent reconnected; open the stream again"));
   }
@@ -331,58 +363,42 @@ export class HostSession extends DurableObject<Bindings> {
   async #hostEvent(attachment: SocketAttachment, topic: string, data: unknown): Promise<void> {
     if (topic === DOCKER_STATE_TOPIC) {
       const docker = dockerState.safeParse(data);
-      if (!docker.success) return;
-      await database(this.env.DB)
-        .update(hosts)
-        .set({ dockerOk: docker.data.ok, dockerVersion: docker.data.version, lastSeenAt: new Date() })
-        .where(eq(hosts.id, attachment.hostId));
+      if (docker.success) await recordDockerState(database(this.env.DB), attachment.hostId, docker.data);
     } else if (topic === CONTAINER_EVENT_TOPIC) {
       const event = containerEvent.safeParse(data);
       if (!event.success) return;
       const killedRecently = this.#kills.note(event.data);
       const payload = { hostId: attachment.hostId, hostName: attachment.hostName, ...event.data };
-      for (const type of webhookEventsFor(event.data, killedRecently)) await emitEvent(this.env, attachment.userId, type, payload);
+      for (const type of webhookEventsFor(event.data, killedRecently)) {
+        this.#webhooks.emit(attachment.userId, type, payload);
+      }
     }
   }
 
   /** A viewer hung up: the agent stops the stream at once. */
   #viewerLeft(socket: WebSocket): void {
     const viewer = readViewer(socket);
-    try {
-      socket.close(1000, "bye");
-    } catch {
-      // already closed
-    }
-    if (viewer) this.#liveSocket()?.send(JSON.stringify({ type: "cancel", id: viewer.requestId }));
+    closeQuietly(socket, 1000, "bye");
+    const agent = this.#liveSocket();
+    if (viewer && agent) sendToAgent(agent, { type: "cancel", id: viewer.requestId });
   }
 
   async #dropped(socket: WebSocket, reason: string): Promise<void> {
     this.#pending.failSocket(socket, offline(reason));
     if (!this.#liveSocket(socket)) this.#viewers.failAll(offline(reason));
     const attachment = this.#attachments.get(socket);
-    try {
-      socket.close(1000, "closing");
-    } catch {
-      // Already closed: nothing to answer.
-    }
+    closeQuietly(socket, 1000, "closing");
     // A replaced socket closing must not mark the host offline while its successor is live.
     if (attachment?.hello && !this.#liveSocket(socket)) {
-      await this.#setOffline(attachment.hostId);
-      await emitEvent(this.env, attachment.userId, "host.offline", { hostId: attachment.hostId, hostName: attachment.hostName, reason });
+      await markHostOffline(database(this.env.DB), attachment.hostId);
+      const { hostId, hostName, userId } = attachment;
+      this.#webhooks.emit(userId, "host.offline", { hostId, hostName, reason });
     }
-  }
-
-  async #setOffline(hostId: string): Promise<void> {
-    await database(this.env.DB).update(hosts).set({ online: false, lastSeenAt: new Date() }).where(eq(hosts.id, hostId));
   }
 
   #refuse(socket: WebSocket, code: number, reason: string): void {
     this.#pending.failSocket(socket, offline(reason));
-    try {
-      socket.close(code, reason);
-    } catch {
-      // already closed
-    }
+    closeQuietly(socket, code, reason);
   }
 
   /** The newest socket that completed its hello, ignoring `except`. */
@@ -392,14 +408,13 @@ export class HostSession extends DurableObject<Bindings> {
       .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && this.#attachments.get(socket)?.hello)
       .sort((a, b) => (this.#attachments.get(b)?.connectedAt ?? 0) - (this.#attachments.get(a)?.connectedAt ?? 0))[0];
   }
+
+  /** This object's host, for log lines about a socket whose attachment says nothing (a viewer's). */
+  #name(): string {
+    return this.ctx.id.name ?? this.ctx.id.toString();
+  }
 }
 
-/** The agent's result, validated against its command's schema here, so the audit says what the caller gets. */
-function checkedResult(op: string, requestId: string, outcome: Outcome): Outcome {
-  if (!outcome.ok) return outcome;
-  const parsed = isOp(op) ? COMMANDS[op].result.safeParse(outcome.result) : undefined;
-  if (parsed?.success) return { ...outcome, result: parsed.data };
-  // The request id ties this line to the agent's log of the same request.
-  console.error(`relay: ${op} (request ${requestId}) answered with an unexpected result: ${parsed?.error.message ?? "unknown operation"}`);
-  return { ok: false, error: { code: "INTERNAL_ERROR", message: `the host agent answered ${op} with an unexpected result; update kai-agent` } };
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

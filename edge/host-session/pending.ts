@@ -1,4 +1,5 @@
 import type { WireError } from "../../shared/errors";
+import { checkChunks } from "./chunks";
 
 /** How a relayed request ended, as the Durable Object hands it back over RPC. */
 export type Outcome =
@@ -9,6 +10,7 @@ export type Outcome =
 const MAX_COLLECTED_CHARS = 1024 * 1024;
 
 interface Entry {
+  op: string;
   socket: WebSocket;
   settle: (outcome: Outcome) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -25,18 +27,21 @@ interface Entry {
 export class PendingRequests {
   readonly #entries = new Map<string, Entry>();
 
-  wait(id: string, socket: WebSocket, timeoutMs: number, onTimeout: () => WireError): Promise<Outcome> {
+  wait(id: string, op: string, socket: WebSocket, timeoutMs: number, onTimeout: () => WireError): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => this.settle(id, { ok: false, error: onTimeout() }), timeoutMs);
-      this.#entries.set(id, { socket, settle: resolve, timer, chunks: [], collectedChars: 0, truncated: false });
+      this.#entries.set(id, { op, socket, settle: resolve, timer, chunks: [], collectedChars: 0, truncated: false });
     });
   }
 
-  /** Keeps chunks of a streamed command nobody watches live, to hand back with its result. */
-  collect(id: string, items: readonly unknown[]): boolean {
+  /**
+   * Keeps the chunks of a streamed command nobody watches live, to hand back with its
+   * result: checked against its chunk schema as a viewer's are (checkChunks).
+   */
+  collect(id: string, seq: number, items: readonly unknown[]): boolean {
     const entry = this.#entries.get(id);
     if (!entry) return false;
-    for (const data of items) {
+    for (const { data } of checkChunks(entry.op, id, seq, items)) {
       const size = JSON.stringify(data).length;
       if (entry.collectedChars + size > MAX_COLLECTED_CHARS) entry.truncated = true;
       else {

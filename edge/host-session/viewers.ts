@@ -1,14 +1,18 @@
-import { COMMANDS, type StreamOp, isStreamOp } from "../../shared/commands";
+import type { StreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
+import { type WireStreamFrame, encodeStreamFrame } from "../../shared/stream-frames";
 import { AttachmentCache, VIEWER_TAG, readViewer, type ViewerAttachment } from "./attachment";
+import { checkChunks } from "./chunks";
 import type { Outcome } from "./pending";
+import { closeQuietly } from "./to-agent";
 
 /**
  * Clients that watch a streamed command over a WebSocket of their own. Unlike a response
  * body, a viewer's socket tells this object when the client leaves (webSocketClose), so
  * the agent is told to stop at once. State lives in socket tags and attachments, so a
- * viewer survives the object hibernating between two chunks.
+ * viewer survives the object hibernating between two chunks. Frames to viewers are the
+ * ones of shared/stream-frames.ts, and go out through `#send` only.
  */
 export class Viewers {
   /**
@@ -35,35 +39,34 @@ export class Viewers {
 
   /**
    * Forwards consecutive chunks (the first numbered `seq`) to the request's viewers, one
-   * frame per chunk, each checked against the command's chunk schema; false when nobody
-   * watches the request any more.
+   * frame per chunk, each checked once against the command's chunk schema (checkChunks);
+   * false when nobody watches the request any more.
    */
   chunks(requestId: string, seq: number, items: readonly unknown[]): boolean {
-    const sockets = this.ctx.getWebSockets(requestId).filter((socket) => this.isViewer(socket));
+    const sockets = this.#of(requestId);
+    const first = sockets[0];
+    if (!first) return false;
+    const chunks = checkChunks(this.#known.get(first)?.op ?? "", requestId, seq, items);
     for (const socket of sockets) {
       const viewer = this.#known.get(socket);
-      if (!viewer || !isStreamOp(viewer.op)) continue;
-      const command = COMMANDS[viewer.op];
-      const raw = "viewer" in command && command.viewer === "raw";
-      items.forEach((data, index) => {
-        const at = seq + index;
-        if (at < viewer.nextSeq) return;
-        const parsed = command.chunk.safeParse(data);
-        if (!parsed.success) return;
-        viewer.nextSeq = at + 1;
-        socket.send(JSON.stringify(raw ? parsed.data : { type: "chunk", seq: at, data: parsed.data }));
-      });
+      if (!viewer) continue;
+      for (const { seq, data } of chunks) {
+        if (seq < viewer.nextSeq) continue;
+        viewer.nextSeq = seq + 1;
+        this.#send(socket, viewer.op, { type: "chunk", seq, data });
+      }
     }
-    return sockets.length > 0;
+    return true;
   }
-
 
   /** Sends the final answer and closes; false when the request had no viewer. */
   end(requestId: string, outcome: Outcome): boolean {
-    const sockets = this.ctx.getWebSockets(requestId).filter((socket) => this.isViewer(socket));
+    const sockets = this.#of(requestId);
     for (const socket of sockets) {
-      socket.send(JSON.stringify(outcome.ok ? { type: "end", result: outcome.result } : { type: "error", error: outcome.error }));
-      socket.close(1000, outcome.ok ? "done" : outcome.error.code);
+      const op = this.#known.get(socket)?.op ?? "";
+      const frame = outcome.ok ? { type: "end" as const, result: outcome.result } : { type: "error" as const, error: outcome.error };
+      this.#send(socket, op, frame);
+      closeQuietly(socket, 1000, outcome.ok ? "done" : outcome.error.code);
     }
     return sockets.length > 0;
   }
@@ -78,12 +81,8 @@ export class Viewers {
       if (!this.isViewer(socket)) continue;
       const viewer = this.#known.get(socket);
       if (viewer) requestIds.push(viewer.requestId);
-      try {
-        socket.send(JSON.stringify({ type: "error", error }));
-        socket.close(CLOSE_CODES.CREDENTIAL_REVOKED, "the credential was revoked");
-      } catch {
-        // the viewer is already gone
-      }
+      this.#send(socket, viewer?.op ?? "", { type: "error", error });
+      closeQuietly(socket, CLOSE_CODES.CREDENTIAL_REVOKED, "the credential was revoked");
     }
     return requestIds;
   }
@@ -91,8 +90,21 @@ export class Viewers {
   /** The agent is gone: every viewer gets the error and is closed. */
   failAll(error: WireError): void {
     for (const socket of this.ctx.getWebSockets(VIEWER_TAG)) {
-      socket.send(JSON.stringify({ type: "error", error }));
-      socket.close(1011, error.code);
+      this.#send(socket, this.#known.get(socket)?.op ?? "", { type: "error", error });
+      closeQuietly(socket, 1011, error.code);
+    }
+  }
+
+  #of(requestId: string): WebSocket[] {
+    return this.ctx.getWebSockets(requestId).filter((socket) => this.isViewer(socket));
+  }
+
+  /** A viewer that already left must not make the hook that sends to it throw. */
+  #send(socket: WebSocket, op: string, frame: WireStreamFrame): void {
+    try {
+      socket.send(encodeStreamFrame(op, frame));
+    } catch {
+      // the viewer is gone; its close hook cleans up
     }
   }
 }

@@ -1,4 +1,4 @@
-import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
+import { COMMANDS, type Op, type ParamsOf, type ResultOf, deadlineOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import type { Bindings } from "../env";
 import type { Outcome } from "../host-session/pending";
@@ -20,18 +20,17 @@ export interface HostAgent {
 }
 
 export interface RelayOptions {
-  /** Added to AGENT_TIMEOUT_MS. */
-  extraMs?: number;
-  /** The whole wait, instead of AGENT_TIMEOUT_MS (+ `extraMs`). */
+  /** The whole wait, instead of AGENT_TIMEOUT_MS plus the command's deadline. */
   timeoutMs?: number;
 }
 
 /**
  * Runs one command on the selected host's agent and returns its validated result, or
- * throws the agent's error with its code intact. `extraMs` extends the wait for operations
- * that legitimately take long (a stop waits for the container's grace period); `timeoutMs`
- * replaces the wait altogether, for reads that must not hang on a frozen agent. Every call
- * is audited by the host's Durable Object with the request id that the agent also logs.
+ * throws the agent's error with its code intact. The wait is AGENT_TIMEOUT_MS plus the
+ * command's deadline (shared/commands.ts: a stop waits for the container's grace period,
+ * the agent stops its own work by then); `timeoutMs` replaces the wait altogether, for
+ * reads that must not hang on a frozen agent. Every call is audited by the host's Durable
+ * Object with the request id that the agent also logs.
  */
 export async function relay<O extends Op>(
   agent: HostAgent,
@@ -61,7 +60,7 @@ export async function relayCollecting<O extends Op>(
   // The host's Durable Object audits the call (batched into D1); the id is the one the agent logs.
   const subject = { userId: agent.userId, hostId: agent.hostId };
   // Workers' RPC types cannot express `unknown` payloads, hence the cast of the outcome.
-  const timeoutMs = options.timeoutMs ?? agent.timeoutMs + (options.extraMs ?? 0);
+  const timeoutMs = options.timeoutMs ?? agent.timeoutMs + deadlineOf(op, checked.data as ParamsOf<O>);
   const outcome = (await stub.call(requestId, op, checked.data, timeoutMs, subject)) as Outcome;
   if (!outcome.ok) {
     throw new KaiError(outcome.error.code, outcome.error.message, outcome.error.details ? { details: outcome.error.details } : {});

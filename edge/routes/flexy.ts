@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { containerRef, createFlexyBody, flexyContainer, flexyContainerDetails, listFlexyQuery } from "../../shared/schemas/flexy";
 import { findCatalogItem, forgetContainer, recordContainer } from "../catalog/catalog";
@@ -14,7 +15,7 @@ export const flexyRoutes = declareRoutes("host");
 
 const idParam = z.object({ id: containerRef });
 /** Seconds a stop or restart waits for the container to exit before killing it. */
-const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(10) });
+const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(STOP_GRACE_DEFAULT_SECONDS) });
 const relayErrors = envelopeErrors(400, 401, 403, 404, 409, 502, 503, 504);
 
 flexyRoutes.openapi(
@@ -149,7 +150,7 @@ for (const [action, { op, status, message }] of Object.entries(GRACEFUL_ACTIONS)
     async (c) => {
       const { id } = c.req.valid("param");
       const { timeout } = c.req.valid("query");
-      const result = await relay(c.var.agent, op, { id, timeoutSeconds: timeout }, { extraMs: timeout * 1000 });
+      const result = await relay(c.var.agent, op, { id, timeoutSeconds: timeout });
       return ok(c, { id: result.id, status }, message);
     },
   );

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
 import { containerStats, listServicesQuery, logEntry, logsQuery, service, serviceDetails, serviceRef, serviceStatus } from "../../shared/schemas/services";
 import { envelopeErrors } from "../http/openapi";
 import { declareRoutes } from "../http/route-group";
@@ -12,7 +13,7 @@ export const servicesRoutes = declareRoutes("host");
 
 const relayErrors = envelopeErrors(400, 401, 403, 404, 409, 502, 503, 504);
 /** Seconds a stop, restart or update waits for the container to exit before killing it. */
-const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(10) });
+const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(STOP_GRACE_DEFAULT_SECONDS) });
 
 servicesRoutes.openapi(
   createRoute({
@@ -86,7 +87,7 @@ for (const [action, { op, message }] of Object.entries(GRACEFUL_ACTIONS)) {
     async (c) => {
       const { id } = c.req.valid("param");
       const { timeout } = c.req.valid("query");
-      const { status } = await relay(c.var.agent, op, { id, timeoutSeconds: timeout }, { extraMs: timeout * 1000 });
+      const { status } = await relay(c.var.agent, op, { id, timeoutSeconds: timeout });
       return ok(c, { message, status }, message);
     },
   );
@@ -114,8 +115,7 @@ servicesRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { timeout } = c.req.valid("query");
-    // Pulling and recreating take longer than an ordinary request.
-    const result = await relay(c.var.agent, "service.update", { id, timeoutSeconds: timeout }, { extraMs: 120_000 + timeout * 1000 });
+    const result = await relay(c.var.agent, "service.update", { id, timeoutSeconds: timeout });
     const message = result.updated ? "Service updated successfully" : "Service is already up to date";
     return ok(c, { message, ...result }, message);
   },

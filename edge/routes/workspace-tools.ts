@@ -59,7 +59,7 @@ export function registerScriptRoutes(group: RouteGroup<WorkspaceEnv>): void {
     const params = { root: c.var.workspace.root, name, timeoutSeconds: timeout };
     // Live: a WebSocket gets each piece of output as it comes, then the exit code.
     if (wantsWebSocket(c)) return openStream(c.var.agent, c, "scripts.run", params);
-    const { result, chunks, truncated } = await relayCollecting(c.var.agent, "scripts.run", params, { extraMs: timeout * 1000 });
+    const { result, chunks, truncated } = await relayCollecting(c.var.agent, "scripts.run", params);
     const output = chunks.flatMap((chunk) => {
       const parsed = scriptOutput.safeParse(chunk);
       return parsed.success ? [parsed.data] : [];

@@ -72,10 +72,8 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       async (c) => {
         const body = parseOrThrow(remoteBody, (await c.req.json().catch(() => ({}))) ?? {});
         const params = { root: root(c), ...body };
-        // Pushing and pulling talk to a remote: allow them longer than a local command.
-        const slow = { extraMs: 60_000 };
-        if (action === "push") return c.json(await relay(c.var.agent, "git.push", params, slow), 200);
-        return c.json(await relay(c.var.agent, "git.pull", { ...params, author: await authorOf(c) }, slow), 200);
+        if (action === "push") return c.json(await relay(c.var.agent, "git.push", params), 200);
+        return c.json(await relay(c.var.agent, "git.pull", { ...params, author: await authorOf(c) }), 200);
       },
     );
   }
@@ -119,7 +117,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
     async (c) => {
       const body = c.req.valid("json");
       // The CLI may take a while (the agent stops it after 120 s): wait that much longer.
-      const result = await relay(c.var.agent, "openspec.run", { root: root(c), action: body.action, ...(body.change ? { change: body.change } : {}) }, { extraMs: 120_000 });
+      const result = await relay(c.var.agent, "openspec.run", { root: root(c), action: body.action, ...(body.change ? { change: body.change } : {}) });
       return c.json(result, 200);
     },
   );

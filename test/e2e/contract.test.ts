@@ -4,8 +4,8 @@ import { promisify } from "node:util";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { OPS, type Op } from "../../shared/commands";
-import { uniqueName } from "../support/kai-client";
+import { OPS, type Op, type StreamOp } from "../../shared/commands";
+import { streamFrameOf, uniqueName } from "../support/kai-client";
 import { type World, createWorld } from "./world";
 
 let world: World;
@@ -94,19 +94,14 @@ async function newContainer(running: boolean): Promise<string> {
 /** One container for the commands that only look at it. */
 const container = memo(() => newContainer(true));
 
-/** Follows over a WebSocket until the first chunk, then hangs up (which cancels the stream). */
-function firstChunk(apiPath: string): Promise<unknown> {
-  return firstMessage(apiPath, (frame) => (frame.type === "chunk" ? frame.data : undefined));
-}
-
-/** Opens a stream's WebSocket, takes the first message `pick` accepts, and hangs up. */
-function firstMessage(apiPath: string, pick: (frame: { type: string; data?: unknown }) => unknown = (frame) => frame): Promise<unknown> {
+/** Opens a stream's WebSocket, takes the first chunk (checked as a client reads it), and hangs up (which cancels the stream). */
+function firstChunk<O extends StreamOp>(op: O, apiPath: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}${apiPath}`, { headers: { authorization: `Bearer ${world.session.token}` } });
     socket.on("message", (data) => {
-      const picked = pick(JSON.parse(data.toString()) as { type: string; data?: unknown });
-      if (picked !== undefined) {
-        resolve(picked);
+      const frame = streamFrameOf(op, data);
+      if (frame.type === "chunk") {
+        resolve(frame.data);
         socket.close();
       }
     });
@@ -160,7 +155,7 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
   "openspec.state": async () => (await world.api(ws((await workspace()).id, "/openspec"))).body,
   // The e2e agent has no OpenSpec CLI on PATH: the documented answer is CONFLICT.
   "openspec.run": async () => (await world.api(ws((await workspace()).id, "/openspec/actions"), { body: { action: "list" } })).body,
-  "workspace.watch": async () => firstMessage(`/api/v1/ws?workspace_id=${(await workspace()).id}`),
+  "workspace.watch": async () => firstChunk("workspace.watch", `/api/v1/ws?workspace_id=${(await workspace()).id}`),
   "directory.list": async () => (await world.api("/api/host/directories", { body: { currentPath: world.root } })).body.data,
   "container.create": async () => {
     const name = uniqueName("kai-e2e-contract-");
@@ -180,7 +175,7 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
   "service.restart": async () => (await world.api(`/api/services/${await newContainer(true)}/restart?timeout=1`, { method: "POST" })).body.data,
   "service.stop": async () => (await world.api(`/api/services/${await newContainer(true)}/stop?timeout=1`, { method: "POST" })).body.data,
   "service.logs": async () => (await world.api(`/api/services/${chattyId}/logs?lines=5`)).body.data,
-  "service.logs.follow": async () => firstChunk(`/api/services/${chattyId}/logs/follow?lines=1`),
+  "service.logs.follow": async () => firstChunk("service.logs.follow", `/api/services/${chattyId}/logs/follow?lines=1`),
   "service.stats": async () => (await world.api(`/api/services/${await container()}/stats`)).body.data,
   "system.stats": async () => (await world.api("/api/system/stats")).body.data,
   // No registry can be reached here and the tag is current: the documented answer is NETWORK_ERROR.

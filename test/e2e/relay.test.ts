@@ -8,7 +8,8 @@ import WebSocket from "ws";
 import { CLOSE_CODES, PROTOCOL_VERSION } from "../../shared/protocol";
 import { AgentProcess } from "../support/agent-process";
 import { ROOT, startEdge } from "../support/edge-server";
-import { enrollHost, uniqueName } from "../support/kai-client";
+import type { StreamFrame } from "../../shared/stream-frames";
+import { enrollHost, streamFrameOf, uniqueName } from "../support/kai-client";
 import { type World, createWorld } from "./world";
 
 let world: World;
@@ -266,10 +267,10 @@ describe("streamed chunks", () => {
     const viewer = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/services/raw-agent-container/logs/follow`, {
       headers: { authorization: `Bearer ${world.session.token}`, "x-kai-host": host.id },
     });
-    const received: { type: string; seq?: number; data?: { message: string } }[] = [];
+    const received: StreamFrame<"service.logs.follow">[] = [];
     await new Promise<void>((resolve, reject) => {
       viewer.on("message", (data) => {
-        const frame = JSON.parse(data.toString());
+        const frame = streamFrameOf("service.logs.follow", data);
         received.push(frame);
         if (frame.type === "end" || frame.type === "error") resolve();
       });
@@ -303,7 +304,7 @@ describe("streamed chunks", () => {
 
   it("drop a batched chunk that breaks the command's chunk schema, and keep the rest", async () => {
     const received = await followThrough(2, (id) => [{ type: "chunks", id, seq: 0, data: [line(0), { message: 42 }, line(2), line(3), line(4)] }]);
-    expect(received.map((frame) => frame.seq)).toEqual([0, 2, 3, 4, undefined]);
+    expect(received.map((frame) => (frame.type === "chunk" ? frame.seq : frame.type))).toEqual([0, 2, 3, 4, "end"]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { uniqueName } from "../support/kai-client";
+import { streamFrameOf, uniqueName } from "../support/kai-client";
 import { type World, createWorld } from "./world";
 
 let world: World;
@@ -89,7 +89,7 @@ describe("services through the relay", () => {
     const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/services/${id}/logs/follow`, { headers: { authorization: `Bearer ${world.session.token}` } });
     await new Promise<void>((resolve, reject) => {
       socket.on("message", (data) => {
-        const frame = JSON.parse(data.toString()) as { type: string; seq: number; data: { message: string } };
+        const frame = streamFrameOf("service.logs.follow", data);
         if (frame.type !== "chunk") return;
         seen.push(Number(frame.data.message.replace("line-", "")));
         if (seen.length === 5) resolve();

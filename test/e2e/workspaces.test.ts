@@ -5,7 +5,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { request, signUp } from "../support/kai-client";
+import type { ChunkOf } from "../../shared/commands";
+import { request, signUp, streamFrameOf } from "../support/kai-client";
 import { type World, createWorld } from "./world";
 
 const git = promisify(execFile);
@@ -211,8 +212,11 @@ describe("scripts, settings and OpenSpec through the relay", () => {
 describe("live workspace events", () => {
   it("delivers a file changed on disk to a connected WebSocket client", async () => {
     const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/v1/ws?workspace_id=${workspaceId}`, { headers: { authorization: `Bearer ${world.session.token}` } });
-    const events: { type: string; path?: string; event_type?: string }[] = [];
-    socket.on("message", (data) => events.push(JSON.parse(data.toString())));
+    const events: ChunkOf<"workspace.watch">[] = [];
+    socket.on("message", (data) => {
+      const frame = streamFrameOf("workspace.watch", data);
+      if (frame.type === "chunk") events.push(frame.data);
+    });
     await new Promise((resolve, reject) => {
       socket.once("open", resolve);
       socket.once("error", reject);

@@ -6,10 +6,10 @@ import { createDockerClient } from "../../agent/runtime/docker";
 import { handlers } from "../../agent/handlers/index";
 import type { Handlers } from "../../agent/handlers/types";
 import { createLogger } from "../../agent/log";
-import { AgentRpc } from "../../agent/rpc";
+import { AgentRpc, MAX_CONCURRENT_REQUESTS } from "../../agent/rpc";
 import { LiveStats } from "../../agent/runtime/live-stats";
 import { KaiError } from "../../shared/errors";
-import type { ResponseFrame } from "../../shared/protocol";
+import { type ResponseFrame, agentFrame, parseFrame } from "../../shared/protocol";
 import { busyboxImage } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
 
@@ -29,18 +29,26 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Sends one request frame through the real RPC layer and returns the single reply. */
-async function roundTrip(op: string, params: unknown, handlerMap: Handlers = handlers): Promise<ResponseFrame> {
+/** A real RPC layer whose replies (parsed as the edge parses them) land in `replies`. */
+function rpcWith(handlerMap: Handlers = handlers) {
   const replies: ResponseFrame[] = [];
   const docker = createDockerClient({ socketPath: proxy.socketPath });
   const rpc = new AgentRpc({
     handlers: handlerMap,
     context: { hostId: "host-rpc-test", policy: { allowedRoots: [root], maxDirectoryEntries: 100 }, docker, liveStats: new LiveStats(docker) },
-    send: (frame) => {
+    send: (text) => {
+      const frame = parseFrame(agentFrame, text);
+      if (!frame) throw new Error(`the agent sent an invalid frame: ${text.slice(0, 200)}`);
       if (frame.type === "res") replies.push(frame);
     },
     log,
   });
+  return { rpc, replies };
+}
+
+/** Sends one request frame through the real RPC layer and returns the single reply. */
+async function roundTrip(op: string, params: unknown, handlerMap: Handlers = handlers): Promise<ResponseFrame> {
+  const { rpc, replies } = rpcWith(handlerMap);
   await rpc.handle({ type: "req", id: crypto.randomUUID(), op, params });
   expect(replies).toHaveLength(1);
   return replies[0] as ResponseFrame;
@@ -103,5 +111,58 @@ describe("agent RPC: whatever the edge sends", () => {
     const reply = await roundTrip("ping", {});
     expect(reply.ok).toBe(true);
     expect(lines.some((line) => line.includes(`request=${reply.id} op=ping outcome=ok ms=`))).toBe(true);
+  });
+});
+
+describe("agent RPC: requests in flight", () => {
+  it(`runs at most ${MAX_CONCURRENT_REQUESTS} at once and answers one more RATE_LIMITED at once`, async () => {
+    const { rpc, replies } = rpcWith();
+    const watches = Array.from({ length: MAX_CONCURRENT_REQUESTS }, () => crypto.randomUUID());
+    // Real watchers of a real directory: each runs until the edge cancels it.
+    const running = watches.map((id) => rpc.handle({ type: "req", id, op: "workspace.watch", params: { root, statsIntervalMs: 60_000 } }));
+    expect(rpc.inflight).toBe(MAX_CONCURRENT_REQUESTS);
+
+    // Answered while all the others still run: the refusal waits for none of them.
+    const refusedId = crypto.randomUUID();
+    await rpc.handle({ type: "req", id: refusedId, op: "ping", params: {} });
+    expect(replies).toEqual([
+      { type: "res", id: refusedId, ok: false, error: { code: "RATE_LIMITED", message: expect.stringContaining(`${MAX_CONCURRENT_REQUESTS} requests`) } },
+    ]);
+    expect(rpc.inflight).toBe(MAX_CONCURRENT_REQUESTS);
+
+    // One finished (cancelled) makes room again; a cancelled request is never answered.
+    rpc.cancel(watches[0] ?? "");
+    await running[0];
+    const pingId = crypto.randomUUID();
+    await rpc.handle({ type: "req", id: pingId, op: "ping", params: {} });
+    expect(replies.at(-1)).toMatchObject({ id: pingId, ok: true });
+
+    for (const id of watches) rpc.cancel(id);
+    await Promise.all(running);
+    expect(rpc.inflight).toBe(0);
+    expect(replies.map((reply) => reply.id)).toEqual([refusedId, pingId]);
+  });
+
+  it("stops a cancelled handler with CANCELLED, and sends nothing for it", async () => {
+    let reason: unknown;
+    const waiting: Handlers = {
+      ...handlers,
+      ping: (_params, ctx) =>
+        new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener("abort", () => {
+            reason = ctx.signal.reason;
+            reject(ctx.signal.reason);
+          }),
+        ),
+    };
+    const { rpc, replies } = rpcWith(waiting);
+    const id = crypto.randomUUID();
+    const handled = rpc.handle({ type: "req", id, op: "ping", params: {} });
+    rpc.cancel(id);
+    await handled;
+    expect(reason).toBeInstanceOf(KaiError);
+    expect((reason as KaiError).code).toBe("CANCELLED");
+    expect(replies).toEqual([]);
+    expect(lines.some((line) => line.includes(`request=${id} op=ping outcome=CANCELLED`))).toBe(true);
   });
 });

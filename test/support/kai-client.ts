@@ -1,3 +1,6 @@
+import type { StreamOp } from "../../shared/commands";
+import { type StreamFrame, decodeStreamFrame } from "../../shared/stream-frames";
+
 /**
  * A small client for end-to-end tests: talks to a running edge over real HTTP, the way a
  * user's script would.
@@ -56,4 +59,12 @@ export async function enrollHost(session: Session, name = uniqueName("host-")): 
   const res = await request<{ data: { host: { id: string }; token: string } }>(session.url, "/api/hosts", { token: session.token, body: { name } });
   if (res.status !== 201) throw new Error(`enrolling failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.data.host.id, token: res.body.data.token, name };
+}
+
+/**
+ * Reads one frame a stream's WebSocket delivered (a log follow, a script's output, workspace
+ * events), checked against its command's schemas as any client would (shared/stream-frames.ts).
+ */
+export function streamFrameOf<O extends StreamOp>(op: O, data: { toString(): string }): StreamFrame<O> {
+  return decodeStreamFrame(op, data.toString());
 }

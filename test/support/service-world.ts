@@ -66,7 +66,7 @@ export async function serviceWorld(what: string): Promise<ServiceWorld> {
     ctx,
     async call(op, params, context = ctx()) {
       const parsed = COMMANDS[op].params.parse(params) as ParamsOf<typeof op>;
-      const result = await handlers[op](parsed, context);
+      const result = await handlers[op](parsed, context as HandlerContext<typeof op>);
       return COMMANDS[op].result.parse(result) as ResultOf<typeof op>;
     },
     name: (label) => `kai-test-${what}-${run}-${label}-${++counter}`,

@@ -67,7 +67,8 @@ export async function call<O extends Op>(handlers: Partial<Handlers>, op: O, par
     },
   };
   const parsed = command.params.parse(params) as ParamsOf<O>;
-  return command.result.parse(await handler(parsed, checked)) as ResultOf<O>;
+  // A generic `O` cannot pick its handler's emit type; `checked` has the open one, which fits any.
+  return command.result.parse(await handler(parsed, checked as HandlerContext<O>)) as ResultOf<O>;
 }
 
 /** The same assertion helper the service tests use: one definition. */

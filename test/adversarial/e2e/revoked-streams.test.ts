@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CLOSE_CODES } from "../../../shared/protocol";
 import { type Edge, startEdge } from "../../support/edge-server";
-import { type Session, enrollHost, request, signUp } from "../../support/kai-client";
+import type { StreamFrame } from "../../../shared/stream-frames";
+import { type Session, enrollHost, request, signUp, streamFrameOf } from "../../support/kai-client";
 import { type RawAgent, dialAgent, helloFrame } from "../../support/raw-agent";
 import { until } from "../../support/until";
 
@@ -53,7 +54,7 @@ afterAll(async () => {
 
 interface Viewer {
   socket: WebSocket;
-  frames: { type: string; seq?: number; error?: { code: string } }[];
+  frames: StreamFrame<"service.logs.follow">[];
   closed: Promise<{ code: number; reason: string }>;
   /** The close, or "still open" when none came within `ms`. */
   closedWithin(ms: number): Promise<{ code: number; reason: string } | "still open">;
@@ -65,7 +66,7 @@ async function follow(token: string): Promise<Viewer> {
     headers: { authorization: `Bearer ${token}`, "x-kai-host": host.id },
   });
   const frames: Viewer["frames"] = [];
-  socket.on("message", (data) => frames.push(JSON.parse(data.toString())));
+  socket.on("message", (data) => frames.push(streamFrameOf("service.logs.follow", data)));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
   await new Promise((resolve, reject) => {
     socket.once("open", resolve);

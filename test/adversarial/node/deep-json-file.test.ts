@@ -27,7 +27,10 @@ afterAll(async () => {
 async function roundTrip(op: string, params: unknown): Promise<ResponseFrame> {
   const replies: ResponseFrame[] = [];
   const { requestId: _, signal: __, emit: ___, ...context } = world.ctx();
-  const rpc = new AgentRpc({ handlers, context, send: (frame) => frame.type === "res" && replies.push(frame), log: createLogger(() => undefined) });
+  const rpc = new AgentRpc({ handlers, context, send: (text) => {
+    const frame = JSON.parse(text) as { type: string };
+    if (frame.type === "res") replies.push(frame as ResponseFrame);
+  }, log: createLogger(() => undefined) });
   await rpc.handle({ type: "req", id: crypto.randomUUID(), op, params });
   expect(replies).toHaveLength(1);
   return replies[0] as ResponseFrame;

@@ -1,0 +1,13 @@
+/** Headers the Worker sets on the requests it hands to a HostSession (never taken from a client: see upgrade.ts). */
+export const HOST_ID_HEADER = "X-Kai-Host-Id";
+export const HOST_NAME_HEADER = "X-Kai-Host-Name";
+export const HOST_OWNER_HEADER = "X-Kai-User-Id";
+/** Set by the Worker when a client (not an agent) opens a socket to watch a streamed command. */
+export const VIEWER_OP_HEADER = "X-Kai-Stream-Op";
+export const VIEWER_PARAMS_HEADER = "X-Kai-Stream-Params";
+export const VIEWER_REQUEST_HEADER = "X-Kai-Request-Id";
+/**
+ * The credential that opened a viewer (`pat:<token id>` or `session:<session id>`), so
+ * revoking it closes the viewer.
+ */
+export const VIEWER_CREDENTIAL_HEADER = "X-Kai-Credential";
