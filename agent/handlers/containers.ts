@@ -3,7 +3,7 @@ import type { ParamsOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { type FlexyContainer, containerPathProblem } from "../../shared/schemas/flexy";
 import { checkContainerSecurity, confinePath } from "../policy";
-import { LABELS, dockerError, httpStatus, toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "../runtime/docker";
+import { LABELS, dockerError, httpStatus, toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "../runtime/docker/client";
 import { requireDirectory } from "./directories";
 import type { Handler, HandlerContext, Handlers } from "./types";
 

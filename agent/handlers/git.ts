@@ -1,8 +1,8 @@
 import path from "node:path";
 import { KaiError } from "../../shared/errors";
-import { GIT_NETWORK_TIMEOUT_MS, type GitOptions, assertRefName, git, gitFailure, runGit } from "../runtime/git";
-import { BRANCH_FORMAT, LOG_FORMAT, parseBranches, parseLog, parseStatus } from "../runtime/git-porcelain";
-import { repositoryRoot } from "../runtime/git-repository";
+import { GIT_NETWORK_TIMEOUT_MS, type GitOptions, assertRefName, git, gitFailure, runGit } from "../runtime/git/command";
+import { BRANCH_FORMAT, LOG_FORMAT, parseBranches, parseLog, parseStatus } from "../runtime/git/porcelain";
+import { repositoryRoot } from "../runtime/git/repository";
 import type { Handler, HandlerContext, Handlers } from "./types";
 
 /**

@@ -5,11 +5,11 @@ import path from "node:path";
 import type { ParamsOf, ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { errnoCode, requireScriptsAllowed } from "../policy";
-import { childEnv } from "../runtime/child-env";
-import { type Found, type Workspace, locate, locateExisting, readFolder, reopen, withWorkspace } from "../runtime/confined-fs";
-import { countTasks } from "../runtime/openspec-tasks";
-import { runProcessGroup } from "../runtime/run-process-group";
-import { workspaceRoot } from "../runtime/workspace-paths";
+import { childEnv } from "../runtime/process/child-env";
+import { type Found, type Workspace, locate, locateExisting, readFolder, reopen, withWorkspace } from "../runtime/fs/confined-fs";
+import { countTasks } from "../runtime/fs/openspec-tasks";
+import { runProcessGroup } from "../runtime/process/run-process-group";
+import { workspaceRoot } from "../runtime/fs/workspace-paths";
 import type { Handler, Handlers } from "./types";
 
 /**

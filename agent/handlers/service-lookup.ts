@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { dockerError, httpStatus } from "../runtime/docker";
+import { dockerError, httpStatus } from "../runtime/docker/client";
 import type { HandlerContext } from "./types";
 
 /**

@@ -1,8 +1,8 @@
 import type Docker from "dockerode";
-import { dockerError, httpStatus } from "../runtime/docker";
-import { updateContainer } from "../runtime/service-update";
-import { serviceVersion, stripSlash, toService, toServiceDetails, toServiceStatus } from "../runtime/services";
-import { uptimeSeconds } from "../runtime/stats";
+import { dockerError, httpStatus } from "../runtime/docker/client";
+import { updateContainer } from "../runtime/docker/service-update";
+import { serviceVersion, stripSlash, toService, toServiceDetails, toServiceStatus } from "../runtime/docker/services";
+import { uptimeSeconds } from "../runtime/docker/stats";
 import { inspectAll, inspectService, listAll } from "./service-lookup";
 import type { Handler, HandlerContext, Handlers } from "./types";
 

@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
 import type { Policy } from "../policy";
-import type { LiveStats } from "../runtime/live-stats";
+import type { LiveStats } from "../runtime/docker/live-stats";
 
 /** What a handler may use. Handlers never see the socket: they take params and return a result. */
 export interface HandlerContext {

@@ -1,5 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
-import type { LogEntry } from "../../shared/schemas/services";
+import type { LogEntry } from "../../../shared/schemas/services";
 
 /**
  * Docker's log stream made into log entries. A container without a TTY sends a multiplexed

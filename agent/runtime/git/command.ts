@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
-import { type PathNames, gitMistake } from "./git-mistakes";
+import { KaiError } from "../../../shared/errors";
+import { type PathNames, gitMistake } from "./mistakes";
 
 /**
  * Runs the real `git` binary for one workspace. Plain `spawn` with an argument array rather

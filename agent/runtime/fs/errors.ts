@@ -1,5 +1,5 @@
-import { KaiError } from "../../shared/errors";
-import { errnoCode } from "../policy";
+import { KaiError } from "../../../shared/errors";
+import { errnoCode } from "../../policy";
 
 /**
  * A failed file system call on a workspace path, as the Kai error the client sees. The

@@ -1,9 +1,9 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
-import { type Policy, confinePath } from "../policy";
-import { type GitOptions, runGit } from "./git";
-import { workspaceRoot } from "./workspace-paths";
+import { KaiError } from "../../../shared/errors";
+import { type Policy, confinePath } from "../../policy";
+import { type GitOptions, runGit } from "./command";
+import { workspaceRoot } from "../fs/workspace-paths";
 
 /**
  * The root of a workspace git may run in. A repository's metadata need not live in the

@@ -1,6 +1,6 @@
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
-import { type Policy, confinePath, isInsideRoot } from "../policy";
+import { KaiError } from "../../../shared/errors";
+import { type Policy, confinePath, isInsideRoot } from "../../policy";
 import { withWorkspace } from "./confined-fs";
 
 /**

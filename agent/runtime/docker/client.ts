@@ -1,6 +1,6 @@
 import Docker from "dockerode";
-import { KaiError } from "../../shared/errors";
-import type { ContainerStatus, FlexyContainer, FlexyContainerDetails } from "../../shared/schemas/flexy";
+import { KaiError } from "../../../shared/errors";
+import type { ContainerStatus, FlexyContainer, FlexyContainerDetails } from "../../../shared/schemas/flexy";
 
 /** Labels that mark a container as Kai's and record what it was created with. */
 export const LABELS = {

@@ -1,9 +1,9 @@
 import { type Dirent, type Stats, constants, existsSync } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
-import { type Policy, confinePath, errnoCode, isInsideRoot } from "../policy";
-import { fsError } from "./fs-errors";
+import { KaiError } from "../../../shared/errors";
+import { type Policy, confinePath, errnoCode, isInsideRoot } from "../../policy";
+import { fsError } from "./errors";
 
 /**
  * File system access that cannot be raced out of the workspace.

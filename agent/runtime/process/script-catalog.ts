@@ -1,10 +1,10 @@
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
+import { KaiError } from "../../../shared/errors";
 import type { z } from "zod";
-import type { scriptInfo } from "../../shared/schemas/workspace";
-import { type Policy, errnoCode } from "../policy";
-import { type Workspace, locateExisting, readFolder, withWorkspace } from "./confined-fs";
-import { isPlainObject, readJsonObject } from "./json-file";
+import type { scriptInfo } from "../../../shared/schemas/workspace";
+import { type Policy, errnoCode } from "../../policy";
+import { type Workspace, locateExisting, readFolder, withWorkspace } from "../fs/confined-fs";
+import { isPlainObject, readJsonObject } from "../fs/json-file";
 
 /**
  * The scripts a workspace offers: its package.json `scripts` and the executables in

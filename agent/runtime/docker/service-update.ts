@@ -1,8 +1,8 @@
 import type Docker from "dockerode";
-import { KaiError } from "../../shared/errors";
-import type { Logger } from "../log";
+import { KaiError } from "../../../shared/errors";
+import type { Logger } from "../../log";
 import { extraNetworks, recreateOptions } from "./container-spec";
-import { dockerError, httpStatus } from "./docker";
+import { dockerError, httpStatus } from "./client";
 import { isImageId, stripSlash } from "./services";
 
 /**

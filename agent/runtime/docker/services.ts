@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import type { Service, ServiceDetails } from "../../shared/schemas/services";
+import type { Service, ServiceDetails } from "../../../shared/schemas/services";
 import { type StatsSample, uptimeSeconds } from "./stats";
 
 /**
