@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { KaiError } from "../../../shared/errors";
-import { errnoCode } from "../../policy";
+import { errnoCode } from "../fs/errors";
 
 /**
  * Runs one program as the leader of a new process group and streams its output. Stopping
