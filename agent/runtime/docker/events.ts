@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { ContainerEvent } from "../../../shared/schemas/services";
 import { Backoff } from "../../backoff";
 import type { Logger } from "../../log";
-import { LABELS } from "./client";
+import { LABELS } from "./containers";
 
 /**
  * Container lifecycle events from the engine's event stream, so that a container that

@@ -3,7 +3,8 @@ import { KaiError } from "../../../shared/errors";
 import type { Logger } from "../../log";
 import { extraNetworks, recreateOptions } from "./container-spec";
 import { dockerError, httpStatus } from "./client";
-import { isImageId, stripSlash } from "./services";
+import { stripSlash } from "./containers";
+import { isImageId } from "./services";
 
 /**
  * `service.update`: pull the container's image tag and, when the tag then names a
