@@ -129,7 +129,8 @@ export class AgentConnection {
           log("info", "connected", { host: frame.hostName, host_id: frame.hostId, protocol: frame.protocolVersion });
           session.edgeProtocol = frame.protocolVersion;
           this.#backoff.reset();
-          this.#whileWelcomed(session.hostId, session.hello, publish, () => socket.readyState === WebSocket.OPEN, connectionWork.signal);
+          const open = () => socket.readyState === WebSocket.OPEN;
+          this.#whileWelcomed(session.hostId, session.hello, publish, open, connectionWork.signal);
         } else if (frame.type === "req") {
           void rpc?.handle(frame);
         } else {
@@ -161,7 +162,8 @@ export class AgentConnection {
     signal: AbortSignal,
   ): void {
     const { dockerState, log } = this.#options;
-    reportDockerState({ dockerState, reported, publish, canPublish, intervalMs: this.#options.dockerCheckMs ?? 15_000, log, signal });
+    const intervalMs = this.#options.dockerCheckMs ?? 15_000;
+    reportDockerState({ dockerState, reported, publish, canPublish, intervalMs, log, signal });
     if (!signal.aborted) this.#options.whileConnected?.(hostId, publish, signal);
   }
 }

@@ -32,7 +32,8 @@ const RESERVED_LABELS: readonly string[] = Object.values(LABELS);
 
 const list: Handler<"container.list"> = async (params, ctx) => {
   const filters: Record<string, string[]> = params.status ? { status: [...STATUS_FILTER[params.status]] } : {};
-  const owned = (await listContainers(ctx.docker, scopeOf(ctx), { filters, signal: ctx.signal })).sort((a, b) => b.Created - a.Created);
+  const owned = await listContainers(ctx.docker, scopeOf(ctx), { filters, signal: ctx.signal });
+  owned.sort((a, b) => b.Created - a.Created);
   return {
     containers: owned.slice(params.offset, params.offset + params.limit).map(toFlexyContainer),
     total: owned.length,

@@ -7,7 +7,8 @@ import type { HandlerContext } from "./types";
  * Kai's own containers there is no ownership check: any full id, id prefix or name will do.
  */
 export function inspectService(ctx: HandlerContext, ref: string, shownRef = ref): Promise<Docker.ContainerInspectInfo> {
-  return findContainer(ctx.docker, ref, ANY_CONTAINER, { signal: ctx.signal, notFoundMessage: serviceNotFound(shownRef) });
+  const options = { signal: ctx.signal, notFoundMessage: serviceNotFound(shownRef) };
+  return findContainer(ctx.docker, ref, ANY_CONTAINER, options);
 }
 
 export function serviceNotFound(ref: string): string {

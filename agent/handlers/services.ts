@@ -50,12 +50,14 @@ const start: Handler<"service.start"> = async (params, ctx) =>
 
 const stop: Handler<"service.stop"> = async (params, ctx) => {
   const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
-  return lifecycleAnswer(ctx, await stopContainer(ctx.docker, params.id, ANY_CONTAINER, timeout, lookup(ctx, params.id)));
+  const after = await stopContainer(ctx.docker, params.id, ANY_CONTAINER, timeout, lookup(ctx, params.id));
+  return lifecycleAnswer(ctx, after);
 };
 
 const restart: Handler<"service.restart"> = async (params, ctx) => {
   const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
-  return lifecycleAnswer(ctx, await restartContainer(ctx.docker, params.id, ANY_CONTAINER, timeout, lookup(ctx, params.id)));
+  const after = await restartContainer(ctx.docker, params.id, ANY_CONTAINER, timeout, lookup(ctx, params.id));
+  return lifecycleAnswer(ctx, after);
 };
 
 /**

@@ -87,7 +87,11 @@ export async function listContainers(
  * listeners on one signal would only trip Node's leak warning); the signal is checked once
  * they are done.
  */
-export async function inspectEach(docker: Docker, ids: readonly string[], signal: AbortSignal): Promise<Docker.ContainerInspectInfo[]> {
+export async function inspectEach(
+  docker: Docker,
+  ids: readonly string[],
+  signal: AbortSignal,
+): Promise<Docker.ContainerInspectInfo[]> {
   const found = await Promise.all(
     ids.map(async (id) => {
       try {
@@ -114,11 +118,23 @@ export function startContainer(docker: Docker, ref: string, scope: ContainerScop
   return changeContainer(docker, ref, scope, options, (container) => container.start());
 }
 
-export function stopContainer(docker: Docker, ref: string, scope: ContainerScope, timeoutSeconds: number, options: LifecycleOptions) {
+export function stopContainer(
+  docker: Docker,
+  ref: string,
+  scope: ContainerScope,
+  timeoutSeconds: number,
+  options: LifecycleOptions,
+) {
   return changeContainer(docker, ref, scope, options, (container) => container.stop({ t: timeoutSeconds }));
 }
 
-export function restartContainer(docker: Docker, ref: string, scope: ContainerScope, timeoutSeconds: number, options: LifecycleOptions) {
+export function restartContainer(
+  docker: Docker,
+  ref: string,
+  scope: ContainerScope,
+  timeoutSeconds: number,
+  options: LifecycleOptions,
+) {
   return changeContainer(docker, ref, scope, options, (container) => container.restart({ t: timeoutSeconds }));
 }
 
@@ -139,7 +155,9 @@ async function changeContainer(
     await action(docker.getContainer(info.Id));
   } catch (error) {
     // 304: already in the wanted state, which is what the caller asked for.
-    if (httpStatus(error) !== 304) throw options.refusal?.(error) ?? dockerError(error, { notFoundMessage: options.notFoundMessage });
+    if (httpStatus(error) !== 304) {
+      throw options.refusal?.(error) ?? dockerError(error, { notFoundMessage: options.notFoundMessage });
+    }
   }
   return findContainer(docker, info.Id, scope, options);
 }
@@ -166,7 +184,9 @@ export function engineStatus(state: string): EngineStatus {
 }
 
 /** The status of a container as inspected (`State.Status`) or listed (`State`). */
-export function statusOf(info: Pick<Docker.ContainerInspectInfo, "State"> | Pick<Docker.ContainerInfo, "State">): EngineStatus {
+export function statusOf(
+  info: Pick<Docker.ContainerInspectInfo, "State"> | Pick<Docker.ContainerInfo, "State">,
+): EngineStatus {
   return engineStatus(typeof info.State === "string" ? info.State : info.State.Status);
 }
 
