@@ -7,9 +7,9 @@ import { createLogger } from "./log";
 import { login } from "./login";
 import { AgentRpc } from "./rpc";
 import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
-import { createDockerClient } from "./runtime/docker";
-import { watchContainerEvents } from "./runtime/docker-events";
-import { LiveStats } from "./runtime/live-stats";
+import { createDockerClient } from "./runtime/docker/client";
+import { watchContainerEvents } from "./runtime/docker/events";
+import { LiveStats } from "./runtime/docker/live-stats";
 
 /** `kai-agent`: parse the command line, load the local policy, and hold the connection. */
 async function main(): Promise<number> {

@@ -1,24 +1,15 @@
-import os from "node:os";
 import WebSocket from "ws";
-import {
-  CLOSE_CODES,
-  DOCKER_STATE_TOPIC,
-  KEEPALIVE_PING,
-  KEEPALIVE_PONG,
-  CHUNK_BATCHES_SINCE,
-  MAX_FRAME_BYTES,
-  PROTOCOL_VERSION,
-  type HelloFrame,
-  edgeFrame,
-  parseFrame,
-} from "../shared/protocol";
+import { CHUNK_BATCHES_SINCE, type HelloFrame, KEEPALIVE_PONG, edgeFrame, parseFrame } from "../shared/protocol";
 import { Backoff } from "./backoff";
+import { HOST_ID_HEADER, connectUrl, dial, helloFrame, sendJson } from "./connection/dial";
+import { reportDockerState } from "./connection/docker-state-reporter";
+import { type Ending, closeEnding, refusalEnding } from "./connection/endings";
+import { Keepalive } from "./connection/keepalive";
 import type { Logger } from "./log";
-import { AgentRpc, type RpcOptions } from "./rpc";
+import type { AgentRpc, RpcOptions } from "./rpc";
 
-export const AGENT_VERSION = "0.1.0";
-/** The edge names the host in this header of its upgrade answer; `hello` repeats it back. */
-export const HOST_ID_HEADER = "x-kai-host-id";
+export { AGENT_VERSION, HOST_ID_HEADER, connectUrl } from "./connection/dial";
+export { REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "./connection/endings";
 
 export interface ConnectionOptions {
   server: string;
@@ -41,34 +32,6 @@ export interface ConnectionOptions {
    */
   whileConnected?: (hostId: string, publish: (topic: string, data: unknown) => void, signal: AbortSignal) => void;
 }
-
-/** Close codes after which reconnecting cannot help. */
-const FINAL_CLOSES = new Map<number, string>([
-  [CLOSE_CODES.TOKEN_REVOKED, "this host was deleted or its token revoked; enroll it again"],
-  [CLOSE_CODES.VERSION_UNSUPPORTED, "the edge no longer speaks this agent's protocol; upgrade kai-agent"],
-]);
-
-/**
- * After REPLACED (another agent with this host's token took over) the agent waits this long,
- * plus up to REPLACED_JITTER_MS, and dials again. Not final: a stray or failed dial must not
- * take the host offline for good. Not the normal backoff either: two agents sharing one token
- * would then evict each other every few seconds (a flapping host and a webhook storm); a
- * minute-scale wait leaves the newer one in place and the log says what to do.
- */
-export const REPLACED_RETRY_MS = 60_000;
-export const REPLACED_JITTER_MS = 60_000;
-
-export function connectUrl(server: string): string {
-  const url = new URL("/api/agent/connect", server);
-  url.protocol = url.protocol === "https:" ? "wss:" : url.protocol === "http:" ? "ws:" : url.protocol;
-  return url.toString();
-}
-
-/**
- * How a connection ended; `retryAfterMs` when the edge asked the agent to wait (429/503 with
- * Retry-After); `waitMs` when the wait is decided already (replaced) and wins over the backoff.
- */
-type Ending = { final: false; retryAfterMs?: number; waitMs?: number } | { final: true; reason: string };
 
 /**
  * The one reconnect loop: dial, say hello, serve requests until the socket ends, wait a
@@ -118,77 +81,47 @@ export class AgentConnection {
     this.#socket?.close(1000, "agent stopping");
   }
 
+  /**
+   * One connection, from dial to close. Its parts live in agent/connection/: dialing and
+   * `hello` (dial.ts), the keepalive (keepalive.ts), the Docker-state reporter that runs beside
+   * the container-event watcher while the connection is welcomed (docker-state-reporter.ts),
+   * and what a refusal or close code means for the loop (endings.ts).
+   */
   #connectOnce(): Promise<Ending> {
     const { server, token, log, rpcFor, dockerState } = this.#options;
     const url = connectUrl(server);
     log("info", "connecting", { server: url });
     return new Promise<Ending>((resolve) => {
-      const socket = new WebSocket(url, {
-        headers: { Authorization: `Bearer ${token}` },
-        maxPayload: MAX_FRAME_BYTES,
-        handshakeTimeout: 15_000,
-        // Frames are small JSON or base64 file chunks: compressing each one costs more CPU on
-        // both ends than it saves on the wire, and it caps the relay's frame rate.
-        perMessageDeflate: false,
-      });
+      const socket = dial(url, token);
       this.#socket = socket;
-      let rpc: AgentRpc | undefined;
-      let keepalive: ReturnType<typeof setInterval> | undefined;
-      let dockerWatch: ReturnType<typeof setInterval> | undefined;
-      let lastDocker = "";
-      let eventSeq = 0;
-      let hostId = "";
-      let edgeProtocol = 0;
+      /** Aborts when the socket closes: everything that runs for this connection stops with it. */
       const connectionWork = new AbortController();
-      const publish = (topic: string, data: unknown) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "event", topic, seq: eventSeq++, data }));
-      };
-      let awaitingPong = false;
+      const keepalive = new Keepalive(socket, this.#options.keepaliveMs ?? 20_000, log);
+      const session = { hostId: "", edgeProtocol: 0, hello: undefined as HelloFrame["docker"] | undefined, eventSeq: 0 };
+      let rpc: AgentRpc | undefined;
       let refused: Ending | undefined;
+      const publish = (topic: string, data: unknown) => sendJson(socket, { type: "event", topic, seq: session.eventSeq++, data });
 
       socket.on("upgrade", (response) => {
-        hostId = String(response.headers[HOST_ID_HEADER] ?? "");
+        session.hostId = String(response.headers[HOST_ID_HEADER] ?? "");
         const send: RpcOptions["send"] = (text) => {
           if (socket.readyState === WebSocket.OPEN) socket.send(text);
         };
-        rpc = rpcFor(hostId, send, () => edgeProtocol >= CHUNK_BATCHES_SINCE);
+        rpc = rpcFor(session.hostId, send, () => session.edgeProtocol >= CHUNK_BATCHES_SINCE);
         socket.once("open", async () => {
-          const docker = await dockerState();
-          lastDocker = JSON.stringify(docker);
-          const hello = {
-            type: "hello",
-            protocolVersion: PROTOCOL_VERSION,
-            agentVersion: AGENT_VERSION,
-            hostId,
-            capabilities: [],
-            docker,
-            os: `${os.type()} ${os.release()}`,
-            arch: os.arch(),
-            hostname: os.hostname(),
-          } satisfies HelloFrame;
-          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(hello));
+          session.hello = await dockerState();
+          sendJson(socket, helloFrame(session.hostId, session.hello));
         });
       });
 
       socket.on("unexpected-response", (_request, response) => {
-        const status = response.statusCode ?? 0;
-        if (status === 401 || status === 403) {
-          log("error", "refused: the agent token is invalid or revoked; enroll the host again", { status });
-          refused = { final: true, reason: "token refused" };
-        } else {
-          const seconds = Number(response.headers["retry-after"]);
-          if (Number.isFinite(seconds) && seconds > 0) refused = { final: false, retryAfterMs: Math.min(seconds, 300) * 1000 };
-          log("warn", "the edge refused the connection", { status, ...(refused ? { retry_after_s: seconds } : {}) });
-        }
+        refused = refusalEnding(response, log);
         socket.terminate();
       });
 
       socket.on("message", (data, isBinary) => {
         const text = isBinary ? "" : data.toString();
-        if (text === KEEPALIVE_PONG) {
-          awaitingPong = false;
-          return;
-        }
+        if (text === KEEPALIVE_PONG) return keepalive.pong();
         const frame = parseFrame(edgeFrame, text);
         if (!frame) {
           log("warn", "ignoring an invalid frame from the edge");
@@ -196,17 +129,10 @@ export class AgentConnection {
         }
         if (frame.type === "welcome") {
           log("info", "connected", { host: frame.hostName, host_id: frame.hostId, protocol: frame.protocolVersion });
-          edgeProtocol = frame.protocolVersion;
+          session.edgeProtocol = frame.protocolVersion;
           this.#backoff.reset();
-          clearInterval(dockerWatch);
-          dockerWatch = setInterval(async () => {
-            const docker = await dockerState();
-            if (JSON.stringify(docker) === lastDocker || socket.readyState !== WebSocket.OPEN) return;
-            lastDocker = JSON.stringify(docker);
-            log(docker.ok ? "info" : "warn", docker.ok ? "docker engine reachable" : "docker engine unreachable", { version: docker.version ?? undefined });
-            publish(DOCKER_STATE_TOPIC, docker);
-          }, this.#options.dockerCheckMs ?? 15_000);
-          if (!connectionWork.signal.aborted) this.#options.whileConnected?.(hostId, publish, connectionWork.signal);
+          const open = () => socket.readyState === WebSocket.OPEN;
+          this.#whileWelcomed(session.hostId, session.hello, publish, open, connectionWork.signal);
         } else if (frame.type === "req") {
           void rpc?.handle(frame);
         } else {
@@ -214,45 +140,32 @@ export class AgentConnection {
         }
       });
 
-      keepalive = setInterval(() => {
-        if (socket.readyState !== WebSocket.OPEN) return;
-        // Two intervals without a pong: the path is dead even if TCP has not noticed yet.
-        if (awaitingPong) {
-          log("warn", "no keepalive answer from the edge; reconnecting");
-          socket.terminate();
-          return;
-        }
-        awaitingPong = true;
-        socket.send(KEEPALIVE_PING);
-      }, this.#options.keepaliveMs ?? 20_000);
-
       socket.on("error", (error) => log("warn", "connection error", { error: error.message }));
 
       socket.on("close", (code, reasonBuffer) => {
-        clearInterval(keepalive);
-        clearInterval(dockerWatch);
+        keepalive.stop();
         connectionWork.abort();
         rpc?.abortAll();
         this.#socket = undefined;
-        const reason = reasonBuffer.toString();
-        const final = FINAL_CLOSES.get(code);
-        if (refused) return resolve(refused);
-        if (final) {
-          log("error", `disconnected for good: ${final}`, { code, reason });
-          return resolve({ final: true, reason: final });
-        }
-        if (code === CLOSE_CODES.REPLACED) {
-          const waitMs = REPLACED_RETRY_MS + Math.round(this.#random() * REPLACED_JITTER_MS);
-          log(
-            "warn",
-            `another kai-agent with this host's token took over; retrying in ${Math.round(waitMs / 1000)} s — stop the other one or enroll this machine separately`,
-            { code, reason },
-          );
-          return resolve({ final: false, waitMs });
-        }
-        log("warn", "disconnected", { code, reason });
-        resolve({ final: false });
+        resolve(refused ?? closeEnding(code, reasonBuffer.toString(), log, this.#random));
       });
     });
+  }
+
+  /**
+   * The routines that run while the edge has welcomed this connection: the Docker-state
+   * reporter and the container-event watcher (`whileConnected`). Both stop when `signal` aborts.
+   */
+  #whileWelcomed(
+    hostId: string,
+    reported: HelloFrame["docker"] | undefined,
+    publish: (topic: string, data: unknown) => void,
+    canPublish: () => boolean,
+    signal: AbortSignal,
+  ): void {
+    const { dockerState, log } = this.#options;
+    const intervalMs = this.#options.dockerCheckMs ?? 15_000;
+    reportDockerState({ dockerState, reported, publish, canPublish, intervalMs, log, signal });
+    if (!signal.aborted) this.#options.whileConnected?.(hostId, publish, signal);
   }
 }

@@ -5,6 +5,10 @@ import path from "node:path";
 import { z } from "zod";
 import type { containerSecurityOptions } from "../shared/commands";
 import { KaiError } from "../shared/errors";
+import { errnoCode } from "./runtime/fs/errors";
+
+// Path confinement lives with the file system code that enforces it; the policy only supplies the roots.
+export { confinePath, isInsideRoot } from "./runtime/fs/confine-path";
 
 /**
  * The agent's local policy. The edge is trusted only as far as this allows: whatever a
@@ -117,61 +121,6 @@ export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Po
   };
 }
 
-/** True when `candidate` is `root` or below it. `/home/user2` is not inside `/home/user`. */
-export function isInsideRoot(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
-}
-
-/**
- * Resolves `requested` to its real path and returns it if it lies inside an allowed root;
- * otherwise throws PERMISSION_DENIED. Callers must use the returned path, never `requested`:
- * the check holds for the resolved path only. A path that does not exist yet resolves through
- * its nearest existing ancestor; a dangling symlink on the way is refused, because where a
- * later create would land is outside our control.
- */
-export async function confinePath(policy: Policy, requested: string): Promise<string> {
-  if (typeof requested !== "string" || requested.length === 0) throw denied("a path is required");
-  if (requested.includes("\0")) throw denied("path must not contain NUL bytes");
-  if (!path.isAbsolute(requested)) throw denied(`path must be absolute: ${JSON.stringify(requested)}`);
-  const real = await realpathNearest(requested, requested);
-  const roots = await realRoots(policy);
-  if (!roots.some((root) => isInsideRoot(root, real))) {
-    throw denied(`${requested} is outside the allowed roots (${policy.allowedRoots.join(", ")})`, {
-      allowedRoots: policy.allowedRoots,
-    });
-  }
-  return real;
-}
-
-/** Roots re-resolved on each check: a policy built in code may hold non-real paths. */
-async function realRoots(policy: Policy): Promise<string[]> {
-  const roots = await Promise.all(policy.allowedRoots.map((root) => fs.realpath(root).catch(() => null)));
-  return roots.filter((root): root is string => root !== null);
-}
-
-async function realpathNearest(candidate: string, requested: string): Promise<string> {
-  try {
-    return await fs.realpath(candidate);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code !== "ENOENT" && code !== "ENOTDIR") throw denied(`cannot resolve ${requested} (${code ?? "unknown error"})`);
-  }
-  if (await lexists(candidate)) throw denied(`cannot resolve ${requested}: ${candidate} is a broken symbolic link`);
-  const parent = path.dirname(candidate);
-  if (parent === candidate) throw denied(`cannot resolve ${requested}`);
-  return path.join(await realpathNearest(parent, requested), path.basename(candidate));
-}
-
-async function lexists(candidate: string): Promise<boolean> {
-  try {
-    await fs.lstat(candidate);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const HOST_NAMESPACE_OPTIONS = ["networkMode", "pidMode", "ipcMode", "utsMode", "usernsMode"] as const;
 
 /**
@@ -226,10 +175,4 @@ function denied(message: string, details?: Record<string, unknown>): KaiError {
 
 function fieldName(segments: readonly PropertyKey[]): string {
   return segments.map((segment, i) => (typeof segment === "number" ? `[${segment}]` : `${i > 0 ? "." : ""}${String(segment)}`)).join("");
-}
-
-/** The `code` of a Node system error (ENOENT, EACCES, ...), if it is one. */
-export function errnoCode(error: unknown): string | undefined {
-  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") return error.code;
-  return undefined;
 }

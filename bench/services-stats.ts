@@ -4,8 +4,8 @@ import path from "node:path";
 import type Docker from "dockerode";
 import { handlers } from "../agent/handlers/index";
 import type { HandlerContext } from "../agent/handlers/types";
-import { createDockerClient } from "../agent/runtime/docker";
-import { LiveStats } from "../agent/runtime/live-stats";
+import { createDockerClient } from "../agent/runtime/docker/client";
+import { LiveStats } from "../agent/runtime/docker/live-stats";
 import { busyboxImage, requireDocker } from "../test/support/busybox-image";
 import type { Benchmark, Figure, RunOptions } from "./run";
 

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import os from "node:os";
 import path from "node:path";
 import type Docker from "dockerode";
-import { LogDemuxer, toLogEntry } from "../agent/runtime/log-stream";
+import { LogDemuxer, toLogEntry } from "../agent/runtime/docker/log-stream";
 import { ROOT } from "../test/support/edge-server";
 import { CpuMeter, type CpuWindow, foreignLoad } from "./support/cpu-meter";
 import { type FollowResult, followCount } from "./support/follow-client";

@@ -2,10 +2,27 @@ import type Docker from "dockerode";
 import type { ParamsOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { type FlexyContainer, containerPathProblem } from "../../shared/schemas/flexy";
-import { checkContainerSecurity, confinePath } from "../policy";
-import { LABELS, dockerError, httpStatus, toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "../runtime/docker";
+import { checkContainerSecurity } from "../policy";
+import { confinePath } from "../runtime/fs/confine-path";
+import { dockerError, httpStatus } from "../runtime/docker/client";
+import {
+  type ContainerScope,
+  LABELS,
+  findContainer,
+  kaiContainersOf,
+  listContainers,
+  restartContainer,
+  startContainer,
+  stopContainer,
+} from "../runtime/docker/containers";
+import { toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "../runtime/docker/flexy-containers";
 import { requireDirectory } from "./directories";
 import type { Handler, HandlerContext, Handlers } from "./types";
+
+/**
+ * Kai's containers: a view over the container core (runtime/docker/containers.ts) that sees
+ * only the containers Kai manages on this host, and shows them in the Flexy API's shapes.
+ */
 
 /** The Kai API's `stopped` covers every Docker state of a container that is not running. */
 const STATUS_FILTER = { running: ["running"], stopped: ["created", "exited", "dead"], paused: ["paused"] } as const;
@@ -14,16 +31,9 @@ const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 const RESERVED_LABELS: readonly string[] = Object.values(LABELS);
 
 const list: Handler<"container.list"> = async (params, ctx) => {
-  const filters: Record<string, string[]> = { label: ownerLabels(ctx) };
-  if (params.status) filters.status = [...STATUS_FILTER[params.status]];
-  let infos: Docker.ContainerInfo[];
-  try {
-    infos = await ctx.docker.listContainers({ all: true, filters, abortSignal: ctx.signal });
-  } catch (error) {
-    throw dockerError(error);
-  }
-  // The engine filtered by label already; checking again costs nothing and keeps the rule local.
-  const owned = infos.filter((info) => isOwned(info.Labels, ctx)).sort((a, b) => b.Created - a.Created);
+  const filters: Record<string, string[]> = params.status ? { status: [...STATUS_FILTER[params.status]] } : {};
+  const owned = await listContainers(ctx.docker, scopeOf(ctx), { filters, signal: ctx.signal });
+  owned.sort((a, b) => b.Created - a.Created);
   return {
     containers: owned.slice(params.offset, params.offset + params.limit).map(toFlexyContainer),
     total: owned.length,
@@ -95,20 +105,19 @@ const remove: Handler<"container.remove"> = async (params, ctx) => {
   return { id: info.Id };
 };
 
-const start: Handler<"container.start"> = (params, ctx) =>
-  act(ctx, params.id, async (container) => {
-    await container.start();
-  });
+/** Each answers the status the engine reports afterwards (a container that exits at once is `stopped`). */
+const start: Handler<"container.start"> = async (params, ctx) =>
+  lifecycleAnswer(await startContainer(ctx.docker, params.id, scopeOf(ctx), lifecycleOptions(ctx, params.id)));
 
-const stop: Handler<"container.stop"> = (params, ctx) =>
-  act(ctx, params.id, async (container) => {
-    await container.stop({ t: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS });
-  });
+const stop: Handler<"container.stop"> = async (params, ctx) => {
+  const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  return lifecycleAnswer(await stopContainer(ctx.docker, params.id, scopeOf(ctx), timeout, lifecycleOptions(ctx, params.id)));
+};
 
-const restart: Handler<"container.restart"> = (params, ctx) =>
-  act(ctx, params.id, async (container) => {
-    await container.restart({ t: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS });
-  });
+const restart: Handler<"container.restart"> = async (params, ctx) => {
+  const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  return lifecycleAnswer(await restartContainer(ctx.docker, params.id, scopeOf(ctx), timeout, lifecycleOptions(ctx, params.id)));
+};
 
 export const containerHandlers = {
   "container.list": list,
@@ -120,37 +129,24 @@ export const containerHandlers = {
   "container.restart": restart,
 } satisfies Pick<Handlers, Extract<keyof Handlers, `container.${string}`>>;
 
-/**
- * Runs one lifecycle action on a Kai container of this host and answers the status the
- * engine reports afterwards (a container whose process exits at once is `stopped` after a
- * start, and the caller should see that).
- */
-async function act(ctx: HandlerContext, ref: string, action: (container: Docker.Container) => Promise<void>) {
-  const info = await inspectOwned(ctx, ref);
-  const container = ctx.docker.getContainer(info.Id);
-  try {
-    await action(container);
-  } catch (error) {
-    // 304: already in the wanted state, which is what the caller asked for.
-    if (httpStatus(error) !== 304) throw startMistake(error) ?? dockerError(error, { notFoundMessage: notFoundMessage(ref) });
-  }
-  const after = await inspectOwned(ctx, info.Id, ref);
-  return { id: after.Id, status: toContainerStatus(after.State.Status) };
+function scopeOf(ctx: HandlerContext): ContainerScope {
+  return kaiContainersOf(ctx.hostId);
 }
 
 /**
  * Inspects `ref` and returns it only if it is a Kai container of this host. Anything else
  * answers exactly like a container that does not exist, so its existence is not confirmed.
  */
-async function inspectOwned(ctx: HandlerContext, ref: string, shownRef = ref): Promise<Docker.ContainerInspectInfo> {
-  let info: Docker.ContainerInspectInfo;
-  try {
-    info = await ctx.docker.getContainer(ref).inspect({ abortSignal: ctx.signal });
-  } catch (error) {
-    throw dockerError(error, { notFoundMessage: notFoundMessage(shownRef) });
-  }
-  if (!isOwned(info.Config?.Labels, ctx)) throw new KaiError("CONTAINER_NOT_FOUND", notFoundMessage(shownRef));
-  return info;
+function inspectOwned(ctx: HandlerContext, ref: string): Promise<Docker.ContainerInspectInfo> {
+  return findContainer(ctx.docker, ref, scopeOf(ctx), { signal: ctx.signal, notFoundMessage: notFoundMessage(ref) });
+}
+
+function lifecycleOptions(ctx: HandlerContext, ref: string) {
+  return { signal: ctx.signal, notFoundMessage: notFoundMessage(ref), refusal: startMistake };
+}
+
+function lifecycleAnswer(after: Docker.ContainerInspectInfo) {
+  return { id: after.Id, status: toContainerStatus(after.State.Status) };
 }
 
 function summary(info: Docker.ContainerInspectInfo): FlexyContainer {
@@ -171,14 +167,6 @@ function startMistake(error: unknown): KaiError | undefined {
   // 400 is Docker's "invalid parameter", e.g. "bind source path does not exist" once the directory is gone.
   if (httpStatus(error) === 400) return new KaiError("VALIDATION_ERROR", `Docker cannot start the container: ${message}`);
   return undefined;
-}
-
-function ownerLabels(ctx: HandlerContext): string[] {
-  return [`${LABELS.managed}=true`, `${LABELS.host}=${ctx.hostId}`];
-}
-
-function isOwned(labels: Record<string, string> | null | undefined, ctx: HandlerContext): boolean {
-  return labels?.[LABELS.managed] === "true" && labels[LABELS.host] === ctx.hostId;
 }
 
 function notFoundMessage(ref: string): string {

@@ -3,8 +3,9 @@ import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import type { DirectoryListing } from "../../shared/schemas/flexy";
-import { type Policy, errnoCode } from "../policy";
-import { at, followAllowedLink, openAllowedDirectory, self } from "../runtime/confined-fs";
+import type { Policy } from "../policy";
+import { errnoCode } from "../runtime/fs/errors";
+import { at, followAllowedLink, openAllowedDirectory, self } from "../runtime/fs/confined-fs";
 import type { Handler, Handlers } from "./types";
 
 type DirectoryEntry = DirectoryListing["directories"][number];

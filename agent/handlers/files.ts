@@ -4,11 +4,10 @@ import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import { FILE_CHUNK_BYTES, MAX_FILE_BYTES, type fileEntry } from "../../shared/schemas/workspace";
 import type { z } from "zod";
-import { errnoCode } from "../policy";
-import { type Folder, type Workspace, at, keepFolder, locate, locateExisting, removeTree, reopen, self, withWorkspace } from "../runtime/confined-fs";
-import { SNIFF_BYTES, guessContentType } from "../runtime/content-type";
-import { type UploadTarget, writeChunk } from "../runtime/file-upload";
-import { fsError } from "../runtime/fs-errors";
+import { type Folder, type Workspace, at, keepFolder, locate, locateExisting, removeTree, reopen, self, withWorkspace } from "../runtime/fs/confined-fs";
+import { SNIFF_BYTES, guessContentType } from "../runtime/fs/content-type";
+import { type UploadTarget, writeChunk } from "../runtime/fs/file-upload";
+import { errnoCode, fsError } from "../runtime/fs/errors";
 import type { Handler, Handlers } from "./types";
 
 type FileEntry = z.infer<typeof fileEntry>;

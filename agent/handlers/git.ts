@@ -1,9 +1,9 @@
 import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import { deadlineOf } from "../../shared/commands";
-import { type GitOptions, assertRefName, git, gitFailure, runGit } from "../runtime/git";
-import { BRANCH_FORMAT, LOG_FORMAT, parseBranches, parseLog, parseStatus } from "../runtime/git-porcelain";
-import { repositoryRoot } from "../runtime/git-repository";
+import { type GitOptions, assertRefName, git, gitFailure, runGit } from "../runtime/git/command";
+import { BRANCH_FORMAT, LOG_FORMAT, parseBranches, parseLog, parseStatus } from "../runtime/git/porcelain";
+import { repositoryRoot } from "../runtime/git/repository";
 import type { Handler, HandlerContext, Handlers } from "./types";
 
 /**

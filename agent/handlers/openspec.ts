@@ -4,12 +4,13 @@ import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { type ParamsOf, type ResultOf, deadlineOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import { errnoCode, requireScriptsAllowed } from "../policy";
-import { childEnv } from "../runtime/child-env";
-import { type Found, type Workspace, locate, locateExisting, readFolder, reopen, withWorkspace } from "../runtime/confined-fs";
-import { countTasks } from "../runtime/openspec-tasks";
-import { runProcessGroup } from "../runtime/run-process-group";
-import { workspaceRoot } from "../runtime/workspace-paths";
+import { requireScriptsAllowed } from "../policy";
+import { errnoCode } from "../runtime/fs/errors";
+import { childEnv } from "../runtime/process/child-env";
+import { type Found, type Workspace, locate, locateExisting, readFolder, reopen, withWorkspace } from "../runtime/fs/confined-fs";
+import { countTasks } from "../runtime/fs/openspec-tasks";
+import { runProcessGroup } from "../runtime/process/run-process-group";
+import { workspaceRoot } from "../runtime/fs/workspace-paths";
 import type { Handler, Handlers } from "./types";
 
 /**

@@ -1,9 +1,9 @@
 import { deadlineOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { requireScriptsAllowed } from "../policy";
-import { childEnv } from "../runtime/child-env";
-import { runProcessGroup } from "../runtime/run-process-group";
-import { listScripts } from "../runtime/script-catalog";
+import { childEnv } from "../runtime/process/child-env";
+import { runProcessGroup } from "../runtime/process/run-process-group";
+import { listScripts } from "../runtime/process/script-catalog";
 import type { Handler, Handlers } from "./types";
 
 /**

@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
 import { KaiError } from "../../shared/errors";
 import type { LogEntry } from "../../shared/schemas/services";
-import { dockerError } from "../runtime/docker";
-import { LogDemuxer, toLogEntry } from "../runtime/log-stream";
+import { dockerError } from "../runtime/docker/client";
+import { LogDemuxer, toLogEntry } from "../runtime/docker/log-stream";
 import { inspectService } from "./service-lookup";
 import type { Handler, Handlers } from "./types";
 

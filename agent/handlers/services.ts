@@ -1,14 +1,24 @@
 import type Docker from "dockerode";
-import { dockerError, httpStatus } from "../runtime/docker";
-import { updateContainer } from "../runtime/service-update";
-import { serviceVersion, stripSlash, toService, toServiceDetails, toServiceStatus } from "../runtime/services";
-import { uptimeSeconds } from "../runtime/stats";
-import { inspectAll, inspectService, listAll } from "./service-lookup";
+import {
+  ANY_CONTAINER,
+  inspectEach,
+  listContainers,
+  restartContainer,
+  startContainer,
+  stopContainer,
+  statusOf,
+  stripSlash,
+} from "../runtime/docker/containers";
+import { updateContainer } from "../runtime/docker/service-update";
+import { serviceVersion, toService, toServiceDetails } from "../runtime/docker/services";
+import { uptimeSeconds } from "../runtime/docker/stats";
+import { inspectService, serviceNotFound } from "./service-lookup";
 import type { Handler, HandlerContext, Handlers } from "./types";
 
 /**
  * Services: every container of this host's engine, Kai's or not, as the AIKit dashboard
- * API shows them. Stats come from the live stats streams (`ctx.liveStats`), never from a
+ * API shows them: a view over the container core (runtime/docker/containers.ts) with the
+ * scope "any container". Stats come from the live stats streams (`ctx.liveStats`), never from a
  * one-shot `docker stats` per container.
  */
 
@@ -16,13 +26,13 @@ const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 
 /** Sorted by name; `stopped` means every state but running (paused, created, exited, dead…). */
 const list: Handler<"service.list"> = async (params, ctx) => {
-  const wanted = (await listAll(ctx))
+  const wanted = (await listContainers(ctx.docker, ANY_CONTAINER, { signal: ctx.signal }))
     .filter((info) => params.filter === "all" || (info.State === "running") === (params.filter === "running"))
     .map((info) => ({ id: info.Id, name: stripSlash(info.Names?.[0] ?? "") }))
     .sort((a, b) => a.name.localeCompare(b.name, "en"));
   const page = wanted.slice((params.page - 1) * params.limit, params.page * params.limit);
   // One inspect each (well under a millisecond) for health, start time and restart count.
-  const inspected = await inspectAll(ctx, page.map((entry) => entry.id));
+  const inspected = await inspectEach(ctx.docker, page.map((entry) => entry.id), ctx.signal);
   const running = inspected.filter((info) => info.State.Running).map((info) => info.Id);
   const samples = await ctx.liveStats.samples(running, { signal: ctx.signal });
   return { services: inspected.map((info) => toService(info, samples.get(info.Id))), total: wanted.length };
@@ -34,13 +44,21 @@ const inspect: Handler<"service.inspect"> = async (params, ctx) => {
   return toServiceDetails(info, sample);
 };
 
-const start: Handler<"service.start"> = (params, ctx) => act(ctx, params.id, (container) => container.start());
+/** Each answers the status the engine reports afterwards (a container that exits at once is `stopped`). */
+const start: Handler<"service.start"> = async (params, ctx) =>
+  lifecycleAnswer(ctx, await startContainer(ctx.docker, params.id, ANY_CONTAINER, lookup(ctx, params.id)));
 
-const stop: Handler<"service.stop"> = (params, ctx) =>
-  act(ctx, params.id, (container) => container.stop({ t: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS }));
+const stop: Handler<"service.stop"> = async (params, ctx) => {
+  const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  const after = await stopContainer(ctx.docker, params.id, ANY_CONTAINER, timeout, lookup(ctx, params.id));
+  return lifecycleAnswer(ctx, after);
+};
 
-const restart: Handler<"service.restart"> = (params, ctx) =>
-  act(ctx, params.id, (container) => container.restart({ t: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS }));
+const restart: Handler<"service.restart"> = async (params, ctx) => {
+  const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  const after = await restartContainer(ctx.docker, params.id, ANY_CONTAINER, timeout, lookup(ctx, params.id));
+  return lifecycleAnswer(ctx, after);
+};
 
 /**
  * `containerId` is the short id of the container serving under the name afterwards,
@@ -79,24 +97,12 @@ export const serviceHandlers = {
   "service.stats": stats,
 } satisfies Pick<Handlers, Exclude<Extract<keyof Handlers, `service.${string}`>, `service.logs${string}`>>;
 
-/**
- * Runs a lifecycle action and answers the status the engine reports afterwards (a
- * container whose process exits at once is `stopped` right after a start).
- */
-async function act(ctx: HandlerContext, ref: string, action: (container: Docker.Container) => Promise<unknown>) {
-  const info = await inspectService(ctx, ref);
-  try {
-    await action(ctx.docker.getContainer(info.Id));
-  } catch (error) {
-    // 304: already in the wanted state, which is what the caller asked for.
-    if (httpStatus(error) !== 304) throw dockerError(error, { notFoundMessage: notFoundMessage(ref) });
-  }
-  // Its stream would only send zeroed frames now; the next request opens a fresh one.
-  ctx.liveStats.forget(info.Id);
-  const after = await inspectService(ctx, info.Id, ref);
-  return { status: toServiceStatus(after.State.Status) };
+function lookup(ctx: HandlerContext, ref: string) {
+  return { signal: ctx.signal, notFoundMessage: serviceNotFound(ref) };
 }
 
-function notFoundMessage(ref: string): string {
-  return `service ${ref} not found on this host`;
+function lifecycleAnswer(ctx: HandlerContext, after: Docker.ContainerInspectInfo) {
+  // Its stats stream would only send zeroed frames now; the next request opens a fresh one.
+  ctx.liveStats.forget(after.Id);
+  return { status: statusOf(after) };
 }

@@ -3,9 +3,9 @@ import type { z } from "zod";
 import { SETTINGS_SCHEMAS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import type { settingsSection } from "../../shared/schemas/workspace";
-import { locate, withWorkspace } from "../runtime/confined-fs";
-import { fsError } from "../runtime/fs-errors";
-import { isPlainObject, readJsonAt, readJsonObject, writeJsonAtomic } from "../runtime/json-file";
+import { locate, withWorkspace } from "../runtime/fs/confined-fs";
+import { fsError } from "../runtime/fs/errors";
+import { isPlainObject, readJsonAt, readJsonObject, writeJsonAtomic } from "../runtime/fs/json-file";
 import type { Handler, Handlers } from "./types";
 
 type Section = z.infer<typeof settingsSection>;

@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import type { ResultOf } from "../../shared/commands";
-import { inspectAll, listAll } from "./service-lookup";
+import { ANY_CONTAINER, inspectEach, listContainers } from "../runtime/docker/containers";
 import type { Handler } from "./types";
 
 type SystemStats = ResultOf<"system.stats">;
@@ -25,7 +25,8 @@ const DELIBERATE_EXIT_CODES = new Set([0, 137, 143]);
  *   `degraded` when there is only a warning, else `healthy`.
  */
 export const systemStats: Handler<"system.stats"> = async (_params, ctx) => {
-  const inspected = await inspectAll(ctx, (await listAll(ctx)).map((info) => info.Id));
+  const all = await listContainers(ctx.docker, ANY_CONTAINER, { signal: ctx.signal });
+  const inspected = await inspectEach(ctx.docker, all.map((info) => info.Id), ctx.signal);
   const running = inspected.filter((info) => info.State.Running).map((info) => info.Id);
   const samples = [...(await ctx.liveStats.samples(running, { signal: ctx.signal })).values()];
   return {

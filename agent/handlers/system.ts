@@ -1,4 +1,4 @@
-import { dockerError } from "../runtime/docker";
+import { dockerError } from "../runtime/docker/client";
 import type { Handler, Handlers } from "./types";
 
 /** How long `docker.info` waits for the engine before answering "not ok". */

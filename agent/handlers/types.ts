@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import type { ChunkOf, Op, ParamsOf, ResultOf, StreamOp } from "../../shared/commands";
 import type { Policy } from "../policy";
-import type { LiveStats } from "../runtime/live-stats";
+import type { LiveStats } from "../runtime/docker/live-stats";
 
 /**
  * How a handler of `O` sends one chunk: typed by the command's chunk schema; a command that

@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { type FSWatcher, watch } from "chokidar";
 import type { ChunkOf } from "../../shared/commands";
-import { ChangeCoalescer, type ChangeType } from "../runtime/change-coalescer";
-import { cpuPercent, cpuTimes, diskPercent, memoryPercent } from "../runtime/host-usage";
-import { workspaceRoot } from "../runtime/workspace-paths";
+import { ChangeCoalescer, type ChangeType } from "../runtime/fs/change-coalescer";
+import { cpuPercent, cpuTimes, diskPercent, memoryPercent } from "../runtime/process/host-usage";
+import { workspaceRoot } from "../runtime/fs/workspace-paths";
 import type { Handler, Handlers } from "./types";
 
 type WorkspaceEvent = ChunkOf<"workspace.watch">;

@@ -8,8 +8,8 @@ import { AgentConnection, REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../ag
 import { handlers } from "../../agent/handlers/index";
 import { createLogger } from "../../agent/log";
 import { AgentRpc } from "../../agent/rpc";
-import { LiveStats } from "../../agent/runtime/live-stats";
-import { createDockerClient } from "../../agent/runtime/docker";
+import { LiveStats } from "../../agent/runtime/docker/live-stats";
+import { createDockerClient } from "../../agent/runtime/docker/client";
 import { CLOSE_CODES, PROTOCOL_VERSION, agentFrame, parseFrame } from "../../shared/protocol";
 
 /**

@@ -4,7 +4,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fileHandlers } from "../../agent/handlers/files";
-import { UPLOAD_IDLE_MS, pendingUploads } from "../../agent/runtime/file-upload";
+import { UPLOAD_IDLE_MS, pendingUploads } from "../../agent/runtime/fs/file-upload";
 import { COMMANDS } from "../../shared/commands";
 import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
 import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../support/workspace-handlers";

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptHandlers } from "../../agent/handlers/scripts";
-import { OUTPUT_CHUNK_BYTES } from "../../agent/runtime/run-process-group";
+import { OUTPUT_CHUNK_BYTES } from "../../agent/runtime/process/run-process-group";
 import type { ChunkOf } from "../../shared/commands";
 import { type WorkspaceWorld, call, kaiError, workspaceWorld, writeExecutable } from "../support/workspace-handlers";
 import { until } from "../support/until";

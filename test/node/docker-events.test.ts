@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Backoff } from "../../agent/backoff";
-import { createDockerClient } from "../../agent/runtime/docker";
-import { watchContainerEvents } from "../../agent/runtime/docker-events";
+import { createDockerClient } from "../../agent/runtime/docker/client";
+import { watchContainerEvents } from "../../agent/runtime/docker/events";
 import type { ContainerEvent } from "../../shared/schemas/services";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";

@@ -99,4 +99,11 @@ describe("import layout", () => {
   it("agent/ never imports edge/", () => {
     expect(sourceFiles(dirs.agent).flatMap((file) => crossViolations(file, read(file), dirs.edge))).toEqual([]);
   });
+
+  it("agent/runtime/ never imports upward from the policy or the handlers (they hand it what it needs)", () => {
+    const runtime = sourceFiles(path.join(dirs.agent, "runtime"));
+    expect(runtime.length).toBeGreaterThan(0);
+    const above = [path.join(dirs.agent, "policy"), path.join(dirs.agent, "handlers")];
+    expect(runtime.flatMap((file) => above.flatMap((dir) => crossViolations(file, read(file), dir)))).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { LiveStats } from "../../agent/runtime/live-stats";
+import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { type ServiceWorld, serviceWorld } from "../support/service-world";
 import { until } from "../support/until";
 import { setupOrFail } from "../support/setup-or-fail";

@@ -5,8 +5,8 @@ import path from "node:path";
 import { expect } from "vitest";
 import type { HandlerContext, Handlers } from "../../agent/handlers/types";
 import type { Policy } from "../../agent/policy";
-import { createDockerClient } from "../../agent/runtime/docker";
-import { LiveStats } from "../../agent/runtime/live-stats";
+import { createDockerClient } from "../../agent/runtime/docker/client";
+import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 

@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { service, serviceDetails } from "../../shared/schemas/services";
+import { service, serviceDetails } from "../../../shared/schemas/services";
 import { imageTag, ports, serviceVersion, toService, toServiceDetails, toServiceStatus } from "./services";
 
 describe("toServiceStatus", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { containerEvent } from "../../shared/schemas/services";
-import { dockerEvent, fromDockerEvent } from "./docker-events";
+import { containerEvent } from "../../../shared/schemas/services";
+import { dockerEvent, fromDockerEvent } from "./events";
 
 const HOST = "host-1";
 const ID = "2c2604f6100e423698abeb72256e51c9888cfe5ad5566d81d81f75a842137d53";

@@ -1,9 +1,10 @@
 import type Docker from "dockerode";
-import { KaiError } from "../../shared/errors";
-import type { Logger } from "../log";
+import { KaiError } from "../../../shared/errors";
+import type { Logger } from "../../log";
 import { extraNetworks, recreateOptions } from "./container-spec";
-import { dockerError, httpStatus } from "./docker";
-import { isImageId, stripSlash } from "./services";
+import { dockerError, httpStatus } from "./client";
+import { stripSlash } from "./containers";
+import { isImageId } from "./services";
 
 /**
  * `service.update`: pull the container's image tag and, when the tag then names a

@@ -1,9 +1,9 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
-import { type Policy, confinePath } from "../policy";
-import { type GitOptions, runGit } from "./git";
-import { workspaceRoot } from "./workspace-paths";
+import { KaiError } from "../../../shared/errors";
+import { type AllowedRoots, confinePath } from "../fs/confine-path";
+import { type GitOptions, runGit } from "./command";
+import { workspaceRoot } from "../fs/workspace-paths";
 
 /**
  * The root of a workspace git may run in. A repository's metadata need not live in the
@@ -15,14 +15,14 @@ import { workspaceRoot } from "./workspace-paths";
  * roots, the work tree being the workspace itself. A workspace that is not a repository
  * passes: the command that follows answers that, as before.
  */
-export async function repositoryRoot(policy: Policy, requestedRoot: string, signal?: AbortSignal): Promise<string> {
-  const root = await workspaceRoot(policy, requestedRoot);
+export async function repositoryRoot(roots: AllowedRoots, requestedRoot: string, signal?: AbortSignal): Promise<string> {
+  const root = await workspaceRoot(roots, requestedRoot);
   const options: GitOptions = signal ? { signal } : {};
   const where = await runGit(root, ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository"], options);
   if (where.code !== 0) return root;
   const [gitDir = "", commonDir = "", bare = ""] = where.stdout.split("\n");
   for (const dir of [gitDir, path.resolve(root, commonDir)]) {
-    await confinePath(policy, dir).catch(() => {
+    await confinePath(roots, dir).catch(() => {
       throw outside("its .git leads to a repository outside the allowed roots");
     });
   }

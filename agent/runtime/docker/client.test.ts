@@ -1,8 +1,9 @@
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { flexyContainer, flexyContainerDetails } from "../../shared/schemas/flexy";
-import { KaiError } from "../../shared/errors";
-import { dockerError, toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "./docker";
+import { flexyContainer, flexyContainerDetails } from "../../../shared/schemas/flexy";
+import { KaiError } from "../../../shared/errors";
+import { dockerError } from "./client";
+import { toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "./flexy-containers";
 
 /** Builds a dockerode-style error the way docker-modem does. */
 function engineError(statusCode: number, message: string): Error {

@@ -1,10 +1,11 @@
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
+import { KaiError } from "../../../shared/errors";
 import type { z } from "zod";
-import type { scriptInfo } from "../../shared/schemas/workspace";
-import { type Policy, errnoCode } from "../policy";
-import { type Workspace, locateExisting, readFolder, withWorkspace } from "./confined-fs";
-import { isPlainObject, readJsonObject } from "./json-file";
+import type { scriptInfo } from "../../../shared/schemas/workspace";
+import type { AllowedRoots } from "../fs/confine-path";
+import { errnoCode } from "../fs/errors";
+import { type Workspace, locateExisting, readFolder, withWorkspace } from "../fs/confined-fs";
+import { isPlainObject, readJsonObject } from "../fs/json-file";
 
 /**
  * The scripts a workspace offers: its package.json `scripts` and the executables in
@@ -23,8 +24,8 @@ export interface Script extends z.infer<typeof scriptInfo> {
 const KAI_SCRIPTS_DIR = ".kai/scripts";
 
 /** The workspace's real root and its scripts: package.json ones in file order, then `.kai/scripts` by name. */
-export async function listScripts(policy: Policy, requestedRoot: string): Promise<{ root: string; scripts: Script[] }> {
-  return withWorkspace(policy, requestedRoot, async (workspace) => {
+export async function listScripts(roots: AllowedRoots, requestedRoot: string): Promise<{ root: string; scripts: Script[] }> {
+  return withWorkspace(roots, requestedRoot, async (workspace) => {
     const [fromPackage, fromKai] = await Promise.all([packageScripts(workspace), kaiScripts(workspace)]);
     const kaiNames = new Set(fromKai.map((script) => script.name));
     return { root: workspace.real, scripts: [...fromPackage.filter((script) => !kaiNames.has(script.name)), ...fromKai] };

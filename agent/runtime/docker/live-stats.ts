@@ -1,7 +1,7 @@
 import { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
-import type { Logger } from "../log";
+import type { Logger } from "../../log";
 import { type StatsSample, dockerStatsFrame, toStatsSample } from "./stats";
 
 /**

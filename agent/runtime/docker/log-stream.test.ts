@@ -63,6 +63,19 @@ describe("LogDemuxer, multiplexed (no TTY)", () => {
     const data = Buffer.concat([frame(1, ""), frame(2, `${T1} x\n`)]);
     expect(feed(new LogDemuxer({ tty: false }), data, 3)).toEqual([{ stream: "stderr", text: `${T1} x` }]);
   });
+
+  it("decodes the most lines service.logs asks for (10 000) arriving as one buffer, in linear time", () => {
+    // The non-follow log call hands over the whole answer at once. dockerode's demuxStream
+    // recurses once per frame and copies the rest of its buffer per frame: it overflows the
+    // stack near 5 000 frames in one chunk, which is why the agent keeps this demuxer.
+    const count = 10_000;
+    const data = Buffer.concat(Array.from({ length: count }, (_, i) => frame(i % 2 === 0 ? 1 : 2, `${T1} line ${i}\n`)));
+    const started = performance.now();
+    const lines = feed(new LogDemuxer({ tty: false }), data, data.length);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(lines).toHaveLength(count);
+    expect(lines[count - 1]).toEqual({ stream: "stderr", text: `${T1} line ${count - 1}` });
+  });
 });
 
 describe("LogDemuxer, TTY", () => {

@@ -1,15 +1,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { KaiError } from "../../shared/errors";
-import { errnoCode } from "../policy";
+import { KaiError } from "../../../shared/errors";
+import { errnoCode } from "../fs/errors";
 
 /**
- * Runs one program as the leader of a new process group and streams its output. Stopping
- * (timeout or cancel) signals the whole group, so `sleep 30 &` in a script dies with it:
- * SIGTERM first, SIGKILL after `killGraceMs` for whatever is still there. When the leader
- * exits by itself, what it left running in its group is stopped the same way: nobody could
- * cancel it afterwards. (A process that calls setsid leaves the group and is not tracked.)
+ * The agent's one way to run a child process (scripts, the OpenSpec CLI, git): one program
+ * as the leader of a new process group, its output streamed. Stopping (timeout or cancel)
+ * signals the whole group, so `sleep 30 &` in a script, or the ssh under a git fetch, dies
+ * with it: SIGTERM first, SIGKILL after `killGraceMs` for whatever is still there. When the
+ * leader exits by itself, what it left running in its group is stopped the same way: nobody
+ * could cancel it afterwards. (A process that calls setsid leaves the group and is not tracked.)
  */
 export interface RunOptions {
   file: string;
@@ -21,6 +22,10 @@ export interface RunOptions {
   /** Called in order per stream with at most OUTPUT_CHUNK_BYTES of UTF-8 text each time. */
   onOutput: (stream: "stdout" | "stderr", data: string) => void;
   killGraceMs?: number;
+  /** Written to the program's stdin, which is then closed; without it stdin is /dev/null. */
+  input?: string;
+  /** The error a failure to start becomes; by default one that speaks of a script. */
+  startFailure?: (error: NodeJS.ErrnoException) => Error;
 }
 
 export interface RunResult {
@@ -42,7 +47,8 @@ export function runProcessGroup(options: RunOptions): Promise<RunResult> {
   if (options.signal.aborted) return Promise.resolve({ exitCode: null, signal: null, timedOut: false, cancelled: true, durationMs: 0 });
 
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(options.file, options.args, { cwd: options.cwd, env: options.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const stdin = options.input === undefined ? "ignore" : "pipe";
+    const child: ChildProcess = spawn(options.file, options.args, { cwd: options.cwd, env: options.env, detached: true, stdio: [stdin, "pipe", "pipe"] });
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -79,6 +85,8 @@ export function runProcessGroup(options: RunOptions): Promise<RunResult> {
       options.signal.removeEventListener("abort", onAbort);
     };
 
+    child.stdin?.on("error", () => undefined); // the program may exit before reading all of it
+    child.stdin?.end(options.input);
     forward(child.stdout, "stdout", options.onOutput);
     forward(child.stderr, "stderr", options.onOutput);
     child.on("exit", stopGroup);
@@ -87,8 +95,7 @@ export function runProcessGroup(options: RunOptions): Promise<RunResult> {
       if (child.pid !== undefined || settled) return;
       settled = true;
       finish();
-      const code = errnoCode(error);
-      reject(new KaiError(code === "ENOENT" ? "NOT_FOUND" : "VALIDATION_ERROR", `the script could not be started (${code ?? error.message})`));
+      reject(options.startFailure ? options.startFailure(error) : scriptStartFailure(error));
     });
     // "close" comes after the exit and after both pipes ended: every byte was forwarded.
     child.on("close", (exitCode, signal) => {
@@ -100,6 +107,11 @@ export function runProcessGroup(options: RunOptions): Promise<RunResult> {
       resolve({ exitCode, signal, timedOut, cancelled, durationMs: Math.round(performance.now() - started) });
     });
   });
+}
+
+function scriptStartFailure(error: NodeJS.ErrnoException): KaiError {
+  const code = errnoCode(error);
+  return new KaiError(code === "ENOENT" ? "NOT_FOUND" : "VALIDATION_ERROR", `the script could not be started (${code ?? error.message})`);
 }
 
 function forward(stream: Readable | null, name: "stdout" | "stderr", onOutput: RunOptions["onOutput"]): void {

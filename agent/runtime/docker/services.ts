@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
-import type { Service, ServiceDetails } from "../../shared/schemas/services";
+import type { Service, ServiceDetails } from "../../../shared/schemas/services";
+import { engineStatus, stripSlash } from "./containers";
 import { type StatsSample, uptimeSeconds } from "./stats";
 
 /**
@@ -15,23 +16,9 @@ export const IMAGE_LABELS = {
 type ServiceStatus = Service["status"];
 type ServiceHealth = Service["health"];
 
-/**
- * Docker's states as service statuses: `exited` is `stopped`; `dead` stays `dead` (the
- * engine failed to remove or clean it up, which an operator should see); anything a future
- * engine adds counts as stopped.
- */
+/** Docker's states as service statuses: the engine's own words, `dead` included (an operator should see it). */
 export function toServiceStatus(state: string): ServiceStatus {
-  switch (state) {
-    case "running":
-    case "paused":
-    case "restarting":
-    case "created":
-    case "removing":
-    case "dead":
-      return state;
-    default:
-      return "stopped";
-  }
+  return engineStatus(state);
 }
 
 /** The health check's verdict, or `none` when the container has no health check. */
@@ -145,8 +132,4 @@ export function ports(info: Docker.ContainerInspectInfo): PortMapping[] {
 function isoTime(value: string): string {
   const millis = Date.parse(value);
   return Number.isNaN(millis) ? value : new Date(millis).toISOString();
-}
-
-export function stripSlash(name: string): string {
-  return name.startsWith("/") ? name.slice(1) : name;
 }

@@ -1,9 +1,10 @@
 import { type Dirent, type Stats, constants, existsSync } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
-import { type Policy, confinePath, errnoCode, isInsideRoot } from "../policy";
-import { fsError } from "./fs-errors";
+import { KaiError } from "../../../shared/errors";
+import { type AllowedRoots, confinePath, isInsideRoot } from "./confine-path";
+import { errnoCode } from "./errors";
+import { fsError } from "./errors";
 
 /**
  * File system access that cannot be raced out of the workspace.
@@ -88,8 +89,8 @@ export interface LocateOptions {
  * Opens the workspace root: inside the allowed roots (confinePath), a directory, and the
  * descriptor itself checked to be inside them. Callers must close it.
  */
-export async function openWorkspace(policy: Policy, requestedRoot: string): Promise<Workspace> {
-  const { handle, real } = await openAllowedDirectory(policy, requestedRoot).catch((error: unknown) => {
+export async function openWorkspace(roots: AllowedRoots, requestedRoot: string): Promise<Workspace> {
+  const { handle, real } = await openAllowedDirectory(roots, requestedRoot).catch((error: unknown) => {
     const code = error instanceof KaiError ? error.code : errnoCode(error);
     if (code === "VALIDATION_ERROR" || code === "ENOENT" || code === "ENOTDIR") {
       throw new KaiError("NOT_FOUND", `the workspace directory ${requestedRoot} does not exist on this host`);
@@ -100,8 +101,8 @@ export async function openWorkspace(policy: Policy, requestedRoot: string): Prom
 }
 
 /** Runs `work` with the workspace open, and closes it afterwards. */
-export async function withWorkspace<T>(policy: Policy, root: string, work: (workspace: Workspace) => Promise<T>): Promise<T> {
-  const workspace = await openWorkspace(policy, root);
+export async function withWorkspace<T>(roots: AllowedRoots, root: string, work: (workspace: Workspace) => Promise<T>): Promise<T> {
+  const workspace = await openWorkspace(roots, root);
   try {
     return await work(workspace);
   } finally {
@@ -298,8 +299,8 @@ export async function removeTree(folder: Folder, name: string): Promise<void> {
  * Opens an absolute directory inside the allowed roots (directory.list) and checks the
  * descriptor, not the path, is inside them. Answers the handle and its real path.
  */
-export async function openAllowedDirectory(policy: Policy, requested: string): Promise<{ handle: FileHandle; real: string }> {
-  const real = await confinePath(policy, requested);
+export async function openAllowedDirectory(roots: AllowedRoots, requested: string): Promise<{ handle: FileHandle; real: string }> {
+  const real = await confinePath(roots, requested);
   const handle = await fs.open(real, STEP);
   try {
     const stats = await handle.stat();
@@ -307,7 +308,7 @@ export async function openAllowedDirectory(policy: Policy, requested: string): P
     if (stats.isSymbolicLink()) throw changed(requested);
     if (!stats.isDirectory()) throw new KaiError("VALIDATION_ERROR", `${requested} is not a directory`);
     const actual = await realPathOf(handle, real);
-    await insideAllowedRoots(policy, actual, requested);
+    await insideAllowedRoots(roots, actual, requested);
     return { handle, real: actual };
   } catch (error) {
     await handle.close();
@@ -320,11 +321,11 @@ export async function openAllowedDirectory(policy: Policy, requested: string): P
  * allowed roots; null otherwise (escaping, broken, a loop). The link is followed by the
  * kernel from the folder's handle and the result checked by its descriptor.
  */
-export async function followAllowedLink(policy: Policy, folder: { handle: FileHandle; real: string }, name: string): Promise<Stats | null> {
+export async function followAllowedLink(roots: AllowedRoots, folder: { handle: FileHandle; real: string }, name: string): Promise<Stats | null> {
   const entry = path.join(folder.real, name);
   if (!ANCHORED) {
     try {
-      return await fs.stat(await confinePath(policy, entry));
+      return await fs.stat(await confinePath(roots, entry));
     } catch {
       return null;
     }
@@ -336,7 +337,7 @@ export async function followAllowedLink(policy: Policy, folder: { handle: FileHa
     return null;
   }
   try {
-    await insideAllowedRoots(policy, await realPathOf(handle, entry), entry);
+    await insideAllowedRoots(roots, await realPathOf(handle, entry), entry);
     return await handle.stat();
   } catch {
     return null;
@@ -353,11 +354,11 @@ export async function realPathOf(handle: FileHandle, expected: string): Promise<
   return fs.realpath(expected);
 }
 
-async function insideAllowedRoots(policy: Policy, real: string, requested: string): Promise<void> {
-  const roots = await Promise.all(policy.allowedRoots.map((root) => fs.realpath(root).catch(() => null)));
-  if (!roots.some((root) => root !== null && isInsideRoot(root, real))) {
-    throw new KaiError("PERMISSION_DENIED", `${requested} is outside the allowed roots (${policy.allowedRoots.join(", ")})`, {
-      details: { allowedRoots: policy.allowedRoots },
+async function insideAllowedRoots(roots: AllowedRoots, real: string, requested: string): Promise<void> {
+  const resolved = await Promise.all(roots.allowedRoots.map((root) => fs.realpath(root).catch(() => null)));
+  if (!resolved.some((root) => root !== null && isInsideRoot(root, real))) {
+    throw new KaiError("PERMISSION_DENIED", `${requested} is outside the allowed roots (${roots.allowedRoots.join(", ")})`, {
+      details: { allowedRoots: roots.allowedRoots },
     });
   }
 }

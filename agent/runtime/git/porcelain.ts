@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { gitCommitInfo, gitStatus } from "../../shared/schemas/workspace";
+import type { gitCommitInfo, gitStatus } from "../../../shared/schemas/workspace";
 
 /**
  * Parsers for git's machine-readable output, turned into the wire types at this boundary.

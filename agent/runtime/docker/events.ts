@@ -1,10 +1,10 @@
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { z } from "zod";
-import type { ContainerEvent } from "../../shared/schemas/services";
-import { Backoff } from "../backoff";
-import type { Logger } from "../log";
-import { LABELS } from "./docker";
+import type { ContainerEvent } from "../../../shared/schemas/services";
+import { Backoff } from "../../backoff";
+import type { Logger } from "../../log";
+import { LABELS } from "./containers";
 
 /**
  * Container lifecycle events from the engine's event stream, so that a container that

@@ -1,4 +1,4 @@
-import { KaiError } from "../../shared/errors";
+import { KaiError } from "../../../shared/errors";
 
 /**
  * What git refuses because of the request or of the workspace's state, rather than because

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import fs from "node:fs/promises";
-import { KaiError } from "../../shared/errors";
-import { MAX_FILE_BYTES } from "../../shared/schemas/workspace";
+import { KaiError } from "../../../shared/errors";
+import { MAX_FILE_BYTES } from "../../../shared/schemas/workspace";
 import { type Folder, at, self } from "./confined-fs";
 
 /**

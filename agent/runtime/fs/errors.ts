@@ -1,5 +1,4 @@
-import { KaiError } from "../../shared/errors";
-import { errnoCode } from "../policy";
+import { KaiError } from "../../../shared/errors";
 
 /**
  * A failed file system call on a workspace path, as the Kai error the client sees. The
@@ -33,4 +32,10 @@ export function fsError(error: unknown, requested: string): KaiError {
     default:
       return new KaiError("INTERNAL_ERROR", `cannot access ${shown} (${code ?? (error instanceof Error ? error.message : "unknown error")})`);
   }
+}
+
+/** The `code` of a Node system error (ENOENT, EACCES, ...), if it is one. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") return error.code;
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
-import type { LogEntry } from "../../shared/schemas/services";
+import type { LogEntry } from "../../../shared/schemas/services";
 
 /**
  * Docker's log stream made into log entries. A container without a TTY sends a multiplexed
@@ -7,6 +7,11 @@ import type { LogEntry } from "../../shared/schemas/services";
  * payload length, big-endian) and the payload. A TTY container sends plain text, all of it
  * stdout. Chunks from the socket cut anywhere, through a header, a frame or a UTF-8
  * character, so everything incomplete is kept until the next chunk.
+ *
+ * Not dockerode's `modem.demuxStream`: it does decode frames split across chunks, but it
+ * recurses once per frame of a chunk and copies the rest of its buffer for each frame, so a
+ * whole `service.logs` answer (up to 10 000 frames in one buffer) overflows the stack near
+ * 5 000 frames; it also sends stream 0 to stderr and drops a frame cut off at the end.
  */
 
 export type LogStreamName = LogEntry["stream"];

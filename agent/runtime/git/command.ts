@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
 import path from "node:path";
-import { GIT_NETWORK_DEADLINE_MS } from "../../shared/commands";
-import { KaiError } from "../../shared/errors";
-import { type PathNames, gitMistake } from "./git-mistakes";
+import { GIT_NETWORK_DEADLINE_MS } from "../../../shared/commands";
+import { KaiError } from "../../../shared/errors";
+import { runProcessGroup } from "../process/run-process-group";
+import { type PathNames, gitMistake } from "./mistakes";
 
 /**
- * Runs the real `git` binary for one workspace. Plain `spawn` with an argument array rather
+ * Runs the real `git` binary for one workspace, through the process runner with an argument array rather
  * than simple-git: no shell, no extra dependency, and every argument we pass is visible
  * here (simple-git builds its own argument lists, which would hide where `--end-of-options`
  * goes). Each run is confined to the workspace and can never wait for a human:
@@ -13,7 +13,7 @@ import { type PathNames, gitMistake } from "./git-mistakes";
  *   repository never falls through to an enclosing one (its commits would reach outside);
  * - the agent's own GIT_DIR/GIT_WORK_TREE/author variables are dropped, so nothing leaks in;
  * - no pager, no editor, no terminal prompt, and its own session (`detached`) so ssh has no
- *   tty to ask on; a timeout and the request's abort signal kill the whole process group;
+ *   tty to ask on; a timeout and the request's abort signal stop the whole process group;
  * - LC_ALL=C, because outcomes are told apart by git's (English) messages.
  */
 
@@ -67,60 +67,37 @@ function gitEnv(root: string, extra: Record<string, string> = {}): NodeJS.Proces
   };
 }
 
-/** Runs `git -C root ...args` and answers however it ended; only a spawn failure or an abort throws. */
-export function runGit(root: string, args: string[], options: GitOptions = {}): Promise<GitRun> {
+/**
+ * Runs `git -C root ...args` and answers however it ended; only a spawn failure or an abort
+ * throws. It runs through the agent's one process runner, so a timeout or cancel stops git
+ * and whatever it started (ssh, credential helpers) the same way as a script: SIGTERM to the
+ * group, SIGKILL after a grace period.
+ */
+export async function runGit(root: string, args: string[], options: GitOptions = {}): Promise<GitRun> {
   options.signal?.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const child = spawn("git", ["--no-pager", "-C", root, ...args], {
-      cwd: root,
-      env: gitEnv(root, options.env),
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      detached: true,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let bytes = 0;
-    let timedOut = false;
-    let overflow = false;
-    const killGroup = () => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    };
-    const collect = (into: Buffer[]) => (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_OUTPUT_BYTES) {
-        overflow = true;
-        killGroup();
-      } else into.push(chunk);
-    };
-    child.stdout?.on("data", collect(out));
-    child.stderr?.on("data", collect(err));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, options.timeoutMs ?? GIT_TIMEOUT_MS);
-    const onAbort = () => killGroup();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    child.stdin?.on("error", () => undefined); // git may exit before reading all of it
-    child.stdin?.end(options.input);
-    const finish = () => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-    };
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      finish();
-      reject(error.code === "ENOENT" ? new KaiError("INTERNAL_ERROR", "git is not installed on this host") : error);
-    });
-    child.on("close", (code) => {
-      finish();
-      if (options.signal?.aborted) return reject(options.signal.reason);
-      if (overflow) return reject(new KaiError("INTERNAL_ERROR", `git ${args[0]} answered more than ${MAX_OUTPUT_BYTES} bytes`));
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), timedOut });
-    });
+  const tooMuch = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, tooMuch.signal]) : tooMuch.signal;
+  const output = { stdout: [] as string[], stderr: [] as string[] };
+  let bytes = 0;
+  const run = await runProcessGroup({
+    file: "git",
+    args: ["--no-pager", "-C", root, ...args],
+    cwd: root,
+    env: gitEnv(root, options.env),
+    timeoutMs: options.timeoutMs ?? GIT_TIMEOUT_MS,
+    signal,
+    ...(options.input === undefined ? {} : { input: options.input }),
+    onOutput: (stream, text) => {
+      if (tooMuch.signal.aborted) return;
+      bytes += Buffer.byteLength(text);
+      if (bytes > MAX_OUTPUT_BYTES) tooMuch.abort();
+      else output[stream].push(text);
+    },
+    startFailure: (error) => (error.code === "ENOENT" ? new KaiError("INTERNAL_ERROR", "git is not installed on this host") : error),
   });
+  if (options.signal?.aborted) throw options.signal.reason;
+  if (tooMuch.signal.aborted) throw new KaiError("INTERNAL_ERROR", `git ${args[0]} answered more than ${MAX_OUTPUT_BYTES} bytes`);
+  return { code: run.exitCode, stdout: output.stdout.join(""), stderr: output.stderr.join(""), timedOut: run.timedOut };
 }
 
 /** Runs git and answers its stdout; any failure becomes the matching Kai error. */

@@ -1,6 +1,6 @@
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
-import { type Policy, confinePath, isInsideRoot } from "../policy";
+import { KaiError } from "../../../shared/errors";
+import { type AllowedRoots, confinePath, isInsideRoot } from "./confine-path";
 import { withWorkspace } from "./confined-fs";
 
 /**
@@ -25,16 +25,16 @@ export interface WorkspaceTarget {
 }
 
 /** The workspace root's real path, checked on an open descriptor of it (NOT_FOUND when it is not a directory). */
-export async function workspaceRoot(policy: Policy, root: string): Promise<string> {
-  return withWorkspace(policy, root, async (workspace) => workspace.real);
+export async function workspaceRoot(roots: AllowedRoots, root: string): Promise<string> {
+  return withWorkspace(roots, root, async (workspace) => workspace.real);
 }
 
-export async function confineToWorkspace(policy: Policy, root: string, relative: string): Promise<WorkspaceTarget> {
+export async function confineToWorkspace(roots: AllowedRoots, root: string, relative: string): Promise<WorkspaceTarget> {
   if (relative.includes("\0")) throw new KaiError("PERMISSION_DENIED", "path must not contain NUL bytes");
   if (path.isAbsolute(relative)) throw new KaiError("PERMISSION_DENIED", `path must be relative to the workspace: ${relative}`);
-  const realRoot = await workspaceRoot(policy, root);
+  const realRoot = await workspaceRoot(roots, root);
   // confinePath resolves symlinks (through the nearest existing ancestor) and enforces the allowed roots...
-  const absolute = await confinePath(policy, path.resolve(realRoot, relative));
+  const absolute = await confinePath(roots, path.resolve(realRoot, relative));
   // ...and the workspace is a tighter fence inside them.
   if (!isInsideRoot(realRoot, absolute)) {
     throw new KaiError("PERMISSION_DENIED", `${relative} is outside the workspace`);

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import fs from "node:fs/promises";
-import { KaiError } from "../../shared/errors";
-import { MAX_JSON_DEPTH, jsonNesting } from "../../shared/json-depth";
-import { errnoCode } from "../policy";
+import { KaiError } from "../../../shared/errors";
+import { MAX_JSON_DEPTH, jsonNesting } from "../../../shared/json-depth";
+import { errnoCode } from "./errors";
 import { type Folder, type Workspace, at, locate, self } from "./confined-fs";
 
 /**

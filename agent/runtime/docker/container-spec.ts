@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type Docker from "dockerode";
-import { stripSlash } from "./services";
+import { stripSlash } from "./containers";
 
 /**
  * What it takes to make a container again on a newer image. A container's inspected

@@ -1,0 +1,45 @@
+import os from "node:os";
+import WebSocket from "ws";
+import { type HelloFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/protocol";
+
+export const AGENT_VERSION = "0.1.0";
+/** The edge names the host in this header of its upgrade answer; `hello` repeats it back. */
+export const HOST_ID_HEADER = "x-kai-host-id";
+
+export function connectUrl(server: string): string {
+  const url = new URL("/api/agent/connect", server);
+  url.protocol = url.protocol === "https:" ? "wss:" : url.protocol === "http:" ? "ws:" : url.protocol;
+  return url.toString();
+}
+
+/** Opens the agent's one WebSocket to the edge, authenticated by the host's token. */
+export function dial(url: string, token: string): WebSocket {
+  return new WebSocket(url, {
+    headers: { Authorization: `Bearer ${token}` },
+    maxPayload: MAX_FRAME_BYTES,
+    handshakeTimeout: 15_000,
+    // Frames are small JSON or base64 file chunks: compressing each one costs more CPU on
+    // both ends than it saves on the wire, and it caps the relay's frame rate.
+    perMessageDeflate: false,
+  });
+}
+
+/** The first frame the agent sends: who it is, what it runs on, and the Docker engine's state. */
+export function helloFrame(hostId: string, docker: HelloFrame["docker"]): HelloFrame {
+  return {
+    type: "hello",
+    protocolVersion: PROTOCOL_VERSION,
+    agentVersion: AGENT_VERSION,
+    hostId,
+    capabilities: [],
+    docker,
+    os: `${os.type()} ${os.release()}`,
+    arch: os.arch(),
+    hostname: os.hostname(),
+  };
+}
+
+/** Sends `frame` as JSON if the socket is open; a frame for a closing socket has nobody to read it. */
+export function sendJson(socket: WebSocket, frame: unknown): void {
+  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+}

@@ -1,0 +1,66 @@
+import Docker from "dockerode";
+import { KaiError } from "../../../shared/errors";
+
+/**
+ * The dockerode client. With no socket path it follows `DOCKER_HOST` (unix://, tcp://,
+ * ssh://) like the docker CLI, falling back to the default socket.
+ */
+export function createDockerClient(options: { socketPath?: string } = {}): Docker {
+  return options.socketPath ? new Docker({ socketPath: options.socketPath }) : new Docker();
+}
+
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "EPERM", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+
+/**
+ * Maps a dockerode failure to a KaiError: 404 → CONTAINER_NOT_FOUND (the handlers only call
+ * this for container operations; an image that is missing is answered before this), 409 →
+ * CONFLICT with Docker's message, an engine that cannot be reached → DOCKER_ERROR saying so,
+ * anything else → DOCKER_ERROR with Docker's own message. Never carries a stack.
+ */
+export function dockerError(error: unknown, options: { notFoundMessage?: string } = {}): KaiError {
+  if (error instanceof KaiError) return error;
+  const statusCode = numberField(error, "statusCode");
+  const message = engineMessage(error);
+  if (statusCode === 404) return new KaiError("CONTAINER_NOT_FOUND", options.notFoundMessage ?? message);
+  if (statusCode === 409) return new KaiError("CONFLICT", message);
+  if (statusCode === undefined) {
+    const code = stringField(error, "code");
+    if (code !== undefined && UNREACHABLE_CODES.has(code)) {
+      const where = stringField(error, "address") ?? stringField(error, "hostname");
+      const hint =
+        code === "EACCES" || code === "EPERM"
+          ? "the agent's user may not use the Docker socket (add it to the docker group)"
+          : "start the Docker engine (e.g. `sudo systemctl start docker`) and try again";
+      return new KaiError("DOCKER_ERROR", `the Docker engine is unreachable (${code}${where ? ` ${where}` : ""}): ${hint}`);
+    }
+    if (stringField(error, "name") === "AbortError") return new KaiError("DOCKER_ERROR", "the request was cancelled before Docker answered");
+  }
+  return new KaiError("DOCKER_ERROR", message);
+}
+
+/** Docker's own words: the JSON body's `message`, else dockerode's text without its prefix. */
+function engineMessage(error: unknown): string {
+  const fromBody = stringField(field(error, "json"), "message");
+  if (fromBody) return fromBody.trim();
+  const text = stringField(error, "message") ?? String(error);
+  return text.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim() || "Docker request failed";
+}
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined;
+}
+
+function stringField(value: unknown, key: string): string | undefined {
+  const found = field(value, key);
+  return typeof found === "string" ? found : undefined;
+}
+
+function numberField(value: unknown, key: string): number | undefined {
+  const found = field(value, key);
+  return typeof found === "number" ? found : undefined;
+}
+
+/** The HTTP status Docker answered with, if the failure was an answer at all. */
+export function httpStatus(error: unknown): number | undefined {
+  return numberField(error, "statusCode");
+}
