@@ -40,8 +40,14 @@ describe("ChunkBatcher", () => {
     for (let n = 0; n < 1000; n++) batcher.push(n);
     await nextTurn();
     for (const frame of frames) expect(JSON.stringify(frame).length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
-    expect(Math.max(...frames.map((frame) => (frame.type === "chunks" ? frame.data.length : 1)))).toBeLessThanOrEqual(512);
-    const flat = frames.flatMap((frame) => (frame.type === "chunks" ? frame.data.map((data, index) => ({ seq: frame.seq + index, data })) : [{ seq: frame.seq, data: frame.data }]));
+    expect(Math.max(...frames.map((frame) => (frame.type === "chunks" ? frame.data.length : 1)))).toBeLessThanOrEqual(
+      512,
+    );
+    const flat = frames.flatMap((frame) =>
+      frame.type === "chunks"
+        ? frame.data.map((data, index) => ({ seq: frame.seq + index, data }))
+        : [{ seq: frame.seq, data: frame.data }],
+    );
     expect(flat.map((item) => item.seq)).toEqual([...Array(1005).keys()]);
     expect(flat.slice(5).map((item) => item.data)).toEqual([...Array(1000).keys()]);
   });

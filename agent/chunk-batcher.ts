@@ -31,7 +31,8 @@ export class ChunkBatcher {
     if (!this.batching) return this.send({ type: "chunk", id: this.id, seq, data });
     // Serialized to be measured (escapes included), as the frame limit counts characters.
     const chars = JSON.stringify(data)?.length ?? 4;
-    if (this.#items.length && (this.#chars + chars > MAX_BATCH_CHARS || this.#items.length >= MAX_BATCH_ITEMS)) this.flush();
+    if (this.#items.length && (this.#chars + chars > MAX_BATCH_CHARS || this.#items.length >= MAX_BATCH_ITEMS))
+      this.flush();
     if (!this.#items.length) this.#firstSeq = seq;
     this.#items.push(data);
     this.#chars += chars + 1;
@@ -46,7 +47,11 @@ export class ChunkBatcher {
     if (!items.length) return;
     this.#items = [];
     this.#chars = 0;
-    this.send(items.length === 1 ? { type: "chunk", id: this.id, seq: this.#firstSeq, data: items[0] } : { type: "chunks", id: this.id, seq: this.#firstSeq, data: items });
+    this.send(
+      items.length === 1
+        ? { type: "chunk", id: this.id, seq: this.#firstSeq, data: items[0] }
+        : { type: "chunks", id: this.id, seq: this.#firstSeq, data: items },
+    );
   }
 
   /** Drops what is gathered (the request was cancelled). */

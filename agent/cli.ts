@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { loadPolicy } from "./policy";
+import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
+import { ConfigError, parseCommand, USAGE } from "./config";
 import { AGENT_VERSION, AgentConnection } from "./connection";
-import { ConfigError, USAGE, parseCommand } from "./config";
 import { handlers } from "./handlers/index";
 import { createLogger } from "./log";
 import { login } from "./login";
+import { loadPolicy } from "./policy";
 import { AgentRpc } from "./rpc";
-import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
 import { createDockerClient } from "./runtime/docker/client";
 import { watchContainerEvents } from "./runtime/docker/events";
 import { LiveStats } from "./runtime/docker/live-stats";
@@ -52,7 +52,8 @@ async function main(): Promise<number> {
     server: config.server,
     token: config.token,
     log,
-    rpcFor: (hostId, send, batchChunks) => new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats }, send, batchChunks, log }),
+    rpcFor: (hostId, send, batchChunks) =>
+      new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats }, send, batchChunks, log }),
     // Container events go to the edge while it listens; a reconnect resubscribes.
     whileConnected: (hostId, publish, signal) => {
       void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log);

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, USAGE, parseCommand } from "./config";
+import { ConfigError, parseCommand, USAGE } from "./config";
 import { saveLogin } from "./login";
 
 const TOKEN = "kai_agent_0123456789abcdefABCDEF-_xyz";
@@ -64,44 +64,66 @@ describe("--token-file", () => {
     expect(command).toMatchObject({ kind: "run", config: { server: "https://kai.example.com", token: TOKEN } });
   });
 
-  it.each([0o644, 0o640, 0o604, 0o660])("refuses a token file with mode %o, with the exact chmod to run", async (mode) => {
-    const file = await write(`token-${mode.toString(8)}`, TOKEN, mode);
-    const message = await refusal(["--server", "https://kai.example.com", "--token-file", file]);
-    expect(message).toContain(`run: chmod 600 ${file}`);
-    expect(message).toContain(`(0${mode.toString(8)})`);
-  });
+  it.each([0o644, 0o640, 0o604, 0o660])(
+    "refuses a token file with mode %o, with the exact chmod to run",
+    async (mode) => {
+      const file = await write(`token-${mode.toString(8)}`, TOKEN, mode);
+      const message = await refusal(["--server", "https://kai.example.com", "--token-file", file]);
+      expect(message).toContain(`run: chmod 600 ${file}`);
+      expect(message).toContain(`(0${mode.toString(8)})`);
+    },
+  );
 
   it("quotes a path with spaces in the chmod it suggests", async () => {
     const file = await write("my token", TOKEN, 0o644);
-    expect(await refusal(["--server", "https://kai.example.com", "--token-file", file])).toContain(`run: chmod 600 '${file}'`);
+    expect(await refusal(["--server", "https://kai.example.com", "--token-file", file])).toContain(
+      `run: chmod 600 '${file}'`,
+    );
   });
 
   it("refuses a file that does not hold an agent token", async () => {
     const file = await write("token-api", "kai_api_not_an_agent_token", 0o600);
-    expect(await refusal(["--server", "https://kai.example.com", "--token-file", file])).toContain("does not hold an agent token (kai_agent_…)");
+    expect(await refusal(["--server", "https://kai.example.com", "--token-file", file])).toContain(
+      "does not hold an agent token (kai_agent_…)",
+    );
   });
 
   it("names a missing token file", async () => {
-    expect(await refusal(["--server", "https://kai.example.com", "--token-file", path.join(tmp, "nope")])).toContain("cannot read the token file");
+    expect(await refusal(["--server", "https://kai.example.com", "--token-file", path.join(tmp, "nope")])).toContain(
+      "cannot read the token file",
+    );
   });
 });
 
 describe("the config file", () => {
   it("gives server and token when it is 0600", async () => {
-    const file = await write("agent-ok.json", JSON.stringify({ server: "https://kai.example.com", token: TOKEN, policy: "/etc/kai/policy.json" }), 0o600);
+    const file = await write(
+      "agent-ok.json",
+      JSON.stringify({ server: "https://kai.example.com", token: TOKEN, policy: "/etc/kai/policy.json" }),
+      0o600,
+    );
     const command = await parseCommand(["--config", file], env);
-    expect(command).toMatchObject({ kind: "run", config: { server: "https://kai.example.com", token: TOKEN, policyFile: "/etc/kai/policy.json" } });
+    expect(command).toMatchObject({
+      kind: "run",
+      config: { server: "https://kai.example.com", token: TOKEN, policyFile: "/etc/kai/policy.json" },
+    });
   });
 
   it("is refused when it holds a token and others can read it", async () => {
-    const file = await write("agent-open.json", JSON.stringify({ server: "https://kai.example.com", token: TOKEN }), 0o644);
+    const file = await write(
+      "agent-open.json",
+      JSON.stringify({ server: "https://kai.example.com", token: TOKEN }),
+      0o644,
+    );
     expect(await refusal(["--config", file])).toContain(`run: chmod 600 ${file}`);
   });
 
   it("may be world-readable when the token comes from --token-file", async () => {
     const config = await write("agent-no-token.json", JSON.stringify({ server: "https://kai.example.com" }), 0o644);
     const token = await write("token-for-config", TOKEN, 0o400);
-    expect(await parseCommand(["--config", config, "--token-file", token], env)).toMatchObject({ config: { server: "https://kai.example.com", token: TOKEN } });
+    expect(await parseCommand(["--config", config, "--token-file", token], env)).toMatchObject({
+      config: { server: "https://kai.example.com", token: TOKEN },
+    });
   });
 });
 
@@ -115,8 +137,12 @@ describe("kai-agent login", () => {
   });
 
   it("refuses a token given as an argument, saying it is read from stdin", async () => {
-    expect(await refusal(["login", "--server", "https://kai.example.com", "--token", TOKEN])).toContain("login reads it from stdin");
-    expect(await refusal(["login", "--server", "https://kai.example.com", TOKEN])).toContain("login reads it from stdin");
+    expect(await refusal(["login", "--server", "https://kai.example.com", "--token", TOKEN])).toContain(
+      "login reads it from stdin",
+    );
+    expect(await refusal(["login", "--server", "https://kai.example.com", TOKEN])).toContain(
+      "login reads it from stdin",
+    );
   });
 
   it("needs a server", async () => {
@@ -125,12 +151,28 @@ describe("kai-agent login", () => {
   });
 
   it("writes {server, token} with mode 0600, keeping the file's other keys, and tightens an open file", async () => {
-    const file = await write("login-keep.json", JSON.stringify({ policy: "/etc/kai/policy.json", dockerSocket: "/run/docker.sock", server: "https://old.example.com" }), 0o644);
+    const file = await write(
+      "login-keep.json",
+      JSON.stringify({
+        policy: "/etc/kai/policy.json",
+        dockerSocket: "/run/docker.sock",
+        server: "https://old.example.com",
+      }),
+      0o644,
+    );
     await saveLogin(file, "https://kai.example.com", TOKEN);
-    expect(JSON.parse(await fs.readFile(file, "utf8"))).toEqual({ policy: "/etc/kai/policy.json", dockerSocket: "/run/docker.sock", server: "https://kai.example.com", token: TOKEN });
+    expect(JSON.parse(await fs.readFile(file, "utf8"))).toEqual({
+      policy: "/etc/kai/policy.json",
+      dockerSocket: "/run/docker.sock",
+      server: "https://kai.example.com",
+      token: TOKEN,
+    });
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
     // And the agent then starts from that file alone.
-    expect(await parseCommand(["--config", file], env)).toMatchObject({ kind: "run", config: { server: "https://kai.example.com", token: TOKEN } });
+    expect(await parseCommand(["--config", file], env)).toMatchObject({
+      kind: "run",
+      config: { server: "https://kai.example.com", token: TOKEN },
+    });
   });
 
   it("leaves an invalid config file alone rather than overwrite it", async () => {
@@ -160,7 +202,10 @@ describe("kai-agent login", () => {
     const file = path.join(xdg, "kai", "agent.json");
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await fs.readFile(file, "utf8"))).toEqual({ server: "http://127.0.0.1:9", token: TOKEN });
-    expect(await parseCommand([], { XDG_CONFIG_HOME: xdg })).toMatchObject({ kind: "run", config: { server: "http://127.0.0.1:9", token: TOKEN } });
+    expect(await parseCommand([], { XDG_CONFIG_HOME: xdg })).toMatchObject({
+      kind: "run",
+      config: { server: "http://127.0.0.1:9", token: TOKEN },
+    });
   });
 
   it("refuses what is not an agent token on stdin, and empty input", async () => {
@@ -214,7 +259,10 @@ describe("kai-agent login at a terminal", () => {
       execFile(
         "python3",
         [driver, process.execPath, "--import", "tsx", cliFile, "login", "--server", "http://127.0.0.1:9"],
-        { env: { PATH: process.env.PATH, HOME: tmp, XDG_CONFIG_HOME: xdg, TYPED: TOKEN }, cwd: path.join(import.meta.dirname, "..") },
+        {
+          env: { PATH: process.env.PATH, HOME: tmp, XDG_CONFIG_HOME: xdg, TYPED: TOKEN },
+          cwd: path.join(import.meta.dirname, ".."),
+        },
         (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, text: stdout }),
       );
     });
@@ -222,7 +270,10 @@ describe("kai-agent login at a terminal", () => {
     expect(shown.text).toContain("now run: kai-agent");
     expect(shown.text).not.toContain(TOKEN);
     expect(shown.code).toBe(0);
-    expect(JSON.parse(await fs.readFile(path.join(xdg, "kai", "agent.json"), "utf8"))).toEqual({ server: "http://127.0.0.1:9", token: TOKEN });
+    expect(JSON.parse(await fs.readFile(path.join(xdg, "kai", "agent.json"), "utf8"))).toEqual({
+      server: "http://127.0.0.1:9",
+      token: TOKEN,
+    });
   });
 });
 

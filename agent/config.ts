@@ -65,7 +65,8 @@ export class ConfigError extends Error {}
 export const TOKEN_PREFIX = "kai_agent_";
 
 /** The replacement for the token flag and variable that were dropped; said in every error about them. */
-const HOW_TO_GIVE_THE_TOKEN = "run `kai-agent login --server URL` (it reads the token from stdin) or pass --token-file FILE (a file only you can read, chmod 600)";
+const HOW_TO_GIVE_THE_TOKEN =
+  "run `kai-agent login --server URL` (it reads the token from stdin) or pass --token-file FILE (a file only you can read, chmod 600)";
 
 export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
@@ -85,7 +86,9 @@ export function parseConfigText(file: string, text: string): ConfigFile {
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError(`the config file ${file} is invalid: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+    throw new ConfigError(
+      `the config file ${file} is invalid: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
+    );
   }
   return parsed.data;
 }
@@ -95,7 +98,11 @@ export function parseConfigText(file: string, text: string): ConfigFile {
  * (fstat, so a swap between the check and the read cannot slip a different file in).
  * `undefined` when it does not exist and `missingOk`.
  */
-async function readSecretFile(file: string, what: string, missingOk: boolean): Promise<{ text: string; mode: number } | undefined> {
+async function readSecretFile(
+  file: string,
+  what: string,
+  missingOk: boolean,
+): Promise<{ text: string; mode: number } | undefined> {
   let handle;
   try {
     handle = await fs.open(file, "r");
@@ -127,8 +134,14 @@ function requirePrivate(file: string, mode: number): void {
 
 /** Checks what a token looks like, so a pasted API token or a stray newline fails here and not at the edge. */
 export function checkToken(token: string, source: string): string {
-  if (!token.startsWith(TOKEN_PREFIX)) throw new ConfigError(`${source} does not hold an agent token (${TOKEN_PREFIX}…); enrolling a machine (POST /api/hosts) answers one`);
-  if (!/^[A-Za-z0-9_-]+$/.test(token) || token.length > 512) throw new ConfigError(`${source} holds something that is not an agent token (only letters, digits, _ and - after ${TOKEN_PREFIX})`);
+  if (!token.startsWith(TOKEN_PREFIX))
+    throw new ConfigError(
+      `${source} does not hold an agent token (${TOKEN_PREFIX}…); enrolling a machine (POST /api/hosts) answers one`,
+    );
+  if (!/^[A-Za-z0-9_-]+$/.test(token) || token.length > 512)
+    throw new ConfigError(
+      `${source} holds something that is not an agent token (only letters, digits, _ and - after ${TOKEN_PREFIX})`,
+    );
   return token;
 }
 
@@ -166,10 +179,14 @@ export async function parseCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   if (values.token !== undefined) {
-    throw new ConfigError(`--token is no longer accepted: a command line is visible to every process on this machine (ps) and stays in shell history; ${HOW_TO_GIVE_THE_TOKEN}`);
+    throw new ConfigError(
+      `--token is no longer accepted: a command line is visible to every process on this machine (ps) and stays in shell history; ${HOW_TO_GIVE_THE_TOKEN}`,
+    );
   }
   if (emptyAsUnset(env.KAI_TOKEN) !== undefined) {
-    throw new ConfigError(`KAI_TOKEN is no longer read: the agent's environment is readable by every script it runs (/proc/<pid>/environ); unset KAI_TOKEN and ${HOW_TO_GIVE_THE_TOKEN}`);
+    throw new ConfigError(
+      `KAI_TOKEN is no longer read: the agent's environment is readable by every script it runs (/proc/<pid>/environ); unset KAI_TOKEN and ${HOW_TO_GIVE_THE_TOKEN}`,
+    );
   }
 
   const explicitConfig = values.config ?? emptyAsUnset(env.KAI_CONFIG);
@@ -190,11 +207,15 @@ export async function parseCommand(argv: string[], env: NodeJS.ProcessEnv = proc
     token = checkToken(file.token, `"token" in the config file ${configFile}`);
   }
 
-  if (!server) throw new ConfigError("missing the server: run `kai-agent login --server URL` once, or pass --server URL (or set KAI_SERVER)");
+  if (!server)
+    throw new ConfigError(
+      "missing the server: run `kai-agent login --server URL` once, or pass --server URL (or set KAI_SERVER)",
+    );
   if (!token) throw new ConfigError(`missing this host's agent token: ${HOW_TO_GIVE_THE_TOKEN}`);
   checkServer(server);
   const logLevel = values["log-level"] ?? "info";
-  if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error`);
+  if (!["debug", "info", "warn", "error"].includes(logLevel))
+    throw new ConfigError(`--log-level must be debug, info, warn or error`);
 
   const policyFile = values.policy ?? emptyAsUnset(env.KAI_POLICY) ?? file.policy;
   const dockerSocket = values["docker-socket"] ?? file.dockerSocket;
@@ -230,12 +251,17 @@ async function parseLogin(argv: string[], env: NodeJS.ProcessEnv): Promise<Parse
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new ConfigError(`login: ${(error as Error).message} (the token is not an argument: login reads it from stdin)`);
+    throw new ConfigError(
+      `login: ${(error as Error).message} (the token is not an argument: login reads it from stdin)`,
+    );
   }
   if (values.help) return { kind: "help" };
   const configFile = values.config ?? emptyAsUnset(env.KAI_CONFIG) ?? defaultConfigFile(env);
   const server = values.server ?? emptyAsUnset(env.KAI_SERVER);
-  if (!server) throw new ConfigError("login needs --server URL, Kai's address, e.g. kai-agent login --server https://kai.example.com");
+  if (!server)
+    throw new ConfigError(
+      "login needs --server URL, Kai's address, e.g. kai-agent login --server https://kai.example.com",
+    );
   checkServer(server);
   return { kind: "login", server, configFile };
 }

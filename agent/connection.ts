@@ -1,14 +1,14 @@
 import WebSocket from "ws";
-import { CHUNK_BATCHES_SINCE, type HelloFrame, KEEPALIVE_PONG, edgeFrame, parseFrame } from "../shared/protocol";
+import { CHUNK_BATCHES_SINCE, edgeFrame, type HelloFrame, KEEPALIVE_PONG, parseFrame } from "../shared/protocol";
 import { Backoff } from "./backoff";
-import { HOST_ID_HEADER, connectUrl, dial, helloFrame, sendJson } from "./connection/dial";
+import { connectUrl, dial, HOST_ID_HEADER, helloFrame, sendJson } from "./connection/dial";
 import { reportDockerState } from "./connection/docker-state-reporter";
-import { type Ending, closeEnding, refusalEnding } from "./connection/endings";
+import { closeEnding, type Ending, refusalEnding } from "./connection/endings";
 import { Keepalive } from "./connection/keepalive";
 import type { Logger } from "./log";
 import type { AgentRpc, RpcOptions } from "./rpc";
 
-export { AGENT_VERSION, HOST_ID_HEADER, connectUrl } from "./connection/dial";
+export { AGENT_VERSION, connectUrl, HOST_ID_HEADER } from "./connection/dial";
 export { REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "./connection/endings";
 
 export interface ConnectionOptions {
@@ -62,7 +62,8 @@ export class AgentConnection {
       if (!first) {
         // The edge's Retry-After wins over a shorter backoff step, with a little jitter of its own.
         const backoff = this.#backoff.next();
-        const delay = waitMs || (retryAfterMs ? Math.max(backoff, retryAfterMs + Math.round(this.#random() * 1000)) : backoff);
+        const delay =
+          waitMs || (retryAfterMs ? Math.max(backoff, retryAfterMs + Math.round(this.#random() * 1000)) : backoff);
         log("info", "reconnecting", { in_ms: delay });
         await this.#sleep(delay);
         if (this.#stopped) break;
@@ -97,10 +98,16 @@ export class AgentConnection {
       /** Aborts when the socket closes: everything that runs for this connection stops with it. */
       const connectionWork = new AbortController();
       const keepalive = new Keepalive(socket, this.#options.keepaliveMs ?? 20_000, log);
-      const session = { hostId: "", edgeProtocol: 0, hello: undefined as HelloFrame["docker"] | undefined, eventSeq: 0 };
+      const session = {
+        hostId: "",
+        edgeProtocol: 0,
+        hello: undefined as HelloFrame["docker"] | undefined,
+        eventSeq: 0,
+      };
       let rpc: AgentRpc | undefined;
       let refused: Ending | undefined;
-      const publish = (topic: string, data: unknown) => sendJson(socket, { type: "event", topic, seq: session.eventSeq++, data });
+      const publish = (topic: string, data: unknown) =>
+        sendJson(socket, { type: "event", topic, seq: session.eventSeq++, data });
 
       socket.on("upgrade", (response) => {
         session.hostId = String(response.headers[HOST_ID_HEADER] ?? "");

@@ -4,16 +4,21 @@
  */
 export type Level = "debug" | "info" | "warn" | "error";
 
-export interface Logger {
-  (level: Level, message: string, fields?: Record<string, string | number | boolean | undefined>): void;
-}
+export type Logger = (
+  level: Level,
+  message: string,
+  fields?: Record<string, string | number | boolean | undefined>,
+) => void;
 
 function format(value: string | number | boolean): string {
   const text = String(value);
   return /[\s"=]/.test(text) ? JSON.stringify(text) : text;
 }
 
-export function createLogger(write: (line: string) => void = (line) => process.stderr.write(`${line}\n`), minLevel: Level = "info"): Logger {
+export function createLogger(
+  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  minLevel: Level = "info",
+): Logger {
   const order: Level[] = ["debug", "info", "warn", "error"];
   return (level, message, fields = {}) => {
     if (order.indexOf(level) < order.indexOf(minLevel)) return;

@@ -17,7 +17,9 @@ export async function login(
   const token = checkToken(await readToken(io.stdin, io.stderr), "the input");
   await saveLogin(command.configFile, command.server, token);
   const next = command.configFile === defaultConfigFile() ? "kai-agent" : `kai-agent --config ${command.configFile}`;
-  io.stderr.write(`kai-agent: saved the token for ${command.server} in ${command.configFile} (readable by you only); now run: ${next}\n`);
+  io.stderr.write(
+    `kai-agent: saved the token for ${command.server} in ${command.configFile} (readable by you only); now run: ${next}\n`,
+  );
 }
 
 /** Far above any token: a pipe that keeps going is not a token. */
@@ -25,14 +27,19 @@ const MAX_INPUT_BYTES = 4096;
 
 async function readToken(stdin: Readable, stderr: Writable): Promise<string> {
   const tty = stdin as Partial<ReadStream>;
-  if (tty.isTTY && typeof tty.setRawMode === "function") return (await promptHidden(stdin as ReadStream, stderr, "Agent token (kai_agent_…, input hidden): ")).trim();
+  if (tty.isTTY && typeof tty.setRawMode === "function")
+    return (await promptHidden(stdin as ReadStream, stderr, "Agent token (kai_agent_…, input hidden): ")).trim();
   let text = "";
   for await (const chunk of stdin) {
     text += typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8");
-    if (text.length > MAX_INPUT_BYTES) throw new ConfigError("the input is far too long for an agent token; pipe in the token alone");
+    if (text.length > MAX_INPUT_BYTES)
+      throw new ConfigError("the input is far too long for an agent token; pipe in the token alone");
   }
   text = text.trim();
-  if (!text) throw new ConfigError("no token on stdin: run kai-agent login at a terminal and paste it when asked, or pipe it in (kai-agent login --server URL < FILE)");
+  if (!text)
+    throw new ConfigError(
+      "no token on stdin: run kai-agent login at a terminal and paste it when asked, or pipe it in (kai-agent login --server URL < FILE)",
+    );
   return text;
 }
 
@@ -91,7 +98,10 @@ export async function saveLogin(file: string, server: string, token: string): Pr
   await fs.mkdir(directory, { recursive: true, mode: 0o700 });
   const temporary = path.join(directory, `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    await fs.writeFile(temporary, `${JSON.stringify({ ...existing, server, token }, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+    await fs.writeFile(temporary, `${JSON.stringify({ ...existing, server, token }, null, 2)}\n`, {
+      mode: 0o600,
+      flag: "wx",
+    });
     await fs.rename(temporary, file);
   } catch (error) {
     await fs.rm(temporary, { force: true });

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KaiError } from "../shared/errors";
-import { type Policy, checkContainerSecurity, confinePath, defaultPolicy, isInsideRoot, loadPolicy } from "./policy";
+import { checkContainerSecurity, confinePath, defaultPolicy, isInsideRoot, loadPolicy, type Policy } from "./policy";
 
 let tmp: string;
 let root: string;
@@ -125,7 +125,9 @@ describe("checkContainerSecurity", () => {
   });
 
   it("lists every violation", () => {
-    const error = thrown(() => checkContainerSecurity({ privileged: true, pidMode: "host", capAdd: ["ALL"], devices: ["/dev/mem"] }));
+    const error = thrown(() =>
+      checkContainerSecurity({ privileged: true, pidMode: "host", capAdd: ["ALL"], devices: ["/dev/mem"] }),
+    );
     expect(error.details?.violations).toHaveLength(4);
   });
 });
@@ -145,7 +147,9 @@ describe("loadPolicy", () => {
   });
 
   it("reads roots (resolved to real paths, deduplicated) and the entry cap", async () => {
-    const file = await policyFile(JSON.stringify({ allowedRoots: [path.join(tmp, "root-link"), root], maxDirectoryEntries: 50 }));
+    const file = await policyFile(
+      JSON.stringify({ allowedRoots: [path.join(tmp, "root-link"), root], maxDirectoryEntries: 50 }),
+    );
     expect(await loadPolicy(file)).toEqual({ allowedRoots: [root], maxDirectoryEntries: 50, scripts: true });
   });
 
@@ -169,7 +173,10 @@ describe("loadPolicy", () => {
     [JSON.stringify({ maxDirectoryEntries: 0 }), 'field "maxDirectoryEntries"'],
     [JSON.stringify({ allowedRoot: ["/tmp"] }), 'field "allowedRoot"'],
     [JSON.stringify({ scripts: "no" }), 'field "scripts"'],
-    [JSON.stringify({ allowedRoots: ["/tmp", "/no/such/kai/dir"] }), 'field "allowedRoots[1]": /no/such/kai/dir does not exist'],
+    [
+      JSON.stringify({ allowedRoots: ["/tmp", "/no/such/kai/dir"] }),
+      'field "allowedRoots[1]": /no/such/kai/dir does not exist',
+    ],
   ])("refuses %s naming the file and the field", async (content, expected) => {
     const file = await policyFile(content);
     const loading = loadPolicy(file);
@@ -180,6 +187,8 @@ describe("loadPolicy", () => {
   it("refuses a root that is a file", async () => {
     const rootFile = path.join(tmp, "a-file");
     await fs.writeFile(rootFile, "");
-    await expect(loadPolicy(await policyFile(JSON.stringify({ allowedRoots: [rootFile] })))).rejects.toThrow('field "allowedRoots[0]"');
+    await expect(loadPolicy(await policyFile(JSON.stringify({ allowedRoots: [rootFile] })))).rejects.toThrow(
+      'field "allowedRoots[0]"',
+    );
   });
 });

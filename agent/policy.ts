@@ -110,7 +110,10 @@ export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Po
       if (!(await fs.stat(real)).isDirectory()) throw new Error("not a directory");
       if (!roots.includes(real)) roots.push(real);
     } catch (error) {
-      const reason = errnoCode(error) === "ENOENT" ? "does not exist" : errnoCode(error) ?? (error instanceof Error ? error.message : String(error));
+      const reason =
+        errnoCode(error) === "ENOENT"
+          ? "does not exist"
+          : (errnoCode(error) ?? (error instanceof Error ? error.message : String(error)));
       throw new Error(`policy file ${file}: field "allowedRoots[${index}]": ${root} ${reason}`);
     }
   }
@@ -146,11 +149,15 @@ export function checkContainerSecurity(options: ContainerSecurityOptions): void 
   if (options.capAdd?.length) violations.push(`capAdd is not allowed (${options.capAdd.join(", ")})`);
   if (options.devices?.length) violations.push(`devices are not allowed (${options.devices.join(", ")})`);
   for (const opt of options.securityOpt ?? []) {
-    if (!ALLOWED_SECURITY_OPT.test(opt.trim())) violations.push(`securityOpt "${opt}" is not allowed (only no-new-privileges is)`);
+    if (!ALLOWED_SECURITY_OPT.test(opt.trim()))
+      violations.push(`securityOpt "${opt}" is not allowed (only no-new-privileges is)`);
   }
-  if (options.extraBinds?.length) violations.push(`extra bind mounts are not allowed (${options.extraBinds.join(", ")})`);
+  if (options.extraBinds?.length)
+    violations.push(`extra bind mounts are not allowed (${options.extraBinds.join(", ")})`);
   if (violations.length > 0) {
-    throw new KaiError("PERMISSION_DENIED", `refused by this host's policy: ${violations.join("; ")}`, { details: { violations } });
+    throw new KaiError("PERMISSION_DENIED", `refused by this host's policy: ${violations.join("; ")}`, {
+      details: { violations },
+    });
   }
 }
 
@@ -174,5 +181,7 @@ function denied(message: string, details?: Record<string, unknown>): KaiError {
 }
 
 function fieldName(segments: readonly PropertyKey[]): string {
-  return segments.map((segment, i) => (typeof segment === "number" ? `[${segment}]` : `${i > 0 ? "." : ""}${String(segment)}`)).join("");
+  return segments
+    .map((segment, i) => (typeof segment === "number" ? `[${segment}]` : `${i > 0 ? "." : ""}${String(segment)}`))
+    .join("");
 }

@@ -1,6 +1,6 @@
-import { COMMANDS, type Op, isOp } from "../shared/commands";
+import { COMMANDS, isOp, type Op } from "../shared/commands";
 import { KaiError, type WireError } from "../shared/errors";
-import { MAX_FRAME_BYTES, type RequestFrame, type ResponseFrame, encodeAgentFrame } from "../shared/protocol";
+import { encodeAgentFrame, MAX_FRAME_BYTES, type RequestFrame, type ResponseFrame } from "../shared/protocol";
 import { ChunkBatcher } from "./chunk-batcher";
 import type { HandlerContext, Handlers, RequestContext } from "./handlers/types";
 import type { Logger } from "./log";
@@ -31,7 +31,10 @@ function toWireError(error: unknown, log: Logger, requestId: string): WireError 
     return { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
   }
   // Anything else is a bug or an unexpected runtime failure: log it here, send no stack.
-  log("error", "handler failed unexpectedly", { request: requestId, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  log("error", "handler failed unexpectedly", {
+    request: requestId,
+    error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+  });
   return { code: "INTERNAL_ERROR", message: "the host agent failed unexpectedly; see its log" };
 }
 
@@ -72,7 +75,10 @@ export class AgentRpc {
       // Serialized once: measured here, and this text is what is sent.
       text = encodeAgentFrame(reply);
       if (text.length > MAX_FRAME_BYTES) {
-        throw new KaiError("PAYLOAD_TOO_LARGE", `the answer to ${frame.op} is larger than one frame; narrow the request`);
+        throw new KaiError(
+          "PAYLOAD_TOO_LARGE",
+          `the answer to ${frame.op} is larger than one frame; narrow the request`,
+        );
       }
     } catch (error) {
       reply = { type: "res", id: frame.id, ok: false, error: toWireError(error, log, frame.id) };
@@ -81,7 +87,12 @@ export class AgentRpc {
       this.#inflight.delete(frame.id);
     }
     const ms = Math.round(performance.now() - started);
-    log(reply.ok ? "info" : "warn", "request", { request: frame.id, op: frame.op, outcome: reply.ok ? "ok" : reply.error.code, ms });
+    log(reply.ok ? "info" : "warn", "request", {
+      request: frame.id,
+      op: frame.op,
+      outcome: reply.ok ? "ok" : reply.error.code,
+      ms,
+    });
     if (controller.signal.aborted) return;
     chunks.flush();
     send(text);
@@ -94,7 +105,8 @@ export class AgentRpc {
 
   /** Stops every running request, e.g. when the connection they came on is gone. */
   abortAll(): void {
-    for (const controller of this.#inflight.values()) controller.abort(new KaiError("AGENT_OFFLINE", "the connection closed"));
+    for (const controller of this.#inflight.values())
+      controller.abort(new KaiError("AGENT_OFFLINE", "the connection closed"));
     this.#inflight.clear();
   }
 
@@ -104,11 +116,14 @@ export class AgentRpc {
   }
 
   async #dispatch(frame: RequestFrame, signal: AbortSignal, chunks: ChunkBatcher): Promise<unknown> {
-    if (!isOp(frame.op)) throw new KaiError("VALIDATION_ERROR", `unknown operation ${frame.op}; this agent may be older than the edge`);
+    if (!isOp(frame.op))
+      throw new KaiError("VALIDATION_ERROR", `unknown operation ${frame.op}; this agent may be older than the edge`);
     const op: Op = frame.op;
     const params = COMMANDS[op].params.safeParse(frame.params);
     if (!params.success) {
-      throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}`, { details: { issues: params.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`) } });
+      throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}`, {
+        details: { issues: params.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`) },
+      });
     }
     // Indexing by a union op loses the pairing of params, handler and chunk type; all come
     // from the same `op` just above.

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
+import type { Benchmark, Figure, RunOptions } from "./run";
 import { buildAgentBundle } from "./support/bundled-agent";
-import { Inspector, bareNode } from "./support/inspector";
+import { bareNode, Inspector } from "./support/inspector";
 import { kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
 import { round, slope } from "./support/stats";
-import type { Benchmark, Figure, RunOptions } from "./run";
 
 /**
  * Agent footprint: the resident memory of a connected, idle, bundled agent
@@ -34,14 +34,20 @@ export const benchmark: Benchmark = {
       if (!agent?.pid || !inspectedAgent?.pid) throw new Error("the agents did not start");
       const bare = bareNode();
       const inspectedBare = bareNode({ inspect: true });
-      for (const [label, one] of [["bare node", bare], ["inspected bare node", inspectedBare]] as const) {
+      for (const [label, one] of [
+        ["bare node", bare],
+        ["inspected bare node", inspectedBare],
+      ] as const) {
         scope.defer(label, async () => {
           one.child.kill("SIGKILL");
           await one.exited;
         });
       }
       if (!bare.child.pid || !inspectedBare.child.pid) throw new Error("bare node did not start");
-      const inspectors = [await Inspector.open(inspectedAgent.inspectorUrl), await Inspector.open(inspectedBare.inspectorUrl)];
+      const inspectors = [
+        await Inspector.open(inspectedAgent.inspectorUrl),
+        await Inspector.open(inspectedBare.inspectorUrl),
+      ];
       scope.defer("inspector sessions", () => inspectors.forEach((inspector) => inspector.close()));
 
       await sleep(quick ? SETTLE_MS.quick : SETTLE_MS.full);
@@ -103,18 +109,26 @@ function series(values: { minute: number; value: number }[]) {
 }
 
 function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecycle: string[]): Figure[] {
-  const pick = (key: Exclude<keyof Sample, "minute">) => series(samples.map((sample) => ({ minute: sample.minute, value: sample[key] })));
+  const pick = (key: Exclude<keyof Sample, "minute">) =>
+    series(samples.map((sample) => ({ minute: sample.minute, value: sample[key] })));
   const agent = pick("agent");
   const bare = pick("bare");
   const collected = pick("collectedAgent");
   const collectedBare = pick("collectedBare");
   const heap = pick("agentHeap");
   // Growth that stops is warm-up (compiled code, caches); the second half shows whether it stopped.
-  const secondHalf = series(samples.filter((sample) => sample.minute >= idleMs / 120_000).map((sample) => ({ minute: sample.minute, value: sample.collectedAgent })));
+  const secondHalf = series(
+    samples
+      .filter((sample) => sample.minute >= idleMs / 120_000)
+      .map((sample) => ({ minute: sample.minute, value: sample.collectedAgent })),
+  );
   const minutes = idleMs / 60_000;
-  const describe = (s: typeof agent) => `${round(s.start)} → ${round(s.end)} MiB (max ${round(s.max)}, ${s.slope >= 0 ? "+" : ""}${round(s.slope, 3)} MiB/min)`;
+  const describe = (s: typeof agent) =>
+    `${round(s.start)} → ${round(s.end)} MiB (max ${round(s.max)}, ${s.slope >= 0 ? "+" : ""}${round(s.slope, 3)} MiB/min)`;
   const reconnects = lifecycle.filter((line) => / disconnected /.test(line)).length;
-  const causes = [...new Set(lifecycle.filter((line) => / WARN /.test(line)).map((line) => line.replace(/^\S+ WARN\s+/, "")))];
+  const causes = [
+    ...new Set(lifecycle.filter((line) => / WARN /.test(line)).map((line) => line.replace(/^\S+ WARN\s+/, ""))),
+  ];
   const connectedText = `both agents stayed connected${reconnects > 0 ? ` except for ${reconnects} reconnect(s) (${causes.join("; ")})` : ""}, keeping their keepalive, Docker state check and event stream running`;
   // A sawtooth (garbage piling up between major collections) looks like growth to a slope
   // over one window: the biggest drop says whether the uncollected series saw one.
@@ -125,7 +139,9 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
     },
     { fall: 0, minute: 0 },
   );
-  const rounded = samples.map((sample) => Object.fromEntries(Object.entries(sample).map(([key, value]) => [key, round(value, 2)])));
+  const rounded = samples.map((sample) =>
+    Object.fromEntries(Object.entries(sample).map(([key, value]) => [key, round(value, 2)])),
+  );
   return [
     {
       figure: "agent idle RSS, connected, bundled",
@@ -135,7 +151,7 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
       unit: "MiB",
       target: { ratioAtMost: 2, atMost: 80 },
       why: `the bundle is ${round(bundleBytes / MIB, 1)} MiB of JavaScript that Node parses and keeps (dockerode, ws, zod and the command table), on top of Node's own ${round(bare.start)} MiB`,
-      note: "VmRSS from /proc/<pid>/status once both have settled after the agent's welcome; the bare process is `node -e \"setInterval(()=>{},1e3)\"` started at the same time",
+      note: 'VmRSS from /proc/<pid>/status once both have settled after the agent\'s welcome; the bare process is `node -e "setInterval(()=>{},1e3)"` started at the same time',
       details: { samples: rounded, agent, bare, collected, collectedBare, heap, agentLifecycle: lifecycle },
     },
     {

@@ -1,8 +1,8 @@
+import type { Benchmark, Figure, RunOptions } from "./run";
 import type { BundledAgent } from "./support/bundled-agent";
 import { AGENT_CONNECT_PACE, kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
 import { median, round } from "./support/stats";
-import type { Benchmark, Figure, RunOptions } from "./run";
 
 /**
  * Recovery: 20 enrolled hosts, each with its bundled agent connected; the edge is stopped
@@ -54,7 +54,9 @@ interface Restart {
 async function reconnect(agent: BundledAgent, since: number): Promise<Restart["back"][number]> {
   const connected = await agent.waitFor(/ connected /, since, 60_000);
   const disconnected = agent.lifecycle.find((entry) => entry.at >= since && / disconnected /.test(entry.line));
-  const attempts = agent.lifecycle.filter((entry) => entry.at >= since && entry.at <= connected.at && / connecting /.test(entry.line)).length;
+  const attempts = agent.lifecycle.filter(
+    (entry) => entry.at >= since && entry.at <= connected.at && / connecting /.test(entry.line),
+  ).length;
   return { disconnectedAt: disconnected?.at ?? Number.NaN, connectedAt: connected.at, attempts };
 }
 
@@ -86,7 +88,8 @@ function figures(restarts: Restart[], unpacedRestart: Restart): Figure[] {
   type One = (typeof per)[number];
   const seconds = (ms: number) => `${round(ms / 1000, 1)} s`;
   const down = (one: One) => `down ${seconds(one.downMs)}`;
-  const histogram = (one: One) => one.buckets.map(([second, count]) => `${second}–${second + 1} s: ${count}`).join(", ");
+  const histogram = (one: One) =>
+    one.buckets.map(([second, count]) => `${second}–${second + 1} s: ${count}`).join(", ");
   const slowest = per.reduce((worst, one) => (one.maxMs > worst.maxMs ? one : worst));
   const bunched = per.reduce((worst, one) => (one.busiestShare > worst.busiestShare ? one : worst));
   const details = per.map((one) => ({ ...one, fromReady: one.fromReady.map((ms) => Math.round(ms)) }));

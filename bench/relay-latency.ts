@@ -1,11 +1,11 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type Docker from "dockerode";
+import type { Benchmark, Figure, RunOptions } from "./run";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { type KaiStack, kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
 import { percentile, round } from "./support/stats";
-import type { Benchmark, Figure, RunOptions } from "./run";
 
 /**
  * Relay latency: p50 and p99 of two light relayed ops (a ping to the agent, listing
@@ -39,8 +39,11 @@ async function createContainers(stack: KaiStack): Promise<void> {
   for (let index = 0; index < CONTAINERS; index++) {
     const hostPath = path.join(stack.root, `bench-${index}`);
     await mkdir(hostPath, { recursive: true });
-    const created = await stack.api("/api/flexy", { body: { name: `kai-bench-${stack.hosts[0]?.id.slice(0, 8)}-${index}`, image: stack.image, hostPath } });
-    if (created.status !== 201) throw new Error(`creating a container through the API failed: ${created.status} ${JSON.stringify(created.body)}`);
+    const created = await stack.api("/api/flexy", {
+      body: { name: `kai-bench-${stack.hosts[0]?.id.slice(0, 8)}-${index}`, image: stack.image, hostPath },
+    });
+    if (created.status !== 201)
+      throw new Error(`creating a container through the API failed: ${created.status} ${JSON.stringify(created.body)}`);
   }
 }
 
@@ -71,24 +74,74 @@ async function measure(stack: KaiStack, quick: boolean): Promise<Figure[]> {
     const list = samples.get(name) ?? [];
     const ok = list.filter((sample) => sample.ok).map((sample) => sample.ms);
     const failed = list.filter((sample) => !sample.ok);
-    return { p50: percentile(ok, 0.5), p99: percentile(ok, 0.99), max: Math.max(...ok), errors: failed.length, firstError: failed[0] ? `${failed[0].status} ${failed[0].error ?? ""}` : undefined, ms: ok.map((ms) => round(ms, 2)) };
+    return {
+      p50: percentile(ok, 0.5),
+      p99: percentile(ok, 0.99),
+      max: Math.max(...ok),
+      errors: failed.length,
+      firstError: failed[0] ? `${failed[0].status} ${failed[0].error ?? ""}` : undefined,
+      ms: ok.map((ms) => round(ms, 2)),
+    };
   };
   const noop = stats("no-op");
   const ping = stats("ping");
   const list = stats("list");
-  const details = { rounds, warmupRounds: warmup, containersListed: CONTAINERS, noop, ping, list, dockerDirect: direct };
+  const details = {
+    rounds,
+    warmupRounds: warmup,
+    containersListed: CONTAINERS,
+    noop,
+    ping,
+    list,
+    dockerDirect: direct,
+  };
   const note = `${rounds} rounds after ${warmup} warm-up rounds, each round the three endpoints back to back in a rotating order, one keep-alive connection, time to the full body; the agent answers ping itself; Docker answers the list call directly (from this process) in ${round(direct.listP50, 2)} ms at p50 (and /_ping in ${round(direct.pingP50, 2)} ms)`;
 
-  const relayed = (name: string, what: string, measured: ReturnType<typeof stats>, dockerMs: number | undefined): Figure[] => {
-    const errorCheck = { label: "0 errors", ok: measured.errors === 0, failure: `${measured.errors} of ${rounds} requests failed (first: ${measured.firstError})` };
-    const docker = dockerMs === undefined ? "the agent answers a ping without calling Docker" : `Docker's own list call takes about ${round(dockerMs, 2)} ms of it`;
-    const extra = (p: "p50" | "p99") => `the relay hop (Durable Object → agent WebSocket → back) adds ${round(measured[p] - noop[p], 1)} ms over the no-op at ${p}; ${docker}`;
+  const relayed = (
+    name: string,
+    what: string,
+    measured: ReturnType<typeof stats>,
+    dockerMs: number | undefined,
+  ): Figure[] => {
+    const errorCheck = {
+      label: "0 errors",
+      ok: measured.errors === 0,
+      failure: `${measured.errors} of ${rounds} requests failed (first: ${measured.firstError})`,
+    };
+    const docker =
+      dockerMs === undefined
+        ? "the agent answers a ping without calling Docker"
+        : `Docker's own list call takes about ${round(dockerMs, 2)} ms of it`;
+    const extra = (p: "p50" | "p99") =>
+      `the relay hop (Durable Object → agent WebSocket → back) adds ${round(measured[p] - noop[p], 1)} ms over the no-op at ${p}; ${docker}`;
     return [
-      { figure: `relay latency p50, ${what}`, value: measured.p50, baseline: noop.p50, baselineLabel: "Worker→DO no-op", unit: "ms", target: { ratioAtMost: 1.5 }, checks: [errorCheck], why: extra("p50"), ...(name === "ping" ? { note, details } : {}) },
-      { figure: `relay latency p99, ${what}`, value: measured.p99, baseline: noop.p99, baselineLabel: "Worker→DO no-op", unit: "ms", target: { ratioAtMost: 2 }, checks: [errorCheck], why: extra("p99") },
+      {
+        figure: `relay latency p50, ${what}`,
+        value: measured.p50,
+        baseline: noop.p50,
+        baselineLabel: "Worker→DO no-op",
+        unit: "ms",
+        target: { ratioAtMost: 1.5 },
+        checks: [errorCheck],
+        why: extra("p50"),
+        ...(name === "ping" ? { note, details } : {}),
+      },
+      {
+        figure: `relay latency p99, ${what}`,
+        value: measured.p99,
+        baseline: noop.p99,
+        baselineLabel: "Worker→DO no-op",
+        unit: "ms",
+        target: { ratioAtMost: 2 },
+        checks: [errorCheck],
+        why: extra("p99"),
+      },
     ];
   };
-  return [...relayed("ping", "GET /api/hosts/{id}/ping", ping, undefined), ...relayed("list", "GET /api/flexy", list, direct.listP50)];
+  return [
+    ...relayed("ping", "GET /api/hosts/{id}/ping", ping, undefined),
+    ...relayed("list", "GET /api/flexy", list, direct.listP50),
+  ];
 }
 
 /** The same two calls straight to the engine from this process: what the relay wraps. */

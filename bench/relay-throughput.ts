@@ -1,10 +1,10 @@
 import os from "node:os";
+import type { Benchmark, Figure, RunOptions } from "./run";
 import { type CpuWindow, foreignLoad, meterCpu } from "./support/cpu-meter";
-import { type Endpoint, type LoadResult, closedLoop } from "./support/http-load";
+import { closedLoop, type Endpoint, type LoadResult } from "./support/http-load";
 import { kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
 import { percentile, round } from "./support/stats";
-import type { Benchmark, Figure, RunOptions } from "./run";
 
 /**
  * Relay throughput: requests per second that 32 concurrent keep-alive clients get from a
@@ -44,7 +44,13 @@ export const benchmark: Benchmark = {
       }
       // A reconnect during the windows would explain errors: keep the agent's own account.
       const lifecycle = stack.agents.flatMap((agent) => agent.lifecycle.map((entry) => entry.line));
-      return figures(combine(relayed), combine(baseline), window, lifecycle, [...relayed, ...baseline].map((one) => one.cpu));
+      return figures(
+        combine(relayed),
+        combine(baseline),
+        window,
+        lifecycle,
+        [...relayed, ...baseline].map((one) => one.cpu),
+      );
     } finally {
       await scope.close();
     }
@@ -68,7 +74,8 @@ function combine(windows: Metered[]) {
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     machineBusy: windows.reduce((sum, window) => sum + window.cpu.machineBusy, 0) / Math.max(1, windows.length),
-    workerdThreadBusy: windows.reduce((sum, window) => sum + window.cpu.workerdThreadBusy, 0) / Math.max(1, windows.length),
+    workerdThreadBusy:
+      windows.reduce((sum, window) => sum + window.cpu.workerdThreadBusy, 0) / Math.max(1, windows.length),
     foreign: foreignLoad(windows.map((window) => window.cpu)),
     /** CPU ms per completed request, per process group. */
     cpuPerRequest: perRequest(windows, completed),
@@ -84,7 +91,9 @@ function perRequest(windows: Metered[], completed: number): Record<string, numbe
   }
   const known = Object.entries(totals).reduce((sum, [group, ms]) => (group === "machine" ? sum : sum + ms), 0);
   totals.other = Math.max(0, (totals.machine ?? 0) - known);
-  return Object.fromEntries(Object.entries(totals).map(([group, ms]) => [group, round(ms / Math.max(1, completed), 2)]));
+  return Object.fromEntries(
+    Object.entries(totals).map(([group, ms]) => [group, round(ms / Math.max(1, completed), 2)]),
+  );
 }
 
 function breakdown(cost: Record<string, number>): string {
@@ -98,7 +107,13 @@ function pct(share: number): string {
   return `${Math.round(share * 100)}%`;
 }
 
-function figures(relayed: ReturnType<typeof combine>, baseline: ReturnType<typeof combine>, window: number, lifecycle: string[], windows: CpuWindow[]): Figure[] {
+function figures(
+  relayed: ReturnType<typeof combine>,
+  baseline: ReturnType<typeof combine>,
+  window: number,
+  lifecycle: string[],
+  windows: CpuWindow[],
+): Figure[] {
   const reconnects = lifecycle.filter((line) => / disconnected /.test(line));
   const failures = relayed.errors + baseline.errors;
   const cpus = os.cpus().length;

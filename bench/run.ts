@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { chartSvg } from "./support/chart";
 import { consoleTable, notes, updateReadme } from "./support/report";
 import { closeAllScopes } from "./support/scope";
-import { type Row, evaluate } from "./support/verdict";
+import { evaluate, type Row } from "./support/verdict";
 
 /**
  * `npm run bench`: runs every benchmark module of bench/ (a file exporting `benchmark`)
@@ -97,7 +97,9 @@ async function modules(): Promise<Benchmark[]> {
 }
 
 function isBenchmark(value: unknown): value is Benchmark {
-  return typeof value === "object" && value !== null && "name" in value && "run" in value && typeof value.run === "function";
+  return (
+    typeof value === "object" && value !== null && "name" in value && "run" in value && typeof value.run === "function"
+  );
 }
 
 function parseArgs(argv: string[]): { quick: boolean; only: string[] } {
@@ -119,7 +121,9 @@ async function ensureDocker(): Promise<void> {
     await execFileAsync("bash", [path.join(ROOT, "scripts", "ensure-docker.sh")], { cwd: ROOT });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? "";
-    process.stderr.write(`bench: no Docker engine could be started; the benchmarks that need it will not run\n${stderr}`);
+    process.stderr.write(
+      `bench: no Docker engine could be started; the benchmarks that need it will not run\n${stderr}`,
+    );
   }
 }
 
@@ -128,13 +132,24 @@ async function machine(): Promise<Record<string, string | number>> {
     (result) => result.stdout.trim(),
     () => "unknown",
   );
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker, os: `${os.type()} ${os.release()}` };
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    docker,
+    os: `${os.type()} ${os.release()}`,
+  };
 }
 
 async function main(): Promise<number> {
   const { quick, only } = parseArgs(process.argv.slice(2));
   // Same isolation as `npm test`: no metrics, no Request.cf download, wrangler's files in the project.
-  Object.assign(process.env, { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: path.join(ROOT, ".xdg") });
+  Object.assign(process.env, {
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    XDG_CONFIG_HOME: path.join(ROOT, ".xdg"),
+  });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       process.stderr.write(`bench: ${signal}: cleaning up…\n`);
@@ -145,7 +160,8 @@ async function main(): Promise<number> {
 
   const all = await modules();
   const selected = only.length === 0 ? all : all.filter((bench) => only.some((name) => bench.name.includes(name)));
-  if (selected.length === 0) throw new Error(`no benchmark matches ${only.join(", ")}; there are: ${all.map((bench) => bench.name).join(", ")}`);
+  if (selected.length === 0)
+    throw new Error(`no benchmark matches ${only.join(", ")}; there are: ${all.map((bench) => bench.name).join(", ")}`);
 
   const started = new Date();
   const rows: Row[] = [];
@@ -158,7 +174,9 @@ async function main(): Promise<number> {
       for (const figure of await bench.run({ quick })) rows.push(evaluate(bench.name, figure));
     } catch (error) {
       broken.push({ name: bench.name, error: error instanceof Error ? error.message : String(error) });
-      process.stderr.write(`${bench.name} could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `${bench.name} could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
     } finally {
       durations[bench.name] = Math.round((performance.now() - at) / 1000);
     }
@@ -173,15 +191,28 @@ async function main(): Promise<number> {
   const env = await machine();
   const heading = `Latest full run: ${started.toISOString().slice(0, 16).replace("T", " ")} UTC, ${env.cpus} × ${env.cpuModel}, Node ${env.node}, Docker ${env.docker}.`;
   await mkdir(RESULTS, { recursive: true });
-  const document = { measuredAt: started.toISOString(), mode, only, machine: env, durationsSeconds: durations, broken, figures: rows };
+  const document = {
+    measuredAt: started.toISOString(),
+    mode,
+    only,
+    machine: env,
+    durationsSeconds: durations,
+    broken,
+    figures: rows,
+  };
   await writeFile(path.join(RESULTS, "latest.json"), `${JSON.stringify(document, null, 2)}\n`);
-  await writeFile(path.join(RESULTS, "latest.svg"), chartSvg(rows, `Kai benchmarks (${mode}), ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`));
+  await writeFile(
+    path.join(RESULTS, "latest.svg"),
+    chartSvg(rows, `Kai benchmarks (${mode}), ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`),
+  );
   process.stdout.write(`\nresults: bench/results/latest.json, bench/results/latest.svg\n`);
 
   // The README shows a full run of everything, never a partial or shortened one.
   if (!quick && only.length === 0 && broken.length === 0) {
     const updated = await updateReadme(path.join(ROOT, "README.md"), rows, heading);
-    process.stdout.write(updated ? "README.md: Benchmarks table updated\n" : "README.md: no bench markers found; table not updated\n");
+    process.stdout.write(
+      updated ? "README.md: Benchmarks table updated\n" : "README.md: no bench markers found; table not updated\n",
+    );
   } else {
     process.stdout.write("README.md left as it is (only a full run of every benchmark rewrites it)\n");
   }

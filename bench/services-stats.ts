@@ -93,8 +93,18 @@ async function measure(docker: Docker, liveStats: LiveStats, ids: string[], naiv
   const results = {
     containers: CONTAINERS,
     listedRunning: listed,
-    serviceList: { coldMs: round(cold.ms), steadyMedianMs: round(steadyMedian), steadyP95Ms: round(percentile(steady, 0.95)), runs: steady.map(round) },
-    naiveSequential: { measuredContainers: naiveSample, perContainerMs: round(naivePerContainer), scaledTo50Ms: round(naiveFor50), samplesMs: naive.map(round) },
+    serviceList: {
+      coldMs: round(cold.ms),
+      steadyMedianMs: round(steadyMedian),
+      steadyP95Ms: round(percentile(steady, 0.95)),
+      runs: steady.map(round),
+    },
+    naiveSequential: {
+      measuredContainers: naiveSample,
+      perContainerMs: round(naivePerContainer),
+      scaledTo50Ms: round(naiveFor50),
+      samplesMs: naive.map(round),
+    },
     naiveParallelAll50Ms: round(naiveParallel),
     ratioSteadyToNaive: steadyMedian / naiveFor50,
     target: "≤ 0.1× naive",
@@ -114,8 +124,22 @@ async function measure(docker: Docker, liveStats: LiveStats, ids: string[], naiv
       targetRatio: 0.1,
       note: `the list covered ${listed} running containers (the engine is shared; ≥ ${CONTAINERS}); ${scaled}; results in bench/results/services-stats.json`,
     },
-    { figure: "service.list, first call (opens the streams)", value: cold.ms, baseline: naiveFor50, baselineLabel: "Docker one container at a time", unit: "ms", note: "waits once, in parallel, for every container's first complete sample" },
-    { figure: "service.list steady vs naive all 50 in parallel", value: steadyMedian, baseline: naiveParallel, baselineLabel: "Docker all 50 at once", unit: "ms", note: "a fairer naive: one-shot stats for all 50 at once" },
+    {
+      figure: "service.list, first call (opens the streams)",
+      value: cold.ms,
+      baseline: naiveFor50,
+      baselineLabel: "Docker one container at a time",
+      unit: "ms",
+      note: "waits once, in parallel, for every container's first complete sample",
+    },
+    {
+      figure: "service.list steady vs naive all 50 in parallel",
+      value: steadyMedian,
+      baseline: naiveParallel,
+      baselineLabel: "Docker all 50 at once",
+      unit: "ms",
+      note: "a fairer naive: one-shot stats for all 50 at once",
+    },
   ];
 }
 
@@ -125,7 +149,11 @@ async function startContainers(docker: Docker, image: string, run: string): Prom
   for (let batch = 0; batch < CONTAINERS; batch += 10) {
     const made = await Promise.all(
       Array.from({ length: Math.min(10, CONTAINERS - batch) }, async (_, index) => {
-        const container = await docker.createContainer({ name: `kai-bench-${run}-${batch + index}`, Image: image, Labels: { [LABEL]: run } });
+        const container = await docker.createContainer({
+          name: `kai-bench-${run}-${batch + index}`,
+          Image: image,
+          Labels: { [LABEL]: run },
+        });
         await container.start();
         return container.id;
       }),
@@ -138,7 +166,14 @@ async function startContainers(docker: Docker, image: string, run: string): Prom
 async function cleanup(docker: Docker, run: string, liveStats: LiveStats): Promise<void> {
   liveStats.stop();
   const mine = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=${run}`] } });
-  await Promise.all(mine.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    mine.map((info) =>
+      docker
+        .getContainer(info.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 function mean(values: number[]): number {

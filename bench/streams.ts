@@ -1,19 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createInterface } from "node:readline";
-import { Readable } from "node:stream";
 import os from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { LogDemuxer, toLogEntry } from "../agent/runtime/docker/log-stream";
 import { ROOT } from "../test/support/edge-server";
+import type { Benchmark, Figure, RunOptions } from "./run";
 import { CpuMeter, type CpuWindow, foreignLoad } from "./support/cpu-meter";
 import { type FollowResult, followCount } from "./support/follow-client";
-import { type KaiStack, kaiStack } from "./support/kai-stack";
 import { formatNumber } from "./support/format";
+import { type KaiStack, kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
 import { median, round } from "./support/stats";
-import type { Benchmark, Figure, RunOptions } from "./run";
 
 /**
  * Streams: frames per second from the agent through the Durable Object to a client
@@ -124,10 +124,20 @@ async function kaiStream(ctx: Ctx, lines: number): Promise<Metered> {
 
 /** The baseline: a plain ws server process sending the same number of frames of the same shape. */
 async function plainWs(scope: Scope, lines: number, template: unknown): Promise<Metered> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "support", "ws-flood-server.ts"), String(lines), JSON.stringify(template)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(ROOT, "bench", "support", "ws-flood-server.ts"),
+      String(lines),
+      JSON.stringify(template),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -163,7 +173,13 @@ async function plainWs(scope: Scope, lines: number, template: unknown): Promise<
 async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond: number; readPerSecond: number }> {
   const container = await printer(ctx, lines);
   try {
-    const stream = (await container.logs({ follow: true, stdout: true, stderr: true, timestamps: true, tail: 0 })) as unknown as Readable;
+    const stream = (await container.logs({
+      follow: true,
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+      tail: 0,
+    })) as unknown as Readable;
     const demuxer = new LogDemuxer({ tty: false });
     let count = 0;
     let firstAt = 0;
@@ -209,7 +225,14 @@ async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond:
 
 async function removeMine(docker: Docker, run: string): Promise<void> {
   const mine = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=${run}`] } });
-  await Promise.all(mine.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    mine.map((info) =>
+      docker
+        .getContainer(info.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 /** Machine CPU µs per frame while streaming, in all and per process group. */
@@ -221,10 +244,18 @@ function cpuPerFrame(runs: Metered[]): Record<string, number> {
     totals.machine = (totals.machine ?? 0) + one.cpu.machineBusy * os.cpus().length * one.cpu.elapsedMs;
     for (const [group, ms] of Object.entries(one.cpu.groups)) totals[group] = (totals[group] ?? 0) + ms;
   }
-  return Object.fromEntries(Object.entries(totals).map(([group, ms]) => [group, Math.round((ms * 1000) / Math.max(1, frames))]));
+  return Object.fromEntries(
+    Object.entries(totals).map(([group, ms]) => [group, Math.round((ms * 1000) / Math.max(1, frames))]),
+  );
 }
 
-function figures(lines: number, kai: Metered[], plainRuns: Metered[], dockerFollow: number[], dockerRead: number[]): Figure[] {
+function figures(
+  lines: number,
+  kai: Metered[],
+  plainRuns: Metered[],
+  dockerFollow: number[],
+  dockerRead: number[],
+): Figure[] {
   const plain = plainRuns.map((one) => one.follow);
   const kaiRate = median(kai.map((one) => one.follow.framesPerSecond));
   const plainRate = median(plain.map((one) => one.framesPerSecond));
@@ -261,7 +292,11 @@ function figures(lines: number, kai: Metered[], plainRuns: Metered[], dockerFoll
       unit: "frames/s",
       target: { atLeast: 10_000, ratioAtLeast: 0.35 },
       checks: [
-        { label: "nothing lost or reordered", ok: lost === 0 && disorder === 0, failure: `${lost} lines were lost and ${disorder} frames skipped or went back over ${runs} runs` },
+        {
+          label: "nothing lost or reordered",
+          ok: lost === 0 && disorder === 0,
+          failure: `${lost} lines were lost and ${disorder} frames skipped or went back over ${runs} runs`,
+        },
       ],
       why,
       note: `median of ${runs} runs, ${lines} chunk frames each (~${frameBytes} bytes as the client receives them), timed from the first numeric frame to the last at the client; the agent hands the Durable Object the lines of each read of Docker's stream as one \`chunks\` frame and the Durable Object sends the client one frame per line, which is what is counted; the baseline sends frames of the same shape from a separate Node process with ws; ${plainBad} baseline frames lost or out of order; per run Kai ${kai.map((one) => Math.round(one.follow.framesPerSecond)).join(", ")}, plain ws ${plain.map((one) => Math.round(one.framesPerSecond)).join(", ")} frames/s; CPU µs per Kai frame: ${costText} (workerd's JavaScript thread ${pct(threadBusy)} busy, the agent ${pct(agentShare)}); the client link negotiated ${kai[0]?.follow.extensions || "no extension"}`,

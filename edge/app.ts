@@ -22,12 +22,12 @@ import { flexyRoutes } from "./routes/flexy";
 import { hostDirectoriesRoutes } from "./routes/host-directories";
 import { hostAgentRoutes, hostsRoutes } from "./routes/hosts";
 import { servicesRoutes } from "./routes/services";
-import { systemStatsRoutes } from "./routes/system-stats";
-import { webhooksRoutes } from "./routes/webhooks";
-import { scopedWorkspaceRoutes, unscopedWorkspaceRoutes } from "./routes/workspaces";
 import { systemRoutes } from "./routes/system";
+import { systemStatsRoutes } from "./routes/system-stats";
 import { tokensRoutes } from "./routes/tokens";
 import { usersRoutes } from "./routes/users";
+import { webhooksRoutes } from "./routes/webhooks";
+import { scopedWorkspaceRoutes, unscopedWorkspaceRoutes } from "./routes/workspaces";
 
 /** JSON bodies above this are refused with 413 before anything parses them. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -42,7 +42,9 @@ app.use("*", async (c, next) => {
   await next();
 });
 // WebSocket upgrade answers (101) must reach the client untouched.
-app.use("*", async (c, next) => (c.req.header("Upgrade")?.toLowerCase() === "websocket" ? next() : secureHeaders()(c, next)));
+app.use("*", async (c, next) =>
+  c.req.header("Upgrade")?.toLowerCase() === "websocket" ? next() : secureHeaders()(c, next),
+);
 // Before methodNotAllowed, so the 405 it substitutes still gets the rate-limit headers.
 app.use("/api/*", apiRateLimit);
 app.use("*", methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
@@ -50,7 +52,9 @@ app.use("*", methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedRespons
 const FILE_BODY_BYTES = Math.ceil(MAX_FILE_BYTES * 1.4);
 const jsonLimit = bodyLimit(MAX_BODY_BYTES);
 const fileLimit = bodyLimit(FILE_BODY_BYTES);
-app.use("/api/*", (c, next) => (/^\/api\/v1\/(workspaces\/[^/]+\/)?files(\/|$)/.test(c.req.path) ? fileLimit(c, next) : jsonLimit(c, next)));
+app.use("/api/*", (c, next) =>
+  /^\/api\/v1\/(workspaces\/[^/]+\/)?files(\/|$)/.test(c.req.path) ? fileLimit(c, next) : jsonLimit(c, next),
+);
 // After the size limits: every JSON body, whichever route parses it, is checked for depth here.
 app.use("/api/*", jsonDepthLimit);
 app.use("/api/v1/auth/*", rateLimit(AUTH_PER_IP));
@@ -83,7 +87,11 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   scheme: "bearer",
   description: "An access token from /api/v1/auth/sessions or a personal API token (kai_pat_…).",
 });
-app.openAPIRegistry.registerComponent("securitySchemes", "cookie", { type: "apiKey", in: "cookie", name: "__Host-kai_session" });
+app.openAPIRegistry.registerComponent("securitySchemes", "cookie", {
+  type: "apiKey",
+  in: "cookie",
+  name: "__Host-kai_session",
+});
 app.doc31("/api/openapi.json", {
   openapi: "3.1.0",
   info: {

@@ -45,7 +45,14 @@ export class RateLimiter extends DurableObject<Bindings> {
    * than `maxWaitMs` away is refused without taking one, and told when to come back; those
    * times are spread `intervalMs` apart too, so the refused do not return as one wave.
    */
-  async pace(options: { intervalMs: number; burst: number; maxWaitMs: number; holder: string; group: string; maxPerGroup: number }): Promise<PaceDecision> {
+  async pace(options: {
+    intervalMs: number;
+    burst: number;
+    maxWaitMs: number;
+    holder: string;
+    group: string;
+    maxPerGroup: number;
+  }): Promise<PaceDecision> {
     const { intervalMs, burst, maxWaitMs, holder, group, maxPerGroup } = options;
     const now = Date.now();
     for (const [key, turn] of this.#turns) if (turn.at <= now) this.#turns.delete(key);
@@ -60,7 +67,10 @@ export class RateLimiter extends DurableObject<Bindings> {
     const groupTurns = [...this.#turns.values()].filter((turn) => turn.group === group).length;
     if (waitMs > maxWaitMs || (waitMs > 0 && groupTurns >= maxPerGroup)) {
       // Spread one interval apart, but never more than a minute off.
-      const retryAt = Math.min(now + MAX_RETRY_AFTER_MS, Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)));
+      const retryAt = Math.min(
+        now + MAX_RETRY_AFTER_MS,
+        Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)),
+      );
       this.#nextRetry = retryAt + intervalMs;
       this.#refused.set(holder, retryAt);
       return { admitted: false, retryAfterMs: retryAt - now };

@@ -38,4 +38,6 @@ await build({
 });
 
 const { size } = await stat(outfile);
-console.log(`built ${path.relative(root, outfile)} (${(size / 1024).toFixed(0)} KiB): run it with node ${path.relative(root, outfile)} --help`);
+console.log(
+  `built ${path.relative(root, outfile)} (${(size / 1024).toFixed(0)} KiB): run it with node ${path.relative(root, outfile)} --help`,
+);

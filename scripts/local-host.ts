@@ -21,7 +21,10 @@ export interface LocalHost {
 async function call(url: string, method: string, route: string, bearer: string, body?: unknown) {
   const res = await fetch(`${url}${route}`, {
     method,
-    headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${bearer}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: (await res.json().catch(() => null)) as any };
@@ -36,7 +39,8 @@ export async function ensureLocalHost(url: string, apiToken: string, saved: Loca
   const stale = hosts.find((host) => host.name === LOCAL_HOST_NAME);
   if (stale) await call(url, "DELETE", `/api/hosts/${stale.id}`, apiToken);
   const enrolled = await call(url, "POST", "/api/hosts", apiToken, { name: LOCAL_HOST_NAME });
-  if (enrolled.status !== 201) throw new Error(`enrolling this machine failed: ${enrolled.status} ${JSON.stringify(enrolled.json)}`);
+  if (enrolled.status !== 201)
+    throw new Error(`enrolling this machine failed: ${enrolled.status} ${JSON.stringify(enrolled.json)}`);
   console.log(`kai: enrolled this machine as host "${LOCAL_HOST_NAME}"`);
   return { id: enrolled.json.data.host.id, token: enrolled.json.data.token };
 }
@@ -50,13 +54,18 @@ export function startLocalAgent(url: string, host: LocalHost): ChildProcess {
   rmSync(TOKEN_FILE, { force: true });
   writeFileSync(TOKEN_FILE, `${host.token}\n`, { mode: 0o600, flag: "wx" });
   const { KAI_TOKEN: _ignored, ...env } = process.env;
-  const agent = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent", "cli.ts"), "--server", url, "--token-file", TOKEN_FILE], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const agent = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(ROOT, "agent", "cli.ts"), "--server", url, "--token-file", TOKEN_FILE],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
   agent.once("exit", (code, signal) => {
-    if (signal !== "SIGTERM" && signal !== "SIGINT") console.error(`kai: the local agent exited (${code ?? signal}); restart npm start`);
+    if (signal !== "SIGTERM" && signal !== "SIGINT")
+      console.error(`kai: the local agent exited (${code ?? signal}); restart npm start`);
   });
   console.log(`kai: starting kai-agent for this machine (allowed root: ${os.homedir()})`);
   return agent;

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { type LocalHost, ensureLocalHost, startLocalAgent } from "./local-host";
+import { ensureLocalHost, type LocalHost, startLocalAgent } from "./local-host";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -85,7 +85,8 @@ function ensureDevVars(): void {
     execFileSync("git", ["check-ignore", "-q", DEV_VARS], { cwd: ROOT, stdio: "ignore" });
   } catch (error) {
     // Exit status 1 means "not ignored"; anything else (no git, not a repo) is no verdict.
-    if ((error as { status?: number }).status === 1) console.warn("kai: WARNING: .kai/dev.vars is not git-ignored; add .kai/ to .gitignore");
+    if ((error as { status?: number }).status === 1)
+      console.warn("kai: WARNING: .kai/dev.vars is not git-ignored; add .kai/ to .gitignore");
   }
 }
 
@@ -109,7 +110,8 @@ async function choosePort(requested: string | undefined): Promise<number> {
     return await bindablePort(port);
   } catch {
     // Only the default may move: a port the user asked for must not silently change.
-    if (raw !== undefined) throw new Error(`port ${port} is in use; choose another with --port <n> (0 = any free port)`);
+    if (raw !== undefined)
+      throw new Error(`port ${port} is in use; choose another with --port <n> (0 = any free port)`);
     const free = await bindablePort(0);
     console.log(`kai: port ${DEFAULT_PORT} is in use, using ${free} instead`);
     return free;
@@ -119,9 +121,15 @@ async function choosePort(requested: string | undefined): Promise<number> {
 function runWrangler(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     // stdin ignored: without a terminal, `migrations apply` answers its own confirmation.
-    const child = spawn(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(process.execPath, [WRANGLER, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
     child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`wrangler ${args.join(" ")} exited with ${code}`))));
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`wrangler ${args.join(" ")} exited with ${code}`)),
+    );
   });
 }
 
@@ -150,7 +158,8 @@ async function waitForHealth(url: string, dev: ChildProcess, timeoutMs = 90_000)
   const deadline = Date.now() + timeoutMs;
   let last = "no answer";
   while (Date.now() < deadline) {
-    if (dev.exitCode !== null || dev.signalCode !== null) throw new Error("wrangler dev exited before Kai answered; see its output above");
+    if (dev.exitCode !== null || dev.signalCode !== null)
+      throw new Error("wrangler dev exited before Kai answered; see its output above");
     try {
       const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) });
       if (res.status === 200) return;
@@ -187,7 +196,11 @@ async function api(url: string, method: string, route: string, body?: unknown, b
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (bearer) headers.authorization = `Bearer ${bearer}`;
-  const res = await fetch(`${url}${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: any = null;
   try {
@@ -207,7 +220,11 @@ async function devAccessToken(url: string, login: DevLogin): Promise<string> {
   if (signIn.status === 200) return signIn.json.access_token as string;
   if (signIn.status !== 401) signIn.fail("signing in the dev user failed");
 
-  const register = await api(url, "POST", "/api/v1/auth/verifications", { username: "dev", email: login.email, password: login.password });
+  const register = await api(url, "POST", "/api/v1/auth/verifications", {
+    username: "dev",
+    email: login.email,
+    password: login.password,
+  });
   if (register.status !== 202) register.fail("registering the dev user failed");
   const mailbox = await api(url, "GET", `/api/v1/dev/mailbox?email=${encodeURIComponent(login.email)}`);
   if (mailbox.status !== 200) mailbox.fail("reading the dev mailbox failed");
@@ -231,7 +248,8 @@ async function devAccessToken(url: string, login: DevLogin): Promise<string> {
  * (10 sign-ins per account per 15 min) nor pile up tokens; otherwise creates a new one.
  */
 async function devApiToken(url: string, login: DevLogin): Promise<string> {
-  if (login.apiToken && (await api(url, "GET", "/api/tokens", undefined, login.apiToken)).status === 200) return login.apiToken;
+  if (login.apiToken && (await api(url, "GET", "/api/tokens", undefined, login.apiToken)).status === 200)
+    return login.apiToken;
   const access = await devAccessToken(url, login);
   const created = await api(url, "POST", "/api/tokens", { name: "local dev" }, access);
   if (created.status !== 201 || !created.json?.data?.token) created.fail("creating the API token failed");
@@ -255,7 +273,19 @@ async function main(): Promise<void> {
   // its workerd together (signalling the group), with nothing left running behind.
   const dev = spawn(
     process.execPath,
-    [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", PERSIST_TO, "--env-file", DEV_VARS, "--show-interactive-dev-session=false"],
+    [
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      PERSIST_TO,
+      "--env-file",
+      DEV_VARS,
+      "--show-interactive-dev-session=false",
+    ],
     { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"], detached: true },
   );
   const group = (signal: NodeJS.Signals) => {

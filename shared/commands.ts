@@ -180,7 +180,9 @@ export const COMMANDS = {
    * schema) until the container stops or the edge cancels, then one `res`.
    */
   "service.logs.follow": {
-    params: z.object({ id: containerRef, since: z.string().optional(), lines: z.number().int().min(0).max(10_000).optional() }).strict(),
+    params: z
+      .object({ id: containerRef, since: z.string().optional(), lines: z.number().int().min(0).max(10_000).optional() })
+      .strict(),
     result: z.object({ ended: z.enum(["container-stopped", "cancelled"]), lines: z.number().int() }),
     chunk: logEntry,
   },
@@ -190,7 +192,18 @@ export const COMMANDS = {
   },
   /** One chunk of a file from `offset`; the edge asks again until `eof` (large files never travel as one frame). */
   "files.read": {
-    params: z.object({ ...inWorkspace, path: workspacePath, offset: z.number().int().min(0), length: z.number().int().min(1).max(512 * 1024) }).strict(),
+    params: z
+      .object({
+        ...inWorkspace,
+        path: workspacePath,
+        offset: z.number().int().min(0),
+        length: z
+          .number()
+          .int()
+          .min(1)
+          .max(512 * 1024),
+      })
+      .strict(),
     result: fileChunk,
   },
   /**
@@ -209,7 +222,11 @@ export const COMMANDS = {
         createParents: z.boolean(),
       })
       .strict(),
-    result: z.object({ path: z.string(), size: z.number().int(), written: z.boolean().describe("True once the last chunk put the file in place") }),
+    result: z.object({
+      path: z.string(),
+      size: z.number().int(),
+      written: z.boolean().describe("True once the last chunk put the file in place"),
+    }),
   },
   "files.delete": {
     params: z.object({ ...inWorkspace, path: workspacePath, recursive: z.boolean() }).strict(),
@@ -217,12 +234,20 @@ export const COMMANDS = {
   },
   "git.status": { params: z.object(inWorkspace).strict(), result: gitStatus },
   "git.log": {
-    params: z.object({ ...inWorkspace, skip: z.number().int().min(0), limit: z.number().int().min(1).max(200) }).strict(),
+    params: z
+      .object({ ...inWorkspace, skip: z.number().int().min(0), limit: z.number().int().min(1).max(200) })
+      .strict(),
     result: z.object({ commits: z.array(gitCommitInfo), hasMore: z.boolean() }),
   },
   "git.commit": {
     params: z
-      .object({ ...inWorkspace, message: z.string().min(1).max(10_000), paths: z.array(workspacePath).max(1000).optional(), all: z.boolean(), author: gitAuthor })
+      .object({
+        ...inWorkspace,
+        message: z.string().min(1).max(10_000),
+        paths: z.array(workspacePath).max(1000).optional(),
+        all: z.boolean(),
+        author: gitAuthor,
+      })
       .strict(),
     result: z.object({ hash: z.string(), branch: z.string().nullable(), summary: z.string() }),
   },
@@ -233,13 +258,18 @@ export const COMMANDS = {
   },
   "git.pull": {
     // The author signs the merge commit a pull may have to make (the host's git may have no identity).
-    params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional(), author: gitAuthor.optional() }).strict(),
+    params: z
+      .object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional(), author: gitAuthor.optional() })
+      .strict(),
     result: z.object({ remote: z.string(), branch: z.string(), output: z.string(), updated: z.boolean() }),
     deadline: () => GIT_NETWORK_DEADLINE_MS,
   },
   "git.branches": {
     params: z.object(inWorkspace).strict(),
-    result: z.object({ current: z.string().nullable(), branches: z.array(z.object({ name: z.string(), current: z.boolean(), remote: z.boolean(), commit: z.string() })) }),
+    result: z.object({
+      current: z.string().nullable(),
+      branches: z.array(z.object({ name: z.string(), current: z.boolean(), remote: z.boolean(), commit: z.string() })),
+    }),
   },
   "git.checkout": {
     params: z.object({ ...inWorkspace, branch: refName, create: z.boolean() }).strict(),
@@ -248,8 +278,16 @@ export const COMMANDS = {
   "scripts.list": { params: z.object(inWorkspace).strict(), result: z.object({ scripts: z.array(scriptInfo) }) },
   /** Runs one listed script, streaming its output; never an arbitrary command line. */
   "scripts.run": {
-    params: z.object({ ...inWorkspace, name: z.string().min(1).max(200), timeoutSeconds: z.number().int().min(1).max(3600) }).strict(),
-    result: z.object({ exitCode: z.number().int().nullable(), signal: z.string().nullable(), timedOut: z.boolean(), cancelled: z.boolean(), durationMs: z.number().int() }),
+    params: z
+      .object({ ...inWorkspace, name: z.string().min(1).max(200), timeoutSeconds: z.number().int().min(1).max(3600) })
+      .strict(),
+    result: z.object({
+      exitCode: z.number().int().nullable(),
+      signal: z.string().nullable(),
+      timedOut: z.boolean(),
+      cancelled: z.boolean(),
+      durationMs: z.number().int(),
+    }),
     chunk: scriptOutput,
     deadline: (params: { timeoutSeconds: number }) => params.timeoutSeconds * 1000,
   },

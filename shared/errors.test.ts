@@ -11,10 +11,26 @@ describe("error model", () => {
   });
 
   it("includes the documented Kai codes and Kai's own", () => {
-    for (const code of ["CONTAINER_NOT_FOUND", "DOCKER_ERROR", "PERMISSION_DENIED", "VALIDATION_ERROR", "NETWORK_ERROR", "INTERNAL_ERROR"]) {
+    for (const code of [
+      "CONTAINER_NOT_FOUND",
+      "DOCKER_ERROR",
+      "PERMISSION_DENIED",
+      "VALIDATION_ERROR",
+      "NETWORK_ERROR",
+      "INTERNAL_ERROR",
+    ]) {
       expect(ERROR_CODES).toContain(code);
     }
-    for (const code of ["UNAUTHORIZED", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "AGENT_OFFLINE", "AGENT_TIMEOUT", "CANCELLED", "PAYLOAD_TOO_LARGE"]) {
+    for (const code of [
+      "UNAUTHORIZED",
+      "NOT_FOUND",
+      "CONFLICT",
+      "RATE_LIMITED",
+      "AGENT_OFFLINE",
+      "AGENT_TIMEOUT",
+      "CANCELLED",
+      "PAYLOAD_TOO_LARGE",
+    ]) {
       expect(ERROR_CODES).toContain(code);
     }
   });
@@ -28,7 +44,10 @@ describe("error model", () => {
   });
 
   it("carries code, details and headers", () => {
-    const error = new KaiError("RATE_LIMITED", "slow down", { details: { retryAfterSeconds: 3 }, headers: { "Retry-After": "3" } });
+    const error = new KaiError("RATE_LIMITED", "slow down", {
+      details: { retryAfterSeconds: 3 },
+      headers: { "Retry-After": "3" },
+    });
     expect(error).toBeInstanceOf(Error);
     expect(error.code).toBe("RATE_LIMITED");
     expect(error.details).toEqual({ retryAfterSeconds: 3 });

@@ -96,7 +96,13 @@ export const dockerState = helloFrame.shape.docker;
 export const CONTAINER_EVENT_TOPIC = "docker.container";
 
 /** Everything an agent may send after connecting. */
-export const agentFrame = z.discriminatedUnion("type", [helloFrame, responseFrame, chunkFrame, chunksFrame, eventFrame]);
+export const agentFrame = z.discriminatedUnion("type", [
+  helloFrame,
+  responseFrame,
+  chunkFrame,
+  chunksFrame,
+  eventFrame,
+]);
 
 export const welcomeFrame = z.object({
   type: z.literal("welcome"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { COMMANDS, type ChunkOf, type ResultOf, type StreamOp, isStreamOp } from "./commands";
+import { type ChunkOf, COMMANDS, isStreamOp, type ResultOf, type StreamOp } from "./commands";
 import { type WireError, wireErrorSchema } from "./errors";
 
 /**

@@ -1,21 +1,21 @@
 import type Docker from "dockerode";
 import type { ParamsOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import { type FlexyContainer, containerPathProblem } from "../../shared/schemas/flexy";
+import { containerPathProblem, type FlexyContainer } from "../../shared/schemas/flexy";
 import { checkContainerSecurity } from "../policy";
-import { confinePath } from "../runtime/fs/confine-path";
 import { dockerError, httpStatus } from "../runtime/docker/client";
 import {
   type ContainerScope,
-  LABELS,
   findContainer,
   kaiContainersOf,
+  LABELS,
   listContainers,
   restartContainer,
   startContainer,
   stopContainer,
 } from "../runtime/docker/containers";
 import { toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "../runtime/docker/flexy-containers";
+import { confinePath } from "../runtime/fs/confine-path";
 import { requireDirectory } from "./directories";
 import type { Handler, HandlerContext, Handlers } from "./types";
 
@@ -86,13 +86,15 @@ const create: Handler<"container.create"> = async (params, ctx) => {
     // The image can vanish between the check and the create.
     if (httpStatus(error) === 404) throw imageMissing(params.image);
     // 400 is Docker's "invalid parameter": something in the request, never the engine failing.
-    if (httpStatus(error) === 400) throw new KaiError("VALIDATION_ERROR", `Docker refused the container's settings: ${dockerError(error).message}`);
+    if (httpStatus(error) === 400)
+      throw new KaiError("VALIDATION_ERROR", `Docker refused the container's settings: ${dockerError(error).message}`);
     throw dockerError(error);
   }
   return summary(await inspectOwned(ctx, container.id));
 };
 
-const inspect: Handler<"container.inspect"> = async (params, ctx) => toFlexyContainerDetails(await inspectOwned(ctx, params.id));
+const inspect: Handler<"container.inspect"> = async (params, ctx) =>
+  toFlexyContainerDetails(await inspectOwned(ctx, params.id));
 
 const remove: Handler<"container.remove"> = async (params, ctx) => {
   const info = await inspectOwned(ctx, params.id);
@@ -111,12 +113,16 @@ const start: Handler<"container.start"> = async (params, ctx) =>
 
 const stop: Handler<"container.stop"> = async (params, ctx) => {
   const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
-  return lifecycleAnswer(await stopContainer(ctx.docker, params.id, scopeOf(ctx), timeout, lifecycleOptions(ctx, params.id)));
+  return lifecycleAnswer(
+    await stopContainer(ctx.docker, params.id, scopeOf(ctx), timeout, lifecycleOptions(ctx, params.id)),
+  );
 };
 
 const restart: Handler<"container.restart"> = async (params, ctx) => {
   const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
-  return lifecycleAnswer(await restartContainer(ctx.docker, params.id, scopeOf(ctx), timeout, lifecycleOptions(ctx, params.id)));
+  return lifecycleAnswer(
+    await restartContainer(ctx.docker, params.id, scopeOf(ctx), timeout, lifecycleOptions(ctx, params.id)),
+  );
 };
 
 export const containerHandlers = {
@@ -162,10 +168,14 @@ function startMistake(error: unknown): KaiError | undefined {
   const message = dockerError(error).message;
   if (/port is already allocated|address already in use/i.test(message)) {
     const port = /:(\d+)(?: failed|: bind)/.exec(message)?.[1];
-    return new KaiError("CONFLICT", `host port ${port ?? "(one of its ports)"} is already in use on this host; free it, or remove the container and create it with another hostPort (0 lets Docker pick)`);
+    return new KaiError(
+      "CONFLICT",
+      `host port ${port ?? "(one of its ports)"} is already in use on this host; free it, or remove the container and create it with another hostPort (0 lets Docker pick)`,
+    );
   }
   // 400 is Docker's "invalid parameter", e.g. "bind source path does not exist" once the directory is gone.
-  if (httpStatus(error) === 400) return new KaiError("VALIDATION_ERROR", `Docker cannot start the container: ${message}`);
+  if (httpStatus(error) === 400)
+    return new KaiError("VALIDATION_ERROR", `Docker cannot start the container: ${message}`);
   return undefined;
 }
 
@@ -175,20 +185,25 @@ function notFoundMessage(ref: string): string {
 
 function checkLabels(labels: Record<string, string>): void {
   const reserved = Object.keys(labels).filter((key) => RESERVED_LABELS.includes(key));
-  if (reserved.length > 0) throw new KaiError("VALIDATION_ERROR", `labels ${reserved.join(", ")} are set by the agent and cannot be given`);
+  if (reserved.length > 0)
+    throw new KaiError("VALIDATION_ERROR", `labels ${reserved.join(", ")} are set by the agent and cannot be given`);
 }
 
 function checkEnv(env: Record<string, string>): void {
   // `A=B` as a name would silently set A; NUL cannot cross the Docker API.
   const bad = Object.keys(env).filter((key) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key));
   if (bad.length > 0) throw new KaiError("VALIDATION_ERROR", `invalid environment variable names: ${bad.join(", ")}`);
-  if (Object.values(env).some((value) => value.includes("\0"))) throw new KaiError("VALIDATION_ERROR", "environment values must not contain NUL");
+  if (Object.values(env).some((value) => value.includes("\0")))
+    throw new KaiError("VALIDATION_ERROR", "environment values must not contain NUL");
 }
 
 /** The agent's own check: the command table takes any absolute path, whatever the edge checked. */
 function checkContainerPath(value: string): void {
   const problem = containerPathProblem(value);
-  if (problem) throw new KaiError("VALIDATION_ERROR", `invalid containerPath ${JSON.stringify(value)}: ${problem}`, { details: { fields: { containerPath: [problem] } } });
+  if (problem)
+    throw new KaiError("VALIDATION_ERROR", `invalid containerPath ${JSON.stringify(value)}: ${problem}`, {
+      details: { fields: { containerPath: [problem] } },
+    });
 }
 
 /** Kai never pulls: the image must already be on this host. */
@@ -199,9 +214,13 @@ async function requireImage(docker: Docker, image: string): Promise<void> {
     if (httpStatus(error) === 404) throw imageMissing(image);
     // e.g. "invalid reference format: repository name must be lowercase".
     if (httpStatus(error) === 400) {
-      throw new KaiError("VALIDATION_ERROR", `image ${image} is not a valid image reference: ${dockerError(error).message.replace(/^.*invalid reference format/i, "invalid reference format")}`, {
-        details: { fields: { image: ["invalid reference format"] } },
-      });
+      throw new KaiError(
+        "VALIDATION_ERROR",
+        `image ${image} is not a valid image reference: ${dockerError(error).message.replace(/^.*invalid reference format/i, "invalid reference format")}`,
+        {
+          details: { fields: { image: ["invalid reference format"] } },
+        },
+      );
     }
     throw dockerError(error);
   }
@@ -212,9 +231,13 @@ async function requireImage(docker: Docker, image: string): Promise<void> {
  * it there), not an engine failure: VALIDATION_ERROR, one of the Kai API's documented codes.
  */
 function imageMissing(image: string): KaiError {
-  return new KaiError("VALIDATION_ERROR", `image ${image} is not on this host, and Kai does not pull images: pull or build it on the host first (\`docker pull ${image}\`; \`docker images\` lists what the host has)`, {
-    details: { fields: { image: ["not on this host"] } },
-  });
+  return new KaiError(
+    "VALIDATION_ERROR",
+    `image ${image} is not on this host, and Kai does not pull images: pull or build it on the host first (\`docker pull ${image}\`; \`docker images\` lists what the host has)`,
+    {
+      details: { fields: { image: ["not on this host"] } },
+    },
+  );
 }
 
 /** Ports are published on 127.0.0.1 only; hostPort 0 or omitted lets Docker pick a free one. */

@@ -4,8 +4,8 @@ import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import type { DirectoryListing } from "../../shared/schemas/flexy";
 import type { Policy } from "../policy";
-import { errnoCode } from "../runtime/fs/errors";
 import { at, followAllowedLink, openAllowedDirectory, self } from "../runtime/fs/confined-fs";
+import { errnoCode } from "../runtime/fs/errors";
 import type { Handler, Handlers } from "./types";
 
 type DirectoryEntry = DirectoryListing["directories"][number];
@@ -66,11 +66,18 @@ const check: Handler<"path.check"> = async (params, ctx) => {
   return { path: folder.real, isDirectory: true };
 };
 
-export const directoryHandlers = { "directory.list": list, "path.check": check } satisfies Pick<Handlers, "directory.list" | "path.check">;
+export const directoryHandlers = { "directory.list": list, "path.check": check } satisfies Pick<
+  Handlers,
+  "directory.list" | "path.check"
+>;
 
 type Described = { kind: "directory"; entry: DirectoryEntry } | { kind: "file"; entry: FileEntry };
 
-async function describe(policy: Policy, folder: { handle: FileHandle; real: string }, dirent: Dirent): Promise<Described | null> {
+async function describe(
+  policy: Policy,
+  folder: { handle: FileHandle; real: string },
+  dirent: Dirent,
+): Promise<Described | null> {
   // The path as the user sees it: under the listed directory, even for a symlink.
   const entryPath = path.join(folder.real, dirent.name);
   // A symlink is followed from the folder's handle and its target checked by descriptor;
@@ -100,7 +107,9 @@ export async function requireDirectory(realPath: string, requested: string): Pro
 function fsError(error: unknown, requested: string): KaiError {
   if (error instanceof KaiError) return error;
   const code = errnoCode(error);
-  if (code === "ENOENT" || code === "ENOTDIR") return new KaiError("VALIDATION_ERROR", `no such directory: ${requested}`);
-  if (code === "EACCES" || code === "EPERM") return new KaiError("PERMISSION_DENIED", `${requested}: permission denied`);
+  if (code === "ENOENT" || code === "ENOTDIR")
+    return new KaiError("VALIDATION_ERROR", `no such directory: ${requested}`);
+  if (code === "EACCES" || code === "EPERM")
+    return new KaiError("PERMISSION_DENIED", `${requested}: permission denied`);
   return new KaiError("INTERNAL_ERROR", `cannot read ${requested} (${code ?? "unknown error"})`);
 }

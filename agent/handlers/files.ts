@@ -1,13 +1,24 @@
 import { constants, type Stats } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
-import { FILE_CHUNK_BYTES, MAX_FILE_BYTES, type fileEntry } from "../../shared/schemas/workspace";
 import type { z } from "zod";
-import { type Folder, type Workspace, at, keepFolder, locate, locateExisting, removeTree, reopen, self, withWorkspace } from "../runtime/fs/confined-fs";
-import { SNIFF_BYTES, guessContentType } from "../runtime/fs/content-type";
-import { type UploadTarget, writeChunk } from "../runtime/fs/file-upload";
+import { KaiError } from "../../shared/errors";
+import { FILE_CHUNK_BYTES, type fileEntry, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
+import {
+  at,
+  type Folder,
+  keepFolder,
+  locate,
+  locateExisting,
+  removeTree,
+  reopen,
+  self,
+  type Workspace,
+  withWorkspace,
+} from "../runtime/fs/confined-fs";
+import { guessContentType, SNIFF_BYTES } from "../runtime/fs/content-type";
 import { errnoCode, fsError } from "../runtime/fs/errors";
+import { type UploadTarget, writeChunk } from "../runtime/fs/file-upload";
 import type { Handler, Handlers } from "./types";
 
 type FileEntry = z.infer<typeof fileEntry>;
@@ -28,7 +39,11 @@ const list: Handler<"files.list"> = (params, ctx) =>
     try {
       if (!found.entry.stats.isDirectory()) throw new KaiError("VALIDATION_ERROR", `${params.path} is not a directory`);
       // Read through the folder's own handle: the path may lead elsewhere by now.
-      const dir: Folder = { handle: found.entry.handle!, real: path.join(workspace.real, found.relative), relative: found.relative };
+      const dir: Folder = {
+        handle: found.entry.handle!,
+        real: path.join(workspace.real, found.relative),
+        relative: found.relative,
+      };
       const names: Array<{ name: string; directory: boolean }> = [];
       let scannedAll = true;
       try {
@@ -51,7 +66,13 @@ const list: Handler<"files.list"> = (params, ctx) =>
       for (const { name } of names.slice(0, cap)) {
         const stat = await fs.lstat(at(dir, name)).catch(() => null);
         if (stat === null) continue; // removed since it was read
-        entries.push({ name, path: joinRelative(found.relative, name), type: typeOf(stat), size: stat.size, modified: stat.mtime.toISOString() });
+        entries.push({
+          name,
+          path: joinRelative(found.relative, name),
+          type: typeOf(stat),
+          size: stat.size,
+          modified: stat.mtime.toISOString(),
+        });
       }
       return { path: found.relative, entries, truncated: !scannedAll || names.length > cap };
     } finally {
@@ -65,7 +86,11 @@ const read: Handler<"files.read"> = (params, ctx) =>
     const found = await locateExisting(workspace, params.path, { follow: true });
     let handle: FileHandle;
     try {
-      if (found.entry.stats.isDirectory()) throw new KaiError("VALIDATION_ERROR", `${params.path || "the workspace root"} is a directory; list it instead`);
+      if (found.entry.stats.isDirectory())
+        throw new KaiError(
+          "VALIDATION_ERROR",
+          `${params.path || "the workspace root"} is a directory; list it instead`,
+        );
       if (!found.entry.stats.isFile()) throw new KaiError("VALIDATION_ERROR", `${params.path} is not a regular file`);
       // The very file the walk found, opened for reading. NONBLOCK: were it a FIFO by now,
       // the open would otherwise wait for a writer.
@@ -79,14 +104,25 @@ const read: Handler<"files.read"> = (params, ctx) =>
       const stats = await handle.stat();
       if (!stats.isFile()) throw new KaiError("VALIDATION_ERROR", `${params.path} is not a regular file`);
       if (stats.size > MAX_FILE_BYTES) {
-        throw new KaiError("PAYLOAD_TOO_LARGE", `${params.path} is ${stats.size} bytes; files larger than ${MAX_FILE_BYTES} bytes cannot be read through Kai`, {
-          details: { size: stats.size, maxBytes: MAX_FILE_BYTES },
-        });
+        throw new KaiError(
+          "PAYLOAD_TOO_LARGE",
+          `${params.path} is ${stats.size} bytes; files larger than ${MAX_FILE_BYTES} bytes cannot be read through Kai`,
+          {
+            details: { size: stats.size, maxBytes: MAX_FILE_BYTES },
+          },
+        );
       }
-      if (params.offset > stats.size) throw new KaiError("VALIDATION_ERROR", `offset ${params.offset} is past the end of ${params.path} (${stats.size} bytes)`);
+      if (params.offset > stats.size)
+        throw new KaiError(
+          "VALIDATION_ERROR",
+          `offset ${params.offset} is past the end of ${params.path} (${stats.size} bytes)`,
+        );
       const data = await readAt(handle, params.offset, Math.min(params.length, stats.size - params.offset));
       const sniffLength = Math.min(SNIFF_BYTES, stats.size);
-      const head = params.offset === 0 && data.length >= sniffLength ? data.subarray(0, sniffLength) : await readAt(handle, 0, sniffLength);
+      const head =
+        params.offset === 0 && data.length >= sniffLength
+          ? data.subarray(0, sniffLength)
+          : await readAt(handle, 0, sniffLength);
       return {
         path: found.relative,
         size: stats.size,
@@ -107,11 +143,21 @@ const read: Handler<"files.read"> = (params, ctx) =>
 const write: Handler<"files.write"> = async (params, ctx) => {
   const data = decodeBase64(params.data);
   if (data.length > FILE_CHUNK_BYTES) {
-    throw new KaiError("PAYLOAD_TOO_LARGE", `one chunk carries at most ${FILE_CHUNK_BYTES} bytes`, { details: { maxChunkBytes: FILE_CHUNK_BYTES } });
+    throw new KaiError("PAYLOAD_TOO_LARGE", `one chunk carries at most ${FILE_CHUNK_BYTES} bytes`, {
+      details: { maxChunkBytes: FILE_CHUNK_BYTES },
+    });
   }
-  const resolveTarget = () => withWorkspace(ctx.policy, params.root, (workspace) => writableTarget(workspace, params.path, params.createParents));
+  const resolveTarget = () =>
+    withWorkspace(ctx.policy, params.root, (workspace) => writableTarget(workspace, params.path, params.createParents));
   try {
-    return await writeChunk({ uploadId: params.uploadId, key: `${params.root}\0${params.path}`, index: params.index, data, last: params.last, resolveTarget });
+    return await writeChunk({
+      uploadId: params.uploadId,
+      key: `${params.root}\0${params.path}`,
+      index: params.index,
+      data,
+      last: params.last,
+      resolveTarget,
+    });
   } catch (error) {
     throw fsError(error, params.path);
   }
@@ -126,7 +172,8 @@ const write: Handler<"files.write"> = async (params, ctx) => {
 const remove: Handler<"files.delete"> = (params, ctx) =>
   withWorkspace(ctx.policy, params.root, async (workspace) => {
     const lexical = path.posix.normalize(params.path || ".");
-    if (lexical === "." || lexical === "./") throw new KaiError("PERMISSION_DENIED", "the workspace root cannot be deleted");
+    if (lexical === "." || lexical === "./")
+      throw new KaiError("PERMISSION_DENIED", "the workspace root cannot be deleted");
     const found = await locateExisting(workspace, params.path, { follow: false });
     try {
       const { folder, name, entry } = found;
@@ -138,7 +185,8 @@ const remove: Handler<"files.delete"> = (params, ctx) =>
         else {
           await fs.rmdir(at(folder, name)).catch((error: unknown) => {
             const code = errnoCode(error);
-            if (code === "ENOTEMPTY" || code === "EEXIST") throw new KaiError("CONFLICT", `${params.path}: folder is not empty; pass recursive`);
+            if (code === "ENOTEMPTY" || code === "EEXIST")
+              throw new KaiError("CONFLICT", `${params.path}: folder is not empty; pass recursive`);
             throw error;
           });
         }
@@ -183,7 +231,8 @@ async function writableTarget(workspace: Workspace, relative: string, createPare
   try {
     if (found.relative === "") throw new KaiError("VALIDATION_ERROR", "the workspace root is a directory");
     if (found.entry?.stats.isDirectory()) throw new KaiError("VALIDATION_ERROR", `${relative} is a directory`);
-    if (found.entry && !found.entry.stats.isFile()) throw new KaiError("VALIDATION_ERROR", `${relative} is not a regular file`);
+    if (found.entry && !found.entry.stats.isFile())
+      throw new KaiError("VALIDATION_ERROR", `${relative} is not a regular file`);
     return { folder: await keepFolder(found), name: found.name, relative: found.relative };
   } finally {
     await found.close();
@@ -203,7 +252,8 @@ async function readAt(handle: FileHandle, offset: number, length: number): Promi
 
 /** Buffer.from(…, "base64") skips garbage silently; a corrupted chunk must be refused instead. */
 function decodeBase64(data: string): Buffer {
-  if (data.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw new KaiError("VALIDATION_ERROR", "data must be base64");
+  if (data.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(data))
+    throw new KaiError("VALIDATION_ERROR", "data must be base64");
   return Buffer.from(data, "base64");
 }
 

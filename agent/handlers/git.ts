@@ -1,7 +1,7 @@
 import path from "node:path";
-import { KaiError } from "../../shared/errors";
 import { deadlineOf } from "../../shared/commands";
-import { type GitOptions, assertRefName, git, gitFailure, runGit } from "../runtime/git/command";
+import { KaiError } from "../../shared/errors";
+import { assertRefName, type GitOptions, git, gitFailure, runGit } from "../runtime/git/command";
 import { BRANCH_FORMAT, LOG_FORMAT, parseBranches, parseLog, parseStatus } from "../runtime/git/porcelain";
 import { repositoryRoot } from "../runtime/git/repository";
 import type { Handler, HandlerContext, Handlers } from "./types";
@@ -22,7 +22,11 @@ const log: Handler<"git.log"> = async (params, ctx) => {
   const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
   if ((await headCommit(root, ctx)) === null) return { commits: [], hasMore: false };
   // One more than asked tells whether another page exists.
-  const output = await git(root, ["log", "-z", `--format=${LOG_FORMAT}`, `--skip=${params.skip}`, `--max-count=${params.limit + 1}`, "HEAD", "--"], opts(ctx));
+  const output = await git(
+    root,
+    ["log", "-z", `--format=${LOG_FORMAT}`, `--skip=${params.skip}`, `--max-count=${params.limit + 1}`, "HEAD", "--"],
+    opts(ctx),
+  );
   const commits = parseLog(output);
   return { commits: commits.slice(0, params.limit), hasMore: commits.length > params.limit };
 };
@@ -33,7 +37,8 @@ const log: Handler<"git.log"> = async (params, ctx) => {
  * Neither: commits what is already staged. The author (and committer) is the Kai user.
  */
 const commit: Handler<"git.commit"> = async (params, ctx) => {
-  if (params.all && params.paths !== undefined) throw new KaiError("VALIDATION_ERROR", "pass either paths or all, not both");
+  if (params.all && params.paths !== undefined)
+    throw new KaiError("VALIDATION_ERROR", "pass either paths or all, not both");
   const env = identityEnv(params.author);
   // Git's spelling of each path → the client's, so an error names the path as it was sent.
   const names = new Map(params.paths?.map((value) => [repositoryPath(value), value]));
@@ -49,15 +54,25 @@ const commit: Handler<"git.commit"> = async (params, ctx) => {
   if (staged.code !== 1) throw gitFailure(staged, "diff", false, names);
   // The message travels on stdin: it never becomes an argument git could misread.
   const summary = await git(root, ["commit", "--file=-", ...pathspec], { ...named, env, input: params.message });
-  return { hash: (await git(root, ["rev-parse", "HEAD"], opts(ctx))).trim(), branch: await currentBranch(root, ctx), summary: summary.trim() };
+  return {
+    hash: (await git(root, ["rev-parse", "HEAD"], opts(ctx))).trim(),
+    branch: await currentBranch(root, ctx),
+    summary: summary.trim(),
+  };
 };
 
 /** The Kai user as git's author and committer; refused when it could break git's header format. */
 function identityEnv(author: { name: string; email: string }): Record<string, string> {
   for (const value of [author.name, author.email]) {
-    if (/[<>\n\r\0]/.test(value)) throw new KaiError("VALIDATION_ERROR", "the author's name and email must not contain <, > or line breaks");
+    if (/[<>\n\r\0]/.test(value))
+      throw new KaiError("VALIDATION_ERROR", "the author's name and email must not contain <, > or line breaks");
   }
-  return { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email, GIT_COMMITTER_NAME: author.name, GIT_COMMITTER_EMAIL: author.email };
+  return {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: author.name,
+    GIT_COMMITTER_EMAIL: author.email,
+  };
 }
 
 /** Pushes one local branch to the same name on the remote; sets the upstream the first time. */
@@ -79,8 +94,13 @@ const push: Handler<"git.push"> = async (params, ctx) => {
   const rejected = /^!\t.*\t\[(?:remote )?rejected\] \(([^)]*)\)/m.exec(run.stdout);
   if (rejected) {
     // "fetch first" is git's non-fast-forward when the remote's new commits are not even fetched yet.
-    const reason = rejected[1] === "fetch first" || rejected[1] === "non-fast-forward" ? "non-fast-forward" : (rejected[1] ?? "rejected");
-    throw new KaiError("CONFLICT", `the remote rejected the push (${reason}); pull first`, { details: { reason, output } });
+    const reason =
+      rejected[1] === "fetch first" || rejected[1] === "non-fast-forward"
+        ? "non-fast-forward"
+        : (rejected[1] ?? "rejected");
+    throw new KaiError("CONFLICT", `the remote rejected the push (${reason}); pull first`, {
+      details: { reason, output },
+    });
   }
   throw gitFailure(run, "push", true);
 };
@@ -101,29 +121,46 @@ const pull: Handler<"git.pull"> = async (params, ctx) => {
   const before = await headCommit(root, ctx);
   const args = ["pull", "--no-rebase", "--no-edit", "--end-of-options", remote, `refs/heads/${branch}`];
   const env = params.author ? identityEnv(params.author) : undefined;
-  const run = await runGit(root, args, { ...opts(ctx), timeoutMs: deadlineOf("git.pull", params), ...(env ? { env } : {}) });
+  const run = await runGit(root, args, {
+    ...opts(ctx),
+    timeoutMs: deadlineOf("git.pull", params),
+    ...(env ? { env } : {}),
+  });
   const output = `${run.stdout}${run.stderr}`.trim();
   if (run.code === 0) return { remote, branch, output, updated: (await headCommit(root, ctx)) !== before };
   if (/^CONFLICT|Automatic merge failed/m.test(output)) {
-    const conflicts = (await git(root, ["diff", "--name-only", "--diff-filter=U", "-z"], opts(ctx))).split("\0").filter(Boolean);
+    const conflicts = (await git(root, ["diff", "--name-only", "--diff-filter=U", "-z"], opts(ctx)))
+      .split("\0")
+      .filter(Boolean);
     await git(root, ["merge", "--abort"], opts(ctx));
-    throw new KaiError("CONFLICT", `pulling ${remote}/${branch} conflicts in ${conflicts.length} file(s); the merge was aborted and nothing changed`, {
-      details: { conflicts, aborted: true, output },
-    });
+    throw new KaiError(
+      "CONFLICT",
+      `pulling ${remote}/${branch} conflicts in ${conflicts.length} file(s); the merge was aborted and nothing changed`,
+      {
+        details: { conflicts, aborted: true, output },
+      },
+    );
   }
   if (/would be overwritten by merge|commit your changes or stash them/i.test(output)) {
-    throw new KaiError("CONFLICT", "local changes would be overwritten by the pull; commit or stash them first", { details: { reason: "local changes", output } });
+    throw new KaiError("CONFLICT", "local changes would be overwritten by the pull; commit or stash them first", {
+      details: { reason: "local changes", output },
+    });
   }
   if (/not concluded your merge|unmerged files|Pulling is not possible/i.test(output)) {
-    throw new KaiError("CONFLICT", "a merge is in progress in this workspace; finish or abort it first", { details: { reason: "merge in progress", output } });
+    throw new KaiError("CONFLICT", "a merge is in progress in this workspace; finish or abort it first", {
+      details: { reason: "merge in progress", output },
+    });
   }
-  if (/couldn't find remote ref/i.test(output)) throw new KaiError("NOT_FOUND", `${remote} has no branch named ${branch}`, { details: { output } });
+  if (/couldn't find remote ref/i.test(output))
+    throw new KaiError("NOT_FOUND", `${remote} has no branch named ${branch}`, { details: { output } });
   throw gitFailure(run, "pull", true);
 };
 
 const branches: Handler<"git.branches"> = async (params, ctx) => {
   const root = await repositoryRoot(ctx.policy, params.root, ctx.signal);
-  const refs = parseBranches(await git(root, ["for-each-ref", `--format=${BRANCH_FORMAT}`, "refs/heads", "refs/remotes"], opts(ctx)));
+  const refs = parseBranches(
+    await git(root, ["for-each-ref", `--format=${BRANCH_FORMAT}`, "refs/heads", "refs/remotes"], opts(ctx)),
+  );
   return { current: await currentBranch(root, ctx), branches: refs };
 };
 
@@ -149,9 +186,14 @@ const checkout: Handler<"git.checkout"> = async (params, ctx) => {
   const run = await runGit(root, ["switch", "--end-of-options", branch], opts(ctx));
   if (run.code !== 0) {
     const output = `${run.stderr}${run.stdout}`.trim();
-    if (/invalid reference|did not match|not a commit/i.test(output)) throw new KaiError("NOT_FOUND", `no branch named ${branch}`);
+    if (/invalid reference|did not match|not a commit/i.test(output))
+      throw new KaiError("NOT_FOUND", `no branch named ${branch}`);
     if (/would be overwritten by checkout|commit your changes or stash them/i.test(output)) {
-      throw new KaiError("CONFLICT", `local changes would be overwritten by switching to ${branch}; commit or stash them first`, { details: { output } });
+      throw new KaiError(
+        "CONFLICT",
+        `local changes would be overwritten by switching to ${branch}; commit or stash them first`,
+        { details: { output } },
+      );
     }
     throw gitFailure(run, "switch");
   }
@@ -166,13 +208,19 @@ export const gitHandlers = {
   "git.pull": pull,
   "git.branches": branches,
   "git.checkout": checkout,
-} satisfies Pick<Handlers, "git.status" | "git.log" | "git.commit" | "git.push" | "git.pull" | "git.branches" | "git.checkout">;
+} satisfies Pick<
+  Handlers,
+  "git.status" | "git.log" | "git.commit" | "git.push" | "git.pull" | "git.branches" | "git.checkout"
+>;
 
 function opts(ctx: HandlerContext): GitOptions {
   return { signal: ctx.signal };
 }
 
-async function checkRefs(root: string, params: { remote?: string | undefined; branch?: string | undefined }): Promise<void> {
+async function checkRefs(
+  root: string,
+  params: { remote?: string | undefined; branch?: string | undefined },
+): Promise<void> {
   if (params.remote !== undefined) await assertRefName(root, params.remote, "remote");
   if (params.branch !== undefined) await assertRefName(root, params.branch, "branch");
 }
@@ -193,7 +241,11 @@ async function currentBranch(root: string, ctx: HandlerContext): Promise<string 
   throw gitFailure(run, "symbolic-ref");
 }
 
-async function upstreamOf(root: string, branch: string, ctx: HandlerContext): Promise<{ remote: string; branch: string } | null> {
+async function upstreamOf(
+  root: string,
+  branch: string,
+  ctx: HandlerContext,
+): Promise<{ remote: string; branch: string } | null> {
   const remote = await runGit(root, ["config", "--get", `branch.${branch}.remote`], opts(ctx));
   const merge = await runGit(root, ["config", "--get", `branch.${branch}.merge`], opts(ctx));
   if (remote.code !== 0 || merge.code !== 0) return null;
@@ -212,7 +264,12 @@ function detached(what: string): never {
 /** A path inside the repository as git should see it; `..` or absolute paths are refused like any file path. */
 function repositoryPath(value: string): string {
   const normalized = path.posix.normalize(value);
-  if (value.includes("\0") || path.posix.isAbsolute(normalized) || normalized === ".." || normalized.startsWith("../")) {
+  if (
+    value.includes("\0") ||
+    path.posix.isAbsolute(normalized) ||
+    normalized === ".." ||
+    normalized.startsWith("../")
+  ) {
     throw new KaiError("PERMISSION_DENIED", `${value} is outside the workspace`);
   }
   return normalized;

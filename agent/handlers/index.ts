@@ -4,13 +4,13 @@ import { fileHandlers } from "./files";
 import { gitHandlers } from "./git";
 import { openspecHandlers } from "./openspec";
 import { scriptHandlers } from "./scripts";
-import { settingsHandlers } from "./settings";
-import { watchHandlers } from "./workspace-watch";
 import { serviceLogHandlers } from "./service-logs";
 import { serviceHandlers } from "./services";
+import { settingsHandlers } from "./settings";
 import { systemHandlers } from "./system";
 import { systemStats } from "./system-stats";
 import type { Handlers } from "./types";
+import { watchHandlers } from "./workspace-watch";
 
 /** The agent's answer to every op of `shared/commands.ts`; a missing one does not compile. */
 export const handlers: Handlers = {

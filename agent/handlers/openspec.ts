@@ -2,15 +2,23 @@ import { execFile } from "node:child_process";
 import { constants } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { type ParamsOf, type ResultOf, deadlineOf } from "../../shared/commands";
+import { deadlineOf, type ParamsOf, type ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { requireScriptsAllowed } from "../policy";
+import {
+  type Found,
+  locate,
+  locateExisting,
+  readFolder,
+  reopen,
+  type Workspace,
+  withWorkspace,
+} from "../runtime/fs/confined-fs";
 import { errnoCode } from "../runtime/fs/errors";
-import { childEnv } from "../runtime/process/child-env";
-import { type Found, type Workspace, locate, locateExisting, readFolder, reopen, withWorkspace } from "../runtime/fs/confined-fs";
 import { countTasks } from "../runtime/fs/openspec-tasks";
-import { runProcessGroup } from "../runtime/process/run-process-group";
 import { workspaceRoot } from "../runtime/fs/workspace-paths";
+import { childEnv } from "../runtime/process/child-env";
+import { runProcessGroup } from "../runtime/process/run-process-group";
 import type { Handler, Handlers } from "./types";
 
 /**
@@ -28,10 +36,14 @@ import type { Handler, Handlers } from "./types";
  */
 const state: Handler<"openspec.state"> = (params, ctx) =>
   withWorkspace(ctx.policy, params.root, async (workspace) => {
-    const [cliAvailable, initialized] = await Promise.all([openspecCli(workspace.real, ctx.signal), isFolder(workspace, "openspec")]);
+    const [cliAvailable, initialized] = await Promise.all([
+      openspecCli(workspace.real, ctx.signal),
+      isFolder(workspace, "openspec"),
+    ]);
     // Actions are offered only where they can run: the CLI is installed and the policy lets it.
     const runnable = cliAvailable && ctx.policy.scripts !== false;
-    if (!initialized) return { initialized, cliAvailable, specs: [], changes: [], archived: [], actions: runnable ? ["init"] : [] };
+    if (!initialized)
+      return { initialized, cliAvailable, specs: [], changes: [], archived: [], actions: runnable ? ["init"] : [] };
 
     const specs: Array<{ name: string; path: string }> = [];
     for (const name of await subdirectories(workspace, "openspec/specs")) {
@@ -44,7 +56,11 @@ const state: Handler<"openspec.state"> = (params, ctx) =>
       const tasks = countTasks((await readConfined(workspace, `openspec/changes/${name}/tasks.md`)) ?? "");
       // A change with no tasks has nothing to prove done, so it is not offered for archiving.
       const complete = tasks.total > 0 && tasks.done === tasks.total;
-      changes.push({ name, tasks, actions: runnable ? ["validate", "show", ...(complete ? ["archive" as const] : [])] : [] });
+      changes.push({
+        name,
+        tasks,
+        actions: runnable ? ["validate", "show", ...(complete ? ["archive" as const] : [])] : [],
+      });
     }
     const archived = (await subdirectories(workspace, "openspec/changes/archive")).map((name) => ({ name }));
     return { initialized, cliAvailable, specs, changes, archived, actions: runnable ? ["list", "validate"] : [] };
@@ -75,13 +91,20 @@ const run: Handler<"openspec.run"> = async (params, ctx) => {
   let offered = current.actions;
   if (change !== null) {
     const found = current.changes.find((candidate) => candidate.name === change);
-    if (!found) throw new KaiError("NOT_FOUND", `this workspace has no active OpenSpec change named ${JSON.stringify(change)}`);
+    if (!found)
+      throw new KaiError("NOT_FOUND", `this workspace has no active OpenSpec change named ${JSON.stringify(change)}`);
     offered = found.actions;
   }
   if (!offered.includes(params.action)) {
     const target = change === null ? "for the workspace" : `for the change ${JSON.stringify(change)}`;
-    const why = params.action === "archive" && change !== null ? " (a change is archived once every task in its tasks.md is done)" : "";
-    throw new KaiError("CONFLICT", `openspec ${params.action} is not offered ${target}${why}; offered: ${offered.join(", ") || "none"}`);
+    const why =
+      params.action === "archive" && change !== null
+        ? " (a change is archived once every task in its tasks.md is done)"
+        : "";
+    throw new KaiError(
+      "CONFLICT",
+      `openspec ${params.action} is not offered ${target}${why}; offered: ${offered.join(", ") || "none"}`,
+    );
   }
 
   const output = new OutputTail(MAX_OUTPUT_BYTES);
@@ -102,7 +125,10 @@ const run: Handler<"openspec.run"> = async (params, ctx) => {
   return { action: params.action, change, exitCode: result.exitCode, output: output.text(), timedOut: result.timedOut };
 };
 
-export const openspecHandlers = { "openspec.state": state, "openspec.run": run } satisfies Pick<Handlers, "openspec.state" | "openspec.run">;
+export const openspecHandlers = { "openspec.state": state, "openspec.run": run } satisfies Pick<
+  Handlers,
+  "openspec.state" | "openspec.run"
+>;
 
 const CLI_TIMEOUT_MS = 5_000;
 const MAX_OUTPUT_BYTES = 256 * 1024;
@@ -160,7 +186,12 @@ class OutputTail {
 /** True when `openspec --version` runs and succeeds (PATH lookup, no shell, KAI_* kept out). */
 function openspecCli(cwd: string, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile("openspec", ["--version"], { cwd, env: childEnv(), timeout: CLI_TIMEOUT_MS, ...(signal ? { signal } : {}) }, (error) => resolve(error === null));
+    execFile(
+      "openspec",
+      ["--version"],
+      { cwd, env: childEnv(), timeout: CLI_TIMEOUT_MS, ...(signal ? { signal } : {}) },
+      (error) => resolve(error === null),
+    );
   });
 }
 
@@ -189,7 +220,10 @@ async function subdirectories(workspace: Workspace, relative: string): Promise<s
     const handle = found.entry?.handle;
     if (!handle || !found.entry?.stats.isDirectory()) return [];
     const entries = await readFolder(handle, path.join(workspace.real, found.relative));
-    return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+    return entries
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
   } catch (error) {
     if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") return [];
     throw new KaiError("INTERNAL_ERROR", `cannot read ${relative} (${errnoCode(error) ?? "unknown error"})`);

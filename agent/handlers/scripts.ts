@@ -28,7 +28,10 @@ const run: Handler<"scripts.run"> = async (params, ctx) => {
   const { root, scripts } = await listScripts(ctx.policy, params.root);
   const script = scripts.find((candidate) => candidate.name === params.name);
   if (!script) {
-    throw new KaiError("NOT_FOUND", `this workspace has no script named ${JSON.stringify(params.name)}; scripts.list shows the ones that can run`);
+    throw new KaiError(
+      "NOT_FOUND",
+      `this workspace has no script named ${JSON.stringify(params.name)}; scripts.list shows the ones that can run`,
+    );
   }
   return runProcessGroup({
     file: script.file,
@@ -41,4 +44,7 @@ const run: Handler<"scripts.run"> = async (params, ctx) => {
   });
 };
 
-export const scriptHandlers = { "scripts.list": list, "scripts.run": run } satisfies Pick<Handlers, "scripts.list" | "scripts.run">;
+export const scriptHandlers = { "scripts.list": list, "scripts.run": run } satisfies Pick<
+  Handlers,
+  "scripts.list" | "scripts.run"
+>;

@@ -83,12 +83,18 @@ const follow: Handler<"service.logs.follow"> = async (params, ctx) => {
   // Docker ends a follow when the container stops; anything else ending it is a failure.
   const after = await inspectService(ctx, info.Id, params.id).catch(() => undefined);
   if (after?.State.Running) {
-    throw new KaiError("DOCKER_ERROR", `the log stream of ${params.id} ended while it still runs${ending instanceof Error ? `: ${ending.message}` : ""}`);
+    throw new KaiError(
+      "DOCKER_ERROR",
+      `the log stream of ${params.id} ended while it still runs${ending instanceof Error ? `: ${ending.message}` : ""}`,
+    );
   }
   return { ended: "container-stopped", lines: sent };
 };
 
-export const serviceLogHandlers = { "service.logs": logs, "service.logs.follow": follow } satisfies Pick<Handlers, "service.logs" | "service.logs.follow">;
+export const serviceLogHandlers = { "service.logs": logs, "service.logs.follow": follow } satisfies Pick<
+  Handlers,
+  "service.logs" | "service.logs.follow"
+>;
 
 /**
  * Docker's `since` is Unix seconds with an optional fraction; RFC 3339 times are converted
@@ -98,6 +104,10 @@ export function dockerSince(value: string): string {
   if (/^\d+(\.\d{1,9})?$/.test(value)) return value;
   const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
   const seconds = match ? Date.parse(`${match[1]}${match[3]}`) / 1000 : Number.NaN;
-  if (!match || Number.isNaN(seconds)) throw new KaiError("VALIDATION_ERROR", `since must be an RFC 3339 time such as 2025-05-01T00:00:00Z, not ${JSON.stringify(value)}`);
+  if (!match || Number.isNaN(seconds))
+    throw new KaiError(
+      "VALIDATION_ERROR",
+      `since must be an RFC 3339 time such as 2025-05-01T00:00:00Z, not ${JSON.stringify(value)}`,
+    );
   return `${Math.max(0, seconds)}.${(match[2] ?? "").padEnd(9, "0")}`;
 }

@@ -5,8 +5,8 @@ import {
   listContainers,
   restartContainer,
   startContainer,
-  stopContainer,
   statusOf,
+  stopContainer,
   stripSlash,
 } from "../runtime/docker/containers";
 import { updateContainer } from "../runtime/docker/service-update";
@@ -32,7 +32,11 @@ const list: Handler<"service.list"> = async (params, ctx) => {
     .sort((a, b) => a.name.localeCompare(b.name, "en"));
   const page = wanted.slice((params.page - 1) * params.limit, params.page * params.limit);
   // One inspect each (well under a millisecond) for health, start time and restart count.
-  const inspected = await inspectEach(ctx.docker, page.map((entry) => entry.id), ctx.signal);
+  const inspected = await inspectEach(
+    ctx.docker,
+    page.map((entry) => entry.id),
+    ctx.signal,
+  );
   const running = inspected.filter((info) => info.State.Running).map((info) => info.Id);
   const samples = await ctx.liveStats.samples(running, { signal: ctx.signal });
   return { services: inspected.map((info) => toService(info, samples.get(info.Id))), total: wanted.length };
@@ -66,10 +70,17 @@ const restart: Handler<"service.restart"> = async (params, ctx) => {
  */
 const update: Handler<"service.update"> = async (params, ctx) => {
   const info = await inspectService(ctx, params.id);
-  const outcome = await updateContainer(ctx.docker, info, { stopTimeoutSeconds: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS });
+  const outcome = await updateContainer(ctx.docker, info, {
+    stopTimeoutSeconds: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS,
+  });
   if (outcome.updated) ctx.liveStats.forget(info.Id);
   const now = outcome.updated ? await inspectService(ctx, outcome.containerId) : info;
-  return { containerId: now.Id.slice(0, 12), image: outcome.image, version: serviceVersion(now.Config?.Labels, outcome.image), updated: outcome.updated };
+  return {
+    containerId: now.Id.slice(0, 12),
+    image: outcome.image,
+    version: serviceVersion(now.Config?.Labels, outcome.image),
+    updated: outcome.updated,
+  };
 };
 
 /** A container that is not running answers zeros, with the time of the answer. */

@@ -35,7 +35,8 @@ const read: Handler<"settings.read"> = (params, ctx) =>
     if (key === null) return { section: params.section, value: json, exists: true };
     const value = json[key];
     if (value === undefined) return { section: params.section, value: {}, exists: false };
-    if (!isPlainObject(value)) throw new KaiError("VALIDATION_ERROR", `"${key}" in ${file} must be a JSON object`, { details: { file } });
+    if (!isPlainObject(value))
+      throw new KaiError("VALIDATION_ERROR", `"${key}" in ${file} must be a JSON object`, { details: { file } });
     return { section: params.section, value, exists: true };
   });
 
@@ -55,7 +56,8 @@ const write: Handler<"settings.write"> = async (params, ctx) => {
     // the file is read and replaced relative to that folder's handle, never by path.
     const target = await locate(workspace, file, { follow: true, createParents: true });
     try {
-      if (target.entry && !target.entry.stats.isFile()) throw new KaiError("VALIDATION_ERROR", `${file} is not a regular file`);
+      if (target.entry && !target.entry.stats.isFile())
+        throw new KaiError("VALIDATION_ERROR", `${file} is not a regular file`);
       await serialized(path.join(workspace.real, target.relative), async () => {
         let next = value;
         if (key !== null) next = { ...((await readJsonAt(target.folder, target.name, file)) ?? {}), [key]: value };
@@ -71,7 +73,10 @@ const write: Handler<"settings.write"> = async (params, ctx) => {
   return { section: params.section, value };
 };
 
-export const settingsHandlers = { "settings.read": read, "settings.write": write } satisfies Pick<Handlers, "settings.read" | "settings.write">;
+export const settingsHandlers = { "settings.read": read, "settings.write": write } satisfies Pick<
+  Handlers,
+  "settings.read" | "settings.write"
+>;
 
 /** One read-modify-write per file at a time, so two section writes to one file do not lose each other's change. */
 const queues = new Map<string, Promise<void>>();

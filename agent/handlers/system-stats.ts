@@ -26,7 +26,11 @@ const DELIBERATE_EXIT_CODES = new Set([0, 137, 143]);
  */
 export const systemStats: Handler<"system.stats"> = async (_params, ctx) => {
   const all = await listContainers(ctx.docker, ANY_CONTAINER, { signal: ctx.signal });
-  const inspected = await inspectEach(ctx.docker, all.map((info) => info.Id), ctx.signal);
+  const inspected = await inspectEach(
+    ctx.docker,
+    all.map((info) => info.Id),
+    ctx.signal,
+  );
   const running = inspected.filter((info) => info.State.Running).map((info) => info.Id);
   const samples = [...(await ctx.liveStats.samples(running, { signal: ctx.signal })).values()];
   return {

@@ -10,7 +10,10 @@ const ping: Handler<"ping"> = async () => ({ pong: true, agentTime: new Date().t
 const dockerInfo: Handler<"docker.info"> = async (_params, ctx) => {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${DOCKER_INFO_TIMEOUT_MS / 1000} s`)), DOCKER_INFO_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${DOCKER_INFO_TIMEOUT_MS / 1000} s`)),
+      DOCKER_INFO_TIMEOUT_MS,
+    );
   });
   try {
     const version = await Promise.race([ctx.docker.version(), timeout]);

@@ -4,8 +4,8 @@ import path from "node:path";
 import { type FSWatcher, watch } from "chokidar";
 import type { ChunkOf } from "../../shared/commands";
 import { ChangeCoalescer, type ChangeType } from "../runtime/fs/change-coalescer";
-import { cpuPercent, cpuTimes, diskPercent, memoryPercent } from "../runtime/process/host-usage";
 import { workspaceRoot } from "../runtime/fs/workspace-paths";
+import { cpuPercent, cpuTimes, diskPercent, memoryPercent } from "../runtime/process/host-usage";
 import type { Handler, Handlers } from "./types";
 
 type WorkspaceEvent = ChunkOf<"workspace.watch">;
@@ -18,7 +18,13 @@ const FIRST_STATS_MS = 200;
 /** Directory names never watched, wherever they appear: git internals and installed packages. */
 const IGNORED_NAMES = new Set([".git", "node_modules"]);
 
-const EVENT_TYPES: Partial<Record<string, ChangeType>> = { add: "created", addDir: "created", change: "modified", unlink: "deleted", unlinkDir: "deleted" };
+const EVENT_TYPES: Partial<Record<string, ChangeType>> = {
+  add: "created",
+  addDir: "created",
+  change: "modified",
+  unlink: "deleted",
+  unlinkDir: "deleted",
+};
 
 /**
  * `workspace.watch`: file changes under the workspace (relative paths, forward slashes,
@@ -63,7 +69,14 @@ const watchWorkspace: Handler<"workspace.watch"> = async (params, ctx) => {
       const cpuNow = cpuTimes(os.cpus());
       const disk = await fs.statfs(root).then(diskPercent, () => 0);
       if (ctx.signal.aborted) return;
-      send({ type: "system_stats", stats: { cpu_percent: cpuPercent(cpuBefore, cpuNow), memory_percent: memoryPercent(os.totalmem(), os.freemem()), disk_percent: disk } });
+      send({
+        type: "system_stats",
+        stats: {
+          cpu_percent: cpuPercent(cpuBefore, cpuNow),
+          memory_percent: memoryPercent(os.totalmem(), os.freemem()),
+          disk_percent: disk,
+        },
+      });
       cpuBefore = cpuNow;
       statsTimer = setTimeout(sample, params.statsIntervalMs);
     };
@@ -82,7 +95,10 @@ export const watchHandlers = { "workspace.watch": watchWorkspace } satisfies Pic
 
 /** True for `.git` and `node_modules` and anything below them (any depth, so nested repos too). */
 function isIgnored(root: string, file: string): boolean {
-  return path.relative(root, file).split(path.sep).some((segment) => IGNORED_NAMES.has(segment));
+  return path
+    .relative(root, file)
+    .split(path.sep)
+    .some((segment) => IGNORED_NAMES.has(segment));
 }
 
 /** Resolves true once the initial scan is done, false if the request is cancelled first. */

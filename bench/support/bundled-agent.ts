@@ -73,11 +73,15 @@ export class BundledAgent {
     const tokenFile = path.join(this.#dir, "token");
     await writeFile(tokenFile, `${this.token}\n`, { mode: 0o600 });
     const { KAI_TOKEN: _ignored, ...env } = process.env;
-    const child = spawn(process.execPath, [...this.nodeArgs, AGENT_BUNDLE, "--server", this.server, "--token-file", tokenFile, "--policy", policy], {
-      cwd: this.#dir,
-      env: { ...env, KAI_CONFIG: "", KAI_SERVER: "", KAI_POLICY: "", XDG_CONFIG_HOME: this.#dir, HOME: this.#dir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...this.nodeArgs, AGENT_BUNDLE, "--server", this.server, "--token-file", tokenFile, "--policy", policy],
+      {
+        cwd: this.#dir,
+        env: { ...env, KAI_CONFIG: "", KAI_SERVER: "", KAI_POLICY: "", XDG_CONFIG_HOME: this.#dir, HOME: this.#dir },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     this.#child = child;
     let buffered = "";
     // Always drained: a full pipe would block the agent and distort every figure.
@@ -114,7 +118,11 @@ export class BundledAgent {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((waiter) => waiter.resolve !== done);
-        reject(new Error(`agent ${this.pid} never logged ${pattern} within ${timeoutMs} ms; last lines:\n${this.recent.slice(-10).join("\n")}`));
+        reject(
+          new Error(
+            `agent ${this.pid} never logged ${pattern} within ${timeoutMs} ms; last lines:\n${this.recent.slice(-10).join("\n")}`,
+          ),
+        );
       }, timeoutMs);
       const done = (line: AgentLine) => {
         clearTimeout(timer);

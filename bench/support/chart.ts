@@ -20,7 +20,8 @@ export function chartSvg(rows: Row[], title: string): string {
   const values = bars.flatMap((bar) => [bar.measured, bar.limit]).filter((value) => value > 0);
   const lo = Math.floor(Math.log10(Math.min(0.1, ...values)));
   const hi = Math.ceil(Math.log10(Math.max(10, ...values)));
-  const x = (value: number) => PLOT_LEFT + ((Math.log10(Math.max(value, 10 ** lo)) - lo) / (hi - lo)) * (PLOT_RIGHT - PLOT_LEFT);
+  const x = (value: number) =>
+    PLOT_LEFT + ((Math.log10(Math.max(value, 10 ** lo)) - lo) / (hi - lo)) * (PLOT_RIGHT - PLOT_LEFT);
   const height = TOP + bars.length * ROW + 40;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
@@ -39,10 +40,16 @@ export function chartSvg(rows: Row[], title: string): string {
     const end = x(bar.measured);
     const start = x(10 ** lo);
     out.push(`<text x="16" y="${label}" fill="#222">${escape(shorten(bar.name, 130))}</text>`);
-    out.push(`<rect x="${start}" y="${y}" width="${Math.max(1, end - start)}" height="${BAR_HEIGHT}" fill="${bar.met ? "#3a9d5d" : "#d64541"}"/>`);
+    out.push(
+      `<rect x="${start}" y="${y}" width="${Math.max(1, end - start)}" height="${BAR_HEIGHT}" fill="${bar.met ? "#3a9d5d" : "#d64541"}"/>`,
+    );
     const tick = x(bar.limit);
-    out.push(`<line x1="${tick}" y1="${y - 3}" x2="${tick}" y2="${y + BAR_HEIGHT + 3}" stroke="#000" stroke-width="2"/>`);
-    out.push(`<text x="${Math.max(end, tick) + 6}" y="${y + 12}" fill="#333">${escape(`${ratioText(bar.measured)} (${bar.atMost ? "≤" : "≥"} ${ratioText(bar.limit)})`)}</text>`);
+    out.push(
+      `<line x1="${tick}" y1="${y - 3}" x2="${tick}" y2="${y + BAR_HEIGHT + 3}" stroke="#000" stroke-width="2"/>`,
+    );
+    out.push(
+      `<text x="${Math.max(end, tick) + 6}" y="${y + 12}" fill="#333">${escape(`${ratioText(bar.measured)} (${bar.atMost ? "≤" : "≥"} ${ratioText(bar.limit)})`)}</text>`,
+    );
   });
   out.push("</svg>");
   return `${out.join("\n")}\n`;

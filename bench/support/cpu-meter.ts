@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 
 /**
@@ -112,7 +112,8 @@ function sample(agentPids: number[]): Sample {
   for (const info of all) {
     let group = "foreign";
     if (agents.has(info.pid)) group = "agent";
-    else if (mine.has(info.pid) && info.comm.startsWith("workerd") && workerdRole(info.pid) === "dev proxy") group = "dev proxy";
+    else if (mine.has(info.pid) && info.comm.startsWith("workerd") && workerdRole(info.pid) === "dev proxy")
+      group = "dev proxy";
     else if (mine.has(info.pid) && info.comm.startsWith("workerd")) {
       group = "workerd";
       // workerd runs a Worker and its Durable Objects on its main thread: its ceiling.
@@ -131,7 +132,15 @@ function sample(agentPids: number[]): Sample {
  * lands in the machine's unexplained remainder rather than making a group negative.
  */
 function spent(before: Sample, after: Sample): CpuGroups {
-  const groups: CpuGroups = { workerd: 0, "dev proxy": 0, agent: 0, docker: 0, "load generator": 0, kernel: 0, foreign: 0 };
+  const groups: CpuGroups = {
+    workerd: 0,
+    "dev proxy": 0,
+    agent: 0,
+    docker: 0,
+    "load generator": 0,
+    kernel: 0,
+    foreign: 0,
+  };
   for (const [pid, now] of after.procs) {
     const then = before.procs.get(pid)?.cpuMs ?? 0;
     groups[now.group] = (groups[now.group] ?? 0) + Math.max(0, now.cpuMs - then);
@@ -186,7 +195,13 @@ export function foreignLoad(windows: CpuWindow[]): { share: number; clause: stri
   const capacity = windows.reduce((sum, window) => sum + window.elapsedMs * cpus().length, 0);
   const foreign = windows.reduce((sum, window) => sum + (window.groups.foreign ?? 0), 0);
   const share = capacity > 0 ? foreign / capacity : 0;
-  return { share, clause: share >= 0.05 ? `; meanwhile other processes on this shared machine used ${Math.round(share * 100)}% of its CPU` : "" };
+  return {
+    share,
+    clause:
+      share >= 0.05
+        ? `; meanwhile other processes on this shared machine used ${Math.round(share * 100)}% of its CPU`
+        : "",
+  };
 }
 
 /** Measures CPU spent while `work` runs. */

@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import { type StreamFrame, decodeStreamFrame } from "../../shared/stream-frames";
+import { decodeStreamFrame, type StreamFrame } from "../../shared/stream-frames";
 
 /**
  * Reads a stream of `{type:"chunk", seq, data:{message}}` frames whose messages count 1..N
@@ -27,13 +27,35 @@ export interface FollowResult {
 
 export function followCount(
   url: string,
-  options: { headers?: Record<string, string>; expected: number; timeoutMs: number; onNonNumeric?: (message: string) => void; onFirst?: () => void; onLast?: () => void },
+  options: {
+    headers?: Record<string, string>;
+    expected: number;
+    timeoutMs: number;
+    onNonNumeric?: (message: string) => void;
+    onFirst?: () => void;
+    onLast?: () => void;
+  },
 ): Promise<FollowResult> {
   return new Promise((resolve, reject) => {
     // No permessage-deflate offer, as the baseline's server uses none: Kai's edge declines it,
     // but wrangler's local dev proxy in front of it would negotiate it on its own.
-    const socket = new WebSocket(url, { headers: options.headers ?? {}, maxPayload: 16 * 1024 * 1024, perMessageDeflate: false });
-    const result: FollowResult = { received: 0, seqGaps: 0, outOfOrder: 0, firstAt: 0, lastAt: 0, framesPerSecond: 0, meanFrameBytes: 0, sample: undefined, complete: false, extensions: "" };
+    const socket = new WebSocket(url, {
+      headers: options.headers ?? {},
+      maxPayload: 16 * 1024 * 1024,
+      perMessageDeflate: false,
+    });
+    const result: FollowResult = {
+      received: 0,
+      seqGaps: 0,
+      outOfOrder: 0,
+      firstAt: 0,
+      lastAt: 0,
+      framesPerSecond: 0,
+      meanFrameBytes: 0,
+      sample: undefined,
+      complete: false,
+      extensions: "",
+    };
     let lastSeq: number | undefined;
     let lastNumber = 0;
     let bytes = 0;

@@ -23,9 +23,16 @@ export async function timedGet(endpoint: Endpoint): Promise<Timed> {
     const response = await fetch(endpoint.url, { headers: endpoint.headers });
     const body = await response.text();
     const ms = performance.now() - started;
-    return response.status === 200 ? { ms, ok: true, status: 200 } : { ms, ok: false, status: response.status, error: body.slice(0, 200) };
+    return response.status === 200
+      ? { ms, ok: true, status: 200 }
+      : { ms, ok: false, status: response.status, error: body.slice(0, 200) };
   } catch (error) {
-    return { ms: performance.now() - started, ok: false, status: 0, error: error instanceof Error ? error.message : String(error) };
+    return {
+      ms: performance.now() - started,
+      ok: false,
+      status: 0,
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
 }
 

@@ -65,7 +65,11 @@ export class Inspector {
 }
 
 /** A bare `node -e` process doing nothing, the footprint's baseline; inspectable on request. */
-export function bareNode(options: { inspect?: boolean } = {}): { child: ChildProcess; inspectorUrl: Promise<string>; exited: Promise<unknown> } {
+export function bareNode(options: { inspect?: boolean } = {}): {
+  child: ChildProcess;
+  inspectorUrl: Promise<string>;
+  exited: Promise<unknown>;
+} {
   const args = [...(options.inspect ? ["--inspect=127.0.0.1:0"] : []), "-e", "setInterval(()=>{},1e3)"];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise((resolve) => child.once("exit", resolve));

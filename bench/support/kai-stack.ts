@@ -4,7 +4,7 @@ import path from "node:path";
 import Docker from "dockerode";
 import { busyboxImage, requireDocker } from "../../test/support/busybox-image";
 import { type Edge, migrate, startEdge } from "../../test/support/edge-server";
-import { type CallResult, type Session, enrollHost, request, signUp } from "../../test/support/kai-client";
+import { type CallResult, enrollHost, request, type Session, signUp } from "../../test/support/kai-client";
 import { BundledAgent } from "./bundled-agent";
 import type { Scope } from "./scope";
 
@@ -49,11 +49,17 @@ export interface KaiStack {
    * Stops the edge, waits `downMs`, starts it again on the same port and state, with `vars`
    * over the bench's own until the next restart; times are performance.now().
    */
-  restartEdge(downMs?: number, vars?: Record<string, string>): Promise<{ stopping: number; stopped: number; ready: number }>;
+  restartEdge(
+    downMs?: number,
+    vars?: Record<string, string>,
+  ): Promise<{ stopping: number; stopped: number; ready: number }>;
 }
 
 /** `agentNodeArgs[i]`: Node options for host i's agent (e.g. `--inspect=127.0.0.1:0`). */
-export async function kaiStack(scope: Scope, options: { hosts?: number; agentNodeArgs?: string[][] } = {}): Promise<KaiStack> {
+export async function kaiStack(
+  scope: Scope,
+  options: { hosts?: number; agentNodeArgs?: string[][] } = {},
+): Promise<KaiStack> {
   const docker = new Docker();
   await requireDocker(docker);
   const image = await busyboxImage(docker);
@@ -75,11 +81,20 @@ export async function kaiStack(scope: Scope, options: { hosts?: number; agentNod
     const labels = hosts.map((host) => `kai.host=${host.id}`);
     for (const label of labels) {
       const leftovers = await docker.listContainers({ all: true, filters: { label: [label] } });
-      await Promise.all(leftovers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+      await Promise.all(
+        leftovers.map((info) =>
+          docker
+            .getContainer(info.Id)
+            .remove({ force: true })
+            .catch(() => undefined),
+        ),
+      );
     }
   });
 
-  const agents = hosts.map((host, index) => new BundledAgent(url, host.token, root, options.agentNodeArgs?.[index] ?? []));
+  const agents = hosts.map(
+    (host, index) => new BundledAgent(url, host.token, root, options.agentNodeArgs?.[index] ?? []),
+  );
   // Deferred before they start, so a half-started fleet is stopped too; after the edge in
   // the scope, so they stop first and never see it vanish.
   scope.defer("agents", () => Promise.all(agents.map((agent) => agent.stop())));
@@ -98,7 +113,12 @@ export async function kaiStack(scope: Scope, options: { hosts?: number; agentNod
     root,
     api: (apiPath, init = {}) => {
       const host = init.host ?? hosts[0];
-      return request(url, apiPath, { token: session.token, ...(init.method ? { method: init.method } : {}), body: init.body, headers: host ? { "x-kai-host": host.id } : {} });
+      return request(url, apiPath, {
+        token: session.token,
+        ...(init.method ? { method: init.method } : {}),
+        body: init.body,
+        headers: host ? { "x-kai-host": host.id } : {},
+      });
     },
     async restartEdge(downMs = 0, vars = {}) {
       const stopping = performance.now();

@@ -4,12 +4,20 @@ import type { Row } from "./verdict";
 /** The results as the console table, the README block and the JSON document. */
 
 const COLUMNS = ["figure", "measured", "baseline", "ratio", "target", "verdict"];
-const cells = (row: Row) => [row.figure, row.measuredText, row.baselineText, row.ratioText, row.targetText, row.verdict];
+const cells = (row: Row) => [
+  row.figure,
+  row.measuredText,
+  row.baselineText,
+  row.ratioText,
+  row.targetText,
+  row.verdict,
+];
 
 export function consoleTable(rows: Row[]): string {
   const all = [COLUMNS, ...rows.map(cells)];
   const widths = COLUMNS.map((_, column) => Math.max(...all.map((line) => (line[column] ?? "").length)));
-  const line = (values: string[]) => values.map((value, index) => (index === values.length - 1 ? value : value.padEnd(widths[index] ?? 0))).join("  ");
+  const line = (values: string[]) =>
+    values.map((value, index) => (index === values.length - 1 ? value : value.padEnd(widths[index] ?? 0))).join("  ");
   return [line(COLUMNS), widths.map((width) => "-".repeat(width)).join("  "), ...all.slice(1).map(line)].join("\n");
 }
 
@@ -19,7 +27,11 @@ export function notes(rows: Row[]): string[] {
 
 export function markdownTable(rows: Row[]): string {
   const escape = (text: string) => text.replaceAll("|", "\\|");
-  return [`| ${COLUMNS.join(" | ")} |`, `|${COLUMNS.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${cells(row).map(escape).join(" | ")} |`)].join("\n");
+  return [
+    `| ${COLUMNS.join(" | ")} |`,
+    `|${COLUMNS.map(() => "---").join("|")}|`,
+    ...rows.map((row) => `| ${cells(row).map(escape).join(" | ")} |`),
+  ].join("\n");
 }
 
 export const README_START = "<!-- bench:start -->";

@@ -27,7 +27,9 @@ export class Scope {
       try {
         await step.fn();
       } catch (error) {
-        process.stderr.write(`bench: cleanup of ${step.what} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(
+          `bench: cleanup of ${step.what} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
       }
     }
   }

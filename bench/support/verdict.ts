@@ -37,13 +37,24 @@ export function evaluate(benchmark: string, figure: Figure): Row {
     parts.push(`≤ ${target.ratioAtMost}×`);
     const met = ratio !== null && ratio <= target.ratioAtMost;
     if (ratio !== null) bars.push({ label: `vs ${vs}`, measured: ratio, limit: target.ratioAtMost, atMost: true, met });
-    if (!met) failures.push(ratio === null ? "there was no baseline to compare with" : `it is ${formatRatio(ratio)} ${vs}, above the ${target.ratioAtMost}× target`);
+    if (!met)
+      failures.push(
+        ratio === null
+          ? "there was no baseline to compare with"
+          : `it is ${formatRatio(ratio)} ${vs}, above the ${target.ratioAtMost}× target`,
+      );
   }
   if (target.ratioAtLeast !== undefined) {
     parts.push(`≥ ${target.ratioAtLeast}×`);
     const met = ratio !== null && ratio >= target.ratioAtLeast;
-    if (ratio !== null) bars.push({ label: `vs ${vs}`, measured: ratio, limit: target.ratioAtLeast, atMost: false, met });
-    if (!met) failures.push(ratio === null ? "there was no baseline to compare with" : `it is only ${formatRatio(ratio)} ${vs}, below the ${target.ratioAtLeast}× target`);
+    if (ratio !== null)
+      bars.push({ label: `vs ${vs}`, measured: ratio, limit: target.ratioAtLeast, atMost: false, met });
+    if (!met)
+      failures.push(
+        ratio === null
+          ? "there was no baseline to compare with"
+          : `it is only ${formatRatio(ratio)} ${vs}, below the ${target.ratioAtLeast}× target`,
+      );
   }
   if (target.atMost !== undefined) {
     const limit = formatValue(target.atMost, figure.unit);
@@ -56,7 +67,13 @@ export function evaluate(benchmark: string, figure: Figure): Row {
     const limit = formatValue(target.atLeast, figure.unit);
     parts.push(`≥ ${limit}`);
     const met = figure.value >= target.atLeast;
-    bars.push({ label: `vs the ${limit} floor`, measured: figure.value / target.atLeast, limit: 1, atMost: false, met });
+    bars.push({
+      label: `vs the ${limit} floor`,
+      measured: figure.value / target.atLeast,
+      limit: 1,
+      atMost: false,
+      met,
+    });
     if (!met) failures.push(`${value} is below the ${limit} floor`);
   }
   for (const check of figure.checks ?? []) {
@@ -78,7 +95,9 @@ export function evaluate(benchmark: string, figure: Figure): Row {
     measuredText: figure.display ?? value,
     baselineText:
       figure.baselineDisplay ??
-      (figure.baseline === undefined ? "-" : `${formatValue(figure.baseline, figure.unit)}${figure.baselineLabel ? ` (${figure.baselineLabel})` : ""}`),
+      (figure.baseline === undefined
+        ? "-"
+        : `${formatValue(figure.baseline, figure.unit)}${figure.baselineLabel ? ` (${figure.baselineLabel})` : ""}`),
     ratioText: ratio === null ? "-" : formatRatio(ratio),
     targetText: figure.targetLabel ?? (judged ? parts.join(", ") : "(info)"),
     met,

@@ -21,7 +21,8 @@ server.on("connection", (socket) => {
   let next = 1;
   const burst = () => {
     const end = Math.min(count, next + BURST - 1);
-    for (; next <= end; next++) socket.send(JSON.stringify({ ...template, seq: next - 1, data: { ...template.data, message: String(next) } }));
+    for (; next <= end; next++)
+      socket.send(JSON.stringify({ ...template, seq: next - 1, data: { ...template.data, message: String(next) } }));
     if (next <= count) setImmediate(burst);
   };
   burst();

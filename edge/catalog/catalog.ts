@@ -17,11 +17,16 @@ export function toCatalogItem(row: CatalogRow) {
 }
 
 export function listCatalog(db: Db, userId: string, hostId?: string): Promise<CatalogRow[]> {
-  const condition = hostId ? and(eq(catalogItems.userId, userId), eq(catalogItems.hostId, hostId)) : eq(catalogItems.userId, userId);
+  const condition = hostId
+    ? and(eq(catalogItems.userId, userId), eq(catalogItems.hostId, hostId))
+    : eq(catalogItems.userId, userId);
   return db.select().from(catalogItems).where(condition).orderBy(desc(catalogItems.createdAt));
 }
 
-export async function addCatalogItem(db: Db, item: { userId: string; hostId: string; name: string; hostPath: string }): Promise<CatalogRow> {
+export async function addCatalogItem(
+  db: Db,
+  item: { userId: string; hostId: string; name: string; hostPath: string },
+): Promise<CatalogRow> {
   const [row] = await db
     .insert(catalogItems)
     .values({ id: crypto.randomUUID(), ...item, createdAt: new Date() })

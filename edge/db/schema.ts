@@ -7,9 +7,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "driz
  */
 
 const createdAt = () =>
-  integer("created_at", { mode: "timestamp_ms" })
-    .notNull()
-    .default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
+  integer("created_at", { mode: "timestamp_ms" }).notNull().default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
 
 export const users = sqliteTable(
   "users",
@@ -132,7 +130,10 @@ export const hosts = sqliteTable(
     hostname: text("hostname"),
     createdAt: createdAt(),
   },
-  (t) => [index("hosts_user_idx").on(t.userId), uniqueIndex("hosts_user_name_unique").on(t.userId, sql`lower(${t.name})`)],
+  (t) => [
+    index("hosts_user_idx").on(t.userId),
+    uniqueIndex("hosts_user_name_unique").on(t.userId, sql`lower(${t.name})`),
+  ],
 );
 
 /** A Flexy catalog item: a directory on one of the user's hosts, and the container made for it. */

@@ -41,7 +41,9 @@ export class AuditBuffer {
     private readonly delayMs = 1_000,
     private readonly persistMs = 100,
   ) {
-    storage.sql.exec("CREATE TABLE IF NOT EXISTS audit_pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, rows TEXT NOT NULL, count INTEGER NOT NULL)");
+    storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS audit_pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, rows TEXT NOT NULL, count INTEGER NOT NULL)",
+    );
   }
 
   add(row: AuditRow): void {
@@ -62,7 +64,10 @@ export class AuditBuffer {
     try {
       for (;;) {
         const batches = this.storage.sql
-          .exec<{ seq: number; rows: string }>("SELECT seq, rows FROM audit_pending ORDER BY seq LIMIT ?", BATCHES_PER_ROUND)
+          .exec<{ seq: number; rows: string }>(
+            "SELECT seq, rows FROM audit_pending ORDER BY seq LIMIT ?",
+            BATCHES_PER_ROUND,
+          )
           .toArray();
         const last = batches.at(-1);
         if (!last) break;
@@ -74,7 +79,9 @@ export class AuditBuffer {
     } catch (error) {
       this.#failures += 1;
       const retryMs = Math.min(60_000, RETRY_BASE_MS * 2 ** (this.#failures - 1));
-      console.error(`audit: writing to D1 failed (${describe(error)}); the rows are kept and retried in ${retryMs / 1000} s`);
+      console.error(
+        `audit: writing to D1 failed (${describe(error)}); the rows are kept and retried in ${retryMs / 1000} s`,
+      );
       this.#trim();
       this.#schedule(retryMs);
     }
@@ -95,7 +102,12 @@ export class AuditBuffer {
     const db = database(this.db);
     const statements = [];
     for (let at = 0; at < rows.length; at += ROWS_PER_STATEMENT) {
-      statements.push(db.insert(auditLog).values(rows.slice(at, at + ROWS_PER_STATEMENT)).onConflictDoNothing());
+      statements.push(
+        db
+          .insert(auditLog)
+          .values(rows.slice(at, at + ROWS_PER_STATEMENT))
+          .onConflictDoNothing(),
+      );
     }
     const [first, ...rest] = statements;
     if (first) await db.batch([first, ...rest]);
@@ -103,12 +115,16 @@ export class AuditBuffer {
 
   /** Bounds what a long D1 outage can pile up in this object's storage. */
   #trim(): void {
-    const { total } = this.storage.sql.exec<{ total: number | null }>("SELECT sum(count) AS total FROM audit_pending").one();
+    const { total } = this.storage.sql
+      .exec<{ total: number | null }>("SELECT sum(count) AS total FROM audit_pending")
+      .one();
     let excess = (total ?? 0) - MAX_PENDING_ROWS;
     if (excess <= 0) return;
     let dropped = 0;
     let upTo = 0;
-    for (const batch of this.storage.sql.exec<{ seq: number; count: number }>("SELECT seq, count FROM audit_pending ORDER BY seq").toArray()) {
+    for (const batch of this.storage.sql
+      .exec<{ seq: number; count: number }>("SELECT seq, count FROM audit_pending ORDER BY seq")
+      .toArray()) {
       if (excess <= 0) break;
       excess -= batch.count;
       dropped += batch.count;

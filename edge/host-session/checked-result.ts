@@ -7,6 +7,14 @@ export function checkedResult(op: string, requestId: string, outcome: Outcome): 
   const parsed = isOp(op) ? COMMANDS[op].result.safeParse(outcome.result) : undefined;
   if (parsed?.success) return { ...outcome, result: parsed.data };
   // The request id ties this line to the agent's log of the same request.
-  console.error(`relay: ${op} (request ${requestId}) answered with an unexpected result: ${parsed?.error.message ?? "unknown operation"}`);
-  return { ok: false, error: { code: "INTERNAL_ERROR", message: `the host agent answered ${op} with an unexpected result; update kai-agent` } };
+  console.error(
+    `relay: ${op} (request ${requestId}) answered with an unexpected result: ${parsed?.error.message ?? "unknown operation"}`,
+  );
+  return {
+    ok: false,
+    error: {
+      code: "INTERNAL_ERROR",
+      message: `the host agent answered ${op} with an unexpected result; update kai-agent`,
+    },
+  };
 }

@@ -2,17 +2,17 @@ import { DurableObject } from "cloudflare:workers";
 import { COMMANDS, isStreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import {
+  type AgentFrame,
+  agentFrame,
   CLOSE_CODES,
   CONTAINER_EVENT_TOPIC,
   DOCKER_STATE_TOPIC,
+  dockerState,
+  type HelloFrame,
   KEEPALIVE_PING,
   KEEPALIVE_PONG,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
-  type AgentFrame,
-  type HelloFrame,
-  agentFrame,
-  dockerState,
   parseFrame,
 } from "../../shared/protocol";
 import { containerEvent } from "../../shared/schemas/services";
@@ -125,7 +125,13 @@ export class HostSession extends DurableObject<Bindings> {
    * against the command's schema and audits the call. Returns an outcome rather than
    * throwing: errors crossing Durable Object RPC lose their code.
    */
-  async call(requestId: string, op: string, params: unknown, timeoutMs: number, subject: AuditSubject): Promise<Outcome> {
+  async call(
+    requestId: string,
+    op: string,
+    params: unknown,
+    timeoutMs: number,
+    subject: AuditSubject,
+  ): Promise<Outcome> {
     const started = Date.now();
     const outcome = checkedResult(op, requestId, await this.#ask(requestId, op, params, timeoutMs));
     this.#record(subject, op, requestId, outcome.ok ? "ok" : outcome.error.code, started);
@@ -156,7 +162,8 @@ export class HostSession extends DurableObject<Bindings> {
       const attachment = this.#attachments.get(socket);
       if (attachment?.hello || this.#greeting.has(socket)) continue;
       const due = (attachment?.connectedAt ?? 0) + HELLO_TIMEOUT_MS;
-      if (due <= Date.now()) this.#refuse(socket, CLOSE_CODES.HELLO_REQUIRED, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
+      if (due <= Date.now())
+        this.#refuse(socket, CLOSE_CODES.HELLO_REQUIRED, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
       else next = Math.min(next, due);
     }
     if (Number.isFinite(next)) await wakeBy(this.ctx.storage, next);
@@ -183,14 +190,20 @@ export class HostSession extends DurableObject<Bindings> {
     const started = Date.now();
     const op = request.headers.get(VIEWER_OP_HEADER) ?? "";
     const requestId = request.headers.get(VIEWER_REQUEST_HEADER) ?? crypto.randomUUID();
-    const subject = { userId: request.headers.get(HOST_OWNER_HEADER) ?? "", hostId: request.headers.get(HOST_ID_HEADER) ?? "" };
+    const subject = {
+      userId: request.headers.get(HOST_OWNER_HEADER) ?? "",
+      hostId: request.headers.get(HOST_ID_HEADER) ?? "",
+    };
     const refuse = (error: WireError, status: number) => {
       this.#record(subject, op, requestId, error.code, started);
       return Response.json(error, { status });
     };
-    const params = isStreamOp(op) ? COMMANDS[op].params.safeParse(JSON.parse(request.headers.get(VIEWER_PARAMS_HEADER) ?? "null")) : undefined;
+    const params = isStreamOp(op)
+      ? COMMANDS[op].params.safeParse(JSON.parse(request.headers.get(VIEWER_PARAMS_HEADER) ?? "null"))
+      : undefined;
     const agent = this.#liveSocket();
-    if (!isStreamOp(op) || !params?.success) return refuse({ code: "VALIDATION_ERROR", message: "invalid stream parameters" }, 400);
+    if (!isStreamOp(op) || !params?.success)
+      return refuse({ code: "VALIDATION_ERROR", message: "invalid stream parameters" }, 400);
     if (!agent) return refuse(offline(NOT_CONNECTED), 503);
     const client = this.#viewers.accept(requestId, op, request.headers.get(VIEWER_CREDENTIAL_HEADER));
     if (!sendToAgent(agent, { type: "req", id: requestId, op, params: params.data })) {
@@ -203,7 +216,15 @@ export class HostSession extends DurableObject<Bindings> {
 
   #record(subject: AuditSubject, op: string, requestId: string, outcome: string, started: number): void {
     if (!subject.userId || !subject.hostId) return;
-    this.#audit.add({ id: crypto.randomUUID(), ...subject, op, requestId, outcome, durationMs: Date.now() - started, createdAt: new Date() });
+    this.#audit.add({
+      id: crypto.randomUUID(),
+      ...subject,
+      op,
+      requestId,
+      outcome,
+      durationMs: Date.now() - started,
+      createdAt: new Date(),
+    });
   }
 
   /** Whether an agent is connected, and what it said about itself. */
@@ -220,7 +241,8 @@ export class HostSession extends DurableObject<Bindings> {
   async closeViewers(credential: string): Promise<number> {
     const requestIds = this.#viewers.closeOpenedWith(credential, {
       code: "UNAUTHORIZED",
-      message: "the credential that opened this stream was revoked or its session ended; sign in again and reopen the stream",
+      message:
+        "the credential that opened this stream was revoked or its session ended; sign in again and reopen the stream",
     });
     const agent = this.#liveSocket();
     if (agent) for (const requestId of requestIds) sendToAgent(agent, { type: "cancel", id: requestId });
@@ -315,7 +337,11 @@ export class HostSession extends DurableObject<Bindings> {
       return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello was already sent on this connection");
     }
     if (hello.protocolVersion < MIN_PROTOCOL_VERSION) {
-      return this.#refuse(socket, CLOSE_CODES.VERSION_UNSUPPORTED, `protocol ${hello.protocolVersion} is too old; upgrade kai-agent`);
+      return this.#refuse(
+        socket,
+        CLOSE_CODES.VERSION_UNSUPPORTED,
+        `protocol ${hello.protocolVersion} is too old; upgrade kai-agent`,
+      );
     }
     if (hello.hostId !== attachment.hostId) {
       return this.#refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello names another host than the token");
@@ -405,7 +431,9 @@ export class HostSession extends DurableObject<Bindings> {
   #liveSocket(except?: WebSocket): WebSocket | undefined {
     return this.ctx
       .getWebSockets(AGENT_TAG)
-      .filter((socket) => socket !== except && socket.readyState === WebSocket.OPEN && this.#attachments.get(socket)?.hello)
+      .filter(
+        (socket) => socket !== except && socket.readyState === WebSocket.OPEN && this.#attachments.get(socket)?.hello,
+      )
       .sort((a, b) => (this.#attachments.get(b)?.connectedAt ?? 0) - (this.#attachments.get(a)?.connectedAt ?? 0))[0];
   }
 

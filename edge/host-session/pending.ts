@@ -58,7 +58,11 @@ export class PendingRequests {
     if (!entry) return false;
     clearTimeout(entry.timer);
     this.#entries.delete(id);
-    entry.settle(outcome.ok && entry.chunks.length ? { ...outcome, chunks: entry.chunks, chunksTruncated: entry.truncated } : outcome);
+    entry.settle(
+      outcome.ok && entry.chunks.length
+        ? { ...outcome, chunks: entry.chunks, chunksTruncated: entry.truncated }
+        : outcome,
+    );
     return true;
   }
 

@@ -1,8 +1,8 @@
 import type { StreamOp } from "../../shared/commands";
 import type { WireError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
-import { type WireStreamFrame, encodeStreamFrame } from "../../shared/stream-frames";
-import { AttachmentCache, VIEWER_TAG, readViewer, type ViewerAttachment } from "./attachment";
+import { encodeStreamFrame, type WireStreamFrame } from "../../shared/stream-frames";
+import { AttachmentCache, readViewer, VIEWER_TAG, type ViewerAttachment } from "./attachment";
 import { checkChunks } from "./chunks";
 import type { Outcome } from "./pending";
 import { closeQuietly } from "./to-agent";
@@ -64,7 +64,9 @@ export class Viewers {
     const sockets = this.#of(requestId);
     for (const socket of sockets) {
       const op = this.#known.get(socket)?.op ?? "";
-      const frame = outcome.ok ? { type: "end" as const, result: outcome.result } : { type: "error" as const, error: outcome.error };
+      const frame = outcome.ok
+        ? { type: "end" as const, result: outcome.result }
+        : { type: "error" as const, error: outcome.error };
       this.#send(socket, op, frame);
       closeQuietly(socket, 1000, outcome.ok ? "done" : outcome.error.code);
     }

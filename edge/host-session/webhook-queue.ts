@@ -1,5 +1,5 @@
-import type { Bindings } from "../env";
 import type { WebhookEvent } from "../../shared/schemas/webhooks";
+import type { Bindings } from "../env";
 import { emitEvent } from "../webhooks/outbox";
 
 /**

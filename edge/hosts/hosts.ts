@@ -25,7 +25,8 @@ export function toHost(row: HostRow): Host {
   };
 }
 
-const nameTaken = () => new KaiError("CONFLICT", "you already have a host with that name; choose another", { details: { field: "name" } });
+const nameTaken = () =>
+  new KaiError("CONFLICT", "you already have a host with that name; choose another", { details: { field: "name" } });
 
 export async function enrollHost(db: Db, userId: string, name: string): Promise<{ row: HostRow; token: string }> {
   const token = randomSecret(AGENT_TOKEN_PREFIX);
@@ -56,14 +57,19 @@ export function listHosts(db: Db, userId: string): Promise<HostRow[]> {
 /** One of the user's own hosts by id or name; anyone else's is NOT_FOUND, never FORBIDDEN. */
 export async function findOwnHost(db: Db, userId: string, idOrName: string): Promise<HostRow> {
   const own = await listHosts(db, userId);
-  const found = own.find((row) => row.id === idOrName) ?? own.find((row) => row.name.toLowerCase() === idOrName.toLowerCase());
+  const found =
+    own.find((row) => row.id === idOrName) ?? own.find((row) => row.name.toLowerCase() === idOrName.toLowerCase());
   if (!found) throw new KaiError("NOT_FOUND", "no such host");
   return found;
 }
 
 export async function renameHost(db: Db, userId: string, id: string, name: string): Promise<HostRow> {
   try {
-    const [row] = await db.update(hosts).set({ name }).where(and(eq(hosts.id, id), eq(hosts.userId, userId))).returning();
+    const [row] = await db
+      .update(hosts)
+      .set({ name })
+      .where(and(eq(hosts.id, id), eq(hosts.userId, userId)))
+      .returning();
     if (!row) throw new KaiError("NOT_FOUND", "no such host");
     return row;
   } catch (error) {
@@ -74,7 +80,10 @@ export async function renameHost(db: Db, userId: string, id: string, name: strin
 
 /** Deletes the host, which revokes its agent token (the hash is gone with the row). */
 export async function deleteHost(db: Db, userId: string, id: string): Promise<HostRow> {
-  const [row] = await db.delete(hosts).where(and(eq(hosts.id, id), eq(hosts.userId, userId))).returning();
+  const [row] = await db
+    .delete(hosts)
+    .where(and(eq(hosts.id, id), eq(hosts.userId, userId)))
+    .returning();
   if (!row) throw new KaiError("NOT_FOUND", "no such host");
   return row;
 }
@@ -82,6 +91,9 @@ export async function deleteHost(db: Db, userId: string, id: string): Promise<Ho
 /** The host an agent token belongs to, or undefined. */
 export async function hostByAgentToken(db: Db, token: string): Promise<HostRow | undefined> {
   if (!token.startsWith(AGENT_TOKEN_PREFIX)) return undefined;
-  const [row] = await db.select().from(hosts).where(eq(hosts.tokenHash, await sha256Hex(token)));
+  const [row] = await db
+    .select()
+    .from(hosts)
+    .where(eq(hosts.tokenHash, await sha256Hex(token)));
   return row;
 }

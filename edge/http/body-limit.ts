@@ -32,7 +32,8 @@ async function discard(reader: ReadableStreamDefaultReader<Uint8Array>): Promise
  * free it; reading it to the end does.
  */
 export function bodyLimit(maxSize: number) {
-  const tooLarge = () => new KaiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${maxSize} bytes; send a smaller one`);
+  const tooLarge = () =>
+    new KaiError("PAYLOAD_TOO_LARGE", `the request body is larger than ${maxSize} bytes; send a smaller one`);
   return createMiddleware<AppEnv>(async (c, next) => {
     const body = c.req.raw.body;
     if (!body) return next();

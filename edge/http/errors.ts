@@ -48,7 +48,11 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
 };
 
 export const onNotFound: NotFoundHandler<AppEnv> = (c) =>
-  errorResponse(new KaiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), surfaceOf(c.req.path), c.req.path);
+  errorResponse(
+    new KaiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`),
+    surfaceOf(c.req.path),
+    c.req.path,
+  );
 
 export function methodNotAllowedResponse(c: Context<AppEnv>, allowed: string[]): Response {
   const error = new KaiError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`, {

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
-import { MAX_JSON_DEPTH, jsonNesting } from "../../shared/json-depth";
+import { jsonNesting, MAX_JSON_DEPTH } from "../../shared/json-depth";
 import type { AppEnv } from "../env";
 
 /** Media types parsed as JSON: the same test Hono's validator applies (`application/json`, `application/*+json`). */
@@ -21,9 +21,13 @@ export const jsonDepthLimit = createMiddleware<AppEnv>(async (c, next) => {
     throw new KaiError("BAD_REQUEST", "the request body could not be read; send it again");
   });
   if (jsonNesting(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-    throw new KaiError("VALIDATION_ERROR", `invalid request: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels; flatten it`, {
-      details: { fields: { body: [`nested deeper than ${MAX_JSON_DEPTH} levels`] } },
-    });
+    throw new KaiError(
+      "VALIDATION_ERROR",
+      `invalid request: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels; flatten it`,
+      {
+        details: { fields: { body: [`nested deeper than ${MAX_JSON_DEPTH} levels`] } },
+      },
+    );
   }
   return next();
 });

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv, HostEnv, SignedInEnv, WorkspaceEnv } from "../env";
 import { authenticate } from "../middleware/authenticate";
 import { HOST_HEADER, HOST_QUERY, hostInPath, selectHost } from "../middleware/select-host";
-import { WORKSPACE_HEADER, WORKSPACE_PARAM, WORKSPACE_QUERY, resolveWorkspace } from "../workspaces/resolve";
+import { resolveWorkspace, WORKSPACE_HEADER, WORKSPACE_PARAM, WORKSPACE_QUERY } from "../workspaces/resolve";
 import { validationHook } from "./errors";
 
 /**
@@ -61,7 +61,13 @@ const SELECTORS: Record<Access, Parameter[]> = {
     optional("query", WORKSPACE_QUERY, uuid, `The workspace, when ${WORKSPACE_HEADER} is not sent`),
   ],
   workspaceInPath: [
-    { in: "path", name: WORKSPACE_PARAM, required: true, schema: uuid, description: "The workspace (a catalog item's id)" },
+    {
+      in: "path",
+      name: WORKSPACE_PARAM,
+      required: true,
+      schema: uuid,
+      description: "The workspace (a catalog item's id)",
+    },
   ],
 };
 

@@ -23,7 +23,11 @@ export function toApiToken(row: ApiTokenRow): ApiToken {
   };
 }
 
-export async function createApiToken(db: Db, userId: string, input: { name: string; expiresInDays?: number | undefined }) {
+export async function createApiToken(
+  db: Db,
+  userId: string,
+  input: { name: string; expiresInDays?: number | undefined },
+) {
   const secret = randomSecret(API_TOKEN_PREFIX);
   const [row] = await db
     .insert(apiTokens)
@@ -74,7 +78,11 @@ export async function authenticateApiToken(db: Db, secret: string) {
   if (row.expiresAt && row.expiresAt.getTime() <= now) return undefined;
   const touch =
     !row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS
-      ? db.update(apiTokens).set({ lastUsedAt: new Date(now) }).where(eq(apiTokens.id, row.id)).then(() => undefined)
+      ? db
+          .update(apiTokens)
+          .set({ lastUsedAt: new Date(now) })
+          .where(eq(apiTokens.id, row.id))
+          .then(() => undefined)
       : undefined;
   return { userId: row.userId, tokenId: row.id, touch };
 }

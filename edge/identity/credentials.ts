@@ -29,10 +29,14 @@ export async function closeViewersOf(
   credential: string,
 ): Promise<void> {
   const owned = await listHosts(db, userId);
-  const closed = await Promise.allSettled(owned.map((host) => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(host.id)).closeViewers(credential)));
+  const closed = await Promise.allSettled(
+    owned.map((host) => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(host.id)).closeViewers(credential)),
+  );
   for (const [index, result] of closed.entries()) {
     if (result.status === "rejected") {
-      console.error(`revocation: could not close the streams of host ${owned[index]?.id} (${result.reason instanceof Error ? result.reason.message : String(result.reason)})`);
+      console.error(
+        `revocation: could not close the streams of host ${owned[index]?.id} (${result.reason instanceof Error ? result.reason.message : String(result.reason)})`,
+      );
     }
   }
 }

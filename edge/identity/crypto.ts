@@ -24,7 +24,13 @@ export function fromBase64(text: string): Uint8Array {
 
 /** Whether a character code is one of base64's 64 symbols (A-Z a-z 0-9 + /). */
 function isBase64Symbol(code: number): boolean {
-  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47;
+  return (
+    (code >= 65 && code <= 90) ||
+    (code >= 97 && code <= 122) ||
+    (code >= 48 && code <= 57) ||
+    code === 43 ||
+    code === 47
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type JWTPayload, SignJWT, jwtVerify } from "jose";
+import { type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { KaiError } from "../../shared/errors";
 import type { Config } from "../config";
 import { sha256Hex } from "./crypto";

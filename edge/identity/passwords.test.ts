@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, dummyPasswordHash, hashPassword, verifyPassword } from "./passwords";
+import { dummyPasswordHash, hashPassword, PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, verifyPassword } from "./passwords";
 
 const PEPPER = "unit-test-pepper-0123456789";
 

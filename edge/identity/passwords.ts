@@ -33,7 +33,14 @@ export async function hashPassword(password: string, pepper: string, iterations 
 export async function verifyPassword(password: string, stored: string, pepper: string): Promise<boolean> {
   const [scheme, iterationsText, saltText, hashText] = stored.split("$");
   const iterations = Number(iterationsText);
-  if (scheme !== SCHEME || !saltText || !hashText || !Number.isInteger(iterations) || iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS) {
+  if (
+    scheme !== SCHEME ||
+    !saltText ||
+    !hashText ||
+    !Number.isInteger(iterations) ||
+    iterations < 1 ||
+    iterations > PBKDF2_MAX_ITERATIONS
+  ) {
     return false;
   }
   let expected: Uint8Array;

@@ -172,16 +172,27 @@ export async function confirmRegistration(db: Db, config: Config, email: string,
   }
   const [consumed] = await db
     .delete(verifications)
-    .where(and(eq(verifications.email, email), eq(verifications.codeHash, pending.codeHash), lt(verifications.attempts, CODE_MAX_ATTEMPTS)))
+    .where(
+      and(
+        eq(verifications.email, email),
+        eq(verifications.codeHash, pending.codeHash),
+        lt(verifications.attempts, CODE_MAX_ATTEMPTS),
+      ),
+    )
     .returning();
   if (!consumed) throw invalidCode();
 
   const user = { id: crypto.randomUUID(), email, username: consumed.username };
   try {
-    await db.insert(users).values({ ...user, passwordHash: consumed.passwordHash, emailConfirmedAt: now, createdAt: now });
+    await db
+      .insert(users)
+      .values({ ...user, passwordHash: consumed.passwordHash, emailConfirmedAt: now, createdAt: now });
   } catch (error) {
     if (isUniqueViolation(error)) {
-      throw new KaiError("CONFLICT", "that username or email was registered meanwhile; start again with another username");
+      throw new KaiError(
+        "CONFLICT",
+        "that username or email was registered meanwhile; start again with another username",
+      );
     }
     throw error;
   }

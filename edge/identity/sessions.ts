@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
-import type { TokenPair } from "../../shared/schemas/identity";
 import { KaiError } from "../../shared/errors";
+import type { TokenPair } from "../../shared/schemas/identity";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { authSessions, refreshTokens, users } from "../db/schema";
@@ -41,7 +41,11 @@ async function tokenPair(config: Config, user: { id: string; email: string }, se
 }
 
 /** Starts a login: a new refresh family, its first refresh token, and a cookie secret. */
-export async function startSession(db: Db, config: Config, user: { id: string; email: string }): Promise<IssuedSession> {
+export async function startSession(
+  db: Db,
+  config: Config,
+  user: { id: string; email: string },
+): Promise<IssuedSession> {
   const now = Date.now();
   const sessionId = crypto.randomUUID();
   const cookieSecret = randomSecret(COOKIE_PREFIX);
@@ -88,7 +92,13 @@ export async function rotateRefreshToken(
   const [claimed] = await db
     .update(refreshTokens)
     .set({ rotatedAt: new Date(now) })
-    .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.rotatedAt), gt(refreshTokens.expiresAt, new Date(now))))
+    .where(
+      and(
+        eq(refreshTokens.tokenHash, tokenHash),
+        isNull(refreshTokens.rotatedAt),
+        gt(refreshTokens.expiresAt, new Date(now)),
+      ),
+    )
     .returning({ sessionId: refreshTokens.sessionId });
 
   if (!claimed) {
@@ -108,7 +118,13 @@ export async function rotateRefreshToken(
     .select({ id: users.id, email: users.email })
     .from(authSessions)
     .innerJoin(users, eq(users.id, authSessions.userId))
-    .where(and(eq(authSessions.id, claimed.sessionId), isNull(authSessions.revokedAt), gt(authSessions.expiresAt, new Date(now))));
+    .where(
+      and(
+        eq(authSessions.id, claimed.sessionId),
+        isNull(authSessions.revokedAt),
+        gt(authSessions.expiresAt, new Date(now)),
+      ),
+    );
   if (!row) throw invalidRefresh();
 
   const next = await issueRefreshToken(db, claimed.sessionId, now);
@@ -134,7 +150,9 @@ export async function endSession(db: Db, sessionId: string): Promise<RevokedSess
 /** The live session a JWT's `sid` or a cookie names, with its user; undefined when revoked or expired. */
 export async function findLiveSession(db: Db, by: { sessionId: string } | { cookieSecret: string }) {
   const condition =
-    "sessionId" in by ? eq(authSessions.id, by.sessionId) : eq(authSessions.cookieHash, await sha256Hex(by.cookieSecret));
+    "sessionId" in by
+      ? eq(authSessions.id, by.sessionId)
+      : eq(authSessions.cookieHash, await sha256Hex(by.cookieSecret));
   const [row] = await db
     .select({ sessionId: authSessions.id, userId: authSessions.userId })
     .from(authSessions)

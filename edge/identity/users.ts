@@ -20,10 +20,7 @@ export async function userById(db: Db, id: string): Promise<UserRow> {
 }
 
 export async function userByUsername(db: Db, username: string): Promise<UserRow> {
-  const [row] = await db
-    .select()
-    .from(users)
-    .where(sql`lower(${users.username}) = ${username.toLowerCase()}`);
+  const [row] = await db.select().from(users).where(sql`lower(${users.username}) = ${username.toLowerCase()}`);
   if (!row) throw noSuchUser();
   return row;
 }
@@ -48,7 +45,8 @@ export async function updateProfile(
     if (!row) throw noSuchUser();
     return row;
   } catch (error) {
-    if (isUniqueViolation(error)) throw new KaiError("CONFLICT", "that username is taken; choose another", { details: { field: "username" } });
+    if (isUniqueViolation(error))
+      throw new KaiError("CONFLICT", "that username is taken; choose another", { details: { field: "username" } });
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { type IncomingMessage, createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../config";
@@ -26,30 +26,54 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const config = (overrides: Partial<Config> = {}) =>
-  ({ ENVIRONMENT: "production", MAIL_API_URL: url, MAIL_API_KEY: "re_test_key", MAIL_FROM: "Kai <kai@example.com>", ...overrides }) as Config;
+  ({
+    ENVIRONMENT: "production",
+    MAIL_API_URL: url,
+    MAIL_API_KEY: "re_test_key",
+    MAIL_FROM: "Kai <kai@example.com>",
+    ...overrides,
+  }) as Config;
 
 describe("production mailer", () => {
   it("POSTs the message as JSON with the API key", async () => {
     status = 200;
-    await httpMailer(config()).send({ to: "a@example.com", subject: "Hi", text: "Your code is 123456", code: "123456" });
+    await httpMailer(config()).send({
+      to: "a@example.com",
+      subject: "Hi",
+      text: "Your code is 123456",
+      code: "123456",
+    });
     const last = received.at(-1);
     expect(last?.headers.authorization).toBe("Bearer re_test_key");
-    expect(last?.body).toEqual({ from: "Kai <kai@example.com>", to: "a@example.com", subject: "Hi", text: "Your code is 123456" });
+    expect(last?.body).toEqual({
+      from: "Kai <kai@example.com>",
+      to: "a@example.com",
+      subject: "Hi",
+      text: "Your code is 123456",
+    });
   });
 
   it("reports a failing mail API as NETWORK_ERROR", async () => {
     status = 500;
-    await expect(httpMailer(config()).send({ to: "a@example.com", subject: "Hi", text: "x" })).rejects.toMatchObject({ code: "NETWORK_ERROR" });
+    await expect(httpMailer(config()).send({ to: "a@example.com", subject: "Hi", text: "x" })).rejects.toMatchObject({
+      code: "NETWORK_ERROR",
+    });
   });
 
   it("reports an unreachable mail API as NETWORK_ERROR", async () => {
     await expect(
-      httpMailer(config({ MAIL_API_URL: "http://127.0.0.1:1/emails" })).send({ to: "a@example.com", subject: "Hi", text: "x" }),
+      httpMailer(config({ MAIL_API_URL: "http://127.0.0.1:1/emails" })).send({
+        to: "a@example.com",
+        subject: "Hi",
+        text: "x",
+      }),
     ).rejects.toMatchObject({ code: "NETWORK_ERROR" });
   });
 
   it("refuses to run without its secrets", async () => {
-    await expect(httpMailer(config({ MAIL_API_KEY: undefined })).send({ to: "a@example.com", subject: "Hi", text: "x" })).rejects.toMatchObject({
+    await expect(
+      httpMailer(config({ MAIL_API_KEY: undefined })).send({ to: "a@example.com", subject: "Hi", text: "x" }),
+    ).rejects.toMatchObject({
       code: "INTERNAL_ERROR",
     });
   });

@@ -20,7 +20,9 @@ export interface Mailer {
 export function devMailer(db: Db): Mailer {
   return {
     async send(message) {
-      await db.insert(devMailbox).values({ id: crypto.randomUUID(), ...message, code: message.code ?? null, createdAt: new Date() });
+      await db
+        .insert(devMailbox)
+        .values({ id: crypto.randomUUID(), ...message, code: message.code ?? null, createdAt: new Date() });
       console.log(`kai mail to ${message.to}: ${message.subject}${message.code ? ` (code ${message.code})` : ""}`);
     },
   };
@@ -44,7 +46,12 @@ export function httpMailer(config: Config): Mailer {
         response = await fetch(config.MAIL_API_URL, {
           method: "POST",
           headers: { authorization: `Bearer ${config.MAIL_API_KEY}`, "content-type": "application/json" },
-          body: JSON.stringify({ from: config.MAIL_FROM, to: message.to, subject: message.subject, text: message.text }),
+          body: JSON.stringify({
+            from: config.MAIL_FROM,
+            to: message.to,
+            subject: message.subject,
+            text: message.text,
+          }),
           signal: AbortSignal.timeout(MAIL_TIMEOUT_MS),
         });
       } catch (error) {
@@ -64,7 +71,12 @@ export function mailerFor(config: Config, db: Db): Mailer {
 }
 
 export async function latestMessages(db: Db, to: string, limit = 10) {
-  const rows = await db.select().from(devMailbox).where(eq(devMailbox.to, to)).orderBy(desc(devMailbox.createdAt)).limit(limit);
+  const rows = await db
+    .select()
+    .from(devMailbox)
+    .where(eq(devMailbox.to, to))
+    .orderBy(desc(devMailbox.createdAt))
+    .limit(limit);
   return rows.map((row) => ({
     id: row.id,
     to: row.to,

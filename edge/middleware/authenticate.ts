@@ -6,8 +6,8 @@ import type { AppEnv, Principal, SignedInEnv } from "../env";
 import { API_TOKEN_PREFIX, authenticateApiToken } from "../identity/api-tokens";
 import { SESSION_COOKIE } from "../identity/cookie";
 import { verifyAccessToken } from "../identity/jwt";
-import { findLiveSession } from "../identity/sessions";
 import { isAllowedOrigin } from "../identity/origins";
+import { findLiveSession } from "../identity/sessions";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 

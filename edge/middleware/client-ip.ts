@@ -15,7 +15,8 @@ function addressBucket(text: string): string | undefined {
   if (v4) return v4.join(".");
   const v6 = parseIPv6(text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, ""));
   if (!v6) return undefined;
-  if (v6.subarray(0, 10).every((byte) => byte === 0) && v6[10] === 0xff && v6[11] === 0xff) return v6.subarray(12).join(".");
+  if (v6.subarray(0, 10).every((byte) => byte === 0) && v6[10] === 0xff && v6[11] === 0xff)
+    return v6.subarray(12).join(".");
   const words = [0, 2, 4, 6].map((at) => (((v6[at] ?? 0) << 8) | (v6[at + 1] ?? 0)).toString(16));
   return `${words.join(":")}::/64`;
 }

@@ -19,7 +19,8 @@ const KEY_TTL_MS = 24 * 3_600_000;
 export const idempotent = createMiddleware<HostEnv>(async (c, next) => {
   const key = c.req.header("Idempotency-Key");
   if (key === undefined) return next();
-  if (!KEY_PATTERN.test(key)) throw new KaiError("VALIDATION_ERROR", "Idempotency-Key must be 1-255 visible ASCII characters");
+  if (!KEY_PATTERN.test(key))
+    throw new KaiError("VALIDATION_ERROR", "Idempotency-Key must be 1-255 visible ASCII characters");
 
   const db = c.var.db;
   const userId = c.var.principal.userId;
@@ -38,13 +39,19 @@ export const idempotent = createMiddleware<HostEnv>(async (c, next) => {
     if (seen.status === null || seen.body === null) {
       throw new KaiError("CONFLICT", "a request with this Idempotency-Key is still running; retry in a moment");
     }
-    return new Response(seen.body, { status: seen.status, headers: { "content-type": "application/json", "Idempotent-Replayed": "true" } });
+    return new Response(seen.body, {
+      status: seen.status,
+      headers: { "content-type": "application/json", "Idempotent-Replayed": "true" },
+    });
   }
 
   await next();
   if (c.res.status >= 500) {
     await db.delete(idempotencyKeys).where(mine);
   } else {
-    await db.update(idempotencyKeys).set({ status: c.res.status, body: await c.res.clone().text() }).where(mine);
+    await db
+      .update(idempotencyKeys)
+      .set({ status: c.res.status, body: await c.res.clone().text() })
+      .where(mine);
   }
 });

@@ -4,7 +4,7 @@ import { KaiError } from "../../shared/errors";
 import { hostIdParam } from "../../shared/schemas/hosts";
 import type { Db } from "../db/client";
 import type { HostEnv } from "../env";
-import { type HostRow, findOwnHost, listHosts } from "../hosts/hosts";
+import { findOwnHost, type HostRow, listHosts } from "../hosts/hosts";
 import { throwValidationProblem } from "../http/errors";
 import { credentialOf } from "../identity/credentials";
 import type { HostAgent } from "../relay/relay";
@@ -22,11 +22,18 @@ export async function chooseHost(db: Db, userId: string, wanted: string | undefi
   const own = await listHosts(db, userId);
   if (own.length === 1 && own[0]) return own[0];
   if (own.length === 0) {
-    throw new KaiError("BAD_REQUEST", "you have no host yet: enroll one with POST /api/hosts and start kai-agent on it");
+    throw new KaiError(
+      "BAD_REQUEST",
+      "you have no host yet: enroll one with POST /api/hosts and start kai-agent on it",
+    );
   }
-  throw new KaiError("BAD_REQUEST", `you have ${own.length} hosts: choose one with the ${HOST_HEADER} header or the host query parameter`, {
-    details: { hosts: own.map((row) => ({ id: row.id, name: row.name })) },
-  });
+  throw new KaiError(
+    "BAD_REQUEST",
+    `you have ${own.length} hosts: choose one with the ${HOST_HEADER} header or the host query parameter`,
+    {
+      details: { hosts: own.map((row) => ({ id: row.id, name: row.name })) },
+    },
+  );
 }
 
 /** The host `X-Kai-Host` or `?host` names (see `chooseHost`). */

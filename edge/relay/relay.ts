@@ -1,4 +1,4 @@
-import { COMMANDS, type Op, type ParamsOf, type ResultOf, deadlineOf } from "../../shared/commands";
+import { COMMANDS, deadlineOf, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import type { Bindings } from "../env";
 import type { Outcome } from "../host-session/pending";
@@ -53,7 +53,8 @@ export async function relayCollecting<O extends Op>(
 ): Promise<{ result: ResultOf<O>; chunks: unknown[]; truncated: boolean }> {
   const command = COMMANDS[op];
   const checked = command.params.safeParse(params);
-  if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}: ${checked.error.message}`);
+  if (!checked.success)
+    throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}: ${checked.error.message}`);
 
   const requestId = crypto.randomUUID();
   const stub = agent.env.HOST_SESSION.get(agent.env.HOST_SESSION.idFromName(agent.hostId));
@@ -63,8 +64,16 @@ export async function relayCollecting<O extends Op>(
   const timeoutMs = options.timeoutMs ?? agent.timeoutMs + deadlineOf(op, checked.data as ParamsOf<O>);
   const outcome = (await stub.call(requestId, op, checked.data, timeoutMs, subject)) as Outcome;
   if (!outcome.ok) {
-    throw new KaiError(outcome.error.code, outcome.error.message, outcome.error.details ? { details: outcome.error.details } : {});
+    throw new KaiError(
+      outcome.error.code,
+      outcome.error.message,
+      outcome.error.details ? { details: outcome.error.details } : {},
+    );
   }
   // The Durable Object validated the result against this op's schema before answering.
-  return { result: outcome.result as ResultOf<O>, chunks: outcome.chunks ?? [], truncated: Boolean(outcome.chunksTruncated) };
+  return {
+    result: outcome.result as ResultOf<O>,
+    chunks: outcome.chunks ?? [],
+    truncated: Boolean(outcome.chunksTruncated),
+  };
 }

@@ -33,7 +33,10 @@ export async function openStream<O extends StreamOp>(
   params: ParamsOf<O>,
 ): Promise<Response> {
   if (!wantsWebSocket(c)) {
-    throw new KaiError("BAD_REQUEST", "this stream needs a WebSocket: connect with Upgrade: websocket (e.g. websocat, wscat or a browser WebSocket)");
+    throw new KaiError(
+      "BAD_REQUEST",
+      "this stream needs a WebSocket: connect with Upgrade: websocket (e.g. websocat, wscat or a browser WebSocket)",
+    );
   }
   const checked = COMMANDS[op].params.safeParse(params);
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters: ${checked.error.message}`);
@@ -52,6 +55,8 @@ export async function openStream<O extends StreamOp>(
   );
   if (response.status === 101) return response;
   const refusal = wireErrorSchema.safeParse(await response.json().catch(() => null));
-  const error = refusal.success ? refusal.data : { code: "INTERNAL_ERROR" as const, message: "the stream could not start" };
+  const error = refusal.success
+    ? refusal.data
+    : { code: "INTERNAL_ERROR" as const, message: "the stream could not start" };
   throw new KaiError(error.code, error.message);
 }

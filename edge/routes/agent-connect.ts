@@ -21,14 +21,23 @@ agentConnect.get("/", async (c) => {
   const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
   const host = token ? await hostByAgentToken(c.var.db, token) : undefined;
   if (!host) {
-    throw new KaiError("UNAUTHORIZED", "the agent token is invalid or was revoked; enroll the host again with POST /api/hosts");
+    throw new KaiError(
+      "UNAUTHORIZED",
+      "the agent token is invalid or was revoked; enroll the host again with POST /api/hosts",
+    );
   }
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new KaiError("BAD_REQUEST", "this endpoint only accepts a WebSocket upgrade from kai-agent");
   }
   await waitForTurn(c, host);
   const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
-  return session.fetch(upgradeRequest(c.req.raw, { [HOST_ID_HEADER]: host.id, [HOST_NAME_HEADER]: host.name, [HOST_OWNER_HEADER]: host.userId }));
+  return session.fetch(
+    upgradeRequest(c.req.raw, {
+      [HOST_ID_HEADER]: host.id,
+      [HOST_NAME_HEADER]: host.name,
+      [HOST_OWNER_HEADER]: host.userId,
+    }),
+  );
 });
 
 /**
@@ -40,7 +49,14 @@ agentConnect.get("/", async (c) => {
 async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: string }): Promise<void> {
   const { AGENT_CONNECT_RATE_PER_SECOND: rate, AGENT_CONNECT_BURST: burst } = c.var.config;
   const pacer = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName("agent-connect"));
-  const turn = await pacer.pace({ intervalMs: 1000 / rate, burst, maxWaitMs: MAX_CONNECT_WAIT_MS, holder: host.id, group: host.userId, maxPerGroup: MAX_TURNS_PER_USER });
+  const turn = await pacer.pace({
+    intervalMs: 1000 / rate,
+    burst,
+    maxWaitMs: MAX_CONNECT_WAIT_MS,
+    holder: host.id,
+    group: host.userId,
+    maxPerGroup: MAX_TURNS_PER_USER,
+  });
   if (!turn.admitted) {
     const retryAfter = Math.ceil(turn.retryAfterMs / 1000);
     throw new KaiError("RATE_LIMITED", `too many agents are connecting; try again in ${retryAfter} s`, {

@@ -3,8 +3,8 @@ import { count, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { auditLog, hosts } from "../db/schema";
 import { envelopeErrors } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 
 /** `GET /api/audit`: every command relayed to your hosts, newest first. */
 export const auditRoutes = declareRoutes("signedIn");
@@ -36,7 +36,9 @@ auditRoutes.openapi(
     responses: {
       200: {
         description: "Entries",
-        content: { "application/json": { schema: envelopeOf(z.object({ entries: z.array(entry), total: z.number() })) } },
+        content: {
+          "application/json": { schema: envelopeOf(z.object({ entries: z.array(entry), total: z.number() })) },
+        },
       },
       ...envelopeErrors(400, 401),
     },
@@ -48,9 +50,17 @@ auditRoutes.openapi(
     // Each host's Durable Object batches its audit rows; have them written before reading.
     // One that cannot flush now (its rows stay safe in its storage) must not fail the read.
     const owned = await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.userId, userId));
-    await Promise.allSettled(owned.map((host) => c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id)).flushAudit()));
+    await Promise.allSettled(
+      owned.map((host) => c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id)).flushAudit()),
+    );
     const mine = eq(auditLog.userId, userId);
-    const rows = await db.select().from(auditLog).where(mine).orderBy(desc(auditLog.createdAt)).limit(limit).offset(offset);
+    const rows = await db
+      .select()
+      .from(auditLog)
+      .where(mine)
+      .orderBy(desc(auditLog.createdAt))
+      .limit(limit)
+      .offset(offset);
     const [total] = await db.select({ value: count() }).from(auditLog).where(mine);
     const entries = rows.map((row) => ({
       id: row.id,

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { KaiError } from "../../shared/errors";
 import { loginBody, refreshBody, tokenPair } from "../../shared/schemas/identity";
 import { users } from "../db/schema";
@@ -10,8 +10,8 @@ import { declareRoutes } from "../http/route-group";
 import { clearSessionCookie, setSessionCookie } from "../identity/cookie";
 import { closeViewersOf, sessionCredential } from "../identity/credentials";
 import { dummyPasswordHash, verifyPassword } from "../identity/passwords";
-import { type RevokedSession, endSessionByRefreshToken, rotateRefreshToken, startSession } from "../identity/sessions";
-import { LOGIN_PER_ACCOUNT, consume } from "../middleware/rate-limit";
+import { endSessionByRefreshToken, type RevokedSession, rotateRefreshToken, startSession } from "../identity/sessions";
+import { consume, LOGIN_PER_ACCOUNT } from "../middleware/rate-limit";
 
 /** Sign in, refresh and sign out: `/api/v1/auth/sessions`. */
 export const authSessions = declareRoutes("public");
@@ -58,7 +58,9 @@ authSessions.openapi(
   }),
   async (c) => {
     const { refresh_token } = c.req.valid("json");
-    const tokens = await rotateRefreshToken(c.var.db, c.var.config, refresh_token, (revoked) => closeSessionViewers(c, revoked));
+    const tokens = await rotateRefreshToken(c.var.db, c.var.config, refresh_token, (revoked) =>
+      closeSessionViewers(c, revoked),
+    );
     return c.json(tokens, 200);
   },
 );

@@ -14,7 +14,7 @@ import { isAllowedOrigin } from "../identity/origins";
 import { confirmRegistration, resendCode, startRegistration } from "../identity/registration";
 import { startSession } from "../identity/sessions";
 import { mailerFor } from "../mail/mailer";
-import { REGISTER_PER_ACCOUNT, VERIFY_PER_ACCOUNT, consume } from "../middleware/rate-limit";
+import { consume, REGISTER_PER_ACCOUNT, VERIFY_PER_ACCOUNT } from "../middleware/rate-limit";
 
 /** Registration by emailed code: `/api/v1/auth/verifications`, `/resend`, `/verify`. */
 export const authVerifications = declareRoutes("public");

@@ -5,8 +5,8 @@ import { catalogItem, createCatalogBody } from "../../shared/schemas/flexy";
 import { addCatalogItem, listCatalog, removeCatalogItem, toCatalogItem } from "../catalog/catalog";
 import { findOwnHost } from "../hosts/hosts";
 import { envelopeErrors, jsonBody } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { HOST_HEADER } from "../middleware/select-host";
 import { relay } from "../relay/relay";
 
@@ -23,7 +23,10 @@ catalogRoutes.openapi(
     summary: "List catalog items (of one host when X-Kai-Host or host is given)",
     request: { query: z.object({ host: z.string().optional() }) },
     responses: {
-      200: { description: "Items", content: { "application/json": { schema: envelopeOf(z.object({ items: z.array(catalogItem) })) } } },
+      200: {
+        description: "Items",
+        content: { "application/json": { schema: envelopeOf(z.object({ items: z.array(catalogItem) })) } },
+      },
       ...envelopeErrors(401, 404),
     },
   }),
@@ -32,7 +35,11 @@ catalogRoutes.openapi(
     const userId = c.var.principal.userId;
     const wanted = c.req.header(HOST_HEADER) ?? c.req.valid("query").host;
     const hostId = wanted ? (await findOwnHost(db, userId, wanted)).id : undefined;
-    return ok(c, { items: (await listCatalog(db, userId, hostId)).map(toCatalogItem) }, "Catalog items retrieved successfully");
+    return ok(
+      c,
+      { items: (await listCatalog(db, userId, hostId)).map(toCatalogItem) },
+      "Catalog items retrieved successfully",
+    );
   },
 );
 
@@ -59,7 +66,12 @@ catalogHostRoutes.openapi(
       // An offline host cannot check now; its agent checks again when a container is made.
       if (!(error instanceof KaiError && error.code === "AGENT_OFFLINE")) throw error;
     }
-    const row = await addCatalogItem(c.var.db, { userId: c.var.principal.userId, hostId: host.id, name: body.name, hostPath });
+    const row = await addCatalogItem(c.var.db, {
+      userId: c.var.principal.userId,
+      hostId: host.id,
+      name: body.name,
+      hostPath,
+    });
     return ok(c, toCatalogItem(row), "Catalog item added successfully", 201);
   },
 );
@@ -72,7 +84,10 @@ catalogRoutes.openapi(
     summary: "Remove a catalog item (its container, if any, is left alone)",
     request: { params: z.object({ id: z.uuid() }) },
     responses: {
-      200: { description: "Removed", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } },
+      200: {
+        description: "Removed",
+        content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } },
+      },
       ...envelopeErrors(400, 401, 404),
     },
   }),

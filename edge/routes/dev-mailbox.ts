@@ -29,7 +29,10 @@ devMailboxRoutes.openapi(
     summary: "Latest messages sent to an email (development only)",
     request: { query: z.object({ email }) },
     responses: {
-      200: { description: "Newest first", content: { "application/json": { schema: z.object({ messages: z.array(message) }) } } },
+      200: {
+        description: "Newest first",
+        content: { "application/json": { schema: z.object({ messages: z.array(message) }) } },
+      },
       ...problems(404, 422),
     },
   }),

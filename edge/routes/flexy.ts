@@ -2,11 +2,17 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import { containerRef, createFlexyBody, flexyContainer, flexyContainerDetails, listFlexyQuery } from "../../shared/schemas/flexy";
+import {
+  containerRef,
+  createFlexyBody,
+  flexyContainer,
+  flexyContainerDetails,
+  listFlexyQuery,
+} from "../../shared/schemas/flexy";
 import { findCatalogItem, forgetContainer, recordContainer } from "../catalog/catalog";
 import { envelopeErrors, jsonBody } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { idempotent } from "../middleware/idempotency";
 import { relay } from "../relay/relay";
 
@@ -30,7 +36,14 @@ flexyRoutes.openapi(
         description: "Containers",
         content: {
           "application/json": {
-            schema: envelopeOf(z.object({ containers: z.array(flexyContainer), total: z.number(), limit: z.number(), offset: z.number() })),
+            schema: envelopeOf(
+              z.object({
+                containers: z.array(flexyContainer),
+                total: z.number(),
+                limit: z.number(),
+                offset: z.number(),
+              }),
+            ),
           },
         },
       },
@@ -51,19 +64,31 @@ flexyRoutes.openapi(
     tags: ["containers"],
     summary: "Create a Flexy container (honours Idempotency-Key)",
     middleware: [idempotent] as const,
-    request: { body: jsonBody(createFlexyBody), headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }) },
-    responses: { 201: { description: "Created", content: { "application/json": { schema: envelopeOf(flexyContainer) } } }, ...relayErrors },
+    request: {
+      body: jsonBody(createFlexyBody),
+      headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
+    },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: envelopeOf(flexyContainer) } } },
+      ...relayErrors,
+    },
   }),
   async (c) => {
     const body = c.req.valid("json");
     const db = c.var.db;
     const host = c.var.host;
-    const item = body.catalogItemId ? await findCatalogItem(db, c.var.principal.userId, body.catalogItemId, host.id) : undefined;
+    const item = body.catalogItemId
+      ? await findCatalogItem(db, c.var.principal.userId, body.catalogItemId, host.id)
+      : undefined;
     const hostPath = body.hostPath ?? item?.hostPath;
     if (!hostPath) {
-      throw new KaiError("VALIDATION_ERROR", "invalid request: hostPath is required (or a catalogItemId to take it from)", {
-        details: { fields: { hostPath: ["required"] } },
-      });
+      throw new KaiError(
+        "VALIDATION_ERROR",
+        "invalid request: hostPath is required (or a catalogItemId to take it from)",
+        {
+          details: { fields: { hostPath: ["required"] } },
+        },
+      );
     }
     const container = await relay(c.var.agent, "container.create", {
       name: body.name,
@@ -86,9 +111,17 @@ flexyRoutes.openapi(
     tags: ["containers"],
     summary: "Container details: ports and volumes",
     request: { params: idParam },
-    responses: { 200: { description: "Details", content: { "application/json": { schema: envelopeOf(flexyContainerDetails) } } }, ...relayErrors },
+    responses: {
+      200: { description: "Details", content: { "application/json": { schema: envelopeOf(flexyContainerDetails) } } },
+      ...relayErrors,
+    },
   }),
-  async (c) => ok(c, await relay(c.var.agent, "container.inspect", { id: c.req.valid("param").id }), "Container details retrieved successfully"),
+  async (c) =>
+    ok(
+      c,
+      await relay(c.var.agent, "container.inspect", { id: c.req.valid("param").id }),
+      "Container details retrieved successfully",
+    ),
 );
 
 flexyRoutes.openapi(
@@ -98,7 +131,13 @@ flexyRoutes.openapi(
     tags: ["containers"],
     summary: "Remove a container (stopping it first)",
     request: { params: idParam },
-    responses: { 200: { description: "Removed", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } }, ...relayErrors },
+    responses: {
+      200: {
+        description: "Removed",
+        content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } },
+      },
+      ...relayErrors,
+    },
   }),
   async (c) => {
     const { id } = await relay(c.var.agent, "container.remove", { id: c.req.valid("param").id });
@@ -108,7 +147,10 @@ flexyRoutes.openapi(
 );
 
 const actionResult = (description: string) => ({
-  200: { description, content: { "application/json": { schema: envelopeOf(z.object({ id: z.string(), status: z.string() })) } } },
+  200: {
+    description,
+    content: { "application/json": { schema: envelopeOf(z.object({ id: z.string(), status: z.string() })) } },
+  },
   ...relayErrors,
 });
 

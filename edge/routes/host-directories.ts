@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { directoryListing, directoryListingBody } from "../../shared/schemas/flexy";
 import { envelopeErrors, jsonBody } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { relay } from "../relay/relay";
 
 /** `POST /api/host/directories`: browse the selected host, confined by its agent to the allowed roots. */

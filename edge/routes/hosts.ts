@@ -1,13 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from "../../shared/schemas/hosts";
-import { CLOSE_CODES } from "../../shared/protocol";
-import { envelopeErrors, jsonBody } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
-import { envelopeOf, ok } from "../http/respond";
 import { COMMANDS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
+import { CLOSE_CODES } from "../../shared/protocol";
+import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from "../../shared/schemas/hosts";
 import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } from "../hosts/hosts";
+import { envelopeErrors, jsonBody } from "../http/openapi";
+import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { relay } from "../relay/relay";
 
 /** `/api/hosts`: enroll machines, see which are online, rename and revoke them. */
@@ -22,14 +22,18 @@ export const hostAgentRoutes = declareRoutes("hostInPath");
  */
 const STATUS_READ_TIMEOUT_MS = 2_000;
 
-const hostResponse = (description: string) => ({ description, content: { "application/json": { schema: envelopeOf(host) } } });
+const hostResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: envelopeOf(host) } },
+});
 
 hostsRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
     tags: ["hosts"],
-    summary: "Enroll a machine: returns its agent token (shown once) and the command to run there, which asks for the token",
+    summary:
+      "Enroll a machine: returns its agent token (shown once) and the command to run there, which asks for the token",
     request: { body: jsonBody(createHostBody) },
     responses: {
       201: { description: "Enrolled", content: { "application/json": { schema: envelopeOf(enrolledHost) } } },
@@ -57,11 +61,15 @@ hostsRoutes.openapi(
     tags: ["hosts"],
     summary: "Your hosts, with online state and what their agents last reported",
     responses: {
-      200: { description: "Hosts", content: { "application/json": { schema: envelopeOf(z.object({ hosts: z.array(host) })) } } },
+      200: {
+        description: "Hosts",
+        content: { "application/json": { schema: envelopeOf(z.object({ hosts: z.array(host) })) } },
+      },
       ...envelopeErrors(401),
     },
   }),
-  async (c) => ok(c, { hosts: (await listHosts(c.var.db, c.var.principal.userId)).map(toHost) }, "Hosts retrieved successfully"),
+  async (c) =>
+    ok(c, { hosts: (await listHosts(c.var.db, c.var.principal.userId)).map(toHost) }, "Hosts retrieved successfully"),
 );
 
 hostAgentRoutes.openapi(
@@ -76,7 +84,13 @@ hostAgentRoutes.openapi(
         description: "The host",
         content: {
           "application/json": {
-            schema: envelopeOf(host.extend({ docker: COMMANDS["docker.info"].result.nullable().describe("null when the agent is offline or did not answer within 2 s") })),
+            schema: envelopeOf(
+              host.extend({
+                docker: COMMANDS["docker.info"].result
+                  .nullable()
+                  .describe("null when the agent is offline or did not answer within 2 s"),
+              }),
+            ),
           },
         },
       },
@@ -87,9 +101,15 @@ hostAgentRoutes.openapi(
     const row = c.var.host;
     let docker = null;
     try {
-      docker = await relay(c.var.agent, "docker.info", {}, { timeoutMs: Math.min(STATUS_READ_TIMEOUT_MS, c.var.config.AGENT_TIMEOUT_MS) });
+      docker = await relay(
+        c.var.agent,
+        "docker.info",
+        {},
+        { timeoutMs: Math.min(STATUS_READ_TIMEOUT_MS, c.var.config.AGENT_TIMEOUT_MS) },
+      );
     } catch (error) {
-      if (!(error instanceof KaiError && (error.code === "AGENT_OFFLINE" || error.code === "AGENT_TIMEOUT"))) throw error;
+      if (!(error instanceof KaiError && (error.code === "AGENT_OFFLINE" || error.code === "AGENT_TIMEOUT")))
+        throw error;
     }
     return ok(c, { ...toHost(row), docker }, "Host retrieved successfully");
   },
@@ -105,7 +125,9 @@ hostAgentRoutes.openapi(
     responses: {
       200: {
         description: "The agent answered",
-        content: { "application/json": { schema: envelopeOf(COMMANDS.ping.result.extend({ roundTripMs: z.number() })) } },
+        content: {
+          "application/json": { schema: envelopeOf(COMMANDS.ping.result.extend({ roundTripMs: z.number() })) },
+        },
       },
       ...envelopeErrors(400, 401, 404, 503, 504),
     },
@@ -125,7 +147,14 @@ hostsRoutes.openapi(
     summary: "Whether the host's agent is connected right now, from its Durable Object (the agent is not asked)",
     request: { params: hostIdParam },
     responses: {
-      200: { description: "Connection state", content: { "application/json": { schema: envelopeOf(z.object({ connected: z.boolean(), agentVersion: z.string().nullable() })) } } },
+      200: {
+        description: "Connection state",
+        content: {
+          "application/json": {
+            schema: envelopeOf(z.object({ connected: z.boolean(), agentVersion: z.string().nullable() })),
+          },
+        },
+      },
       ...envelopeErrors(400, 401, 404),
     },
   }),
@@ -159,7 +188,10 @@ hostsRoutes.openapi(
     summary: "Delete a host: revokes its agent token and closes its connection at once",
     request: { params: hostIdParam },
     responses: {
-      200: { description: "Deleted", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } },
+      200: {
+        description: "Deleted",
+        content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } },
+      },
       ...envelopeErrors(400, 401, 404),
     },
   }),

@@ -1,10 +1,19 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
-import { containerStats, listServicesQuery, logEntry, logsQuery, service, serviceDetails, serviceRef, serviceStatus } from "../../shared/schemas/services";
+import {
+  containerStats,
+  listServicesQuery,
+  logEntry,
+  logsQuery,
+  service,
+  serviceDetails,
+  serviceRef,
+  serviceStatus,
+} from "../../shared/schemas/services";
 import { envelopeErrors } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { relay } from "../relay/relay";
 import { openStream } from "../relay/stream";
 
@@ -22,7 +31,10 @@ servicesRoutes.openapi(
     tags: ["services"],
     summary: "All containers of the host, with health and live stats",
     request: { query: listServicesQuery },
-    responses: { 200: { description: "Services", content: { "application/json": { schema: envelopeOf(z.array(service)) } } }, ...relayErrors },
+    responses: {
+      200: { description: "Services", content: { "application/json": { schema: envelopeOf(z.array(service)) } } },
+      ...relayErrors,
+    },
   }),
   async (c) => {
     const query = c.req.valid("query");
@@ -39,13 +51,24 @@ servicesRoutes.openapi(
     tags: ["services"],
     summary: "One service by container id or name, with image, ports, volumes and env",
     request: { params: serviceRef },
-    responses: { 200: { description: "The service", content: { "application/json": { schema: envelopeOf(serviceDetails) } } }, ...relayErrors },
+    responses: {
+      200: { description: "The service", content: { "application/json": { schema: envelopeOf(serviceDetails) } } },
+      ...relayErrors,
+    },
   }),
-  async (c) => ok(c, await relay(c.var.agent, "service.inspect", { id: c.req.valid("param").id }), "Service retrieved successfully"),
+  async (c) =>
+    ok(
+      c,
+      await relay(c.var.agent, "service.inspect", { id: c.req.valid("param").id }),
+      "Service retrieved successfully",
+    ),
 );
 
 const actionResult = (description: string) => ({
-  200: { description, content: { "application/json": { schema: envelopeOf(z.object({ message: z.string(), status: serviceStatus })) } } },
+  200: {
+    description,
+    content: { "application/json": { schema: envelopeOf(z.object({ message: z.string(), status: serviceStatus })) } },
+  },
   ...relayErrors,
 });
 
@@ -105,7 +128,15 @@ servicesRoutes.openapi(
         description: "Updated, or already current",
         content: {
           "application/json": {
-            schema: envelopeOf(z.object({ message: z.string(), version: z.string().nullable(), containerId: z.string(), image: z.string(), updated: z.boolean() })),
+            schema: envelopeOf(
+              z.object({
+                message: z.string(),
+                version: z.string().nullable(),
+                containerId: z.string(),
+                image: z.string(),
+                updated: z.boolean(),
+              }),
+            ),
           },
         },
       },
@@ -128,11 +159,21 @@ servicesRoutes.openapi(
     tags: ["services"],
     summary: "Recent log lines, stdout and stderr separated, with timestamps and levels",
     request: { params: serviceRef, query: logsQuery },
-    responses: { 200: { description: "Log lines", content: { "application/json": { schema: envelopeOf(z.object({ logs: z.array(logEntry) })) } } }, ...relayErrors },
+    responses: {
+      200: {
+        description: "Log lines",
+        content: { "application/json": { schema: envelopeOf(z.object({ logs: z.array(logEntry) })) } },
+      },
+      ...relayErrors,
+    },
   }),
   async (c) => {
     const { lines, since } = c.req.valid("query");
-    const result = await relay(c.var.agent, "service.logs", { id: c.req.valid("param").id, lines, ...(since ? { since } : {}) });
+    const result = await relay(c.var.agent, "service.logs", {
+      id: c.req.valid("param").id,
+      lines,
+      ...(since ? { since } : {}),
+    });
     return ok(c, result, "Logs retrieved successfully");
   },
 );
@@ -142,11 +183,15 @@ servicesRoutes.openapi(
     method: "get",
     path: "/{id}/logs/follow",
     tags: ["services"],
-    summary: "Follow a service's log live over a WebSocket: `{type:\"chunk\",seq,data}` per line, then `end` or `error`",
+    summary: 'Follow a service\'s log live over a WebSocket: `{type:"chunk",seq,data}` per line, then `end` or `error`',
     request: { params: serviceRef, query: z.object({ lines: z.coerce.number().int().min(0).max(10_000).default(0) }) },
     responses: { 101: { description: "Switching to the WebSocket" }, ...relayErrors },
   }),
-  async (c) => openStream(c.var.agent, c, "service.logs.follow", { id: c.req.valid("param").id, lines: c.req.valid("query").lines }),
+  async (c) =>
+    openStream(c.var.agent, c, "service.logs.follow", {
+      id: c.req.valid("param").id,
+      lines: c.req.valid("query").lines,
+    }),
 );
 
 servicesRoutes.openapi(
@@ -156,7 +201,11 @@ servicesRoutes.openapi(
     tags: ["services"],
     summary: "CPU, memory, uptime and restarts of one service",
     request: { params: serviceRef },
-    responses: { 200: { description: "Stats", content: { "application/json": { schema: envelopeOf(containerStats) } } }, ...relayErrors },
+    responses: {
+      200: { description: "Stats", content: { "application/json": { schema: envelopeOf(containerStats) } } },
+      ...relayErrors,
+    },
   }),
-  async (c) => ok(c, await relay(c.var.agent, "service.stats", { id: c.req.valid("param").id }), "Stats retrieved successfully"),
+  async (c) =>
+    ok(c, await relay(c.var.agent, "service.stats", { id: c.req.valid("param").id }), "Stats retrieved successfully"),
 );

@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { systemStats } from "../../shared/schemas/services";
 import { envelopeErrors } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { relay } from "../relay/relay";
 
 /** `GET /api/system/stats`: the selected host's services and resources in aggregate. */

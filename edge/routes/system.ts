@@ -1,14 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
-import type { Context } from "hono";
 import type { Db } from "../db/client";
 import type { AppEnv } from "../env";
+import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { resolvePrincipal } from "../middleware/authenticate";
 import { chooseHost, wantedHost } from "../middleware/select-host";
-import { declareRoutes } from "../http/route-group";
-import { envelopeOf, ok } from "../http/respond";
 
 /** Health and readiness: `/api/health`, `/api/ready`, `/health`, `/api/v1/health`, `/api/v1/infra/health`. */
 export const systemRoutes = declareRoutes("public");
@@ -42,13 +42,23 @@ async function dockerOfSelectedHost(c: Context<AppEnv>): Promise<string> {
 }
 
 const word = (healthy: boolean): "healthy" | "unhealthy" => (healthy ? "healthy" : "unhealthy");
-const plainOk = { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } };
+const plainOk = {
+  description: "Alive",
+  content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+};
 
-systemRoutes.openapi(createRoute({ method: "get", path: "/health", tags: ["system"], summary: "Liveness", responses: { 200: plainOk } }), (c) =>
-  c.json({ status: "ok" as const }, 200),
+systemRoutes.openapi(
+  createRoute({ method: "get", path: "/health", tags: ["system"], summary: "Liveness", responses: { 200: plainOk } }),
+  (c) => c.json({ status: "ok" as const }, 200),
 );
 systemRoutes.openapi(
-  createRoute({ method: "get", path: "/api/v1/health", tags: ["system"], summary: "Liveness", responses: { 200: plainOk } }),
+  createRoute({
+    method: "get",
+    path: "/api/v1/health",
+    tags: ["system"],
+    summary: "Liveness",
+    responses: { 200: plainOk },
+  }),
   (c) => c.json({ status: "ok" as const }, 200),
 );
 
@@ -109,12 +119,18 @@ systemRoutes.openapi(
     tags: ["system"],
     summary: "Whether Kai can serve requests (database reachable and migrated)",
     responses: {
-      200: { description: "Ready", content: { "application/json": { schema: envelopeOf(z.object({ ready: z.boolean(), timestamp: z.string() })) } } },
+      200: {
+        description: "Ready",
+        content: {
+          "application/json": { schema: envelopeOf(z.object({ ready: z.boolean(), timestamp: z.string() })) },
+        },
+      },
     },
   }),
   async (c) => {
     const probe = await probeDatabase(c.var.db);
-    if (!probe.healthy) throw new KaiError("SERVICE_UNAVAILABLE", "not ready: the database is not answering or not migrated");
+    if (!probe.healthy)
+      throw new KaiError("SERVICE_UNAVAILABLE", "not ready: the database is not answering or not migrated");
     return ok(c, { ready: true, timestamp: new Date().toISOString() }, "System is ready");
   },
 );

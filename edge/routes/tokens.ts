@@ -2,8 +2,8 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { apiToken, createApiTokenBody, createdApiToken, tokenIdParam } from "../../shared/schemas/tokens";
 import { envelopeErrors, jsonBody } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { createApiToken, listApiTokens, revokeApiToken } from "../identity/api-tokens";
 import { closeViewersOf, patCredential } from "../identity/credentials";
 
@@ -35,11 +35,15 @@ tokensRoutes.openapi(
     tags: ["tokens"],
     summary: "List your active API tokens (secrets are never shown again)",
     responses: {
-      200: { description: "Tokens", content: { "application/json": { schema: envelopeOf(z.object({ tokens: z.array(apiToken) })) } } },
+      200: {
+        description: "Tokens",
+        content: { "application/json": { schema: envelopeOf(z.object({ tokens: z.array(apiToken) })) } },
+      },
       ...envelopeErrors(401),
     },
   }),
-  async (c) => ok(c, { tokens: await listApiTokens(c.var.db, c.var.principal.userId) }, "Tokens retrieved successfully"),
+  async (c) =>
+    ok(c, { tokens: await listApiTokens(c.var.db, c.var.principal.userId) }, "Tokens retrieved successfully"),
 );
 
 tokensRoutes.openapi(
@@ -50,7 +54,10 @@ tokensRoutes.openapi(
     summary: "Revoke an API token; it stops working on the next request, and the streams it opened are closed",
     request: { params: tokenIdParam },
     responses: {
-      200: { description: "Revoked", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } },
+      200: {
+        description: "Revoked",
+        content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } },
+      },
       ...envelopeErrors(400, 401, 403, 404),
     },
   }),

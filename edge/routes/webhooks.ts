@@ -1,12 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { createWebhookBody, createdWebhook, webhook, webhookDelivery } from "../../shared/schemas/webhooks";
 import { KaiError } from "../../shared/errors";
+import { createdWebhook, createWebhookBody, webhook, webhookDelivery } from "../../shared/schemas/webhooks";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import { envelopeErrors, jsonBody } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
 import { envelopeOf, ok } from "../http/respond";
+import { declareRoutes } from "../http/route-group";
 import { kick, queueTestPing } from "../webhooks/outbox";
 import { encryptSecret } from "../webhooks/secrets";
 import { generateSecret } from "../webhooks/signing";
@@ -26,7 +26,10 @@ webhooksRoutes.openapi(
     tags: ["webhooks"],
     summary: "Register a webhook endpoint",
     request: { body: jsonBody(createWebhookBody) },
-    responses: { 201: { description: "Registered", content: { "application/json": { schema: envelopeOf(createdWebhook) } } }, ...envelopeErrors(400, 401) },
+    responses: {
+      201: { description: "Registered", content: { "application/json": { schema: envelopeOf(createdWebhook) } } },
+      ...envelopeErrors(400, 401),
+    },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -55,7 +58,10 @@ webhooksRoutes.openapi(
     path: "/",
     tags: ["webhooks"],
     summary: "Your webhook endpoints",
-    responses: { 200: { description: "Webhooks", content: { "application/json": { schema: envelopeOf(z.array(webhook)) } } }, ...envelopeErrors(401) },
+    responses: {
+      200: { description: "Webhooks", content: { "application/json": { schema: envelopeOf(z.array(webhook)) } } },
+      ...envelopeErrors(401),
+    },
   }),
   async (c) => {
     const rows = await c.var.db.select().from(webhooks).where(eq(webhooks.userId, c.var.principal.userId));
@@ -70,7 +76,13 @@ webhooksRoutes.openapi(
     tags: ["webhooks"],
     summary: "Delete a webhook endpoint (pending deliveries are dropped)",
     request: { params: idParam },
-    responses: { 200: { description: "Deleted", content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } } }, ...envelopeErrors(400, 401, 404) },
+    responses: {
+      200: {
+        description: "Deleted",
+        content: { "application/json": { schema: envelopeOf(z.object({ id: z.string() })) } },
+      },
+      ...envelopeErrors(400, 401, 404),
+    },
   }),
   async (c) => {
     const db = c.var.db;
@@ -88,7 +100,10 @@ webhooksRoutes.openapi(
     summary: "Send a signed `webhook.test` event to the endpoint now",
     request: { params: idParam },
     responses: {
-      202: { description: "Queued", content: { "application/json": { schema: envelopeOf(z.object({ deliveryId: z.string() })) } } },
+      202: {
+        description: "Queued",
+        content: { "application/json": { schema: envelopeOf(z.object({ deliveryId: z.string() })) } },
+      },
       ...envelopeErrors(400, 401, 404),
     },
   }),
@@ -106,7 +121,10 @@ webhooksRoutes.openapi(
     summary: "Recent deliveries with every attempt: time, status, duration, response excerpt",
     request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }) },
     responses: {
-      200: { description: "Deliveries", content: { "application/json": { schema: envelopeOf(z.array(webhookDelivery)) } } },
+      200: {
+        description: "Deliveries",
+        content: { "application/json": { schema: envelopeOf(z.array(webhookDelivery)) } },
+      },
       ...envelopeErrors(400, 401, 404),
     },
   }),
@@ -125,7 +143,10 @@ webhooksRoutes.openapi(
     summary: "Attempt a delivery again now (also one that gave up)",
     request: { params: deliveryParam },
     responses: {
-      202: { description: "Queued", content: { "application/json": { schema: envelopeOf(z.object({ deliveryId: z.string() })) } } },
+      202: {
+        description: "Queued",
+        content: { "application/json": { schema: envelopeOf(z.object({ deliveryId: z.string() })) } },
+      },
       ...envelopeErrors(400, 401, 404, 409),
     },
   }),
@@ -134,9 +155,16 @@ webhooksRoutes.openapi(
     const { id, deliveryId } = c.req.valid("param");
     const row = await findOwnWebhook(db, c.var.principal.userId, id);
     const delivery = await findOwnDelivery(db, row.id, deliveryId);
-    if (!row.active) throw new KaiError("CONFLICT", `this webhook is disabled (${row.disabledReason ?? "no reason recorded"}); register the endpoint again`);
+    if (!row.active)
+      throw new KaiError(
+        "CONFLICT",
+        `this webhook is disabled (${row.disabledReason ?? "no reason recorded"}); register the endpoint again`,
+      );
     // A manual redelivery gets a fresh budget of automatic retries.
-    await db.update(webhookDeliveries).set({ status: "pending", attempts: 0, nextAttemptAt: new Date() }).where(eq(webhookDeliveries.id, delivery.id));
+    await db
+      .update(webhookDeliveries)
+      .set({ status: "pending", attempts: 0, nextAttemptAt: new Date() })
+      .where(eq(webhookDeliveries.id, delivery.id));
     await kick(c.env, row.id);
     return ok(c, { deliveryId: delivery.id }, "Redelivery queued", 202);
   },

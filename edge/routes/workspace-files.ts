@@ -20,7 +20,10 @@ const writeJson = z
   })
   .strict()
   .meta({ id: "WriteFile" });
-const truthy = z.enum(["true", "false", "1", "0"]).optional().transform((value) => value === "true" || value === "1");
+const truthy = z
+  .enum(["true", "false", "1", "0"])
+  .optional()
+  .transform((value) => value === "true" || value === "1");
 
 /**
  * The file path from `/files/{path}`, checked like any other input. Hono's `param` has
@@ -47,7 +50,13 @@ const uploadName = z
 export function registerFileRoutes(group: RouteGroup<WorkspaceEnv>): void {
   group.plain("GET", "/files", async (c) => {
     const query = parse(listQuery, c.req.query());
-    return c.json(await relay(c.var.agent, "files.list", { root: c.var.workspace.root, path: query.path, hidden: query.hidden === "true" }));
+    return c.json(
+      await relay(c.var.agent, "files.list", {
+        root: c.var.workspace.root,
+        path: query.path,
+        hidden: query.hidden === "true",
+      }),
+    );
   });
 
   group.plain("POST", "/files/upload", async (c) => {
@@ -59,12 +68,15 @@ export function registerFileRoutes(group: RouteGroup<WorkspaceEnv>): void {
     // Workers' FormData types say string[]; at runtime file fields are File objects.
     const entries: unknown[] = form.getAll("files");
     const files = entries.filter((item): item is File => item instanceof File);
-    if (files.length === 0) throw new KaiError("VALIDATION_ERROR", "invalid request: attach one or more files in the `files` field");
+    if (files.length === 0)
+      throw new KaiError("VALIDATION_ERROR", "invalid request: attach one or more files in the `files` field");
     const uploaded = [];
     for (const file of files) {
       const name = parse(uploadName, file.name);
       const target = directory ? `${directory.replace(/\/+$/, "")}/${name}` : name;
-      uploaded.push(await writeFile(c.var.agent, c.var.workspace, target, new Uint8Array(await file.arrayBuffer()), createParents));
+      uploaded.push(
+        await writeFile(c.var.agent, c.var.workspace, target, new Uint8Array(await file.arrayBuffer()), createParents),
+      );
     }
     return c.json({ files: uploaded }, 201);
   });
@@ -73,33 +85,65 @@ export function registerFileRoutes(group: RouteGroup<WorkspaceEnv>): void {
     const file = await readFile(c.var.agent, c.var.workspace, filePath(c.req.param("path")));
     const raw = parse(truthy, c.req.query("raw"));
     if (file.binary || raw) return fileDownload(file);
-    return c.json({ path: file.path, content: new TextDecoder().decode(file.bytes), encoding: "utf-8", size: file.size, modified: file.modified, content_type: file.contentType });
+    return c.json({
+      path: file.path,
+      content: new TextDecoder().decode(file.bytes),
+      encoding: "utf-8",
+      size: file.size,
+      modified: file.modified,
+      content_type: file.contentType,
+    });
   });
 
   group.plain("PUT", "/files/:path{.+}", async (c) => {
     const path = filePath(c.req.param("path"));
     const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
     if (type === "application/json") {
-      const body = parse(writeJson, await c.req.json().catch(() => {
-        throw new KaiError("BAD_REQUEST", "the body is not valid JSON");
-      }));
-      const bytes = body.encoding === "base64" ? fromBase64Strict(body.content) : new TextEncoder().encode(body.content);
+      const body = parse(
+        writeJson,
+        await c.req.json().catch(() => {
+          throw new KaiError("BAD_REQUEST", "the body is not valid JSON");
+        }),
+      );
+      const bytes =
+        body.encoding === "base64" ? fromBase64Strict(body.content) : new TextEncoder().encode(body.content);
       if (!bytes) {
-        throw new KaiError("VALIDATION_ERROR", "invalid request: content is not valid base64 (A-Z, a-z, 0-9, + and /, padded with = to a multiple of 4)", {
-          details: { fields: { content: ["not valid base64"] } },
-        });
+        throw new KaiError(
+          "VALIDATION_ERROR",
+          "invalid request: content is not valid base64 (A-Z, a-z, 0-9, + and /, padded with = to a multiple of 4)",
+          {
+            details: { fields: { content: ["not valid base64"] } },
+          },
+        );
       }
       return c.json(await writeFile(c.var.agent, c.var.workspace, path, bytes, body.create_parents));
     }
     if (type === "application/octet-stream" || type?.startsWith("text/")) {
-      return c.json(await writeFile(c.var.agent, c.var.workspace, path, new Uint8Array(await c.req.arrayBuffer()), parse(truthy, c.req.query("create_parents"))));
+      return c.json(
+        await writeFile(
+          c.var.agent,
+          c.var.workspace,
+          path,
+          new Uint8Array(await c.req.arrayBuffer()),
+          parse(truthy, c.req.query("create_parents")),
+        ),
+      );
     }
-    throw new KaiError("UNSUPPORTED_MEDIA_TYPE", "send JSON {content, encoding} or the raw bytes as application/octet-stream");
+    throw new KaiError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      "send JSON {content, encoding} or the raw bytes as application/octet-stream",
+    );
   });
 
   group.plain("DELETE", "/files/:path{.+}", async (c) => {
     const path = filePath(c.req.param("path"));
-    return c.json(await relay(c.var.agent, "files.delete", { root: c.var.workspace.root, path, recursive: parse(truthy, c.req.query("recursive")) }));
+    return c.json(
+      await relay(c.var.agent, "files.delete", {
+        root: c.var.workspace.root,
+        path,
+        recursive: parse(truthy, c.req.query("recursive")),
+      }),
+    );
   });
 
   const tags = ["workspace files"];
@@ -110,10 +154,23 @@ export function registerFileRoutes(group: RouteGroup<WorkspaceEnv>): void {
     tags,
     summary: "List a workspace directory (hidden entries with hidden=true)",
     request: { query: listQuery },
-    responses: { 200: { description: "Entries", content: { "application/json": { schema: z.object({ path: z.string(), entries: z.array(fileEntry), truncated: z.boolean() }) } } }, ...errors },
+    responses: {
+      200: {
+        description: "Entries",
+        content: {
+          "application/json": {
+            schema: z.object({ path: z.string(), entries: z.array(fileEntry), truncated: z.boolean() }),
+          },
+        },
+      },
+      ...errors,
+    },
   });
   for (const [method, summary] of [
-    ["get", "Read a file: text as JSON {content}; binary (or raw=true) as a download (attachment, sandboxed; active types such as HTML or SVG served as text/plain or octet-stream)"],
+    [
+      "get",
+      "Read a file: text as JSON {content}; binary (or raw=true) as a download (attachment, sandboxed; active types such as HTML or SVG served as text/plain or octet-stream)",
+    ],
     ["put", "Write a file: JSON {content, encoding, create_parents} or raw bytes (application/octet-stream)"],
     ["delete", "Delete a file, or a folder with recursive=true"],
   ] as const) {
@@ -122,7 +179,10 @@ export function registerFileRoutes(group: RouteGroup<WorkspaceEnv>): void {
       path: "/files/{path}",
       tags,
       summary,
-      request: { params: z.object({ path: workspacePath }), ...(method === "put" ? { body: { content: { "application/json": { schema: writeJson } } } } : {}) },
+      request: {
+        params: z.object({ path: workspacePath }),
+        ...(method === "put" ? { body: { content: { "application/json": { schema: writeJson } } } } : {}),
+      },
       responses: { 200: { description: "Done" }, ...errors },
     });
   }

@@ -23,8 +23,15 @@ export function registerSettingsRoutes(group: RouteGroup<WorkspaceEnv>): void {
   ] as const;
   for (const [section, path, what] of sections) {
     group.openapi(
-      createRoute({ method: "get", path, tags: ["workspace settings"], summary: `Read ${what}`, responses: { 200: json(z.record(z.string(), z.unknown())), ...errors } }),
-      async (c) => c.json((await relay(c.var.agent, "settings.read", { root: c.var.workspace.root, section })).value, 200),
+      createRoute({
+        method: "get",
+        path,
+        tags: ["workspace settings"],
+        summary: `Read ${what}`,
+        responses: { 200: json(z.record(z.string(), z.unknown())), ...errors },
+      }),
+      async (c) =>
+        c.json((await relay(c.var.agent, "settings.read", { root: c.var.workspace.root, section })).value, 200),
     );
     group.openapi(
       createRoute({
@@ -35,7 +42,17 @@ export function registerSettingsRoutes(group: RouteGroup<WorkspaceEnv>): void {
         request: { body: jsonBody(z.record(z.string(), z.unknown())) },
         responses: { 200: json(z.record(z.string(), z.unknown())), ...errors },
       }),
-      async (c) => c.json((await relay(c.var.agent, "settings.write", { root: c.var.workspace.root, section, value: c.req.valid("json") })).value, 200),
+      async (c) =>
+        c.json(
+          (
+            await relay(c.var.agent, "settings.write", {
+              root: c.var.workspace.root,
+              section,
+              value: c.req.valid("json"),
+            })
+          ).value,
+          200,
+        ),
     );
   }
 }
@@ -54,7 +71,11 @@ export function registerScriptRoutes(group: RouteGroup<WorkspaceEnv>): void {
   );
 
   const runQuery = z.object({ timeout: z.coerce.number().int().min(1).max(3600).default(300) });
-  const runResult = COMMANDS["scripts.run"].result.extend({ name: z.string(), output: z.array(scriptOutput), outputTruncated: z.boolean() });
+  const runResult = COMMANDS["scripts.run"].result.extend({
+    name: z.string(),
+    output: z.array(scriptOutput),
+    outputTruncated: z.boolean(),
+  });
   const run = async (c: Context<WorkspaceEnv>, name: string, timeout: number) => {
     const params = { root: c.var.workspace.root, name, timeoutSeconds: timeout };
     // Live: a WebSocket gets each piece of output as it comes, then the exit code.
@@ -79,9 +100,13 @@ export function registerScriptRoutes(group: RouteGroup<WorkspaceEnv>): void {
   // an <img> on another site could run the script (the upgrade itself checks the Origin).
   group.plain("GET", "/scripts/:name/run", async (c) => {
     if (!wantsWebSocket(c)) {
-      throw new KaiError("METHOD_NOT_ALLOWED", "a plain GET does not run a script: POST to run it, or open a WebSocket here for live output", {
-        headers: { Allow: "POST" },
-      });
+      throw new KaiError(
+        "METHOD_NOT_ALLOWED",
+        "a plain GET does not run a script: POST to run it, or open a WebSocket here for live output",
+        {
+          headers: { Allow: "POST" },
+        },
+      );
     }
     return run(c, ...input(c));
   });
@@ -97,5 +122,7 @@ export function registerScriptRoutes(group: RouteGroup<WorkspaceEnv>): void {
 
 /** `WS /ws`: the workspace's file changes and system stats, as documented. */
 export function registerEventSocket(group: RouteGroup<WorkspaceEnv>): void {
-  group.plain("GET", "/ws", async (c) => openStream(c.var.agent, c, "workspace.watch", { root: c.var.workspace.root, statsIntervalMs: 5000 }));
+  group.plain("GET", "/ws", async (c) =>
+    openStream(c.var.agent, c, "workspace.watch", { root: c.var.workspace.root, statsIntervalMs: 5000 }),
+  );
 }

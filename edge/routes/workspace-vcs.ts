@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { KaiError } from "../../shared/errors";
 import { z } from "zod";
 import { COMMANDS } from "../../shared/commands";
+import { KaiError } from "../../shared/errors";
 import { openspecAction, openspecChangeName, refName, workspacePath } from "../../shared/schemas/workspace";
 import type { WorkspaceEnv } from "../env";
 import { parseOrThrow } from "../http/errors";
@@ -27,7 +27,13 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
   const root = (c: Context<WorkspaceEnv>) => c.var.workspace.root;
 
   group.openapi(
-    createRoute({ method: "get", path: "/version-control/status", tags, summary: "git status", responses: { 200: json(COMMANDS["git.status"].result), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/version-control/status",
+      tags,
+      summary: "git status",
+      responses: { 200: json(COMMANDS["git.status"].result), ...errors },
+    }),
     async (c) => c.json(await relay(c.var.agent, "git.status", { root: root(c) }), 200),
   );
   group.openapi(
@@ -36,12 +42,20 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       path: "/version-control/log",
       tags,
       summary: "git log, newest first, a page at a time",
-      request: { query: z.object({ page: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(200).default(20) }) },
+      request: {
+        query: z.object({
+          page: z.coerce.number().int().min(1).default(1),
+          limit: z.coerce.number().int().min(1).max(200).default(20),
+        }),
+      },
       responses: { 200: json(COMMANDS["git.log"].result.extend({ page: z.number(), limit: z.number() })), ...errors },
     }),
     async (c) => {
       const { page, limit } = c.req.valid("query");
-      return c.json({ ...(await relay(c.var.agent, "git.log", { root: root(c), skip: (page - 1) * limit, limit })), page, limit }, 200);
+      return c.json(
+        { ...(await relay(c.var.agent, "git.log", { root: root(c), skip: (page - 1) * limit, limit })), page, limit },
+        200,
+      );
     },
   );
   group.openapi(
@@ -50,13 +64,32 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       path: "/version-control/commit",
       tags,
       summary: "Commit the given paths, or everything with all=true; the author is your Kai profile",
-      request: { body: jsonBody(z.object({ message: z.string().min(1).max(10_000), paths: z.array(workspacePath.min(1)).min(1).max(1000).optional(), all: z.boolean().default(false) }).strict()) },
+      request: {
+        body: jsonBody(
+          z
+            .object({
+              message: z.string().min(1).max(10_000),
+              paths: z.array(workspacePath.min(1)).min(1).max(1000).optional(),
+              all: z.boolean().default(false),
+            })
+            .strict(),
+        ),
+      },
       responses: { 200: json(COMMANDS["git.commit"].result), ...errors },
     }),
     async (c) => {
       const body = c.req.valid("json");
       const author = await authorOf(c);
-      return c.json(await relay(c.var.agent, "git.commit", { root: root(c), message: body.message, all: body.all || !body.paths, ...(body.paths ? { paths: body.paths } : {}), author }), 200);
+      return c.json(
+        await relay(c.var.agent, "git.commit", {
+          root: root(c),
+          message: body.message,
+          all: body.all || !body.paths,
+          ...(body.paths ? { paths: body.paths } : {}),
+          author,
+        }),
+        200,
+      );
     },
   );
   for (const action of ["push", "pull"] as const) {
@@ -65,7 +98,8 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
         method: "post",
         path: `/version-control/${action}`,
         tags,
-        summary: action === "push" ? "git push (a rejected push is CONFLICT)" : "git pull (a merge conflict is CONFLICT)",
+        summary:
+          action === "push" ? "git push (a rejected push is CONFLICT)" : "git pull (a merge conflict is CONFLICT)",
         request: { body: { content: { "application/json": { schema: remoteBody } }, required: false } },
         responses: { 200: json(COMMANDS[`git.${action}`].result), ...errors },
       }),
@@ -78,7 +112,13 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
     );
   }
   group.openapi(
-    createRoute({ method: "get", path: "/version-control/branches", tags, summary: "Local and remote branches", responses: { 200: json(COMMANDS["git.branches"].result), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/version-control/branches",
+      tags,
+      summary: "Local and remote branches",
+      responses: { 200: json(COMMANDS["git.branches"].result), ...errors },
+    }),
     async (c) => c.json(await relay(c.var.agent, "git.branches", { root: root(c) }), 200),
   );
   group.openapi(
@@ -92,7 +132,10 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
     }),
     async (c) => {
       const body = c.req.valid("json");
-      return c.json(await relay(c.var.agent, "git.checkout", { root: root(c), branch: body.branch, create: body.create }), 200);
+      return c.json(
+        await relay(c.var.agent, "git.checkout", { root: root(c), branch: body.branch, create: body.create }),
+        200,
+      );
     },
   );
   group.openapi(
@@ -110,14 +153,19 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       method: "post",
       path: "/openspec/actions",
       tags: ["openspec"],
-      summary: "Run an action GET /openspec offers (for the workspace, or for `change`) through the OpenSpec CLI; anything not offered, or no CLI on the host, is CONFLICT",
+      summary:
+        "Run an action GET /openspec offers (for the workspace, or for `change`) through the OpenSpec CLI; anything not offered, or no CLI on the host, is CONFLICT",
       request: { body: jsonBody(z.object({ action: openspecAction, change: openspecChangeName.optional() }).strict()) },
       responses: { 200: json(COMMANDS["openspec.run"].result), ...errors },
     }),
     async (c) => {
       const body = c.req.valid("json");
       // The CLI may take a while (the agent stops it after 120 s): wait that much longer.
-      const result = await relay(c.var.agent, "openspec.run", { root: root(c), action: body.action, ...(body.change ? { change: body.change } : {}) });
+      const result = await relay(c.var.agent, "openspec.run", {
+        root: root(c),
+        action: body.action,
+        ...(body.change ? { change: body.change } : {}),
+      });
       return c.json(result, 200);
     },
   );

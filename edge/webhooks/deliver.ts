@@ -52,7 +52,10 @@ export async function attemptDelivery(
     headers = await signatureHeaders(secret, delivery.id, Math.floor(Date.now() / 1000), delivery.payload);
   } catch (error) {
     // An unreadable or undecodable secret does not heal by waiting: fail this delivery, say why.
-    return result({ error: `could not sign: ${error instanceof Error ? error.message : String(error)}`, permanent: true });
+    return result({
+      error: `could not sign: ${error instanceof Error ? error.message : String(error)}`,
+      permanent: true,
+    });
   }
   try {
     const response = await fetch(endpoint.url, {
@@ -64,12 +67,25 @@ export async function attemptDelivery(
     });
     const excerpt = (await response.text().catch(() => "")).slice(0, EXCERPT_CHARS);
     if (response.status >= 300 && response.status < 400) {
-      return result({ status: response.status, responseExcerpt: excerpt, error: "redirects are not followed; point the webhook at the final URL" });
+      return result({
+        status: response.status,
+        responseExcerpt: excerpt,
+        error: "redirects are not followed; point the webhook at the final URL",
+      });
     }
-    return result({ ok: response.ok, status: response.status, responseExcerpt: excerpt, gone: response.status === 410 });
+    return result({
+      ok: response.ok,
+      status: response.status,
+      responseExcerpt: excerpt,
+      gone: response.status === 410,
+    });
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    return result({ error: timedOut ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : `could not connect: ${error instanceof Error ? error.message : String(error)}` });
+    return result({
+      error: timedOut
+        ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`
+        : `could not connect: ${error instanceof Error ? error.message : String(error)}`,
+    });
   }
 }
 

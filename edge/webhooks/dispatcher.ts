@@ -4,7 +4,7 @@ import { configFrom } from "../config";
 import { database } from "../db/client";
 import { webhookAttempts, webhookDeliveries, webhooks } from "../db/schema";
 import type { Bindings } from "../env";
-import { type AttemptResult, MAX_ATTEMPTS, attemptDelivery, retryDelayMs } from "./deliver";
+import { type AttemptResult, attemptDelivery, MAX_ATTEMPTS, retryDelayMs } from "./deliver";
 
 const BATCH = 25;
 
@@ -54,7 +54,13 @@ export class WebhookDispatcher extends DurableObject<Bindings> {
     const due = await db
       .select()
       .from(webhookDeliveries)
-      .where(and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, new Date())))
+      .where(
+        and(
+          eq(webhookDeliveries.webhookId, webhookId),
+          eq(webhookDeliveries.status, "pending"),
+          lte(webhookDeliveries.nextAttemptAt, new Date()),
+        ),
+      )
       .orderBy(asc(webhookDeliveries.createdAt))
       .limit(BATCH);
 
@@ -76,12 +82,16 @@ export class WebhookDispatcher extends DurableObject<Bindings> {
         .set({
           attempts,
           status: outcome.ok ? "succeeded" : giveUp ? "failed" : "pending",
-          nextAttemptAt: outcome.ok || giveUp ? null : new Date(Date.now() + retryDelayMs(config.WEBHOOK_RETRY_BASE_MS, attempts)),
+          nextAttemptAt:
+            outcome.ok || giveUp ? null : new Date(Date.now() + retryDelayMs(config.WEBHOOK_RETRY_BASE_MS, attempts)),
         })
         .where(eq(webhookDeliveries.id, delivery.id));
       if (outcome.gone) {
         // 410 Gone: the receiver asked to be forgotten. Stop calling it, and say why.
-        await db.update(webhooks).set({ active: false, disabledReason: "the endpoint answered 410 Gone" }).where(eq(webhooks.id, webhookId));
+        await db
+          .update(webhooks)
+          .set({ active: false, disabledReason: "the endpoint answered 410 Gone" })
+          .where(eq(webhooks.id, webhookId));
         await db
           .update(webhookDeliveries)
           .set({ status: "failed", nextAttemptAt: null })

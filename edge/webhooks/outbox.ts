@@ -19,17 +19,34 @@ export async function kick(env: Bindings, webhookId: string): Promise<void> {
  * Records `type` for every active endpoint of the user that subscribed to it (the outbox
  * row is written before any attempt) and wakes their dispatchers.
  */
-export async function emitEvent(env: Bindings, userId: string, type: WebhookEvent, data: Record<string, unknown>): Promise<number> {
+export async function emitEvent(
+  env: Bindings,
+  userId: string,
+  type: WebhookEvent,
+  data: Record<string, unknown>,
+): Promise<number> {
   const db = database(env.DB);
-  const endpoints = (await db.select().from(webhooks).where(and(eq(webhooks.userId, userId), eq(webhooks.active, true)))).filter((row) =>
-    eventsOf(row).includes(type),
-  );
+  const endpoints = (
+    await db
+      .select()
+      .from(webhooks)
+      .where(and(eq(webhooks.userId, userId), eq(webhooks.active, true)))
+  ).filter((row) => eventsOf(row).includes(type));
   if (endpoints.length === 0) return 0;
   const payload = payloadOf(type, data);
   const now = new Date();
-  await db.insert(webhookDeliveries).values(
-    endpoints.map((endpoint) => ({ id: `msg_${crypto.randomUUID()}`, webhookId: endpoint.id, eventType: type, payload, nextAttemptAt: now, createdAt: now })),
-  );
+  await db
+    .insert(webhookDeliveries)
+    .values(
+      endpoints.map((endpoint) => ({
+        id: `msg_${crypto.randomUUID()}`,
+        webhookId: endpoint.id,
+        eventType: type,
+        payload,
+        nextAttemptAt: now,
+        createdAt: now,
+      })),
+    );
   await Promise.all(endpoints.map((endpoint) => kick(env, endpoint.id)));
   return endpoints.length;
 }
@@ -40,7 +57,14 @@ export async function queueTestPing(env: Bindings, webhookId: string): Promise<s
   const now = new Date();
   await database(env.DB)
     .insert(webhookDeliveries)
-    .values({ id, webhookId, eventType: TEST_EVENT, payload: payloadOf(TEST_EVENT, { webhookId }), nextAttemptAt: now, createdAt: now });
+    .values({
+      id,
+      webhookId,
+      eventType: TEST_EVENT,
+      payload: payloadOf(TEST_EVENT, { webhookId }),
+      nextAttemptAt: now,
+      createdAt: now,
+    });
   await kick(env, webhookId);
   return id;
 }

@@ -15,14 +15,21 @@ import { fromBase64, hmacSha256, toBase64 } from "../identity/crypto";
 export function signingKey(secret: string): Uint8Array {
   if (secret.startsWith("whsec_")) {
     if (!WHSEC_SECRET.test(secret)) {
-      throw new Error("the webhook's whsec_ secret is not valid base64, so nothing can be signed; register the webhook again with a valid secret");
+      throw new Error(
+        "the webhook's whsec_ secret is not valid base64, so nothing can be signed; register the webhook again with a valid secret",
+      );
     }
     return fromBase64(secret.slice("whsec_".length));
   }
   return new TextEncoder().encode(secret);
 }
 
-export async function signatureHeaders(secret: string, id: string, timestampSeconds: number, body: string): Promise<Record<string, string>> {
+export async function signatureHeaders(
+  secret: string,
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): Promise<Record<string, string>> {
   const mac = await hmacSha256(signingKey(secret), `${id}.${timestampSeconds}.${body}`);
   return {
     "webhook-id": id,

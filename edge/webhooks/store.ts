@@ -25,7 +25,10 @@ export function toWebhook(row: WebhookRow): Webhook {
 
 /** One of the user's own webhooks; anyone else's is NOT_FOUND. */
 export async function findOwnWebhook(db: Db, userId: string, id: string): Promise<WebhookRow> {
-  const [row] = await db.select().from(webhooks).where(and(eq(webhooks.id, id), eq(webhooks.userId, userId)));
+  const [row] = await db
+    .select()
+    .from(webhooks)
+    .where(and(eq(webhooks.id, id), eq(webhooks.userId, userId)));
   if (!row) throw new KaiError("NOT_FOUND", "no such webhook");
   return row;
 }

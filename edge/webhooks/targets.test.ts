@@ -38,12 +38,20 @@ describe("webhook targets", () => {
     "2130706433",
   ])("treats %s as private", (host) => expect(isPrivateHost(host)).toBe(true));
 
-  it.each(["example.com", "example.com.", "8.8.8.8", "172.32.0.1", "192.169.0.1", "2606:4700::1111", "[2606:4700::1111]", "2002:808:808::"])("treats %s as public", (host) =>
-    expect(isPrivateHost(host)).toBe(false),
-  );
+  it.each([
+    "example.com",
+    "example.com.",
+    "8.8.8.8",
+    "172.32.0.1",
+    "192.169.0.1",
+    "2606:4700::1111",
+    "[2606:4700::1111]",
+    "2002:808:808::",
+  ])("treats %s as public", (host) => expect(isPrivateHost(host)).toBe(false));
 
   it("treats what is not a host at all as refused", () => {
-    for (const host of ["", "a/b", "user@example.com", "[::1", "1::2::3", "example.com:80"]) expect(isPrivateHost(host)).toBe(true);
+    for (const host of ["", "a/b", "user@example.com", "[::1", "1::2::3", "example.com:80"])
+      expect(isPrivateHost(host)).toBe(true);
   });
 
   it("says which block an address fell in", () => {

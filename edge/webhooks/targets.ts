@@ -14,7 +14,22 @@ import { specialIPv4, specialIPv6 } from "./address";
  * never delegated (ICANN's .home, .corp, .mail), and the usual private suffixes of LANs and
  * clusters (.lan, .intranet, .localdomain, .svc). Refusing them costs a public target nothing.
  */
-const INTERNAL_SUFFIXES = ["localhost", "local", "internal", "arpa", "localdomain", "test", "invalid", "example", "home", "corp", "mail", "lan", "intranet", "svc"];
+const INTERNAL_SUFFIXES = [
+  "localhost",
+  "local",
+  "internal",
+  "arpa",
+  "localdomain",
+  "test",
+  "invalid",
+  "example",
+  "home",
+  "corp",
+  "mail",
+  "lan",
+  "intranet",
+  "svc",
+];
 
 /**
  * Why a host is not a public target, or undefined when it is. `hostname` is what the URL
@@ -60,12 +75,17 @@ export function checkTarget(url: string, allowPrivate: boolean): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new KaiError("VALIDATION_ERROR", "invalid request: the webhook URL is not a valid URL", { details: { fields: { url: ["must be an http(s) URL"] } } });
+    throw new KaiError("VALIDATION_ERROR", "invalid request: the webhook URL is not a valid URL", {
+      details: { fields: { url: ["must be an http(s) URL"] } },
+    });
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new KaiError("VALIDATION_ERROR", "invalid request: webhook URLs must be http or https", { details: { fields: { url: ["must be an http(s) URL"] } } });
+    throw new KaiError("VALIDATION_ERROR", "invalid request: webhook URLs must be http or https", {
+      details: { fields: { url: ["must be an http(s) URL"] } },
+    });
   }
-  if (parsed.username || parsed.password) throw new KaiError("VALIDATION_ERROR", "invalid request: the webhook URL must not carry credentials");
+  if (parsed.username || parsed.password)
+    throw new KaiError("VALIDATION_ERROR", "invalid request: the webhook URL must not carry credentials");
   const reason = allowPrivate ? undefined : privateReason(parsed.hostname);
   if (reason) {
     throw new KaiError(

@@ -15,13 +15,45 @@ import type { FileContent } from "./files";
 /** Types served as themselves: a browser displays them at most, never runs them. */
 const PASSIVE_TYPES = new Set([
   "application/octet-stream",
-  "text/plain", "text/csv", "text/tab-separated-values", "text/markdown", "text/css", "text/typescript",
-  "text/x-python", "text/x-ruby", "text/x-go", "text/x-rust", "text/x-java", "text/x-c", "text/x-c++",
-  "application/json", "application/yaml", "application/toml", "application/sql", "application/x-sh",
-  "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "image/x-icon",
-  "audio/mpeg", "audio/wav", "video/mp4", "video/webm", "font/woff", "font/woff2", "font/ttf", "font/otf",
-  "application/zip", "application/gzip", "application/x-tar", "application/x-7z-compressed",
-  "application/wasm", "application/vnd.sqlite3",
+  "text/plain",
+  "text/csv",
+  "text/tab-separated-values",
+  "text/markdown",
+  "text/css",
+  "text/typescript",
+  "text/x-python",
+  "text/x-ruby",
+  "text/x-go",
+  "text/x-rust",
+  "text/x-java",
+  "text/x-c",
+  "text/x-c++",
+  "application/json",
+  "application/yaml",
+  "application/toml",
+  "application/sql",
+  "application/x-sh",
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/bmp",
+  "image/x-icon",
+  "audio/mpeg",
+  "audio/wav",
+  "video/mp4",
+  "video/webm",
+  "font/woff",
+  "font/woff2",
+  "font/ttf",
+  "font/otf",
+  "application/zip",
+  "application/gzip",
+  "application/x-tar",
+  "application/x-7z-compressed",
+  "application/wasm",
+  "application/vnd.sqlite3",
 ]);
 
 /** The content type a file's bytes are served with (see above). */
@@ -40,7 +72,10 @@ export function servedType(file: Pick<FileContent, "contentType" | "binary">): s
 export function attachmentDisposition(path: string): string {
   const name = path.split("/").filter(Boolean).pop() || "download";
   const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
-  const exact = encodeURIComponent(name).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  const exact = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `attachment; filename="${fallback}"; filename*=UTF-8''${exact}`;
 }
 

@@ -1,5 +1,5 @@
-import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
 import { KaiError } from "../../shared/errors";
+import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
 import type { Workspace } from "../env";
 import { fromBase64, toBase64 } from "../identity/crypto";
 import { type HostAgent, relay } from "../relay/relay";
@@ -33,19 +33,41 @@ export async function readFile(agent: HostAgent, { root }: Workspace, path: stri
         whole.set(part, at);
         at += part.length;
       }
-      return { path: chunk.path, bytes: whole, size: chunk.size, modified: chunk.modified, contentType: chunk.contentType, binary: chunk.binary };
+      return {
+        path: chunk.path,
+        bytes: whole,
+        size: chunk.size,
+        modified: chunk.modified,
+        contentType: chunk.contentType,
+        binary: chunk.binary,
+      };
     }
   }
 }
 
-export async function writeFile(agent: HostAgent, { root }: Workspace, path: string, bytes: Uint8Array, createParents: boolean) {
-  if (bytes.length > MAX_FILE_BYTES) throw new KaiError("PAYLOAD_TOO_LARGE", `files are limited to ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
+export async function writeFile(
+  agent: HostAgent,
+  { root }: Workspace,
+  path: string,
+  bytes: Uint8Array,
+  createParents: boolean,
+) {
+  if (bytes.length > MAX_FILE_BYTES)
+    throw new KaiError("PAYLOAD_TOO_LARGE", `files are limited to ${MAX_FILE_BYTES / 1024 / 1024} MiB`);
   const uploadId = crypto.randomUUID();
   const count = Math.max(1, Math.ceil(bytes.length / FILE_CHUNK_BYTES));
   let result = { path, size: 0, written: false };
   for (let index = 0; index < count; index++) {
     const data = toBase64(bytes.subarray(index * FILE_CHUNK_BYTES, (index + 1) * FILE_CHUNK_BYTES));
-    result = await relay(agent, "files.write", { root, path, uploadId, index, data, last: index === count - 1, createParents });
+    result = await relay(agent, "files.write", {
+      root,
+      path,
+      uploadId,
+      index,
+      data,
+      last: index === count - 1,
+      createParents,
+    });
   }
   return { path: result.path, size: result.size };
 }

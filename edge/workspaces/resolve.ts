@@ -22,9 +22,13 @@ const workspaceId = z.uuid();
 export const resolveWorkspace = createMiddleware<WorkspaceEnv>(async (c, next) => {
   const wanted = c.req.param(WORKSPACE_PARAM) ?? c.req.header(WORKSPACE_HEADER) ?? c.req.query(WORKSPACE_QUERY);
   if (!wanted) {
-    throw new KaiError("VALIDATION_ERROR", `name the workspace: /api/v1/workspaces/{id}/..., the ${WORKSPACE_HEADER} header or the workspace_id parameter`);
+    throw new KaiError(
+      "VALIDATION_ERROR",
+      `name the workspace: /api/v1/workspaces/{id}/..., the ${WORKSPACE_HEADER} header or the workspace_id parameter`,
+    );
   }
-  if (!workspaceId.safeParse(wanted).success) throw new KaiError("VALIDATION_ERROR", "a workspace id is a UUID (a catalog item's id)");
+  if (!workspaceId.safeParse(wanted).success)
+    throw new KaiError("VALIDATION_ERROR", "a workspace id is a UUID (a catalog item's id)");
   const db = c.var.db;
   const userId = c.var.principal.userId;
   const item = await findCatalogItem(db, userId, wanted).catch(() => {

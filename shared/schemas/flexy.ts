@@ -14,7 +14,9 @@ export type ContainerStatus = z.infer<typeof containerStatus>;
 /** Names Docker accepts, without the leading slash. */
 export const containerName = z
   .string()
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, { message: "1-128 characters: letters, digits, _ . - (not starting with a symbol)" });
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, {
+    message: "1-128 characters: letters, digits, _ . - (not starting with a symbol)",
+  });
 
 /** An image reference: name[:tag][@digest], no whitespace or option-like leading dash. */
 export const imageReference = z
@@ -51,11 +53,15 @@ const RUNTIME_FILES = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.doc
 export function containerPathProblem(value: string): string | undefined {
   if (!value.startsWith("/")) return "must be an absolute path inside the container, such as /workspace";
   if (/[\0-\x1f\x7f]/.test(value)) return "must not contain NUL or control characters";
-  if (value === "/") return "cannot be / (Docker cannot mount over the container's root); use a directory such as /workspace";
+  if (value === "/")
+    return "cannot be / (Docker cannot mount over the container's root); use a directory such as /workspace";
   if (value.split("/").some((part) => part === "." || part === "..")) return "must not contain . or .. segments";
   if (value.includes("//") || value.endsWith("/")) return "must be normalised: no doubled or trailing slashes";
-  const reserved = RUNTIME_TREES.find((tree) => value === tree || value.startsWith(`${tree}/`)) ?? RUNTIME_FILES.find((file) => value === file);
-  if (reserved) return `cannot be ${value}: ${reserved} belongs to the container runtime; use a directory such as /workspace`;
+  const reserved =
+    RUNTIME_TREES.find((tree) => value === tree || value.startsWith(`${tree}/`)) ??
+    RUNTIME_FILES.find((file) => value === file);
+  if (reserved)
+    return `cannot be ${value}: ${reserved} belongs to the container runtime; use a directory such as /workspace`;
   return undefined;
 }
 

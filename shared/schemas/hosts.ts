@@ -7,7 +7,9 @@ export const hostName = z
   .trim()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, { message: "letters, digits, space, _ . - (starting with a letter or digit)" });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, {
+    message: "letters, digits, space, _ . - (starting with a letter or digit)",
+  });
 
 export const createHostBody = z.object({ name: hostName }).strict().meta({ id: "CreateHost" });
 export const renameHostBody = z.object({ name: hostName }).strict().meta({ id: "RenameHost" });

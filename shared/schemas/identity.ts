@@ -27,16 +27,16 @@ export const verificationCode = z
   .regex(/^\d{6}$/, { message: "a 6-digit code" })
   .describe("The 6-digit code from the verification email.");
 
-const httpUrl = z
-  .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
-  .max(2048);
+const httpUrl = z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).max(2048);
 
 export const createVerificationBody = z
   .object({
     username,
     email,
     password,
-    redirect_to: httpUrl.optional().describe("Where the verification email sends the user; must be one of Kai's own origins."),
+    redirect_to: httpUrl
+      .optional()
+      .describe("Where the verification email sends the user; must be one of Kai's own origins."),
   })
   .meta({ id: "CreateVerification" });
 

@@ -80,7 +80,11 @@ export const systemStats = z
   .object({
     services: z.object({ total: z.number().int(), running: z.number().int(), stopped: z.number().int() }),
     resources: z.object({ avgCpu: z.number(), avgMemory: z.number(), totalMemoryUsage: z.number().int() }),
-    health: z.object({ status: z.enum(["healthy", "degraded", "unhealthy"]), warnings: z.number().int(), errors: z.number().int() }),
+    health: z.object({
+      status: z.enum(["healthy", "degraded", "unhealthy"]),
+      warnings: z.number().int(),
+      errors: z.number().int(),
+    }),
   })
   .meta({ id: "SystemStats" });
 
@@ -88,7 +92,19 @@ export const serviceRef = z.object({ id: containerRef });
 
 /** A container lifecycle event from the agent's Docker event stream. */
 export const containerEvent = z.object({
-  action: z.enum(["create", "start", "stop", "restart", "die", "destroy", "kill", "pause", "unpause", "oom", "health_status"]),
+  action: z.enum([
+    "create",
+    "start",
+    "stop",
+    "restart",
+    "die",
+    "destroy",
+    "kill",
+    "pause",
+    "unpause",
+    "oom",
+    "health_status",
+  ]),
   containerId: z.string(),
   name: z.string(),
   image: z.string(),

@@ -4,7 +4,7 @@ import { z } from "zod";
 
 export const createApiTokenBody = z
   .object({
-    name: z.string().trim().min(1).max(100).describe("What the token is for, e.g. \"CI\"."),
+    name: z.string().trim().min(1).max(100).describe('What the token is for, e.g. "CI".'),
     expiresInDays: z.number().int().min(1).max(3650).optional().describe("Omit for a token that never expires."),
   })
   .strict()

@@ -27,7 +27,8 @@ export const TEST_EVENT = "webhook.test";
  * Anything else starting with `whsec_` could not be decoded to sign with, so it is refused at
  * registration rather than failing every delivery.
  */
-export const WHSEC_SECRET = /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=?|[A-Za-z0-9+/]{2}(?:==)?)$/;
+export const WHSEC_SECRET =
+  /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=?|[A-Za-z0-9+/]{2}(?:==)?)$/;
 
 export const createWebhookBody = z
   .object({
@@ -38,10 +39,13 @@ export const createWebhookBody = z
       .min(16, { message: "at least 16 characters" })
       .max(256)
       .refine((value) => !value.startsWith("whsec_") || WHSEC_SECRET.test(value), {
-        message: "a whsec_ secret must be standard base64 after the prefix (A-Z, a-z, 0-9, + and /, optionally padded with =); fix it, or omit the secret to have one generated",
+        message:
+          "a whsec_ secret must be standard base64 after the prefix (A-Z, a-z, 0-9, + and /, optionally padded with =); fix it, or omit the secret to have one generated",
       })
       .optional()
-      .describe("Signing secret. `whsec_<base64>` as Standard Webhooks defines it (standard base64, padding optional), or any string of 16+ characters (its UTF-8 bytes are the key). Omit to have one generated and shown once."),
+      .describe(
+        "Signing secret. `whsec_<base64>` as Standard Webhooks defines it (standard base64, padding optional), or any string of 16+ characters (its UTF-8 bytes are the key). Omit to have one generated and shown once.",
+      ),
   })
   .strict()
   .meta({ id: "CreateWebhook" });
@@ -57,7 +61,9 @@ export const webhook = z
   })
   .meta({ id: "Webhook" });
 
-export const createdWebhook = webhook.extend({ secret: z.string().optional().describe("Only when Kai generated it: shown once") }).meta({ id: "CreatedWebhook" });
+export const createdWebhook = webhook
+  .extend({ secret: z.string().optional().describe("Only when Kai generated it: shown once") })
+  .meta({ id: "CreatedWebhook" });
 
 export const webhookAttempt = z.object({
   attemptedAt: z.string(),

@@ -86,7 +86,15 @@ export const hooksSettings = z.record(
     z
       .object({
         matcher: z.string().optional(),
-        hooks: z.array(z.object({ type: z.literal("command"), command: z.string().min(1), timeout: z.number().positive().optional() }).loose()),
+        hooks: z.array(
+          z
+            .object({
+              type: z.literal("command"),
+              command: z.string().min(1),
+              timeout: z.number().positive().optional(),
+            })
+            .loose(),
+        ),
       })
       .loose(),
   ),
@@ -96,14 +104,30 @@ export const hooksSettings = z.record(
 export const mcpServers = z.record(
   z.string().regex(/^[A-Za-z0-9_.-]+$/),
   z.union([
-    z.object({ type: z.literal("stdio").optional(), command: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional() }).loose(),
-    z.object({ type: z.enum(["http", "sse"]), url: z.url(), headers: z.record(z.string(), z.string()).optional() }).loose(),
+    z
+      .object({
+        type: z.literal("stdio").optional(),
+        command: z.string().min(1),
+        args: z.array(z.string()).optional(),
+        env: z.record(z.string(), z.string()).optional(),
+      })
+      .loose(),
+    z
+      .object({ type: z.enum(["http", "sse"]), url: z.url(), headers: z.record(z.string(), z.string()).optional() })
+      .loose(),
   ]),
 );
 
 export const claudeSettings = z
   .object({
-    permissions: z.object({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional(), ask: z.array(z.string()).optional() }).loose().optional(),
+    permissions: z
+      .object({
+        allow: z.array(z.string()).optional(),
+        deny: z.array(z.string()).optional(),
+        ask: z.array(z.string()).optional(),
+      })
+      .loose()
+      .optional(),
     env: z.record(z.string(), z.string()).optional(),
     hooks: hooksSettings.optional(),
     model: z.string().optional(),
@@ -121,7 +145,9 @@ export const openspecChangeName = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: "a change name: letters, digits, '.', '_' and '-', not starting with '-' or '.'" });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+    message: "a change name: letters, digits, '.', '_' and '-', not starting with '-' or '.'",
+  });
 
 export const openspecState = z.object({
   initialized: z.boolean(),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type Edge, startEdge } from "../support/edge-server";
-import { type Session, enrollHost, signUp } from "../support/kai-client";
+import { enrollHost, type Session, signUp } from "../support/kai-client";
 
 /**
  * The edge paces agent connections (AGENT_CONNECT_RATE_PER_SECOND after a burst of
@@ -20,7 +20,9 @@ afterAll(async () => edge?.stop());
 type Dial = { socket: WebSocket; openedAt?: number; status?: number; retryAfter?: string };
 
 function dial(token: string): Promise<Dial> {
-  const socket = new WebSocket(`${edge.url.replace("http", "ws")}/api/agent/connect`, { headers: { Authorization: `Bearer ${token}` } });
+  const socket = new WebSocket(`${edge.url.replace("http", "ws")}/api/agent/connect`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
   return new Promise((resolve) => {
     socket.once("open", () => resolve({ socket, openedAt: performance.now() }));
     socket.once("unexpected-response", (_request, response) => {

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, signUp, uniqueName } from "../support/kai-client";
-import { type World, createWorld } from "./world";
+import { createWorld, type World } from "./world";
 
 let world: World;
 beforeAll(async () => {
@@ -13,7 +13,10 @@ afterAll(async () => world?.dispose());
 async function createFlexy(name: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
   const hostPath = path.join(world.root, name);
   await mkdir(hostPath, { recursive: true });
-  return world.api("/api/flexy", { body: { name, image: world.image, hostPath, containerPath: "/workspace", env: { GREETING: "hello" }, ...extra }, headers });
+  return world.api("/api/flexy", {
+    body: { name, image: world.image, hostPath, containerPath: "/workspace", env: { GREETING: "hello" }, ...extra },
+    headers,
+  });
 }
 
 describe("containers through the relay, checked against the real engine", () => {
@@ -24,34 +27,59 @@ describe("containers through the relay, checked against the real engine", () => 
     expect(created.body).toMatchObject({
       success: true,
       message: "Container created successfully",
-      data: { name, status: "created", image: world.image, hostPath: path.join(world.root, name), containerPath: "/workspace" },
+      data: {
+        name,
+        status: "created",
+        image: world.image,
+        hostPath: path.join(world.root, name),
+        containerPath: "/workspace",
+      },
     });
     const id: string = created.body.data.id;
 
     // The engine really has it, with Kai's labels, the bind mount and the env.
     const inspected = await world.docker.getContainer(id).inspect();
     expect(inspected.Config.Labels).toMatchObject({ "kai.managed": "true", "kai.host": world.host.id });
-    expect(inspected.Mounts).toEqual([expect.objectContaining({ Type: "bind", Source: path.join(world.root, name), Destination: "/workspace", RW: true })]);
+    expect(inspected.Mounts).toEqual([
+      expect.objectContaining({
+        Type: "bind",
+        Source: path.join(world.root, name),
+        Destination: "/workspace",
+        RW: true,
+      }),
+    ]);
     expect(inspected.Config.Env).toContain("GREETING=hello");
     expect(inspected.HostConfig.Privileged).toBe(false);
 
     const started = await world.api(`/api/flexy/${id}/start`, { method: "POST" });
-    expect(started.body).toMatchObject({ success: true, data: { id, status: "starting" }, message: "Container start request submitted" });
+    expect(started.body).toMatchObject({
+      success: true,
+      data: { id, status: "starting" },
+      message: "Container start request submitted",
+    });
     expect((await world.docker.getContainer(id).inspect()).State.Running).toBe(true);
 
     const details = await world.api(`/api/flexy/${id}`);
     expect(details.status).toBe(200);
     expect(details.body.data).toMatchObject({ id, name, status: "running" });
-    expect(details.body.data.volumes).toEqual([{ hostPath: path.join(world.root, name), containerPath: "/workspace", mode: "rw" }]);
+    expect(details.body.data.volumes).toEqual([
+      { hostPath: path.join(world.root, name), containerPath: "/workspace", mode: "rw" },
+    ]);
     expect(details.body.data.ports).toEqual([{ hostPort: expect.any(Number), containerPort: 8080 }]);
     expect(details.body.data.ports[0].hostPort).toBeGreaterThan(0);
 
     const stopped = await world.api(`/api/flexy/${id}/stop?timeout=1`, { method: "POST" });
-    expect(stopped.body).toMatchObject({ data: { id, status: "stopping" }, message: "Container stop request submitted" });
+    expect(stopped.body).toMatchObject({
+      data: { id, status: "stopping" },
+      message: "Container stop request submitted",
+    });
     expect((await world.docker.getContainer(id).inspect()).State.Running).toBe(false);
 
     const restarted = await world.api(`/api/flexy/${id}/restart?timeout=1`, { method: "POST" });
-    expect(restarted.body).toMatchObject({ data: { id, status: "restarting" }, message: "Container restart request submitted" });
+    expect(restarted.body).toMatchObject({
+      data: { id, status: "restarting" },
+      message: "Container restart request submitted",
+    });
     expect((await world.docker.getContainer(id).inspect()).State.Running).toBe(true);
 
     const deleted = await world.api(`/api/flexy/${id}`, { method: "DELETE" });
@@ -76,9 +104,13 @@ describe("containers through the relay, checked against the real engine", () => 
 
       const running = await world.api("/api/flexy?status=running&limit=100");
       expect(running.body.data.containers.map((container: { id: string }) => container.id)).toContain(ids[0]);
-      expect(running.body.data.containers.every((container: { status: string }) => container.status === "running")).toBe(true);
+      expect(
+        running.body.data.containers.every((container: { status: string }) => container.status === "running"),
+      ).toBe(true);
       const stopped = await world.api("/api/flexy?status=stopped&limit=100");
-      expect(stopped.body.data.containers.map((container: { id: string }) => container.id)).toEqual(expect.arrayContaining([ids[1], ids[2]]));
+      expect(stopped.body.data.containers.map((container: { id: string }) => container.id)).toEqual(
+        expect.arrayContaining([ids[1], ids[2]]),
+      );
 
       const page = await world.api("/api/flexy?limit=1&offset=1");
       expect(page.body.data.containers).toHaveLength(1);
@@ -102,7 +134,13 @@ describe("containers through the relay, checked against the real engine", () => 
     expect(second.status).toBe(409);
     expect(second.body.error.code).toBe("CONFLICT");
 
-    for (const [method, suffix] of [["GET", ""], ["DELETE", ""], ["POST", "/start"], ["POST", "/stop"], ["POST", "/restart"]] as const) {
+    for (const [method, suffix] of [
+      ["GET", ""],
+      ["DELETE", ""],
+      ["POST", "/start"],
+      ["POST", "/stop"],
+      ["POST", "/restart"],
+    ] as const) {
       const res = await world.api(`/api/flexy/0123456789ab${suffix}`, { method });
       expect(res.status, `${method} ${suffix}`).toBe(404);
       expect(res.body.error.code).toBe("CONTAINER_NOT_FOUND");
@@ -132,7 +170,9 @@ describe("containers through the relay, checked against the real engine", () => 
   });
 
   it("answers an image the host does not have with VALIDATION_ERROR saying what to do", async () => {
-    const res = await world.api("/api/flexy", { body: { name: uniqueName("kai-e2e-noimg-"), image: "kai-no-such-image:never", hostPath: world.root } });
+    const res = await world.api("/api/flexy", {
+      body: { name: uniqueName("kai-e2e-noimg-"), image: "kai-no-such-image:never", hostPath: world.root },
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("VALIDATION_ERROR");
     expect(res.body.error.message).toContain("docker pull kai-no-such-image:never");

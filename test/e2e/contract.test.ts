@@ -1,17 +1,18 @@
 import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
-import { promisify } from "node:util";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { OPS, type Op, type StreamOp } from "../../shared/commands";
 import { streamFrameOf, uniqueName } from "../support/kai-client";
-import { type World, createWorld } from "./world";
+import { createWorld, type World } from "./world";
 
 let world: World;
 const git = (cwd: string, ...args: string[]) => promisify(execFile)("git", args, { cwd });
 /** Commits made by the test itself (not through Kai) need an identity of their own. */
-const gitAs = (cwd: string, ...args: string[]) => git(cwd, "-c", "user.name=Kai Contract", "-c", "user.email=contract@example.com", ...args);
+const gitAs = (cwd: string, ...args: string[]) =>
+  git(cwd, "-c", "user.name=Kai Contract", "-c", "user.email=contract@example.com", ...args);
 /** A container that keeps writing to its log, for the log commands. */
 let chattyId = "";
 beforeAll(async () => {
@@ -57,7 +58,8 @@ async function makeWorkspace(name: string): Promise<Workspace> {
   await gitAs(dir, "commit", "-m", "initial");
   await git(dir, "push", "--set-upstream", "origin", "main");
   const registered = await world.api("/api/catalog/flexy", { body: { name, hostPath: dir } });
-  if (!registered.body?.data?.id) throw new Error(`workspace ${name} not registered: ${JSON.stringify(registered.body)}`);
+  if (!registered.body?.data?.id)
+    throw new Error(`workspace ${name} not registered: ${JSON.stringify(registered.body)}`);
   return { id: registered.body.data.id, dir };
 }
 
@@ -97,7 +99,9 @@ const container = memo(() => newContainer(true));
 /** Opens a stream's WebSocket, takes the first chunk (checked as a client reads it), and hangs up (which cancels the stream). */
 function firstChunk<O extends StreamOp>(op: O, apiPath: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}${apiPath}`, { headers: { authorization: `Bearer ${world.session.token}` } });
+    const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}${apiPath}`, {
+      headers: { authorization: `Bearer ${world.session.token}` },
+    });
     socket.on("message", (data) => {
       const frame = streamFrameOf(op, data);
       if (frame.type === "chunk") {
@@ -105,7 +109,9 @@ function firstChunk<O extends StreamOp>(op: O, apiPath: string): Promise<unknown
         socket.close();
       }
     });
-    socket.once("unexpected-response", (_request, response) => reject(new Error(`follow refused: ${response.statusCode}`)));
+    socket.once("unexpected-response", (_request, response) =>
+      reject(new Error(`follow refused: ${response.statusCode}`)),
+    );
     socket.once("error", reject);
   });
 }
@@ -123,14 +129,24 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
     await mkdir(dir);
     return (await world.api("/api/catalog/flexy", { body: { name: "contract-path-check", hostPath: dir } })).body.data;
   },
-  "files.write": async () => (await world.api(ws((await workspace()).id, "/files/written.txt"), { method: "PUT", body: { content: "contract" } })).body,
+  "files.write": async () =>
+    (
+      await world.api(ws((await workspace()).id, "/files/written.txt"), {
+        method: "PUT",
+        body: { content: "contract" },
+      })
+    ).body,
   "files.list": async () => (await world.api(ws((await workspace()).id, "/files"))).body,
   "files.read": async () => (await world.api(await fileOnDisk("read.txt"))).body,
   "files.delete": async () => (await world.api(await fileOnDisk("delete.txt"), { method: "DELETE" })).body,
   "git.status": async () => (await world.api(ws((await workspace()).id, "/version-control/status"))).body,
   "git.commit": async () => {
     await fileOnDisk("commit.txt");
-    return (await world.api(ws((await workspace()).id, "/version-control/commit"), { body: { message: "contract", all: true } })).body;
+    return (
+      await world.api(ws((await workspace()).id, "/version-control/commit"), {
+        body: { message: "contract", all: true },
+      })
+    ).body;
   },
   "git.log": async () => (await world.api(ws((await workspace()).id, "/version-control/log"))).body,
   "git.push": async () => {
@@ -142,11 +158,22 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
   },
   "git.pull": async () => (await world.api(ws((await workspace()).id, "/version-control/pull"), { body: {} })).body,
   "git.checkout": async () =>
-    (await world.api(ws((await checkoutWorkspace()).id, "/version-control/checkout"), { body: { branch: uniqueName("contract-branch-"), create: true } })).body,
+    (
+      await world.api(ws((await checkoutWorkspace()).id, "/version-control/checkout"), {
+        body: { branch: uniqueName("contract-branch-"), create: true },
+      })
+    ).body,
   "git.branches": async () => (await world.api(ws((await workspace()).id, "/version-control/branches"))).body,
   "scripts.list": async () => (await world.api(ws((await workspace()).id, "/scripts"))).body,
-  "scripts.run": async () => (await world.api(ws((await workspace()).id, "/scripts/hello/run"), { method: "POST" })).body,
-  "settings.write": async () => (await world.api(ws((await workspace()).id, "/settings/mcp"), { method: "PUT", body: { one: { command: "true" } } })).body,
+  "scripts.run": async () =>
+    (await world.api(ws((await workspace()).id, "/scripts/hello/run"), { method: "POST" })).body,
+  "settings.write": async () =>
+    (
+      await world.api(ws((await workspace()).id, "/settings/mcp"), {
+        method: "PUT",
+        body: { one: { command: "true" } },
+      })
+    ).body,
   "settings.read": async () => {
     const { dir, id } = await workspace();
     await writeFile(path.join(dir, ".mcp.json"), JSON.stringify({ mcpServers: { one: { command: "true" } } }));
@@ -154,9 +181,11 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
   },
   "openspec.state": async () => (await world.api(ws((await workspace()).id, "/openspec"))).body,
   // The e2e agent has no OpenSpec CLI on PATH: the documented answer is CONFLICT.
-  "openspec.run": async () => (await world.api(ws((await workspace()).id, "/openspec/actions"), { body: { action: "list" } })).body,
+  "openspec.run": async () =>
+    (await world.api(ws((await workspace()).id, "/openspec/actions"), { body: { action: "list" } })).body,
   "workspace.watch": async () => firstChunk("workspace.watch", `/api/v1/ws?workspace_id=${(await workspace()).id}`),
-  "directory.list": async () => (await world.api("/api/host/directories", { body: { currentPath: world.root } })).body.data,
+  "directory.list": async () =>
+    (await world.api("/api/host/directories", { body: { currentPath: world.root } })).body.data,
   "container.create": async () => {
     const name = uniqueName("kai-e2e-contract-");
     const hostPath = path.join(world.root, name);
@@ -165,21 +194,29 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
   },
   "container.list": async () => (await world.api("/api/flexy")).body.data,
   "container.inspect": async () => (await world.api(`/api/flexy/${await container()}`)).body.data,
-  "container.start": async () => (await world.api(`/api/flexy/${await newContainer(false)}/start`, { method: "POST" })).body.data,
-  "container.restart": async () => (await world.api(`/api/flexy/${await newContainer(true)}/restart?timeout=1`, { method: "POST" })).body.data,
-  "container.stop": async () => (await world.api(`/api/flexy/${await newContainer(true)}/stop?timeout=1`, { method: "POST" })).body.data,
-  "container.remove": async () => (await world.api(`/api/flexy/${await newContainer(false)}`, { method: "DELETE" })).body.data,
+  "container.start": async () =>
+    (await world.api(`/api/flexy/${await newContainer(false)}/start`, { method: "POST" })).body.data,
+  "container.restart": async () =>
+    (await world.api(`/api/flexy/${await newContainer(true)}/restart?timeout=1`, { method: "POST" })).body.data,
+  "container.stop": async () =>
+    (await world.api(`/api/flexy/${await newContainer(true)}/stop?timeout=1`, { method: "POST" })).body.data,
+  "container.remove": async () =>
+    (await world.api(`/api/flexy/${await newContainer(false)}`, { method: "DELETE" })).body.data,
   "service.list": async () => (await world.api("/api/services?filter=all")).body.data,
   "service.inspect": async () => (await world.api(`/api/services/${await container()}`)).body.data,
-  "service.start": async () => (await world.api(`/api/services/${await newContainer(false)}/start`, { method: "POST" })).body.data,
-  "service.restart": async () => (await world.api(`/api/services/${await newContainer(true)}/restart?timeout=1`, { method: "POST" })).body.data,
-  "service.stop": async () => (await world.api(`/api/services/${await newContainer(true)}/stop?timeout=1`, { method: "POST" })).body.data,
+  "service.start": async () =>
+    (await world.api(`/api/services/${await newContainer(false)}/start`, { method: "POST" })).body.data,
+  "service.restart": async () =>
+    (await world.api(`/api/services/${await newContainer(true)}/restart?timeout=1`, { method: "POST" })).body.data,
+  "service.stop": async () =>
+    (await world.api(`/api/services/${await newContainer(true)}/stop?timeout=1`, { method: "POST" })).body.data,
   "service.logs": async () => (await world.api(`/api/services/${chattyId}/logs?lines=5`)).body.data,
   "service.logs.follow": async () => firstChunk("service.logs.follow", `/api/services/${chattyId}/logs/follow?lines=1`),
   "service.stats": async () => (await world.api(`/api/services/${await container()}/stats`)).body.data,
   "system.stats": async () => (await world.api("/api/system/stats")).body.data,
   // No registry can be reached here and the tag is current: the documented answer is NETWORK_ERROR.
-  "service.update": async () => (await world.api(`/api/services/${await newContainer(false)}/update?timeout=1`, { method: "POST" })).body.error,
+  "service.update": async () =>
+    (await world.api(`/api/services/${await newContainer(false)}/update?timeout=1`, { method: "POST" })).body.error,
 };
 
 /** The outcome each command's round trip ends with; "ok" unless documented otherwise. */
@@ -215,6 +252,9 @@ describe.shuffle("contract: every command in the table round-trips through the e
     const outcome = EXPECTED_OUTCOME[op] ?? "ok";
     expect(entry, `no audit entry for ${op}`).toMatchObject({ op, outcome });
     // A stream is logged when it ends: the follow above hung up, so the agent stopped it.
-    await world.agent.waitFor(new RegExp(`request=${entry!.requestId} op=${op.replaceAll(".", "\\.")} outcome=${outcome}`), 5000);
+    await world.agent.waitFor(
+      new RegExp(`request=${entry!.requestId} op=${op.replaceAll(".", "\\.")} outcome=${outcome}`),
+      5000,
+    );
   });
 });

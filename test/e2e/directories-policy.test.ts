@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
 import { uniqueName } from "../support/kai-client";
-import { type World, createWorld } from "./world";
+import { createWorld, type World } from "./world";
 
 let world: World;
 let proxy: DockerProxy;
@@ -31,7 +31,8 @@ afterAll(async () => {
   await rm(`${world.root}-evil`, { recursive: true, force: true });
 });
 
-const listDir = (currentPath?: string) => world.api("/api/host/directories", { body: currentPath === undefined ? {} : { currentPath } });
+const listDir = (currentPath?: string) =>
+  world.api("/api/host/directories", { body: currentPath === undefined ? {} : { currentPath } });
 
 describe("host directories", () => {
   it("lists directories and files, hidden ones included, with sizes and times", async () => {
@@ -40,7 +41,9 @@ describe("host directories", () => {
     expect(res.body).toMatchObject({ success: true, message: "Directory listing retrieved successfully" });
     const data = res.body.data;
     expect(data.path).toBe(path.join(world.root, "project"));
-    expect(data.directories).toEqual([{ name: "src", path: path.join(world.root, "project", "src"), modified: expect.any(String) }]);
+    expect(data.directories).toEqual([
+      { name: "src", path: path.join(world.root, "project", "src"), modified: expect.any(String) },
+    ]);
     expect(data.files.map((file: { name: string }) => file.name)).toEqual([".env", "README.md"]);
     expect(data.files.find((file: { name: string }) => file.name === "README.md").size).toBe(8);
     expect(data.truncated).toBe(false);
@@ -80,7 +83,9 @@ describe("host directories", () => {
   it("caps a very large directory and says so", async () => {
     const big = path.join(world.root, "big");
     await mkdir(big);
-    await Promise.all(Array.from({ length: 1500 }, (_, i) => writeFile(path.join(big, `f${String(i).padStart(4, "0")}`), "")));
+    await Promise.all(
+      Array.from({ length: 1500 }, (_, i) => writeFile(path.join(big, `f${String(i).padStart(4, "0")}`), "")),
+    );
     const res = await listDir(big);
     expect(res.status).toBe(200);
     expect(res.body.data.truncated).toBe(true);
@@ -90,16 +95,27 @@ describe("host directories", () => {
 
 describe("catalog", () => {
   it("adds an item whose path the agent checked, lists it, records its container, and removes it", async () => {
-    const added = await world.api("/api/catalog/flexy", { body: { name: "My Project", hostPath: path.join(world.root, "project", "src", "..") } });
+    const added = await world.api("/api/catalog/flexy", {
+      body: { name: "My Project", hostPath: path.join(world.root, "project", "src", "..") },
+    });
     expect(added.status).toBe(201);
-    expect(added.body.data).toMatchObject({ name: "My Project", hostPath: path.join(world.root, "project"), hostId: world.host.id, containerId: null });
+    expect(added.body.data).toMatchObject({
+      name: "My Project",
+      hostPath: path.join(world.root, "project"),
+      hostId: world.host.id,
+      containerId: null,
+    });
     const itemId = added.body.data.id;
 
-    const created = await world.api("/api/flexy", { body: { name: uniqueName("kai-e2e-cat-"), image: world.image, catalogItemId: itemId } });
+    const created = await world.api("/api/flexy", {
+      body: { name: uniqueName("kai-e2e-cat-"), image: world.image, catalogItemId: itemId },
+    });
     expect(created.status).toBe(201);
     expect(created.body.data.hostPath).toBe(path.join(world.root, "project"));
     const listed = await world.api("/api/catalog/flexy");
-    expect(listed.body.data.items.find((item: { id: string }) => item.id === itemId)).toMatchObject({ containerId: created.body.data.id });
+    expect(listed.body.data.items.find((item: { id: string }) => item.id === itemId)).toMatchObject({
+      containerId: created.body.data.id,
+    });
     const labels = (await world.docker.getContainer(created.body.data.id).inspect()).Config.Labels;
     expect(labels["kai.catalog"]).toBe(itemId);
 
@@ -108,7 +124,11 @@ describe("catalog", () => {
     expect(afterDelete.body.data.items.find((item: { id: string }) => item.id === itemId).containerId).toBeNull();
 
     const removed = await world.api(`/api/catalog/flexy/${itemId}`, { method: "DELETE" });
-    expect(removed.body).toMatchObject({ success: true, data: { id: itemId }, message: "Catalog item removed successfully" });
+    expect(removed.body).toMatchObject({
+      success: true,
+      data: { id: itemId },
+      message: "Catalog item removed successfully",
+    });
     expect((await world.api(`/api/catalog/flexy/${itemId}`, { method: "DELETE" })).status).toBe(404);
   });
 
@@ -142,7 +162,9 @@ describe("the agent's local policy holds whatever the edge sends", () => {
   it("lets an allowed request through the same proxy, so the proof above is not vacuous", async () => {
     const name = uniqueName("kai-e2e-allowed-");
     proxy.reset();
-    const res = await world.api("/api/flexy", { body: { name, image: world.image, hostPath: path.join(world.root, "project") } });
+    const res = await world.api("/api/flexy", {
+      body: { name, image: world.image, hostPath: path.join(world.root, "project") },
+    });
     expect(res.status).toBe(201);
     expect(proxy.requests.some((line) => line.startsWith("POST") && line.includes("/containers/create"))).toBe(true);
     await world.api(`/api/flexy/${res.body.data.id}`, { method: "DELETE" });

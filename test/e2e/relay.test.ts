@@ -1,16 +1,16 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
-import { promisify } from "node:util";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CLOSE_CODES, PROTOCOL_VERSION } from "../../shared/protocol";
+import type { StreamFrame } from "../../shared/stream-frames";
 import { AgentProcess } from "../support/agent-process";
 import { ROOT, startEdge } from "../support/edge-server";
-import type { StreamFrame } from "../../shared/stream-frames";
 import { enrollHost, streamFrameOf, uniqueName } from "../support/kai-client";
-import { type World, createWorld } from "./world";
+import { createWorld, type World } from "./world";
 
 let world: World;
 beforeAll(async () => {
@@ -25,10 +25,14 @@ const timed = async <T>(work: Promise<T>) => {
 };
 
 /** Opens a raw socket as the agent would, to speak the protocol by hand. */
-function rawAgentSocket(token: string): Promise<{ socket: WebSocket; hostId: string; closed: Promise<{ code: number; reason: string }> }> {
+function rawAgentSocket(
+  token: string,
+): Promise<{ socket: WebSocket; hostId: string; closed: Promise<{ code: number; reason: string }> }> {
   const url = `${world.edge.url.replace("http", "ws")}/api/agent/connect`;
   const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   return new Promise((resolve, reject) => {
     let hostId = "";
     socket.once("upgrade", (response) => (hostId = String(response.headers["x-kai-host-id"])));
@@ -38,7 +42,17 @@ function rawAgentSocket(token: string): Promise<{ socket: WebSocket; hostId: str
 }
 
 const hello = (hostId: string, protocolVersion = PROTOCOL_VERSION) =>
-  JSON.stringify({ type: "hello", protocolVersion, agentVersion: "test", hostId, capabilities: [], docker: { ok: true, version: "x" }, os: "test", arch: "x64", hostname: "raw" });
+  JSON.stringify({
+    type: "hello",
+    protocolVersion,
+    agentVersion: "test",
+    hostId,
+    capabilities: [],
+    docker: { ok: true, version: "x" },
+    os: "test",
+    arch: "x64",
+    hostname: "raw",
+  });
 
 describe("relay failures map to documented errors, fast", () => {
   it("answers 503 AGENT_OFFLINE at once for a host whose agent is not connected", async () => {
@@ -55,7 +69,9 @@ describe("relay failures map to documented errors, fast", () => {
     const second = await enrollHost(world.session);
     const res = await world.api("/api/flexy");
     expect(res.status).toBe(400);
-    expect(res.body.error.details.hosts.map((host: { id: string }) => host.id)).toEqual(expect.arrayContaining([world.host.id, second.id]));
+    expect(res.body.error.details.hosts.map((host: { id: string }) => host.id)).toEqual(
+      expect.arrayContaining([world.host.id, second.id]),
+    );
     expect((await world.api(`/api/flexy?host=${encodeURIComponent(world.host.name)}`)).status).toBe(200);
     await world.api(`/api/hosts/${second.id}`, { method: "DELETE" });
   });
@@ -63,7 +79,9 @@ describe("relay failures map to documented errors, fast", () => {
   it("fails a pending request with 503 within a second when the agent is killed mid-request, and the restarted agent reconnects", async () => {
     const name = uniqueName("kai-e2e-kill-");
     await mkdir(path.join(world.root, name));
-    const created = await world.api("/api/flexy", { body: { name, image: world.image, hostPath: path.join(world.root, name) } });
+    const created = await world.api("/api/flexy", {
+      body: { name, image: world.image, hostPath: path.join(world.root, name) },
+    });
     const id = created.body.data.id;
     await world.api(`/api/flexy/${id}/start`, { method: "POST" });
 
@@ -154,7 +172,11 @@ describe("the bundled agent", () => {
   it("builds into one file that runs with Node alone, connects and serves", async () => {
     const outDir = await mkdtemp(path.join(os.tmpdir(), "kai-bundle-"));
     const bundle = path.join(outDir, "kai-agent.mjs");
-    await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/build-agent.ts"), "--outfile", bundle], { cwd: ROOT });
+    await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "scripts/build-agent.ts"), "--outfile", bundle],
+      { cwd: ROOT },
+    );
     const host = await enrollHost(world.session);
     // The bundle sits in a temporary folder with no node_modules in reach: it must be self-contained.
     const agent = new AgentProcess(world.edge.url, host.token, [world.root], [], bundle);
@@ -200,7 +222,9 @@ describe("the Durable Object validates every frame", () => {
     const host = await enrollHost(world.session);
     const { socket, hostId } = await rawAgentSocket(host.token);
     socket.send(hello(hostId));
-    const pong = new Promise<string>((resolve) => socket.on("message", (data) => data.toString() === "pong" && resolve("pong")));
+    const pong = new Promise<string>((resolve) =>
+      socket.on("message", (data) => data.toString() === "pong" && resolve("pong")),
+    );
     socket.send("ping");
     expect(await pong).toBe("pong");
     socket.close();
@@ -210,7 +234,9 @@ describe("the Durable Object validates every frame", () => {
   it("refuses a connection without a valid agent token, and a personal token", async () => {
     const statusWith = (token: string) =>
       new Promise<number>((resolve, reject) => {
-        const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/agent/connect`, { headers: { Authorization: `Bearer ${token}` } });
+        const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/agent/connect`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
         socket.once("unexpected-response", (_request, response) => {
           resolve(response.statusCode ?? 0);
           socket.terminate();
@@ -240,33 +266,50 @@ describe("results the edge does not expect", () => {
 
     const res = await world.api("/api/flexy", { headers: { "x-kai-host": host.id } });
     expect(res.status).toBe(500);
-    expect(res.body.error).toMatchObject({ code: "INTERNAL_ERROR", message: expect.stringContaining("unexpected result") });
+    expect(res.body.error).toMatchObject({
+      code: "INTERNAL_ERROR",
+      message: expect.stringContaining("unexpected result"),
+    });
     const audit = await world.api("/api/audit?limit=200");
-    expect(audit.body.data.entries).toContainEqual(expect.objectContaining({ requestId, hostId: host.id, op: "container.list", outcome: "INTERNAL_ERROR" }));
+    expect(audit.body.data.entries).toContainEqual(
+      expect.objectContaining({ requestId, hostId: host.id, op: "container.list", outcome: "INTERNAL_ERROR" }),
+    );
     socket.close();
     await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
   });
 });
 
 describe("streamed chunks", () => {
-  const line = (n: number) => ({ timestamp: new Date(0).toISOString(), message: `line-${n}`, level: "info", stream: "stdout" });
+  const line = (n: number) => ({
+    timestamp: new Date(0).toISOString(),
+    message: `line-${n}`,
+    level: "info",
+    stream: "stdout",
+  });
 
   /** A raw agent speaking `protocolVersion` answers one log follow with `frames`; returns what the viewer got. */
   async function followThrough(protocolVersion: number, frames: (id: string) => object[]) {
     const host = await enrollHost(world.session);
     const { socket, hostId } = await rawAgentSocket(host.token);
-    const welcome = new Promise<{ protocolVersion: number }>((resolve) => socket.once("message", (data) => resolve(JSON.parse(data.toString()))));
+    const welcome = new Promise<{ protocolVersion: number }>((resolve) =>
+      socket.once("message", (data) => resolve(JSON.parse(data.toString()))),
+    );
     socket.send(hello(hostId, protocolVersion));
     expect((await welcome).protocolVersion).toBe(PROTOCOL_VERSION);
     socket.on("message", (data) => {
       const frame = JSON.parse(data.toString()) as { type: string; id: string };
       if (frame.type !== "req") return;
       for (const reply of frames(frame.id)) socket.send(JSON.stringify(reply));
-      socket.send(JSON.stringify({ type: "res", id: frame.id, ok: true, result: { ended: "container-stopped", lines: 5 } }));
+      socket.send(
+        JSON.stringify({ type: "res", id: frame.id, ok: true, result: { ended: "container-stopped", lines: 5 } }),
+      );
     });
-    const viewer = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/services/raw-agent-container/logs/follow`, {
-      headers: { authorization: `Bearer ${world.session.token}`, "x-kai-host": host.id },
-    });
+    const viewer = new WebSocket(
+      `${world.edge.url.replace("http", "ws")}/api/services/raw-agent-container/logs/follow`,
+      {
+        headers: { authorization: `Bearer ${world.session.token}`, "x-kai-host": host.id },
+      },
+    );
     const received: StreamFrame<"service.logs.follow">[] = [];
     await new Promise<void>((resolve, reject) => {
       viewer.on("message", (data) => {
@@ -289,7 +332,9 @@ describe("streamed chunks", () => {
   ];
 
   it("reach a viewer one frame per chunk from an agent that sends them one by one (protocol 1)", async () => {
-    const received = await followThrough(1, (id) => [0, 1, 2, 3, 4].map((seq) => ({ type: "chunk", id, seq, data: line(seq) })));
+    const received = await followThrough(1, (id) =>
+      [0, 1, 2, 3, 4].map((seq) => ({ type: "chunk", id, seq, data: line(seq) })),
+    );
     expect(received).toEqual(expected);
   });
 
@@ -303,7 +348,9 @@ describe("streamed chunks", () => {
   });
 
   it("drop a batched chunk that breaks the command's chunk schema, and keep the rest", async () => {
-    const received = await followThrough(2, (id) => [{ type: "chunks", id, seq: 0, data: [line(0), { message: 42 }, line(2), line(3), line(4)] }]);
+    const received = await followThrough(2, (id) => [
+      { type: "chunks", id, seq: 0, data: [line(0), { message: 42 }, line(2), line(3), line(4)] },
+    ]);
     expect(received.map((frame) => (frame.type === "chunk" ? frame.seq : frame.type))).toEqual([0, 2, 3, 4, "end"]);
   });
 });
@@ -313,7 +360,11 @@ describe("internal headers", () => {
     const host = await enrollHost(world.session);
     const url = `${world.edge.url.replace("http", "ws")}/api/agent/connect`;
     const socket = new WebSocket(url, {
-      headers: { Authorization: `Bearer ${host.token}`, "X-Kai-Stream-Op": "service.logs.follow", "X-Kai-Stream-Params": '{"id":"x"}' },
+      headers: {
+        Authorization: `Bearer ${host.token}`,
+        "X-Kai-Stream-Op": "service.logs.follow",
+        "X-Kai-Stream-Params": '{"id":"x"}',
+      },
     });
     // Treated as the agent it is: it must say hello, and gets REPLACED/closed like any agent, never chunk frames.
     const first = await new Promise<{ code?: number; message?: string }>((resolve) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { streamFrameOf, uniqueName } from "../support/kai-client";
-import { type World, createWorld } from "./world";
+import { createWorld, type World } from "./world";
 
 let world: World;
 const created: string[] = [];
@@ -11,20 +11,39 @@ beforeAll(async () => {
   world = await createWorld();
 });
 afterAll(async () => {
-  for (const id of created) await world.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
-  for (const image of images) await world.docker.getImage(image).remove({ force: true }).catch(() => undefined);
+  for (const id of created)
+    await world.docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  for (const image of images)
+    await world.docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => undefined);
   await world?.dispose();
 });
 
 /** A plain container (not made by Kai): services cover every container of the engine. */
-async function container(options: { cmd?: string[]; image?: string; labels?: Record<string, string>; ports?: boolean } = {}) {
+async function container(
+  options: { cmd?: string[]; image?: string; labels?: Record<string, string>; ports?: boolean } = {},
+) {
   const name = uniqueName("kai-e2e-svc-");
   const made = await world.docker.createContainer({
     name,
     Image: options.image ?? world.image,
-    Cmd: options.cmd ?? ["/bin/sh", "-c", "echo started; echo 'ERROR something broke' >&2; while true; do sleep 1; done"],
+    Cmd: options.cmd ?? [
+      "/bin/sh",
+      "-c",
+      "echo started; echo 'ERROR something broke' >&2; while true; do sleep 1; done",
+    ],
     Labels: options.labels ?? {},
-    ...(options.ports ? { ExposedPorts: { "8080/tcp": {} }, HostConfig: { PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "0" }] } } } : {}),
+    ...(options.ports
+      ? {
+          ExposedPorts: { "8080/tcp": {} },
+          HostConfig: { PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "0" }] } },
+        }
+      : {}),
   });
   created.push(made.id);
   await made.start();
@@ -38,8 +57,18 @@ describe("services through the relay", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-ratelimit-limit")).toBeTruthy();
     const found = res.body.data.find((svc: { name: string }) => svc.name === name);
-    expect(found).toMatchObject({ id: name, status: "running", health: "none", url: expect.stringMatching(/^http:\/\/localhost:\d+$/) });
-    expect(found.stats).toEqual({ cpu: expect.any(Number), memory: expect.any(Number), uptime: expect.any(Number), restartCount: 0 });
+    expect(found).toMatchObject({
+      id: name,
+      status: "running",
+      health: "none",
+      url: expect.stringMatching(/^http:\/\/localhost:\d+$/),
+    });
+    expect(found.stats).toEqual({
+      cpu: expect.any(Number),
+      memory: expect.any(Number),
+      uptime: expect.any(Number),
+      restartCount: 0,
+    });
     const stopped = await world.api("/api/services?filter=stopped&limit=500");
     expect(stopped.body.data.every((svc: { status: string }) => svc.status !== "running")).toBe(true);
     const paged = await world.api("/api/services?limit=1&page=1");
@@ -50,7 +79,12 @@ describe("services through the relay", () => {
   it("shows one service by name with details, and 404s an unknown one", async () => {
     const { name, id } = await container({ labels: { "org.opencontainers.image.description": "a test service" } });
     const res = await world.api(`/api/services/${name}`);
-    expect(res.body.data).toMatchObject({ name, containerId: id.slice(0, 12), description: "a test service", details: { image: world.image } });
+    expect(res.body.data).toMatchObject({
+      name,
+      containerId: id.slice(0, 12),
+      description: "a test service",
+      details: { image: world.image },
+    });
     expect(Date.parse(res.body.data.details.created)).not.toBeNaN();
     expect(Array.isArray(res.body.data.details.env)).toBe(true);
     const missing = await world.api("/api/services/kai-no-such-service");
@@ -76,7 +110,9 @@ describe("services through the relay", () => {
     const res = await world.api(`/api/services/${id}/logs?lines=10`);
     const logs = res.body.data.logs as { message: string; stream: string; level: string; timestamp: string }[];
     expect(logs).toContainEqual(expect.objectContaining({ message: "started", stream: "stdout", level: "info" }));
-    expect(logs).toContainEqual(expect.objectContaining({ message: "ERROR something broke", stream: "stderr", level: "error" }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({ message: "ERROR something broke", stream: "stderr", level: "error" }),
+    );
     expect(logs.every((line) => !Number.isNaN(Date.parse(line.timestamp)))).toBe(true);
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await world.api(`/api/services/${id}/logs?since=${future}`)).body.data.logs).toEqual([]);
@@ -84,9 +120,13 @@ describe("services through the relay", () => {
   });
 
   it("follows a log over a WebSocket, and closing it stops the agent's stream at once", async () => {
-    const { id } = await container({ cmd: ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.1; done"] });
+    const { id } = await container({
+      cmd: ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.1; done"],
+    });
     const seen: number[] = [];
-    const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/services/${id}/logs/follow`, { headers: { authorization: `Bearer ${world.session.token}` } });
+    const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/services/${id}/logs/follow`, {
+      headers: { authorization: `Bearer ${world.session.token}` },
+    });
     await new Promise<void>((resolve, reject) => {
       socket.on("message", (data) => {
         const frame = streamFrameOf("service.logs.follow", data);
@@ -126,7 +166,13 @@ describe("services through the relay", () => {
     await world.docker.getImage(world.image).tag({ repo, tag: version });
     images.push(tag);
     const name = uniqueName("kai-e2e-upd-");
-    const original = await world.docker.createContainer({ name, Image: tag, Env: ["KEEP=me"], Labels: { team: "kai" }, HostConfig: { RestartPolicy: { Name: "unless-stopped" } } });
+    const original = await world.docker.createContainer({
+      name,
+      Image: tag,
+      Env: ["KEEP=me"],
+      Labels: { team: "kai" },
+      HostConfig: { RestartPolicy: { Name: "unless-stopped" } },
+    });
     created.push(original.id);
     await original.start();
 
@@ -139,7 +185,11 @@ describe("services through the relay", () => {
     await original.commit({ repo, tag: version, changes: ["LABEL org.opencontainers.image.version=2.0.0"] });
     const updated = await world.api(`/api/services/${name}/update?timeout=1`, { method: "POST" });
     expect(updated.status).toBe(200);
-    expect(updated.body.data).toMatchObject({ message: "Service updated successfully", updated: true, version: "2.0.0" });
+    expect(updated.body.data).toMatchObject({
+      message: "Service updated successfully",
+      updated: true,
+      version: "2.0.0",
+    });
     const after = await world.docker.getContainer(name).inspect();
     created.push(after.Id);
     expect(after.Id).not.toBe(original.id);

@@ -3,11 +3,11 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { until } from "../support/until";
 import { startEdge } from "../support/edge-server";
-import { signUp, request, uniqueName } from "../support/kai-client";
+import { request, signUp, uniqueName } from "../support/kai-client";
+import { until } from "../support/until";
 import { startReceiver } from "../support/webhook-receiver";
-import { type World, createWorld } from "./world";
+import { createWorld, type World } from "./world";
 
 const run = promisify(execFile);
 const SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
@@ -44,7 +44,15 @@ describe("webhooks, delivered to a real receiver and verified independently", ()
     expect(got?.headers["webhook-id"]).toBe(ping.body.data.deliveryId);
     await until(async () => (await deliveries(id))[0]?.status === "succeeded");
     const [delivery] = await deliveries(id);
-    expect(delivery.attempts).toEqual([{ attemptedAt: expect.any(String), status: 200, durationMs: expect.any(Number), responseExcerpt: "answered 200", error: null }]);
+    expect(delivery.attempts).toEqual([
+      {
+        attemptedAt: expect.any(String),
+        status: 200,
+        durationMs: expect.any(Number),
+        responseExcerpt: "answered 200",
+        error: null,
+      },
+    ]);
     await world.api(`/api/webhooks/${id}`, { method: "DELETE" });
   });
 
@@ -74,7 +82,11 @@ describe("webhooks, delivered to a real receiver and verified independently", ()
     await receiver.waitFor(before + 1);
     // The retry is due in 1-2 s: take the edge down before it, bring it back after.
     await world.edge.stop();
-    world.edge = await startEdge({ persistDir: world.edge.persistDir, port: world.edge.port, vars: { WEBHOOKS_ALLOW_PRIVATE: "true", WEBHOOK_RETRY_BASE_MS: "2000" } });
+    world.edge = await startEdge({
+      persistDir: world.edge.persistDir,
+      port: world.edge.port,
+      vars: { WEBHOOKS_ALLOW_PRIVATE: "true", WEBHOOK_RETRY_BASE_MS: "2000" },
+    });
     await receiver.waitFor(before + 2, 30_000);
     await until(async () => (await deliveries(id))[0]?.status === "succeeded");
     await world.agent.waitFor(/ connected /, 20_000);
@@ -85,10 +97,14 @@ describe("webhooks, delivered to a real receiver and verified independently", ()
     const id = await register(["container.started", "container.died", "service:start"]);
     const name = uniqueName("kai-e2e-hook-");
     await mkdir(path.join(world.root, name));
-    const created = await world.api("/api/flexy", { body: { name, image: world.image, hostPath: path.join(world.root, name) } });
+    const created = await world.api("/api/flexy", {
+      body: { name, image: world.image, hostPath: path.join(world.root, name) },
+    });
     const containerId = created.body.data.id;
     await world.api(`/api/flexy/${containerId}/start`, { method: "POST" });
-    await until(() => receiver.ofType("container.started").some((item) => item.payload?.data.containerId === containerId));
+    await until(() =>
+      receiver.ofType("container.started").some((item) => item.payload?.data.containerId === containerId),
+    );
     await run("docker", ["kill", containerId]);
     await until(() => receiver.ofType("container.died").some((item) => item.payload?.data.containerId === containerId));
     const died = receiver.ofType("container.died").find((item) => item.payload?.data.containerId === containerId);
@@ -104,7 +120,10 @@ describe("webhooks, delivered to a real receiver and verified independently", ()
     const offlineBefore = receiver.ofType("host.offline").length;
     const onlineBefore = receiver.ofType("host.online").length;
     await world.agent.restart();
-    await until(() => receiver.ofType("host.offline").length > offlineBefore && receiver.ofType("host.online").length > onlineBefore);
+    await until(
+      () =>
+        receiver.ofType("host.offline").length > offlineBefore && receiver.ofType("host.online").length > onlineBefore,
+    );
     expect(receiver.ofType("host.online").at(-1)?.payload?.data).toMatchObject({ hostId: world.host.id });
     await world.api(`/api/webhooks/${id}`, { method: "DELETE" });
   });
@@ -115,16 +134,23 @@ describe("webhooks, delivered to a real receiver and verified independently", ()
     receiver.answerNext(302);
     await world.api(`/api/webhooks/${id}/test`, { method: "POST" });
     await until(async () => (await deliveries(id))[0]?.attempts.length === 1);
-    expect((await deliveries(id))[0].attempts[0]).toMatchObject({ status: 302, error: expect.stringContaining("redirects are not followed") });
+    expect((await deliveries(id))[0].attempts[0]).toMatchObject({
+      status: 302,
+      error: expect.stringContaining("redirects are not followed"),
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.received.slice(before).map((item) => item.path)).not.toContain("/redirected");
 
     receiver.answerNext(410);
     await world.api(`/api/webhooks/${id}/test`, { method: "POST" });
-    await until(async () => !(await world.api("/api/webhooks")).body.data.find((hook: { id: string }) => hook.id === id).active);
+    await until(
+      async () => !(await world.api("/api/webhooks")).body.data.find((hook: { id: string }) => hook.id === id).active,
+    );
     const hook = (await world.api("/api/webhooks")).body.data.find((item: { id: string }) => item.id === id);
     expect(hook.disabledReason).toContain("410");
-    const redeliver = await world.api(`/api/webhooks/${id}/deliveries/${(await deliveries(id))[0].id}/redeliver`, { method: "POST" });
+    const redeliver = await world.api(`/api/webhooks/${id}/deliveries/${(await deliveries(id))[0].id}/redeliver`, {
+      method: "POST",
+    });
     expect(redeliver.status).toBe(409);
   });
 
@@ -144,7 +170,8 @@ describe("webhooks, delivered to a real receiver and verified independently", ()
   it("keeps webhooks and services private to their owner", async () => {
     const id = await register(["host.online"]);
     const stranger = await signUp(world.edge.url);
-    const as = (apiPath: string, init: { method?: string; headers?: Record<string, string> } = {}) => request(world.edge.url, apiPath, { token: stranger.token, ...init });
+    const as = (apiPath: string, init: { method?: string; headers?: Record<string, string> } = {}) =>
+      request(world.edge.url, apiPath, { token: stranger.token, ...init });
     expect((await as("/api/webhooks")).body.data).toEqual([]);
     expect((await as(`/api/webhooks/${id}/deliveries`)).status).toBe(404);
     expect((await as("/api/services", { headers: { "X-Kai-Host": world.host.id } })).status).toBe(404);

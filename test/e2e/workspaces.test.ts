@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { ChunkOf } from "../../shared/commands";
 import { request, signUp, streamFrameOf } from "../support/kai-client";
-import { type World, createWorld } from "./world";
+import { createWorld, type World } from "./world";
 
 const git = promisify(execFile);
 let world: World;
@@ -16,7 +16,17 @@ let workspaceId: string;
 let outside: string;
 let remote: string;
 
-const run = (cwd: string, ...args: string[]) => git("git", args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+const run = (cwd: string, ...args: string[]) =>
+  git("git", args, {
+    cwd,
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    },
+  });
 const ws = (suffix: string) => `/api/v1/workspaces/${workspaceId}${suffix}`;
 
 beforeAll(async () => {
@@ -30,7 +40,10 @@ beforeAll(async () => {
   await run(workspace, "init", "-b", "main");
   await run(workspace, "remote", "add", "origin", remote);
   await writeFile(path.join(workspace, "README.md"), "# project\n");
-  await writeFile(path.join(workspace, "package.json"), JSON.stringify({ name: "p", scripts: { hello: "echo hello-from-script && echo oops >&2" } }));
+  await writeFile(
+    path.join(workspace, "package.json"),
+    JSON.stringify({ name: "p", scripts: { hello: "echo hello-from-script && echo oops >&2" } }),
+  );
   await run(workspace, "add", "-A");
   await run(workspace, "commit", "-m", "initial");
   await run(workspace, "push", "-u", "origin", "main");
@@ -46,7 +59,10 @@ afterAll(async () => {
 
 describe("workspace files through the relay", () => {
   it("writes, lists, reads and deletes, scoped and unscoped", async () => {
-    const put = await world.api(ws("/files/docs/notes.md"), { method: "PUT", body: { content: "hello\n", create_parents: true } });
+    const put = await world.api(ws("/files/docs/notes.md"), {
+      method: "PUT",
+      body: { content: "hello\n", create_parents: true },
+    });
     expect(put.status).toBe(200);
     expect(await readFile(path.join(workspace, "docs/notes.md"), "utf8")).toBe("hello\n");
     const listed = await world.api(`/api/v1/files?path=docs`, { headers: { "X-Kai-Workspace": workspaceId } });
@@ -55,7 +71,9 @@ describe("workspace files through the relay", () => {
     expect(read.body).toMatchObject({ path: "docs/notes.md", content: "hello\n" });
     const hidden = await world.api(ws("/files?hidden=true"));
     expect(hidden.body.entries.map((entry: { name: string }) => entry.name)).toContain(".git");
-    expect((await world.api(ws("/files"))).body.entries.map((entry: { name: string }) => entry.name)).not.toContain(".git");
+    expect((await world.api(ws("/files"))).body.entries.map((entry: { name: string }) => entry.name)).not.toContain(
+      ".git",
+    );
     expect((await world.api(ws("/files/docs"), { method: "DELETE" })).status).toBe(409);
     expect((await world.api(ws("/files/docs?recursive=true"), { method: "DELETE" })).status).toBe(200);
     await expect(stat(path.join(workspace, "docs"))).rejects.toThrow();
@@ -71,13 +89,17 @@ describe("workspace files through the relay", () => {
     });
     expect(put.status).toBe(200);
     expect(Buffer.compare(await readFile(path.join(workspace, "big.bin")), bytes)).toBe(0);
-    const got = await fetch(`${world.edge.url}${ws("/files/big.bin")}`, { headers: { authorization: `Bearer ${world.session.token}` } });
+    const got = await fetch(`${world.edge.url}${ws("/files/big.bin")}`, {
+      headers: { authorization: `Bearer ${world.session.token}` },
+    });
     expect(got.headers.get("content-type")).toBe("application/octet-stream");
     expect(got.headers.get("content-disposition")).toBe(`attachment; filename="big.bin"; filename*=UTF-8''big.bin`);
     expect(Buffer.compare(Buffer.from(await got.arrayBuffer()), bytes)).toBe(0);
     // Several read requests reached the agent: no single frame carried the file.
     const audit = await world.api("/api/audit?limit=50");
-    expect(audit.body.data.entries.filter((entry: { op: string }) => entry.op === "files.read").length).toBeGreaterThanOrEqual(7);
+    expect(
+      audit.body.data.entries.filter((entry: { op: string }) => entry.op === "files.read").length,
+    ).toBeGreaterThanOrEqual(7);
   });
 
   it("uploads several files with multipart", async () => {
@@ -86,7 +108,11 @@ describe("workspace files through the relay", () => {
     form.append("files", new Blob(["bb"]), "b.txt");
     form.append("path", "uploads");
     form.append("create_parents", "true");
-    const res = await fetch(`${world.edge.url}${ws("/files/upload")}`, { method: "POST", headers: { authorization: `Bearer ${world.session.token}` }, body: form });
+    const res = await fetch(`${world.edge.url}${ws("/files/upload")}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${world.session.token}` },
+      body: form,
+    });
     expect(res.status).toBe(201);
     expect(await readFile(path.join(workspace, "uploads/b.txt"), "utf8")).toBe("bb");
   });
@@ -111,7 +137,10 @@ describe("workspace files through the relay", () => {
     const res = await request(world.edge.url, ws("/files"), { token: stranger.token });
     expect(res.status).toBe(404);
     expect(res.body.code).toBe("NOT_FOUND");
-    const unscoped = await request(world.edge.url, "/api/v1/files", { token: stranger.token, headers: { "X-Kai-Workspace": workspaceId } });
+    const unscoped = await request(world.edge.url, "/api/v1/files", {
+      token: stranger.token,
+      headers: { "X-Kai-Workspace": workspaceId },
+    });
     expect(unscoped.status).toBe(404);
     expect((await world.api("/api/v1/files")).status).toBe(422);
   });
@@ -123,7 +152,9 @@ describe("version control through the relay", () => {
     const status = await world.api(ws("/version-control/status"));
     expect(status.body).toMatchObject({ branch: "main", clean: false });
     expect(status.body.files.map((file: { path: string }) => file.path)).toContain("change.txt");
-    const commit = await world.api(ws("/version-control/commit"), { body: { message: "add change", paths: ["change.txt"] } });
+    const commit = await world.api(ws("/version-control/commit"), {
+      body: { message: "add change", paths: ["change.txt"] },
+    });
     expect(commit.status).toBe(200);
     const { stdout } = await run(workspace, "log", "-1", "--format=%an|%ae|%s");
     expect(stdout.trim()).toBe(`${world.session.email.split("@")[0]}|${world.session.email}|add change`);
@@ -177,7 +208,9 @@ describe("scripts, settings and OpenSpec through the relay", () => {
     expect(ran.body).toMatchObject({ name: "hello", exitCode: 0, timedOut: false });
     expect(ran.body.output).toContainEqual({ stream: "stdout", data: expect.stringContaining("hello-from-script") });
     expect(ran.body.output).toContainEqual({ stream: "stderr", data: expect.stringContaining("oops") });
-    expect((await world.api(ws(`/scripts/${encodeURIComponent("hello; touch /tmp/x")}/run`), { method: "POST" })).status).toBe(404);
+    expect(
+      (await world.api(ws(`/scripts/${encodeURIComponent("hello; touch /tmp/x")}/run`), { method: "POST" })).status,
+    ).toBe(404);
   });
 
   it("reads and writes Claude Code settings, hooks and MCP servers", async () => {
@@ -189,9 +222,14 @@ describe("scripts, settings and OpenSpec through the relay", () => {
     expect(file).toEqual({ theme: "dark", hooks });
     expect((await world.api(ws("/settings"))).body).toMatchObject({ theme: "dark" });
     const mcp = { files: { command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem"] } };
-    expect((await world.api(`/api/v1/settings/mcp?workspace_id=${workspaceId}`, { method: "PUT", body: mcp })).status).toBe(200);
+    expect(
+      (await world.api(`/api/v1/settings/mcp?workspace_id=${workspaceId}`, { method: "PUT", body: mcp })).status,
+    ).toBe(200);
     expect(JSON.parse(await readFile(path.join(workspace, ".mcp.json"), "utf8"))).toEqual({ mcpServers: mcp });
-    const bad = await world.api(ws("/settings/hooks"), { method: "PUT", body: { PostToolUse: [{ hooks: [{ type: "command" }] }] } });
+    const bad = await world.api(ws("/settings/hooks"), {
+      method: "PUT",
+      body: { PostToolUse: [{ hooks: [{ type: "command" }] }] },
+    });
     expect(bad.status).toBe(422);
   });
 
@@ -201,17 +239,26 @@ describe("scripts, settings and OpenSpec through the relay", () => {
     await mkdir(path.join(workspace, "openspec/changes/add-login"), { recursive: true });
     await writeFile(path.join(workspace, "openspec/changes/add-login/tasks.md"), "- [x] one\n- [ ] two\n");
     const state = await world.api(ws("/openspec"));
-    expect(state.body).toMatchObject({ initialized: true, specs: [{ name: "auth" }], changes: [{ name: "add-login", tasks: { total: 2, done: 1 } }] });
+    expect(state.body).toMatchObject({
+      initialized: true,
+      specs: [{ name: "auth" }],
+      changes: [{ name: "add-login", tasks: { total: 2, done: 1 } }],
+    });
     // No OpenSpec CLI on this agent's PATH: nothing is offered, and running an action says why.
     const action = await world.api(ws("/openspec/actions"), { body: { action: "validate", change: "add-login" } });
     expect(action.status).toBe(409);
-    expect(action.body).toMatchObject({ code: "CONFLICT", detail: expect.stringContaining("the OpenSpec CLI is not installed on this host") });
+    expect(action.body).toMatchObject({
+      code: "CONFLICT",
+      detail: expect.stringContaining("the OpenSpec CLI is not installed on this host"),
+    });
   });
 });
 
 describe("live workspace events", () => {
   it("delivers a file changed on disk to a connected WebSocket client", async () => {
-    const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/v1/ws?workspace_id=${workspaceId}`, { headers: { authorization: `Bearer ${world.session.token}` } });
+    const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}/api/v1/ws?workspace_id=${workspaceId}`, {
+      headers: { authorization: `Bearer ${world.session.token}` },
+    });
     const events: ChunkOf<"workspace.watch">[] = [];
     socket.on("message", (data) => {
       const frame = streamFrameOf("workspace.watch", data);
@@ -224,7 +271,10 @@ describe("live workspace events", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await writeFile(path.join(workspace, "live.txt"), "now");
     const deadline = Date.now() + 5000;
-    while (!events.some((event) => event.type === "file_changed" && event.path === "live.txt") && Date.now() < deadline) {
+    while (
+      !events.some((event) => event.type === "file_changed" && event.path === "live.txt") &&
+      Date.now() < deadline
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     socket.close();

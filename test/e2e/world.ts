@@ -5,7 +5,7 @@ import Docker from "dockerode";
 import { AgentProcess } from "../support/agent-process";
 import { busyboxImage } from "../support/busybox-image";
 import { type Edge, startEdge } from "../support/edge-server";
-import { type CallResult, type Session, enrollHost, request, signUp } from "../support/kai-client";
+import { type CallResult, enrollHost, request, type Session, signUp } from "../support/kai-client";
 
 /**
  * One end-to-end world: the Worker on local workerd, a signed-up user with an enrolled
@@ -21,11 +21,16 @@ export interface World {
   root: string;
   docker: Docker;
   image: string;
-  api<T = any>(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string }): Promise<CallResult<T>>;
+  api<T = any>(
+    path: string,
+    init?: { method?: string; body?: unknown; headers?: Record<string, string>; token?: string },
+  ): Promise<CallResult<T>>;
   dispose(): Promise<void>;
 }
 
-export async function createWorld(options: { agentArgs?: string[]; edgeVars?: Record<string, string> } = {}): Promise<World> {
+export async function createWorld(
+  options: { agentArgs?: string[]; edgeVars?: Record<string, string> } = {},
+): Promise<World> {
   const docker = new Docker();
   const image = await busyboxImage(docker);
   const edge = await startEdge(options.edgeVars ? { vars: options.edgeVars } : {});
@@ -48,7 +53,14 @@ export async function createWorld(options: { agentArgs?: string[]; edgeVars?: Re
       await edge.stop();
       // Remove whatever this world's host created, whatever a failing test left behind.
       const leftovers = await docker.listContainers({ all: true, filters: { label: [`kai.host=${host.id}`] } });
-      await Promise.all(leftovers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+      await Promise.all(
+        leftovers.map((info) =>
+          docker
+            .getContainer(info.Id)
+            .remove({ force: true })
+            .catch(() => undefined),
+        ),
+      );
       await rm(root, { recursive: true, force: true });
     },
   };

@@ -2,15 +2,15 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocketServer, type WebSocket } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { Backoff } from "../../agent/backoff";
 import { AgentConnection, REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../agent/connection";
 import { handlers } from "../../agent/handlers/index";
 import { createLogger } from "../../agent/log";
 import { AgentRpc } from "../../agent/rpc";
-import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { createDockerClient } from "../../agent/runtime/docker/client";
-import { CLOSE_CODES, PROTOCOL_VERSION, agentFrame, parseFrame } from "../../shared/protocol";
+import { LiveStats } from "../../agent/runtime/docker/live-stats";
+import { agentFrame, CLOSE_CODES, PROTOCOL_VERSION, parseFrame } from "../../shared/protocol";
 
 /**
  * A protocol peer standing in for the edge: a real HTTP server and WebSocket endpoint on
@@ -40,7 +40,15 @@ async function fakeEdge(options: { refuseWith?: number; retryAfter?: number; ans
         }
         const frame = parseFrame(agentFrame, text);
         frames.push(frame ?? { invalid: text });
-        if (frame?.type === "hello") ws.send(JSON.stringify({ type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId: frame.hostId, hostName: "peer" }));
+        if (frame?.type === "hello")
+          ws.send(
+            JSON.stringify({
+              type: "welcome",
+              protocolVersion: PROTOCOL_VERSION,
+              hostId: frame.hostId,
+              hostName: "peer",
+            }),
+          );
       });
     });
   });
@@ -65,14 +73,29 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-function agent(url: string, extra: { sleep?: (ms: number) => Promise<void>; keepaliveMs?: number; random?: () => number } = {}) {
+function agent(
+  url: string,
+  extra: { sleep?: (ms: number) => Promise<void>; keepaliveMs?: number; random?: () => number } = {},
+) {
   const lines: string[] = [];
   const docker = createDockerClient();
   const connection = new AgentConnection({
     server: url,
     token: "kai_agent_test",
     log: createLogger((line) => lines.push(line)),
-    rpcFor: (hostId, send, batchChunks) => new AgentRpc({ handlers, context: { hostId, docker, liveStats: new LiveStats(docker), policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 } }, send, batchChunks, log: () => undefined }),
+    rpcFor: (hostId, send, batchChunks) =>
+      new AgentRpc({
+        handlers,
+        context: {
+          hostId,
+          docker,
+          liveStats: new LiveStats(docker),
+          policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 },
+        },
+        send,
+        batchChunks,
+        log: () => undefined,
+      }),
     dockerState: async () => ({ ok: true, version: "test-engine" }),
     backoff: new Backoff({ random: () => 1 }),
     ...extra,
@@ -128,7 +151,10 @@ describe("agent connection loop", () => {
   });
 
   /** Runs an agent against an edge that refuses every dial, and returns the delays it chose between dials. */
-  async function delaysWhileRefused(refusal: { refuseWith: number; retryAfter?: number }, count: number): Promise<number[]> {
+  async function delaysWhileRefused(
+    refusal: { refuseWith: number; retryAfter?: number },
+    count: number,
+  ): Promise<number[]> {
     const edge = await fakeEdge(refusal);
     cleanups.push(edge.close);
     const delays: number[] = [];

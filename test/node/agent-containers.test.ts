@@ -10,11 +10,11 @@ import type { Policy } from "../../agent/policy";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
-import { kaiError } from "../support/service-world";
-import { call as checkedCall } from "../support/workspace-handlers";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
+import { kaiError } from "../support/service-world";
 import { setupOrFail } from "../support/setup-or-fail";
+import { call as checkedCall } from "../support/workspace-handlers";
 
 /**
  * The container handlers against the real engine. Every container made here carries this
@@ -37,7 +37,16 @@ let counter = 0;
 const uniqueName = (what: string) => `kai-test-${RUN}-${what}-${++counter}`;
 
 function ctx(overrides: Partial<HandlerContext> = {}): HandlerContext {
-  return { requestId: randomUUID(), hostId: HOST_ID, policy, docker, liveStats, signal: new AbortController().signal, emit: () => undefined, ...overrides };
+  return {
+    requestId: randomUUID(),
+    hostId: HOST_ID,
+    policy,
+    docker,
+    liveStats,
+    signal: new AbortController().signal,
+    emit: () => undefined,
+    ...overrides,
+  };
 }
 
 /** Calls a handler the way the rpc layer will: params and result checked against the table. */
@@ -148,7 +157,9 @@ describe("container lifecycle against the real engine", () => {
     const engine = await engineInspect(created.id);
     expect(engine).not.toBeNull();
     expect(engine!.Name).toBe(`/${name}`);
-    expect(engine!.Mounts).toEqual([expect.objectContaining({ Type: "bind", Source: hostPath, Destination: "/workspace", RW: true })]);
+    expect(engine!.Mounts).toEqual([
+      expect.objectContaining({ Type: "bind", Source: hostPath, Destination: "/workspace", RW: true }),
+    ]);
     expect(engine!.HostConfig.PortBindings).toEqual({ "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] });
     expect(engine!.Config.Env).toEqual(expect.arrayContaining(["GREETING=hi there", "KAI_MODE=test"]));
     expect(engine!.Config.Labels).toMatchObject({
@@ -166,7 +177,11 @@ describe("container lifecycle against the real engine", () => {
     expect(engine!.State.Status).toBe("created");
 
     const beforeStart = await call("container.inspect", { id: created.id });
-    expect(beforeStart).toMatchObject({ id: created.id, status: "created", ports: [{ hostPort: 0, containerPort: 8080 }] });
+    expect(beforeStart).toMatchObject({
+      id: created.id,
+      status: "created",
+      ports: [{ hostPort: 0, containerPort: 8080 }],
+    });
     expect(beforeStart.volumes).toEqual([{ hostPath, containerPath: "/workspace", mode: "rw" }]);
 
     expect(await call("container.start", { id: created.id })).toEqual({ id: created.id, status: "running" });
@@ -181,28 +196,44 @@ describe("container lifecycle against the real engine", () => {
     expect(details).toMatchObject({ id: created.id, status: "running", ports: [{ hostPort, containerPort: 8080 }] });
 
     // The bind, the env and the published port work, not just their configuration.
-    expect(await execIn(created.id, ["sh", "-c", 'echo "$GREETING"; cat /workspace/hello.txt; echo written > /workspace/out.txt'])).toContain(
-      "hi there\r\nhello from the host",
-    );
+    expect(
+      await execIn(created.id, [
+        "sh",
+        "-c",
+        'echo "$GREETING"; cat /workspace/hello.txt; echo written > /workspace/out.txt',
+      ]),
+    ).toContain("hi there\r\nhello from the host");
     expect(await fs.readFile(path.join(hostPath, "out.txt"), "utf8")).toBe("written\n");
     await execIn(created.id, ["httpd", "-p", "8080", "-h", "/workspace"]);
     expect(await fetchWithRetry(`http://127.0.0.1:${hostPort}/hello.txt`)).toBe("hello from the host\n");
 
     const stopStarted = Date.now();
-    expect(await call("container.stop", { id: created.id, timeoutSeconds: 1 })).toEqual({ id: created.id, status: "stopped" });
+    expect(await call("container.stop", { id: created.id, timeoutSeconds: 1 })).toEqual({
+      id: created.id,
+      status: "stopped",
+    });
     expect(Date.now() - stopStarted).toBeLessThan(8_000);
     const stopped = await engineInspect(created.id);
     expect(stopped!.State.Running).toBe(false);
     expect(stopped!.State.Status).toBe("exited");
 
     // Stopping a stopped container is not an error (Docker answers 304).
-    expect(await call("container.stop", { id: created.id, timeoutSeconds: 1 })).toEqual({ id: created.id, status: "stopped" });
+    expect(await call("container.stop", { id: created.id, timeoutSeconds: 1 })).toEqual({
+      id: created.id,
+      status: "stopped",
+    });
 
-    expect(await call("container.restart", { id: created.id, timeoutSeconds: 1 })).toEqual({ id: created.id, status: "running" });
+    expect(await call("container.restart", { id: created.id, timeoutSeconds: 1 })).toEqual({
+      id: created.id,
+      status: "running",
+    });
     expect((await engineInspect(created.id))!.State.Running).toBe(true);
     // Starting a running one is not an error either.
     expect(await call("container.start", { id: created.id })).toEqual({ id: created.id, status: "running" });
-    expect(await call("container.restart", { id: created.id, timeoutSeconds: 1 })).toEqual({ id: created.id, status: "running" });
+    expect(await call("container.restart", { id: created.id, timeoutSeconds: 1 })).toEqual({
+      id: created.id,
+      status: "running",
+    });
 
     // Remove force-stops a running container.
     expect(await call("container.remove", { id: created.id })).toEqual({ id: created.id });
@@ -234,12 +265,27 @@ describe("container.list", () => {
     expect(all.total).toBe(3);
     expect(all.containers.map((item) => item.id)).toEqual([c.id, b.id, a.id]);
     expect(all.containers.map((item) => item.status)).toEqual(["paused", "running", "created"]);
-    expect(all.containers[0]).toMatchObject({ name: c.name, image, hostPath: root, containerPath: "/workspace", createdAt: c.createdAt });
+    expect(all.containers[0]).toMatchObject({
+      name: c.name,
+      image,
+      hostPath: root,
+      containerPath: "/workspace",
+      createdAt: c.createdAt,
+    });
 
-    expect(await call("container.list", { status: "running", limit: 10, offset: 0 })).toMatchObject({ total: 1, containers: [{ id: b.id }] });
-    expect(await call("container.list", { status: "paused", limit: 10, offset: 0 })).toMatchObject({ total: 1, containers: [{ id: c.id }] });
+    expect(await call("container.list", { status: "running", limit: 10, offset: 0 })).toMatchObject({
+      total: 1,
+      containers: [{ id: b.id }],
+    });
+    expect(await call("container.list", { status: "paused", limit: 10, offset: 0 })).toMatchObject({
+      total: 1,
+      containers: [{ id: c.id }],
+    });
     // `stopped` covers created, exited and dead.
-    expect(await call("container.list", { status: "stopped", limit: 10, offset: 0 })).toMatchObject({ total: 1, containers: [{ id: a.id }] });
+    expect(await call("container.list", { status: "stopped", limit: 10, offset: 0 })).toMatchObject({
+      total: 1,
+      containers: [{ id: a.id }],
+    });
     await docker.getContainer(c.id).unpause();
     await call("container.stop", { id: c.id, timeoutSeconds: 1 });
     const stopped = await call("container.list", { status: "stopped", limit: 10, offset: 0 });
@@ -255,7 +301,10 @@ describe("container.list", () => {
   });
 
   it("is empty for a host with no containers", async () => {
-    expect(await call("container.list", { limit: 10, offset: 0 }, ctx({ hostId: `nobody-${RUN}` }))).toEqual({ total: 0, containers: [] });
+    expect(await call("container.list", { limit: 10, offset: 0 }, ctx({ hostId: `nobody-${RUN}` }))).toEqual({
+      total: 0,
+      containers: [],
+    });
   });
 });
 
@@ -268,12 +317,20 @@ describe("container errors", () => {
     expect(error.message).toContain("already in use");
     expect(error.stack ?? "").not.toContain("docker-modem");
     // Only the first one exists.
-    expect((await call("container.list", { limit: 10, offset: 0 })).containers.map((item) => item.id)).toEqual([first.id]);
+    expect((await call("container.list", { limit: 10, offset: 0 })).containers.map((item) => item.id)).toEqual([
+      first.id,
+    ]);
   });
 
   it("answers CONTAINER_NOT_FOUND for an unknown id or name, whatever the action", async () => {
     const id = "0123456789ab";
-    for (const op of ["container.inspect", "container.start", "container.stop", "container.restart", "container.remove"] as const) {
+    for (const op of [
+      "container.inspect",
+      "container.start",
+      "container.stop",
+      "container.restart",
+      "container.remove",
+    ] as const) {
       const error = await kaiError(call(op, { id }));
       expect(error.code, op).toBe("CONTAINER_NOT_FOUND");
       expect(error.message).toContain(id);
@@ -293,7 +350,9 @@ describe("container errors", () => {
   it("refuses a hostPath that is not an existing directory", async () => {
     const file = path.join(root, "a-file.txt");
     await fs.writeFile(file, "x");
-    expect((await kaiError(call("container.create", createParams({ hostPath: path.join(root, "missing") })))).code).toBe("VALIDATION_ERROR");
+    expect(
+      (await kaiError(call("container.create", createParams({ hostPath: path.join(root, "missing") })))).code,
+    ).toBe("VALIDATION_ERROR");
     expect((await kaiError(call("container.create", createParams({ hostPath: file })))).code).toBe("VALIDATION_ERROR");
   });
 
@@ -322,7 +381,13 @@ describe("containers that are not this host's Kai containers are invisible", () 
       expect(listed.total).toBe(1);
 
       for (const ref of [stranger.id, name, stranger.id.slice(0, 12)]) {
-        for (const op of ["container.inspect", "container.start", "container.stop", "container.restart", "container.remove"] as const) {
+        for (const op of [
+          "container.inspect",
+          "container.start",
+          "container.stop",
+          "container.restart",
+          "container.remove",
+        ] as const) {
           const error = await kaiError(call(op, { id: ref }));
           expect(error.code, `${op} ${ref}`).toBe("CONTAINER_NOT_FOUND");
           // The same answer as for a container that does not exist: nothing confirmed.
@@ -340,18 +405,27 @@ describe("the host policy refuses before anything reaches the engine", () => {
     ["a hostPath outside the roots", async () => ({ hostPath: "/etc" })],
     ["a hostPath escaping with ..", async () => ({ hostPath: `${root}/../../etc` })],
     ["the parent of the root", async () => ({ hostPath: `${root}/..` })],
-    ["a sibling sharing the root's prefix", async () => {
-      await fs.mkdir(`${root}-evil`, { recursive: true });
-      return { hostPath: `${root}-evil` };
-    }],
-    ["a symlink inside the root pointing outside", async () => {
-      await fs.symlink("/", path.join(root, "to-slash")).catch(() => undefined);
-      return { hostPath: path.join(root, "to-slash") };
-    }],
-    ["a path below a symlink pointing outside", async () => {
-      await fs.symlink("/", path.join(root, "to-slash")).catch(() => undefined);
-      return { hostPath: path.join(root, "to-slash", "etc") };
-    }],
+    [
+      "a sibling sharing the root's prefix",
+      async () => {
+        await fs.mkdir(`${root}-evil`, { recursive: true });
+        return { hostPath: `${root}-evil` };
+      },
+    ],
+    [
+      "a symlink inside the root pointing outside",
+      async () => {
+        await fs.symlink("/", path.join(root, "to-slash")).catch(() => undefined);
+        return { hostPath: path.join(root, "to-slash") };
+      },
+    ],
+    [
+      "a path below a symlink pointing outside",
+      async () => {
+        await fs.symlink("/", path.join(root, "to-slash")).catch(() => undefined);
+        return { hostPath: path.join(root, "to-slash", "etc") };
+      },
+    ],
     ["privileged", async () => ({ security: { privileged: true } })],
     ["capAdd", async () => ({ security: { capAdd: ["SYS_ADMIN"] } })],
     ["pidMode host", async () => ({ security: { pidMode: "host" } })],
@@ -391,10 +465,25 @@ describe("the host policy refuses before anything reaches the engine", () => {
       extraBinds: ["/var/run/docker.sock:/var/run/docker.sock"],
     };
     proxy.reset();
-    const error = await kaiError(call("container.create", createParams({ security }), ctx({ docker: createDockerClient({ socketPath: proxy.socketPath }) })));
+    const error = await kaiError(
+      call(
+        "container.create",
+        createParams({ security }),
+        ctx({ docker: createDockerClient({ socketPath: proxy.socketPath }) }),
+      ),
+    );
     expect(error.code).toBe("PERMISSION_DENIED");
     expect(error.details?.violations).toHaveLength(8);
-    for (const word of ["privileged", "capAdd", "pidMode", "utsMode", "usernsMode", "devices", "seccomp=unconfined", "docker.sock"]) {
+    for (const word of [
+      "privileged",
+      "capAdd",
+      "pidMode",
+      "utsMode",
+      "usernsMode",
+      "devices",
+      "seccomp=unconfined",
+      "docker.sock",
+    ]) {
       expect(error.message).toContain(word);
     }
     expect(proxy.requests).toEqual([]);
@@ -423,13 +512,23 @@ describe("docker.info and ping", () => {
   });
 
   it("answers ok:false without throwing when the engine is unreachable", async () => {
-    const info = await call("docker.info", {}, ctx({ docker: createDockerClient({ socketPath: path.join(tmp, "no-such.sock") }) }));
+    const info = await call(
+      "docker.info",
+      {},
+      ctx({ docker: createDockerClient({ socketPath: path.join(tmp, "no-such.sock") }) }),
+    );
     expect(info).toMatchObject({ ok: false, version: null });
     expect(info.error).toContain("unreachable");
   });
 
   it("maps an unreachable engine to DOCKER_ERROR on container ops", async () => {
-    const error = await kaiError(call("container.list", { limit: 10, offset: 0 }, ctx({ docker: createDockerClient({ socketPath: path.join(tmp, "no-such.sock") }) })));
+    const error = await kaiError(
+      call(
+        "container.list",
+        { limit: 10, offset: 0 },
+        ctx({ docker: createDockerClient({ socketPath: path.join(tmp, "no-such.sock") }) }),
+      ),
+    );
     expect(error.code).toBe("DOCKER_ERROR");
     expect(error.message).toMatch(/unreachable.*start/);
   });

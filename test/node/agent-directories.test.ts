@@ -5,9 +5,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers } from "../../agent/handlers";
 import type { HandlerContext } from "../../agent/handlers/types";
-import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import type { Policy } from "../../agent/policy";
 import { createDockerClient } from "../../agent/runtime/docker/client";
+import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
 import { kaiError } from "../support/service-world";
 import { call as checkedCall } from "../support/workspace-handlers";
@@ -81,8 +81,17 @@ describe("directory.list", () => {
     expect(listing.path).toBe(root);
     expect(listing.truncated).toBe(false);
     expect(listing.directories.map((entry) => entry.name)).toEqual([".config", "Docs", "src", "src-link"]);
-    expect(listing.files.map((entry) => entry.name)).toEqual([".env", "data.bin", "empty.txt", "readme-link", "README.md"]);
-    expect(listing.files.find((entry) => entry.name === "data.bin")).toMatchObject({ path: path.join(root, "data.bin"), size: 12_345 });
+    expect(listing.files.map((entry) => entry.name)).toEqual([
+      ".env",
+      "data.bin",
+      "empty.txt",
+      "readme-link",
+      "README.md",
+    ]);
+    expect(listing.files.find((entry) => entry.name === "data.bin")).toMatchObject({
+      path: path.join(root, "data.bin"),
+      size: 12_345,
+    });
     expect(listing.files.find((entry) => entry.name === "empty.txt")?.size).toBe(0);
     expect(listing.files.find((entry) => entry.name === ".env")?.size).toBe(4);
     // A symlink is shown at its own path, with its target's kind and size.
@@ -95,7 +104,17 @@ describe("directory.list", () => {
   it("leaves out symlinks that escape the roots, broken ones and loops", async () => {
     const listing = await call("directory.list", { path: root });
     const names = [...listing.directories, ...listing.files].map((entry) => entry.name);
-    for (const escaping of ["to-slash", "to-etc", "chain-1", "chain-2", "to-evil", "dangling", "loop-a", "loop-b", "to-other-root"]) {
+    for (const escaping of [
+      "to-slash",
+      "to-etc",
+      "chain-1",
+      "chain-2",
+      "to-evil",
+      "dangling",
+      "loop-a",
+      "loop-b",
+      "to-other-root",
+    ]) {
       expect(names).not.toContain(escaping);
     }
   });
@@ -113,20 +132,26 @@ describe("directory.list", () => {
   it("answers the real path when listing through a symlink inside the root", async () => {
     const listing = await call("directory.list", { path: path.join(root, "src-link") });
     expect(listing.path).toBe(path.join(root, "src"));
-    expect(listing.directories).toEqual([expect.objectContaining({ name: "deep", path: path.join(root, "src", "deep") })]);
+    expect(listing.directories).toEqual([
+      expect.objectContaining({ name: "deep", path: path.join(root, "src", "deep") }),
+    ]);
   });
 
   it("answers VALIDATION_ERROR for a missing directory and for a file", async () => {
     const missing = await kaiError(call("directory.list", { path: path.join(root, "nope") }));
     expect(missing.code).toBe("VALIDATION_ERROR");
     expect(missing.message).toContain("no such directory");
-    expect((await kaiError(call("directory.list", { path: path.join(root, "README.md") }))).code).toBe("VALIDATION_ERROR");
+    expect((await kaiError(call("directory.list", { path: path.join(root, "README.md") }))).code).toBe(
+      "VALIDATION_ERROR",
+    );
   });
 
   it("caps a huge directory at maxDirectoryEntries and says it was truncated", async () => {
     const big = path.join(root, "big");
     await fs.mkdir(big);
-    await Promise.all(Array.from({ length: 5000 }, (_, i) => fs.writeFile(path.join(big, `file-${i}.txt`), "x".repeat(i % 7))));
+    await Promise.all(
+      Array.from({ length: 5000 }, (_, i) => fs.writeFile(path.join(big, `file-${i}.txt`), "x".repeat(i % 7))),
+    );
     await fs.mkdir(path.join(big, "a-subdir"));
 
     const capped = await call("directory.list", { path: big }, ctx({ maxDirectoryEntries: 100 }));
@@ -199,13 +224,22 @@ describe("paths outside the allowed roots are refused", () => {
 describe("path.check", () => {
   it("answers the real path of a directory inside the root", async () => {
     expect(await call("path.check", { path: root })).toEqual({ path: root, isDirectory: true });
-    expect(await call("path.check", { path: `${root}/src/deep/..` })).toEqual({ path: path.join(root, "src"), isDirectory: true });
-    expect(await call("path.check", { path: path.join(root, "src-link", "deep") })).toEqual({ path: path.join(root, "src", "deep"), isDirectory: true });
+    expect(await call("path.check", { path: `${root}/src/deep/..` })).toEqual({
+      path: path.join(root, "src"),
+      isDirectory: true,
+    });
+    expect(await call("path.check", { path: path.join(root, "src-link", "deep") })).toEqual({
+      path: path.join(root, "src", "deep"),
+      isDirectory: true,
+    });
   });
 
   it("answers VALIDATION_ERROR for a missing path or a file", async () => {
     const missing = await kaiError(call("path.check", { path: path.join(root, "does-not-exist") }));
-    expect(missing).toMatchObject({ code: "VALIDATION_ERROR", message: `no such directory: ${path.join(root, "does-not-exist")}` });
+    expect(missing).toMatchObject({
+      code: "VALIDATION_ERROR",
+      message: `no such directory: ${path.join(root, "does-not-exist")}`,
+    });
     const file = await kaiError(call("path.check", { path: path.join(root, "README.md") }));
     expect(file.code).toBe("VALIDATION_ERROR");
     expect(file.message).toContain("not a directory");

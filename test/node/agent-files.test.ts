@@ -4,11 +4,11 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fileHandlers } from "../../agent/handlers/files";
-import { UPLOAD_IDLE_MS, pendingUploads } from "../../agent/runtime/fs/file-upload";
+import { pendingUploads, UPLOAD_IDLE_MS } from "../../agent/runtime/fs/file-upload";
 import { COMMANDS } from "../../shared/commands";
 import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../support/workspace-handlers";
 import { until } from "../support/until";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../support/workspace-handlers";
 
 /**
  * files.* on real temp directories. The workspace is the policy's only allowed root;
@@ -17,22 +17,34 @@ import { until } from "../support/until";
 
 let world: WorkspaceWorld;
 let root: string;
-const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0xff, 0xfe]);
+const PNG = Buffer.from([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0xff, 0xfe,
+]);
 const big = randomBytes(1.5 * 1024 * 1024);
 
 const ctx = (maxDirectoryEntries = 1000) => world.ctx({ policy: { ...world.policy, maxDirectoryEntries } });
-const list = (p: string, hidden = false, context = ctx()) => call(fileHandlers, "files.list", { root, path: p, hidden }, context);
-const read = (p: string, offset = 0, length = FILE_CHUNK_BYTES) => call(fileHandlers, "files.read", { root, path: p, offset, length }, ctx());
+const list = (p: string, hidden = false, context = ctx()) =>
+  call(fileHandlers, "files.list", { root, path: p, hidden }, context);
+const read = (p: string, offset = 0, length = FILE_CHUNK_BYTES) =>
+  call(fileHandlers, "files.read", { root, path: p, offset, length }, ctx());
 const del = (p: string, recursive = false) => call(fileHandlers, "files.delete", { root, path: p, recursive }, ctx());
 const chunk = (p: string, uploadId: string, index: number, data: Buffer, last: boolean, createParents = false) =>
-  call(fileHandlers, "files.write", { root, path: p, uploadId, index, data: data.toString("base64"), last, createParents }, ctx());
+  call(
+    fileHandlers,
+    "files.write",
+    { root, path: p, uploadId, index, data: data.toString("base64"), last, createParents },
+    ctx(),
+  );
 
 /** Writes `data` in chunks of `size`, the way the edge does. */
 async function upload(p: string, data: Buffer, size = FILE_CHUNK_BYTES, createParents = false) {
   const id = randomUUID();
   const count = Math.max(1, Math.ceil(data.length / size));
   const results = [];
-  for (let index = 0; index < count; index++) results.push(await chunk(p, id, index, data.subarray(index * size, (index + 1) * size), index === count - 1, createParents));
+  for (let index = 0; index < count; index++)
+    results.push(
+      await chunk(p, id, index, data.subarray(index * size, (index + 1) * size), index === count - 1, createParents),
+    );
   return results;
 }
 
@@ -84,8 +96,13 @@ describe("files.list", () => {
     expect(names.slice(0, 2)).toEqual(["Docs", "src"]);
     expect(names).not.toContain(".env");
     expect(names).not.toContain(".hidden-dir");
-    expect(listing.entries.find((entry) => entry.name === "README.md")).toMatchObject({ path: "README.md", type: "file", size: 8 });
-    for (const link of ["readme-link", "to-outside", "to-root", "chain-1"]) expect(listing.entries.find((entry) => entry.name === link)?.type).toBe("symlink");
+    expect(listing.entries.find((entry) => entry.name === "README.md")).toMatchObject({
+      path: "README.md",
+      type: "file",
+      size: 8,
+    });
+    for (const link of ["readme-link", "to-outside", "to-root", "chain-1"])
+      expect(listing.entries.find((entry) => entry.name === link)?.type).toBe("symlink");
     expect(Math.abs(Date.parse(listing.entries[0]!.modified) - Date.now())).toBeLessThan(60_000);
   });
 
@@ -93,7 +110,13 @@ describe("files.list", () => {
     const names = (await list("", true)).entries.map((entry) => entry.name);
     expect(names.slice(0, 4)).toEqual([".hidden-dir", "Docs", "src", ".env"]);
     const sub = await list("src");
-    expect(sub).toMatchObject({ path: "src", entries: [{ name: "deep", path: "src/deep", type: "directory" }, { name: "index.ts", path: "src/index.ts", type: "file" }] });
+    expect(sub).toMatchObject({
+      path: "src",
+      entries: [
+        { name: "deep", path: "src/deep", type: "directory" },
+        { name: "index.ts", path: "src/index.ts", type: "file" },
+      ],
+    });
   });
 
   it("caps at maxDirectoryEntries after sorting and says so", async () => {
@@ -102,7 +125,10 @@ describe("files.list", () => {
   });
 
   it("refuses a file (VALIDATION_ERROR) and a missing path (NOT_FOUND)", async () => {
-    expect(await kaiError(list("README.md"))).toMatchObject({ code: "VALIDATION_ERROR", message: "README.md is not a directory" });
+    expect(await kaiError(list("README.md"))).toMatchObject({
+      code: "VALIDATION_ERROR",
+      message: "README.md is not a directory",
+    });
     expect((await kaiError(list("nope"))).code).toBe("NOT_FOUND");
   });
 });
@@ -110,7 +136,14 @@ describe("files.list", () => {
 describe("files.read", () => {
   it("reads text with its type", async () => {
     const text = await read("README.md");
-    expect(text).toMatchObject({ path: "README.md", size: 8, offset: 0, eof: true, contentType: "text/markdown; charset=utf-8", binary: false });
+    expect(text).toMatchObject({
+      path: "README.md",
+      size: 8,
+      offset: 0,
+      eof: true,
+      contentType: "text/markdown; charset=utf-8",
+      binary: false,
+    });
     expect(Buffer.from(text.data, "base64").toString()).toBe("# hello\n");
     expect((await read("src/index.ts")).contentType).toBe("text/typescript; charset=utf-8");
     expect(await read("notes")).toMatchObject({ contentType: "text/plain; charset=utf-8", binary: false });
@@ -147,7 +180,10 @@ describe("files.read", () => {
     expect((await kaiError(read("src"))).code).toBe("VALIDATION_ERROR");
     expect((await kaiError(read("missing.txt"))).code).toBe("NOT_FOUND");
     execFileSync("mkfifo", [path.join(root, "pipe")]);
-    expect(await kaiError(read("pipe"))).toMatchObject({ code: "VALIDATION_ERROR", message: "pipe is not a regular file" });
+    expect(await kaiError(read("pipe"))).toMatchObject({
+      code: "VALIDATION_ERROR",
+      message: "pipe is not a regular file",
+    });
     await fs.rm(path.join(root, "pipe"));
     await fs.writeFile(path.join(root, "huge.bin"), "");
     await fs.truncate(path.join(root, "huge.bin"), MAX_FILE_BYTES + 1); // sparse: no 25 MiB written
@@ -163,11 +199,19 @@ describe("files.write", () => {
     const data = randomBytes(300_000);
     const id = randomUUID();
     const part = (i: number) => data.subarray(i * 100_000, (i + 1) * 100_000);
-    expect(await chunk("upload.bin", id, 0, part(0), false)).toEqual({ path: "upload.bin", size: 100_000, written: false });
+    expect(await chunk("upload.bin", id, 0, part(0), false)).toEqual({
+      path: "upload.bin",
+      size: 100_000,
+      written: false,
+    });
     expect(await chunk("upload.bin", id, 1, part(1), false)).toMatchObject({ size: 200_000, written: false });
     await expect(fs.stat(path.join(root, "upload.bin"))).rejects.toThrow();
     expect(await fs.readdir(root)).toContain(`.upload.bin.kai-${id}.part`);
-    expect(await chunk("upload.bin", id, 2, part(2), true)).toEqual({ path: "upload.bin", size: 300_000, written: true });
+    expect(await chunk("upload.bin", id, 2, part(2), true)).toEqual({
+      path: "upload.bin",
+      size: 300_000,
+      written: true,
+    });
     expect((await fs.readFile(path.join(root, "upload.bin"))).equals(data)).toBe(true);
     expect((await fs.readdir(root)).filter((name) => name.endsWith(".part"))).toEqual([]);
     expect(pendingUploads()).toBe(0);
@@ -175,7 +219,11 @@ describe("files.write", () => {
 
   it("round-trips 1.5 MiB written in chunks and read back in chunks", async () => {
     await upload("copy/big.bin", big, FILE_CHUNK_BYTES, true);
-    const parts = [await read("copy/big.bin", 0), await read("copy/big.bin", FILE_CHUNK_BYTES), await read("copy/big.bin", 2 * FILE_CHUNK_BYTES)];
+    const parts = [
+      await read("copy/big.bin", 0),
+      await read("copy/big.bin", FILE_CHUNK_BYTES),
+      await read("copy/big.bin", 2 * FILE_CHUNK_BYTES),
+    ];
     expect(Buffer.concat(parts.map((p) => Buffer.from(p.data, "base64"))).equals(big)).toBe(true);
   });
 
@@ -194,12 +242,18 @@ describe("files.write", () => {
   it("refuses chunks out of order with CONFLICT and keeps waiting for the right one", async () => {
     const id = randomUUID();
     await chunk("ordered.txt", id, 0, Buffer.from("a"), false);
-    expect(await kaiError(chunk("ordered.txt", id, 2, Buffer.from("c"), true))).toMatchObject({ code: "CONFLICT", details: { expectedIndex: 1 } });
+    expect(await kaiError(chunk("ordered.txt", id, 2, Buffer.from("c"), true))).toMatchObject({
+      code: "CONFLICT",
+      details: { expectedIndex: 1 },
+    });
     expect((await kaiError(chunk("ordered.txt", id, 0, Buffer.from("a"), false))).code).toBe("CONFLICT");
     expect((await kaiError(chunk("other.txt", id, 1, Buffer.from("b"), true))).code).toBe("CONFLICT");
     await chunk("ordered.txt", id, 1, Buffer.from("b"), true);
     expect(await fs.readFile(path.join(root, "ordered.txt"), "utf8")).toBe("ab");
-    expect(await kaiError(chunk("ordered.txt", randomUUID(), 3, Buffer.from("x"), true))).toMatchObject({ code: "CONFLICT", details: { expectedIndex: 0 } });
+    expect(await kaiError(chunk("ordered.txt", randomUUID(), 3, Buffer.from("x"), true))).toMatchObject({
+      code: "CONFLICT",
+      details: { expectedIndex: 0 },
+    });
   });
 
   it("refuses a file over MAX_FILE_BYTES and removes the temp file", async () => {
@@ -210,7 +264,9 @@ describe("files.write", () => {
     const error = await kaiError(chunk("too-big.bin", id, count, Buffer.from("x"), true));
     expect(error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { maxBytes: MAX_FILE_BYTES } });
     expect((await fs.readdir(root)).filter((name) => name.includes("too-big"))).toEqual([]);
-    expect((await kaiError(chunk("one.bin", randomUUID(), 0, Buffer.alloc(FILE_CHUNK_BYTES + 1), true))).code).toBe("PAYLOAD_TOO_LARGE");
+    expect((await kaiError(chunk("one.bin", randomUUID(), 0, Buffer.alloc(FILE_CHUNK_BYTES + 1), true))).code).toBe(
+      "PAYLOAD_TOO_LARGE",
+    );
   });
 
   it("creates parents only on request, and refuses directories and bad base64", async () => {
@@ -220,8 +276,15 @@ describe("files.write", () => {
     expect(await fs.readFile(path.join(root, "new", "dir", "file.txt"), "utf8")).toBe("x");
     expect((await kaiError(upload("src", Buffer.from("x")))).code).toBe("VALIDATION_ERROR");
     expect((await kaiError(upload("", Buffer.from("x")))).code).toBe("VALIDATION_ERROR");
-    expect((await kaiError(upload("README.md/x", Buffer.from("x"), FILE_CHUNK_BYTES, true))).code).toBe("VALIDATION_ERROR");
-    const bad = call(fileHandlers, "files.write", { root, path: "b.txt", uploadId: randomUUID(), index: 0, data: "not base64!", last: true, createParents: false }, ctx());
+    expect((await kaiError(upload("README.md/x", Buffer.from("x"), FILE_CHUNK_BYTES, true))).code).toBe(
+      "VALIDATION_ERROR",
+    );
+    const bad = call(
+      fileHandlers,
+      "files.write",
+      { root, path: "b.txt", uploadId: randomUUID(), index: 0, data: "not base64!", last: true, createParents: false },
+      ctx(),
+    );
     expect((await kaiError(bad)).code).toBe("VALIDATION_ERROR");
   });
 
@@ -234,7 +297,11 @@ describe("files.write", () => {
     } finally {
       vi.useRealTimers();
     }
-    await until(async () => !(await fs.readdir(root)).some((name) => name.includes("abandoned")), 5_000, "the temp file to go");
+    await until(
+      async () => !(await fs.readdir(root)).some((name) => name.includes("abandoned")),
+      5_000,
+      "the temp file to go",
+    );
     expect(pendingUploads()).toBe(0);
   });
 });
@@ -252,7 +319,10 @@ describe("files.delete", () => {
     await del("empty-dir");
     await fs.mkdir(path.join(root, "full", "inner"), { recursive: true });
     await fs.symlink(world.outside, path.join(root, "full", "inner", "escape"));
-    expect(await kaiError(del("full"))).toMatchObject({ code: "CONFLICT", message: "full: folder is not empty; pass recursive" });
+    expect(await kaiError(del("full"))).toMatchObject({
+      code: "CONFLICT",
+      message: "full: folder is not empty; pass recursive",
+    });
     await del("full", true);
     await expect(fs.stat(path.join(root, "full"))).rejects.toThrow();
     expect(await fs.readFile(path.join(world.outside, "secret.txt"), "utf8")).toBe("secret");
@@ -284,7 +354,8 @@ describe("symlinks that stay inside the workspace", () => {
       expect((await kaiError(read("src/deep/dangling"))).code).toBe("NOT_FOUND");
       expect(await del("src/deep/dangling")).toEqual({ path: "src/deep/dangling", deleted: true });
     } finally {
-      for (const name of ["absolute", "relative-up", "to-src", "dangling"]) await fs.rm(path.join(dir, name), { force: true });
+      for (const name of ["absolute", "relative-up", "to-src", "dangling"])
+        await fs.rm(path.join(dir, name), { force: true });
       await fs.rm(path.join(root, "src", "via-link.txt"), { force: true });
     }
   });
@@ -292,8 +363,20 @@ describe("symlinks that stay inside the workspace", () => {
 
 describe("paths leading out of the workspace are refused by every files op", () => {
   const corpus = [
-    "..", "../..", "a/../../x", "src/../../outside/secret.txt", "../outside/secret.txt", "to-outside", "to-outside/secret.txt",
-    "to-outside/new.txt", "to-outside/newdir/new.txt", "to-outside-file", "chain-1", "chain-1/etc/passwd", "to-etc", "to-etc/passwd",
+    "..",
+    "../..",
+    "a/../../x",
+    "src/../../outside/secret.txt",
+    "../outside/secret.txt",
+    "to-outside",
+    "to-outside/secret.txt",
+    "to-outside/new.txt",
+    "to-outside/newdir/new.txt",
+    "to-outside-file",
+    "chain-1",
+    "chain-1/etc/passwd",
+    "to-etc",
+    "to-etc/passwd",
   ];
 
   it("with PERMISSION_DENIED, and nothing outside touched", async () => {
@@ -306,7 +389,8 @@ describe("paths leading out of the workspace are refused by every files op", () 
         write: () => chunk(p, randomUUID(), 0, Buffer.from("pwned"), true, true),
         delete: () => del(p, true),
       };
-      for (const [op, attempt] of Object.entries(attempts)) expect((await kaiError(attempt())).code, `${op} ${p}`).toBe("PERMISSION_DENIED");
+      for (const [op, attempt] of Object.entries(attempts))
+        expect((await kaiError(attempt())).code, `${op} ${p}`).toBe("PERMISSION_DENIED");
     }
     expect(await snapshot(world.outside)).toEqual(outsideBefore);
     expect(await snapshot(world.tmp)).toEqual(before);
@@ -319,7 +403,11 @@ describe("paths leading out of the workspace are refused by every files op", () 
       const ops = [
         () => fileHandlers["files.list"]({ root, path: p, hidden: true }, ctx()),
         () => fileHandlers["files.read"]({ root, path: p, offset: 0, length: 10 }, ctx()),
-        () => fileHandlers["files.write"]({ root, path: p, uploadId: randomUUID(), index: 0, data: "eA==", last: true, createParents: true }, ctx()),
+        () =>
+          fileHandlers["files.write"](
+            { root, path: p, uploadId: randomUUID(), index: 0, data: "eA==", last: true, createParents: true },
+            ctx(),
+          ),
         () => fileHandlers["files.delete"]({ root, path: p, recursive: true }, ctx()),
       ];
       for (const attempt of ops) expect((await kaiError(attempt())).code, p).toBe("PERMISSION_DENIED");
@@ -328,7 +416,9 @@ describe("paths leading out of the workspace are refused by every files op", () 
   });
 
   it("refuses a workspace root outside the allowed roots", async () => {
-    const error = await kaiError(call(fileHandlers, "files.list", { root: world.outside, path: "", hidden: false }, ctx()));
+    const error = await kaiError(
+      call(fileHandlers, "files.list", { root: world.outside, path: "", hidden: false }, ctx()),
+    );
     expect(error.code).toBe("PERMISSION_DENIED");
   });
 });

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitHandlers } from "../../agent/handlers/git";
 import type { Handlers } from "../../agent/handlers/types";
 import { KaiError } from "../../shared/errors";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../support/workspace-handlers";
 import { until } from "../support/until";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../support/workspace-handlers";
 
 /**
  * git.* against real repositories: the workspace is a clone-like repo whose `origin` is a
@@ -22,12 +22,25 @@ const author = { name: "Ada Kai", email: "ada@kai.test" };
 
 /** Plain git for setting the scene, as a person at a terminal would. */
 function sh(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "Colleague", GIT_AUTHOR_EMAIL: "c@kai.test", GIT_COMMITTER_NAME: "Colleague", GIT_COMMITTER_EMAIL: "c@kai.test" } });
+  return execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "Colleague",
+      GIT_AUTHOR_EMAIL: "c@kai.test",
+      GIT_COMMITTER_NAME: "Colleague",
+      GIT_COMMITTER_EMAIL: "c@kai.test",
+    },
+  });
 }
 
 const run = <O extends keyof Handlers & `git.${string}`>(op: O, params: Omit<Parameters<Handlers[O]>[0], "root">) =>
   call(gitHandlers, op, { root, ...params } as Parameters<Handlers[O]>[0], world.ctx());
-const write = (file: string, text: string) => fs.mkdir(path.dirname(path.join(root, file)), { recursive: true }).then(() => fs.writeFile(path.join(root, file), text));
+const write = (file: string, text: string) =>
+  fs
+    .mkdir(path.dirname(path.join(root, file)), { recursive: true })
+    .then(() => fs.writeFile(path.join(root, file), text));
 const commitAll = (message: string) => run("git.commit", { message, all: true, author });
 
 beforeAll(async () => {
@@ -51,7 +64,10 @@ afterAll(async () => {
 
 describe("outside a repository", () => {
   it("answers VALIDATION_ERROR 'not a git repository'", async () => {
-    expect(await kaiError(run("git.status", {}))).toMatchObject({ code: "VALIDATION_ERROR", message: "not a git repository" });
+    expect(await kaiError(run("git.status", {}))).toMatchObject({
+      code: "VALIDATION_ERROR",
+      message: "not a git repository",
+    });
     expect((await kaiError(run("git.log", { skip: 0, limit: 10 }))).code).toBe("VALIDATION_ERROR");
   });
 
@@ -73,7 +89,14 @@ describe("a repository", () => {
   });
 
   it("reports an empty repository", async () => {
-    expect(await run("git.status", {})).toEqual({ branch: "main", upstream: null, ahead: 0, behind: 0, clean: true, files: [] });
+    expect(await run("git.status", {})).toEqual({
+      branch: "main",
+      upstream: null,
+      ahead: 0,
+      behind: 0,
+      clean: true,
+      files: [],
+    });
     expect(await run("git.log", { skip: 0, limit: 5 })).toEqual({ commits: [], hasMore: false });
   });
 
@@ -83,28 +106,47 @@ describe("a repository", () => {
     await write("dir/with space.txt", "spaced\n");
     const untracked = await run("git.status", {});
     expect(untracked.clean).toBe(false);
-    expect(untracked.files).toEqual(expect.arrayContaining([{ path: "a.txt", index: "?", workingTree: "?" }, { path: "dir/", index: "?", workingTree: "?" }]));
+    expect(untracked.files).toEqual(
+      expect.arrayContaining([
+        { path: "a.txt", index: "?", workingTree: "?" },
+        { path: "dir/", index: "?", workingTree: "?" },
+      ]),
+    );
 
     const result = await run("git.commit", { message: "Add a", paths: ["a.txt"], all: false, author });
     expect(result).toMatchObject({ branch: "main", hash: sh(root, "rev-parse", "HEAD").trim() });
     expect(result.summary).toContain("Add a");
-    expect(sh(root, "log", "-1", "--format=%an%x00%ae%x00%cn%x00%ce")).toBe("Ada Kai\0ada@kai.test\0Ada Kai\0ada@kai.test\n");
+    expect(sh(root, "log", "-1", "--format=%an%x00%ae%x00%cn%x00%ce")).toBe(
+      "Ada Kai\0ada@kai.test\0Ada Kai\0ada@kai.test\n",
+    );
     expect(sh(root, "show", "--name-only", "--format=", "HEAD").trim()).toBe("a.txt");
     expect((await run("git.status", {})).files.map((file) => file.path).sort()).toEqual(["b.txt", "dir/"]);
   });
 
   it("commits everything with all, untracked files and spaces included", async () => {
     await commitAll("Add the rest\n\nwith a body");
-    expect(sh(root, "show", "--name-only", "--format=", "HEAD").trim().split("\n").sort()).toEqual(["b.txt", "dir/with space.txt"]);
+    expect(sh(root, "show", "--name-only", "--format=", "HEAD").trim().split("\n").sort()).toEqual([
+      "b.txt",
+      "dir/with space.txt",
+    ]);
     expect((await run("git.status", {})).clean).toBe(true);
   });
 
   it("answers CONFLICT when there is nothing to commit, and refuses bad input", async () => {
     expect(await kaiError(commitAll("empty"))).toMatchObject({ code: "CONFLICT", message: "nothing to commit" });
-    expect((await kaiError(run("git.commit", { message: "x", paths: ["../outside.txt"], all: false, author }))).code).toBe("PERMISSION_DENIED");
-    expect((await kaiError(run("git.commit", { message: "x", paths: ["a.txt"], all: true, author }))).code).toBe("VALIDATION_ERROR");
-    expect((await kaiError(run("git.commit", { message: "x", all: true, author: { name: "Eve <evil@x>", email: "e@x.y" } }))).code).toBe("VALIDATION_ERROR");
-    expect((await kaiError(run("git.commit", { message: "x", paths: ["missing.txt"], all: false, author }))).code).toBe("NOT_FOUND");
+    expect(
+      (await kaiError(run("git.commit", { message: "x", paths: ["../outside.txt"], all: false, author }))).code,
+    ).toBe("PERMISSION_DENIED");
+    expect((await kaiError(run("git.commit", { message: "x", paths: ["a.txt"], all: true, author }))).code).toBe(
+      "VALIDATION_ERROR",
+    );
+    expect(
+      (await kaiError(run("git.commit", { message: "x", all: true, author: { name: "Eve <evil@x>", email: "e@x.y" } })))
+        .code,
+    ).toBe("VALIDATION_ERROR");
+    expect((await kaiError(run("git.commit", { message: "x", paths: ["missing.txt"], all: false, author }))).code).toBe(
+      "NOT_FOUND",
+    );
   });
 
   it("shows staged and unstaged changes", async () => {
@@ -127,11 +169,21 @@ describe("a repository", () => {
     const first = await run("git.log", { skip: 0, limit: 2 });
     expect(first.hasMore).toBe(true);
     expect(first.commits.map((commit) => commit.message)).toEqual(["Count 3", "Count 2"]);
-    expect(first.commits[0]).toMatchObject({ author: "Ada Kai", email: "ada@kai.test", hash: sh(root, "rev-parse", "HEAD").trim() });
+    expect(first.commits[0]).toMatchObject({
+      author: "Ada Kai",
+      email: "ada@kai.test",
+      hash: sh(root, "rev-parse", "HEAD").trim(),
+    });
     expect(Date.parse(first.commits[0]!.date)).not.toBeNaN();
     const middle = await run("git.log", { skip: 3, limit: 2 });
-    expect(middle).toMatchObject({ hasMore: true, commits: [{ message: "Change a and b" }, { message: "Add the rest\n\nwith a body" }] });
-    expect(await run("git.log", { skip: 5, limit: 2 })).toMatchObject({ hasMore: false, commits: [{ message: "Add a" }] });
+    expect(middle).toMatchObject({
+      hasMore: true,
+      commits: [{ message: "Change a and b" }, { message: "Add the rest\n\nwith a body" }],
+    });
+    expect(await run("git.log", { skip: 5, limit: 2 })).toMatchObject({
+      hasMore: false,
+      commits: [{ message: "Add a" }],
+    });
     expect(await run("git.log", { skip: 6, limit: 2 })).toEqual({ commits: [], hasMore: false });
   });
 
@@ -221,7 +273,10 @@ describe("a repository", () => {
     sh(root, "remote", "add", "broken", path.join(world.tmp, "no-such-repo.git"));
     expect((await kaiError(run("git.push", { remote: "broken" }))).code).toBe("NETWORK_ERROR");
     expect((await kaiError(run("git.pull", { remote: "broken", branch: "main" }))).code).toBe("NETWORK_ERROR");
-    expect(await kaiError(run("git.push", { remote: "nosuch" }))).toMatchObject({ code: "NOT_FOUND", message: "no remote named nosuch" });
+    expect(await kaiError(run("git.push", { remote: "nosuch" }))).toMatchObject({
+      code: "NOT_FOUND",
+      message: "no remote named nosuch",
+    });
     expect((await kaiError(run("git.pull", { branch: "no-such-branch" }))).code).toBe("NOT_FOUND");
   });
 
@@ -239,7 +294,10 @@ describe("a repository", () => {
   });
 
   it("checks out existing and new branches, and answers NOT_FOUND for unknown ones", async () => {
-    expect(await run("git.checkout", { branch: "feature/x", create: true })).toEqual({ branch: "feature/x", created: true });
+    expect(await run("git.checkout", { branch: "feature/x", create: true })).toEqual({
+      branch: "feature/x",
+      created: true,
+    });
     expect((await run("git.status", {})).branch).toBe("feature/x");
     expect((await kaiError(run("git.checkout", { branch: "feature/x", create: true }))).code).toBe("CONFLICT");
     expect(await run("git.checkout", { branch: "main", create: false })).toEqual({ branch: "main", created: false });
@@ -254,8 +312,21 @@ describe("a repository", () => {
     await write("slow.txt", "slow\n");
     const controller = new AbortController();
     const started = Date.now();
-    const pending = call(gitHandlers, "git.commit", { root, message: "Slow", all: true, author }, world.ctx({ signal: controller.signal }));
-    await until(() => fs.stat(pidFile).then(() => true, () => false), 10_000, "the hook to start");
+    const pending = call(
+      gitHandlers,
+      "git.commit",
+      { root, message: "Slow", all: true, author },
+      world.ctx({ signal: controller.signal }),
+    );
+    await until(
+      () =>
+        fs.stat(pidFile).then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      "the hook to start",
+    );
     controller.abort(new KaiError("AGENT_OFFLINE", "cancelled by the edge"));
     expect((await kaiError(pending)).code).toBe("AGENT_OFFLINE");
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -280,9 +351,23 @@ describe("a repository", () => {
     const marker = path.join(world.tmp, "pwned");
     const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
     await fs.mkdir(bin, { recursive: true });
-    await fs.writeFile(path.join(bin, "git"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    await fs.writeFile(
+      path.join(bin, "git"),
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\nexec '${realGit}' "$@"\n`,
+      { mode: 0o755 },
+    );
     const branchesBefore = sh(root, "for-each-ref");
-    const optionLike = [`--upload-pack=touch ${marker}`, "-f", "--force", "-", "--exec=touch pwned", "-b", "--orphan=x", " main", "a b"];
+    const optionLike = [
+      `--upload-pack=touch ${marker}`,
+      "-f",
+      "--force",
+      "-",
+      "--exec=touch pwned",
+      "-b",
+      "--orphan=x",
+      " main",
+      "a b",
+    ];
     const malformed = ["a..b", "x.lock", "@{-1}", "refs/../x", "HEAD", "main~1", "a:b"];
     const path0 = process.env.PATH;
     process.env.PATH = `${bin}:${path0}`;
@@ -305,7 +390,10 @@ describe("a repository", () => {
     // Option-like names never reach git at all; malformed ones reach only check-ref-format
     // (besides the lookup of where the repository is, which carries no name).
     expect(logged.length).toBeGreaterThan(0);
-    for (const line of logged) expect(line).toMatch(/^--no-pager -C \S+ (check-ref-format --branch |rev-parse --absolute-git-dir |rev-parse --show-toplevel$)/);
+    for (const line of logged)
+      expect(line).toMatch(
+        /^--no-pager -C \S+ (check-ref-format --branch |rev-parse --absolute-git-dir |rev-parse --show-toplevel$)/,
+      );
     for (const name of optionLike) expect(logged.some((line) => line.endsWith(`--branch ${name}`))).toBe(false);
     await expect(fs.stat(marker)).rejects.toThrow();
     await expect(fs.stat(path.join(root, "pwned"))).rejects.toThrow();

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openspecHandlers } from "../../agent/handlers/openspec";
 import { COMMANDS, type ParamsOf } from "../../shared/commands";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld, writeExecutable } from "../support/workspace-handlers";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld, writeExecutable } from "../support/workspace-handlers";
 
 /**
  * openspec.state and openspec.run on a real openspec/ tree. The OpenSpec CLI is not installed
@@ -34,7 +34,10 @@ beforeAll(async () => {
   await write(path.join(project, "openspec/project.md"), "# project\n");
   const change = (name: string) => path.join(project, "openspec/changes", name);
   await write(path.join(change("add-login"), "proposal.md"), "# add login\n");
-  await write(path.join(change("add-login"), "tasks.md"), "## 1. Build\n- [x] 1.1 form\n- [X] 1.2 api\n- [ ] 1.3 tests\n");
+  await write(
+    path.join(change("add-login"), "tasks.md"),
+    "## 1. Build\n- [x] 1.1 form\n- [X] 1.2 api\n- [ ] 1.3 tests\n",
+  );
   await write(path.join(change("fix-typo"), "tasks.md"), "- [x] 1.1 fix\n- [x] 1.2 check\n");
   await write(path.join(change("idea"), "proposal.md"), "# only a proposal\n");
   await write(path.join(change("archive/2025-01-01-old-change"), "tasks.md"), "- [x] done\n");
@@ -159,10 +162,27 @@ describe("openspec.run", () => {
   it("passes the change after `--` and the CLI's non-interactive options", async () => {
     withCli();
     const argsOf = async (action: ParamsOf<"openspec.run">["action"], change?: string) =>
-      (await runAction(project, action, change)).output.split("\n").filter((line) => line.startsWith("arg=")).map((line) => line.slice(4));
+      (await runAction(project, action, change)).output
+        .split("\n")
+        .filter((line) => line.startsWith("arg="))
+        .map((line) => line.slice(4));
     expect(await argsOf("validate")).toEqual(["validate", "--all", "--no-interactive"]);
-    expect(await argsOf("validate", "add-login")).toEqual(["validate", "--type", "change", "--no-interactive", "--", "add-login"]);
-    expect(await argsOf("show", "add-login")).toEqual(["show", "--type", "change", "--no-interactive", "--", "add-login"]);
+    expect(await argsOf("validate", "add-login")).toEqual([
+      "validate",
+      "--type",
+      "change",
+      "--no-interactive",
+      "--",
+      "add-login",
+    ]);
+    expect(await argsOf("show", "add-login")).toEqual([
+      "show",
+      "--type",
+      "change",
+      "--no-interactive",
+      "--",
+      "add-login",
+    ]);
     expect(await argsOf("archive", "fix-typo")).toEqual(["archive", "--yes", "--", "fix-typo"]);
     const bare = path.join(world.root, "to-init");
     await fs.mkdir(bare);

@@ -2,14 +2,14 @@ import { mkdtemp, realpath, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerClient } from "../../agent/runtime/docker/client";
 import { handlers } from "../../agent/handlers/index";
 import type { Handlers } from "../../agent/handlers/types";
 import { createLogger } from "../../agent/log";
 import { AgentRpc, MAX_CONCURRENT_REQUESTS } from "../../agent/rpc";
+import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { KaiError } from "../../shared/errors";
-import { type ResponseFrame, agentFrame, parseFrame } from "../../shared/protocol";
+import { agentFrame, parseFrame, type ResponseFrame } from "../../shared/protocol";
 import { busyboxImage } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
 
@@ -35,7 +35,12 @@ function rpcWith(handlerMap: Handlers = handlers) {
   const docker = createDockerClient({ socketPath: proxy.socketPath });
   const rpc = new AgentRpc({
     handlers: handlerMap,
-    context: { hostId: "host-rpc-test", policy: { allowedRoots: [root], maxDirectoryEntries: 100 }, docker, liveStats: new LiveStats(docker) },
+    context: {
+      hostId: "host-rpc-test",
+      policy: { allowedRoots: [root], maxDirectoryEntries: 100 },
+      docker,
+      liveStats: new LiveStats(docker),
+    },
     send: (text) => {
       const frame = parseFrame(agentFrame, text);
       if (!frame) throw new Error(`the agent sent an invalid frame: ${text.slice(0, 200)}`);
@@ -68,7 +73,14 @@ describe("agent RPC: whatever the edge sends", () => {
     ["an extra bind mount", { extraBinds: ["/:/host"] }],
   ])("refuses %s with PERMISSION_DENIED before any Docker call", async (_label, security) => {
     proxy.reset();
-    const reply = await roundTrip("container.create", { name: "kai-rpc-refused", image, hostPath: root, containerPath: "/workspace", env: {}, security });
+    const reply = await roundTrip("container.create", {
+      name: "kai-rpc-refused",
+      image,
+      hostPath: root,
+      containerPath: "/workspace",
+      env: {},
+      security,
+    });
     expect(errorOf(reply)?.code).toBe("PERMISSION_DENIED");
     expect(proxy.requests).toEqual([]);
     expect(proxy.connections).toBe(0);
@@ -76,7 +88,10 @@ describe("agent RPC: whatever the edge sends", () => {
 
   it("answers an unknown operation with VALIDATION_ERROR", async () => {
     const reply = await roundTrip("container.exec", { id: "x", cmd: ["sh"] });
-    expect(errorOf(reply)).toMatchObject({ code: "VALIDATION_ERROR", message: expect.stringContaining("unknown operation") });
+    expect(errorOf(reply)).toMatchObject({
+      code: "VALIDATION_ERROR",
+      message: expect.stringContaining("unknown operation"),
+    });
   });
 
   it("answers invalid params with VALIDATION_ERROR and touches nothing", async () => {
@@ -88,21 +103,43 @@ describe("agent RPC: whatever the edge sends", () => {
   });
 
   it("reports an unexpected failure as INTERNAL_ERROR without its stack, and logs it locally", async () => {
-    const broken: Handlers = { ...handlers, ping: async () => { throw new TypeError("boom at secret/path.ts:12"); } };
+    const broken: Handlers = {
+      ...handlers,
+      ping: async () => {
+        throw new TypeError("boom at secret/path.ts:12");
+      },
+    };
     const reply = await roundTrip("ping", {}, broken);
-    expect(errorOf(reply)).toEqual({ code: "INTERNAL_ERROR", message: "the host agent failed unexpectedly; see its log" });
+    expect(errorOf(reply)).toEqual({
+      code: "INTERNAL_ERROR",
+      message: "the host agent failed unexpectedly; see its log",
+    });
     expect(lines.some((line) => line.includes("boom"))).toBe(true);
   });
 
   it("keeps a handler's KaiError code and details", async () => {
-    const refusing: Handlers = { ...handlers, ping: async () => { throw new KaiError("CONFLICT", "busy", { details: { why: "test" } }); } };
-    expect(errorOf(await roundTrip("ping", {}, refusing))).toEqual({ code: "CONFLICT", message: "busy", details: { why: "test" } });
+    const refusing: Handlers = {
+      ...handlers,
+      ping: async () => {
+        throw new KaiError("CONFLICT", "busy", { details: { why: "test" } });
+      },
+    };
+    expect(errorOf(await roundTrip("ping", {}, refusing))).toEqual({
+      code: "CONFLICT",
+      message: "busy",
+      details: { why: "test" },
+    });
   });
 
   it("refuses to send an answer larger than one frame", async () => {
     const huge: Handlers = {
       ...handlers,
-      "directory.list": async () => ({ path: "/", directories: [], files: [{ name: "x".repeat(2_000_000), path: "/x", size: 1, modified: "" }], truncated: false }),
+      "directory.list": async () => ({
+        path: "/",
+        directories: [],
+        files: [{ name: "x".repeat(2_000_000), path: "/x", size: 1, modified: "" }],
+        truncated: false,
+      }),
     };
     expect(errorOf(await roundTrip("directory.list", {}, huge))?.code).toBe("PAYLOAD_TOO_LARGE");
   });
@@ -119,14 +156,21 @@ describe("agent RPC: requests in flight", () => {
     const { rpc, replies } = rpcWith();
     const watches = Array.from({ length: MAX_CONCURRENT_REQUESTS }, () => crypto.randomUUID());
     // Real watchers of a real directory: each runs until the edge cancels it.
-    const running = watches.map((id) => rpc.handle({ type: "req", id, op: "workspace.watch", params: { root, statsIntervalMs: 60_000 } }));
+    const running = watches.map((id) =>
+      rpc.handle({ type: "req", id, op: "workspace.watch", params: { root, statsIntervalMs: 60_000 } }),
+    );
     expect(rpc.inflight).toBe(MAX_CONCURRENT_REQUESTS);
 
     // Answered while all the others still run: the refusal waits for none of them.
     const refusedId = crypto.randomUUID();
     await rpc.handle({ type: "req", id: refusedId, op: "ping", params: {} });
     expect(replies).toEqual([
-      { type: "res", id: refusedId, ok: false, error: { code: "RATE_LIMITED", message: expect.stringContaining(`${MAX_CONCURRENT_REQUESTS} requests`) } },
+      {
+        type: "res",
+        id: refusedId,
+        ok: false,
+        error: { code: "RATE_LIMITED", message: expect.stringContaining(`${MAX_CONCURRENT_REQUESTS} requests`) },
+      },
     ]);
     expect(rpc.inflight).toBe(MAX_CONCURRENT_REQUESTS);
 

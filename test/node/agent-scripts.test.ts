@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptHandlers } from "../../agent/handlers/scripts";
 import { OUTPUT_CHUNK_BYTES } from "../../agent/runtime/process/run-process-group";
 import type { ChunkOf } from "../../shared/commands";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld, writeExecutable } from "../support/workspace-handlers";
 import { until } from "../support/until";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld, writeExecutable } from "../support/workspace-handlers";
 
 /** scripts.list and scripts.run on a real workspace with real processes. */
 
@@ -32,7 +32,10 @@ const PACKAGE_SCRIPTS = {
 beforeAll(async () => {
   world = await workspaceWorld("scripts");
   root = world.root;
-  await fs.writeFile(path.join(root, "package.json"), JSON.stringify({ name: "w", scripts: { ...PACKAGE_SCRIPTS, notText: 42 } }));
+  await fs.writeFile(
+    path.join(root, "package.json"),
+    JSON.stringify({ name: "w", scripts: { ...PACKAGE_SCRIPTS, notText: 42 } }),
+  );
   await writeExecutable(path.join(root, "node_modules/.bin/local-tool"), "#!/bin/sh\necho tool from node_modules\n");
   await writeExecutable(path.join(root, ".kai/scripts/deploy"), '#!/bin/sh\necho "deploy in $(pwd) args=$#"\n');
   await writeExecutable(path.join(root, ".kai/scripts/shadowed"), "#!/bin/sh\necho from .kai/scripts\n");
@@ -59,7 +62,11 @@ async function run(name: string, options: { timeoutSeconds?: number; signal?: Ab
     { root, name, timeoutSeconds: options.timeoutSeconds ?? 30 },
     world.ctx({ emit: (data) => chunks.push(data as Output), ...(options.signal ? { signal: options.signal } : {}) }),
   );
-  const text = (stream: Output["stream"]) => chunks.filter((chunk) => chunk.stream === stream).map((chunk) => chunk.data).join("");
+  const text = (stream: Output["stream"]) =>
+    chunks
+      .filter((chunk) => chunk.stream === stream)
+      .map((chunk) => chunk.data)
+      .join("");
   return { result, chunks, stdout: text("stdout"), stderr: text("stderr") };
 }
 
@@ -73,7 +80,11 @@ function alive(pid: number): boolean {
 }
 
 async function pidFrom(file: string): Promise<number> {
-  await until(async () => (await fs.readFile(path.join(root, file), "utf8").catch(() => "")).trim() !== "", 5_000, file);
+  await until(
+    async () => (await fs.readFile(path.join(root, file), "utf8").catch(() => "")).trim() !== "",
+    5_000,
+    file,
+  );
   return Number((await fs.readFile(path.join(root, file), "utf8")).trim());
 }
 
@@ -95,7 +106,12 @@ describe("scripts.list", () => {
     const other = path.join(world.tmp, "other");
     await fs.mkdir(path.join(other, ".kai"), { recursive: true });
     await fs.symlink(path.join(world.outside), path.join(other, ".kai/scripts"));
-    const { scripts } = await call(scriptHandlers, "scripts.list", { root: other }, world.ctx({ policy: { ...world.policy, allowedRoots: [world.tmp] } }));
+    const { scripts } = await call(
+      scriptHandlers,
+      "scripts.list",
+      { root: other },
+      world.ctx({ policy: { ...world.policy, allowedRoots: [world.tmp] } }),
+    );
     expect(scripts).toEqual([]);
   });
 
@@ -187,7 +203,22 @@ describe("scripts.run", () => {
 
   it("refuses a name that is not listed, and runs nothing", async () => {
     const marker = path.join(world.tmp, "pwned");
-    for (const name of [`; touch ${marker}`, `hello; touch ${marker}`, "../../bin/sh", "/bin/sh", "escape", "sh", "readme.txt", ".hidden", "a-folder", "notText", "__proto__", "constructor", "toString", "$(touch x)"]) {
+    for (const name of [
+      `; touch ${marker}`,
+      `hello; touch ${marker}`,
+      "../../bin/sh",
+      "/bin/sh",
+      "escape",
+      "sh",
+      "readme.txt",
+      ".hidden",
+      "a-folder",
+      "notText",
+      "__proto__",
+      "constructor",
+      "toString",
+      "$(touch x)",
+    ]) {
       const error = await kaiError(run(name));
       expect(error.code, name).toBe("NOT_FOUND");
     }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { LogEntry } from "../../shared/schemas/services";
-import { type ServiceWorld, kaiError, serviceWorld } from "../support/service-world";
-import { until } from "../support/until";
+import { kaiError, type ServiceWorld, serviceWorld } from "../support/service-world";
 import { setupOrFail } from "../support/setup-or-fail";
+import { until } from "../support/until";
 
 /** `service.logs` and `service.logs.follow` against the real engine's log API. */
 
@@ -21,13 +21,15 @@ const SCRIPT = [
   "echo '[warn] careful'",
   "echo 'time=now level=debug msg=tick'",
   "echo 'plain stderr line' >&2",
-  "echo '{\"level\":\"error\",\"msg\":\"json\"}'",
+  'echo \'{"level":"error","msg":"json"}\'',
   "sleep 86400",
 ].join("; ");
 
 /** Runs `script` in a running container and waits for it to finish. */
 async function exec(id: string, script: string): Promise<void> {
-  const exec = await world.docker.getContainer(id).exec({ Cmd: ["/bin/sh", "-c", script], AttachStdout: true, AttachStderr: true });
+  const exec = await world.docker
+    .getContainer(id)
+    .exec({ Cmd: ["/bin/sh", "-c", script], AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
   await new Promise((resolve) => {
     stream.on("end", resolve);
@@ -36,7 +38,13 @@ async function exec(id: string, script: string): Promise<void> {
 }
 
 async function logsOf(id: string, params: { lines?: number; since?: string } = {}): Promise<LogEntry[]> {
-  return (await world.call("service.logs", { id, lines: params.lines ?? 100, ...(params.since ? { since: params.since } : {}) })).logs;
+  return (
+    await world.call("service.logs", {
+      id,
+      lines: params.lines ?? 100,
+      ...(params.since ? { since: params.since } : {}),
+    })
+  ).logs;
 }
 
 describe("service.logs", () => {
@@ -46,7 +54,8 @@ describe("service.logs", () => {
     const logs = await logsOf(info.Id);
     // Docker copies stdout and stderr on two goroutines: each stream keeps its order, the
     // interleaving of the two is the engine's.
-    const shown = (stream: string) => logs.filter((entry) => entry.stream === stream).map(({ message, level }) => ({ message, level }));
+    const shown = (stream: string) =>
+      logs.filter((entry) => entry.stream === stream).map(({ message, level }) => ({ message, level }));
     expect(shown("stdout")).toEqual([
       { message: "service started", level: "info" },
       { message: "[warn] careful", level: "warn" },
@@ -68,7 +77,10 @@ describe("service.logs", () => {
   });
 
   it("returns the last `lines` lines and only those at or after `since`", async () => {
-    const info = await world.container({ name: world.name("since"), Cmd: ["/bin/sh", "-c", "echo one; echo two; echo three; sleep 1; echo four; echo five; sleep 86400"] });
+    const info = await world.container({
+      name: world.name("since"),
+      Cmd: ["/bin/sh", "-c", "echo one; echo two; echo three; sleep 1; echo four; echo five; sleep 86400"],
+    });
     await until(async () => (await logsOf(info.Id)).length >= 5, 5_000, "five lines");
     expect((await logsOf(info.Id, { lines: 2 })).map((entry) => entry.message)).toEqual(["four", "five"]);
 
@@ -84,7 +96,11 @@ describe("service.logs", () => {
   });
 
   it("reads a TTY container's plain stream as stdout without carriage returns", async () => {
-    const info = await world.container({ name: world.name("tty"), Tty: true, Cmd: ["/bin/sh", "-c", "echo 'WARN from a tty'; echo second; sleep 86400"] });
+    const info = await world.container({
+      name: world.name("tty"),
+      Tty: true,
+      Cmd: ["/bin/sh", "-c", "echo 'WARN from a tty'; echo second; sleep 86400"],
+    });
     await until(async () => (await logsOf(info.Id)).length >= 2, 5_000, "two lines");
     expect((await logsOf(info.Id)).map(({ message, level, stream }) => ({ message, level, stream }))).toEqual([
       { message: "WARN from a tty", level: "warn", stream: "stdout" },
@@ -95,11 +111,18 @@ describe("service.logs", () => {
 
 describe("service.logs.follow", () => {
   it("streams a line written after it started, and ends when cancelled", async () => {
-    const info = await world.container({ name: world.name("follow"), Cmd: ["/bin/sh", "-c", "echo before; sleep 86400"] });
+    const info = await world.container({
+      name: world.name("follow"),
+      Cmd: ["/bin/sh", "-c", "echo before; sleep 86400"],
+    });
     await until(async () => (await logsOf(info.Id)).length >= 1, 5_000, "first line");
     const chunks: LogEntry[] = [];
     const controller = new AbortController();
-    const following = world.call("service.logs.follow", { id: info.Name.slice(1) }, world.ctx({ signal: controller.signal, emit: (data) => chunks.push(data as LogEntry) }));
+    const following = world.call(
+      "service.logs.follow",
+      { id: info.Name.slice(1) },
+      world.ctx({ signal: controller.signal, emit: (data) => chunks.push(data as LogEntry) }),
+    );
 
     // Written straight to the container's stdout, the way its main process would.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -117,10 +140,17 @@ describe("service.logs.follow", () => {
   });
 
   it("sends `lines` of history first and ends when the container stops", async () => {
-    const info = await world.container({ name: world.name("stops"), Cmd: ["/bin/sh", "-c", "echo a; echo b; echo c; sleep 86400"] });
+    const info = await world.container({
+      name: world.name("stops"),
+      Cmd: ["/bin/sh", "-c", "echo a; echo b; echo c; sleep 86400"],
+    });
     await until(async () => (await logsOf(info.Id)).length >= 3, 5_000, "three lines");
     const chunks: LogEntry[] = [];
-    const following = world.call("service.logs.follow", { id: info.Id, lines: 2 }, world.ctx({ emit: (data) => chunks.push(data as LogEntry) }));
+    const following = world.call(
+      "service.logs.follow",
+      { id: info.Id, lines: 2 },
+      world.ctx({ emit: (data) => chunks.push(data as LogEntry) }),
+    );
     await until(() => chunks.length >= 2, 5_000, "history");
     await world.docker.getContainer(info.Id).kill();
     expect(await following).toEqual({ ended: "container-stopped", lines: 2 });
@@ -129,8 +159,18 @@ describe("service.logs.follow", () => {
 
   it("answers container-stopped at once for a container that is not running", async () => {
     const info = await world.container({ name: world.name("done"), Cmd: ["/bin/sh", "-c", "echo only"] });
-    await until(async () => (await world.docker.getContainer(info.Id).inspect()).State.Status === "exited", 5_000, "exit");
+    await until(
+      async () => (await world.docker.getContainer(info.Id).inspect()).State.Status === "exited",
+      5_000,
+      "exit",
+    );
     const chunks: unknown[] = [];
-    expect(await world.call("service.logs.follow", { id: info.Id, lines: 10 }, world.ctx({ emit: (data) => chunks.push(data) }))).toEqual({ ended: "container-stopped", lines: 1 });
+    expect(
+      await world.call(
+        "service.logs.follow",
+        { id: info.Id, lines: 10 },
+        world.ctx({ emit: (data) => chunks.push(data) }),
+      ),
+    ).toEqual({ ended: "container-stopped", lines: 1 });
   });
 });

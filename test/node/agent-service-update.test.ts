@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import type Docker from "dockerode";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { TEST_LABEL, type ServiceWorld, engineInspect, kaiError, serviceWorld } from "../support/service-world";
+import { engineInspect, kaiError, type ServiceWorld, serviceWorld, TEST_LABEL } from "../support/service-world";
 import { setupOrFail } from "../support/setup-or-fail";
 
 /**
@@ -74,7 +74,10 @@ describe("service.update", () => {
     const newImage = await world.deriveImage(
       world.image,
       reference,
-      ['CMD ["/bin/sleep", "86400"]', "LABEL org.opencontainers.image.version=1.0.1 org.opencontainers.image.description=Second"],
+      [
+        'CMD ["/bin/sleep", "86400"]',
+        "LABEL org.opencontainers.image.version=1.0.1 org.opencontainers.image.description=Second",
+      ],
       "echo v2 > /version",
     );
 
@@ -88,7 +91,12 @@ describe("service.update", () => {
     expect(after?.Config.Image).toBe(reference);
     expect(after?.State.Running).toBe(true);
     expect(after?.Config.Env).toEqual(expect.arrayContaining(["MODE=prod", "GREETING=hello there"]));
-    expect(after?.Config.Labels).toMatchObject({ tier: "front", "kai.project": "demo", "org.opencontainers.image.version": "1.0.1", [TEST_LABEL]: world.run });
+    expect(after?.Config.Labels).toMatchObject({
+      tier: "front",
+      "kai.project": "demo",
+      "org.opencontainers.image.version": "1.0.1",
+      [TEST_LABEL]: world.run,
+    });
     expect(after?.HostConfig.Binds).toEqual([`${tmp}:/data`]);
     expect(after?.HostConfig.PortBindings).toEqual({ "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] });
     expect(after?.HostConfig.RestartPolicy).toEqual({ Name: "unless-stopped", MaximumRetryCount: 0 });
@@ -97,7 +105,11 @@ describe("service.update", () => {
     // The old container is gone, and nothing is left parked.
     expect(await engineInspect(world.docker, info.Id)).toBeNull();
     expect(await containersNamed(name)).toEqual([name]);
-    expect(await world.call("service.inspect", { id: name })).toMatchObject({ version: "1.0.1", description: "Second", status: "running" });
+    expect(await world.call("service.inspect", { id: name })).toMatchObject({
+      version: "1.0.1",
+      description: "Second",
+      status: "running",
+    });
     // The same volume, with its data, and the new image's file.
     expect(after?.Mounts.find((mount) => mount.Destination === "/cache")?.Name).toBe(cacheVolume);
     expect(await world.exec(name, "cat /cache/file /version")).toBe("kept\nv2\n");
@@ -127,8 +139,14 @@ describe("service.update", () => {
     const { info, reference } = await service("stopped");
     const name = info.Name.slice(1);
     await world.call("service.stop", { id: name, timeoutSeconds: 0 });
-    const newImage = await world.deriveImage(world.image, reference, ['CMD ["/bin/sleep", "86400"]', "LABEL org.opencontainers.image.version=3.0"]);
-    expect(await world.call("service.update", { id: name, timeoutSeconds: 1 })).toMatchObject({ version: "3.0", updated: true });
+    const newImage = await world.deriveImage(world.image, reference, [
+      'CMD ["/bin/sleep", "86400"]',
+      "LABEL org.opencontainers.image.version=3.0",
+    ]);
+    expect(await world.call("service.update", { id: name, timeoutSeconds: 1 })).toMatchObject({
+      version: "3.0",
+      updated: true,
+    });
     const after = await engineInspect(world.docker, name);
     expect(after?.Image).toBe(newImage);
     expect(after?.State.Status).toBe("created");

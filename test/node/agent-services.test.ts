@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { healthOf } from "../../agent/handlers/system-stats";
-import { type ServiceWorld, engineInspect, kaiError, serviceWorld } from "../support/service-world";
-import { until } from "../support/until";
+import { engineInspect, kaiError, type ServiceWorld, serviceWorld } from "../support/service-world";
 import { setupOrFail } from "../support/setup-or-fail";
+import { until } from "../support/until";
 
 /**
  * Services against the real engine: list (fields, health, stats, filters, paging),
@@ -28,7 +28,13 @@ afterAll(async () => {
 });
 
 /** Health checks every 200 ms, so a verdict comes within a second. */
-const healthcheck = (test: string[]) => ({ Test: test, Interval: 200_000_000, Timeout: 1_000_000_000, Retries: 1, StartPeriod: 0 });
+const healthcheck = (test: string[]) => ({
+  Test: test,
+  Interval: 200_000_000,
+  Timeout: 1_000_000_000,
+  Retries: 1,
+  StartPeriod: 0,
+});
 
 describe("service.list", () => {
   it("lists every container with its fields, health and live stats, sorted by name", async () => {
@@ -38,27 +44,63 @@ describe("service.list", () => {
       ExposedPorts: { "8080/tcp": {} },
       HostConfig: { PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] } },
     });
-    const unhealthy = await world.container({ name: world.name("b-unhealthy"), Healthcheck: healthcheck(["CMD", "false"]) });
+    const unhealthy = await world.container({
+      name: world.name("b-unhealthy"),
+      Healthcheck: healthcheck(["CMD", "false"]),
+    });
     const created = await world.container({ name: world.name("c-created"), start: false });
     const labelled = await world.container({
       name: world.name("d-labelled"),
-      Labels: { "org.opencontainers.image.version": "2.4.1", "org.opencontainers.image.description": "A described service" },
+      Labels: {
+        "org.opencontainers.image.version": "2.4.1",
+        "org.opencontainers.image.description": "A described service",
+      },
     });
-    await until(async () => (await engineInspect(world.docker, unhealthy.Id))?.State.Health?.Status === "unhealthy", 10_000, "unhealthy");
-    await until(async () => (await engineInspect(world.docker, healthy.Id))?.State.Health?.Status === "healthy", 10_000, "healthy");
+    await until(
+      async () => (await engineInspect(world.docker, unhealthy.Id))?.State.Health?.Status === "unhealthy",
+      10_000,
+      "unhealthy",
+    );
+    await until(
+      async () => (await engineInspect(world.docker, healthy.Id))?.State.Health?.Status === "healthy",
+      10_000,
+      "healthy",
+    );
 
     const listed = await world.call("service.list", { filter: "all", limit: 500, page: 1 });
     const names = listed.services.map((item) => item.name);
     expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b, "en")));
     const mine = listed.services.filter((item) => item.name.startsWith(`kai-test-svc-${world.run}-`));
-    expect(mine.map((item) => item.containerId)).toEqual([healthy, unhealthy, created, labelled].map((info) => info.Id.slice(0, 12)));
+    expect(mine.map((item) => item.containerId)).toEqual(
+      [healthy, unhealthy, created, labelled].map((info) => info.Id.slice(0, 12)),
+    );
 
-    const hostPort = Number((await engineInspect(world.docker, healthy.Id))?.NetworkSettings.Ports["8080/tcp"]?.[0]?.HostPort);
+    const hostPort = Number(
+      (await engineInspect(world.docker, healthy.Id))?.NetworkSettings.Ports["8080/tcp"]?.[0]?.HostPort,
+    );
     const tag = world.image.split(":")[1];
-    expect(mine[0]).toMatchObject({ id: healthy.Name.slice(1), name: healthy.Name.slice(1), status: "running", health: "healthy", version: tag, description: null, port: hostPort, url: `http://localhost:${hostPort}` });
+    expect(mine[0]).toMatchObject({
+      id: healthy.Name.slice(1),
+      name: healthy.Name.slice(1),
+      status: "running",
+      health: "healthy",
+      version: tag,
+      description: null,
+      port: hostPort,
+      url: `http://localhost:${hostPort}`,
+    });
     expect(mine[1]).toMatchObject({ status: "running", health: "unhealthy", port: null, url: null });
-    expect(mine[2]).toMatchObject({ status: "created", health: "none", stats: { cpu: 0, memory: 0, uptime: 0, restartCount: 0 } });
-    expect(mine[3]).toMatchObject({ status: "running", health: "none", version: "2.4.1", description: "A described service" });
+    expect(mine[2]).toMatchObject({
+      status: "created",
+      health: "none",
+      stats: { cpu: 0, memory: 0, uptime: 0, restartCount: 0 },
+    });
+    expect(mine[3]).toMatchObject({
+      status: "running",
+      health: "none",
+      version: "2.4.1",
+      description: "A described service",
+    });
     for (const item of [mine[0], mine[1], mine[3]]) {
       expect(item?.stats.cpu).toBeGreaterThanOrEqual(0);
       expect(item?.stats.memory).toBeGreaterThanOrEqual(0);
@@ -81,8 +123,12 @@ describe("service.list", () => {
     const created = await world.container({ name: world.name("new"), start: false });
     await until(async () => (await engineInspect(world.docker, exited.Id))?.State.Status === "exited", 5_000, "exit");
 
-    const runningIds = (await world.call("service.list", { filter: "running", limit: 500, page: 1 })).services.map((item) => item.containerId);
-    const stoppedIds = (await world.call("service.list", { filter: "stopped", limit: 500, page: 1 })).services.map((item) => item.containerId);
+    const runningIds = (await world.call("service.list", { filter: "running", limit: 500, page: 1 })).services.map(
+      (item) => item.containerId,
+    );
+    const stoppedIds = (await world.call("service.list", { filter: "stopped", limit: 500, page: 1 })).services.map(
+      (item) => item.containerId,
+    );
     expect(runningIds).toContain(running.Id.slice(0, 12));
     expect(runningIds).not.toContain(exited.Id.slice(0, 12));
     expect(stoppedIds).toEqual(expect.arrayContaining([exited.Id.slice(0, 12), created.Id.slice(0, 12)]));
@@ -100,7 +146,9 @@ describe("service.list", () => {
       expect(all.total).toBe(all.services.length);
       expect(all.total).toBeGreaterThanOrEqual(3);
       expect(page1.total).toBe(all.total);
-      expect([...page1.services, ...page2.services].map((item) => item.containerId)).toEqual(all.services.slice(0, 4).map((item) => item.containerId));
+      expect([...page1.services, ...page2.services].map((item) => item.containerId)).toEqual(
+        all.services.slice(0, 4).map((item) => item.containerId),
+      );
       expect(beyond).toEqual({ services: [], total: all.total });
       break;
     }
@@ -113,11 +161,16 @@ describe("service.inspect", () => {
       name: world.name("inspect"),
       Env: ["NODE_ENV=production", "PORT=8000"],
       ExposedPorts: { "8000/tcp": {}, "9000/tcp": {} },
-      HostConfig: { PortBindings: { "8000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] }, Binds: [`${tmp}:/app/data`] },
+      HostConfig: {
+        PortBindings: { "8000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
+        Binds: [`${tmp}:/app/data`],
+      },
     });
     const name = info.Name.slice(1);
     const details = await world.call("service.inspect", { id: name });
-    const hostPort = Number((await engineInspect(world.docker, info.Id))?.NetworkSettings.Ports["8000/tcp"]?.[0]?.HostPort);
+    const hostPort = Number(
+      (await engineInspect(world.docker, info.Id))?.NetworkSettings.Ports["8000/tcp"]?.[0]?.HostPort,
+    );
     expect(details).toMatchObject({ id: name, containerId: info.Id.slice(0, 12), status: "running", port: hostPort });
     expect(details.details).toEqual({
       image: world.image,
@@ -167,7 +220,11 @@ describe("service.start, stop and restart", () => {
 
     const quits = await world.container({ name: world.name("quits"), Cmd: ["/bin/false"], start: false });
     await world.call("service.start", { id: quits.Id });
-    await until(async () => (await world.call("service.inspect", { id: quits.Id })).status === "stopped", 5_000, "exit");
+    await until(
+      async () => (await world.call("service.inspect", { id: quits.Id })).status === "stopped",
+      5_000,
+      "exit",
+    );
   });
 });
 
@@ -188,7 +245,12 @@ describe("service.stats and system.stats", () => {
     expect((await world.call("service.stats", { id: busy.Id })).cpu).toBeGreaterThan(20);
 
     await world.call("service.stop", { id: idle.Id, timeoutSeconds: 0 });
-    expect(await world.call("service.stats", { id: idle.Id })).toMatchObject({ cpu: 0, memory: 0, memoryUsage: 0, uptime: 0 });
+    expect(await world.call("service.stats", { id: idle.Id })).toMatchObject({
+      cpu: 0,
+      memory: 0,
+      memoryUsage: 0,
+      uptime: 0,
+    });
   });
 
   it("aggregates every container, counting warnings and errors", async () => {
@@ -211,11 +273,32 @@ describe("service.stats and system.stats", () => {
 
   it("rates health: errors make it unhealthy, warnings degraded", () => {
     const state = (overrides: Record<string, unknown>) => ({
-      State: { Status: "running", Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 1, ExitCode: 0, Error: "", StartedAt: "", FinishedAt: "", ...overrides },
+      State: {
+        Status: "running",
+        Running: true,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: 1,
+        ExitCode: 0,
+        Error: "",
+        StartedAt: "",
+        FinishedAt: "",
+        ...overrides,
+      },
     });
-    expect(healthOf([state({}), state({ Status: "exited", Running: false, ExitCode: 137 })])).toEqual({ status: "healthy", warnings: 0, errors: 0 });
-    expect(healthOf([state({ Restarting: true }), state({ Health: { Status: "unhealthy", FailingStreak: 3, Log: [] } })])).toEqual({ status: "degraded", warnings: 2, errors: 0 });
-    expect(healthOf([state({ Status: "exited", Running: false, ExitCode: 1 }), state({ Status: "dead", Dead: true })])).toEqual({ status: "unhealthy", warnings: 0, errors: 2 });
+    expect(healthOf([state({}), state({ Status: "exited", Running: false, ExitCode: 137 })])).toEqual({
+      status: "healthy",
+      warnings: 0,
+      errors: 0,
+    });
+    expect(
+      healthOf([state({ Restarting: true }), state({ Health: { Status: "unhealthy", FailingStreak: 3, Log: [] } })]),
+    ).toEqual({ status: "degraded", warnings: 2, errors: 0 });
+    expect(
+      healthOf([state({ Status: "exited", Running: false, ExitCode: 1 }), state({ Status: "dead", Dead: true })]),
+    ).toEqual({ status: "unhealthy", warnings: 0, errors: 2 });
     expect(healthOf([state({ Status: "exited", Running: false, ExitCode: 137, OOMKilled: true })]).errors).toBe(1);
   });
 });

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { settingsHandlers } from "../../agent/handlers/settings";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../support/workspace-handlers";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../support/workspace-handlers";
 
 /** settings.read and settings.write on real files: sections, merging, validation, atomic writes, confinement. */
 
@@ -24,14 +24,27 @@ async function workspace(): Promise<string> {
   return dir;
 }
 
-const read = (root: string, section: "settings" | "hooks" | "mcp") => call(settingsHandlers, "settings.read", { root, section }, world.ctx());
+const read = (root: string, section: "settings" | "hooks" | "mcp") =>
+  call(settingsHandlers, "settings.read", { root, section }, world.ctx());
 const write = (root: string, section: "settings" | "hooks" | "mcp", value: Record<string, unknown>) =>
   call(settingsHandlers, "settings.write", { root, section, value }, world.ctx());
 const fileText = (root: string, file: string) => fs.readFile(path.join(root, file), "utf8");
-const fileJson = async (root: string, file: string) => JSON.parse(await fileText(root, file)) as Record<string, unknown>;
+const fileJson = async (root: string, file: string) =>
+  JSON.parse(await fileText(root, file)) as Record<string, unknown>;
 
-const HOOKS = { PreToolUse: [{ matcher: "Bash", hooks: [{ type: "command", command: "./check.sh", timeout: 10, extra: "kept" }], note: "kept too" }] };
-const SERVERS = { files: { command: "npx", args: ["-y", "server-files"] }, remote: { type: "http", url: "https://mcp.example.com/x", headers: { Authorization: "Bearer t" } } };
+const HOOKS = {
+  PreToolUse: [
+    {
+      matcher: "Bash",
+      hooks: [{ type: "command", command: "./check.sh", timeout: 10, extra: "kept" }],
+      note: "kept too",
+    },
+  ],
+};
+const SERVERS = {
+  files: { command: "npx", args: ["-y", "server-files"] },
+  remote: { type: "http", url: "https://mcp.example.com/x", headers: { Authorization: "Bearer t" } },
+};
 
 describe("settings.read", () => {
   it("reads every section of a workspace without files as empty", async () => {
@@ -71,7 +84,11 @@ describe("settings.read", () => {
 describe("settings.write", () => {
   it("writes settings as pretty JSON with a trailing newline, creating .claude, keeping unknown keys", async () => {
     const root = await workspace();
-    const value = { model: "sonnet", permissions: { allow: ["Bash(npm test)"], defaultMode: "plan" }, futureKey: { nested: [1, 2] } };
+    const value = {
+      model: "sonnet",
+      permissions: { allow: ["Bash(npm test)"], defaultMode: "plan" },
+      futureKey: { nested: [1, 2] },
+    };
     expect(await write(root, "settings", value)).toEqual({ section: "settings", value });
     expect(await fileText(root, ".claude/settings.json")).toBe(`${JSON.stringify(value, null, 2)}\n`);
     expect(await read(root, "settings")).toEqual({ section: "settings", value, exists: true });
@@ -83,7 +100,10 @@ describe("settings.write", () => {
   it("writes hooks into settings.json, leaving every other key untouched", async () => {
     const root = await workspace();
     await fs.mkdir(path.join(root, ".claude"));
-    await fs.writeFile(path.join(root, ".claude/settings.json"), JSON.stringify({ model: "opus", hooks: { Stop: [] }, unknown: { x: 1 } }));
+    await fs.writeFile(
+      path.join(root, ".claude/settings.json"),
+      JSON.stringify({ model: "opus", hooks: { Stop: [] }, unknown: { x: 1 } }),
+    );
     expect(await write(root, "hooks", HOOKS)).toEqual({ section: "hooks", value: HOOKS });
     expect(await fileJson(root, ".claude/settings.json")).toEqual({ model: "opus", hooks: HOOKS, unknown: { x: 1 } });
     expect(await read(root, "hooks")).toEqual({ section: "hooks", value: HOOKS, exists: true });
@@ -135,13 +155,20 @@ describe("settings.write", () => {
     await fs.mkdir(path.join(root, ".claude"));
     await fs.writeFile(path.join(root, ".claude/settings.json"), '{"model":"old"}\n', { mode: 0o600 });
     await fs.chmod(path.join(root, ".claude/settings.json"), 0o600);
-    await Promise.all([write(root, "hooks", HOOKS), write(root, "settings", { model: "a" }), write(root, "hooks", { Stop: [] }), write(root, "mcp", SERVERS)]);
+    await Promise.all([
+      write(root, "hooks", HOOKS),
+      write(root, "settings", { model: "a" }),
+      write(root, "hooks", { Stop: [] }),
+      write(root, "mcp", SERVERS),
+    ]);
     expect(await fs.readdir(path.join(root, ".claude"))).toEqual(["settings.json"]);
     expect((await fs.readdir(root)).sort()).toEqual([".claude", ".mcp.json"]);
     expect((await fs.stat(path.join(root, ".claude/settings.json"))).mode & 0o777).toBe(0o600);
     // One write at a time per file, so the result is that of some serial order: the
     // replacing settings write is never undone by a hooks write that read the old file.
-    expect([{ model: "a" }, { model: "a", hooks: HOOKS }, { model: "a", hooks: { Stop: [] } }]).toContainEqual(await fileJson(root, ".claude/settings.json"));
+    expect([{ model: "a" }, { model: "a", hooks: HOOKS }, { model: "a", hooks: { Stop: [] } }]).toContainEqual(
+      await fileJson(root, ".claude/settings.json"),
+    );
   });
 
   it("refuses a .claude that is a symlink leading out of the workspace, reading or writing", async () => {

@@ -3,8 +3,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchHandlers } from "../../agent/handlers/workspace-watch";
 import type { ChunkOf } from "../../shared/commands";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../support/workspace-handlers";
 import { until } from "../support/until";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../support/workspace-handlers";
 
 /** workspace.watch with a real watcher on a real directory. */
 
@@ -28,9 +28,17 @@ async function watching(setup?: (root: string) => Promise<void>, statsIntervalMs
   await setup?.(root);
   const events: Event[] = [];
   const controller = new AbortController();
-  const done = call(watchHandlers, "workspace.watch", { root, statsIntervalMs }, world.ctx({ signal: controller.signal, emit: (data) => events.push(data as Event) }));
+  const done = call(
+    watchHandlers,
+    "workspace.watch",
+    { root, statsIntervalMs },
+    world.ctx({ signal: controller.signal, emit: (data) => events.push(data as Event) }),
+  );
   await until(() => events.some((event) => event.type === "system_stats"), 5_000, "the first stats event");
-  const files = () => events.filter((event): event is FileEvent => event.type === "file_changed").map(({ path, event_type }) => [path, event_type]);
+  const files = () =>
+    events
+      .filter((event): event is FileEvent => event.type === "file_changed")
+      .map(({ path, event_type }) => [path, event_type]);
   return { root, events, files, controller, done };
 }
 
@@ -94,7 +102,9 @@ describe("workspace.watch", () => {
   });
 
   it("reports an atomic save (temp file renamed over the target) as one modification", async () => {
-    const { root, files, controller, done } = await watching(async (dir) => fs.writeFile(path.join(dir, "settings.json"), "{}"));
+    const { root, files, controller, done } = await watching(async (dir) =>
+      fs.writeFile(path.join(dir, "settings.json"), "{}"),
+    );
     await fs.writeFile(path.join(root, ".settings.json.tmp"), '{"a":1}');
     await fs.rename(path.join(root, ".settings.json.tmp"), path.join(root, "settings.json"));
     await until(() => files().length >= 1, 1_000, "the save");
@@ -137,9 +147,20 @@ describe("workspace.watch", () => {
     const root = path.join(world.root, `w${n++}`);
     await fs.mkdir(root);
     const controller = new AbortController();
-    const done = call(watchHandlers, "workspace.watch", { root, statsIntervalMs: 250 }, world.ctx({ signal: controller.signal }));
+    const done = call(
+      watchHandlers,
+      "workspace.watch",
+      { root, statsIntervalMs: 250 },
+      world.ctx({ signal: controller.signal }),
+    );
     controller.abort();
     expect(await done).toEqual({ ended: "cancelled" });
-    expect((await kaiError(call(watchHandlers, "workspace.watch", { root: world.outside, statsIntervalMs: 250 }, world.ctx()))).code).toBe("PERMISSION_DENIED");
+    expect(
+      (
+        await kaiError(
+          call(watchHandlers, "workspace.watch", { root: world.outside, statsIntervalMs: 250 }, world.ctx()),
+        )
+      ).code,
+    ).toBe("PERMISSION_DENIED");
   });
 });

@@ -40,7 +40,12 @@ describe("build", () => {
   it("bundles for deploy: wrangler deploy --dry-run writes a Worker bundle", { timeout: TIMEOUT_MS }, async () => {
     const outdir = tempDir("kai-bundle-");
     // No metrics, no Request.cf download, wrangler's config/logs in a throwaway folder.
-    const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: tempDir("kai-xdg-") };
+    const env = {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      XDG_CONFIG_HOME: tempDir("kai-xdg-"),
+    };
     const { code, output } = await runBin("wrangler/bin/wrangler.js", ["deploy", "--dry-run", "--outdir", outdir], env);
     expect(code, `wrangler deploy --dry-run failed:\n${output}`).toBe(0);
     const bundles = readdirSync(outdir).filter((name) => /\.m?js$/.test(name));

@@ -6,8 +6,8 @@ import { watchContainerEvents } from "../../agent/runtime/docker/events";
 import type { ContainerEvent } from "../../shared/schemas/services";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
-import { until } from "../support/until";
 import { setupOrFail } from "../support/setup-or-fail";
+import { until } from "../support/until";
 
 /**
  * The event watcher against the real engine: containers made, started and killed with
@@ -30,7 +30,14 @@ setupOrFail(async () => {
 afterEach(async () => {
   for (const controller of stops.splice(0)) controller.abort();
   const mine = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=${RUN}`] } });
-  await Promise.all(mine.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    mine.map((info) =>
+      docker
+        .getContainer(info.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 });
 afterAll(async () => {
   await proxy?.close();
@@ -60,7 +67,11 @@ describe("watchContainerEvents", () => {
     const { events, controller, done } = watch(name);
     await new Promise((resolve) => setTimeout(resolve, 200));
 
-    const container = await docker.createContainer({ name, Image: image, Labels: { [LABEL]: RUN, "kai.managed": "true", "kai.host": HOST_ID } });
+    const container = await docker.createContainer({
+      name,
+      Image: image,
+      Labels: { [LABEL]: RUN, "kai.managed": "true", "kai.host": HOST_ID },
+    });
     await container.start();
     await container.kill();
     await container.wait();
@@ -81,7 +92,11 @@ describe("watchContainerEvents", () => {
     const name = `kai-test-events-${RUN}-b`;
     const { events } = watch(name);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await docker.createContainer({ name, Image: image, Labels: { [LABEL]: RUN, "kai.managed": "true", "kai.host": "another-host" } });
+    await docker.createContainer({
+      name,
+      Image: image,
+      Labels: { [LABEL]: RUN, "kai.managed": "true", "kai.host": "another-host" },
+    });
     await until(() => events.length > 0, 10_000, "create");
     expect(events[0]).toMatchObject({ action: "create", managed: false, exitCode: null });
   });
@@ -89,7 +104,11 @@ describe("watchContainerEvents", () => {
   it("subscribes again when the engine connection drops, missing nothing and repeating nothing", async () => {
     const name = `kai-test-events-${RUN}-c`;
     // At least 750 ms between subscriptions, so what happens right after a drop falls in the gap.
-    const { events } = watch(name, createDockerClient({ socketPath: proxy.socketPath }), new Backoff({ baseMs: 1_500, capMs: 1_500 }));
+    const { events } = watch(
+      name,
+      createDockerClient({ socketPath: proxy.socketPath }),
+      new Backoff({ baseMs: 1_500, capMs: 1_500 }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     const container = await docker.createContainer({ name, Image: image, Labels: { [LABEL]: RUN } });
     await until(() => events.length === 1, 10_000, "create");

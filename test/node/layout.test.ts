@@ -75,7 +75,9 @@ describe("import layout", () => {
       'shared/x.ts imports "../edge/app"',
       'shared/x.ts imports "hono"',
     ]);
-    expect(sharedViolations(sharedFile, 'import { z } from "zod";\nimport { e } from "./errors";', dirs.shared)).toEqual([]);
+    expect(
+      sharedViolations(sharedFile, 'import { z } from "zod";\nimport { e } from "./errors";', dirs.shared),
+    ).toEqual([]);
     // A relative path may climb and come back down, as long as it ends inside shared/.
     expect(sharedViolations(sharedFile, 'import { s } from "../shared/schemas/identity";', dirs.shared)).toEqual([]);
     const edgeFile = path.join(dirs.edge, "routes", "hosts.ts");

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { type ServiceWorld, serviceWorld } from "../support/service-world";
-import { until } from "../support/until";
 import { setupOrFail } from "../support/setup-or-fail";
+import { until } from "../support/until";
 
 /** LiveStats against the real engine's stats streams. */
 

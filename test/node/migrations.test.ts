@@ -39,7 +39,10 @@ function migrationNumberProblems(names: string[]): string[] {
   return problems;
 }
 
-const sqlFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith(".sql")).sort();
+const sqlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith(".sql"))
+    .sort();
 
 const temps: string[] = [];
 const tempDir = () => {
@@ -54,7 +57,16 @@ afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true
  * relative to the project; and it exits 0 even when it fails, so callers check its output.
  */
 async function generate(out: string) {
-  const args = [DRIZZLE_KIT, "generate", "--dialect", "sqlite", "--schema", "./edge/db/schema.ts", "--out", path.relative(ROOT, out)];
+  const args = [
+    DRIZZLE_KIT,
+    "generate",
+    "--dialect",
+    "sqlite",
+    "--schema",
+    "./edge/db/schema.ts",
+    "--out",
+    path.relative(ROOT, out),
+  ];
   const { stdout, stderr } = await run(process.execPath, args, { cwd: ROOT, timeout: 60_000 });
   return `${stdout}\n${stderr}`;
 }
@@ -63,7 +75,9 @@ describe("migration numbering", () => {
   it("detects duplicate, missing and malformed numbers (self-check)", () => {
     expect(migrationNumberProblems(["0000_a.sql", "0001_b.sql", "0002_c.sql"])).toEqual([]);
     expect(migrationNumberProblems([])).toEqual([]);
-    expect(migrationNumberProblems(["0000_a.sql", "0001_b.sql", "0001_c.sql"])).toEqual(["number 0001 is used by 0001_b.sql, 0001_c.sql"]);
+    expect(migrationNumberProblems(["0000_a.sql", "0001_b.sql", "0001_c.sql"])).toEqual([
+      "number 0001 is used by 0001_b.sql, 0001_c.sql",
+    ]);
     expect(migrationNumberProblems(["0000_a.sql", "0002_c.sql"])).toEqual(["number 0001 is missing"]);
     expect(migrationNumberProblems(["0001_b.sql"])).toEqual(["number 0000 is missing"]);
     expect(migrationNumberProblems(["1_a.sql"])).toEqual(["1_a.sql: not named NNNN_name.sql"]);

@@ -33,11 +33,15 @@ export class AgentProcess {
     await writeFile(tokenFile, `${this.token}\n`, { mode: 0o600 });
     const entry = this.bundle ? [this.bundle] : ["--import", "tsx", path.join(ROOT, "agent/cli.ts")];
     const { KAI_TOKEN: _ignored, ...env } = process.env;
-    const child = spawn(process.execPath, [...entry, "--server", this.server, "--token-file", tokenFile, "--policy", policy, ...this.extraArgs], {
-      cwd: ROOT,
-      env: { ...env, KAI_CONFIG: "", XDG_CONFIG_HOME: dir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...entry, "--server", this.server, "--token-file", tokenFile, "--policy", policy, ...this.extraArgs],
+      {
+        cwd: ROOT,
+        env: { ...env, KAI_CONFIG: "", XDG_CONFIG_HOME: dir },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     this.#child = child;
     let buffered = "";
     const onData = (chunk: Buffer) => {
@@ -64,7 +68,10 @@ export class AgentProcess {
     const seen = this.lines.slice(since).find((line) => pattern.test(line));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`agent never logged ${pattern}; last lines:\n${this.lines.slice(-15).join("\n")}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`agent never logged ${pattern}; last lines:\n${this.lines.slice(-15).join("\n")}`)),
+        timeoutMs,
+      );
       this.#waiters.push({
         pattern,
         resolve: (line) => {

@@ -15,7 +15,23 @@ import type Docker from "dockerode";
 const execFileAsync = promisify(execFile);
 const BUSYBOX = "/bin/busybox";
 const REPOSITORY = "kai-test-busybox";
-const APPLETS = ["sh", "sleep", "httpd", "cat", "echo", "ls", "env", "printenv", "wget", "mkdir", "id", "true", "false", "kill", "ps"];
+const APPLETS = [
+  "sh",
+  "sleep",
+  "httpd",
+  "cat",
+  "echo",
+  "ls",
+  "env",
+  "printenv",
+  "wget",
+  "mkdir",
+  "id",
+  "true",
+  "false",
+  "kill",
+  "ps",
+];
 /**
  * `sleep` rather than `sh`: the create command takes no command, and a shell with no stdin
  * exits at once, so the container could never be seen running. busybox sleep as PID 1
@@ -52,7 +68,11 @@ async function ensureImage(docker: Docker): Promise<string> {
   } catch {
     throw new Error(`${BUSYBOX} is missing: install busybox-static (apt-get install -y busybox-static)`);
   }
-  const tag = createHash("sha256").update(binary).update(JSON.stringify({ APPLETS, CMD, RECIPE })).digest("hex").slice(0, 16);
+  const tag = createHash("sha256")
+    .update(binary)
+    .update(JSON.stringify({ APPLETS, CMD, RECIPE }))
+    .digest("hex")
+    .slice(0, 16);
   const reference = `${REPOSITORY}:${tag}`;
   try {
     await docker.getImage(reference).inspect();
@@ -75,7 +95,9 @@ async function ensureImage(docker: Docker): Promise<string> {
       changes: [`CMD ${JSON.stringify(CMD)}`, "LABEL kai-test.image=busybox"],
     });
     const output = await new Promise<Array<{ error?: string }>>((resolve, reject) => {
-      docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) => (error ? reject(error) : resolve(result)));
+      docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) =>
+        error ? reject(error) : resolve(result),
+      );
     });
     const failure = output.find((line) => line.error);
     if (failure) throw new Error(`docker import failed: ${failure.error}`);

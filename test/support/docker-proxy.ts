@@ -63,7 +63,8 @@ export async function startDockerProxy(upstream: string = engineSocket()): Promi
       });
     }
     client.on("data", (chunk: Buffer) => {
-      for (const match of chunk.toString("latin1").matchAll(REQUEST_LINE)) proxy.requests.push(`${match[1]} ${match[2]}`);
+      for (const match of chunk.toString("latin1").matchAll(REQUEST_LINE))
+        proxy.requests.push(`${match[1]} ${match[2]}`);
     });
     client.pipe(engine);
     engine.pipe(client);

@@ -52,7 +52,9 @@ export async function migrate(persistDir: string): Promise<void> {
  * Starts the real Worker on local workerd (wrangler's dev server, no watching), with its
  * D1 and Durable Objects persisted in `persistDir` so a restart keeps the data.
  */
-export async function startEdge(options: { persistDir?: string; port?: number; vars?: Record<string, string> } = {}): Promise<Edge> {
+export async function startEdge(
+  options: { persistDir?: string; port?: number; vars?: Record<string, string> } = {},
+): Promise<Edge> {
   const persistDir = options.persistDir ?? (await mkdtemp(path.join(os.tmpdir(), "kai-e2e-state-")));
   if (!options.persistDir) await migrate(persistDir);
   const port = options.port ?? (await freePort());
@@ -60,7 +62,9 @@ export async function startEdge(options: { persistDir?: string; port?: number; v
   const vars = { ...E2E_VARS, ...options.vars };
   const worker = await unstable_startWorker({
     config: path.join(ROOT, "wrangler.toml"),
-    bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
+    bindings: Object.fromEntries(
+      Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }]),
+    ),
     dev: {
       server: { hostname: "127.0.0.1", port },
       inspector: false,

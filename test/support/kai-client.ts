@@ -1,5 +1,5 @@
 import type { StreamOp } from "../../shared/commands";
-import { type StreamFrame, decodeStreamFrame } from "../../shared/stream-frames";
+import { decodeStreamFrame, type StreamFrame } from "../../shared/stream-frames";
 
 /**
  * A small client for end-to-end tests: talks to a running edge over real HTTP, the way a
@@ -20,7 +20,11 @@ export interface CallResult<T = unknown> {
 let counter = 0;
 export const uniqueName = (prefix: string) => `${prefix}${process.pid}${Date.now().toString(36)}${(counter += 1)}`;
 
-export async function request<T = any>(url: string, path: string, init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<CallResult<T>> {
+export async function request<T = any>(
+  url: string,
+  path: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<CallResult<T>> {
   const headers = new Headers(init.headers);
   if (init.token) headers.set("authorization", `Bearer ${init.token}`);
   if (init.body !== undefined) headers.set("content-type", "application/json");
@@ -46,17 +50,31 @@ export async function signUp(url: string): Promise<Session> {
   const password = "e2e-password";
   const started = await request(url, "/api/v1/auth/verifications", { body: { username, email, password } });
   if (started.status !== 202) throw new Error(`registration failed: ${started.status} ${JSON.stringify(started.body)}`);
-  const mailbox = await request<{ messages: { code: string }[] }>(url, `/api/v1/dev/mailbox?email=${encodeURIComponent(email)}`);
+  const mailbox = await request<{ messages: { code: string }[] }>(
+    url,
+    `/api/v1/dev/mailbox?email=${encodeURIComponent(email)}`,
+  );
   const code = mailbox.body.messages[0]?.code;
-  const verified = await request<{ access_token: string }>(url, "/api/v1/auth/verifications/verify", { body: { email, token: code } });
+  const verified = await request<{ access_token: string }>(url, "/api/v1/auth/verifications/verify", {
+    body: { email, token: code },
+  });
   if (verified.status !== 200) throw new Error(`verification failed: ${verified.status}`);
-  const created = await request<{ data: { token: string } }>(url, "/api/tokens", { token: verified.body.access_token, body: { name: "e2e" } });
+  const created = await request<{ data: { token: string } }>(url, "/api/tokens", {
+    token: verified.body.access_token,
+    body: { name: "e2e" },
+  });
   return { url, token: created.body.data.token, email };
 }
 
 /** Enrolls a host and returns its id and agent token. */
-export async function enrollHost(session: Session, name = uniqueName("host-")): Promise<{ id: string; token: string; name: string }> {
-  const res = await request<{ data: { host: { id: string }; token: string } }>(session.url, "/api/hosts", { token: session.token, body: { name } });
+export async function enrollHost(
+  session: Session,
+  name = uniqueName("host-"),
+): Promise<{ id: string; token: string; name: string }> {
+  const res = await request<{ data: { host: { id: string }; token: string } }>(session.url, "/api/hosts", {
+    token: session.token,
+    body: { name },
+  });
   if (res.status !== 201) throw new Error(`enrolling failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.data.host.id, token: res.body.data.token, name };
 }

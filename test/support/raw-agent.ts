@@ -15,13 +15,17 @@ export interface RawAgent {
 }
 
 export function dialAgent(edgeUrl: string, token: string): Promise<RawAgent> {
-  const socket = new WebSocket(`${edgeUrl.replace("http", "ws")}/api/agent/connect`, { headers: { Authorization: `Bearer ${token}` } });
+  const socket = new WebSocket(`${edgeUrl.replace("http", "ws")}/api/agent/connect`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
   const frames: RawAgent["frames"] = [];
   socket.on("message", (data) => {
     const text = data.toString();
     if (text !== "pong") frames.push(JSON.parse(text));
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   return new Promise((resolve, reject) => {
     let hostId = "";
     socket.once("upgrade", (response) => (hostId = String(response.headers["x-kai-host-id"])));
@@ -42,4 +46,3 @@ export const helloFrame = (hostId: string, protocolVersion = PROTOCOL_VERSION) =
     arch: "x64",
     hostname: "raw",
   });
-

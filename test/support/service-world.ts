@@ -25,7 +25,9 @@ export interface ServiceWorld {
   /** A unique container name of this run. */
   name(what: string): string;
   /** Creates (and by default starts) a labelled container with plain dockerode. */
-  container(options: Partial<Docker.ContainerCreateOptions> & { start?: boolean }): Promise<Docker.ContainerInspectInfo>;
+  container(
+    options: Partial<Docker.ContainerCreateOptions> & { start?: boolean },
+  ): Promise<Docker.ContainerInspectInfo>;
   /** Commits a container of `base` that ran `setup` as image `repoTag`, with Dockerfile-style `changes`. */
   deriveImage(base: string, repoTag: string, changes: string[], setup?: string): Promise<string>;
   /** Runs `script` with sh in a running container and returns what it printed. */
@@ -81,7 +83,11 @@ export async function serviceWorld(what: string): Promise<ServiceWorld> {
       return created.inspect();
     },
     async deriveImage(base, repoTag, changes, setup = "true") {
-      const builder = await docker.createContainer({ Image: base, Cmd: ["/bin/sh", "-c", setup], Labels: { [TEST_LABEL]: run } });
+      const builder = await docker.createContainer({
+        Image: base,
+        Cmd: ["/bin/sh", "-c", setup],
+        Labels: { [TEST_LABEL]: run },
+      });
       await builder.start();
       await builder.wait();
       // Committed under a tag of its own too, so cleanup finds it after `repoTag` moves on.
@@ -94,7 +100,9 @@ export async function serviceWorld(what: string): Promise<ServiceWorld> {
     },
     async exec(id, script) {
       // A TTY: one plain stream, nothing to demultiplex.
-      const exec = await docker.getContainer(id).exec({ Cmd: ["/bin/sh", "-c", script], AttachStdout: true, AttachStderr: true, Tty: true });
+      const exec = await docker
+        .getContainer(id)
+        .exec({ Cmd: ["/bin/sh", "-c", script], AttachStdout: true, AttachStderr: true, Tty: true });
       const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
       const chunks: Buffer[] = [];
       await new Promise((resolve, reject) => {
@@ -109,14 +117,34 @@ export async function serviceWorld(what: string): Promise<ServiceWorld> {
       const containers = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${run}`] } });
       // An update mounts a service's anonymous volumes again by name, and `v: true` spares
       // named volumes: so every volume these containers used is removed explicitly.
-      const volumes = containers.flatMap((info) => info.Mounts.filter((mount) => mount.Type === "volume" && mount.Name).map((mount) => mount.Name ?? ""));
-      await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
-      await Promise.all(volumes.map((volume) => docker.getVolume(volume).remove().catch(() => undefined)));
+      const volumes = containers.flatMap((info) =>
+        info.Mounts.filter((mount) => mount.Type === "volume" && mount.Name).map((mount) => mount.Name ?? ""),
+      );
+      await Promise.all(
+        containers.map((info) =>
+          docker
+            .getContainer(info.Id)
+            .remove({ force: true, v: true })
+            .catch(() => undefined),
+        ),
+      );
+      await Promise.all(
+        volumes.map((volume) =>
+          docker
+            .getVolume(volume)
+            .remove()
+            .catch(() => undefined),
+        ),
+      );
       // By tag, never by id: a tag of this run may point at the shared busybox image, which
       // must only lose that tag. An image whose last tag goes is deleted with it.
       const images = await docker.listImages({ filters: { reference: [repository] } });
       const tags = images.flatMap((found) => found.RepoTags ?? []).filter((tag) => tag.startsWith(`${repository}:`));
-      for (const tag of tags) await docker.getImage(tag).remove().catch(() => undefined);
+      for (const tag of tags)
+        await docker
+          .getImage(tag)
+          .remove()
+          .catch(() => undefined);
     },
   };
   return world;
@@ -141,4 +169,3 @@ export async function engineInspect(docker: Docker, ref: string): Promise<Docker
     throw error;
   }
 }
-

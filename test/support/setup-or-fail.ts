@@ -9,7 +9,10 @@ import { beforeAll, beforeEach } from "vitest";
  * beforeEach. Guard cleanups with `ready`, which is true only once `setup` has succeeded:
  * after a failed setup there is nothing of theirs to clean up.
  */
-export function setupOrFail(setup: () => Promise<void>, { timeoutMs = 120_000 }: { timeoutMs?: number } = {}): { readonly ready: boolean } {
+export function setupOrFail(
+  setup: () => Promise<void>,
+  { timeoutMs = 120_000 }: { timeoutMs?: number } = {},
+): { readonly ready: boolean } {
   let ready = false;
   let error: unknown;
   beforeAll(async () => {

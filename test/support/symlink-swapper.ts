@@ -28,9 +28,14 @@ process.stdout.write("swaps " + swaps + "\\n");
 `;
 
 /** Starts the attacker; `output` is what it printed so far (`swaps N` once it stopped). */
-export function startSwapper(pairs: Array<[string, string]>, stop: string): { child: ChildProcess; output: () => string } {
+export function startSwapper(
+  pairs: Array<[string, string]>,
+  stop: string,
+): { child: ChildProcess; output: () => string } {
   let output = "";
-  const child = spawn(process.execPath, ["-e", SWAPPER, JSON.stringify([pairs, stop])], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-e", SWAPPER, JSON.stringify([pairs, stop])], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   child.stdout!.on("data", (data: Buffer) => {
     output += data.toString();
   });

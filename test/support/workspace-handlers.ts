@@ -54,7 +54,12 @@ export async function workspaceWorld(prefix: string): Promise<WorkspaceWorld> {
   };
 }
 
-export async function call<O extends Op>(handlers: Partial<Handlers>, op: O, params: ParamsOf<O>, ctx: HandlerContext): Promise<ResultOf<O>> {
+export async function call<O extends Op>(
+  handlers: Partial<Handlers>,
+  op: O,
+  params: ParamsOf<O>,
+  ctx: HandlerContext,
+): Promise<ResultOf<O>> {
   const handler = handlers[op];
   if (!handler) throw new Error(`no handler for ${op} in this map`);
   const command = COMMANDS[op];
@@ -73,7 +78,6 @@ export async function call<O extends Op>(handlers: Partial<Handlers>, op: O, par
 
 /** The same assertion helper the service tests use: one definition. */
 export { kaiError } from "./service-world";
-
 
 export async function writeExecutable(file: string, text: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { SignJWT, UnsecuredJWT, decodeJwt, decodeProtectedHeader } from "jose";
+import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { call, expectProblem, registerUser } from "./helpers";
 
@@ -7,7 +7,10 @@ const secret = () => new TextEncoder().encode(env.JWT_SECRET);
 const me = (token: string) => call("/api/v1/users/me", { token });
 
 /** Re-signs the claims of a real token with chosen changes, using the real secret and kid. */
-async function forge(real: string, change: { audience?: string; issuer?: string; expiresAt?: number; kid?: string; alg?: string }) {
+async function forge(
+  real: string,
+  change: { audience?: string; issuer?: string; expiresAt?: number; kid?: string; alg?: string },
+) {
   const claims = decodeJwt(real);
   const header = decodeProtectedHeader(real);
   const jwt = new SignJWT({ sid: claims["sid"] })
@@ -57,7 +60,11 @@ describe("access tokens", () => {
   it("refuses a wrong audience, a wrong issuer, an unknown kid and another algorithm", async () => {
     const user = await registerUser();
     await expectProblem(await me(await forge(user.accessToken, { audience: "someone-else" })), 401, "UNAUTHORIZED");
-    await expectProblem(await me(await forge(user.accessToken, { issuer: "https://evil.example" })), 401, "UNAUTHORIZED");
+    await expectProblem(
+      await me(await forge(user.accessToken, { issuer: "https://evil.example" })),
+      401,
+      "UNAUTHORIZED",
+    );
     await expectProblem(await me(await forge(user.accessToken, { kid: "not-our-key" })), 401, "UNAUTHORIZED");
     await expectProblem(await me(await forge(user.accessToken, { alg: "HS512" })), 401, "UNAUTHORIZED");
   });
@@ -87,6 +94,10 @@ describe("access tokens", () => {
     const none = await call("/api/v1/users/me");
     expect(none.headers.get("www-authenticate")).toContain("Bearer");
     await expectProblem(none, 401, "UNAUTHORIZED");
-    await expectProblem(await call("/api/v1/users/me", { headers: { Authorization: "Basic dXNlcjpwYXNz" } }), 401, "UNAUTHORIZED");
+    await expectProblem(
+      await call("/api/v1/users/me", { headers: { Authorization: "Basic dXNlcjpwYXNz" } }),
+      401,
+      "UNAUTHORIZED",
+    );
   });
 });

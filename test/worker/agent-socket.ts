@@ -1,4 +1,4 @@
-import { SELF, env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { PROTOCOL_VERSION } from "../../shared/protocol";
 import { BASE, call, registerUser, unique } from "./helpers";
@@ -43,7 +43,9 @@ export function record(response: Response): RawSocket {
 
 /** Opens an agent's socket with its token, as kai-agent does (no hello yet). */
 export async function dial(token: string): Promise<RawSocket> {
-  const response = await SELF.fetch(`${BASE}/api/agent/connect`, { headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` } });
+  const response = await SELF.fetch(`${BASE}/api/agent/connect`, {
+    headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` },
+  });
   expect(response.status).toBe(101);
   return record(response);
 }
@@ -71,7 +73,8 @@ export interface EnrolledHost {
 export async function enrolledHost(): Promise<EnrolledHost> {
   const user = await registerUser();
   const enrolled = await call("/api/hosts", { body: { name: unique("h") }, token: user.accessToken });
-  const { host, token } = ((await enrolled.json()) as { data: { host: { id: string; name: string }; token: string } }).data;
+  const { host, token } = ((await enrolled.json()) as { data: { host: { id: string; name: string }; token: string } })
+    .data;
   return { user, host, token };
 }
 
@@ -89,7 +92,9 @@ export async function connectAgent(enrolled: EnrolledHost): Promise<RawSocket> {
  */
 export async function failHostUpdates(hostId: string): Promise<() => Promise<void>> {
   const trigger = `fail_host_${hostId.replaceAll("-", "_")}`;
-  await env.DB.exec(`CREATE TRIGGER ${trigger} BEFORE UPDATE ON hosts WHEN NEW.id = '${hostId}' BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END;`);
+  await env.DB.exec(
+    `CREATE TRIGGER ${trigger} BEFORE UPDATE ON hosts WHEN NEW.id = '${hostId}' BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END;`,
+  );
   return async () => {
     await env.DB.exec(`DROP TRIGGER ${trigger}`);
   };

@@ -34,7 +34,9 @@ describe("personal API tokens", () => {
     expect(await res.json()).toMatchObject({ id: user.id, username: user.username });
     expect((await call("/api/tokens", { token: created.token })).status).toBe(200);
 
-    const list = (await (await call("/api/tokens", { token: user.accessToken })).json()) as { data: { tokens: Record<string, unknown>[] } };
+    const list = (await (await call("/api/tokens", { token: user.accessToken })).json()) as {
+      data: { tokens: Record<string, unknown>[] };
+    };
     expect(list.data.tokens).toHaveLength(1);
     expect(list.data.tokens[0]).toMatchObject({ id: created.id, name: "laptop", prefix: created.prefix });
     expect(list.data.tokens[0]).not.toHaveProperty("token");
@@ -63,7 +65,10 @@ describe("personal API tokens", () => {
   it("refuses an expired token", async () => {
     const user = await registerUser();
     const created = await createToken(user.accessToken, { name: "short", expiresInDays: 1 });
-    await database(env.DB).update(apiTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiTokens.id, created.id));
+    await database(env.DB)
+      .update(apiTokens)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(apiTokens.id, created.id));
     await expectProblem(await call("/api/v1/users/me", { token: created.token }), 401, "UNAUTHORIZED");
   });
 
@@ -71,17 +76,35 @@ describe("personal API tokens", () => {
     const owner = await registerUser();
     const stranger = await registerUser();
     const created = await createToken(owner.accessToken);
-    await expectEnvelopeError(await call(`/api/tokens/${created.id}`, { method: "DELETE", token: stranger.accessToken }), 404, "NOT_FOUND");
-    const list = (await (await call("/api/tokens", { token: stranger.accessToken })).json()) as { data: { tokens: unknown[] } };
+    await expectEnvelopeError(
+      await call(`/api/tokens/${created.id}`, { method: "DELETE", token: stranger.accessToken }),
+      404,
+      "NOT_FOUND",
+    );
+    const list = (await (await call("/api/tokens", { token: stranger.accessToken })).json()) as {
+      data: { tokens: unknown[] };
+    };
     expect(list.data.tokens).toHaveLength(0);
     expect((await call("/api/v1/users/me", { token: created.token })).status).toBe(200);
   });
 
   it("validates input in the envelope format", async () => {
     const user = await registerUser();
-    await expectEnvelopeError(await call("/api/tokens", { body: { name: "x", expiresInDays: 0 }, token: user.accessToken }), 400, "VALIDATION_ERROR");
-    await expectEnvelopeError(await call("/api/tokens", { body: { name: "x", admin: true }, token: user.accessToken }), 400, "VALIDATION_ERROR");
-    await expectEnvelopeError(await call("/api/tokens/not-a-uuid", { method: "DELETE", token: user.accessToken }), 400, "VALIDATION_ERROR");
+    await expectEnvelopeError(
+      await call("/api/tokens", { body: { name: "x", expiresInDays: 0 }, token: user.accessToken }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    await expectEnvelopeError(
+      await call("/api/tokens", { body: { name: "x", admin: true }, token: user.accessToken }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    await expectEnvelopeError(
+      await call("/api/tokens/not-a-uuid", { method: "DELETE", token: user.accessToken }),
+      400,
+      "VALIDATION_ERROR",
+    );
     await expectEnvelopeError(await call("/api/tokens", { body: { name: "x" } }), 401, "UNAUTHORIZED");
     await expectEnvelopeError(await call("/api/tokens", { token: "kai_pat_forged" }), 401, "UNAUTHORIZED");
   });

@@ -21,7 +21,8 @@ const stored = (userId: string) => database(env.DB).select().from(auditLog).wher
 /** A host's real Durable Object, whose storage the buffer keeps its pending rows in. */
 const hostSession = () => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(`audit-test-${crypto.randomUUID()}`));
 /** Rows waiting in the object's storage (stored in batches). */
-const pendingIn = async (storage: DurableObjectStorage) => storage.sql.exec<{ total: number | null }>("SELECT sum(count) AS total FROM audit_pending").one().total ?? 0;
+const pendingIn = async (storage: DurableObjectStorage) =>
+  storage.sql.exec<{ total: number | null }>("SELECT sum(count) AS total FROM audit_pending").one().total ?? 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("audit rows go to D1 in batches, through the host object's own storage", () => {

@@ -51,7 +51,11 @@ describe("registration: happy path", () => {
     expect(resent.status).toBe(204);
     const second = await latestCode(email);
     if (first !== second) {
-      await expectProblem(await call("/api/v1/auth/verifications/verify", { body: { email, token: first } }), 401, "UNAUTHORIZED");
+      await expectProblem(
+        await call("/api/v1/auth/verifications/verify", { body: { email, token: first } }),
+        401,
+        "UNAUTHORIZED",
+      );
     }
     expect((await call("/api/v1/auth/verifications/verify", { body: { email, token: second } })).status).toBe(200);
   });
@@ -89,7 +93,9 @@ describe("registration: errors", () => {
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ email });
     const mails = await db().select().from(devMailbox).where(eq(devMailbox.to, email));
-    expect(mails.map((mail) => [mail.subject, mail.code])).toEqual([["Your Kai registration needs another username", null]]);
+    expect(mails.map((mail) => [mail.subject, mail.code])).toEqual([
+      ["Your Kai registration needs another username", null],
+    ]);
     expect(await db().select().from(verifications).where(eq(verifications.email, email))).toHaveLength(0);
   });
 
@@ -107,17 +113,30 @@ describe("registration: errors", () => {
   });
 
   it("accepts a redirect to one of Kai's own origins", async () => {
-    const body = { username: unique("v_"), email: `${unique("v")}@example.com`, password: "secret123", redirect_to: "https://app.kai.test/welcome" };
+    const body = {
+      username: unique("v_"),
+      email: `${unique("v")}@example.com`,
+      password: "secret123",
+      redirect_to: "https://app.kai.test/welcome",
+    };
     expect((await start(body)).status).toBe(202);
   });
 
   it("refuses a malformed code with 422 and a wrong one with 401", async () => {
     const email = `${unique("wrong")}@example.com`;
     await start({ username: unique("w_"), email, password: "secret123" });
-    await expectProblem(await call("/api/v1/auth/verifications/verify", { body: { email, token: "12ab56" } }), 422, "VALIDATION_ERROR");
+    await expectProblem(
+      await call("/api/v1/auth/verifications/verify", { body: { email, token: "12ab56" } }),
+      422,
+      "VALIDATION_ERROR",
+    );
     const code = await latestCode(email);
     const wrong = code === "000000" ? "000001" : "000000";
-    const body = await expectProblem(await call("/api/v1/auth/verifications/verify", { body: { email, token: wrong } }), 401, "UNAUTHORIZED");
+    const body = await expectProblem(
+      await call("/api/v1/auth/verifications/verify", { body: { email, token: wrong } }),
+      401,
+      "UNAUTHORIZED",
+    );
     expect(body["detail"]).toBe("the code is invalid or has expired");
   });
 
@@ -127,17 +146,32 @@ describe("registration: errors", () => {
     const code = await latestCode(email);
     const wrong = (n: number) => String((Number(code) + n) % 1_000_000).padStart(6, "0");
     for (let i = 1; i <= 5; i++) {
-      await expectProblem(await call("/api/v1/auth/verifications/verify", { body: { email, token: wrong(i) } }), 401, "UNAUTHORIZED");
+      await expectProblem(
+        await call("/api/v1/auth/verifications/verify", { body: { email, token: wrong(i) } }),
+        401,
+        "UNAUTHORIZED",
+      );
     }
-    await expectProblem(await call("/api/v1/auth/verifications/verify", { body: { email, token: code } }), 401, "UNAUTHORIZED");
+    await expectProblem(
+      await call("/api/v1/auth/verifications/verify", { body: { email, token: code } }),
+      401,
+      "UNAUTHORIZED",
+    );
   });
 
   it("refuses an expired code", async () => {
     const email = `${unique("expired")}@example.com`;
     await start({ username: unique("x_"), email, password: "secret123" });
     const code = await latestCode(email);
-    await db().update(verifications).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(verifications.email, email));
-    await expectProblem(await call("/api/v1/auth/verifications/verify", { body: { email, token: code } }), 401, "UNAUTHORIZED");
+    await db()
+      .update(verifications)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(verifications.email, email));
+    await expectProblem(
+      await call("/api/v1/auth/verifications/verify", { body: { email, token: code } }),
+      401,
+      "UNAUTHORIZED",
+    );
   });
 
   it("accepts a code once only", async () => {
@@ -145,7 +179,11 @@ describe("registration: errors", () => {
     await start({ username: unique("o_"), email, password: "secret123" });
     const code = await latestCode(email);
     expect((await call("/api/v1/auth/verifications/verify", { body: { email, token: code } })).status).toBe(200);
-    await expectProblem(await call("/api/v1/auth/verifications/verify", { body: { email, token: code } }), 401, "UNAUTHORIZED");
+    await expectProblem(
+      await call("/api/v1/auth/verifications/verify", { body: { email, token: code } }),
+      401,
+      "UNAUTHORIZED",
+    );
   });
 
   it("answers 409 when the username was taken between registration and verification", async () => {
@@ -154,6 +192,10 @@ describe("registration: errors", () => {
     await start({ username, email, password: "secret123" });
     const code = await latestCode(email);
     await registerUser({ username: username.toUpperCase() });
-    await expectProblem(await call("/api/v1/auth/verifications/verify", { body: { email, token: code } }), 409, "CONFLICT");
+    await expectProblem(
+      await call("/api/v1/auth/verifications/verify", { body: { email, token: code } }),
+      409,
+      "CONFLICT",
+    );
   });
 });

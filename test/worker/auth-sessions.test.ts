@@ -5,7 +5,8 @@ import { database } from "../../edge/db/client";
 import { authSessions, refreshTokens } from "../../edge/db/schema";
 import { call, expectProblem, randomIp, registerUser, unique } from "./helpers";
 
-const login = (email: string, password: string, ip = randomIp()) => call("/api/v1/auth/sessions", { body: { email, password }, ip });
+const login = (email: string, password: string, ip = randomIp()) =>
+  call("/api/v1/auth/sessions", { body: { email, password }, ip });
 const refresh = (refresh_token: string) => call("/api/v1/auth/sessions/refresh", { body: { refresh_token } });
 const me = (token: string) => call("/api/v1/users/me", { token });
 
@@ -22,7 +23,11 @@ describe("sign in", () => {
   it("gives the same 401 for a wrong password and an unknown email", async () => {
     const user = await registerUser();
     const wrong = await expectProblem(await login(user.email, "not the password"), 401, "UNAUTHORIZED");
-    const unknown = await expectProblem(await login(`${unique("ghost")}@example.com`, "whatever1"), 401, "UNAUTHORIZED");
+    const unknown = await expectProblem(
+      await login(`${unique("ghost")}@example.com`, "whatever1"),
+      401,
+      "UNAUTHORIZED",
+    );
     expect(wrong["detail"]).toBe(unknown["detail"]);
     expect(wrong["title"]).toBe(unknown["title"]);
   });
@@ -67,7 +72,10 @@ describe("refresh tokens", () => {
 
   it("revokes the whole family when a rotated token is used again", async () => {
     const user = await registerUser();
-    const rotated = (await (await refresh(user.refreshToken)).json()) as { access_token: string; refresh_token: string };
+    const rotated = (await (await refresh(user.refreshToken)).json()) as {
+      access_token: string;
+      refresh_token: string;
+    };
     // An attacker replays the stolen, already-rotated token...
     await expectProblem(await refresh(user.refreshToken), 401, "UNAUTHORIZED");
     // ...and every token of that family stops working, the legitimate newest ones included.
@@ -103,7 +111,9 @@ describe("sign out", () => {
   });
 
   it("answers 204 for an unknown token and 422 without one", async () => {
-    expect((await call("/api/v1/auth/sessions", { method: "DELETE", body: { refresh_token: "kai_rt_unknown" } })).status).toBe(204);
+    expect(
+      (await call("/api/v1/auth/sessions", { method: "DELETE", body: { refresh_token: "kai_rt_unknown" } })).status,
+    ).toBe(204);
     await expectProblem(await call("/api/v1/auth/sessions", { method: "DELETE", body: {} }), 422, "VALIDATION_ERROR");
   });
 });

@@ -31,7 +31,8 @@ describe("connect pacing (RateLimiter.pace)", () => {
   it("caps the turns one group holds, so one user's hosts cannot crowd out another's", async () => {
     const bucket = pacer();
     const mine = [];
-    for (const holder of ["h0", "h1", "h2", "h3"]) mine.push(await bucket.pace({ ...base, maxPerGroup: 2, holder, group: "greedy" }));
+    for (const holder of ["h0", "h1", "h2", "h3"])
+      mine.push(await bucket.pace({ ...base, maxPerGroup: 2, holder, group: "greedy" }));
     // h0 goes at once (it holds no pending turn), h1 and h2 wait, h3 is one turn too many.
     expect(mine.map((turn) => turn.admitted)).toEqual([true, true, true, false]);
     expect((await bucket.pace({ ...base, maxPerGroup: 2, holder: "theirs", group: "other" })).admitted).toBe(true);
@@ -40,10 +41,12 @@ describe("connect pacing (RateLimiter.pace)", () => {
   it("refuses callers whose turn is too far off, telling each a different time to come back", async () => {
     const bucket = pacer();
     const decisions = [];
-    for (let n = 0; n < 6; n++) decisions.push(await bucket.pace({ ...base, maxWaitMs: 2500, holder: `h${n}`, group: `u${n}` }));
+    for (let n = 0; n < 6; n++)
+      decisions.push(await bucket.pace({ ...base, maxWaitMs: 2500, holder: `h${n}`, group: `u${n}` }));
     expect(decisions.map((turn) => turn.admitted)).toEqual([true, true, true, false, false, false]);
     const retries = decisions.flatMap((turn) => (turn.admitted ? [] : [turn.retryAfterMs]));
-    for (let index = 1; index < retries.length; index++) expect((retries[index] ?? 0) - (retries[index - 1] ?? 0)).toBeGreaterThan(800);
+    for (let index = 1; index < retries.length; index++)
+      expect((retries[index] ?? 0) - (retries[index - 1] ?? 0)).toBeGreaterThan(800);
     expect(retries[0]).toBeGreaterThanOrEqual(1000);
   });
 

@@ -24,7 +24,11 @@ describe("browser session cookie", () => {
   it("refuses unsafe requests without an Origin, or from a foreign one", async () => {
     const user = await registerUser();
     const patch = (headers: Record<string, string>) =>
-      call("/api/v1/users/me", { method: "PATCH", body: { bio: "changed" }, headers: { cookie: user.cookie, ...headers } });
+      call("/api/v1/users/me", {
+        method: "PATCH",
+        body: { bio: "changed" },
+        headers: { cookie: user.cookie, ...headers },
+      });
     await expectProblem(await patch({}), 403, "PERMISSION_DENIED");
     await expectProblem(await patch({ origin: "https://evil.example" }), 403, "PERMISSION_DENIED");
     await expectProblem(await patch({ origin: "null" }), 403, "PERMISSION_DENIED");
@@ -56,6 +60,10 @@ describe("browser session cookie", () => {
   });
 
   it("refuses a made-up cookie", async () => {
-    await expectProblem(await call("/api/v1/users/me", { headers: { cookie: "__Host-kai_session=kai_cs_forged" } }), 401, "UNAUTHORIZED");
+    await expectProblem(
+      await call("/api/v1/users/me", { headers: { cookie: "__Host-kai_session=kai_cs_forged" } }),
+      401,
+      "UNAUTHORIZED",
+    );
   });
 });

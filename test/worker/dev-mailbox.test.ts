@@ -8,7 +8,11 @@ async function fetchWith(environment: string, path: string, init?: RequestInit) 
   const ctx = createExecutionContext();
   const request = new Request(`${BASE}${path}`, init);
   request.headers.set("CF-Connecting-IP", randomIp());
-  const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ENVIRONMENT: environment }, ctx);
+  const response = await worker.fetch(
+    request as Request<unknown, IncomingRequestCfProperties>,
+    { ...env, ENVIRONMENT: environment },
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return response;
 }

@@ -22,13 +22,19 @@ describe("one error model on both surfaces", () => {
   });
 
   it("answers malformed JSON with 400 BAD_REQUEST", async () => {
-    const res = await call("/api/v1/auth/sessions", { body: '{"email": "a@b.c", "password": ', headers: { "content-type": "application/json" } });
+    const res = await call("/api/v1/auth/sessions", {
+      body: '{"email": "a@b.c", "password": ',
+      headers: { "content-type": "application/json" },
+    });
     await expectProblem(res, 400, "BAD_REQUEST");
   });
 
   it("answers a wrong content type with 415 on both surfaces", async () => {
     await expectProblem(
-      await call("/api/v1/auth/sessions", { body: "email=a@b.c", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      await call("/api/v1/auth/sessions", {
+        body: "email=a@b.c",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
       415,
       "UNSUPPORTED_MEDIA_TYPE",
     );
@@ -46,11 +52,21 @@ describe("one error model on both surfaces", () => {
   });
 
   it("answers validation errors with 422 on /api/v1 and 400 on /api, naming the fields", async () => {
-    const v1 = await expectProblem(await call("/api/v1/auth/sessions", { body: { email: "not-an-email", password: "1" } }), 422, "VALIDATION_ERROR");
-    expect(Object.keys((v1["errors"] as { fields: object }).fields)).toEqual(expect.arrayContaining(["email", "password"]));
+    const v1 = await expectProblem(
+      await call("/api/v1/auth/sessions", { body: { email: "not-an-email", password: "1" } }),
+      422,
+      "VALIDATION_ERROR",
+    );
+    expect(Object.keys((v1["errors"] as { fields: object }).fields)).toEqual(
+      expect.arrayContaining(["email", "password"]),
+    );
 
     const user = await registerUser();
-    const envelope = await expectEnvelopeError(await call("/api/tokens", { body: { name: "" }, token: user.accessToken }), 400, "VALIDATION_ERROR");
+    const envelope = await expectEnvelopeError(
+      await call("/api/tokens", { body: { name: "" }, token: user.accessToken }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expect(envelope.error.message).toContain("name");
   });
 

@@ -1,4 +1,4 @@
-import { SELF, env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { and, desc, eq, isNotNull } from "drizzle-orm";
 import { expect } from "vitest";
 import { database } from "../../edge/db/client";
@@ -74,14 +74,19 @@ export interface TestUser {
 }
 
 /** Registers and verifies a user through the real routes. */
-export async function registerUser(overrides: Partial<Pick<TestUser, "email" | "username" | "password">> = {}): Promise<TestUser> {
+export async function registerUser(
+  overrides: Partial<Pick<TestUser, "email" | "username" | "password">> = {},
+): Promise<TestUser> {
   const username = overrides.username ?? unique("u_");
   const email = overrides.email ?? `${unique("user")}@example.com`;
   const password = overrides.password ?? "correct horse battery";
   const ip = randomIp();
   const started = await call("/api/v1/auth/verifications", { body: { username, email, password }, ip });
   expect(started.status).toBe(202);
-  const verified = await call("/api/v1/auth/verifications/verify", { body: { email, token: await latestCode(email) }, ip });
+  const verified = await call("/api/v1/auth/verifications/verify", {
+    body: { email, token: await latestCode(email) },
+    ip,
+  });
   expect(verified.status).toBe(200);
   const tokens = (await verified.json()) as { access_token: string; refresh_token: string; user: { id: string } };
   return {
@@ -119,7 +124,11 @@ export async function expectProblem(response: Response, status: number, code: st
 export async function expectEnvelopeError(response: Response, status: number, code: string) {
   expect(response.status).toBe(status);
   expect(response.headers.get("content-type")).toContain("application/json");
-  const body = (await response.json()) as { success: boolean; error: { code: string; message: string }; timestamp: string };
+  const body = (await response.json()) as {
+    success: boolean;
+    error: { code: string; message: string };
+    timestamp: string;
+  };
   expect(body.success).toBe(false);
   expect(body.error.code).toBe(code);
   expect(typeof body.error.message).toBe("string");

@@ -14,7 +14,17 @@ import {
 import type { Outcome } from "../../edge/host-session/pending";
 import { CLOSE_CODES } from "../../shared/protocol";
 import { decodeStreamFrame } from "../../shared/stream-frames";
-import { type EnrolledHost, type RawSocket, connectAgent, dial, enrolledHost, failHostUpdates, hello, hostSession, record } from "./agent-socket";
+import {
+  connectAgent,
+  dial,
+  type EnrolledHost,
+  enrolledHost,
+  failHostUpdates,
+  hello,
+  hostSession,
+  type RawSocket,
+  record,
+} from "./agent-socket";
 import { BASE } from "./helpers";
 
 /**
@@ -35,13 +45,25 @@ async function hostRow(hostId: string) {
 /** A relayed call the test's agent answers: the request it received, and the outcome to come. */
 async function relayedCall(enrolled: EnrolledHost, agent: RawSocket, op: string, params: unknown) {
   const requestId = crypto.randomUUID();
-  const outcome = hostSession(enrolled.host.id).call(requestId, op, params, 5_000, subjectOf(enrolled)) as Promise<Outcome>;
-  const request = await agent.next<{ id: string; params: unknown }>((frame) => isRequest(op)(frame) && frame.id === requestId);
+  const outcome = hostSession(enrolled.host.id).call(
+    requestId,
+    op,
+    params,
+    5_000,
+    subjectOf(enrolled),
+  ) as Promise<Outcome>;
+  const request = await agent.next<{ id: string; params: unknown }>(
+    (frame) => isRequest(op)(frame) && frame.id === requestId,
+  );
   return { request, outcome };
 }
 
 /** Opens a viewer of `op` on the object, as the Worker's openStream does. */
-async function openViewer(enrolled: EnrolledHost, op: string, params: unknown): Promise<{ viewer: RawSocket; requestId: string }> {
+async function openViewer(
+  enrolled: EnrolledHost,
+  op: string,
+  params: unknown,
+): Promise<{ viewer: RawSocket; requestId: string }> {
   const requestId = crypto.randomUUID();
   const response = await hostSession(enrolled.host.id).fetch(
     new Request(`${BASE}/viewer`, {
@@ -63,12 +85,19 @@ describe("HostSession: an agent's connection", () => {
   it("welcomes a hello after recording the host online, then relays calls to it", async () => {
     const enrolled = await enrolledHost();
     const agent = await connectAgent(enrolled);
-    expect(agent.frames).toEqual([{ type: "welcome", protocolVersion: expect.any(Number), hostId: enrolled.host.id, hostName: enrolled.host.name }]);
+    expect(agent.frames).toEqual([
+      { type: "welcome", protocolVersion: expect.any(Number), hostId: enrolled.host.id, hostName: enrolled.host.name },
+    ]);
     expect(await hostRow(enrolled.host.id)).toMatchObject({ online: true, agentVersion: "test", dockerOk: true });
-    expect(await hostSession(enrolled.host.id).status()).toMatchObject({ connected: true, hello: { hostId: enrolled.host.id } });
+    expect(await hostSession(enrolled.host.id).status()).toMatchObject({
+      connected: true,
+      hello: { hostId: enrolled.host.id },
+    });
 
     const { request, outcome } = await relayedCall(enrolled, agent, "ping", {});
-    agent.socket.send(JSON.stringify({ type: "res", id: request.id, ok: true, result: { pong: true, agentTime: "now" } }));
+    agent.socket.send(
+      JSON.stringify({ type: "res", id: request.id, ok: true, result: { pong: true, agentTime: "now" } }),
+    );
     expect(await outcome).toEqual({ ok: true, result: { pong: true, agentTime: "now" } });
 
     agent.socket.close(1000, "done");
@@ -89,29 +118,40 @@ describe("HostSession: an agent's connection", () => {
     await second.next((frame) => frame.type === "welcome");
     expect(await first.closed).toEqual({ code: CLOSE_CODES.REPLACED, reason: expect.any(String) });
     // What was in flight on the old connection fails at once, not at its timeout.
-    expect(await outcome).toMatchObject({ ok: false, error: { code: "AGENT_OFFLINE", message: expect.stringContaining("reconnected") } });
+    expect(await outcome).toMatchObject({
+      ok: false,
+      error: { code: "AGENT_OFFLINE", message: expect.stringContaining("reconnected") },
+    });
     const { request, outcome: next } = await relayedCall(enrolled, second, "ping", {});
-    second.socket.send(JSON.stringify({ type: "res", id: request.id, ok: true, result: { pong: true, agentTime: "now" } }));
+    second.socket.send(
+      JSON.stringify({ type: "res", id: request.id, ok: true, result: { pong: true, agentTime: "now" } }),
+    );
     expect(await next).toMatchObject({ ok: true });
     second.socket.close(1000, "done");
   });
 
-  it(`closes a socket that says no hello within ${HELLO_TIMEOUT_MS / 1000} s with HELLO_REQUIRED`, async () => {
-    const enrolled = await enrolledHost();
-    const silent = await dial(enrolled.token);
-    const started = Date.now();
-    const closed = await silent.closed;
-    expect(closed.code).toBe(CLOSE_CODES.HELLO_REQUIRED);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(HELLO_TIMEOUT_MS - 1_000);
-    expect(silent.frames).toEqual([]);
-  }, HELLO_TIMEOUT_MS + 10_000);
+  it(
+    `closes a socket that says no hello within ${HELLO_TIMEOUT_MS / 1000} s with HELLO_REQUIRED`,
+    async () => {
+      const enrolled = await enrolledHost();
+      const silent = await dial(enrolled.token);
+      const started = Date.now();
+      const closed = await silent.closed;
+      expect(closed.code).toBe(CLOSE_CODES.HELLO_REQUIRED);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(HELLO_TIMEOUT_MS - 1_000);
+      expect(silent.frames).toEqual([]);
+    },
+    HELLO_TIMEOUT_MS + 10_000,
+  );
 
   it("closes the socket with 1011 when recording a Docker state fails, and takes the next dial", async () => {
     const enrolled = await enrolledHost();
     const agent = await connectAgent(enrolled);
     const restore = await failHostUpdates(enrolled.host.id);
     try {
-      agent.socket.send(JSON.stringify({ type: "event", topic: "host.docker", seq: 0, data: { ok: false, version: null } }));
+      agent.socket.send(
+        JSON.stringify({ type: "event", topic: "host.docker", seq: 0, data: { ok: false, version: null } }),
+      );
       expect((await agent.closed).code).toBe(1011);
     } finally {
       await restore();
@@ -130,8 +170,17 @@ describe("HostSession: streams", () => {
     const request = await agent.next<{ id: string; params: unknown }>(isRequest("service.logs.follow"));
     expect(request).toMatchObject({ id: requestId, params: { id: "web" } });
 
-    agent.socket.send(JSON.stringify({ type: "chunks", id: requestId, seq: 0, data: [logLine("one"), { not: "a log line" }, logLine("three")] }));
-    agent.socket.send(JSON.stringify({ type: "res", id: requestId, ok: true, result: { ended: "container-stopped", lines: 2 } }));
+    agent.socket.send(
+      JSON.stringify({
+        type: "chunks",
+        id: requestId,
+        seq: 0,
+        data: [logLine("one"), { not: "a log line" }, logLine("three")],
+      }),
+    );
+    agent.socket.send(
+      JSON.stringify({ type: "res", id: requestId, ok: true, result: { ended: "container-stopped", lines: 2 } }),
+    );
     expect((await viewer.closed).code).toBe(1000);
     expect(viewer.texts.map((text) => decodeStreamFrame("service.logs.follow", text))).toEqual([
       { type: "chunk", seq: 0, data: logLine("one") },
@@ -144,9 +193,20 @@ describe("HostSession: streams", () => {
   it("checks the chunks it collects for a call without a viewer the same way", async () => {
     const enrolled = await enrolledHost();
     const agent = await connectAgent(enrolled);
-    const { request, outcome } = await relayedCall(enrolled, agent, "scripts.run", { root: "/w", name: "build", timeoutSeconds: 5 });
+    const { request, outcome } = await relayedCall(enrolled, agent, "scripts.run", {
+      root: "/w",
+      name: "build",
+      timeoutSeconds: 5,
+    });
     const output = (data: string) => ({ stream: "stdout", data });
-    agent.socket.send(JSON.stringify({ type: "chunks", id: request.id, seq: 0, data: [output("a"), { stream: "elsewhere", data: 1 }, output("c")] }));
+    agent.socket.send(
+      JSON.stringify({
+        type: "chunks",
+        id: request.id,
+        seq: 0,
+        data: [output("a"), { stream: "elsewhere", data: 1 }, output("c")],
+      }),
+    );
     const result = { exitCode: 0, signal: null, timedOut: false, cancelled: false, durationMs: 3 };
     agent.socket.send(JSON.stringify({ type: "res", id: request.id, ok: true, result }));
     expect(await outcome).toEqual({ ok: true, result, chunks: [output("a"), output("c")], chunksTruncated: false });
@@ -162,7 +222,11 @@ describe("HostSession: streams", () => {
     const event = { type: "file_changed", path: "a.txt", event_type: "created" };
     agent.socket.send(JSON.stringify({ type: "chunk", id: requestId, seq: 0, data: event }));
     await viewer.next((frame) => frame.type === "file_changed");
-    expect(decodeStreamFrame("workspace.watch", viewer.texts[0] ?? "")).toEqual({ type: "chunk", seq: -1, data: event });
+    expect(decodeStreamFrame("workspace.watch", viewer.texts[0] ?? "")).toEqual({
+      type: "chunk",
+      seq: -1,
+      data: event,
+    });
 
     viewer.socket.close(1000, "leaving");
     await agent.next((frame) => frame.type === "cancel" && frame.id === requestId);
@@ -180,6 +244,9 @@ describe("HostSession: streams", () => {
     await agent.next(isRequest("service.logs.follow"));
     agent.socket.close(1000, "bye");
     expect((await viewer.closed).code).toBe(1011);
-    expect(decodeStreamFrame("service.logs.follow", viewer.texts.at(-1) ?? "")).toMatchObject({ type: "error", error: { code: "AGENT_OFFLINE" } });
+    expect(decodeStreamFrame("service.logs.follow", viewer.texts.at(-1) ?? "")).toMatchObject({
+      type: "error",
+      error: { code: "AGENT_OFFLINE" },
+    });
   });
 });

@@ -34,11 +34,17 @@ describe("rate limits on auth routes", () => {
     const user = await registerUser();
     let last: Response | undefined;
     for (let i = 0; i < LOGIN_PER_ACCOUNT.limit; i++) {
-      last = await call("/api/v1/auth/sessions", { body: { email: user.email, password: `guess-${i}` }, ip: randomIp() });
+      last = await call("/api/v1/auth/sessions", {
+        body: { email: user.email, password: `guess-${i}` },
+        ip: randomIp(),
+      });
       expect(last.status).toBe(401);
     }
     expect(last?.headers.get("x-ratelimit-remaining")).toBe("0");
-    const blocked = await call("/api/v1/auth/sessions", { body: { email: user.email, password: user.password }, ip: randomIp() });
+    const blocked = await call("/api/v1/auth/sessions", {
+      body: { email: user.email, password: user.password },
+      ip: randomIp(),
+    });
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
     expectRateHeaders(blocked);
     await expectProblem(blocked, 429, "RATE_LIMITED");
@@ -49,7 +55,10 @@ describe("rate limits on auth routes", () => {
     let status = 0;
     let count = 0;
     while (status !== 429 && count <= AUTH_PER_IP.limit) {
-      const res = await call("/api/v1/auth/sessions", { body: { email: `${unique("ip")}@example.com`, password: "whatever1" }, ip });
+      const res = await call("/api/v1/auth/sessions", {
+        body: { email: `${unique("ip")}@example.com`, password: "whatever1" },
+        ip,
+      });
       status = res.status;
       count += 1;
     }
@@ -62,7 +71,8 @@ describe("rate limits on auth routes", () => {
     const email = `${unique("vlimit")}@example.com`;
     let status = 0;
     for (let i = 0; i < 11 && status !== 429; i++) {
-      status = (await call("/api/v1/auth/verifications/verify", { body: { email, token: "123456" }, ip: randomIp() })).status;
+      status = (await call("/api/v1/auth/verifications/verify", { body: { email, token: "123456" }, ip: randomIp() }))
+        .status;
     }
     expect(status).toBe(429);
   });
@@ -90,7 +100,9 @@ describe("the general limit on every /api response", () => {
     let last: Response | undefined;
     for (let i = 0; i < 4; i++) {
       const ctx = createExecutionContext();
-      const request = new Request(`${BASE}/api/tokens`, { headers: { Authorization: `Bearer ${user.accessToken}`, "CF-Connecting-IP": randomIp() } });
+      const request = new Request(`${BASE}/api/tokens`, {
+        headers: { Authorization: `Bearer ${user.accessToken}`, "CF-Connecting-IP": randomIp() },
+      });
       last = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, limited, ctx);
       await waitOnExecutionContext(ctx);
       statuses.push(last.status);

@@ -13,7 +13,10 @@ describe("system routes", () => {
   it("reports the database with a measured latency on /api/v1/infra/health", async () => {
     const res = await call("/api/v1/infra/health");
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; services: { database: { status: string; latency_ms: number } } };
+    const body = (await res.json()) as {
+      status: string;
+      services: { database: { status: string; latency_ms: number } };
+    };
     expect(body.status).toBe("healthy");
     expect(body.services.database.status).toBe("healthy");
     expect(typeof body.services.database.latency_ms).toBe("number");
@@ -23,7 +26,11 @@ describe("system routes", () => {
   it("answers /api/health in the Kai envelope", async () => {
     const res = await call("/api/health");
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { success: boolean; data: { status: string; services: Record<string, string> }; message: string };
+    const body = (await res.json()) as {
+      success: boolean;
+      data: { status: string; services: Record<string, string> };
+      message: string;
+    };
     expect(body).toMatchObject({ success: true, message: "Health check passed", data: { status: "healthy" } });
     expect(body.data.services).toMatchObject({ api: "healthy", database: "healthy" });
     expect(Object.keys(body.data.services).sort()).toEqual(["api", "database", "docker"]);
@@ -38,7 +45,11 @@ describe("system routes", () => {
   it("serves an OpenAPI document built from the validating schemas, and a reference page", async () => {
     const res = await call("/api/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>>; components: { schemas: Record<string, unknown> } };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(doc.openapi).toBe("3.1.0");
     for (const path of [
       "/api/v1/auth/verifications",

@@ -18,10 +18,20 @@ describe("users", () => {
       body: { username: newName, avatar_url: "https://img.example/a.png", bio: "I build sandboxes." },
     });
     expect(patched.status).toBe(200);
-    expect(await patched.json()).toEqual({ id: user.id, username: newName, avatar_url: "https://img.example/a.png", bio: "I build sandboxes." });
+    expect(await patched.json()).toEqual({
+      id: user.id,
+      username: newName,
+      avatar_url: "https://img.example/a.png",
+      bio: "I build sandboxes.",
+    });
 
     const bioOnly = await call("/api/v1/users/me", { method: "PATCH", token: user.accessToken, body: { bio: null } });
-    expect(await bioOnly.json()).toEqual({ id: user.id, username: newName, avatar_url: "https://img.example/a.png", bio: null });
+    expect(await bioOnly.json()).toEqual({
+      id: user.id,
+      username: newName,
+      avatar_url: "https://img.example/a.png",
+      bio: null,
+    });
   });
 
   it.each([
@@ -32,19 +42,31 @@ describe("users", () => {
     ["an unknown field", { email: "take@over.example" }],
   ])("PATCH /users/me refuses %s with 422", async (_label, body) => {
     const user = await registerUser();
-    await expectProblem(await call("/api/v1/users/me", { method: "PATCH", token: user.accessToken, body }), 422, "VALIDATION_ERROR");
+    await expectProblem(
+      await call("/api/v1/users/me", { method: "PATCH", token: user.accessToken, body }),
+      422,
+      "VALIDATION_ERROR",
+    );
   });
 
   it("PATCH /users/me refuses a username someone has in another case with 409", async () => {
     const first = await registerUser();
     const second = await registerUser();
     await expectProblem(
-      await call("/api/v1/users/me", { method: "PATCH", token: second.accessToken, body: { username: first.username.toUpperCase() } }),
+      await call("/api/v1/users/me", {
+        method: "PATCH",
+        token: second.accessToken,
+        body: { username: first.username.toUpperCase() },
+      }),
       409,
       "CONFLICT",
     );
     // Changing the case of one's own name is fine.
-    const own = await call("/api/v1/users/me", { method: "PATCH", token: second.accessToken, body: { username: second.username.toUpperCase() } });
+    const own = await call("/api/v1/users/me", {
+      method: "PATCH",
+      token: second.accessToken,
+      body: { username: second.username.toUpperCase() },
+    });
     expect(own.status).toBe(200);
   });
 
@@ -54,7 +76,11 @@ describe("users", () => {
     const res = await call(`/api/v1/users/${user.username.toUpperCase()}`, { token: viewer.accessToken });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: user.id, username: user.username });
-    await expectProblem(await call(`/api/v1/users/${unique("ghost_")}`, { token: viewer.accessToken }), 404, "NOT_FOUND");
+    await expectProblem(
+      await call(`/api/v1/users/${unique("ghost_")}`, { token: viewer.accessToken }),
+      404,
+      "NOT_FOUND",
+    );
   });
 
   it("GET /users/{username} refuses an invalid name with 422 and strangers with 401", async () => {
@@ -77,20 +103,38 @@ describe("GET /auth/users (administrators only)", () => {
   it("lets an administrator look a user up by email", async () => {
     const admin = await adminUser();
     const target = await registerUser();
-    const res = await call(`/api/v1/auth/users?email=${encodeURIComponent(target.email.toUpperCase())}`, { token: admin.accessToken });
+    const res = await call(`/api/v1/auth/users?email=${encodeURIComponent(target.email.toUpperCase())}`, {
+      token: admin.accessToken,
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, string>;
     expect(body).toMatchObject({ id: target.id, email: target.email });
     expect(Date.parse(body["created_at"] ?? "")).not.toBeNaN();
     expect(Date.parse(body["email_confirmed_at"] ?? "")).not.toBeNaN();
-    await expectProblem(await call(`/api/v1/auth/users?email=${unique("none")}%40example.com`, { token: admin.accessToken }), 404, "NOT_FOUND");
-    await expectProblem(await call("/api/v1/auth/users?email=broken", { token: admin.accessToken }), 422, "VALIDATION_ERROR");
+    await expectProblem(
+      await call(`/api/v1/auth/users?email=${unique("none")}%40example.com`, { token: admin.accessToken }),
+      404,
+      "NOT_FOUND",
+    );
+    await expectProblem(
+      await call("/api/v1/auth/users?email=broken", { token: admin.accessToken }),
+      422,
+      "VALIDATION_ERROR",
+    );
   });
 
   it("answers everyone else 403, whether or not the user exists", async () => {
     const user = await registerUser();
-    await expectProblem(await call(`/api/v1/auth/users?email=${encodeURIComponent(user.email)}`, { token: user.accessToken }), 403, "PERMISSION_DENIED");
-    await expectProblem(await call(`/api/v1/auth/users?email=nobody%40example.com`, { token: user.accessToken }), 403, "PERMISSION_DENIED");
+    await expectProblem(
+      await call(`/api/v1/auth/users?email=${encodeURIComponent(user.email)}`, { token: user.accessToken }),
+      403,
+      "PERMISSION_DENIED",
+    );
+    await expectProblem(
+      await call(`/api/v1/auth/users?email=nobody%40example.com`, { token: user.accessToken }),
+      403,
+      "PERMISSION_DENIED",
+    );
     await expectProblem(await call(`/api/v1/auth/users?email=nobody%40example.com`), 401, "UNAUTHORIZED");
   });
 });

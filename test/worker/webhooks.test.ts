@@ -6,14 +6,20 @@ import { webhooks } from "../../edge/db/schema";
 import { call, expectEnvelopeError, registerUser } from "./helpers";
 
 const create = (token: string, body: Record<string, unknown>) => call("/api/webhooks", { token, body });
-const valid = { url: "https://hooks.example.com/kai", events: ["service:start", "container.died"], secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" };
+const valid = {
+  url: "https://hooks.example.com/kai",
+  events: ["service:start", "container.died"],
+  secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+};
 
 describe("webhook registration", () => {
   it("registers, lists and deletes an endpoint; the secret is never shown back or stored in the clear", async () => {
     const user = await registerUser();
     const created = await create(user.accessToken, valid);
     expect(created.status).toBe(201);
-    const body = (await created.json()) as { data: { id: string; url: string; events: string[]; active: boolean; secret?: string } };
+    const body = (await created.json()) as {
+      data: { id: string; url: string; events: string[]; active: boolean; secret?: string };
+    };
     expect(body.data).toMatchObject({ url: valid.url, events: valid.events, active: true });
     expect(body.data.secret).toBeUndefined();
 
@@ -21,17 +27,25 @@ describe("webhook registration", () => {
     expect(row?.secretCiphertext).toMatch(/^v1\./);
     expect(row?.secretCiphertext).not.toContain("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
 
-    const listed = (await (await call("/api/webhooks", { token: user.accessToken })).json()) as { data: { id: string }[] };
+    const listed = (await (await call("/api/webhooks", { token: user.accessToken })).json()) as {
+      data: { id: string }[];
+    };
     expect(listed.data.map((hook) => hook.id)).toEqual([body.data.id]);
     expect(JSON.stringify(listed)).not.toContain("whsec_");
 
-    expect((await call(`/api/webhooks/${body.data.id}`, { method: "DELETE", token: user.accessToken })).status).toBe(200);
-    expect(((await (await call("/api/webhooks", { token: user.accessToken })).json()) as { data: unknown[] }).data).toEqual([]);
+    expect((await call(`/api/webhooks/${body.data.id}`, { method: "DELETE", token: user.accessToken })).status).toBe(
+      200,
+    );
+    expect(
+      ((await (await call("/api/webhooks", { token: user.accessToken })).json()) as { data: unknown[] }).data,
+    ).toEqual([]);
   });
 
   it("generates a secret when none is given and shows it once", async () => {
     const user = await registerUser();
-    const created = (await (await create(user.accessToken, { url: valid.url, events: ["host.online"] })).json()) as { data: { secret: string } };
+    const created = (await (await create(user.accessToken, { url: valid.url, events: ["host.online"] })).json()) as {
+      data: { secret: string };
+    };
     expect(created.data.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
   });
 
@@ -59,12 +73,29 @@ describe("webhook registration", () => {
     const owner = await registerUser();
     const stranger = await registerUser();
     const { data } = (await (await create(owner.accessToken, valid)).json()) as { data: { id: string } };
-    expect(((await (await call("/api/webhooks", { token: stranger.accessToken })).json()) as { data: unknown[] }).data).toEqual([]);
-    await expectEnvelopeError(await call(`/api/webhooks/${data.id}`, { method: "DELETE", token: stranger.accessToken }), 404, "NOT_FOUND");
-    await expectEnvelopeError(await call(`/api/webhooks/${data.id}/test`, { method: "POST", token: stranger.accessToken }), 404, "NOT_FOUND");
-    await expectEnvelopeError(await call(`/api/webhooks/${data.id}/deliveries`, { token: stranger.accessToken }), 404, "NOT_FOUND");
+    expect(
+      ((await (await call("/api/webhooks", { token: stranger.accessToken })).json()) as { data: unknown[] }).data,
+    ).toEqual([]);
     await expectEnvelopeError(
-      await call(`/api/webhooks/${data.id}/deliveries/msg_00000000-0000-0000-0000-000000000000/redeliver`, { method: "POST", token: stranger.accessToken }),
+      await call(`/api/webhooks/${data.id}`, { method: "DELETE", token: stranger.accessToken }),
+      404,
+      "NOT_FOUND",
+    );
+    await expectEnvelopeError(
+      await call(`/api/webhooks/${data.id}/test`, { method: "POST", token: stranger.accessToken }),
+      404,
+      "NOT_FOUND",
+    );
+    await expectEnvelopeError(
+      await call(`/api/webhooks/${data.id}/deliveries`, { token: stranger.accessToken }),
+      404,
+      "NOT_FOUND",
+    );
+    await expectEnvelopeError(
+      await call(`/api/webhooks/${data.id}/deliveries/msg_00000000-0000-0000-0000-000000000000/redeliver`, {
+        method: "POST",
+        token: stranger.accessToken,
+      }),
       404,
       "NOT_FOUND",
     );

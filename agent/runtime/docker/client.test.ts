@@ -1,20 +1,29 @@
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { flexyContainer, flexyContainerDetails } from "../../../shared/schemas/flexy";
 import { KaiError } from "../../../shared/errors";
+import { flexyContainer, flexyContainerDetails } from "../../../shared/schemas/flexy";
 import { dockerError } from "./client";
 import { toContainerStatus, toFlexyContainer, toFlexyContainerDetails } from "./flexy-containers";
 
 /** Builds a dockerode-style error the way docker-modem does. */
 function engineError(statusCode: number, message: string): Error {
-  return Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), { statusCode, reason: "unexpected", json: { message } });
+  return Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), {
+    statusCode,
+    reason: "unexpected",
+    json: { message },
+  });
 }
 
 function systemError(code: string, address = "/var/run/docker.sock"): Error {
   return Object.assign(new Error(`connect ${code} ${address}`), { code, errno: -2, syscall: "connect", address });
 }
 
-const labels = { "kai.managed": "true", "kai.host": "h1", "kai.hostPath": "/home/u/p", "kai.containerPath": "/workspace" };
+const labels = {
+  "kai.managed": "true",
+  "kai.host": "h1",
+  "kai.hostPath": "/home/u/p",
+  "kai.containerPath": "/workspace",
+};
 
 describe("toContainerStatus", () => {
   it.each([
@@ -86,7 +95,15 @@ describe("toFlexyContainerDetails", () => {
       },
       Mounts: [
         { Type: "bind", Source: "/home/u/p", Destination: "/workspace", Mode: "", RW: true, Propagation: "rprivate" },
-        { Type: "volume", Name: "v", Source: "/var/lib/docker/volumes/v/_data", Destination: "/data", Mode: "", RW: true, Propagation: "" },
+        {
+          Type: "volume",
+          Name: "v",
+          Source: "/var/lib/docker/volumes/v/_data",
+          Destination: "/data",
+          Mode: "",
+          RW: true,
+          Propagation: "",
+        },
       ],
     } as unknown as Docker.ContainerInspectInfo;
   }
@@ -114,8 +131,13 @@ describe("toFlexyContainerDetails", () => {
 
 describe("dockerError", () => {
   it("maps 404 to CONTAINER_NOT_FOUND, with a chosen message", () => {
-    expect(dockerError(engineError(404, "No such container: x"))).toMatchObject({ code: "CONTAINER_NOT_FOUND", message: "No such container: x" });
-    expect(dockerError(engineError(404, "No such container: x"), { notFoundMessage: "container x not found" }).message).toBe("container x not found");
+    expect(dockerError(engineError(404, "No such container: x"))).toMatchObject({
+      code: "CONTAINER_NOT_FOUND",
+      message: "No such container: x",
+    });
+    expect(
+      dockerError(engineError(404, "No such container: x"), { notFoundMessage: "container x not found" }).message,
+    ).toBe("container x not found");
   });
 
   it("maps 409 to CONFLICT keeping Docker's message", () => {
@@ -135,7 +157,9 @@ describe("dockerError", () => {
     const error = dockerError(engineError(500, "driver failed programming external connectivity"));
     expect(error).toMatchObject({ code: "DOCKER_ERROR", message: "driver failed programming external connectivity" });
     expect(error.details).toBeUndefined();
-    expect(dockerError(new Error("(HTTP code 400) bad parameter - invalid mount config ")).message).toBe("invalid mount config");
+    expect(dockerError(new Error("(HTTP code 400) bad parameter - invalid mount config ")).message).toBe(
+      "invalid mount config",
+    );
     expect(dockerError("weird").message).toBe("weird");
   });
 

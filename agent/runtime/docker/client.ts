@@ -9,7 +9,17 @@ export function createDockerClient(options: { socketPath?: string } = {}): Docke
   return options.socketPath ? new Docker({ socketPath: options.socketPath }) : new Docker();
 }
 
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "EPERM", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "EACCES",
+  "EPERM",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 
 /**
  * Maps a dockerode failure to a KaiError: 404 → CONTAINER_NOT_FOUND (the handlers only call
@@ -31,9 +41,13 @@ export function dockerError(error: unknown, options: { notFoundMessage?: string 
         code === "EACCES" || code === "EPERM"
           ? "the agent's user may not use the Docker socket (add it to the docker group)"
           : "start the Docker engine (e.g. `sudo systemctl start docker`) and try again";
-      return new KaiError("DOCKER_ERROR", `the Docker engine is unreachable (${code}${where ? ` ${where}` : ""}): ${hint}`);
+      return new KaiError(
+        "DOCKER_ERROR",
+        `the Docker engine is unreachable (${code}${where ? ` ${where}` : ""}): ${hint}`,
+      );
     }
-    if (stringField(error, "name") === "AbortError") return new KaiError("DOCKER_ERROR", "the request was cancelled before Docker answered");
+    if (stringField(error, "name") === "AbortError")
+      return new KaiError("DOCKER_ERROR", "the request was cancelled before Docker answered");
   }
   return new KaiError("DOCKER_ERROR", message);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ImageDefaults, type InspectedContainer, extraNetworks, recreateOptions } from "./container-spec";
+import { extraNetworks, type ImageDefaults, type InspectedContainer, recreateOptions } from "./container-spec";
 
 const ID = "2c2604f6100e423698abeb72256e51c9888cfe5ad5566d81d81f75a842137d53";
 
@@ -41,7 +41,13 @@ function container(overrides: Partial<InspectedContainer["Config"]> = {}): Inspe
     },
     Mounts: [
       { Type: "bind", Source: "/srv/data", Destination: "/data", RW: true },
-      { Type: "volume", Name: "f00dcafe", Source: "/var/lib/docker/volumes/f00dcafe/_data", Destination: "/var/cache/app", RW: true },
+      {
+        Type: "volume",
+        Name: "f00dcafe",
+        Source: "/var/lib/docker/volumes/f00dcafe/_data",
+        Destination: "/var/cache/app",
+        RW: true,
+      },
     ],
     NetworkSettings: {
       Networks: {
@@ -70,7 +76,8 @@ describe("recreateOptions", () => {
       NetworkingConfig: { EndpointsConfig: { appnet: { Aliases: ["web-alias"] } } },
     });
     // The new image's command, working dir, version label and volumes apply.
-    for (const key of ["Cmd", "Entrypoint", "WorkingDir", "User", "Hostname", "Healthcheck", "Volumes"] as const) expect(options[key], key).toBeUndefined();
+    for (const key of ["Cmd", "Entrypoint", "WorkingDir", "User", "Hostname", "Healthcheck", "Volumes"] as const)
+      expect(options[key], key).toBeUndefined();
   });
 
   it("keeps the anonymous volume's data by mounting it again by name", () => {
@@ -80,8 +87,17 @@ describe("recreateOptions", () => {
   });
 
   it("carries a command, working dir, user and hostname the user chose", () => {
-    const options = recreateOptions(container({ Cmd: ["/bin/server", "--debug"], WorkingDir: "/srv", User: "1000", Hostname: "web-1" }), oldImage, "web:1.0");
-    expect(options).toMatchObject({ Cmd: ["/bin/server", "--debug"], WorkingDir: "/srv", User: "1000", Hostname: "web-1" });
+    const options = recreateOptions(
+      container({ Cmd: ["/bin/server", "--debug"], WorkingDir: "/srv", User: "1000", Hostname: "web-1" }),
+      oldImage,
+      "web:1.0",
+    );
+    expect(options).toMatchObject({
+      Cmd: ["/bin/server", "--debug"],
+      WorkingDir: "/srv",
+      User: "1000",
+      Hostname: "web-1",
+    });
   });
 
   it("carries everything when the old image is gone", () => {

@@ -35,7 +35,9 @@ export interface InspectedContainer {
   };
   HostConfig: Docker.HostConfig;
   Mounts?: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }> | null;
-  NetworkSettings?: { Networks?: Record<string, { Aliases?: string[] | null; IPAMConfig?: Docker.IPAMConfig | null }> | null } | null;
+  NetworkSettings?: {
+    Networks?: Record<string, { Aliases?: string[] | null; IPAMConfig?: Docker.IPAMConfig | null }> | null;
+  } | null;
 }
 
 /** The parts of `docker image inspect` that are defaults of every container made from it. */
@@ -59,10 +61,15 @@ const DEFAULT_NETWORKS = new Set(["default", "bridge", "host", "none"]);
  * Create options for a container like `info` on `image`. `oldImage` is the config of the
  * image `info` was made from; without it (the image is gone) every value is carried.
  */
-export function recreateOptions(info: InspectedContainer, oldImage: ImageDefaults | undefined, image: string): Docker.ContainerCreateOptions {
+export function recreateOptions(
+  info: InspectedContainer,
+  oldImage: ImageDefaults | undefined,
+  image: string,
+): Docker.ContainerCreateOptions {
   const config = info.Config;
   const base = oldImage ?? {};
-  const own = <T>(value: T, fromImage: unknown): T | undefined => (oldImage && isDeepStrictEqual(value ?? null, fromImage ?? null) ? undefined : value);
+  const own = <T>(value: T, fromImage: unknown): T | undefined =>
+    oldImage && isDeepStrictEqual(value ?? null, fromImage ?? null) ? undefined : value;
   const imageEnv = new Set(base.Env ?? []);
   const imageLabels = base.Labels ?? {};
   const primary = info.HostConfig.NetworkMode ?? "default";
@@ -71,7 +78,9 @@ export function recreateOptions(info: InspectedContainer, oldImage: ImageDefault
     name: stripSlash(info.Name),
     Image: image,
     Env: (config.Env ?? []).filter((entry) => !imageEnv.has(entry)),
-    Labels: Object.fromEntries(Object.entries(config.Labels ?? {}).filter(([key, value]) => imageLabels[key] !== value)),
+    Labels: Object.fromEntries(
+      Object.entries(config.Labels ?? {}).filter(([key, value]) => imageLabels[key] !== value),
+    ),
     Cmd: own(config.Cmd ?? undefined, base.Cmd),
     Entrypoint: own(config.Entrypoint ?? undefined, base.Entrypoint),
     WorkingDir: own(config.WorkingDir || undefined, base.WorkingDir || undefined),
@@ -130,7 +139,10 @@ function anonymousVolumes(info: InspectedContainer): Docker.MountSettings[] {
     .map((mount) => ({ Type: "volume", Source: mount.Name ?? "", Target: mount.Destination, ReadOnly: !mount.RW }));
 }
 
-function withoutKeys(values: Record<string, object> | null | undefined, remove: Record<string, object> | null | undefined): Record<string, object> | undefined {
+function withoutKeys(
+  values: Record<string, object> | null | undefined,
+  remove: Record<string, object> | null | undefined,
+): Record<string, object> | undefined {
   const kept = Object.entries(values ?? {}).filter(([key]) => !Object.hasOwn(remove ?? {}, key));
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }

@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { ANY_CONTAINER, LABELS, engineStatus, inScope, kaiContainersOf, statusOf } from "./containers";
+import { ANY_CONTAINER, engineStatus, inScope, kaiContainersOf, LABELS, statusOf } from "./containers";
 
 describe("container scope", () => {
   const ours = { [LABELS.managed]: "true", [LABELS.host]: "h1" };

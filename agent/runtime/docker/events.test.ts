@@ -23,18 +23,21 @@ function raw(action: string, attributes: Record<string, string> = {}) {
 const convert = (line: unknown, host = HOST) => fromDockerEvent(dockerEvent.parse(line), host);
 
 describe("fromDockerEvent", () => {
-  it.each(["create", "start", "stop", "restart", "destroy", "kill", "pause", "unpause", "oom"])("keeps %s", (action) => {
-    const event = convert(raw(action));
-    expect(containerEvent.parse(event)).toEqual({
-      action,
-      containerId: ID,
-      name: "web",
-      image: "web:1.0",
-      managed: false,
-      exitCode: null,
-      time: "2025-05-05T10:00:00.123Z",
-    });
-  });
+  it.each(["create", "start", "stop", "restart", "destroy", "kill", "pause", "unpause", "oom"])(
+    "keeps %s",
+    (action) => {
+      const event = convert(raw(action));
+      expect(containerEvent.parse(event)).toEqual({
+        action,
+        containerId: ID,
+        name: "web",
+        image: "web:1.0",
+        managed: false,
+        exitCode: null,
+        time: "2025-05-05T10:00:00.123Z",
+      });
+    },
+  );
 
   it("reads the exit code of die", () => {
     expect(convert(raw("die", { exitCode: "137" }))).toMatchObject({ action: "die", exitCode: 137 });
@@ -49,12 +52,20 @@ describe("fromDockerEvent", () => {
     expect(convert(raw("health_status: unhealthy"))).toMatchObject({ action: "health_status" });
   });
 
-  it.each(["exec_create: sh -c true", "exec_start: sh -c true", "exec_die", "attach", "rename", "resize", "top", "commit", "archive-path", "update"])(
-    "drops %s",
-    (action) => {
-      expect(convert(raw(action))).toBeNull();
-    },
-  );
+  it.each([
+    "exec_create: sh -c true",
+    "exec_start: sh -c true",
+    "exec_die",
+    "attach",
+    "rename",
+    "resize",
+    "top",
+    "commit",
+    "archive-path",
+    "update",
+  ])("drops %s", (action) => {
+    expect(convert(raw(action))).toBeNull();
+  });
 
   it("drops events of other types", () => {
     expect(convert({ ...raw("create"), Type: "network" })).toBeNull();

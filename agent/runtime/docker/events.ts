@@ -22,7 +22,19 @@ export const dockerEvent = z.object({
 export type DockerEvent = z.infer<typeof dockerEvent>;
 
 type Action = ContainerEvent["action"];
-const ACTIONS: ReadonlySet<string> = new Set<Action>(["create", "start", "stop", "restart", "die", "destroy", "kill", "pause", "unpause", "oom", "health_status"]);
+const ACTIONS: ReadonlySet<string> = new Set<Action>([
+  "create",
+  "start",
+  "stop",
+  "restart",
+  "die",
+  "destroy",
+  "kill",
+  "pause",
+  "unpause",
+  "oom",
+  "health_status",
+]);
 
 function isAction(value: string): value is Action {
   return ACTIONS.has(value);
@@ -79,27 +91,39 @@ export async function watchContainerEvents(
     const since = lastNano > 0 ? Math.floor(lastNano / 1e9) : undefined;
     // A resumed subscription replays the whole second it starts in: skip what was delivered.
     let replaying = since !== undefined;
-    const outcome = await subscribeOnce(docker, since, signal, (event) => {
-      const nano = event.timeNano ?? (event.time ?? 0) * 1e9;
-      if (replaying && nano <= lastNano) return;
-      replaying = false;
-      lastNano = Math.max(lastNano, nano);
-      const converted = fromDockerEvent(event, hostId);
-      if (!converted) return;
-      try {
-        onEvent(converted);
-      } catch (error) {
-        log?.("error", "container event handler failed", { action: converted.action, error: error instanceof Error ? error.message : String(error) });
-      }
-    }, () => {
-      if (failures > 0) log?.("info", "docker event stream restored");
-      failures = 0;
-      backoff.reset();
-    });
+    const outcome = await subscribeOnce(
+      docker,
+      since,
+      signal,
+      (event) => {
+        const nano = event.timeNano ?? (event.time ?? 0) * 1e9;
+        if (replaying && nano <= lastNano) return;
+        replaying = false;
+        lastNano = Math.max(lastNano, nano);
+        const converted = fromDockerEvent(event, hostId);
+        if (!converted) return;
+        try {
+          onEvent(converted);
+        } catch (error) {
+          log?.("error", "container event handler failed", {
+            action: converted.action,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      },
+      () => {
+        if (failures > 0) log?.("info", "docker event stream restored");
+        failures = 0;
+        backoff.reset();
+      },
+    );
     if (signal.aborted) break;
     failures += 1;
     const delay = backoff.next();
-    log?.(failures === 1 ? "warn" : "debug", "docker event stream ended; subscribing again", { in_ms: delay, error: outcome });
+    log?.(failures === 1 ? "warn" : "debug", "docker event stream ended; subscribing again", {
+      in_ms: delay,
+      error: outcome,
+    });
     await sleep(delay, signal);
   }
 }
@@ -114,7 +138,11 @@ async function subscribeOnce(
 ): Promise<string | undefined> {
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.getEvents({ filters: { type: ["container"] }, ...(since !== undefined ? { since } : {}), abortSignal: signal });
+    stream = await docker.getEvents({
+      filters: { type: ["container"] },
+      ...(since !== undefined ? { since } : {}),
+      abortSignal: signal,
+    });
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }

@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import type { ContainerStatus, FlexyContainer, FlexyContainerDetails } from "../../../shared/schemas/flexy";
-import { LABELS, engineStatus, stripSlash } from "./containers";
+import { engineStatus, LABELS, stripSlash } from "./containers";
 
 /** Kai's own containers as the Flexy API shows them. Every Docker detail becomes an API field here. */
 
@@ -39,7 +39,11 @@ export function toFlexyContainerDetails(info: Docker.ContainerInspectInfo): Flex
     ports: publishedPorts(info),
     volumes: (info.Mounts ?? [])
       .filter((mount) => mount.Type === "bind")
-      .map((mount) => ({ hostPath: mount.Source, containerPath: mount.Destination, mode: mount.RW ? ("rw" as const) : ("ro" as const) })),
+      .map((mount) => ({
+        hostPath: mount.Source,
+        containerPath: mount.Destination,
+        mode: mount.RW ? ("rw" as const) : ("ro" as const),
+      })),
   };
 }
 
@@ -49,7 +53,8 @@ export function toFlexyContainerDetails(info: Docker.ContainerInspectInfo): Flex
  */
 function publishedPorts(info: Docker.ContainerInspectInfo): FlexyContainerDetails["ports"] {
   const live: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = info.NetworkSettings?.Ports ?? {};
-  const requested: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> = info.HostConfig?.PortBindings ?? {};
+  const requested: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> =
+    info.HostConfig?.PortBindings ?? {};
   const source = info.State.Running && Object.keys(live).length > 0 ? live : requested;
   const ports: FlexyContainerDetails["ports"] = [];
   const seen = new Set<string>();

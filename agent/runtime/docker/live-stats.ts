@@ -2,7 +2,7 @@ import { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import type { Logger } from "../../log";
-import { type StatsSample, dockerStatsFrame, toStatsSample } from "./stats";
+import { dockerStatsFrame, type StatsSample, toStatsSample } from "./stats";
 
 /**
  * Live resource use of the containers someone is looking at. Asking Docker for one stats
@@ -121,7 +121,10 @@ export class LiveStats {
     try {
       stream = await this.#docker.getContainer(id).stats({ stream: true });
     } catch (error) {
-      this.#log?.("debug", "stats stream refused", { container: id.slice(0, 12), error: error instanceof Error ? error.message : String(error) });
+      this.#log?.("debug", "stats stream refused", {
+        container: id.slice(0, 12),
+        error: error instanceof Error ? error.message : String(error),
+      });
       if (this.#watches.get(id) === watch) this.forget(id);
       watch.settle();
       return;

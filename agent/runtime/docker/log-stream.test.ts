@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LogDemuxer, type RawLogLine, levelOf, toLogEntry } from "./log-stream";
+import { LogDemuxer, levelOf, type RawLogLine, toLogEntry } from "./log-stream";
 
 /** One frame of Docker's multiplexed stream. */
 function frame(stream: 1 | 2, text: string | Buffer): Buffer {
@@ -38,12 +38,19 @@ describe("LogDemuxer, multiplexed (no TTY)", () => {
     expect(feed(new LogDemuxer({ tty: false }), stream, stream.length)).toEqual(expected);
   });
 
-  it.each([1, 2, 3, 5, 7, 8, 9, 13])("survives chunks of %i bytes (split headers, frames and UTF-8 characters)", (size) => {
-    expect(feed(new LogDemuxer({ tty: false }), stream, size)).toEqual(expected);
-  });
+  it.each([1, 2, 3, 5, 7, 8, 9, 13])(
+    "survives chunks of %i bytes (split headers, frames and UTF-8 characters)",
+    (size) => {
+      expect(feed(new LogDemuxer({ tty: false }), stream, size)).toEqual(expected);
+    },
+  );
 
   it("joins a line that spans frames and splits a frame holding several lines", () => {
-    const data = Buffer.concat([frame(1, `${T1} first half `), frame(1, `second half\n${T2} next\n`), frame(2, `${T2} no newline at the end`)]);
+    const data = Buffer.concat([
+      frame(1, `${T1} first half `),
+      frame(1, `second half\n${T2} next\n`),
+      frame(2, `${T2} no newline at the end`),
+    ]);
     expect(feed(new LogDemuxer({ tty: false }), data, 4)).toEqual([
       { stream: "stdout", text: `${T1} first half second half` },
       { stream: "stdout", text: `${T2} next` },
@@ -69,7 +76,9 @@ describe("LogDemuxer, multiplexed (no TTY)", () => {
     // recurses once per frame and copies the rest of its buffer per frame: it overflows the
     // stack near 5 000 frames in one chunk, which is why the agent keeps this demuxer.
     const count = 10_000;
-    const data = Buffer.concat(Array.from({ length: count }, (_, i) => frame(i % 2 === 0 ? 1 : 2, `${T1} line ${i}\n`)));
+    const data = Buffer.concat(
+      Array.from({ length: count }, (_, i) => frame(i % 2 === 0 ? 1 : 2, `${T1} line ${i}\n`)),
+    );
     const started = performance.now();
     const lines = feed(new LogDemuxer({ tty: false }), data, data.length);
     expect(performance.now() - started).toBeLessThan(2_000);
@@ -96,12 +105,18 @@ describe("toLogEntry", () => {
       level: "info",
       stream: "stdout",
     });
-    expect(toLogEntry({ stream: "stderr", text: "2025-05-05T12:00:00+02:00 offset time" })).toMatchObject({ timestamp: "2025-05-05T12:00:00+02:00", message: "offset time" });
+    expect(toLogEntry({ stream: "stderr", text: "2025-05-05T12:00:00+02:00 offset time" })).toMatchObject({
+      timestamp: "2025-05-05T12:00:00+02:00",
+      message: "offset time",
+    });
   });
 
   it("stamps a line without a timestamp with the time it was read", () => {
     const now = new Date("2025-01-01T00:00:00Z");
-    expect(toLogEntry({ stream: "stdout", text: "bare" }, () => now)).toMatchObject({ timestamp: now.toISOString(), message: "bare" });
+    expect(toLogEntry({ stream: "stdout", text: "bare" }, () => now)).toMatchObject({
+      timestamp: now.toISOString(),
+      message: "bare",
+    });
   });
 });
 
@@ -125,7 +140,7 @@ describe("levelOf", () => {
   });
 
   it("prefers an explicit key over words in the message", () => {
-    expect(levelOf("level=info msg=\"ERROR counter reset\"", "stderr")).toBe("info");
+    expect(levelOf('level=info msg="ERROR counter reset"', "stderr")).toBe("info");
   });
 
   it("does not read prose as a level", () => {

@@ -100,7 +100,12 @@ export function toLogEntry(line: RawLogLine, now: () => Date = () => new Date())
   const rest = match ? line.text.slice(match[0].length) : line.text;
   // A TTY turns \n into \r\n.
   const message = rest.endsWith("\r") ? rest.slice(0, -1) : rest;
-  return { timestamp: match?.[1] ?? now().toISOString(), message, level: levelOf(message, line.stream), stream: line.stream };
+  return {
+    timestamp: match?.[1] ?? now().toISOString(),
+    message,
+    level: levelOf(message, line.stream),
+    stream: line.stream,
+  };
 }
 
 const LEVEL_WORDS: Record<string, LogLevel> = {
@@ -140,7 +145,8 @@ const BARE_WINDOW = 64;
  * log everything there), so calling them all errors would cry wolf.
  */
 export function levelOf(message: string, stream: LogStreamName): LogLevel {
-  const word = KEYED.exec(message)?.[1] ?? BRACKETED.exec(message)?.[1] ?? BARE.exec(message.slice(0, BARE_WINDOW))?.[1];
+  const word =
+    KEYED.exec(message)?.[1] ?? BRACKETED.exec(message)?.[1] ?? BARE.exec(message.slice(0, BARE_WINDOW))?.[1];
   const level = word ? LEVEL_WORDS[word.toLowerCase()] : undefined;
   return level ?? (stream === "stderr" ? "warn" : "info");
 }

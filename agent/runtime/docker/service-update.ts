@@ -1,8 +1,8 @@
 import type Docker from "dockerode";
 import { KaiError } from "../../../shared/errors";
 import type { Logger } from "../../log";
-import { extraNetworks, recreateOptions } from "./container-spec";
 import { dockerError, httpStatus } from "./client";
+import { extraNetworks, recreateOptions } from "./container-spec";
 import { stripSlash } from "./containers";
 import { isImageId } from "./services";
 
@@ -32,7 +32,11 @@ export interface UpdateOutcome {
 const UNREACHABLE =
   /dial tcp|no such host|connection refused|network is unreachable|i\/o timeout|TLS handshake timeout|Client\.Timeout|connection reset|no route to host|temporary failure in name resolution/i;
 
-export async function updateContainer(docker: Docker, info: Docker.ContainerInspectInfo, options: UpdateOptions): Promise<UpdateOutcome> {
+export async function updateContainer(
+  docker: Docker,
+  info: Docker.ContainerInspectInfo,
+  options: UpdateOptions,
+): Promise<UpdateOutcome> {
   const image = info.Config?.Image ?? info.Image;
   const unchanged = { containerId: info.Id, image, updated: false };
   // Made from an image id: there is no tag that could point anywhere newer.
@@ -42,16 +46,32 @@ export async function updateContainer(docker: Docker, info: Docker.ContainerInsp
   const latest = await localImageId(docker, image);
   if (pullError && (latest === undefined || latest === info.Image)) {
     const message = pullError.message;
-    if (UNREACHABLE.test(message)) throw new KaiError("NETWORK_ERROR", `${registryOf(image)} cannot be reached to pull ${image}; nothing was changed`, { details: { docker: message } });
+    if (UNREACHABLE.test(message))
+      throw new KaiError(
+        "NETWORK_ERROR",
+        `${registryOf(image)} cannot be reached to pull ${image}; nothing was changed`,
+        { details: { docker: message } },
+      );
     throw new KaiError("DOCKER_ERROR", `pulling ${image} failed: ${message}; nothing was changed`);
   }
-  if (latest === undefined) throw new KaiError("DOCKER_ERROR", `image ${image} is not on this host after pulling it; nothing was changed`);
+  if (latest === undefined)
+    throw new KaiError("DOCKER_ERROR", `image ${image} is not on this host after pulling it; nothing was changed`);
   if (latest === info.Image) return unchanged;
-  options.log?.("info", "updating container", { container: stripSlash(info.Name), image, from: info.Image.slice(7, 19), to: latest.slice(7, 19) });
+  options.log?.("info", "updating container", {
+    container: stripSlash(info.Name),
+    image,
+    from: info.Image.slice(7, 19),
+    to: latest.slice(7, 19),
+  });
   return { containerId: await recreate(docker, info, image, options), image, updated: true };
 }
 
-async function recreate(docker: Docker, info: Docker.ContainerInspectInfo, image: string, options: UpdateOptions): Promise<string> {
+async function recreate(
+  docker: Docker,
+  info: Docker.ContainerInspectInfo,
+  image: string,
+  options: UpdateOptions,
+): Promise<string> {
   const name = stripSlash(info.Name);
   const oldImage = await docker
     .getImage(info.Image)
@@ -73,7 +93,8 @@ async function recreate(docker: Docker, info: Docker.ContainerInspectInfo, image
   let created: Docker.Container | undefined;
   try {
     created = await docker.createContainer(createOptions);
-    for (const [network, endpoint] of extraNetworks(info)) await docker.getNetwork(network).connect({ Container: created.id, EndpointConfig: endpoint });
+    for (const [network, endpoint] of extraNetworks(info))
+      await docker.getNetwork(network).connect({ Container: created.id, EndpointConfig: endpoint });
     // A stopped service stays stopped: it is updated, not started.
     if (wasRunning) await checkStaysUp(created, options.settleMs ?? 1_500);
   } catch (error) {
@@ -84,7 +105,10 @@ async function recreate(docker: Docker, info: Docker.ContainerInspectInfo, image
 
   // The new container now owns the volumes, so they stay (v: false).
   await old.remove({ force: true, v: false }).catch((error) => {
-    options.log?.("warn", "the old container could not be removed after an update", { container: info.Id.slice(0, 12), error: dockerError(error).message });
+    options.log?.("warn", "the old container could not be removed after an update", {
+      container: info.Id.slice(0, 12),
+      error: dockerError(error).message,
+    });
   });
   return created.id;
 }
@@ -98,13 +122,19 @@ async function checkStaysUp(container: Docker.Container, settleMs: number): Prom
   // A restart policy can make a crashing container look running between two crashes (the
   // engine resets its exit code on each start), so a restart during the wait counts as a crash.
   if (!state.Running || state.Restarting || state.ExitCode !== 0 || restarts > 0) {
-    const exit = restarts > 0 ? `restarted ${restarts} time${restarts === 1 ? "" : "s"}` : `exit code ${state.ExitCode}`;
+    const exit =
+      restarts > 0 ? `restarted ${restarts} time${restarts === 1 ? "" : "s"}` : `exit code ${state.ExitCode}`;
     throw new StartFailure(`did not keep running (${exit}${state.Error ? `, ${state.Error}` : ""})`);
   }
 }
 
 /** Removes the new container and gives the old one back its name and state. */
-async function putBack(old: Docker.Container, created: Docker.Container | undefined, name: string, wasRunning: boolean): Promise<string> {
+async function putBack(
+  old: Docker.Container,
+  created: Docker.Container | undefined,
+  name: string,
+  wasRunning: boolean,
+): Promise<string> {
   const failures: string[] = [];
   const step = (what: string) => (error: unknown) => {
     failures.push(`${what}: ${dockerError(error).message}`);
@@ -148,7 +178,9 @@ async function localImageId(docker: Docker, image: string): Promise<string | und
 /** The registry a reference is pulled from: its first part when that names a host, else Docker Hub. */
 export function registryOf(image: string): string {
   const first = image.split("/")[0] ?? "";
-  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+  return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")
+    ? first
+    : "docker.io";
 }
 
 async function ignoring304(action: Promise<unknown>): Promise<void> {

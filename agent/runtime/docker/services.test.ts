@@ -48,7 +48,12 @@ function inspected(overrides: { running?: boolean } = {}): Docker.ContainerInspe
     Name: "/web",
     RestartCount: 2,
     Image: "sha256:aaaa",
-    State: { Status: running ? "running" : "exited", Running: running, StartedAt: "2025-05-05T09:00:00.5Z", Health: { Status: "healthy", FailingStreak: 0, Log: [] } },
+    State: {
+      Status: running ? "running" : "exited",
+      Running: running,
+      StartedAt: "2025-05-05T09:00:00.5Z",
+      Health: { Status: "healthy", FailingStreak: 0, Log: [] },
+    },
     Config: {
       Image: "web:1.0.0",
       Env: ["NODE_ENV=production", "PORT=8000"],
@@ -57,7 +62,15 @@ function inspected(overrides: { running?: boolean } = {}): Docker.ContainerInspe
     },
     HostConfig: { PortBindings: { "8000/tcp": [{ HostIp: "", HostPort: "8000" }] } },
     NetworkSettings: {
-      Ports: running ? { "8000/tcp": [{ HostIp: "0.0.0.0", HostPort: "8000" }, { HostIp: "::", HostPort: "8000" }], "9000/tcp": null } : {},
+      Ports: running
+        ? {
+            "8000/tcp": [
+              { HostIp: "0.0.0.0", HostPort: "8000" },
+              { HostIp: "::", HostPort: "8000" },
+            ],
+            "9000/tcp": null,
+          }
+        : {},
     },
     Mounts: [
       { Type: "bind", Source: "/data", Destination: "/app/data", RW: true },
@@ -70,7 +83,14 @@ function inspected(overrides: { running?: boolean } = {}): Docker.ContainerInspe
 }
 
 describe("toService", () => {
-  const sample = { cpu: 12.5, memory: 35.2, memoryUsage: 1, memoryLimit: 2, read: "2025-05-05T10:00:00Z", complete: true };
+  const sample = {
+    cpu: 12.5,
+    memory: 35.2,
+    memoryUsage: 1,
+    memoryLimit: 2,
+    read: "2025-05-05T10:00:00Z",
+    complete: true,
+  };
   const now = Date.parse("2025-05-05T10:00:00Z");
 
   it("shows a running container as the dashboard API does", () => {
@@ -91,7 +111,12 @@ describe("toService", () => {
   it("has zero stats, the requested port and no health check when stopped without one", () => {
     const info = inspected({ running: false });
     Reflect.deleteProperty(info.State, "Health");
-    expect(toService(info, undefined, now)).toMatchObject({ status: "stopped", health: "none", port: 8000, stats: { cpu: 0, memory: 0, uptime: 0 } });
+    expect(toService(info, undefined, now)).toMatchObject({
+      status: "stopped",
+      health: "none",
+      port: 8000,
+      stats: { cpu: 0, memory: 0, uptime: 0 },
+    });
   });
 
   it("adds details: image, created, ports, volumes and env", () => {

@@ -56,7 +56,11 @@ export function serviceVersion(labels: Record<string, string> | null | undefined
   return tag && tag !== "latest" ? tag : null;
 }
 
-export function toService(info: Docker.ContainerInspectInfo, sample: StatsSample | undefined, now = Date.now()): Service {
+export function toService(
+  info: Docker.ContainerInspectInfo,
+  sample: StatsSample | undefined,
+  now = Date.now(),
+): Service {
   const name = stripSlash(info.Name);
   const labels = info.Config?.Labels ?? {};
   const port = ports(info).find((mapping) => mapping.external !== null)?.external ?? null;
@@ -83,7 +87,11 @@ export function toService(info: Docker.ContainerInspectInfo, sample: StatsSample
  * The service with its details. Volumes name their host side: the host path of a bind, the
  * volume's name for a named or anonymous volume, `tmpfs` for a tmpfs.
  */
-export function toServiceDetails(info: Docker.ContainerInspectInfo, sample: StatsSample | undefined, now = Date.now()): ServiceDetails {
+export function toServiceDetails(
+  info: Docker.ContainerInspectInfo,
+  sample: StatsSample | undefined,
+  now = Date.now(),
+): ServiceDetails {
   return {
     ...toService(info, sample, now),
     details: {
@@ -91,7 +99,8 @@ export function toServiceDetails(info: Docker.ContainerInspectInfo, sample: Stat
       created: isoTime(info.Created),
       ports: ports(info),
       volumes: (info.Mounts ?? []).map((mount) => ({
-        source: mount.Type === "volume" ? (mount.Name ?? mount.Source) : mount.Type === "tmpfs" ? "tmpfs" : mount.Source,
+        source:
+          mount.Type === "volume" ? (mount.Name ?? mount.Source) : mount.Type === "tmpfs" ? "tmpfs" : mount.Source,
         destination: mount.Destination,
       })),
       env: info.Config?.Env ?? [],
@@ -117,7 +126,9 @@ export function ports(info: Docker.ContainerInspectInfo): PortMapping[] {
   for (const key of keys) {
     const internal = Number.parseInt(key, 10);
     if (!Number.isInteger(internal)) continue;
-    const hostPorts = (source[key] ?? []).map((binding) => Number.parseInt(binding.HostPort ?? "", 10)).filter((port) => port > 0);
+    const hostPorts = (source[key] ?? [])
+      .map((binding) => Number.parseInt(binding.HostPort ?? "", 10))
+      .filter((port) => port > 0);
     for (const external of hostPorts.length > 0 ? hostPorts : [null]) {
       const id = `${internal}:${external}`;
       if (seen.has(id)) continue;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { cpuPercent, dockerStatsFrame, memoryPercent, memoryUsageWithoutCache, toStatsSample, uptimeSeconds } from "./stats";
+import {
+  cpuPercent,
+  dockerStatsFrame,
+  memoryPercent,
+  memoryUsageWithoutCache,
+  toStatsSample,
+  uptimeSeconds,
+} from "./stats";
 
 /** A frame from Docker 20.10 on cgroup v1 (this machine), trimmed of fields nobody reads. */
 const CGROUP_V1 = {
@@ -7,13 +14,23 @@ const CGROUP_V1 = {
   preread: "2026-11-22T14:55:04.781944249Z",
   pids_stats: { current: 1 },
   cpu_stats: {
-    cpu_usage: { total_usage: 3_057_482_228, percpu_usage: [15_188_285, 3_042_293_943], usage_in_kernelmode: 0, usage_in_usermode: 3_040_000_000 },
+    cpu_usage: {
+      total_usage: 3_057_482_228,
+      percpu_usage: [15_188_285, 3_042_293_943],
+      usage_in_kernelmode: 0,
+      usage_in_usermode: 3_040_000_000,
+    },
     system_cpu_usage: 3_941_950_000_000,
     online_cpus: 2,
     throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
   },
   precpu_stats: {
-    cpu_usage: { total_usage: 2_055_346_954, percpu_usage: [15_188_285, 2_040_158_669], usage_in_kernelmode: 0, usage_in_usermode: 2_040_000_000 },
+    cpu_usage: {
+      total_usage: 2_055_346_954,
+      percpu_usage: [15_188_285, 2_040_158_669],
+      usage_in_kernelmode: 0,
+      usage_in_usermode: 2_040_000_000,
+    },
     system_cpu_usage: 3_939_960_000_000,
     online_cpus: 2,
     throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
@@ -21,7 +38,14 @@ const CGROUP_V1 = {
   memory_stats: {
     usage: 104_857_600,
     max_usage: 110_000_000,
-    stats: { active_anon: 4096, cache: 30_000_000, inactive_file: 1_000, total_inactive_file: 20_971_520, total_cache: 30_000_000, rss: 61_440 },
+    stats: {
+      active_anon: 4096,
+      cache: 30_000_000,
+      inactive_file: 1_000,
+      total_inactive_file: 20_971_520,
+      total_cache: 30_000_000,
+      rss: 61_440,
+    },
     limit: 1_073_741_824,
   },
   name: "/web",
@@ -46,7 +70,14 @@ const CGROUP_V2 = {
   },
   memory_stats: {
     usage: 536_870_912,
-    stats: { anon: 400_000_000, file: 120_000_000, inactive_file: 100_000_000, active_file: 20_000_000, kernel_stack: 16_384, slab: 2_000_000 },
+    stats: {
+      anon: 400_000_000,
+      file: 120_000_000,
+      inactive_file: 100_000_000,
+      active_file: 20_000_000,
+      kernel_stack: 16_384,
+      slab: 2_000_000,
+    },
     limit: 2_147_483_648,
   },
 };
@@ -98,10 +129,28 @@ describe("memory without cache", () => {
   });
 
   it("falls back to cache on old engines, and ignores a cache larger than the usage", () => {
-    expect(memoryUsageWithoutCache(parse({ read: CGROUP_V1.read, memory_stats: { usage: 1000, limit: 4000, stats: { cache: 400 } } }))).toBe(600);
-    expect(memoryUsageWithoutCache(parse({ read: CGROUP_V1.read, memory_stats: { usage: 1000, limit: 4000, stats: { total_inactive_file: 5000 } } }))).toBe(1000);
+    expect(
+      memoryUsageWithoutCache(
+        parse({ read: CGROUP_V1.read, memory_stats: { usage: 1000, limit: 4000, stats: { cache: 400 } } }),
+      ),
+    ).toBe(600);
+    expect(
+      memoryUsageWithoutCache(
+        parse({
+          read: CGROUP_V1.read,
+          memory_stats: { usage: 1000, limit: 4000, stats: { total_inactive_file: 5000 } },
+        }),
+      ),
+    ).toBe(1000);
     // A value that is not a number is skipped, not a reason to drop the frame.
-    expect(memoryUsageWithoutCache(parse({ read: CGROUP_V1.read, memory_stats: { usage: 1000, limit: 4000, stats: { total_inactive_file: "n/a", inactive_file: 100 } } }))).toBe(900);
+    expect(
+      memoryUsageWithoutCache(
+        parse({
+          read: CGROUP_V1.read,
+          memory_stats: { usage: 1000, limit: 4000, stats: { total_inactive_file: "n/a", inactive_file: 100 } },
+        }),
+      ),
+    ).toBe(900);
   });
 
   it("is 0 percent when the engine reports no limit", () => {
@@ -126,8 +175,14 @@ describe("toStatsSample", () => {
       read: "0001-01-01T00:00:00Z",
       preread: "0001-01-01T00:00:00Z",
       pids_stats: {},
-      cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
-      precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
+      cpu_stats: {
+        cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+        throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+      },
+      precpu_stats: {
+        cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+        throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+      },
       memory_stats: {},
     };
     expect(toStatsSample(parse(stopped))).toBeNull();

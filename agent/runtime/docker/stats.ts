@@ -6,7 +6,9 @@ import { z } from "zod";
  */
 
 const cpuStats = z.object({
-  cpu_usage: z.object({ total_usage: z.number().default(0), percpu_usage: z.array(z.number()).nullish() }).default({ total_usage: 0 }),
+  cpu_usage: z
+    .object({ total_usage: z.number().default(0), percpu_usage: z.array(z.number()).nullish() })
+    .default({ total_usage: 0 }),
   system_cpu_usage: z.number().nullish(),
   online_cpus: z.number().nullish(),
 });

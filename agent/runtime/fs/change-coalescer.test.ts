@@ -30,7 +30,11 @@ describe("ChangeCoalescer", () => {
 
   function coalescer() {
     const flushed: Array<[string, ChangeType]> = [];
-    const instance = new ChangeCoalescer({ delayMs: 100, maxWaitMs: 1_000, flush: (path, type) => flushed.push([path, type]) });
+    const instance = new ChangeCoalescer({
+      delayMs: 100,
+      maxWaitMs: 1_000,
+      flush: (path, type) => flushed.push([path, type]),
+    });
     return { instance, flushed };
   }
 

@@ -50,7 +50,11 @@ export class ChangeCoalescer {
     const now = Date.now();
     const first = entry?.first ?? now;
     const wait = Math.max(0, Math.min(this.#options.delayMs, first + this.#options.maxWaitMs - now));
-    this.#entries.set(path, { pending: mergeChange(entry?.pending, event), first, timer: setTimeout(() => this.#flush(path), wait) });
+    this.#entries.set(path, {
+      pending: mergeChange(entry?.pending, event),
+      first,
+      timer: setTimeout(() => this.#flush(path), wait),
+    });
   }
 
   /** Drops whatever is pending; nothing is flushed after this. */

@@ -50,7 +50,8 @@ async function realpathNearest(candidate: string, requested: string): Promise<st
     return await fs.realpath(candidate);
   } catch (error) {
     const code = errnoCode(error);
-    if (code !== "ENOENT" && code !== "ENOTDIR") throw denied(`cannot resolve ${requested} (${code ?? "unknown error"})`);
+    if (code !== "ENOENT" && code !== "ENOTDIR")
+      throw denied(`cannot resolve ${requested} (${code ?? "unknown error"})`);
   }
   if (await lexists(candidate)) throw denied(`cannot resolve ${requested}: ${candidate} is a broken symbolic link`);
   const parent = path.dirname(candidate);

@@ -1,10 +1,9 @@
-import { type Dirent, type Stats, constants, existsSync } from "node:fs";
+import { constants, type Dirent, existsSync, type Stats } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { KaiError } from "../../../shared/errors";
 import { type AllowedRoots, confinePath, isInsideRoot } from "./confine-path";
-import { errnoCode } from "./errors";
-import { fsError } from "./errors";
+import { errnoCode, fsError } from "./errors";
 
 /**
  * File system access that cannot be raced out of the workspace.
@@ -101,7 +100,11 @@ export async function openWorkspace(roots: AllowedRoots, requestedRoot: string):
 }
 
 /** Runs `work` with the workspace open, and closes it afterwards. */
-export async function withWorkspace<T>(roots: AllowedRoots, root: string, work: (workspace: Workspace) => Promise<T>): Promise<T> {
+export async function withWorkspace<T>(
+  roots: AllowedRoots,
+  root: string,
+  work: (workspace: Workspace) => Promise<T>,
+): Promise<T> {
   const workspace = await openWorkspace(roots, root);
   try {
     return await work(workspace);
@@ -151,7 +154,10 @@ export async function locate(workspace: Workspace, requested: string, options: L
         }
         if (code === "ENOENT") {
           const advice = options.createParents === false ? "; pass createParents to create its folders" : "";
-          throw new KaiError("NOT_FOUND", `no such file or folder: ${shown} (${join(folder.relative, name)} does not exist)${advice}`);
+          throw new KaiError(
+            "NOT_FOUND",
+            `no such file or folder: ${shown} (${join(folder.relative, name)} does not exist)${advice}`,
+          );
         }
         throw fsError(error, requested);
       }
@@ -182,7 +188,13 @@ export async function locate(workspace: Workspace, requested: string, options: L
     // The walk ended on a folder (the root, or `..`/`.` last in a link): that folder is the entry.
     if (stack.length === 1) {
       const stats = await workspace.handle.stat();
-      return await verified(workspace, { folder: workspace, name: "", relative: "", entry: { handle: workspace.handle, stats }, close: async () => undefined });
+      return await verified(workspace, {
+        folder: workspace,
+        name: "",
+        relative: "",
+        entry: { handle: workspace.handle, stats },
+        close: async () => undefined,
+      });
     }
     const entry = stack.pop()!;
     const stats = await entry.handle.stat();
@@ -192,7 +204,13 @@ export async function locate(workspace: Workspace, requested: string, options: L
     throw error instanceof KaiError ? error : fsError(error, requested);
   }
 
-  async function located(ws: Workspace, folders: Folder[], folder: Folder, name: string, entry: Located["entry"]): Promise<Located> {
+  async function located(
+    ws: Workspace,
+    folders: Folder[],
+    folder: Folder,
+    name: string,
+    entry: Located["entry"],
+  ): Promise<Located> {
     // The stack's handles now belong to the answer: the holding folder stays open, the rest close.
     const keep = folders.splice(1);
     for (const other of keep) if (other !== folder) await other.handle.close();
@@ -243,7 +261,11 @@ export async function keepFolder(found: Located): Promise<Folder> {
   const { folder } = found;
   const handle = ANCHORED
     ? await fs.open(`${PROC_FD}/${folder.handle.fd}`, O_PATH | constants.O_DIRECTORY | constants.O_NONBLOCK)
-    : await sameFile(await fs.open(folder.real, STEP | constants.O_DIRECTORY), await folder.handle.stat(), folder.relative);
+    : await sameFile(
+        await fs.open(folder.real, STEP | constants.O_DIRECTORY),
+        await folder.handle.stat(),
+        folder.relative,
+      );
   return { handle, real: folder.real, relative: folder.relative };
 }
 
@@ -299,7 +321,10 @@ export async function removeTree(folder: Folder, name: string): Promise<void> {
  * Opens an absolute directory inside the allowed roots (directory.list) and checks the
  * descriptor, not the path, is inside them. Answers the handle and its real path.
  */
-export async function openAllowedDirectory(roots: AllowedRoots, requested: string): Promise<{ handle: FileHandle; real: string }> {
+export async function openAllowedDirectory(
+  roots: AllowedRoots,
+  requested: string,
+): Promise<{ handle: FileHandle; real: string }> {
   const real = await confinePath(roots, requested);
   const handle = await fs.open(real, STEP);
   try {
@@ -321,7 +346,11 @@ export async function openAllowedDirectory(roots: AllowedRoots, requested: strin
  * allowed roots; null otherwise (escaping, broken, a loop). The link is followed by the
  * kernel from the folder's handle and the result checked by its descriptor.
  */
-export async function followAllowedLink(roots: AllowedRoots, folder: { handle: FileHandle; real: string }, name: string): Promise<Stats | null> {
+export async function followAllowedLink(
+  roots: AllowedRoots,
+  folder: { handle: FileHandle; real: string },
+  name: string,
+): Promise<Stats | null> {
   const entry = path.join(folder.real, name);
   if (!ANCHORED) {
     try {
@@ -357,9 +386,13 @@ export async function realPathOf(handle: FileHandle, expected: string): Promise<
 async function insideAllowedRoots(roots: AllowedRoots, real: string, requested: string): Promise<void> {
   const resolved = await Promise.all(roots.allowedRoots.map((root) => fs.realpath(root).catch(() => null)));
   if (!resolved.some((root) => root !== null && isInsideRoot(root, real))) {
-    throw new KaiError("PERMISSION_DENIED", `${requested} is outside the allowed roots (${roots.allowedRoots.join(", ")})`, {
-      details: { allowedRoots: roots.allowedRoots },
-    });
+    throw new KaiError(
+      "PERMISSION_DENIED",
+      `${requested} is outside the allowed roots (${roots.allowedRoots.join(", ")})`,
+      {
+        details: { allowedRoots: roots.allowedRoots },
+      },
+    );
   }
 }
 
@@ -400,21 +433,25 @@ async function verified(workspace: Workspace, found: Located): Promise<Located> 
   if (!ANCHORED) {
     // The entry's path (or, for a link or a missing entry, its folder's) must still lead to what is held.
     const held = found.entry?.handle ? found.entry.stats : await found.folder.handle.stat();
-    const named = await fs.lstat(path.join(workspace.real, found.entry?.handle ? found.relative : found.folder.relative)).catch(() => null);
+    const named = await fs
+      .lstat(path.join(workspace.real, found.entry?.handle ? found.relative : found.folder.relative))
+      .catch(() => null);
     if (named === null || named.dev !== held.dev || named.ino !== held.ino) throw changed(found.relative);
     return found;
   }
   const handle = found.entry?.handle ?? found.folder.handle;
   const actual = await fs.readlink(`${PROC_FD}/${handle.fd}`);
   // A file removed since it was opened reads back as "<path> (deleted)"; where it was still counts.
-  if (!isInsideRoot(workspace.real, actual.replace(/ \(deleted\)$/, ""))) throw leadsOut(found.relative || "the workspace root");
+  if (!isInsideRoot(workspace.real, actual.replace(/ \(deleted\)$/, "")))
+    throw leadsOut(found.relative || "the workspace root");
   return found;
 }
 
 /** The components of `requested` with `..` resolved lexically; leading out that way is refused. */
 function lexicalParts(requested: string): string[] {
   if (requested.includes("\0")) throw new KaiError("PERMISSION_DENIED", "path must not contain NUL bytes");
-  if (path.posix.isAbsolute(requested) || path.isAbsolute(requested)) throw new KaiError("PERMISSION_DENIED", `path must be relative to the workspace: ${requested}`);
+  if (path.posix.isAbsolute(requested) || path.isAbsolute(requested))
+    throw new KaiError("PERMISSION_DENIED", `path must be relative to the workspace: ${requested}`);
   const normal = path.posix.normalize(requested === "" ? "." : requested);
   if (normal === ".." || normal.startsWith("../")) throw leadsOut(requested);
   return normal.split("/").filter((part) => part !== "" && part !== ".");
@@ -424,7 +461,11 @@ function lexicalParts(requested: string): string[] {
 function insideWorkspace(workspace: Workspace, target: string): string[] | null {
   const normal = path.posix.normalize(target);
   for (const base of [workspace.real, workspace.requested]) {
-    if (isInsideRoot(base, normal)) return path.posix.relative(base, normal).split("/").filter((part) => part !== "");
+    if (isInsideRoot(base, normal))
+      return path.posix
+        .relative(base, normal)
+        .split("/")
+        .filter((part) => part !== "");
   }
   return null;
 }

@@ -30,12 +30,16 @@ export function fsError(error: unknown, requested: string): KaiError {
     case "EDQUOT":
       return new KaiError("INTERNAL_ERROR", `no space left on this host's disk for ${shown}`);
     default:
-      return new KaiError("INTERNAL_ERROR", `cannot access ${shown} (${code ?? (error instanceof Error ? error.message : "unknown error")})`);
+      return new KaiError(
+        "INTERNAL_ERROR",
+        `cannot access ${shown} (${code ?? (error instanceof Error ? error.message : "unknown error")})`,
+      );
   }
 }
 
 /** The `code` of a Node system error (ENOENT, EACCES, ...), if it is one. */
 export function errnoCode(error: unknown): string | undefined {
-  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") return error.code;
+  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string")
+    return error.code;
   return undefined;
 }

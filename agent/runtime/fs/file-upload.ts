@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import fs from "node:fs/promises";
 import { KaiError } from "../../../shared/errors";
 import { MAX_FILE_BYTES } from "../../../shared/schemas/workspace";
-import { type Folder, at, self } from "./confined-fs";
+import { at, type Folder, self } from "./confined-fs";
 
 /**
  * Chunked, atomic file writes. Chunk 0 of an upload creates a temporary file beside the
@@ -61,9 +61,13 @@ export async function writeChunk(request: ChunkRequest): Promise<{ path: string;
   const upload = request.index === 0 ? await begin(request) : claim(request);
   try {
     if (upload.size + request.data.length > MAX_FILE_BYTES) {
-      throw new KaiError("PAYLOAD_TOO_LARGE", `the file would be larger than ${MAX_FILE_BYTES} bytes, the most this host accepts`, {
-        details: { maxBytes: MAX_FILE_BYTES },
-      });
+      throw new KaiError(
+        "PAYLOAD_TOO_LARGE",
+        `the file would be larger than ${MAX_FILE_BYTES} bytes, the most this host accepts`,
+        {
+          details: { maxBytes: MAX_FILE_BYTES },
+        },
+      );
     }
     await append(upload, request.data, request.last);
     upload.size += request.data.length;
@@ -104,12 +108,27 @@ async function begin(request: ChunkRequest): Promise<Upload> {
   const temp = `.${target.name.slice(0, 100)}.kai-${request.uploadId}.part`;
   try {
     // Exclusive create: never opens (or follows) anything already there.
-    await (await fs.open(at(target.folder, temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666)).close();
+    await (
+      await fs.open(
+        at(target.folder, temp),
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o666,
+      )
+    ).close();
   } catch (error) {
     await target.folder.handle.close();
     throw error;
   }
-  const upload: Upload = { id: request.uploadId, key: request.key, temp, target, nextIndex: 0, size: 0, busy: true, timer: undefined };
+  const upload: Upload = {
+    id: request.uploadId,
+    key: request.key,
+    temp,
+    target,
+    nextIndex: 0,
+    size: 0,
+    busy: true,
+    timer: undefined,
+  };
   uploads.set(upload.id, upload);
   return upload;
 }
@@ -117,9 +136,13 @@ async function begin(request: ChunkRequest): Promise<Upload> {
 function claim(request: ChunkRequest): Upload {
   const upload = uploads.get(request.uploadId);
   if (!upload) {
-    throw new KaiError("CONFLICT", "unknown upload (it expired, failed or the agent restarted); start again from chunk 0", {
-      details: { expectedIndex: 0 },
-    });
+    throw new KaiError(
+      "CONFLICT",
+      "unknown upload (it expired, failed or the agent restarted); start again from chunk 0",
+      {
+        details: { expectedIndex: 0 },
+      },
+    );
   }
   if (upload.key !== request.key) throw new KaiError("CONFLICT", "this upload id belongs to another path");
   if (upload.busy) throw outOfOrder(upload, request.index, "the previous chunk is still being written");
@@ -129,10 +152,14 @@ function claim(request: ChunkRequest): Upload {
 }
 
 async function append(upload: Upload, data: Buffer, last: boolean): Promise<void> {
-  const handle = await fs.open(at(upload.target.folder, upload.temp), constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+  const handle = await fs.open(
+    at(upload.target.folder, upload.temp),
+    constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW,
+  );
   try {
     // Someone else writing into our temp file would corrupt the result silently.
-    if ((await handle.stat()).size !== upload.size) throw new KaiError("CONFLICT", "the upload's temporary file was changed by someone else");
+    if ((await handle.stat()).size !== upload.size)
+      throw new KaiError("CONFLICT", "the upload's temporary file was changed by someone else");
     if (data.length > 0) await handle.writeFile(data);
     if (last) await handle.sync();
   } finally {
@@ -151,7 +178,9 @@ async function replace(upload: Upload): Promise<void> {
   }
   await fs.rename(at(folder, upload.temp), at(folder, name));
   // The rename is durable only once the directory entry is synced; best effort (not every fs can).
-  const dir = await fs.open(self(folder.handle, folder.real), constants.O_RDONLY | constants.O_DIRECTORY).catch(() => null);
+  const dir = await fs
+    .open(self(folder.handle, folder.real), constants.O_RDONLY | constants.O_DIRECTORY)
+    .catch(() => null);
   await dir?.sync().catch(() => undefined);
   await dir?.close();
 }

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import fs from "node:fs/promises";
 import { KaiError } from "../../../shared/errors";
-import { MAX_JSON_DEPTH, jsonNesting } from "../../../shared/json-depth";
+import { jsonNesting, MAX_JSON_DEPTH } from "../../../shared/json-depth";
+import { at, type Folder, locate, self, type Workspace } from "./confined-fs";
 import { errnoCode } from "./errors";
-import { type Folder, type Workspace, at, locate, self } from "./confined-fs";
 
 /**
  * JSON object files in a workspace (package.json, .claude/settings.json, .mcp.json), read
@@ -17,7 +17,11 @@ import { type Folder, type Workspace, at, locate, self } from "./confined-fs";
  * The file's top-level object, or null when it (or its folder) does not exist. Leading out
  * of the workspace: PERMISSION_DENIED. Not JSON, or not an object: VALIDATION_ERROR naming the file.
  */
-export async function readJsonObject(workspace: Workspace, relative: string, label: string): Promise<Record<string, unknown> | null> {
+export async function readJsonObject(
+  workspace: Workspace,
+  relative: string,
+  label: string,
+): Promise<Record<string, unknown> | null> {
   let found;
   try {
     found = await locate(workspace, relative, { follow: true });
@@ -52,20 +56,28 @@ export async function readJsonAt(folder: Folder, name: string, label: string): P
     if (code === "EISDIR") throw new KaiError("VALIDATION_ERROR", `${label} is a directory, not a JSON file`);
     // O_NOFOLLOW met a symlink: the walk had found a file, so it was swapped since.
     if (code === "ELOOP") throw new KaiError("CONFLICT", `${label} changed while it was being read; try again`);
-    if (code === "EACCES" || code === "EPERM") throw new KaiError("PERMISSION_DENIED", `${label}: permission denied on this host`);
+    if (code === "EACCES" || code === "EPERM")
+      throw new KaiError("PERMISSION_DENIED", `${label}: permission denied on this host`);
     throw new KaiError("INTERNAL_ERROR", `cannot read ${label} (${code ?? "unknown error"})`);
   }
   // Parsing copes with any depth; answering the object (JSON.stringify) would overflow the stack.
   if (jsonNesting(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-    throw new KaiError("VALIDATION_ERROR", `${label} is nested deeper than ${MAX_JSON_DEPTH} levels; flatten it`, { details: { file: label } });
+    throw new KaiError("VALIDATION_ERROR", `${label} is nested deeper than ${MAX_JSON_DEPTH} levels; flatten it`, {
+      details: { file: label },
+    });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new KaiError("VALIDATION_ERROR", `${label} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { details: { file: label } });
+    throw new KaiError(
+      "VALIDATION_ERROR",
+      `${label} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      { details: { file: label } },
+    );
   }
-  if (!isPlainObject(json)) throw new KaiError("VALIDATION_ERROR", `${label} must hold a JSON object`, { details: { file: label } });
+  if (!isPlainObject(json))
+    throw new KaiError("VALIDATION_ERROR", `${label} must hold a JSON object`, { details: { file: label } });
   return json;
 }
 
@@ -87,7 +99,11 @@ export async function writeJsonAtomic(folder: Folder, name: string, value: unkno
   const existing = await fs.lstat(at(folder, name)).catch(() => null);
   const existingMode = existing?.isFile() ? existing.mode & 0o7777 : null;
   // A new file gets the usual 0666 less the umask, as any editor would create it.
-  const handle = await fs.open(at(folder, temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, existingMode ?? 0o666);
+  const handle = await fs.open(
+    at(folder, temp),
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    existingMode ?? 0o666,
+  );
   try {
     try {
       await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`, "utf8");
@@ -103,7 +119,9 @@ export async function writeJsonAtomic(folder: Folder, name: string, value: unkno
     throw error;
   }
   // Make the rename itself durable; some filesystems refuse to fsync a directory, which only costs durability.
-  const dirHandle = await fs.open(self(folder.handle, folder.real), constants.O_RDONLY | constants.O_DIRECTORY).catch(() => null);
+  const dirHandle = await fs
+    .open(self(folder.handle, folder.real), constants.O_RDONLY | constants.O_DIRECTORY)
+    .catch(() => null);
   await dirHandle?.sync().catch(() => undefined);
   await dirHandle?.close();
 }

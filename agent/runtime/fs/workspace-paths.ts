@@ -29,9 +29,14 @@ export async function workspaceRoot(roots: AllowedRoots, root: string): Promise<
   return withWorkspace(roots, root, async (workspace) => workspace.real);
 }
 
-export async function confineToWorkspace(roots: AllowedRoots, root: string, relative: string): Promise<WorkspaceTarget> {
+export async function confineToWorkspace(
+  roots: AllowedRoots,
+  root: string,
+  relative: string,
+): Promise<WorkspaceTarget> {
   if (relative.includes("\0")) throw new KaiError("PERMISSION_DENIED", "path must not contain NUL bytes");
-  if (path.isAbsolute(relative)) throw new KaiError("PERMISSION_DENIED", `path must be relative to the workspace: ${relative}`);
+  if (path.isAbsolute(relative))
+    throw new KaiError("PERMISSION_DENIED", `path must be relative to the workspace: ${relative}`);
   const realRoot = await workspaceRoot(roots, root);
   // confinePath resolves symlinks (through the nearest existing ancestor) and enforces the allowed roots...
   const absolute = await confinePath(roots, path.resolve(realRoot, relative));

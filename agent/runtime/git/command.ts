@@ -2,7 +2,7 @@ import path from "node:path";
 import { GIT_NETWORK_DEADLINE_MS } from "../../../shared/commands";
 import { KaiError } from "../../../shared/errors";
 import { runProcessGroup } from "../process/run-process-group";
-import { type PathNames, gitMistake } from "./mistakes";
+import { gitMistake, type PathNames } from "./mistakes";
 
 /**
  * Runs the real `git` binary for one workspace, through the process runner with an argument array rather
@@ -44,7 +44,8 @@ export interface GitOptions {
 }
 
 /** Inherited variables that would point git at another repository or identity. */
-const DROPPED_ENV = /^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|COMMON_DIR|NAMESPACE|PREFIX|CEILING_DIRECTORIES|DISCOVERY_ACROSS_FILESYSTEM|AUTHOR_\w+|COMMITTER_\w+|CONFIG_PARAMETERS|CONFIG_COUNT|CONFIG_KEY_\d+|CONFIG_VALUE_\d+|EDITOR|SEQUENCE_EDITOR|PAGER)$/;
+const DROPPED_ENV =
+  /^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|COMMON_DIR|NAMESPACE|PREFIX|CEILING_DIRECTORIES|DISCOVERY_ACROSS_FILESYSTEM|AUTHOR_\w+|COMMITTER_\w+|CONFIG_PARAMETERS|CONFIG_COUNT|CONFIG_KEY_\d+|CONFIG_VALUE_\d+|EDITOR|SEQUENCE_EDITOR|PAGER)$/;
 
 function gitEnv(root: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -93,22 +94,27 @@ export async function runGit(root: string, args: string[], options: GitOptions =
       if (bytes > MAX_OUTPUT_BYTES) tooMuch.abort();
       else output[stream].push(text);
     },
-    startFailure: (error) => (error.code === "ENOENT" ? new KaiError("INTERNAL_ERROR", "git is not installed on this host") : error),
+    startFailure: (error) =>
+      error.code === "ENOENT" ? new KaiError("INTERNAL_ERROR", "git is not installed on this host") : error,
   });
   if (options.signal?.aborted) throw options.signal.reason;
-  if (tooMuch.signal.aborted) throw new KaiError("INTERNAL_ERROR", `git ${args[0]} answered more than ${MAX_OUTPUT_BYTES} bytes`);
+  if (tooMuch.signal.aborted)
+    throw new KaiError("INTERNAL_ERROR", `git ${args[0]} answered more than ${MAX_OUTPUT_BYTES} bytes`);
   return { code: run.exitCode, stdout: output.stdout.join(""), stderr: output.stderr.join(""), timedOut: run.timedOut };
 }
 
 /** Runs git and answers its stdout; any failure becomes the matching Kai error. */
 export async function git(root: string, args: string[], options: GitOptions = {}): Promise<string> {
   const run = await runGit(root, args, options);
-  if (run.code !== 0) throw gitFailure(run, args[0] ?? "git", (options.timeoutMs ?? 0) >= GIT_NETWORK_TIMEOUT_MS, options.paths);
+  if (run.code !== 0)
+    throw gitFailure(run, args[0] ?? "git", (options.timeoutMs ?? 0) >= GIT_NETWORK_TIMEOUT_MS, options.paths);
   return run.stdout;
 }
 
-const NETWORK = /Could not read from remote repository|unable to access|Could not resolve host|Connection refused|Connection timed out|Network is unreachable|does not appear to be a git repository|unable to connect|The remote end hung up|early EOF/i;
-const AUTH = /Authentication failed|could not read (Username|Password)|terminal prompts disabled|Permission denied \(publickey/i;
+const NETWORK =
+  /Could not read from remote repository|unable to access|Could not resolve host|Connection refused|Connection timed out|Network is unreachable|does not appear to be a git repository|unable to connect|The remote end hung up|early EOF/i;
+const AUTH =
+  /Authentication failed|could not read (Username|Password)|terminal prompts disabled|Permission denied \(publickey/i;
 
 /** A failed git run as a Kai error; `network` when the command talks to a remote. */
 export function gitFailure(run: GitRun, command: string, network = false, paths?: PathNames): KaiError {
@@ -116,20 +122,33 @@ export function gitFailure(run: GitRun, command: string, network = false, paths?
   const details = { output };
   if (run.timedOut) {
     const seconds = network ? GIT_NETWORK_TIMEOUT_MS / 1000 : GIT_TIMEOUT_MS / 1000;
-    return new KaiError(network ? "NETWORK_ERROR" : "INTERNAL_ERROR", `git ${command} did not finish within ${seconds} s`, { details });
+    return new KaiError(
+      network ? "NETWORK_ERROR" : "INTERNAL_ERROR",
+      `git ${command} did not finish within ${seconds} s`,
+      { details },
+    );
   }
-  if (/not a git repository/i.test(output)) return new KaiError("VALIDATION_ERROR", "not a git repository", { details });
-  if (/dubious ownership/i.test(output)) return new KaiError("PERMISSION_DENIED", "git refuses this repository: it belongs to another user", { details });
-  if (AUTH.test(output)) return new KaiError("PERMISSION_DENIED", "the remote asked for credentials this host does not have", { details });
-  if (NETWORK.test(output)) return new KaiError("NETWORK_ERROR", `cannot reach the remote: ${firstLine(output)}`, { details });
+  if (/not a git repository/i.test(output))
+    return new KaiError("VALIDATION_ERROR", "not a git repository", { details });
+  if (/dubious ownership/i.test(output))
+    return new KaiError("PERMISSION_DENIED", "git refuses this repository: it belongs to another user", { details });
+  if (AUTH.test(output))
+    return new KaiError("PERMISSION_DENIED", "the remote asked for credentials this host does not have", { details });
+  if (NETWORK.test(output))
+    return new KaiError("NETWORK_ERROR", `cannot reach the remote: ${firstLine(output)}`, { details });
   if (/Please tell me who you are|identity unknown/i.test(output)) {
     // A pull that has to merge writes a merge commit; the command carries no author for it.
-    return new KaiError("VALIDATION_ERROR", "git has no user name and email on this host for the commit it has to write (git config user.name / user.email)", { details });
+    return new KaiError(
+      "VALIDATION_ERROR",
+      "git has no user name and email on this host for the commit it has to write (git config user.name / user.email)",
+      { details },
+    );
   }
   // A mistake of the request or of the workspace's state: a 4xx in Kai's words, not git's.
   const mistake = gitMistake(output, paths);
   if (mistake) return mistake;
-  if (/nothing to commit|nothing added to commit|no changes added to commit/i.test(output)) return new KaiError("CONFLICT", "nothing to commit", { details });
+  if (/nothing to commit|nothing added to commit|no changes added to commit/i.test(output))
+    return new KaiError("CONFLICT", "nothing to commit", { details });
   return new KaiError("INTERNAL_ERROR", `git ${command} failed: ${firstLine(output)}`, { details });
 }
 
@@ -140,12 +159,19 @@ export function gitFailure(run: GitRun, command: string, network = false, paths?
  * branch name, unchanged (`@{-1}` would be expanded to another branch).
  */
 export async function assertRefName(root: string, name: string, what: string): Promise<void> {
-  if (typeof name !== "string" || name.length === 0 || name.length > 255 || name.startsWith("-") || /[\s\x00-\x1f\x7f]/.test(name)) {
+  if (
+    typeof name !== "string" ||
+    name.length === 0 ||
+    name.length > 255 ||
+    name.startsWith("-") ||
+    /[\s\x00-\x1f\x7f]/.test(name)
+  ) {
     throw new KaiError("VALIDATION_ERROR", `invalid ${what} name: ${JSON.stringify(name)}`);
   }
   // `--branch <name>` is parsed positionally by check-ref-format; the name cannot become an option.
   const run = await runGit(root, ["check-ref-format", "--branch", name]);
-  if (run.code !== 0 || run.stdout.trim() !== name) throw new KaiError("VALIDATION_ERROR", `invalid ${what} name: ${JSON.stringify(name)}`);
+  if (run.code !== 0 || run.stdout.trim() !== name)
+    throw new KaiError("VALIDATION_ERROR", `invalid ${what} name: ${JSON.stringify(name)}`);
 }
 
 export function firstLine(text: string): string {

@@ -37,7 +37,8 @@ const PATH_RULES: PathRule[] = [
   {
     pattern: /'(.*)' does not have a commit checked out/i,
     code: "VALIDATION_ERROR",
-    message: (path) => `${stripSlash(path)} is a nested git repository with no commit; commit inside it first, or remove its .git`,
+    message: (path) =>
+      `${stripSlash(path)} is a nested git repository with no commit; commit inside it first, or remove its .git`,
   },
   {
     pattern: /invalid path '(.*)'/i,
@@ -47,11 +48,13 @@ const PATH_RULES: PathRule[] = [
   {
     pattern: /pathspec '(.*)' did not match any file/i,
     code: "NOT_FOUND",
-    message: (path) => `${path} is neither in the workspace nor tracked by git; check the path (it is relative to the workspace)`,
+    message: (path) =>
+      `${path} is neither in the workspace nor tracked by git; check the path (it is relative to the workspace)`,
   },
 ];
 
-const MERGING = /cannot switch branch while merging|cannot do a partial commit during a merge|Committing is not possible because you have unmerged files|you need to resolve your current index first|not concluded your merge|Pulling is not possible because you have unmerged files/i;
+const MERGING =
+  /cannot switch branch while merging|cannot do a partial commit during a merge|Committing is not possible because you have unmerged files|you need to resolve your current index first|not concluded your merge|Pulling is not possible because you have unmerged files/i;
 
 /**
  * The client-side mistake `output` reports, or undefined when it is not one. `paths` turns
@@ -66,22 +69,43 @@ export function gitMistake(output: string, paths: PathNames = new Map()): KaiErr
   }
   const ignored = /paths are ignored by one of your \.gitignore files:\n((?:(?!hint:)[^\n]+\n?)*)/i.exec(output);
   if (ignored) {
-    const names = (ignored[1] ?? "").split("\n").filter(Boolean).map((name) => shownPath(name, paths));
-    return new KaiError("VALIDATION_ERROR", `${names.join(", ") || "some paths"} ${names.length === 1 ? "is" : "are"} ignored by .gitignore; leave them out, or change .gitignore`, {
-      details: { paths: names },
-    });
+    const names = (ignored[1] ?? "")
+      .split("\n")
+      .filter(Boolean)
+      .map((name) => shownPath(name, paths));
+    return new KaiError(
+      "VALIDATION_ERROR",
+      `${names.join(", ") || "some paths"} ${names.length === 1 ? "is" : "are"} ignored by .gitignore; leave them out, or change .gitignore`,
+      {
+        details: { paths: names },
+      },
+    );
   }
   if (/\.lock'?: File exists/i.test(output)) {
-    return new KaiError("CONFLICT", "another git command is running in this workspace (or one crashed and left a .lock file in .git); try again, or remove the stale lock");
+    return new KaiError(
+      "CONFLICT",
+      "another git command is running in this workspace (or one crashed and left a .lock file in .git); try again, or remove the stale lock",
+    );
   }
   if (MERGING.test(output)) {
-    return new KaiError("CONFLICT", "a merge is in progress in this workspace; resolve and commit it, or abort it (git merge --abort), first", { details: { reason: "merge in progress" } });
+    return new KaiError(
+      "CONFLICT",
+      "a merge is in progress in this workspace; resolve and commit it, or abort it (git merge --abort), first",
+      { details: { reason: "merge in progress" } },
+    );
   }
   if (/refusing to merge unrelated histories/i.test(output)) {
-    return new KaiError("CONFLICT", "the remote branch shares no history with this one; git refuses to merge unrelated histories", { details: { reason: "unrelated histories" } });
+    return new KaiError(
+      "CONFLICT",
+      "the remote branch shares no history with this one; git refuses to merge unrelated histories",
+      { details: { reason: "unrelated histories" } },
+    );
   }
   if (/Aborting commit due to empty commit message/i.test(output)) {
-    return new KaiError("VALIDATION_ERROR", "the commit message is empty once blank lines and spaces are removed; write a message");
+    return new KaiError(
+      "VALIDATION_ERROR",
+      "the commit message is empty once blank lines and spaces are removed; write a message",
+    );
   }
   const ambiguous = /'(.*)' matched multiple \((\d+)\) remote tracking branches/i.exec(output);
   if (ambiguous) {

@@ -82,8 +82,10 @@ export function parseBranches(output: string): BranchInfo[] {
   for (const line of output.split("\n")) {
     const [head, ref, commit, symref] = line.split("\0");
     if (!ref || !commit || symref) continue;
-    if (ref.startsWith("refs/heads/")) branches.push({ name: ref.slice("refs/heads/".length), current: head === "*", remote: false, commit });
-    else if (ref.startsWith("refs/remotes/")) branches.push({ name: ref.slice("refs/remotes/".length), current: false, remote: true, commit });
+    if (ref.startsWith("refs/heads/"))
+      branches.push({ name: ref.slice("refs/heads/".length), current: head === "*", remote: false, commit });
+    else if (ref.startsWith("refs/remotes/"))
+      branches.push({ name: ref.slice("refs/remotes/".length), current: false, remote: true, commit });
   }
   return branches;
 }

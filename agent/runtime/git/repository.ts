@@ -2,8 +2,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { KaiError } from "../../../shared/errors";
 import { type AllowedRoots, confinePath } from "../fs/confine-path";
-import { type GitOptions, runGit } from "./command";
 import { workspaceRoot } from "../fs/workspace-paths";
+import { type GitOptions, runGit } from "./command";
 
 /**
  * The root of a workspace git may run in. A repository's metadata need not live in the
@@ -15,10 +15,18 @@ import { workspaceRoot } from "../fs/workspace-paths";
  * roots, the work tree being the workspace itself. A workspace that is not a repository
  * passes: the command that follows answers that, as before.
  */
-export async function repositoryRoot(roots: AllowedRoots, requestedRoot: string, signal?: AbortSignal): Promise<string> {
+export async function repositoryRoot(
+  roots: AllowedRoots,
+  requestedRoot: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const root = await workspaceRoot(roots, requestedRoot);
   const options: GitOptions = signal ? { signal } : {};
-  const where = await runGit(root, ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository"], options);
+  const where = await runGit(
+    root,
+    ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository"],
+    options,
+  );
   if (where.code !== 0) return root;
   const [gitDir = "", commonDir = "", bare = ""] = where.stdout.split("\n");
   for (const dir of [gitDir, path.resolve(root, commonDir)]) {
@@ -34,5 +42,8 @@ export async function repositoryRoot(roots: AllowedRoots, requestedRoot: string,
 }
 
 function outside(why: string): KaiError {
-  return new KaiError("PERMISSION_DENIED", `git does not run in this workspace: ${why}; Kai runs git only on repositories inside this host's allowed roots`);
+  return new KaiError(
+    "PERMISSION_DENIED",
+    `git does not run in this workspace: ${why}; Kai runs git only on repositories inside this host's allowed roots`,
+  );
 }

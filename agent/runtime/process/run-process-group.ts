@@ -44,11 +44,17 @@ const SLICE_BYTES = OUTPUT_CHUNK_BYTES - 3;
 export function runProcessGroup(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const grace = options.killGraceMs ?? 2_000;
-  if (options.signal.aborted) return Promise.resolve({ exitCode: null, signal: null, timedOut: false, cancelled: true, durationMs: 0 });
+  if (options.signal.aborted)
+    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, cancelled: true, durationMs: 0 });
 
   return new Promise((resolve, reject) => {
     const stdin = options.input === undefined ? "ignore" : "pipe";
-    const child: ChildProcess = spawn(options.file, options.args, { cwd: options.cwd, env: options.env, detached: true, stdio: [stdin, "pipe", "pipe"] });
+    const child: ChildProcess = spawn(options.file, options.args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: [stdin, "pipe", "pipe"],
+    });
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -111,7 +117,10 @@ export function runProcessGroup(options: RunOptions): Promise<RunResult> {
 
 function scriptStartFailure(error: NodeJS.ErrnoException): KaiError {
   const code = errnoCode(error);
-  return new KaiError(code === "ENOENT" ? "NOT_FOUND" : "VALIDATION_ERROR", `the script could not be started (${code ?? error.message})`);
+  return new KaiError(
+    code === "ENOENT" ? "NOT_FOUND" : "VALIDATION_ERROR",
+    `the script could not be started (${code ?? error.message})`,
+  );
 }
 
 function forward(stream: Readable | null, name: "stdout" | "stderr", onOutput: RunOptions["onOutput"]): void {

@@ -1,10 +1,10 @@
 import path from "node:path";
-import { KaiError } from "../../../shared/errors";
 import type { z } from "zod";
+import { KaiError } from "../../../shared/errors";
 import type { scriptInfo } from "../../../shared/schemas/workspace";
 import type { AllowedRoots } from "../fs/confine-path";
+import { locateExisting, readFolder, type Workspace, withWorkspace } from "../fs/confined-fs";
 import { errnoCode } from "../fs/errors";
-import { type Workspace, locateExisting, readFolder, withWorkspace } from "../fs/confined-fs";
 import { isPlainObject, readJsonObject } from "../fs/json-file";
 
 /**
@@ -24,11 +24,17 @@ export interface Script extends z.infer<typeof scriptInfo> {
 const KAI_SCRIPTS_DIR = ".kai/scripts";
 
 /** The workspace's real root and its scripts: package.json ones in file order, then `.kai/scripts` by name. */
-export async function listScripts(roots: AllowedRoots, requestedRoot: string): Promise<{ root: string; scripts: Script[] }> {
+export async function listScripts(
+  roots: AllowedRoots,
+  requestedRoot: string,
+): Promise<{ root: string; scripts: Script[] }> {
   return withWorkspace(roots, requestedRoot, async (workspace) => {
     const [fromPackage, fromKai] = await Promise.all([packageScripts(workspace), kaiScripts(workspace)]);
     const kaiNames = new Set(fromKai.map((script) => script.name));
-    return { root: workspace.real, scripts: [...fromPackage.filter((script) => !kaiNames.has(script.name)), ...fromKai] };
+    return {
+      root: workspace.real,
+      scripts: [...fromPackage.filter((script) => !kaiNames.has(script.name)), ...fromKai],
+    };
   });
 }
 
@@ -45,7 +51,18 @@ async function packageScripts(workspace: Workspace): Promise<Script[]> {
   if (!json || !isPlainObject(json.scripts)) return [];
   const bin = path.join(workspace.real, "node_modules", ".bin");
   return Object.entries(json.scripts).flatMap(([name, text]) =>
-    typeof text === "string" && name.length > 0 ? [{ name, source: "package.json" as const, command: text, file: "/bin/sh", args: ["-c", text], extraPath: [bin] }] : [],
+    typeof text === "string" && name.length > 0
+      ? [
+          {
+            name,
+            source: "package.json" as const,
+            command: text,
+            file: "/bin/sh",
+            args: ["-c", text],
+            extraPath: [bin],
+          },
+        ]
+      : [],
   );
 }
 
@@ -63,7 +80,9 @@ async function kaiScripts(workspace: Workspace): Promise<Script[]> {
   try {
     if (!dir.entry.stats.isDirectory()) return [];
     const real = path.join(workspace.real, dir.relative);
-    names = (await readFolder(dir.entry.handle!, real)).filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name);
+    names = (await readFolder(dir.entry.handle!, real))
+      .filter((entry) => entry.isFile() || entry.isSymbolicLink())
+      .map((entry) => entry.name);
   } catch (error) {
     if (errnoCode(error) === "ENOENT" || errnoCode(error) === "ENOTDIR") return [];
     throw new KaiError("INTERNAL_ERROR", `cannot read ${KAI_SCRIPTS_DIR} (${errnoCode(error) ?? "unknown error"})`);
@@ -78,7 +97,14 @@ async function kaiScripts(workspace: Workspace): Promise<Script[]> {
     const real = path.join(workspace.real, file.relative);
     await file.close();
     if (!stats.isFile() || (stats.mode & 0o111) === 0) continue;
-    scripts.push({ name, source: ".kai/scripts", command: `${KAI_SCRIPTS_DIR}/${name}`, file: real, args: [], extraPath: [path.join(workspace.real, "node_modules", ".bin")] });
+    scripts.push({
+      name,
+      source: ".kai/scripts",
+      command: `${KAI_SCRIPTS_DIR}/${name}`,
+      file: real,
+      args: [],
+      extraPath: [path.join(workspace.real, "node_modules", ".bin")],
+    });
   }
   return scripts;
 }

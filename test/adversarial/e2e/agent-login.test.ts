@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Edge, ROOT, startEdge } from "../../support/edge-server";
-import { type Session, request, signUp, uniqueName } from "../../support/kai-client";
+import { request, type Session, signUp, uniqueName } from "../../support/kai-client";
 
 /**
  * Issue 10, point 13: enrolling a machine answered a command with the token in it (visible in
@@ -40,10 +40,14 @@ afterAll(async () => {
 
 describe("the enrollment command", () => {
   it("holds no token, and run as given (token on stdin) brings the host online", async () => {
-    const enrolled = await request<{ data: { host: { id: string }; token: string; command: string } }>(edge.url, "/api/hosts", {
-      token: session.token,
-      body: { name: uniqueName("login-") },
-    });
+    const enrolled = await request<{ data: { host: { id: string }; token: string; command: string } }>(
+      edge.url,
+      "/api/hosts",
+      {
+        token: session.token,
+        body: { name: uniqueName("login-") },
+      },
+    );
     expect(enrolled.status).toBe(201);
     const { host, token, command } = enrolled.body.data;
     expect(command).not.toContain(token);
@@ -58,7 +62,11 @@ describe("the enrollment command", () => {
     await mkdir(path.join(xdg, "kai"), { recursive: true });
     // The default policy file, so the agent's allowed root is a temp dir, not the tester's home.
     await writeFile(path.join(xdg, "kai", "agent-policy.json"), JSON.stringify({ allowedRoots: [home] }));
-    const env: NodeJS.ProcessEnv = { PATH: `${bin}${path.delimiter}${process.env.PATH}`, HOME: home, XDG_CONFIG_HOME: xdg };
+    const env: NodeJS.ProcessEnv = {
+      PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+      HOME: home,
+      XDG_CONFIG_HOME: xdg,
+    };
 
     shell = spawn("/bin/sh", ["-c", command], { cwd: home, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
     let output = "";
@@ -68,7 +76,8 @@ describe("the enrollment command", () => {
 
     const deadline = Date.now() + 90_000;
     while (!/ connected /.test(output)) {
-      if (Date.now() > deadline || shell.exitCode !== null) throw new Error(`the agent did not connect; output:\n${output}`);
+      if (Date.now() > deadline || shell.exitCode !== null)
+        throw new Error(`the agent did not connect; output:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(output).toContain("saved the token");
@@ -77,7 +86,9 @@ describe("the enrollment command", () => {
     expect((await stat(configFile)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(configFile, "utf8"))).toEqual({ server: edge.url, token });
 
-    const ping = await request<{ data: { pong: boolean } }>(edge.url, `/api/hosts/${host.id}/ping`, { token: session.token });
+    const ping = await request<{ data: { pong: boolean } }>(edge.url, `/api/hosts/${host.id}/ping`, {
+      token: session.token,
+    });
     expect(ping.status).toBe(200);
     expect(ping.body.data.pong).toBe(true);
 

@@ -3,8 +3,8 @@ import { mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWorld, type World } from "../../e2e/world";
 import { uniqueName } from "../../support/kai-client";
-import { type World, createWorld } from "../../e2e/world";
 
 /**
  * Issue 10, point 9 through the real Worker and a real kai-agent: client mistakes that git
@@ -17,7 +17,17 @@ let world: World;
 let workspace: string;
 let workspaceId: string;
 
-const run = (cwd: string, ...args: string[]) => git("git", args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+const run = (cwd: string, ...args: string[]) =>
+  git("git", args, {
+    cwd,
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    },
+  });
 const ws = (suffix: string) => `/api/v1/workspaces/${workspaceId}${suffix}`;
 
 beforeAll(async () => {
@@ -37,7 +47,9 @@ afterAll(async () => world?.dispose());
 
 describe("/api/v1 commit: path mistakes are problem+json 4xx", () => {
   it("a path beyond a symlink is 422 naming the path as sent, without the host's path", async () => {
-    const answer = await world.api(ws("/version-control/commit"), { body: { message: "through a link", paths: ["link/inside.txt"] } });
+    const answer = await world.api(ws("/version-control/commit"), {
+      body: { message: "through a link", paths: ["link/inside.txt"] },
+    });
     expect(answer.status).toBe(422);
     expect(answer.headers.get("content-type")).toContain("application/problem+json");
     expect(answer.body).toMatchObject({ status: 422, code: "VALIDATION_ERROR" });
@@ -47,7 +59,9 @@ describe("/api/v1 commit: path mistakes are problem+json 4xx", () => {
   });
 
   it("a path that matches nothing is 404", async () => {
-    const answer = await world.api(ws("/version-control/commit"), { body: { message: "nothing", paths: ["no-such.txt"] } });
+    const answer = await world.api(ws("/version-control/commit"), {
+      body: { message: "nothing", paths: ["no-such.txt"] },
+    });
     expect(answer.status).toBe(404);
     expect(answer.body).toMatchObject({ status: 404, code: "NOT_FOUND" });
     expect(answer.body.detail).toContain("no-such.txt");
@@ -61,7 +75,9 @@ describe("/api/flexy create: container mistakes are envelope 400s", () => {
     const name = uniqueName("agentcodes-e2e-");
     const hostPath = path.join(world.root, name);
     await mkdir(hostPath, { recursive: true });
-    return world.api("/api/flexy", { body: { name, image: world.image, hostPath, containerPath: "/workspace", env: {}, ...extra } });
+    return world.api("/api/flexy", {
+      body: { name, image: world.image, hostPath, containerPath: "/workspace", env: {}, ...extra },
+    });
   }
 
   it("containerPath / is 400 VALIDATION_ERROR", async () => {

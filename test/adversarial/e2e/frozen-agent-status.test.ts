@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type World, createWorld } from "../../e2e/world";
+import { createWorld, type World } from "../../e2e/world";
 
 /**
  * A status read must not wait on a frozen agent for the whole command timeout:

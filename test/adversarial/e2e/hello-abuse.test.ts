@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CLOSE_CODES } from "../../../shared/protocol";
+import { createWorld, type World } from "../../e2e/world";
 import { enrollHost } from "../../support/kai-client";
 import { dialAgent, helloFrame } from "../../support/raw-agent";
 import { until } from "../../support/until";
 import { startReceiver } from "../../support/webhook-receiver";
-import { type World, createWorld } from "../../e2e/world";
 
 /**
  * Whoever holds a host's agent token can dial `/api/agent/connect`. A stray or hostile dial
@@ -21,7 +21,9 @@ let receiver: Awaited<ReturnType<typeof startReceiver>>;
 beforeAll(async () => {
   world = await createWorld({ edgeVars: { WEBHOOKS_ALLOW_PRIVATE: "true" } });
   receiver = await startReceiver(SECRET);
-  const hook = await world.api("/api/webhooks", { body: { url: `${receiver.url}/hook`, events: ["host.online", "host.offline"], secret: SECRET } });
+  const hook = await world.api("/api/webhooks", {
+    body: { url: `${receiver.url}/hook`, events: ["host.online", "host.offline"], secret: SECRET },
+  });
   expect(hook.status).toBe(201);
 });
 afterAll(async () => {
@@ -66,7 +68,9 @@ describe("a stray dial with a live host's agent token", () => {
     await expectLiveAgentServing();
     // `ws` leaves OPEN when the edge's close frame arrives, but reports the close only once the
     // local dev server ends the TCP connection, seconds later; terminating then reports its code.
-    await until(() => stray.socket.readyState !== WebSocket.OPEN, 30_000, "the edge closing the silent socket").catch(() => undefined);
+    await until(() => stray.socket.readyState !== WebSocket.OPEN, 30_000, "the edge closing the silent socket").catch(
+      () => undefined,
+    );
     expect(stray.socket.readyState).not.toBe(WebSocket.OPEN);
     stray.socket.terminate();
     expect(await stray.closed).toMatchObject({ code: CLOSE_CODES.HELLO_REQUIRED });
@@ -81,7 +85,14 @@ describe("a stray dial with a live host's agent token", () => {
     newcomer.socket.on("message", (data) => {
       const frame = JSON.parse(data.toString()) as { type: string; id: string; op: string };
       if (frame.type === "req" && frame.op === "ping") {
-        newcomer.socket.send(JSON.stringify({ type: "res", id: frame.id, ok: true, result: { pong: true, agentTime: new Date().toISOString() } }));
+        newcomer.socket.send(
+          JSON.stringify({
+            type: "res",
+            id: frame.id,
+            ok: true,
+            result: { pong: true, agentTime: new Date().toISOString() },
+          }),
+        );
       }
     });
     // Connected but silent: requests still go to the live agent.
@@ -108,7 +119,10 @@ describe("hello", () => {
     raw.socket.send(helloFrame(raw.hostId));
     await until(() => raw.frames.some((frame) => frame.type === "welcome"), 10_000, "the welcome");
     for (let n = 0; n < 19; n++) raw.socket.send(helloFrame(raw.hostId));
-    const closed = await Promise.race([raw.closed, new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), 5_000))]);
+    const closed = await Promise.race([
+      raw.closed,
+      new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), 5_000)),
+    ]);
     if (closed === "still open") raw.socket.close();
     // However the socket ended, host.offline follows the host.online deliveries that were made.
     await until(() => announced("host.offline", host.id) >= 1, 20_000, "host.offline");
@@ -123,7 +137,10 @@ describe("hello", () => {
     const host = await enrollHost(world.session);
     const raw = await dialAgent(world.edge.url, host.token);
     for (let n = 0; n < 20; n++) raw.socket.send(helloFrame(raw.hostId));
-    const closed = await Promise.race([raw.closed, new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), 5_000))]);
+    const closed = await Promise.race([
+      raw.closed,
+      new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), 5_000)),
+    ]);
     if (closed === "still open") raw.socket.close();
     const welcomes = raw.frames.filter((frame) => frame.type === "welcome").length;
     // A second hello may land while the first is being recorded: then none is welcomed.

@@ -37,12 +37,16 @@ function streamOf(total: number): ReadableStream<Uint8Array> {
 /** A GET on a connection of its own (no shared pool), as another user's client would make it. */
 function otherClientGet(path: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${edge.url}${path}`, { agent: false, headers: { authorization: `Bearer ${token}`, connection: "close" } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (data: string) => (body += data));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.get(
+      `${edge.url}${path}`,
+      { agent: false, headers: { authorization: `Bearer ${token}`, connection: "close" } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (data: string) => (body += data));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", reject);
   });
 }
@@ -51,22 +55,28 @@ describe("an oversized chunked body", () => {
   it.each([
     ["a JSON route (1 MiB limit)", "/api/tokens", "POST", 3 * 1024 * 1024],
     ["a file route (file limit)", "/api/v1/files/big.bin", "PUT", 40 * 1024 * 1024],
-  ])("on %s is answered 413 in the surface's format, and the next client is answered normally", async (_label, path, method, total) => {
-    const first = await fetch(`${edge.url}${path}`, {
-      method,
-      body: streamOf(total),
-      duplex: "half",
-      headers: { authorization: `Bearer ${session.token}`, "content-type": path.includes("/files/") ? "application/octet-stream" : "application/json" },
-    } as RequestInit);
-    expect(first.status).toBe(413);
-    const body = (await first.json()) as { code?: string; error?: { code: string } };
-    expect(body.code ?? body.error?.code).toBe("PAYLOAD_TOO_LARGE");
+  ])(
+    "on %s is answered 413 in the surface's format, and the next client is answered normally",
+    async (_label, path, method, total) => {
+      const first = await fetch(`${edge.url}${path}`, {
+        method,
+        body: streamOf(total),
+        duplex: "half",
+        headers: {
+          authorization: `Bearer ${session.token}`,
+          "content-type": path.includes("/files/") ? "application/octet-stream" : "application/json",
+        },
+      } as RequestInit);
+      expect(first.status).toBe(413);
+      const body = (await first.json()) as { code?: string; error?: { code: string } };
+      expect(body.code ?? body.error?.code).toBe("PAYLOAD_TOO_LARGE");
 
-    const other = await signUp(edge.url);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const next = await otherClientGet("/api/tokens", other.token);
-      expect(next.status).toBe(200);
-      expect(JSON.parse(next.body)).toMatchObject({ success: true });
-    }
-  });
+      const other = await signUp(edge.url);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const next = await otherClientGet("/api/tokens", other.token);
+        expect(next.status).toBe(200);
+        expect(JSON.parse(next.body)).toMatchObject({ success: true });
+      }
+    },
+  );
 });

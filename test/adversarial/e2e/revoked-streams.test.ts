@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CLOSE_CODES } from "../../../shared/protocol";
-import { type Edge, startEdge } from "../../support/edge-server";
 import type { StreamFrame } from "../../../shared/stream-frames";
-import { type Session, enrollHost, request, signUp, streamFrameOf } from "../../support/kai-client";
-import { type RawAgent, dialAgent, helloFrame } from "../../support/raw-agent";
+import { type Edge, startEdge } from "../../support/edge-server";
+import { enrollHost, request, type Session, signUp, streamFrameOf } from "../../support/kai-client";
+import { dialAgent, helloFrame, type RawAgent } from "../../support/raw-agent";
 import { until } from "../../support/until";
 
 /**
@@ -39,7 +39,14 @@ beforeAll(async () => {
     let seq = 0;
     const send = () => {
       if (agent.socket.readyState !== WebSocket.OPEN) return;
-      agent.socket.send(JSON.stringify({ type: "chunk", id: frame.id, seq, data: { timestamp: new Date().toISOString(), message: `line-${seq}`, level: "info", stream: "stdout" } }));
+      agent.socket.send(
+        JSON.stringify({
+          type: "chunk",
+          id: frame.id,
+          seq,
+          data: { timestamp: new Date().toISOString(), message: `line-${seq}`, level: "info", stream: "stdout" },
+        }),
+      );
       seq += 1;
     };
     timers.set(frame.id, setInterval(send, 100));
@@ -67,7 +74,9 @@ async function follow(token: string): Promise<Viewer> {
   });
   const frames: Viewer["frames"] = [];
   socket.on("message", (data) => frames.push(streamFrameOf("service.logs.follow", data)));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   await new Promise((resolve, reject) => {
     socket.once("open", resolve);
     socket.once("error", reject);
@@ -77,13 +86,16 @@ async function follow(token: string): Promise<Viewer> {
     socket,
     frames,
     closed,
-    closedWithin: (ms) => Promise.race([closed, new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), ms))]),
+    closedWithin: (ms) =>
+      Promise.race([closed, new Promise<"still open">((resolve) => setTimeout(() => resolve("still open"), ms))]),
   };
 }
 
 /** Signs in with the password `signUp` registered, for an access token and a refresh token of a new session. */
 async function signIn(): Promise<{ access_token: string; refresh_token: string }> {
-  const res = await request(edge.url, "/api/v1/auth/sessions", { body: { email: session.email, password: "e2e-password" } });
+  const res = await request(edge.url, "/api/v1/auth/sessions", {
+    body: { email: session.email, password: "e2e-password" },
+  });
   expect(res.status).toBe(200);
   return res.body;
 }
@@ -96,7 +108,9 @@ async function signIn(): Promise<{ access_token: string; refresh_token: string }
  * frame came reports its code at once.
  */
 async function expectRevoked(viewer: Viewer) {
-  await until(() => viewer.socket.readyState !== WebSocket.OPEN, 10_000, "the edge closing the stream").catch(() => undefined);
+  await until(() => viewer.socket.readyState !== WebSocket.OPEN, 10_000, "the edge closing the stream").catch(
+    () => undefined,
+  );
   expect(viewer.frames.at(-1)).toMatchObject({ type: "error", error: { code: "UNAUTHORIZED" } });
   expect(viewer.socket.readyState).not.toBe(WebSocket.OPEN);
   const delivered = viewer.frames.length;
@@ -134,7 +148,10 @@ describe("streams end with the credential that opened them", () => {
     const other = await signIn();
     const bystander = await follow(other.access_token);
 
-    const out = await request(edge.url, "/api/v1/auth/sessions", { method: "DELETE", body: { refresh_token: signedIn.refresh_token } });
+    const out = await request(edge.url, "/api/v1/auth/sessions", {
+      method: "DELETE",
+      body: { refresh_token: signedIn.refresh_token },
+    });
     expect(out.status).toBe(204);
 
     await expectRevoked(viewer);
@@ -145,11 +162,15 @@ describe("streams end with the credential that opened them", () => {
 
   it("closes the streams of a session whose refresh token was reused (its family is revoked)", async () => {
     const signedIn = await signIn();
-    const rotated = await request(edge.url, "/api/v1/auth/sessions/refresh", { body: { refresh_token: signedIn.refresh_token } });
+    const rotated = await request(edge.url, "/api/v1/auth/sessions/refresh", {
+      body: { refresh_token: signedIn.refresh_token },
+    });
     expect(rotated.status).toBe(200);
     const viewer = await follow(rotated.body.access_token);
 
-    const reused = await request(edge.url, "/api/v1/auth/sessions/refresh", { body: { refresh_token: signedIn.refresh_token } });
+    const reused = await request(edge.url, "/api/v1/auth/sessions/refresh", {
+      body: { refresh_token: signedIn.refresh_token },
+    });
     expect(reused.status).toBe(401);
 
     await expectRevoked(viewer);

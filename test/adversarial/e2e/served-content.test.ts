@@ -1,8 +1,8 @@
-import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type World, createWorld } from "../../e2e/world";
+import { createWorld, type World } from "../../e2e/world";
 
 /**
  * What the edge serves and accepts for workspace files and scripts, with the real agent and
@@ -15,13 +15,17 @@ let workspace: string;
 let workspaceId: string;
 const ws = (suffix: string) => `/api/v1/workspaces/${workspaceId}${suffix}`;
 const authorization = () => ({ authorization: `Bearer ${world.session.token}` });
-const get = (suffix: string, headers: Record<string, string> = {}) => fetch(`${world.edge.url}${ws(suffix)}`, { headers: { ...authorization(), ...headers } });
+const get = (suffix: string, headers: Record<string, string> = {}) =>
+  fetch(`${world.edge.url}${ws(suffix)}`, { headers: { ...authorization(), ...headers } });
 
 beforeAll(async () => {
   world = await createWorld();
   workspace = path.join(world.root, "served");
   await mkdir(path.join(workspace, ".kai/scripts"), { recursive: true });
-  await writeFile(path.join(workspace, "package.json"), JSON.stringify({ name: "s", scripts: { mark: "touch ran-marker" } }));
+  await writeFile(
+    path.join(workspace, "package.json"),
+    JSON.stringify({ name: "s", scripts: { mark: "touch ran-marker" } }),
+  );
   const item = await world.api("/api/catalog/flexy", { body: { name: "served", hostPath: workspace } });
   workspaceId = item.body.data.id;
 });
@@ -40,19 +44,22 @@ describe("raw file bytes are a sandboxed download, never active content", () => 
     ["app.js", "alert(1)", "text/plain; charset=utf-8"],
     ["notes.txt", "plain words", "text/plain; charset=utf-8"],
     ["data.json", '{"a":1}', "application/json; charset=utf-8"],
-  ])("serves %s with raw=true as a sandboxed attachment of a passive type, nosniff, with the secure defaults", async (name, content, type) => {
-    await writeFile(path.join(workspace, name), content);
-    const res = await get(`/files/${name}?raw=true`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe(type);
-    expect(res.headers.get("content-disposition")).toBe(`attachment; filename="${name}"; filename*=UTF-8''${name}`);
-    expect(res.headers.get("content-security-policy")).toBe("sandbox; default-src 'none'");
-    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-    // secureHeaders' defaults still reach this hand-built response.
-    expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
-    expect(res.headers.get("cross-origin-resource-policy")).toBe("same-origin");
-    expect(await res.text()).toBe(content);
-  });
+  ])(
+    "serves %s with raw=true as a sandboxed attachment of a passive type, nosniff, with the secure defaults",
+    async (name, content, type) => {
+      await writeFile(path.join(workspace, name), content);
+      const res = await get(`/files/${name}?raw=true`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe(type);
+      expect(res.headers.get("content-disposition")).toBe(`attachment; filename="${name}"; filename*=UTF-8''${name}`);
+      expect(res.headers.get("content-security-policy")).toBe("sandbox; default-src 'none'");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      // secureHeaders' defaults still reach this hand-built response.
+      expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+      expect(res.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+      expect(await res.text()).toBe(content);
+    },
+  );
 
   it("serves binary files as a download too: passive types keep theirs, unknown bytes are octet-stream", async () => {
     const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
@@ -86,7 +93,12 @@ describe("raw file bytes are a sandboxed download, never active content", () => 
   it("keeps the documented JSON read of a text file, with its true content type", async () => {
     const res = await world.api(ws("/files/page.html"));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ path: "page.html", content: HTML, encoding: "utf-8", content_type: "text/html; charset=utf-8" });
+    expect(res.body).toMatchObject({
+      path: "page.html",
+      content: HTML,
+      encoding: "utf-8",
+      content_type: "text/html; charset=utf-8",
+    });
   });
 });
 
@@ -97,7 +109,9 @@ describe("names holding % and the digit 0", () => {
     expect(put.body.path).toBe("100%.txt");
     expect(await readFile(path.join(workspace, "100%.txt"), "utf8")).toBe("full");
     expect((await world.api(ws("/files/100%25.txt"))).body).toMatchObject({ path: "100%.txt", content: "full" });
-    expect((await world.api(ws("/files"))).body.entries.map((entry: { name: string }) => entry.name)).toContain("100%.txt");
+    expect((await world.api(ws("/files"))).body.entries.map((entry: { name: string }) => entry.name)).toContain(
+      "100%.txt",
+    );
     expect((await world.api(ws("/files/100%25.txt"), { method: "DELETE" })).status).toBe(200);
     await expect(stat(path.join(workspace, "100%.txt"))).rejects.toThrow();
   });
@@ -111,7 +125,11 @@ describe("names holding % and the digit 0", () => {
     const form = new FormData();
     form.append("files", new Blob(["one"]), "v1.0.txt");
     form.append("files", new Blob(["two"]), "2020-report.md");
-    const res = await fetch(`${world.edge.url}${ws("/files/upload")}`, { method: "POST", headers: authorization(), body: form });
+    const res = await fetch(`${world.edge.url}${ws("/files/upload")}`, {
+      method: "POST",
+      headers: authorization(),
+      body: form,
+    });
     expect(res.status).toBe(201);
     expect(await readFile(path.join(workspace, "v1.0.txt"), "utf8")).toBe("one");
     expect(await readFile(path.join(workspace, "2020-report.md"), "utf8")).toBe("two");
@@ -126,13 +144,20 @@ describe("client mistakes are 4xx, and nothing is written", () => {
       expect(res.body).toMatchObject({ code: "VALIDATION_ERROR", detail: expect.stringContaining("base64") });
     }
     await expect(stat(path.join(workspace, "decoded.bin"))).rejects.toThrow();
-    expect((await world.api(ws("/files/decoded.bin"), { method: "PUT", body: { content: "aGk=", encoding: "base64" } })).status).toBe(200);
+    expect(
+      (await world.api(ws("/files/decoded.bin"), { method: "PUT", body: { content: "aGk=", encoding: "base64" } }))
+        .status,
+    ).toBe(200);
     expect(await readFile(path.join(workspace, "decoded.bin"), "utf8")).toBe("hi");
   });
 
   it("refuses JSON nested 20,000 deep with 422 naming the limit, before it reaches the agent", async () => {
     const deep = `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`;
-    const res = await fetch(`${world.edge.url}${ws("/settings")}`, { method: "PUT", headers: { ...authorization(), "content-type": "application/json" }, body: deep });
+    const res = await fetch(`${world.edge.url}${ws("/settings")}`, {
+      method: "PUT",
+      headers: { ...authorization(), "content-type": "application/json" },
+      body: deep,
+    });
     expect(res.status).toBe(422);
     expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR", detail: expect.stringContaining("64") });
     await expect(stat(path.join(workspace, ".claude/settings.json"))).rejects.toThrow();
@@ -149,12 +174,14 @@ describe("a script runs on POST or over a WebSocket, never on a plain GET", () =
   });
 
   it("still runs it over a WebSocket (the live form) and on POST", async () => {
-    const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}${ws("/scripts/mark/run")}`, { headers: authorization() });
+    const socket = new WebSocket(`${world.edge.url.replace("http", "ws")}${ws("/scripts/mark/run")}`, {
+      headers: authorization(),
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once("close", () => resolve());
       socket.once("error", reject);
     });
-    expect((await readdir(workspace))).toContain("ran-marker");
+    expect(await readdir(workspace)).toContain("ran-marker");
     const posted = await world.api(ws("/scripts/mark/run"), { method: "POST" });
     expect(posted.body).toMatchObject({ name: "mark", exitCode: 0 });
   });

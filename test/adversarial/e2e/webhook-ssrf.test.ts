@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { until } from "../../support/until";
 import { type Edge, startEdge } from "../../support/edge-server";
-import { type Session, request, signUp } from "../../support/kai-client";
+import { request, type Session, signUp } from "../../support/kai-client";
+import { until } from "../../support/until";
 import { startReceiver } from "../../support/webhook-receiver";
 
 /**
@@ -25,8 +25,8 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-const api = (path: string, init: { method?: string; body?: unknown } = {}) => request(edge.url, path, { token: session.token, ...init });
-
+const api = (path: string, init: { method?: string; body?: unknown } = {}) =>
+  request(edge.url, path, { token: session.token, ...init });
 
 describe("webhook SSRF through an IPv4-mapped IPv6 literal", () => {
   it("is refused at delivery once private targets are off, as a failed attempt, and the receiver hears nothing", async () => {
@@ -48,7 +48,14 @@ describe("webhook SSRF through an IPv4-mapped IPv6 literal", () => {
     const ping = await api(`/api/webhooks/${id}/test`, { method: "POST" });
     expect(ping.status).toBe(202);
     const deliveryId = ping.body.data.deliveryId as string;
-    const delivery = async () => ((await api(`/api/webhooks/${id}/deliveries`)).body.data as { id: string; status: string; attempts: { status: number | null; error: string | null; responseExcerpt: string | null }[] }[]).find((item) => item.id === deliveryId);
+    const delivery = async () =>
+      (
+        (await api(`/api/webhooks/${id}/deliveries`)).body.data as {
+          id: string;
+          status: string;
+          attempts: { status: number | null; error: string | null; responseExcerpt: string | null }[];
+        }[]
+      ).find((item) => item.id === deliveryId);
     await until(async () => ((await delivery())?.attempts.length ?? 0) > 0, 30_000, "the first delivery attempt");
     const refused = await delivery();
     expect(refused?.status).toBe("failed");

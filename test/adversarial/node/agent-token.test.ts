@@ -7,8 +7,8 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { WebSocketServer, type WebSocket } from "ws";
-import { PROTOCOL_VERSION, agentFrame, parseFrame } from "../../../shared/protocol";
+import { type WebSocket, WebSocketServer } from "ws";
+import { agentFrame, PROTOCOL_VERSION, parseFrame } from "../../../shared/protocol";
 
 /**
  * Issue 10, point 12: a workspace script read the agent token from /proc/<agent>/environ
@@ -32,7 +32,8 @@ beforeAll(async () => {
   workspace = path.join(tmp, "workspace");
   await fs.mkdir(workspace);
   // What an attacker's script does: read its parent's (the agent's) environment and command line.
-  const peek = 'echo "ppid=$PPID"; for f in environ cmdline; do echo "== $f"; tr "\\0" "\\n" < /proc/$PPID/$f; echo; done';
+  const peek =
+    'echo "ppid=$PPID"; for f in environ cmdline; do echo "== $f"; tr "\\0" "\\n" < /proc/$PPID/$f; echo; done';
   await fs.writeFile(path.join(workspace, "package.json"), JSON.stringify({ name: "w", scripts: { peek } }));
   policyFile = path.join(tmp, "policy.json");
   await fs.writeFile(policyFile, JSON.stringify({ allowedRoots: [workspace] }));
@@ -71,8 +72,22 @@ async function edgePeer() {
       if (text === "ping") return ws.send("pong");
       const frame = parseFrame(agentFrame, text);
       if (frame?.type === "hello") {
-        ws.send(JSON.stringify({ type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId: frame.hostId, hostName: "token-test" }));
-        ws.send(JSON.stringify({ type: "req", id, op: "scripts.run", params: { root: workspace, name: "peek", timeoutSeconds: 30 } }));
+        ws.send(
+          JSON.stringify({
+            type: "welcome",
+            protocolVersion: PROTOCOL_VERSION,
+            hostId: frame.hostId,
+            hostName: "token-test",
+          }),
+        );
+        ws.send(
+          JSON.stringify({
+            type: "req",
+            id,
+            op: "scripts.run",
+            params: { root: workspace, name: "peek", timeoutSeconds: 30 },
+          }),
+        );
       } else if (frame?.type === "chunk") {
         output += (frame.data as { data: string }).data;
       } else if (frame?.type === "chunks") {
@@ -95,12 +110,20 @@ async function edgePeer() {
 /** The environment a user's shell would give the agent, with no KAI_* of the test runner's. */
 function cleanEnv(xdg: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { XDG_CONFIG_HOME: xdg, HOME: tmp, ...extra };
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("KAI_") && !(key in env)) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith("KAI_") && !(key in env)) env[key] = value;
   return env;
 }
 
-function startAgent(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; log: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+function startAgent(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; log: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let log = "";
   child.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
@@ -109,8 +132,13 @@ function startAgent(args: string[], env: NodeJS.ProcessEnv): { child: ChildProce
   return { child, log: () => log, exit };
 }
 
-async function runPeekThrough(agent: ReturnType<typeof startAgent>, edge: Awaited<ReturnType<typeof edgePeer>>): Promise<string> {
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`the script never finished; agent log:\n${agent.log()}`)), 90_000).unref());
+async function runPeekThrough(
+  agent: ReturnType<typeof startAgent>,
+  edge: Awaited<ReturnType<typeof edgePeer>>,
+): Promise<string> {
+  const timeout = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`the script never finished; agent log:\n${agent.log()}`)), 90_000).unref(),
+  );
   const exited = agent.exit.then((code) => {
     throw new Error(`the agent exited (${code}) before the script finished; its log:\n${agent.log()}`);
   });
@@ -128,7 +156,10 @@ describe("a workspace script cannot find the agent token in the agent's process"
     const edge = await edgePeer();
     const tokenFile = path.join(tmp, "token");
     await fs.writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-    const agent = startAgent(["--server", edge.url, "--token-file", tokenFile, "--policy", policyFile], cleanEnv(path.join(tmp, "xdg-file")));
+    const agent = startAgent(
+      ["--server", edge.url, "--token-file", tokenFile, "--policy", policyFile],
+      cleanEnv(path.join(tmp, "xdg-file")),
+    );
     const output = await runPeekThrough(agent, edge);
     // The script did read the agent's own /proc files (its parent is the agent)...
     expect(output).toContain(`ppid=${agent.child.pid}`);
@@ -142,13 +173,18 @@ describe("a workspace script cannot find the agent token in the agent's process"
     expect(await procFile(pid, "cmdline")).not.toContain(TOKEN);
   });
 
-  it("when the token was saved by `kai-agent login` (from stdin) and the agent starts bare", { timeout: 120_000 }, async () => {
+  it("when the token was saved by `kai-agent login` (from stdin) and the agent starts bare", {
+    timeout: 120_000,
+  }, async () => {
     const edge = await edgePeer();
     const xdg = path.join(tmp, "xdg-login");
     const env = cleanEnv(xdg);
     const loginCode = await new Promise<number>((resolve) => {
-      const login = execFile(process.execPath, ["--import", "tsx", CLI, "login", "--server", edge.url], { cwd: ROOT, env }, (error) =>
-        resolve(error ? Number(error.code ?? 1) : 0),
+      const login = execFile(
+        process.execPath,
+        ["--import", "tsx", CLI, "login", "--server", edge.url],
+        { cwd: ROOT, env },
+        (error) => resolve(error ? Number(error.code ?? 1) : 0),
       );
       login.stdin?.end(`${TOKEN}\n`);
     });
@@ -170,7 +206,10 @@ describe("the old ways of giving the token, which exposed it, are refused before
     ["KAI_TOKEN in the environment", [], { KAI_TOKEN: TOKEN }, "KAI_TOKEN is no longer read"],
   ])("%s", { timeout: 120_000 }, async (_name, args, extraEnv, message) => {
     const edge = await edgePeer();
-    const agent = startAgent(["--server", edge.url, ...args, "--policy", policyFile], cleanEnv(path.join(tmp, "xdg-old"), extraEnv));
+    const agent = startAgent(
+      ["--server", edge.url, ...args, "--policy", policyFile],
+      cleanEnv(path.join(tmp, "xdg-old"), extraEnv),
+    );
     expect(await agent.exit).toBe(2);
     expect(agent.log()).toContain(message);
     expect(agent.log()).toContain("kai-agent login --server URL");

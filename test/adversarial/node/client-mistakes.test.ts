@@ -9,11 +9,11 @@ import { gitHandlers } from "../../../agent/handlers/git";
 import type { HandlerContext, Handlers } from "../../../agent/handlers/types";
 import { createDockerClient } from "../../../agent/runtime/docker/client";
 import { gitFailure, runGit } from "../../../agent/runtime/git/command";
-import { ERROR_STATUS, type KaiError } from "../../../shared/errors";
 import type { ParamsOf } from "../../../shared/commands";
+import { ERROR_STATUS, type KaiError } from "../../../shared/errors";
 import { busyboxImage } from "../../support/busybox-image";
 import { setupOrFail } from "../../support/setup-or-fail";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../../support/workspace-handlers";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../../support/workspace-handlers";
 
 /**
  * Issue 10, point 9 (agent side): mistakes of the client, or of the workspace's state, that
@@ -28,12 +28,26 @@ let world: WorkspaceWorld;
 let root: string;
 
 function sh(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "Set Up", GIT_AUTHOR_EMAIL: "s@kai.test", GIT_COMMITTER_NAME: "Set Up", GIT_COMMITTER_EMAIL: "s@kai.test" } });
+  return execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "Set Up",
+      GIT_AUTHOR_EMAIL: "s@kai.test",
+      GIT_COMMITTER_NAME: "Set Up",
+      GIT_COMMITTER_EMAIL: "s@kai.test",
+    },
+  });
 }
 
-const run = <O extends keyof Handlers & `git.${string}`>(op: O, params: Omit<Parameters<Handlers[O]>[0], "root">, at = root) =>
-  call(gitHandlers, op, { root: at, ...params } as Parameters<Handlers[O]>[0], world.ctx());
-const commitPaths = (paths: string[], message = "a change") => run("git.commit", { message, paths, all: false, author });
+const run = <O extends keyof Handlers & `git.${string}`>(
+  op: O,
+  params: Omit<Parameters<Handlers[O]>[0], "root">,
+  at = root,
+) => call(gitHandlers, op, { root: at, ...params } as Parameters<Handlers[O]>[0], world.ctx());
+const commitPaths = (paths: string[], message = "a change") =>
+  run("git.commit", { message, paths, all: false, author });
 
 /** A 4xx whose message and details hold neither the host's paths nor git's own words. */
 function expectClientError(error: KaiError, code: string): void {
@@ -72,7 +86,9 @@ describe("git commit: paths git cannot stage", () => {
   it("a path beyond a symlink inside the workspace is VALIDATION_ERROR naming the path as sent", async () => {
     const error = await kaiError(commitPaths(["link/inside.txt"]));
     expectClientError(error, "VALIDATION_ERROR");
-    expect(error.message).toBe("link/inside.txt goes through a symbolic link; git can commit the link itself, not paths beyond it");
+    expect(error.message).toBe(
+      "link/inside.txt goes through a symbolic link; git can commit the link itself, not paths beyond it",
+    );
     expect(error.details).toEqual({ path: "link/inside.txt" });
   });
 
@@ -105,7 +121,9 @@ describe("git commit: paths git cannot stage", () => {
   it("a path that matches nothing is NOT_FOUND, without git's words", async () => {
     const error = await kaiError(commitPaths(["no/such file.txt"]));
     expectClientError(error, "NOT_FOUND");
-    expect(error.message).toBe("no/such file.txt is neither in the workspace nor tracked by git; check the path (it is relative to the workspace)");
+    expect(error.message).toBe(
+      "no/such file.txt is neither in the workspace nor tracked by git; check the path (it is relative to the workspace)",
+    );
   });
 
   it("a path inside a nested repository without a commit is VALIDATION_ERROR", async () => {
@@ -224,7 +242,19 @@ describe("container.create: containerPath and image mistakes (real engine)", () 
   });
   const ctx = (): HandlerContext => world.ctx({ docker, hostId });
   const create = (overrides: Partial<ParamsOf<"container.create">>) =>
-    call(containerHandlers, "container.create", { name: `agentcodes-${randomUUID().slice(0, 8)}`, image, hostPath: root, containerPath: "/workspace", env: {}, ...overrides }, ctx());
+    call(
+      containerHandlers,
+      "container.create",
+      {
+        name: `agentcodes-${randomUUID().slice(0, 8)}`,
+        image,
+        hostPath: root,
+        containerPath: "/workspace",
+        env: {},
+        ...overrides,
+      },
+      ctx(),
+    );
 
   async function ours(): Promise<string[]> {
     const found = await docker.listContainers({ all: true, filters: { label: [`kai.host=${hostId}`] } });
@@ -244,15 +274,24 @@ describe("container.create: containerPath and image mistakes (real engine)", () 
     expect(await ours()).toEqual([]);
   });
 
-  it.each(["/proc", "/proc/self/x", "/dev", "/sys/fs", "/etc/hosts", "/etc/resolv.conf", "/work/../etc", "/work/./x", "/work//x", "/work/", "/bad\u0001name"])(
-    "containerPath %j is VALIDATION_ERROR and creates nothing",
-    async (containerPath) => {
-      const error = await kaiError(create({ containerPath }));
-      expect(error.code).toBe("VALIDATION_ERROR");
-      expect(error.message).toContain("containerPath");
-      expect(await ours()).toEqual([]);
-    },
-  );
+  it.each([
+    "/proc",
+    "/proc/self/x",
+    "/dev",
+    "/sys/fs",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/work/../etc",
+    "/work/./x",
+    "/work//x",
+    "/work/",
+    "/bad\u0001name",
+  ])("containerPath %j is VALIDATION_ERROR and creates nothing", async (containerPath) => {
+    const error = await kaiError(create({ containerPath }));
+    expect(error.code).toBe("VALIDATION_ERROR");
+    expect(error.message).toContain("containerPath");
+    expect(await ours()).toEqual([]);
+  });
 
   it("an ordinary containerPath still works", async () => {
     const created = await create({ containerPath: "/srv/work-space" });
@@ -301,7 +340,14 @@ describe("container.create: containerPath and image mistakes (real engine)", () 
   });
 
   it("an engine that cannot be reached is still DOCKER_ERROR", async () => {
-    const error = await kaiError(call(containerHandlers, "container.create", { name: "agentcodes-unreached", image: "busybox:latest", hostPath: root, containerPath: "/workspace", env: {} }, world.ctx({ hostId })));
+    const error = await kaiError(
+      call(
+        containerHandlers,
+        "container.create",
+        { name: "agentcodes-unreached", image: "busybox:latest", hostPath: root, containerPath: "/workspace", env: {} },
+        world.ctx({ hostId }),
+      ),
+    );
     expect(error.code).toBe("DOCKER_ERROR");
   });
 });

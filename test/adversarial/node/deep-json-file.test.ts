@@ -27,10 +27,15 @@ afterAll(async () => {
 async function roundTrip(op: string, params: unknown): Promise<ResponseFrame> {
   const replies: ResponseFrame[] = [];
   const { requestId: _, signal: __, emit: ___, ...context } = world.ctx();
-  const rpc = new AgentRpc({ handlers, context, send: (text) => {
-    const frame = JSON.parse(text) as { type: string };
-    if (frame.type === "res") replies.push(frame as ResponseFrame);
-  }, log: createLogger(() => undefined) });
+  const rpc = new AgentRpc({
+    handlers,
+    context,
+    send: (text) => {
+      const frame = JSON.parse(text) as { type: string };
+      if (frame.type === "res") replies.push(frame as ResponseFrame);
+    },
+    log: createLogger(() => undefined),
+  });
   await rpc.handle({ type: "req", id: crypto.randomUUID(), op, params });
   expect(replies).toHaveLength(1);
   return replies[0] as ResponseFrame;
@@ -39,14 +44,20 @@ async function roundTrip(op: string, params: unknown): Promise<ResponseFrame> {
 const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
 
 describe("JSON files of a workspace nested too deep", () => {
-  it.each(["settings", "hooks"] as const)("answers %s with VALIDATION_ERROR naming the file, not a crash", async (section) => {
-    const root = path.join(world.root, `deep-${section}`);
-    await fs.mkdir(path.join(root, ".claude"), { recursive: true });
-    await fs.writeFile(path.join(root, ".claude/settings.json"), `{"hooks":${nested(20_000)}}`);
-    const reply = await roundTrip("settings.read", { root, section });
-    expect(reply.ok).toBe(false);
-    expect(reply.ok ? undefined : reply.error).toMatchObject({ code: "VALIDATION_ERROR", details: { file: ".claude/settings.json" } });
-  });
+  it.each(["settings", "hooks"] as const)(
+    "answers %s with VALIDATION_ERROR naming the file, not a crash",
+    async (section) => {
+      const root = path.join(world.root, `deep-${section}`);
+      await fs.mkdir(path.join(root, ".claude"), { recursive: true });
+      await fs.writeFile(path.join(root, ".claude/settings.json"), `{"hooks":${nested(20_000)}}`);
+      const reply = await roundTrip("settings.read", { root, section });
+      expect(reply.ok).toBe(false);
+      expect(reply.ok ? undefined : reply.error).toMatchObject({
+        code: "VALIDATION_ERROR",
+        details: { file: ".claude/settings.json" },
+      });
+    },
+  );
 
   it("still reads a file exactly at the limit", async () => {
     const root = path.join(world.root, "at-limit");

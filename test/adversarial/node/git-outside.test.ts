@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitHandlers } from "../../../agent/handlers/git";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld } from "../../support/workspace-handlers";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../../support/workspace-handlers";
 
 /**
  * Whoever can write a workspace can write its `.git`: a `.git` file or symlink naming a
@@ -21,7 +21,13 @@ function sh(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, GIT_AUTHOR_NAME: "A", GIT_AUTHOR_EMAIL: "a@kai.test", GIT_COMMITTER_NAME: "A", GIT_COMMITTER_EMAIL: "a@kai.test" },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "A",
+      GIT_AUTHOR_EMAIL: "a@kai.test",
+      GIT_COMMITTER_NAME: "A",
+      GIT_COMMITTER_EMAIL: "a@kai.test",
+    },
   });
 }
 

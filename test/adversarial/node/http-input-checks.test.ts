@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { MAX_JSON_DEPTH, jsonNesting } from "../../../shared/json-depth";
 import { fromBase64Strict, toBase64 } from "../../../edge/identity/crypto";
 import { attachmentDisposition, servedType } from "../../../edge/workspaces/download";
+import { jsonNesting, MAX_JSON_DEPTH } from "../../../shared/json-depth";
 
 describe("jsonNesting", () => {
   it("counts objects and arrays, not brackets inside strings or escaped quotes", () => {
@@ -49,7 +49,11 @@ describe("served file types", () => {
 
   it("names attachments with an ASCII fallback and the exact RFC 8187 name", () => {
     expect(attachmentDisposition("docs/a b.txt")).toBe(`attachment; filename="a b.txt"; filename*=UTF-8''a%20b.txt`);
-    expect(attachmentDisposition("x/\u65e5\u672c'(1)*.md")).toBe(`attachment; filename="__'(1)*.md"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%27%281%29%2A.md`);
-    expect(attachmentDisposition('q"\\%\r\n.txt')).toBe(`attachment; filename="q_____.txt"; filename*=UTF-8''q%22%5C%25%0D%0A.txt`);
+    expect(attachmentDisposition("x/\u65e5\u672c'(1)*.md")).toBe(
+      `attachment; filename="__'(1)*.md"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%27%281%29%2A.md`,
+    );
+    expect(attachmentDisposition('q"\\%\r\n.txt')).toBe(
+      `attachment; filename="q_____.txt"; filename*=UTF-8''q%22%5C%25%0D%0A.txt`,
+    );
   });
 });

@@ -4,8 +4,8 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openspecHandlers } from "../../../agent/handlers/openspec";
 import { scriptHandlers } from "../../../agent/handlers/scripts";
-import { type Policy, loadPolicy } from "../../../agent/policy";
-import { type WorkspaceWorld, call, kaiError, workspaceWorld, writeExecutable } from "../../support/workspace-handlers";
+import { loadPolicy, type Policy } from "../../../agent/policy";
+import { call, kaiError, type WorkspaceWorld, workspaceWorld, writeExecutable } from "../../support/workspace-handlers";
 
 /**
  * Issue 10, point 12: scripts ran outside the local policy, and the policy could not turn
@@ -22,7 +22,10 @@ beforeAll(async () => {
   world = await workspaceWorld("scripts-policy");
   root = world.root;
   marker = path.join(world.outside, "script-ran");
-  await fs.writeFile(path.join(root, "package.json"), JSON.stringify({ name: "w", scripts: { touch: `touch ${marker}` } }));
+  await fs.writeFile(
+    path.join(root, "package.json"),
+    JSON.stringify({ name: "w", scripts: { touch: `touch ${marker}` } }),
+  );
   await writeExecutable(path.join(root, ".kai/scripts/touch-too"), `#!/bin/sh\ntouch ${marker}\n`);
 }, 30_000);
 
@@ -37,14 +40,19 @@ async function policyFrom(json: unknown): Promise<Policy> {
 }
 
 describe('"scripts": false in the policy file', () => {
-  it.each(["touch", "touch-too"])("refuses scripts.run %s with PERMISSION_DENIED naming the switch, and runs nothing", async (name) => {
-    const policy = await policyFrom({ allowedRoots: [root], scripts: false });
-    const error = await kaiError(call(scriptHandlers, "scripts.run", { root, name, timeoutSeconds: 10 }, world.ctx({ policy })));
-    expect(error.code).toBe("PERMISSION_DENIED");
-    expect(error.message).toContain('"scripts": false');
-    expect(error.message).toContain("policy");
-    expect(existsSync(marker)).toBe(false);
-  });
+  it.each(["touch", "touch-too"])(
+    "refuses scripts.run %s with PERMISSION_DENIED naming the switch, and runs nothing",
+    async (name) => {
+      const policy = await policyFrom({ allowedRoots: [root], scripts: false });
+      const error = await kaiError(
+        call(scriptHandlers, "scripts.run", { root, name, timeoutSeconds: 10 }, world.ctx({ policy })),
+      );
+      expect(error.code).toBe("PERMISSION_DENIED");
+      expect(error.message).toContain('"scripts": false');
+      expect(error.message).toContain("policy");
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
 
   it("refuses scripts.list the same way (an empty list would claim the workspace has none)", async () => {
     const policy = await policyFrom({ allowedRoots: [root], scripts: false });
@@ -55,8 +63,17 @@ describe('"scripts": false in the policy file', () => {
 
   it("leaves scripts on when the file does not say false (existing hosts keep working)", async () => {
     const policy = await policyFrom({ allowedRoots: [root] });
-    expect((await call(scriptHandlers, "scripts.list", { root }, world.ctx({ policy }))).scripts.map((script) => script.name)).toContain("touch");
-    const result = await call(scriptHandlers, "scripts.run", { root, name: "touch", timeoutSeconds: 10 }, world.ctx({ policy }));
+    expect(
+      (await call(scriptHandlers, "scripts.list", { root }, world.ctx({ policy }))).scripts.map(
+        (script) => script.name,
+      ),
+    ).toContain("touch");
+    const result = await call(
+      scriptHandlers,
+      "scripts.run",
+      { root, name: "touch", timeoutSeconds: 10 },
+      world.ctx({ policy }),
+    );
     expect(result.exitCode).toBe(0);
     expect(existsSync(marker)).toBe(true);
     await fs.rm(marker);
@@ -83,7 +100,9 @@ describe('"scripts": false and the OpenSpec CLI', () => {
     const policy = await policyFrom({ allowedRoots: [root], scripts: false });
     const state = await call(openspecHandlers, "openspec.state", { root }, world.ctx({ policy }));
     expect(state).toMatchObject({ cliAvailable: true, actions: [] });
-    const error = await kaiError(call(openspecHandlers, "openspec.run", { root, action: "init" }, world.ctx({ policy })));
+    const error = await kaiError(
+      call(openspecHandlers, "openspec.run", { root, action: "init" }, world.ctx({ policy })),
+    );
     expect(error.code).toBe("PERMISSION_DENIED");
     expect(error.message).toContain('"scripts": false');
     expect(existsSync(ran)).toBe(false);
@@ -93,7 +112,9 @@ describe('"scripts": false and the OpenSpec CLI', () => {
     const ran = await installCli();
     const policy = await policyFrom({ allowedRoots: [root] });
     expect((await call(openspecHandlers, "openspec.state", { root }, world.ctx({ policy }))).actions).toEqual(["init"]);
-    expect((await call(openspecHandlers, "openspec.run", { root, action: "init" }, world.ctx({ policy }))).exitCode).toBe(0);
+    expect(
+      (await call(openspecHandlers, "openspec.run", { root, action: "init" }, world.ctx({ policy }))).exitCode,
+    ).toBe(0);
     expect(existsSync(ran)).toBe(true);
     await fs.rm(ran);
   });

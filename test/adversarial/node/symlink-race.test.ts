@@ -8,9 +8,9 @@ import { scriptHandlers } from "../../../agent/handlers/scripts";
 import { settingsHandlers } from "../../../agent/handlers/settings";
 import { isInsideRoot } from "../../../agent/policy";
 import { KaiError } from "../../../shared/errors";
-import { type WorkspaceWorld, call, workspaceWorld, writeExecutable } from "../../support/workspace-handlers";
-import { until } from "../../support/until";
 import { startSwapper } from "../../support/symlink-swapper";
+import { until } from "../../support/until";
+import { call, type WorkspaceWorld, workspaceWorld, writeExecutable } from "../../support/workspace-handlers";
 
 /**
  * The symlink race of issue 10: a process that can write in the workspace (a coding agent
@@ -27,7 +27,6 @@ const ROUNDS = 250; // three reads a round: 750 reads, as in the probe
 const BUDGET_MS = 20_000;
 const SECRET = "TOP-SECRET-outside-the-roots";
 const ALLOWED_CODES = new Set(["PERMISSION_DENIED", "NOT_FOUND", "CONFLICT"]);
-
 
 let world: WorkspaceWorld;
 let root: string;
@@ -61,7 +60,10 @@ beforeAll(async () => {
   await fs.mkdir(path.join(root, ".claude"));
   await fs.writeFile(path.join(root, ".claude", "settings.json"), JSON.stringify({ model: "inside" }));
   await fs.mkdir(path.join(world.outside, "claude"));
-  await fs.writeFile(path.join(world.outside, "claude", "settings.json"), JSON.stringify({ secret: SECRET, hooks: { Stop: [{ secret: SECRET }] } }));
+  await fs.writeFile(
+    path.join(world.outside, "claude", "settings.json"),
+    JSON.stringify({ secret: SECRET, hooks: { Stop: [{ secret: SECRET }] } }),
+  );
   await writeExecutable(path.join(root, ".kai", "scripts", "good"), "#!/bin/sh\necho good\n");
   await writeExecutable(path.join(world.outside, "kai", "scripts", "evil-outside"), "#!/bin/sh\necho evil\n");
 });
@@ -82,7 +84,6 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   }
   return out;
 }
-
 
 describe("a folder swapped for a symlink in a loop, while the API works in it", () => {
   it("never lets a read, listing, upload, delete, settings or scripts call reach outside the roots", async () => {
@@ -112,16 +113,25 @@ describe("a folder swapped for a symlink in a loop, while the API works in it", 
         const code = error instanceof KaiError ? error.code : "not a KaiError";
         outcomes[`${op} ${code}`] = (outcomes[`${op} ${code}`] ?? 0) + 1;
         // directory.list and path.check answer a missing path with VALIDATION_ERROR (their contract).
-        const missing = op.startsWith("directory.list") || op.startsWith("path.check") ? code === "VALIDATION_ERROR" && /^no such directory/.test((error as Error).message) : false;
-        if (!ALLOWED_CODES.has(code) && !missing) unexpected.push(`${op}: ${code}: ${error instanceof Error ? error.message : String(error)}`);
+        const missing =
+          op.startsWith("directory.list") || op.startsWith("path.check")
+            ? code === "VALIDATION_ERROR" && /^no such directory/.test((error as Error).message)
+            : false;
+        if (!ALLOWED_CODES.has(code) && !missing)
+          unexpected.push(`${op}: ${code}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
     /** A success must name a file in the workspace. */
     const inWorkspace = (op: string, relative: string) => {
-      if (relative === ".." || relative.startsWith("../") || path.isAbsolute(relative)) escapes.push(`${op} answered the path ${relative}`);
+      if (relative === ".." || relative.startsWith("../") || path.isAbsolute(relative))
+        escapes.push(`${op} answered the path ${relative}`);
     };
     const leaks = (op: string, value: unknown) => {
-      if (JSON.stringify(value).includes(SECRET) || JSON.stringify(value).includes("outside-only") || JSON.stringify(value).includes("evil-outside")) {
+      if (
+        JSON.stringify(value).includes(SECRET) ||
+        JSON.stringify(value).includes("outside-only") ||
+        JSON.stringify(value).includes("evil-outside")
+      ) {
         escapes.push(`${op} answered ${JSON.stringify(value).slice(0, 200)}`);
       }
     };
@@ -140,35 +150,109 @@ describe("a folder swapped for a symlink in a loop, while the API works in it", 
             },
           );
         }
-        await attempt("files.list", () => call(fileHandlers, "files.list", { root, path: round % 10 === 0 ? "swap" : "swap/small", hidden: true }, ctx), (answer) => {
-          inWorkspace("files.list", answer.path);
-          leaks("files.list", answer);
-        });
+        await attempt(
+          "files.list",
+          () =>
+            call(
+              fileHandlers,
+              "files.list",
+              { root, path: round % 10 === 0 ? "swap" : "swap/small", hidden: true },
+              ctx,
+            ),
+          (answer) => {
+            inWorkspace("files.list", answer.path);
+            leaks("files.list", answer);
+          },
+        );
         await attempt(
           "files.write",
-          () => call(fileHandlers, "files.write", { root, path: `swap/upload-${round}.txt`, uploadId: randomUUID(), index: 0, data: "aW5zaWRl", last: true, createParents: false }, ctx),
+          () =>
+            call(
+              fileHandlers,
+              "files.write",
+              {
+                root,
+                path: `swap/upload-${round}.txt`,
+                uploadId: randomUUID(),
+                index: 0,
+                data: "aW5zaWRl",
+                last: true,
+                createParents: false,
+              },
+              ctx,
+            ),
           (answer) => inWorkspace("files.write", answer.path),
         );
         const uploadId = randomUUID();
         await attempt(
           "files.write (chunked)",
           async () => {
-            await call(fileHandlers, "files.write", { root, path: `swap/chunked-${round}.txt`, uploadId, index: 0, data: "aW5z", last: false, createParents: false }, ctx);
-            return call(fileHandlers, "files.write", { root, path: `swap/chunked-${round}.txt`, uploadId, index: 1, data: "aWRl", last: true, createParents: false }, ctx);
+            await call(
+              fileHandlers,
+              "files.write",
+              {
+                root,
+                path: `swap/chunked-${round}.txt`,
+                uploadId,
+                index: 0,
+                data: "aW5z",
+                last: false,
+                createParents: false,
+              },
+              ctx,
+            );
+            return call(
+              fileHandlers,
+              "files.write",
+              {
+                root,
+                path: `swap/chunked-${round}.txt`,
+                uploadId,
+                index: 1,
+                data: "aWRl",
+                last: true,
+                createParents: false,
+              },
+              ctx,
+            );
           },
           (answer) => inWorkspace("files.write", answer.path),
         );
-        await attempt("files.delete", () => call(fileHandlers, "files.delete", { root, path: `swap/victim-${round}.txt`, recursive: false }, ctx), (answer) => inWorkspace("files.delete", answer.path));
-        await attempt("files.delete (recursive)", () => call(fileHandlers, "files.delete", { root, path: `swap/tree-${round}`, recursive: true }, ctx), (answer) =>
-          inWorkspace("files.delete", answer.path),
+        await attempt(
+          "files.delete",
+          () => call(fileHandlers, "files.delete", { root, path: `swap/victim-${round}.txt`, recursive: false }, ctx),
+          (answer) => inWorkspace("files.delete", answer.path),
         );
-        await attempt("settings.read", () => call(settingsHandlers, "settings.read", { root, section: "settings" }, ctx), (answer) => leaks("settings.read", answer));
+        await attempt(
+          "files.delete (recursive)",
+          () => call(fileHandlers, "files.delete", { root, path: `swap/tree-${round}`, recursive: true }, ctx),
+          (answer) => inWorkspace("files.delete", answer.path),
+        );
+        await attempt(
+          "settings.read",
+          () => call(settingsHandlers, "settings.read", { root, section: "settings" }, ctx),
+          (answer) => leaks("settings.read", answer),
+        );
         await attempt(
           "settings.write",
-          () => call(settingsHandlers, "settings.write", { root, section: round % 2 === 0 ? "hooks" : "settings", value: round % 2 === 0 ? { Stop: [] } : { model: `m${round}` } }, ctx),
+          () =>
+            call(
+              settingsHandlers,
+              "settings.write",
+              {
+                root,
+                section: round % 2 === 0 ? "hooks" : "settings",
+                value: round % 2 === 0 ? { Stop: [] } : { model: `m${round}` },
+              },
+              ctx,
+            ),
           () => undefined,
         );
-        await attempt("scripts.list", () => call(scriptHandlers, "scripts.list", { root }, ctx), (answer) => leaks("scripts.list", answer));
+        await attempt(
+          "scripts.list",
+          () => call(scriptHandlers, "scripts.list", { root }, ctx),
+          (answer) => leaks("scripts.list", answer),
+        );
         await attempt(
           "directory.list",
           () => call(directoryHandlers, "directory.list", { path: path.join(root, "swap", "small") }, ctx),
@@ -187,22 +271,42 @@ describe("a folder swapped for a symlink in a loop, while the API works in it", 
       }
     } finally {
       await fs.writeFile(stop, "");
-      if ((await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve("late"), 10_000))])) === "late") swapper.child.kill("SIGKILL");
+      if (
+        (await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve("late"), 10_000))])) === "late"
+      )
+        swapper.child.kill("SIGKILL");
       await exited;
     }
 
-    const reads = Object.entries(outcomes).filter(([key]) => key.startsWith("files.read ")).reduce((sum, [, count]) => sum + count, 0);
-    console.info(`symlink race: ${swapper.output().trim().split("\n").pop()}; ${reads} reads; outcomes ${JSON.stringify(outcomes)}`);
+    const reads = Object.entries(outcomes)
+      .filter(([key]) => key.startsWith("files.read "))
+      .reduce((sum, [, count]) => sum + count, 0);
+    console.info(
+      `symlink race: ${swapper.output().trim().split("\n").pop()}; ${reads} reads; outcomes ${JSON.stringify(outcomes)}`,
+    );
     // The race was really run.
     expect(Number(/swaps (\d+)/.exec(swapper.output())?.[1] ?? 0)).toBeGreaterThan(0);
     // Nothing outside was created (no upload or temp file, no settings), changed or deleted.
     const outsideAfter = await snapshot(world.outside);
     const outsideChanges = [...new Set([...Object.keys(outsideBefore), ...Object.keys(outsideAfter)])]
       .filter((key) => outsideBefore[key] !== outsideAfter[key])
-      .map((key) => (outsideAfter[key] === undefined ? `deleted ${key}` : outsideBefore[key] === undefined ? `created ${key}` : `changed ${key}`))
+      .map((key) =>
+        outsideAfter[key] === undefined
+          ? `deleted ${key}`
+          : outsideBefore[key] === undefined
+            ? `created ${key}`
+            : `changed ${key}`,
+      )
       .sort();
     // And nothing appeared next to the roots either.
-    const besideRoots = (await fs.readdir(world.tmp)).filter((name) => !["outside", "stop-swapping", "workspace"].includes(name));
-    expect({ escapes, unexpected, outsideChanges, besideRoots }).toEqual({ escapes: [], unexpected: [], outsideChanges: [], besideRoots: [] });
+    const besideRoots = (await fs.readdir(world.tmp)).filter(
+      (name) => !["outside", "stop-swapping", "workspace"].includes(name),
+    );
+    expect({ escapes, unexpected, outsideChanges, besideRoots }).toEqual({
+      escapes: [],
+      unexpected: [],
+      outsideChanges: [],
+      besideRoots: [],
+    });
   }, 120_000);
 });

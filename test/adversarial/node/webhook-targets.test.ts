@@ -128,8 +128,15 @@ describe("webhook targets refuse every non-public spelling", () => {
     expect(() => checkTarget(`https://${host}/hook`, false)).not.toThrow();
   });
 
-  it.each(["::ffff:7f00:1", "[::ffff:127.0.0.1]", "::127.0.0.1", "64:ff9b::127.0.0.1", "localhost.", "metadata.google.internal.", "198.18.0.1", "192.0.0.8", "fec0::1"])(
-    "judges the bare host %s as the URL parser would",
-    (host) => expect(isPrivateHost(host)).toBe(true),
-  );
+  it.each([
+    "::ffff:7f00:1",
+    "[::ffff:127.0.0.1]",
+    "::127.0.0.1",
+    "64:ff9b::127.0.0.1",
+    "localhost.",
+    "metadata.google.internal.",
+    "198.18.0.1",
+    "192.0.0.8",
+    "fec0::1",
+  ])("judges the bare host %s as the URL parser would", (host) => expect(isPrivateHost(host)).toBe(true));
 });

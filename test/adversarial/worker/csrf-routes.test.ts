@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../../edge/app";
-import { type TestUser, call, registerUser, unique } from "../../worker/helpers";
+import { call, registerUser, type TestUser, unique } from "../../worker/helpers";
 
 /**
  * Cross-site request forgery on every route that acts, enumerated from the app's own router
@@ -68,7 +68,11 @@ describe("CSRF on every state-changing route", () => {
   it("finds the routes from the router (a sanity floor, and no stale public entries)", () => {
     expect(unsafeRoutes.length).toBeGreaterThanOrEqual(40);
     expect(socketRoutes.map((route) => route.path)).toEqual(
-      expect.arrayContaining(["/api/v1/workspaces/:workspaceId/scripts/:name/run", "/api/v1/ws", "/api/services/:id/logs/follow"]),
+      expect.arrayContaining([
+        "/api/v1/workspaces/:workspaceId/scripts/:name/run",
+        "/api/v1/ws",
+        "/api/services/:id/logs/follow",
+      ]),
     );
     const known = new Set(unsafeRoutes.map((route) => `${route.method} ${route.path}`));
     for (const entry of PUBLIC_UNSAFE) expect(known, entry).toContain(entry);
@@ -92,7 +96,10 @@ describe("CSRF on every state-changing route", () => {
   }
 
   it("accepts the same cookie from Kai's own origin (so the refusals above are the Origin check)", async () => {
-    const res = await call("/api/tokens", { body: { name: "from-app" }, headers: { cookie: user.cookie, origin: "https://app.kai.test" } });
+    const res = await call("/api/tokens", {
+      body: { name: "from-app" },
+      headers: { cookie: user.cookie, origin: "https://app.kai.test" },
+    });
     expect(res.status).toBe(201);
   });
 
@@ -102,7 +109,13 @@ describe("CSRF on every state-changing route", () => {
       if (route.path === "/api/agent/connect") continue; // the agent's own socket: agent tokens only, no cookie
       const url = concrete(route.path);
       for (const origin of ["https://evil.example", undefined]) {
-        const headers: Record<string, string> = { cookie: user.cookie, upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" };
+        const headers: Record<string, string> = {
+          cookie: user.cookie,
+          upgrade: "websocket",
+          connection: "Upgrade",
+          "sec-websocket-version": "13",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        };
         if (origin) headers["origin"] = origin;
         const res = await call(url, { headers });
         if (res.status !== 403) failures.push(`upgrade ${route.path} (${origin ?? "no Origin"}) → ${res.status}`);

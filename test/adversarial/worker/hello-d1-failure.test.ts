@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { call } from "../../worker/helpers";
 import { dial, enrolledHost, failHostUpdates, hello } from "../../worker/agent-socket";
+import { call } from "../../worker/helpers";
 
 /**
  * The hello is recorded in D1 before the socket counts as an agent's: when that write fails,

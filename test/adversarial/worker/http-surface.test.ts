@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type TestUser, call, expectEnvelopeError, expectProblem, registerUser, unique } from "../../worker/helpers";
+import { call, expectEnvelopeError, expectProblem, registerUser, type TestUser, unique } from "../../worker/helpers";
 
 /**
  * The edge's HTTP surface as a hostile client sees it, with no agent behind it: the checks
@@ -28,7 +28,12 @@ const nestedArray = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}
 describe("JSON nesting is capped for every JSON body", () => {
   it.each([
     ["a settings write (OpenAPI validator)", () => ws("/settings"), "PUT", nested(20_000)],
-    ["a file write as JSON (parsed by the route)", () => ws("/files/deep.json"), "PUT", `{"content":"x","encoding":"utf-8","extra":${nested(20_000)}}`],
+    [
+      "a file write as JSON (parsed by the route)",
+      () => ws("/files/deep.json"),
+      "PUT",
+      `{"content":"x","encoding":"utf-8","extra":${nested(20_000)}}`,
+    ],
     ["an /api/v1 auth body", () => "/api/v1/auth/sessions", "POST", `{"email":${nestedArray(20_000)}}`],
   ])("answers %s nested 20,000 deep with 422 naming the limit", async (_label, path, method, body) => {
     const res = await call(path(), { method, body, token: user.accessToken });
@@ -52,29 +57,53 @@ describe("JSON nesting is capped for every JSON body", () => {
 describe("file paths are decoded once", () => {
   it("reaches the agent with a name holding %, instead of failing on a second decode", async () => {
     for (const method of ["GET", "DELETE"]) {
-      await expectProblem(await call(ws("/files/100%25.txt"), { method, token: user.accessToken }), 503, "AGENT_OFFLINE");
+      await expectProblem(
+        await call(ws("/files/100%25.txt"), { method, token: user.accessToken }),
+        503,
+        "AGENT_OFFLINE",
+      );
     }
-    await expectProblem(await call(ws("/files/100%25.txt"), { method: "PUT", body: { content: "x" }, token: user.accessToken }), 503, "AGENT_OFFLINE");
+    await expectProblem(
+      await call(ws("/files/100%25.txt"), { method: "PUT", body: { content: "x" }, token: user.accessToken }),
+      503,
+      "AGENT_OFFLINE",
+    );
   });
 
   it("still checks the path after its one decode", async () => {
     // `%2F` decodes to `/`: an absolute path, refused at the edge.
     await expectProblem(await call(ws("/files/%2Fetc%2Fpasswd"), { token: user.accessToken }), 422, "VALIDATION_ERROR");
     // `%252F` is a name holding a literal `%2F`, not a separator: it goes on to the agent as such.
-    await expectProblem(await call(ws("/files/%252Fetc%252Fpasswd"), { token: user.accessToken }), 503, "AGENT_OFFLINE");
+    await expectProblem(
+      await call(ws("/files/%252Fetc%252Fpasswd"), { token: user.accessToken }),
+      503,
+      "AGENT_OFFLINE",
+    );
   });
 });
 
 describe("file contents in base64 are checked strictly", () => {
   it.each(["not base64!", "abc", "ab=c", "YQ==YQ==", "Y Q=="])("refuses %j with 422", async (content) => {
-    const res = await call(ws("/files/a.bin"), { method: "PUT", body: { content, encoding: "base64" }, token: user.accessToken });
+    const res = await call(ws("/files/a.bin"), {
+      method: "PUT",
+      body: { content, encoding: "base64" },
+      token: user.accessToken,
+    });
     const problem = await expectProblem(res, 422, "VALIDATION_ERROR");
     expect(String(problem["detail"])).toContain("base64");
   });
 
   it("accepts valid base64 (and the empty string)", async () => {
     for (const content of ["", "YQ==", "YWI=", "YWJj"]) {
-      await expectProblem(await call(ws("/files/a.bin"), { method: "PUT", body: { content, encoding: "base64" }, token: user.accessToken }), 503, "AGENT_OFFLINE");
+      await expectProblem(
+        await call(ws("/files/a.bin"), {
+          method: "PUT",
+          body: { content, encoding: "base64" },
+          token: user.accessToken,
+        }),
+        503,
+        "AGENT_OFFLINE",
+      );
     }
   });
 });
@@ -84,7 +113,11 @@ describe("upload names", () => {
     const form = new FormData();
     form.append("files", new File(["x"], name));
     const { SELF } = await import("cloudflare:test");
-    return SELF.fetch(`https://kai.test${ws("/files/upload")}`, { method: "POST", body: form, headers: { authorization: `Bearer ${user.accessToken}` } });
+    return SELF.fetch(`https://kai.test${ws("/files/upload")}`, {
+      method: "POST",
+      body: form,
+      headers: { authorization: `Bearer ${user.accessToken}` },
+    });
   };
 
   it.each(["v1.0.txt", "2020-report.md", "0"])("accepts %j (a name with the digit 0)", async (name) => {
@@ -114,6 +147,10 @@ describe("a script runs only on POST or a WebSocket", () => {
       await expectProblem(cookied, 405, "METHOD_NOT_ALLOWED");
     }
     // POST still reaches the host (offline here).
-    await expectProblem(await call(ws("/scripts/build/run"), { method: "POST", token: user.accessToken }), 503, "AGENT_OFFLINE");
+    await expectProblem(
+      await call(ws("/scripts/build/run"), { method: "POST", token: user.accessToken }),
+      503,
+      "AGENT_OFFLINE",
+    );
   });
 });

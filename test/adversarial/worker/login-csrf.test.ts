@@ -24,9 +24,20 @@ describe("routes that set the session cookie refuse other sites", () => {
   it("refuses a cross-site registration code, which would sign the visitor in too", async () => {
     const email = `${unique("csrf")}@example.com`;
     const ip = randomIp();
-    expect((await call("/api/v1/auth/verifications", { body: { username: unique("u_"), email, password: "correct horse battery" }, ip })).status).toBe(202);
+    expect(
+      (
+        await call("/api/v1/auth/verifications", {
+          body: { username: unique("u_"), email, password: "correct horse battery" },
+          ip,
+        })
+      ).status,
+    ).toBe(202);
     const code = await latestCode(email);
-    const forged = await call("/api/v1/auth/verifications/verify", { body: { email, token: code }, ip, headers: { Origin: "https://evil.example" } });
+    const forged = await call("/api/v1/auth/verifications/verify", {
+      body: { email, token: code },
+      ip,
+      headers: { Origin: "https://evil.example" },
+    });
     expect(forged.status).toBe(403);
     expect(forged.headers.get("set-cookie")).toBeNull();
     // The refusal spent nothing: the code still works from a client that is not a browser.
@@ -35,9 +46,15 @@ describe("routes that set the session cookie refuse other sites", () => {
 
   it("refuses a cross-site sign-out", async () => {
     const user = await registerUser();
-    const forged = await call("/api/v1/auth/sessions", { method: "DELETE", body: { refresh_token: user.refreshToken }, headers: { Origin: "https://evil.example" } });
+    const forged = await call("/api/v1/auth/sessions", {
+      method: "DELETE",
+      body: { refresh_token: user.refreshToken },
+      headers: { Origin: "https://evil.example" },
+    });
     expect(forged.status).toBe(403);
     // Still signed in: the refresh token was not ended.
-    expect((await call("/api/v1/auth/sessions/refresh", { body: { refresh_token: user.refreshToken } })).status).toBe(200);
+    expect((await call("/api/v1/auth/sessions/refresh", { body: { refresh_token: user.refreshToken } })).status).toBe(
+      200,
+    );
   });
 });

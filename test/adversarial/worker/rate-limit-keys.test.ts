@@ -67,9 +67,16 @@ describe("invalid credentials are counted per IP", () => {
 
 describe("the client address is trusted only from whoever can vouch for it", () => {
   /** Calls the Worker with settings of our own, and with or without Cloudflare's `request.cf`. */
-  async function direct(path: string, settings: Record<string, string>, options: { headers: Record<string, string>; cf?: boolean; method?: string; body?: string }) {
+  async function direct(
+    path: string,
+    settings: Record<string, string>,
+    options: { headers: Record<string, string>; cf?: boolean; method?: string; body?: string },
+  ) {
     const ctx = createExecutionContext();
-    const init: RequestInit<IncomingRequestCfProperties> = { method: options.method ?? "GET", headers: options.headers };
+    const init: RequestInit<IncomingRequestCfProperties> = {
+      method: options.method ?? "GET",
+      headers: options.headers,
+    };
     if (options.body) init.body = options.body;
     if (options.cf) init.cf = { colo: "AMS", country: "NL" } as IncomingRequestCfProperties;
     const request = new Request(`${BASE}${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
@@ -82,14 +89,18 @@ describe("the client address is trusted only from whoever can vouch for it", () 
   it("does not give a spoofed CF-Connecting-IP without request.cf a fresh bucket", async () => {
     const production = { ENVIRONMENT: "production", TRUSTED_CLIENT_IP_HEADER: "" };
     const responses: Response[] = [];
-    for (let i = 0; i < 4; i++) responses.push(await direct("/api/health", production, { headers: { "CF-Connecting-IP": randomIp() } }));
+    for (let i = 0; i < 4; i++)
+      responses.push(await direct("/api/health", production, { headers: { "CF-Connecting-IP": randomIp() } }));
     expectCountedInOneBucket(responses);
   });
 
   it("does not trust it from a local server either, whose request.cf is a placeholder", async () => {
     const development = { ENVIRONMENT: "development", TRUSTED_CLIENT_IP_HEADER: "" };
     const responses: Response[] = [];
-    for (let i = 0; i < 4; i++) responses.push(await direct("/api/health", development, { headers: { "CF-Connecting-IP": randomIp() }, cf: true }));
+    for (let i = 0; i < 4; i++)
+      responses.push(
+        await direct("/api/health", development, { headers: { "CF-Connecting-IP": randomIp() }, cf: true }),
+      );
     expectCountedInOneBucket(responses);
   });
 
@@ -125,7 +136,9 @@ describe("the client address is trusted only from whoever can vouch for it", () 
     const proxyAdded = randomIp();
     // Whatever the client put first, the entry the proxy appended decides, and CF-Connecting-IP is ignored.
     const sameClient = [
-      await direct("/api/health", proxied, { headers: { "X-Forwarded-For": `${randomIp()}, ${proxyAdded}`, "CF-Connecting-IP": randomIp() } }),
+      await direct("/api/health", proxied, {
+        headers: { "X-Forwarded-For": `${randomIp()}, ${proxyAdded}`, "CF-Connecting-IP": randomIp() },
+      }),
       await direct("/api/health", proxied, { headers: { "X-Forwarded-For": `${randomIp()},${proxyAdded}` } }),
       await direct("/api/health", proxied, { headers: { "X-Forwarded-For": proxyAdded } }),
     ];

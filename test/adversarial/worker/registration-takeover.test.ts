@@ -11,9 +11,12 @@ import { call, latestCode, newestCode, randomIp, registerUser, unique } from "..
  */
 const db = () => database(env.DB);
 const start = (body: Record<string, unknown>) => call("/api/v1/auth/verifications", { body, ip: randomIp() });
-const verify = (email: string, token: string) => call("/api/v1/auth/verifications/verify", { body: { email, token }, ip: randomIp() });
-const login = (email: string, password: string) => call("/api/v1/auth/sessions", { body: { email, password }, ip: randomIp() });
-const me = async (accessToken: string) => (await (await call("/api/v1/users/me", { token: accessToken })).json()) as { username: string };
+const verify = (email: string, token: string) =>
+  call("/api/v1/auth/verifications/verify", { body: { email, token }, ip: randomIp() });
+const login = (email: string, password: string) =>
+  call("/api/v1/auth/sessions", { body: { email, password }, ip: randomIp() });
+const me = async (accessToken: string) =>
+  (await (await call("/api/v1/users/me", { token: accessToken })).json()) as { username: string };
 
 describe("a pending registration cannot be taken over", () => {
   it("keeps the owner's username and password when someone registers the same email again", async () => {
@@ -64,7 +67,10 @@ describe("a pending registration cannot be taken over", () => {
   it("lets a new registration replace one that lapsed (a mistyped password is redone after the code's lifetime)", async () => {
     const email = `${unique("lapsed")}@example.com`;
     await start({ username: unique("typo_"), email, password: "mistyped-password" });
-    await db().update(verifications).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(verifications.email, email));
+    await db()
+      .update(verifications)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(verifications.email, email));
     const username = unique("redo_");
     expect((await start({ username, email, password: "intended-password" })).status).toBe(202);
     expect((await verify(email, await latestCode(email))).status).toBe(200);
@@ -76,7 +82,10 @@ describe("a pending registration cannot be taken over", () => {
     await start({ username: unique("hold_"), email, password: "holder-password" });
     // Started over an hour ago (a pending registration lives an hour at most): a resend now
     // gives no code beyond that lifetime.
-    await db().update(verifications).set({ createdAt: new Date(Date.now() - 61 * 60_000) }).where(eq(verifications.email, email));
+    await db()
+      .update(verifications)
+      .set({ createdAt: new Date(Date.now() - 61 * 60_000) })
+      .where(eq(verifications.email, email));
     expect((await call("/api/v1/auth/verifications/resend", { body: { email }, ip: randomIp() })).status).toBe(204);
     const [row] = await db().select().from(verifications).where(eq(verifications.email, email));
     expect(row?.expiresAt.getTime()).toBeLessThanOrEqual(Date.now());

@@ -11,7 +11,8 @@ import { call, expectEnvelopeError, registerUser } from "../../worker/helpers";
  * dispatcher on workerd (WEBHOOKS_ALLOW_PRIVATE is unset here, so false).
  */
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const create = (token: string, body: Record<string, unknown>) => call("/api/webhooks", { token, body: { events: ["host.online"], secret: SECRET, ...body } });
+const create = (token: string, body: Record<string, unknown>) =>
+  call("/api/webhooks", { token, body: { events: ["host.online"], secret: SECRET, ...body } });
 
 /** The pepper the Worker under test seals webhook secrets with (set by the test bindings). */
 function pepper(): string {
@@ -24,13 +25,31 @@ async function storedWebhook(url: string, secret: string, deliveries = 1) {
   const user = await registerUser();
   const db = database(env.DB);
   const id = crypto.randomUUID();
-  await db.insert(webhooks).values({ id, userId: user.id, url, events: JSON.stringify(["host.online"]), secretCiphertext: await encryptSecret(pepper(), secret), createdAt: new Date() });
+  await db
+    .insert(webhooks)
+    .values({
+      id,
+      userId: user.id,
+      url,
+      events: JSON.stringify(["host.online"]),
+      secretCiphertext: await encryptSecret(pepper(), secret),
+      createdAt: new Date(),
+    });
   const ids: string[] = [];
   for (let n = 0; n < deliveries; n += 1) {
     const deliveryId = `msg_${crypto.randomUUID()}`;
     ids.push(deliveryId);
     const at = new Date(Date.now() - 1000 + n);
-    await db.insert(webhookDeliveries).values({ id: deliveryId, webhookId: id, eventType: "host.online", payload: "{}", nextAttemptAt: at, createdAt: at });
+    await db
+      .insert(webhookDeliveries)
+      .values({
+        id: deliveryId,
+        webhookId: id,
+        eventType: "host.online",
+        payload: "{}",
+        nextAttemptAt: at,
+        createdAt: at,
+      });
   }
   return { id, user, deliveryIds: ids };
 }
@@ -45,8 +64,10 @@ async function dispatch(webhookId: string) {
   expect(await runDurableObjectAlarm(stub)).toBe(true);
 }
 
-const attemptsOf = (deliveryId: string) => database(env.DB).select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, deliveryId));
-const deliveryRow = async (deliveryId: string) => (await database(env.DB).select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId)))[0];
+const attemptsOf = (deliveryId: string) =>
+  database(env.DB).select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, deliveryId));
+const deliveryRow = async (deliveryId: string) =>
+  (await database(env.DB).select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId)))[0];
 
 describe("webhook SSRF: non-public targets are refused at registration", () => {
   it.each([
@@ -76,10 +97,17 @@ describe("webhook SSRF: non-public targets are refused at registration", () => {
     const user = await registerUser();
     const body = await expectEnvelopeError(await create(user.accessToken, { url }), 400, "VALIDATION_ERROR");
     expect(body.error.message).toContain("must be public");
-    expect((body.error as unknown as { details: { fields: Record<string, string[]> } }).details.fields["url"]).toEqual(["must be a public address"]);
+    expect((body.error as unknown as { details: { fields: Record<string, string[]> } }).details.fields["url"]).toEqual([
+      "must be a public address",
+    ]);
   });
 
-  it.each(["https://hooks.example.com/kai", "https://8.8.8.8/hook", "https://[2606:4700::1111]/hook", "https://example.com./hook"])("still registers the public %s", async (url) => {
+  it.each([
+    "https://hooks.example.com/kai",
+    "https://8.8.8.8/hook",
+    "https://[2606:4700::1111]/hook",
+    "https://example.com./hook",
+  ])("still registers the public %s", async (url) => {
     const user = await registerUser();
     expect((await create(user.accessToken, { url })).status).toBe(201);
   });
@@ -108,26 +136,66 @@ describe("webhook SSRF: a stored non-public target is refused at delivery time",
 });
 
 describe("webhook secrets: a bad whsec_ secret never wedges deliveries", () => {
-  it.each(["whsec_!!!!not-base64-at-all!!!!", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwM", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw=", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa=w", "whsec_MfKQ9r8G KYqrTwjUPD8ILPZIo2LaLaSw", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa_w"])(
-    "refuses %s at registration with 400 VALIDATION_ERROR on the secret field",
-    async (secret) => {
-      const user = await registerUser();
-      const body = await expectEnvelopeError(await create(user.accessToken, { url: "https://hooks.example.com/kai", secret }), 400, "VALIDATION_ERROR");
-      const fields = (body.error as unknown as { details: { fields: Record<string, string[]> } }).details.fields;
-      expect(fields["secret"]?.[0]).toContain("base64");
-    },
-  );
+  it.each([
+    "whsec_!!!!not-base64-at-all!!!!",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwM",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw=",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa=w",
+    "whsec_MfKQ9r8G KYqrTwjUPD8ILPZIo2LaLaSw",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa_w",
+  ])("refuses %s at registration with 400 VALIDATION_ERROR on the secret field", async (secret) => {
+    const user = await registerUser();
+    const body = await expectEnvelopeError(
+      await create(user.accessToken, { url: "https://hooks.example.com/kai", secret }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    const fields = (body.error as unknown as { details: { fields: Record<string, string[]> } }).details.fields;
+    expect(fields["secret"]?.[0]).toContain("base64");
+  });
 
   it("still registers padded and unpadded whsec_ secrets and any plain secret", async () => {
     const user = await registerUser();
-    expect((await create(user.accessToken, { url: "https://hooks.example.com/kai", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS" })).status).toBe(201);
-    expect((await create(user.accessToken, { url: "https://hooks.example.com/kai", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS=" })).status).toBe(201);
-    expect((await create(user.accessToken, { url: "https://hooks.example.com/kai", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAA==" })).status).toBe(201);
-    expect((await create(user.accessToken, { url: "https://hooks.example.com/kai", secret: "a plain secret of some length" })).status).toBe(201);
+    expect(
+      (
+        await create(user.accessToken, {
+          url: "https://hooks.example.com/kai",
+          secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await create(user.accessToken, {
+          url: "https://hooks.example.com/kai",
+          secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS=",
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await create(user.accessToken, {
+          url: "https://hooks.example.com/kai",
+          secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAA==",
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await create(user.accessToken, {
+          url: "https://hooks.example.com/kai",
+          secret: "a plain secret of some length",
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it("turns a stored undecodable secret into failed attempts, every delivery recorded, none left pending", async () => {
-    const { id, deliveryIds } = await storedWebhook("https://hooks.example.com/kai", "whsec_!!!!not-base64-at-all!!!!", 2);
+    const { id, deliveryIds } = await storedWebhook(
+      "https://hooks.example.com/kai",
+      "whsec_!!!!not-base64-at-all!!!!",
+      2,
+    );
     await dispatch(id);
     for (const deliveryId of deliveryIds) {
       const attempts = await attemptsOf(deliveryId);
