@@ -28,7 +28,10 @@ export class ChunkBatcher {
 
   push(data: unknown): void {
     const seq = this.#nextSeq++;
-    if (!this.batching) return this.send({ type: "chunk", id: this.id, seq, data });
+    if (!this.batching) {
+      this.send({ type: "chunk", id: this.id, seq, data });
+      return;
+    }
     // Serialized to be measured (escapes included), as the frame limit counts characters.
     const chars = JSON.stringify(data)?.length ?? 4;
     if (this.#items.length && (this.#chars + chars > MAX_BATCH_CHARS || this.#items.length >= MAX_BATCH_ITEMS))

@@ -45,7 +45,7 @@ const fileSchema = z
   })
   .strict();
 
-export interface AgentConfig {
+interface AgentConfig {
   server: string;
   token: string;
   policyFile?: string;
@@ -62,7 +62,7 @@ export type ParsedCommand =
 /** A configuration problem the user can fix; the CLI prints it with the usage hint. */
 export class ConfigError extends Error {}
 
-export const TOKEN_PREFIX = "kai_agent_";
+const TOKEN_PREFIX = "kai_agent_";
 
 /** The replacement for the token flag and variable that were dropped; said in every error about them. */
 const HOW_TO_GIVE_THE_TOKEN =

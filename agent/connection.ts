@@ -8,7 +8,7 @@ import { Keepalive } from "./connection/keepalive";
 import type { Logger } from "./log";
 import type { AgentRpc, RpcOptions } from "./rpc";
 
-export { AGENT_VERSION, connectUrl, HOST_ID_HEADER } from "./connection/dial";
+export { AGENT_VERSION } from "./connection/dial";
 export { REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "./connection/endings";
 
 export interface ConnectionOptions {

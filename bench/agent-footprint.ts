@@ -48,7 +48,9 @@ export const benchmark: Benchmark = {
         await Inspector.open(inspectedAgent.inspectorUrl),
         await Inspector.open(inspectedBare.inspectorUrl),
       ];
-      scope.defer("inspector sessions", () => inspectors.forEach((inspector) => inspector.close()));
+      scope.defer("inspector sessions", () => {
+        for (const inspector of inspectors) inspector.close();
+      });
 
       await sleep(quick ? SETTLE_MS.quick : SETTLE_MS.full);
       const idleMs = quick ? IDLE_MS.quick : IDLE_MS.full;

@@ -9,7 +9,7 @@ export interface RateDecision {
   resetAt: number;
 }
 
-export type PaceDecision = { admitted: true; waitMs: number } | { admitted: false; retryAfterMs: number };
+type PaceDecision = { admitted: true; waitMs: number } | { admitted: false; retryAfterMs: number };
 
 /** The furthest a refused caller of `pace` is sent away. */
 const MAX_RETRY_AFTER_MS = 60_000;

@@ -50,7 +50,7 @@ const stopDeadline = (params: { timeoutSeconds?: number | undefined }) =>
 /** git push and pull talk to a remote. */
 export const GIT_NETWORK_DEADLINE_MS = 80_000;
 /** An OpenSpec CLI action (e.g. archive). */
-export const OPENSPEC_RUN_DEADLINE_MS = 120_000;
+const OPENSPEC_RUN_DEADLINE_MS = 120_000;
 /** Pulling a service's new image before it is recreated (plus the old container's stop). */
 const IMAGE_PULL_DEADLINE_MS = 120_000;
 

@@ -27,7 +27,7 @@ export const ERROR_CODES = [
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
-export const errorCodeSchema = z.enum(ERROR_CODES);
+const errorCodeSchema = z.enum(ERROR_CODES);
 
 /**
  * HTTP status for each code. `satisfies Record<ErrorCode, …>` makes the map exhaustive:

@@ -58,12 +58,12 @@ export const helloFrame = z.object({
   hostname: z.string().max(255),
 });
 
-export const responseFrame = z.discriminatedUnion("ok", [
+const responseFrame = z.discriminatedUnion("ok", [
   z.object({ type: z.literal("res"), id: requestId, ok: z.literal(true), result: z.unknown() }),
   z.object({ type: z.literal("res"), id: requestId, ok: z.literal(false), error: wireErrorSchema }),
 ]);
 
-export const chunkFrame = z.object({
+const chunkFrame = z.object({
   type: z.literal("chunk"),
   id: requestId,
   seq: z.number().int().min(0),
@@ -75,14 +75,14 @@ export const chunkFrame = z.object({
  * lines faster than one frame each (a busy log) pays the per-frame cost of both sockets
  * and the Durable Object once per batch. The edge still hands viewers one chunk per frame.
  */
-export const chunksFrame = z.object({
+const chunksFrame = z.object({
   type: z.literal("chunks"),
   id: requestId,
   seq: z.number().int().min(0),
   data: z.array(z.unknown()).min(1),
 });
 
-export const eventFrame = z.object({
+const eventFrame = z.object({
   type: z.literal("event"),
   topic: z.string().max(128),
   seq: z.number().int().min(0),
@@ -104,21 +104,21 @@ export const agentFrame = z.discriminatedUnion("type", [
   eventFrame,
 ]);
 
-export const welcomeFrame = z.object({
+const welcomeFrame = z.object({
   type: z.literal("welcome"),
   protocolVersion: z.number().int(),
   hostId: z.string(),
   hostName: z.string(),
 });
 
-export const requestFrame = z.object({
+const requestFrame = z.object({
   type: z.literal("req"),
   id: requestId,
   op: z.string().max(64),
   params: z.unknown(),
 });
 
-export const cancelFrame = z.object({ type: z.literal("cancel"), id: requestId });
+const cancelFrame = z.object({ type: z.literal("cancel"), id: requestId });
 
 /** Everything the edge may send to an agent. */
 export const edgeFrame = z.discriminatedUnion("type", [welcomeFrame, requestFrame, cancelFrame]);
@@ -130,7 +130,6 @@ export type EdgeFrame = z.infer<typeof edgeFrame>;
 export type RequestFrame = z.infer<typeof requestFrame>;
 export type ChunkFrame = z.infer<typeof chunkFrame>;
 export type ChunksFrame = z.infer<typeof chunksFrame>;
-export type EventFrame = z.infer<typeof eventFrame>;
 
 /**
  * The text of one frame the edge sends to an agent. Every such frame goes through here, so

@@ -17,10 +17,10 @@ import { type WireError, wireErrorSchema } from "./errors";
  * itself (its documented `file_changed` / `system_stats` shapes), not wrapped in `chunk`;
  * `end` and `error` are the same for every command.
  */
-export const streamChunkFrame = z.object({ type: z.literal("chunk"), seq: z.number().int().min(0), data: z.unknown() });
-export const streamEndFrame = z.object({ type: z.literal("end"), result: z.unknown() });
-export const streamErrorFrame = z.object({ type: z.literal("error"), error: wireErrorSchema });
-export const streamFrame = z.discriminatedUnion("type", [streamChunkFrame, streamEndFrame, streamErrorFrame]);
+const streamChunkFrame = z.object({ type: z.literal("chunk"), seq: z.number().int().min(0), data: z.unknown() });
+const streamEndFrame = z.object({ type: z.literal("end"), result: z.unknown() });
+const streamErrorFrame = z.object({ type: z.literal("error"), error: wireErrorSchema });
+const streamFrame = z.discriminatedUnion("type", [streamChunkFrame, streamEndFrame, streamErrorFrame]);
 
 /** Any stream's frame, with its chunk data and result unchecked (what the edge forwards, already checked). */
 export type WireStreamFrame = z.infer<typeof streamFrame>;
@@ -32,7 +32,7 @@ export type StreamFrame<O extends StreamOp = StreamOp> =
   | { type: "error"; error: WireError };
 
 /** Whether `op`'s viewers get each chunk's data as the frame itself, unwrapped. */
-export function isRawStream(op: string): boolean {
+function isRawStream(op: string): boolean {
   if (!isStreamOp(op)) return false;
   const command = COMMANDS[op];
   return "viewer" in command && command.viewer === "raw";

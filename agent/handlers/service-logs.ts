@@ -100,7 +100,7 @@ export const serviceLogHandlers = { "service.logs": logs, "service.logs.follow":
  * Docker's `since` is Unix seconds with an optional fraction; RFC 3339 times are converted
  * with their nanoseconds kept, so the timestamp of a line asks for exactly that line on.
  */
-export function dockerSince(value: string): string {
+function dockerSince(value: string): string {
   if (/^\d+(\.\d{1,9})?$/.test(value)) return value;
   const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
   const seconds = match ? Date.parse(`${match[1]}${match[3]}`) / 1000 : Number.NaN;

@@ -7,7 +7,7 @@ import type { LiveStats } from "../runtime/docker/live-stats";
  * How a handler of `O` sends one chunk: typed by the command's chunk schema; a command that
  * does not stream takes no chunk at all (`never`).
  */
-export type EmitOf<O extends Op> = O extends StreamOp ? (data: ChunkOf<O>) => void : (data: never) => void;
+type EmitOf<O extends Op> = O extends StreamOp ? (data: ChunkOf<O>) => void : (data: never) => void;
 
 /**
  * What a handler may use. Handlers never see the socket: they take params and return a

@@ -12,7 +12,7 @@ import { INSPECTOR_LINE } from "./inspector";
  * bench read it, so reconnect times can be taken from the agent's own ` connected ` lines.
  */
 
-export const AGENT_BUNDLE = path.join(ROOT, "dist", "kai-agent.mjs");
+const AGENT_BUNDLE = path.join(ROOT, "dist", "kai-agent.mjs");
 const execFileAsync = promisify(execFile);
 /** Lines kept besides the connection lifecycle ones; a relay bench makes the agent log thousands. */
 const KEPT_LINES = 200;

@@ -26,20 +26,22 @@ export function chartSvg(rows: Row[], title: string): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="16" y="24" font-size="16" font-weight="bold">${escape(title)}</text>`,
+    `<text x="16" y="24" font-size="16" font-weight="bold">${escapeXml(title)}</text>`,
     `<text x="16" y="44" fill="#555">Bar: measured ÷ baseline, or measured ÷ limit for an absolute target (log scale). Black tick: the target. Green: met; red: missed.</text>`,
   ];
   for (let power = lo; power <= hi; power++) {
     const at = x(10 ** power);
     out.push(`<line x1="${at}" y1="${TOP - 6}" x2="${at}" y2="${height - 34}" stroke="#ddd"/>`);
-    out.push(`<text x="${at}" y="${height - 18}" text-anchor="middle" fill="#555">${escape(tickLabel(power))}</text>`);
+    out.push(
+      `<text x="${at}" y="${height - 18}" text-anchor="middle" fill="#555">${escapeXml(tickLabel(power))}</text>`,
+    );
   }
   bars.forEach((bar, index) => {
     const label = TOP + index * ROW;
     const y = label + 6;
     const end = x(bar.measured);
     const start = x(10 ** lo);
-    out.push(`<text x="16" y="${label}" fill="#222">${escape(shorten(bar.name, 130))}</text>`);
+    out.push(`<text x="16" y="${label}" fill="#222">${escapeXml(shorten(bar.name, 130))}</text>`);
     out.push(
       `<rect x="${start}" y="${y}" width="${Math.max(1, end - start)}" height="${BAR_HEIGHT}" fill="${bar.met ? "#3a9d5d" : "#d64541"}"/>`,
     );
@@ -48,7 +50,7 @@ export function chartSvg(rows: Row[], title: string): string {
       `<line x1="${tick}" y1="${y - 3}" x2="${tick}" y2="${y + BAR_HEIGHT + 3}" stroke="#000" stroke-width="2"/>`,
     );
     out.push(
-      `<text x="${Math.max(end, tick) + 6}" y="${y + 12}" fill="#333">${escape(`${ratioText(bar.measured)} (${bar.atMost ? "≤" : "≥"} ${ratioText(bar.limit)})`)}</text>`,
+      `<text x="${Math.max(end, tick) + 6}" y="${y + 12}" fill="#333">${escapeXml(`${ratioText(bar.measured)} (${bar.atMost ? "≤" : "≥"} ${ratioText(bar.limit)})`)}</text>`,
     );
   });
   out.push("</svg>");
@@ -67,6 +69,6 @@ function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 }

@@ -66,7 +66,7 @@ function machineTicks(): { busy: number; total: number } {
   }
 }
 
-export type CpuGroups = Record<string, number>;
+type CpuGroups = Record<string, number>;
 
 const roles = new Map<number, "worker" | "dev proxy">();
 

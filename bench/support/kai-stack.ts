@@ -21,14 +21,14 @@ import type { Scope } from "./scope";
  * a fleet of hundreds: 20 agents here reconnect over about as many seconds as 300 would there.
  */
 export const AGENT_CONNECT_PACE = { perSecond: 3, burst: 1 };
-export const BENCH_VARS = {
+const BENCH_VARS = {
   AGENT_TIMEOUT_MS: "30000",
   API_RATE_LIMIT_PER_HOUR: "100000000",
   AGENT_CONNECT_RATE_PER_SECOND: String(AGENT_CONNECT_PACE.perSecond),
   AGENT_CONNECT_BURST: String(AGENT_CONNECT_PACE.burst),
 };
 
-export interface Host {
+interface Host {
   id: string;
   name: string;
   token: string;

@@ -25,17 +25,17 @@ export function notes(rows: Row[]): string[] {
   return rows.filter((row) => row.note).map((row) => `${row.figure}: ${row.note}`);
 }
 
-export function markdownTable(rows: Row[]): string {
-  const escape = (text: string) => text.replaceAll("|", "\\|");
+function markdownTable(rows: Row[]): string {
+  const escapeCell = (text: string) => text.replaceAll("|", "\\|");
   return [
     `| ${COLUMNS.join(" | ")} |`,
     `|${COLUMNS.map(() => "---").join("|")}|`,
-    ...rows.map((row) => `| ${cells(row).map(escape).join(" | ")} |`),
+    ...rows.map((row) => `| ${cells(row).map(escapeCell).join(" | ")} |`),
   ].join("\n");
 }
 
-export const README_START = "<!-- bench:start -->";
-export const README_END = "<!-- bench:end -->";
+const README_START = "<!-- bench:start -->";
+const README_END = "<!-- bench:end -->";
 
 /** Rewrites the block between the README's bench markers; false when the markers are missing. */
 export async function updateReadme(readmePath: string, rows: Row[], heading: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 /** Small statistics over samples; every function copes with an empty list. */
 
-export function mean(values: number[]): number {
+function mean(values: number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 }
 

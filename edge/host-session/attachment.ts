@@ -5,7 +5,7 @@ import { helloFrame } from "../../shared/protocol";
  * Per-socket state kept with `serializeAttachment`, so it survives hibernation: the
  * object can be evicted while the agent's socket stays open.
  */
-export const socketAttachment = z.object({
+const socketAttachment = z.object({
   hostId: z.string(),
   hostName: z.string(),
   userId: z.string(),
@@ -20,7 +20,7 @@ export function readAttachment(socket: WebSocket): SocketAttachment | undefined 
 }
 
 /** A client watching a streamed command over its own WebSocket (tagged "viewer" and with the request id). */
-export const viewerAttachment = z.object({
+const viewerAttachment = z.object({
   kind: z.literal("viewer"),
   requestId: z.string(),
   op: z.string(),

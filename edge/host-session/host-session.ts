@@ -50,7 +50,7 @@ const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", messag
 const NOT_CONNECTED = "the host agent is not connected; start kai-agent on that machine";
 
 /** Whose command an audit row records: the Worker has already checked that the user owns the host. */
-export interface AuditSubject {
+interface AuditSubject {
   userId: string;
   hostId: string;
 }

@@ -6,7 +6,7 @@ import { isUniqueViolation } from "../db/errors";
 import { hosts } from "../db/schema";
 import { randomSecret, sha256Hex } from "../identity/crypto";
 
-export const AGENT_TOKEN_PREFIX = "kai_agent_";
+const AGENT_TOKEN_PREFIX = "kai_agent_";
 
 export type HostRow = typeof hosts.$inferSelect;
 

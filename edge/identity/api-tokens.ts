@@ -12,7 +12,7 @@ const LAST_USED_GRANULARITY_MS = 60_000;
 
 type ApiTokenRow = typeof apiTokens.$inferSelect;
 
-export function toApiToken(row: ApiTokenRow): ApiToken {
+function toApiToken(row: ApiTokenRow): ApiToken {
   return {
     id: row.id,
     name: row.name,

@@ -6,7 +6,7 @@ import { sha256Hex } from "./crypto";
 /** The one algorithm Kai signs and accepts. Pinning it refuses `alg: none` and key confusion. */
 const ALGORITHM = "HS256";
 export const ACCESS_TOKEN_SECONDS = 3600;
-export const AUDIENCE = "kai-api";
+const AUDIENCE = "kai-api";
 
 export interface AccessClaims {
   userId: string;
@@ -33,7 +33,7 @@ function signingKey(config: Config): Promise<SigningKey> {
   return key;
 }
 
-export function issuerOf(config: Config): string {
+function issuerOf(config: Config): string {
   return config.PUBLIC_ORIGIN ?? "kai";
 }
 

@@ -8,14 +8,14 @@ import type { Mailer } from "../mail/mailer";
 import { hmacHex, randomDigits, timingSafeEqual } from "./crypto";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "./passwords";
 
-export const CODE_TTL_MS = 15 * 60_000;
-export const CODE_MAX_ATTEMPTS = 5;
+const CODE_TTL_MS = 15 * 60_000;
+const CODE_MAX_ATTEMPTS = 5;
 /**
  * The longest a pending registration lives, however often its code is re-sent. It keeps its
  * first username and password all that time, so without a bound whoever started it could keep
  * an email from being registered by sending a fresh code every few minutes.
  */
-export const PENDING_MAX_MS = 4 * CODE_TTL_MS;
+const PENDING_MAX_MS = 4 * CODE_TTL_MS;
 
 const invalidCode = () => new KaiError("UNAUTHORIZED", "the code is invalid or has expired");
 
@@ -24,7 +24,7 @@ function codeHash(config: Config, email: string, code: string): Promise<string> 
   return hmacHex(config.PASSWORD_PEPPER, `verification:${email}:${code}`);
 }
 
-export async function usernameTaken(db: Db, username: string): Promise<boolean> {
+async function usernameTaken(db: Db, username: string): Promise<boolean> {
   const [row] = await db
     .select({ id: users.id })
     .from(users)

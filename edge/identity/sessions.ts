@@ -143,10 +143,6 @@ export async function endSessionByRefreshToken(db: Db, refreshToken: string): Pr
   return known ? revokeSession(db, known.sessionId, "logged out") : undefined;
 }
 
-export async function endSession(db: Db, sessionId: string): Promise<RevokedSession | undefined> {
-  return revokeSession(db, sessionId, "logged out");
-}
-
 /** The live session a JWT's `sid` or a cookie names, with its user; undefined when revoked or expired. */
 export async function findLiveSession(db: Db, by: { sessionId: string } | { cookieSecret: string }) {
   const condition =

@@ -4,7 +4,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { devMailbox } from "../db/schema";
 
-export interface MailMessage {
+interface MailMessage {
   to: string;
   subject: string;
   text: string;
@@ -17,7 +17,7 @@ export interface Mailer {
 }
 
 /** Development and tests: keep every message in D1 and log it, so no mail service is needed. */
-export function devMailer(db: Db): Mailer {
+function devMailer(db: Db): Mailer {
   return {
     async send(message) {
       await db

@@ -2,7 +2,6 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { COMMANDS } from "../../shared/commands";
-import { KaiError } from "../../shared/errors";
 import { openspecAction, openspecChangeName, refName, workspacePath } from "../../shared/schemas/workspace";
 import type { WorkspaceEnv } from "../env";
 import { parseOrThrow } from "../http/errors";

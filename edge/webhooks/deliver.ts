@@ -4,7 +4,7 @@ import { decryptSecret } from "./secrets";
 import { signatureHeaders } from "./signing";
 import { checkTarget } from "./targets";
 
-export const DELIVERY_TIMEOUT_MS = 10_000;
+const DELIVERY_TIMEOUT_MS = 10_000;
 const EXCERPT_CHARS = 500;
 
 export interface AttemptResult {

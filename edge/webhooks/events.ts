@@ -2,7 +2,7 @@ import type { ContainerEvent } from "../../shared/schemas/services";
 import type { WebhookEvent } from "../../shared/schemas/webhooks";
 
 /** A `die` this soon after a `kill` was asked for (docker stop, docker kill), not a crash. */
-export const REQUESTED_DEATH_WINDOW_MS = 30_000;
+const REQUESTED_DEATH_WINDOW_MS = 30_000;
 
 /**
  * The webhook events one Docker container event stands for. `container.*` events concern

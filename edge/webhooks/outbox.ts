@@ -6,7 +6,7 @@ import type { Bindings } from "../env";
 import { eventsOf } from "./store";
 
 /** The body every endpoint receives, as Standard Webhooks suggests: type, timestamp, data. */
-export function payloadOf(type: string, data: Record<string, unknown>): string {
+function payloadOf(type: string, data: Record<string, unknown>): string {
   return JSON.stringify({ type, timestamp: new Date().toISOString(), data });
 }
 
@@ -35,18 +35,16 @@ export async function emitEvent(
   if (endpoints.length === 0) return 0;
   const payload = payloadOf(type, data);
   const now = new Date();
-  await db
-    .insert(webhookDeliveries)
-    .values(
-      endpoints.map((endpoint) => ({
-        id: `msg_${crypto.randomUUID()}`,
-        webhookId: endpoint.id,
-        eventType: type,
-        payload,
-        nextAttemptAt: now,
-        createdAt: now,
-      })),
-    );
+  await db.insert(webhookDeliveries).values(
+    endpoints.map((endpoint) => ({
+      id: `msg_${crypto.randomUUID()}`,
+      webhookId: endpoint.id,
+      eventType: type,
+      payload,
+      nextAttemptAt: now,
+      createdAt: now,
+    })),
+  );
   await Promise.all(endpoints.map((endpoint) => kick(env, endpoint.id)));
   return endpoints.length;
 }

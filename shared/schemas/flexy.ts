@@ -7,16 +7,14 @@ import { z } from "zod";
  */
 
 /** Status words of the Kai API; Docker's own states are mapped onto these by the agent. */
-export const CONTAINER_STATUSES = ["created", "running", "paused", "restarting", "removing", "stopped"] as const;
+const CONTAINER_STATUSES = ["created", "running", "paused", "restarting", "removing", "stopped"] as const;
 export const containerStatus = z.enum(CONTAINER_STATUSES);
 export type ContainerStatus = z.infer<typeof containerStatus>;
 
 /** Names Docker accepts, without the leading slash. */
-export const containerName = z
-  .string()
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, {
-    message: "1-128 characters: letters, digits, _ . - (not starting with a symbol)",
-  });
+export const containerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, {
+  message: "1-128 characters: letters, digits, _ . - (not starting with a symbol)",
+});
 
 /** An image reference: name[:tag][@digest], no whitespace or option-like leading dash. */
 export const imageReference = z
@@ -65,7 +63,7 @@ export function containerPathProblem(value: string): string | undefined {
   return undefined;
 }
 
-export const containerPath = z
+const containerPath = z
   .string()
   .min(1)
   .max(4096)
@@ -140,8 +138,8 @@ export const directoryListingBody = z
   .strict()
   .meta({ id: "ListHostDirectories" });
 
-export const directoryEntry = z.object({ name: z.string(), path: z.string(), modified: z.string() });
-export const fileEntry = directoryEntry.extend({ size: z.number() });
+const directoryEntry = z.object({ name: z.string(), path: z.string(), modified: z.string() });
+const fileEntry = directoryEntry.extend({ size: z.number() });
 
 export const directoryListing = z
   .object({

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /** Enrolled machines (`/api/hosts`). */
 
-export const hostName = z
+const hostName = z
   .string()
   .trim()
   .min(1)

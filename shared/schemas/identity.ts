@@ -6,7 +6,7 @@ import { z } from "zod";
  * its OpenAPI document from them; clients may import them too.
  */
 
-export const USERNAME_PATTERN = /^[A-Za-z0-9_]{3,30}$/;
+const USERNAME_PATTERN = /^[A-Za-z0-9_]{3,30}$/;
 
 export const email = z
   .email({ message: "must be an email address" })
@@ -14,15 +14,15 @@ export const email = z
   .transform((value) => value.trim().toLowerCase())
   .describe("An email address; compared case-insensitively.");
 
-export const username = z
+const username = z
   .string()
   .regex(USERNAME_PATTERN, { message: "3-30 characters: letters, digits and underscore" })
   .describe("3-30 characters: letters, digits and underscore. Unique ignoring case.");
 
 /** Passwords are bounded above too, so nobody can make the server hash megabytes. */
-export const password = z.string().min(6, { message: "at least 6 characters" }).max(256);
+const password = z.string().min(6, { message: "at least 6 characters" }).max(256);
 
-export const verificationCode = z
+const verificationCode = z
   .string()
   .regex(/^\d{6}$/, { message: "a 6-digit code" })
   .describe("The 6-digit code from the verification email.");

@@ -7,9 +7,9 @@ import { containerRef } from "./flexy";
  */
 
 export const serviceStatus = z.enum(["running", "stopped", "paused", "restarting", "created", "removing", "dead"]);
-export const serviceHealth = z.enum(["healthy", "unhealthy", "starting", "none"]);
+const serviceHealth = z.enum(["healthy", "unhealthy", "starting", "none"]);
 
-export const serviceStats = z.object({
+const serviceStats = z.object({
   /** CPU percent over the last sample: CPU delta over system delta times online CPUs. */
   cpu: z.number(),
   /** Memory percent of the limit, page cache excluded. */
@@ -116,5 +116,4 @@ export const containerEvent = z.object({
 export type Service = z.infer<typeof service>;
 export type ServiceDetails = z.infer<typeof serviceDetails>;
 export type LogEntry = z.infer<typeof logEntry>;
-export type ContainerStatsSample = z.infer<typeof containerStats>;
 export type ContainerEvent = z.infer<typeof containerEvent>;

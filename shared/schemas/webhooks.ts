@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /** Webhooks (`/api/webhooks`): the AIKit Dashboard events plus Kai's container and host events. */
 
-export const WEBHOOK_EVENTS = [
+const WEBHOOK_EVENTS = [
   "service:start",
   "service:stop",
   "service:error",
@@ -15,7 +15,7 @@ export const WEBHOOK_EVENTS = [
   "host.online",
   "host.offline",
 ] as const;
-export const webhookEvent = z.enum(WEBHOOK_EVENTS);
+const webhookEvent = z.enum(WEBHOOK_EVENTS);
 export type WebhookEvent = z.infer<typeof webhookEvent>;
 
 /** Sent by the test ping only; receivers can subscribe to nothing to get it. */
@@ -65,7 +65,7 @@ export const createdWebhook = webhook
   .extend({ secret: z.string().optional().describe("Only when Kai generated it: shown once") })
   .meta({ id: "CreatedWebhook" });
 
-export const webhookAttempt = z.object({
+const webhookAttempt = z.object({
   attemptedAt: z.string(),
   status: z.number().int().nullable(),
   durationMs: z.number().int(),

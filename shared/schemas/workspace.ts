@@ -164,12 +164,12 @@ export const openspecState = z.object({
   actions: z.array(openspecAction).describe("Workspace-level actions, e.g. init, list"),
 });
 
-export const fileChangedEvent = z.object({
+const fileChangedEvent = z.object({
   type: z.literal("file_changed"),
   path: z.string(),
   event_type: z.enum(["created", "modified", "deleted"]),
 });
-export const systemStatsEvent = z.object({
+const systemStatsEvent = z.object({
   type: z.literal("system_stats"),
   stats: z.object({ cpu_percent: z.number(), memory_percent: z.number(), disk_percent: z.number() }),
 });

@@ -1,7 +1,10 @@
 /**
  * vitest strips types without checking them, and the Workers pool bundles differently from
  * `wrangler deploy`. So a suite can be green while `tsc` fails or the deploy bundle does
- * not build. These two checks run the real tools, offline, the way CI and deploy do.
+ * not build. These checks run the real tools, offline, the way CI and deploy do, together with
+ * the ones that keep the code in one shape (`npm run lint`): Biome (format, line width 120, and
+ * lint), knip (no unused file, export or dependency) and dependency-cruiser (the import
+ * boundaries of ARCHITECTURE.md, `.dependency-cruiser.cjs`). A failure prints the tool's report.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -17,7 +20,9 @@ const tempDir = (prefix: string) => {
   temps.push(dir);
   return dir;
 };
-afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Runs a package's bin with this Node; resolves with its exit code and everything it printed. */
 function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -51,5 +56,25 @@ describe("build", () => {
     const bundles = readdirSync(outdir).filter((name) => /\.m?js$/.test(name));
     expect(bundles, `no bundle in ${outdir}:\n${output}`).not.toHaveLength(0);
     expect(statSync(path.join(outdir, bundles[0] as string)).size).toBeGreaterThan(1_000);
+  });
+
+  it("is formatted and lint-free: biome check exits 0 (`npm run format` fixes most)", {
+    timeout: TIMEOUT_MS,
+  }, async () => {
+    const { code, output } = await runBin("@biomejs/biome/bin/biome", ["check", "--colors=off", "."]);
+    expect(output, output).toMatch(/Checked \d+ files/);
+    expect(code, `biome check failed:\n${output}`).toBe(0);
+  });
+
+  it("has no unused file, export or dependency: knip exits 0", { timeout: TIMEOUT_MS }, async () => {
+    const { code, output } = await runBin("knip/bin/knip.js", ["--no-progress"]);
+    expect(code, `knip failed:\n${output}`).toBe(0);
+  });
+
+  it("keeps the import boundaries: dependency-cruiser finds no violation", { timeout: TIMEOUT_MS }, async () => {
+    const dirs = ["edge", "agent", "shared", "test", "bench", "scripts"];
+    const { code, output } = await runBin("dependency-cruiser/bin/dependency-cruise.mjs", dirs);
+    expect(output, output).toMatch(/no dependency violations found/);
+    expect(code, `dependency-cruiser failed:\n${output}`).toBe(0);
   });
 });

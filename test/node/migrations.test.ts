@@ -50,7 +50,9 @@ const tempDir = () => {
   temps.push(dir);
   return dir;
 };
-afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * `drizzle-kit generate` into `out`. drizzle-kit (0.31) prefixes `out` with "./", so it must be

@@ -111,6 +111,6 @@ describe("the general limit on every /api response", () => {
     expect(last?.headers.get("x-ratelimit-limit")).toBe("3");
     expect(last?.headers.get("x-ratelimit-remaining")).toBe("0");
     expect(Number(last?.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(((await last?.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
+    expect(((await (last as Response).json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
   });
 });

@@ -16,6 +16,7 @@ function raw(action: string, attributes: Record<string, string> = {}) {
     Actor: { ID, Attributes: { image: "web:1.0", name: "web", ...attributes } },
     scope: "local",
     time: 1_746_439_200,
+    // biome-ignore lint/correctness/noPrecisionLoss: Docker sends this as a JSON number, which loses the same digits.
     timeNano: 1_746_439_200_123_456_789,
   };
 }

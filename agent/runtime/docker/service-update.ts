@@ -176,7 +176,7 @@ async function localImageId(docker: Docker, image: string): Promise<string | und
 }
 
 /** The registry a reference is pulled from: its first part when that names a host, else Docker Hub. */
-export function registryOf(image: string): string {
+function registryOf(image: string): string {
   const first = image.split("/")[0] ?? "";
   return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")
     ? first

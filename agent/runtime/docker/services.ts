@@ -8,7 +8,7 @@ import { type StatsSample, uptimeSeconds } from "./stats";
  * Kai's or not. Every Docker detail is turned into an API field here and nowhere else.
  */
 
-export const IMAGE_LABELS = {
+const IMAGE_LABELS = {
   version: "org.opencontainers.image.version",
   description: "org.opencontainers.image.description",
 } as const;
@@ -22,7 +22,7 @@ export function toServiceStatus(state: string): ServiceStatus {
 }
 
 /** The health check's verdict, or `none` when the container has no health check. */
-export function toServiceHealth(state: Docker.ContainerInspectInfo["State"]): ServiceHealth {
+function toServiceHealth(state: Docker.ContainerInspectInfo["State"]): ServiceHealth {
   const status = state.Health?.Status;
   return status === "healthy" || status === "unhealthy" || status === "starting" ? status : "none";
 }

@@ -88,7 +88,7 @@ export interface LocateOptions {
  * Opens the workspace root: inside the allowed roots (confinePath), a directory, and the
  * descriptor itself checked to be inside them. Callers must close it.
  */
-export async function openWorkspace(roots: AllowedRoots, requestedRoot: string): Promise<Workspace> {
+async function openWorkspace(roots: AllowedRoots, requestedRoot: string): Promise<Workspace> {
   const { handle, real } = await openAllowedDirectory(roots, requestedRoot).catch((error: unknown) => {
     const code = error instanceof KaiError ? error.code : errnoCode(error);
     if (code === "VALIDATION_ERROR" || code === "ENOENT" || code === "ENOTDIR") {
@@ -376,7 +376,7 @@ export async function followAllowedLink(
 }
 
 /** Where an open descriptor really is: /proc on Linux; elsewhere `expected`, once its (dev, ino) matches the descriptor's. */
-export async function realPathOf(handle: FileHandle, expected: string): Promise<string> {
+async function realPathOf(handle: FileHandle, expected: string): Promise<string> {
   if (ANCHORED) return fs.readlink(`${PROC_FD}/${handle.fd}`);
   const [held, named] = await Promise.all([handle.stat(), fs.stat(await fs.realpath(expected))]);
   if (held.dev !== named.dev || held.ino !== named.ino) throw changed(expected);

@@ -80,7 +80,7 @@ const BINARY_TYPES: Record<string, string> = {
   db: "application/vnd.sqlite3",
 };
 
-export const OCTET_STREAM = "application/octet-stream";
+const OCTET_STREAM = "application/octet-stream";
 
 /** How many leading bytes `guessContentType` needs to decide. */
 export const SNIFF_BYTES = 8192;

@@ -21,9 +21,9 @@ import { gitMistake, type PathNames } from "./mistakes";
  * Below the edge's wait for an answer (AGENT_TIMEOUT_MS, 30 s by default), so a slow git
  * ends as git's own error rather than an anonymous AGENT_TIMEOUT.
  */
-export const GIT_TIMEOUT_MS = 25_000;
+const GIT_TIMEOUT_MS = 25_000;
 /** Push and pull talk to a remote: their deadline in the command table; running out is a network error. */
-export const GIT_NETWORK_TIMEOUT_MS = GIT_NETWORK_DEADLINE_MS;
+const GIT_NETWORK_TIMEOUT_MS = GIT_NETWORK_DEADLINE_MS;
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 export interface GitRun {
@@ -174,7 +174,7 @@ export async function assertRefName(root: string, name: string, what: string): P
     throw new KaiError("VALIDATION_ERROR", `invalid ${what} name: ${JSON.stringify(name)}`);
 }
 
-export function firstLine(text: string): string {
+function firstLine(text: string): string {
   const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? "";
   return line.replace(/^(fatal|error): /, "").trim();
 }

@@ -118,7 +118,7 @@ describe("openspec/ swapped for a symlink in a loop, while openspec.state reads 
       "archive",
       "outside-only-change",
     ]);
-    const count = (kind: string) => escapes.filter((escape) => escape.startsWith(kind)).length;
+    const count = (kind: string) => escapes.filter((escaped) => escaped.startsWith(kind)).length;
     expect({
       nameEscapes: count("names"),
       contentEscapes: count("tasks.md"),

@@ -25,31 +25,27 @@ async function storedWebhook(url: string, secret: string, deliveries = 1) {
   const user = await registerUser();
   const db = database(env.DB);
   const id = crypto.randomUUID();
-  await db
-    .insert(webhooks)
-    .values({
-      id,
-      userId: user.id,
-      url,
-      events: JSON.stringify(["host.online"]),
-      secretCiphertext: await encryptSecret(pepper(), secret),
-      createdAt: new Date(),
-    });
+  await db.insert(webhooks).values({
+    id,
+    userId: user.id,
+    url,
+    events: JSON.stringify(["host.online"]),
+    secretCiphertext: await encryptSecret(pepper(), secret),
+    createdAt: new Date(),
+  });
   const ids: string[] = [];
   for (let n = 0; n < deliveries; n += 1) {
     const deliveryId = `msg_${crypto.randomUUID()}`;
     ids.push(deliveryId);
     const at = new Date(Date.now() - 1000 + n);
-    await db
-      .insert(webhookDeliveries)
-      .values({
-        id: deliveryId,
-        webhookId: id,
-        eventType: "host.online",
-        payload: "{}",
-        nextAttemptAt: at,
-        createdAt: at,
-      });
+    await db.insert(webhookDeliveries).values({
+      id: deliveryId,
+      webhookId: id,
+      eventType: "host.online",
+      payload: "{}",
+      nextAttemptAt: at,
+      createdAt: at,
+    });
   }
   return { id, user, deliveryIds: ids };
 }
