@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
 import type { ParamsOf } from "../../shared/commands";
+import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { containerPathProblem, type FlexyContainer } from "../../shared/schemas/flexy";
 import { checkContainerSecurity } from "../policy";
@@ -26,7 +27,6 @@ import type { Handler, HandlerContext, Handlers } from "./types";
 
 /** The Kai API's `stopped` covers every Docker state of a container that is not running. */
 const STATUS_FILTER = { running: ["running"], stopped: ["created", "exited", "dead"], paused: ["paused"] } as const;
-const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 /** Labels only the agent writes: a request must not be able to re-home or un-manage a container. */
 const RESERVED_LABELS: readonly string[] = Object.values(LABELS);
 
@@ -112,14 +112,14 @@ const start: Handler<"container.start"> = async (params, ctx) =>
   lifecycleAnswer(await startContainer(ctx.docker, params.id, scopeOf(ctx), lifecycleOptions(ctx, params.id)));
 
 const stop: Handler<"container.stop"> = async (params, ctx) => {
-  const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  const timeout = params.timeoutSeconds ?? STOP_GRACE_DEFAULT_SECONDS;
   return lifecycleAnswer(
     await stopContainer(ctx.docker, params.id, scopeOf(ctx), timeout, lifecycleOptions(ctx, params.id)),
   );
 };
 
 const restart: Handler<"container.restart"> = async (params, ctx) => {
-  const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  const timeout = params.timeoutSeconds ?? STOP_GRACE_DEFAULT_SECONDS;
   return lifecycleAnswer(
     await restartContainer(ctx.docker, params.id, scopeOf(ctx), timeout, lifecycleOptions(ctx, params.id)),
   );

@@ -1,4 +1,5 @@
 import type Docker from "dockerode";
+import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
 import {
   ANY_CONTAINER,
   inspectEach,
@@ -21,8 +22,6 @@ import type { Handler, HandlerContext, Handlers } from "./types";
  * scope "any container". Stats come from the live stats streams (`ctx.liveStats`), never from a
  * one-shot `docker stats` per container.
  */
-
-const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 
 /** Sorted by name; `stopped` means every state but running (paused, created, exited, dead…). */
 const list: Handler<"service.list"> = async (params, ctx) => {
@@ -53,13 +52,13 @@ const start: Handler<"service.start"> = async (params, ctx) =>
   lifecycleAnswer(ctx, await startContainer(ctx.docker, params.id, ANY_CONTAINER, lookup(ctx, params.id)));
 
 const stop: Handler<"service.stop"> = async (params, ctx) => {
-  const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  const timeout = params.timeoutSeconds ?? STOP_GRACE_DEFAULT_SECONDS;
   const after = await stopContainer(ctx.docker, params.id, ANY_CONTAINER, timeout, lookup(ctx, params.id));
   return lifecycleAnswer(ctx, after);
 };
 
 const restart: Handler<"service.restart"> = async (params, ctx) => {
-  const timeout = params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  const timeout = params.timeoutSeconds ?? STOP_GRACE_DEFAULT_SECONDS;
   const after = await restartContainer(ctx.docker, params.id, ANY_CONTAINER, timeout, lookup(ctx, params.id));
   return lifecycleAnswer(ctx, after);
 };
@@ -71,7 +70,7 @@ const restart: Handler<"service.restart"> = async (params, ctx) => {
 const update: Handler<"service.update"> = async (params, ctx) => {
   const info = await inspectService(ctx, params.id);
   const outcome = await updateContainer(ctx.docker, info, {
-    stopTimeoutSeconds: params.timeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS,
+    stopTimeoutSeconds: params.timeoutSeconds ?? STOP_GRACE_DEFAULT_SECONDS,
   });
   if (outcome.updated) ctx.liveStats.forget(info.Id);
   const now = outcome.updated ? await inspectService(ctx, outcome.containerId) : info;
