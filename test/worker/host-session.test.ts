@@ -12,7 +12,7 @@ import {
   VIEWER_REQUEST_HEADER,
 } from "../../edge/host-session/host-session";
 import type { Outcome } from "../../edge/host-session/pending";
-import { CLOSE_CODES } from "../../shared/protocol";
+import { CLOSE_CODES, DOCKER_STATE_TOPIC } from "../../shared/protocol";
 import { decodeStreamFrame } from "../../shared/stream-frames";
 import {
   connectAgent,
@@ -178,6 +178,8 @@ describe("HostSession: streams", () => {
         data: [logLine("one"), { not: "a log line" }, logLine("three")],
       }),
     );
+    // The answer goes only once both chunks reached the viewer, as a real agent's would after its reads.
+    await expect.poll(() => viewer.texts.length).toBe(2);
     agent.socket.send(
       JSON.stringify({ type: "res", id: requestId, ok: true, result: { ended: "container-stopped", lines: 2 } }),
     );
@@ -207,6 +209,11 @@ describe("HostSession: streams", () => {
         data: [output("a"), { stream: "elsewhere", data: 1 }, output("c")],
       }),
     );
+    // A Docker-state event sent after the chunks, seen in D1, shows the object has handled them too.
+    agent.socket.send(
+      JSON.stringify({ type: "event", topic: DOCKER_STATE_TOPIC, seq: 0, data: { ok: true, version: "after-chunks" } }),
+    );
+    await expect.poll(async () => (await hostRow(enrolled.host.id))?.dockerVersion).toBe("after-chunks");
     const result = { exitCode: 0, signal: null, timedOut: false, cancelled: false, durationMs: 3 };
     agent.socket.send(JSON.stringify({ type: "res", id: request.id, ok: true, result }));
     expect(await outcome).toEqual({ ok: true, result, chunks: [output("a"), output("c")], chunksTruncated: false });
