@@ -1,7 +1,7 @@
 import WebSocket from "ws";
 import { CHUNK_BATCHES_SINCE, edgeFrame, type HelloFrame, KEEPALIVE_PONG, parseFrame } from "../shared/protocol";
 import { Backoff } from "./backoff";
-import { connectUrl, dial, HOST_ID_HEADER, helloFrame, sendJson } from "./connection/dial";
+import { connectUrl, dial, HOST_ID_HEADER, helloFrame, sendFrame, sendText } from "./connection/dial";
 import { reportDockerState } from "./connection/docker-state-reporter";
 import { closeEnding, type Ending, refusalEnding } from "./connection/endings";
 import { Keepalive } from "./connection/keepalive";
@@ -98,7 +98,8 @@ export class AgentConnection {
       /** Aborts when the socket closes: everything that runs for this connection stops with it. */
       const connectionWork = new AbortController();
       const keepalive = new Keepalive(socket, this.#options.keepaliveMs ?? 20_000, log);
-      const session = {
+      // What this connection learns as it goes: its host, the edge's protocol, the engine state it said hello with.
+      const connection = {
         hostId: "",
         edgeProtocol: 0,
         hello: undefined as HelloFrame["docker"] | undefined,
@@ -107,17 +108,15 @@ export class AgentConnection {
       let rpc: AgentRpc | undefined;
       let refused: Ending | undefined;
       const publish = (topic: string, data: unknown) =>
-        sendJson(socket, { type: "event", topic, seq: session.eventSeq++, data });
+        sendFrame(socket, { type: "event", topic, seq: connection.eventSeq++, data });
 
       socket.on("upgrade", (response) => {
-        session.hostId = String(response.headers[HOST_ID_HEADER] ?? "");
-        const send: RpcOptions["send"] = (text) => {
-          if (socket.readyState === WebSocket.OPEN) socket.send(text);
-        };
-        rpc = rpcFor(session.hostId, send, () => session.edgeProtocol >= CHUNK_BATCHES_SINCE);
+        connection.hostId = String(response.headers[HOST_ID_HEADER] ?? "");
+        const send: RpcOptions["send"] = (text) => sendText(socket, text);
+        rpc = rpcFor(connection.hostId, send, () => connection.edgeProtocol >= CHUNK_BATCHES_SINCE);
         socket.once("open", async () => {
-          session.hello = await dockerState();
-          sendJson(socket, helloFrame(session.hostId, session.hello));
+          connection.hello = await dockerState();
+          sendFrame(socket, helloFrame(connection.hostId, connection.hello));
         });
       });
 
@@ -136,10 +135,10 @@ export class AgentConnection {
         }
         if (frame.type === "welcome") {
           log("info", "connected", { host: frame.hostName, host_id: frame.hostId, protocol: frame.protocolVersion });
-          session.edgeProtocol = frame.protocolVersion;
+          connection.edgeProtocol = frame.protocolVersion;
           this.#backoff.reset();
           const open = () => socket.readyState === WebSocket.OPEN;
-          this.#whileWelcomed(session.hostId, session.hello, publish, open, connectionWork.signal);
+          this.#whileWelcomed(connection.hostId, connection.hello, publish, open, connectionWork.signal);
         } else if (frame.type === "req") {
           void rpc?.handle(frame);
         } else {

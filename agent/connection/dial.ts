@@ -1,6 +1,12 @@
 import os from "node:os";
 import WebSocket from "ws";
-import { type HelloFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/protocol";
+import {
+  type AgentFrame,
+  encodeAgentFrame,
+  type HelloFrame,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+} from "../../shared/protocol";
 
 export const AGENT_VERSION = "0.1.0";
 /** The edge names the host in this header of its upgrade answer; `hello` repeats it back. */
@@ -39,7 +45,12 @@ export function helloFrame(hostId: string, docker: HelloFrame["docker"]): HelloF
   };
 }
 
-/** Sends `frame` as JSON if the socket is open; a frame for a closing socket has nobody to read it. */
-export function sendJson(socket: WebSocket, frame: unknown): void {
-  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+/** Sends one frame's text if the socket is open; a frame for a closing socket has nobody to read it. */
+export function sendText(socket: WebSocket, text: string): void {
+  if (socket.readyState === WebSocket.OPEN) socket.send(text);
+}
+
+/** Sends one of the protocol's agent frames (the RPC layer sends its replies as text it already encoded). */
+export function sendFrame(socket: WebSocket, frame: AgentFrame): void {
+  sendText(socket, encodeAgentFrame(frame));
 }

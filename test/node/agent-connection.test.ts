@@ -11,6 +11,7 @@ import { AgentRpc } from "../../agent/rpc";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { agentFrame, CLOSE_CODES, PROTOCOL_VERSION, parseFrame } from "../../shared/protocol";
+import { until } from "../support/until";
 
 /**
  * A protocol peer standing in for the edge: a real HTTP server and WebSocket endpoint on
@@ -103,14 +104,6 @@ function agent(
   cleanups.push(() => connection.stop());
   return { connection, lines };
 }
-
-const until = async (check: () => boolean, ms = 5000) => {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not reached");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
 
 describe("agent connection loop", () => {
   it("says hello with the host id from the edge, its version and the engine's state", async () => {

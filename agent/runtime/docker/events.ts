@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { z } from "zod";
-import type { ContainerEvent } from "../../../shared/schemas/services";
+import { type ContainerEvent, containerEvent } from "../../../shared/schemas/services";
 import { Backoff } from "../../backoff";
 import type { Logger } from "../../log";
 import { LABELS } from "./containers";
@@ -22,19 +22,7 @@ export const dockerEvent = z.object({
 export type DockerEvent = z.infer<typeof dockerEvent>;
 
 type Action = ContainerEvent["action"];
-const ACTIONS: ReadonlySet<string> = new Set<Action>([
-  "create",
-  "start",
-  "stop",
-  "restart",
-  "die",
-  "destroy",
-  "kill",
-  "pause",
-  "unpause",
-  "oom",
-  "health_status",
-]);
+const ACTIONS: ReadonlySet<string> = new Set<Action>(containerEvent.shape.action.options);
 
 function isAction(value: string): value is Action {
   return ACTIONS.has(value);
