@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import type { containerSecurityOptions } from "../shared/commands";
-import { KaiError } from "../shared/errors";
+import { KaiError, messageOf } from "../shared/errors";
 import { errnoCode } from "./runtime/fs/errors";
 
 // Path confinement lives with the file system code that enforces it; the policy only supplies the roots.
@@ -90,7 +90,7 @@ export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Po
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`policy file ${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`policy file ${file}: not valid JSON (${messageOf(error)})`);
   }
   const parsed = policyFileSchema.safeParse(json);
   if (!parsed.success) {
@@ -110,10 +110,7 @@ export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Po
       if (!(await fs.stat(real)).isDirectory()) throw new Error("not a directory");
       if (!roots.includes(real)) roots.push(real);
     } catch (error) {
-      const reason =
-        errnoCode(error) === "ENOENT"
-          ? "does not exist"
-          : (errnoCode(error) ?? (error instanceof Error ? error.message : String(error)));
+      const reason = errnoCode(error) === "ENOENT" ? "does not exist" : (errnoCode(error) ?? messageOf(error));
       throw new Error(`policy file ${file}: field "allowedRoots[${index}]": ${root} ${reason}`);
     }
   }

@@ -1,6 +1,6 @@
 import { COMMANDS, isOp, type Op } from "../shared/commands";
 import { KaiError, type WireError } from "../shared/errors";
-import { encodeAgentFrame, MAX_FRAME_BYTES, type RequestFrame, type ResponseFrame } from "../shared/protocol";
+import { encodeAgentFrame, MAX_FRAME_BYTES, type ReplyFrame, type RequestFrame } from "../shared/protocol";
 import { ChunkBatcher } from "./chunk-batcher";
 import type { HandlerContext, Handlers, RequestContext } from "./handlers/types";
 import type { Logger } from "./log";
@@ -67,7 +67,7 @@ export class AgentRpc {
     const batching = this.#options.batchChunks?.() ?? false;
     const chunks = new ChunkBatcher(frame.id, (chunk) => send(encodeAgentFrame(chunk)), batching);
     controller.signal.addEventListener("abort", () => chunks.discard(), { once: true });
-    let reply: ResponseFrame;
+    let reply: ReplyFrame;
     let text: string;
     try {
       const result = await this.#dispatch(frame, controller.signal, chunks);

@@ -17,7 +17,7 @@ export interface Principal {
   userId: string;
   via: "access_token" | "api_token" | "cookie";
   /** The login session (refresh family) behind an access token or cookie. */
-  sessionId?: string;
+  loginSessionId?: string;
   /** The personal API token behind an `api_token` principal (its id, never its secret). */
   tokenId?: string;
 }

@@ -1,7 +1,7 @@
 import { app } from "./app";
 import type { Bindings } from "./env";
 
-export { HostSession } from "./host-session/host-session";
+export { HostRelay } from "./host-relay/host-relay";
 export { RateLimiter } from "./rate-limiter";
 export { WebhookDispatcher } from "./webhooks/dispatcher";
 

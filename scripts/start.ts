@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { messageOf } from "../shared/errors";
 import { ensureLocalHost, type LocalHost, startLocalAgent } from "./local-host";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -343,12 +344,12 @@ async function main(): Promise<void> {
       ].join("\n"),
     );
   } catch (error) {
-    console.error(`kai: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`kai: ${messageOf(error)}`);
     await stop(1);
   }
 }
 
 main().catch((error) => {
-  console.error(`kai: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`kai: ${messageOf(error)}`);
   process.exit(1);
 });

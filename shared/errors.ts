@@ -123,3 +123,8 @@ export const wireErrorSchema = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 export type WireError = z.infer<typeof wireErrorSchema>;
+
+/** What went wrong, in one line, for a log or an error message: a thrown value need not be an Error. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

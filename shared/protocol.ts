@@ -2,7 +2,7 @@ import { z } from "zod";
 import { wireErrorSchema } from "./errors";
 
 /**
- * The wire protocol between the edge's HostSession Durable Object and `kai-agent`: JSON
+ * The wire protocol between the edge's HostRelay Durable Object and `kai-agent`: JSON
  * text frames, one zod union per direction, parsed with `safeParse` on receipt by both
  * sides. The plain text frames `ping`/`pong` are the keepalive, answered by the runtime's
  * auto-response so an idle host never wakes its Durable Object.
@@ -58,7 +58,7 @@ export const helloFrame = z.object({
   hostname: z.string().max(255),
 });
 
-const responseFrame = z.discriminatedUnion("ok", [
+const replyFrame = z.discriminatedUnion("ok", [
   z.object({ type: z.literal("res"), id: requestId, ok: z.literal(true), result: z.unknown() }),
   z.object({ type: z.literal("res"), id: requestId, ok: z.literal(false), error: wireErrorSchema }),
 ]);
@@ -96,13 +96,7 @@ export const dockerState = helloFrame.shape.docker;
 export const CONTAINER_EVENT_TOPIC = "docker.container";
 
 /** Everything an agent may send after connecting. */
-export const agentFrame = z.discriminatedUnion("type", [
-  helloFrame,
-  responseFrame,
-  chunkFrame,
-  chunksFrame,
-  eventFrame,
-]);
+export const agentFrame = z.discriminatedUnion("type", [helloFrame, replyFrame, chunkFrame, chunksFrame, eventFrame]);
 
 const welcomeFrame = z.object({
   type: z.literal("welcome"),
@@ -124,7 +118,7 @@ const cancelFrame = z.object({ type: z.literal("cancel"), id: requestId });
 export const edgeFrame = z.discriminatedUnion("type", [welcomeFrame, requestFrame, cancelFrame]);
 
 export type HelloFrame = z.infer<typeof helloFrame>;
-export type ResponseFrame = z.infer<typeof responseFrame>;
+export type ReplyFrame = z.infer<typeof replyFrame>;
 export type AgentFrame = z.infer<typeof agentFrame>;
 export type EdgeFrame = z.infer<typeof edgeFrame>;
 export type RequestFrame = z.infer<typeof requestFrame>;

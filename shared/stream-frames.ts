@@ -5,7 +5,7 @@ import { type WireError, wireErrorSchema } from "./errors";
 /**
  * What a client receives on the WebSocket of a streamed command (a log follow, a script's
  * output, the workspace watcher): JSON text frames, sent by the host's Durable Object
- * (edge/host-session/viewers.ts) and read by any client (tests, bench, the dashboard).
+ * (edge/host-relay/viewers.ts) and read by any client (tests, bench, the dashboard).
  *
  * - `chunk`: one item of the stream, numbered from 0 (`seq`), in order and without gaps
  *   except where the edge dropped an item that failed its command's chunk schema;

@@ -1,5 +1,6 @@
 import type { Db } from "../db/client";
 import type { Bindings, Principal } from "../env";
+import { hostRelay } from "../host-relay/stub";
 import { listHosts } from "../hosts/hosts";
 
 /**
@@ -11,7 +12,7 @@ import { listHosts } from "../hosts/hosts";
  */
 export function credentialOf(principal: Principal): string | undefined {
   if (principal.via === "api_token") return principal.tokenId ? patCredential(principal.tokenId) : undefined;
-  return principal.sessionId ? sessionCredential(principal.sessionId) : undefined;
+  return principal.loginSessionId ? sessionCredential(principal.loginSessionId) : undefined;
 }
 
 export const patCredential = (tokenId: string) => `pat:${tokenId}`;
@@ -23,15 +24,13 @@ export const sessionCredential = (sessionId: string) => `session:${sessionId}`;
  * skipped rather than failing the revocation, which did happen.
  */
 export async function closeViewersOf(
-  env: Pick<Bindings, "HOST_SESSION">,
+  env: Pick<Bindings, "HOST_RELAY">,
   db: Db,
   userId: string,
   credential: string,
 ): Promise<void> {
   const owned = await listHosts(db, userId);
-  const closed = await Promise.allSettled(
-    owned.map((host) => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(host.id)).closeViewers(credential)),
-  );
+  const closed = await Promise.allSettled(owned.map((host) => hostRelay(env, host.id).closeViewers(credential)));
   for (const [index, result] of closed.entries()) {
     if (result.status === "rejected") {
       console.error(

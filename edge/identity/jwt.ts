@@ -10,7 +10,7 @@ const AUDIENCE = "kai-api";
 
 export interface AccessClaims {
   userId: string;
-  sessionId: string;
+  loginSessionId: string;
 }
 
 interface SigningKey {
@@ -39,7 +39,7 @@ function issuerOf(config: Config): string {
 
 export async function signAccessToken(config: Config, claims: AccessClaims): Promise<string> {
   const key = await signingKey(config);
-  return new SignJWT({ sid: claims.sessionId })
+  return new SignJWT({ sid: claims.loginSessionId })
     .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: "JWT" })
     .setSubject(claims.userId)
     .setIssuer(issuerOf(config))
@@ -66,9 +66,9 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
   } catch {
     throw new KaiError("UNAUTHORIZED", "the access token is invalid or has expired; sign in again or refresh it");
   }
-  const sessionId = payload["sid"];
-  if (typeof payload.sub !== "string" || typeof sessionId !== "string") {
+  const loginSessionId = payload["sid"];
+  if (typeof payload.sub !== "string" || typeof loginSessionId !== "string") {
     throw new KaiError("UNAUTHORIZED", "the access token is invalid or has expired; sign in again or refresh it");
   }
-  return { userId: payload.sub, sessionId };
+  return { userId: payload.sub, loginSessionId };
 }

@@ -32,7 +32,7 @@ async function issueRefreshToken(db: Db, sessionId: string, now: number): Promis
 
 async function tokenPair(config: Config, user: { id: string; email: string }, sessionId: string, refreshToken: string) {
   return {
-    access_token: await signAccessToken(config, { userId: user.id, sessionId }),
+    access_token: await signAccessToken(config, { userId: user.id, loginSessionId: sessionId }),
     refresh_token: refreshToken,
     expires_in: ACCESS_TOKEN_SECONDS,
     token_type: "bearer" as const,
@@ -143,14 +143,14 @@ export async function endSessionByRefreshToken(db: Db, refreshToken: string): Pr
   return known ? revokeSession(db, known.sessionId, "logged out") : undefined;
 }
 
-/** The live session a JWT's `sid` or a cookie names, with its user; undefined when revoked or expired. */
-export async function findLiveSession(db: Db, by: { sessionId: string } | { cookieSecret: string }) {
+/** The live login session a JWT's `sid` or a cookie names, with its user; undefined when revoked or expired. */
+export async function findLiveSession(db: Db, by: { loginSessionId: string } | { cookieSecret: string }) {
   const condition =
-    "sessionId" in by
-      ? eq(authSessions.id, by.sessionId)
+    "loginSessionId" in by
+      ? eq(authSessions.id, by.loginSessionId)
       : eq(authSessions.cookieHash, await sha256Hex(by.cookieSecret));
   const [row] = await db
-    .select({ sessionId: authSessions.id, userId: authSessions.userId })
+    .select({ loginSessionId: authSessions.id, userId: authSessions.userId })
     .from(authSessions)
     .where(and(condition, isNull(authSessions.revokedAt), gt(authSessions.expiresAt, new Date())));
   return row;

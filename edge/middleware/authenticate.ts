@@ -24,9 +24,9 @@ async function principalFromBearer(c: Context<AppEnv>, token: string): Promise<P
   }
   const claims = await verifyAccessToken(c.get("config"), token);
   // The signature alone is not enough: a logged-out or stolen-and-revoked family ends here.
-  const session = await findLiveSession(db, { sessionId: claims.sessionId });
+  const session = await findLiveSession(db, { loginSessionId: claims.loginSessionId });
   if (!session || session.userId !== claims.userId) throw unauthorized("the session has ended; sign in again");
-  return { userId: claims.userId, via: "access_token", sessionId: claims.sessionId };
+  return { userId: claims.userId, via: "access_token", loginSessionId: claims.loginSessionId };
 }
 
 /**
@@ -63,7 +63,7 @@ async function principalFromCredentials(c: Context<AppEnv>): Promise<Principal |
   }
   const session = await findLiveSession(c.var.db, { cookieSecret: cookie });
   if (!session) throw unauthorized("the session has ended; sign in again");
-  return { userId: session.userId, via: "cookie", sessionId: session.sessionId };
+  return { userId: session.userId, via: "cookie", loginSessionId: session.loginSessionId };
 }
 
 /** Requires a signed-in caller (see `resolvePrincipal`). */

@@ -1,7 +1,8 @@
 import { COMMANDS, deadlineOf, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import type { Bindings } from "../env";
-import type { Outcome } from "../host-session/pending";
+import type { Outcome } from "../host-relay/pending";
+import { hostRelay } from "../host-relay/stub";
 
 /**
  * Everything a relay needs, and nothing it has to find in a request context: the chosen
@@ -10,7 +11,7 @@ import type { Outcome } from "../host-session/pending";
  * how it selects a host has nothing to relay through.
  */
 export interface HostAgent {
-  env: Pick<Bindings, "HOST_SESSION">;
+  env: Pick<Bindings, "HOST_RELAY">;
   hostId: string;
   userId: string;
   /** The credential streams opened through this agent are tagged with (see `credentialOf`). */
@@ -57,7 +58,7 @@ export async function relayCollecting<O extends Op>(
     throw new KaiError("VALIDATION_ERROR", `invalid parameters for ${op}: ${checked.error.message}`);
 
   const requestId = crypto.randomUUID();
-  const stub = agent.env.HOST_SESSION.get(agent.env.HOST_SESSION.idFromName(agent.hostId));
+  const stub = hostRelay(agent.env, agent.hostId);
   // The host's Durable Object audits the call (batched into D1); the id is the one the agent logs.
   const subject = { userId: agent.userId, hostId: agent.hostId };
   // Workers' RPC types cannot express `unknown` payloads, hence the cast of the outcome.

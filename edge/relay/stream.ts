@@ -8,8 +8,9 @@ import {
   VIEWER_OP_HEADER,
   VIEWER_PARAMS_HEADER,
   VIEWER_REQUEST_HEADER,
-} from "../host-session/host-session";
-import { upgradeRequest } from "../host-session/upgrade";
+} from "../host-relay/host-relay";
+import { hostRelay } from "../host-relay/stub";
+import { upgradeRequest } from "../host-relay/upgrade";
 import type { HostAgent } from "./relay";
 
 /** Whether the request asks to become a WebSocket. */
@@ -40,7 +41,7 @@ export async function openStream<O extends StreamOp>(
   }
   const checked = COMMANDS[op].params.safeParse(params);
   if (!checked.success) throw new KaiError("VALIDATION_ERROR", `invalid parameters: ${checked.error.message}`);
-  const stub = agent.env.HOST_SESSION.get(agent.env.HOST_SESSION.idFromName(agent.hostId));
+  const stub = hostRelay(agent.env, agent.hostId);
   const credential = agent.credential;
   // The Durable Object audits the opening, as it does every relayed command.
   const response = await stub.fetch(

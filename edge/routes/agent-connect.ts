@@ -1,8 +1,9 @@
 import { type Context, Hono } from "hono";
 import { KaiError } from "../../shared/errors";
 import type { AppEnv } from "../env";
-import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-session/host-session";
-import { upgradeRequest } from "../host-session/upgrade";
+import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-relay/host-relay";
+import { hostRelay } from "../host-relay/stub";
+import { upgradeRequest } from "../host-relay/upgrade";
 import { hostByAgentToken } from "../hosts/hosts";
 
 /** The longest an agent's dial is held for its turn; its handshake timeout is 15 s. */
@@ -30,8 +31,7 @@ agentConnect.get("/", async (c) => {
     throw new KaiError("BAD_REQUEST", "this endpoint only accepts a WebSocket upgrade from kai-agent");
   }
   await waitForTurn(c, host);
-  const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id));
-  return session.fetch(
+  return hostRelay(c.env, host.id).fetch(
     upgradeRequest(c.req.raw, {
       [HOST_ID_HEADER]: host.id,
       [HOST_NAME_HEADER]: host.name,

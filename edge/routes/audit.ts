@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { count, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { auditLog, hosts } from "../db/schema";
+import { hostRelay } from "../host-relay/stub";
 import { envelopeErrors } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
@@ -50,9 +51,7 @@ auditRoutes.openapi(
     // Each host's Durable Object batches its audit rows; have them written before reading.
     // One that cannot flush now (its rows stay safe in its storage) must not fail the read.
     const owned = await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.userId, userId));
-    await Promise.allSettled(
-      owned.map((host) => c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(host.id)).flushAudit()),
-    );
+    await Promise.allSettled(owned.map((host) => hostRelay(c.env, host.id).flushAudit()));
     const mine = eq(auditLog.userId, userId);
     const rows = await db
       .select()

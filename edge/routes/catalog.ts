@@ -2,13 +2,25 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { catalogItem, createCatalogBody } from "../../shared/schemas/flexy";
-import { addCatalogItem, listCatalog, removeCatalogItem, toCatalogItem } from "../catalog/catalog";
 import { findOwnHost } from "../hosts/hosts";
 import { envelopeErrors, jsonBody } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
 import { HOST_HEADER } from "../middleware/select-host";
 import { relay } from "../relay/relay";
+import { addWorkspace, listWorkspaces, removeWorkspace, type WorkspaceRow } from "../workspaces/workspaces";
+
+/** A workspace in the Kai API's words: a catalog item. */
+function toCatalogItem(row: WorkspaceRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    hostPath: row.hostPath,
+    hostId: row.hostId,
+    containerId: row.containerId,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
 
 /** `/api/catalog/flexy`: the user's saved project directories, per host. */
 export const catalogRoutes = declareRoutes("signedIn");
@@ -37,7 +49,7 @@ catalogRoutes.openapi(
     const hostId = wanted ? (await findOwnHost(db, userId, wanted)).id : undefined;
     return ok(
       c,
-      { items: (await listCatalog(db, userId, hostId)).map(toCatalogItem) },
+      { items: (await listWorkspaces(db, userId, hostId)).map(toCatalogItem) },
       "Catalog items retrieved successfully",
     );
   },
@@ -66,7 +78,7 @@ catalogHostRoutes.openapi(
       // An offline host cannot check now; its agent checks again when a container is made.
       if (!(error instanceof KaiError && error.code === "AGENT_OFFLINE")) throw error;
     }
-    const row = await addCatalogItem(c.var.db, {
+    const row = await addWorkspace(c.var.db, {
       userId: c.var.principal.userId,
       hostId: host.id,
       name: body.name,
@@ -93,7 +105,7 @@ catalogRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    await removeCatalogItem(c.var.db, c.var.principal.userId, id);
+    await removeWorkspace(c.var.db, c.var.principal.userId, id);
     return ok(c, { id }, "Catalog item removed successfully");
   },
 );

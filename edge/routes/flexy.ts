@@ -9,12 +9,12 @@ import {
   flexyContainerDetails,
   listFlexyQuery,
 } from "../../shared/schemas/flexy";
-import { findCatalogItem, forgetContainer, recordContainer } from "../catalog/catalog";
 import { envelopeErrors, jsonBody } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
 import { idempotent } from "../middleware/idempotency";
 import { relay } from "../relay/relay";
+import { findOwnWorkspace, forgetContainer, recordContainer } from "../workspaces/workspaces";
 
 /** `/api/flexy`: Kai-managed containers on the selected host. */
 export const flexyRoutes = declareRoutes("host");
@@ -77,10 +77,10 @@ flexyRoutes.openapi(
     const body = c.req.valid("json");
     const db = c.var.db;
     const host = c.var.host;
-    const item = body.catalogItemId
-      ? await findCatalogItem(db, c.var.principal.userId, body.catalogItemId, host.id)
+    const workspace = body.catalogItemId
+      ? await findOwnWorkspace(db, c.var.principal.userId, body.catalogItemId, host.id)
       : undefined;
-    const hostPath = body.hostPath ?? item?.hostPath;
+    const hostPath = body.hostPath ?? workspace?.hostPath;
     if (!hostPath) {
       throw new KaiError(
         "VALIDATION_ERROR",
@@ -97,9 +97,9 @@ flexyRoutes.openapi(
       containerPath: body.containerPath,
       env: body.env,
       ...(body.ports ? { ports: body.ports } : {}),
-      ...(item ? { labels: { "kai.catalog": item.id } } : {}),
+      ...(workspace ? { labels: { "kai.catalog": workspace.id } } : {}),
     });
-    if (item) await recordContainer(db, item.id, container.id);
+    if (workspace) await recordContainer(db, workspace.id, container.id);
     return ok(c, container, "Container created successfully", 201);
   },
 );

@@ -4,6 +4,7 @@ import { COMMANDS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
 import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from "../../shared/schemas/hosts";
+import { hostRelay } from "../host-relay/stub";
 import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } from "../hosts/hosts";
 import { envelopeErrors, jsonBody } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
@@ -160,7 +161,7 @@ hostsRoutes.openapi(
   }),
   async (c) => {
     const row = await findOwnHost(c.var.db, c.var.principal.userId, c.req.valid("param").id);
-    const state = await c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(row.id)).status();
+    const state = await hostRelay(c.env, row.id).status();
     return ok(c, { connected: state.connected, agentVersion: state.hello?.agentVersion ?? null }, "Host session state");
   },
 );
@@ -197,8 +198,7 @@ hostsRoutes.openapi(
   }),
   async (c) => {
     const row = await deleteHost(c.var.db, c.var.principal.userId, c.req.valid("param").id);
-    const session = c.env.HOST_SESSION.get(c.env.HOST_SESSION.idFromName(row.id));
-    await session.disconnect(CLOSE_CODES.TOKEN_REVOKED, "this host was deleted and its token revoked");
+    await hostRelay(c.env, row.id).disconnect(CLOSE_CODES.TOKEN_REVOKED, "this host was deleted and its token revoked");
     return ok(c, { id: row.id }, "Host deleted and its agent disconnected");
   },
 );

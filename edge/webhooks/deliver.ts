@@ -1,3 +1,4 @@
+import { messageOf } from "../../shared/errors";
 import type { Config } from "../config";
 import type { webhookDeliveries, webhooks } from "../db/schema";
 import { decryptSecret } from "./secrets";
@@ -53,7 +54,7 @@ export async function attemptDelivery(
   } catch (error) {
     // An unreadable or undecodable secret does not heal by waiting: fail this delivery, say why.
     return result({
-      error: `could not sign: ${error instanceof Error ? error.message : String(error)}`,
+      error: `could not sign: ${messageOf(error)}`,
       permanent: true,
     });
   }
@@ -82,9 +83,7 @@ export async function attemptDelivery(
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
     return result({
-      error: timedOut
-        ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`
-        : `could not connect: ${error instanceof Error ? error.message : String(error)}`,
+      error: timedOut ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : `could not connect: ${messageOf(error)}`,
     });
   }
 }

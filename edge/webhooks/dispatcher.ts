@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, lte } from "drizzle-orm";
+import { messageOf } from "../../shared/errors";
 import { configFrom } from "../config";
 import { database } from "../db/client";
 import { webhookAttempts, webhookDeliveries, webhooks } from "../db/schema";
@@ -23,7 +24,7 @@ async function attemptOnce(...args: Parameters<typeof attemptDelivery>): Promise
       status: null,
       durationMs: Date.now() - started,
       responseExcerpt: null,
-      error: `the attempt failed inside Kai: ${error instanceof Error ? error.message : String(error)}`,
+      error: `the attempt failed inside Kai: ${messageOf(error)}`,
       gone: false,
       permanent: false,
     };

@@ -2,10 +2,10 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
-import { findCatalogItem } from "../catalog/catalog";
 import type { HostEnv, WorkspaceEnv } from "../env";
 import { findOwnHost } from "../hosts/hosts";
 import { bindHost } from "../middleware/select-host";
+import { findOwnWorkspace } from "./workspaces";
 
 export const WORKSPACE_HEADER = "X-Kai-Workspace";
 export const WORKSPACE_QUERY = "workspace_id";
@@ -31,10 +31,10 @@ export const resolveWorkspace = createMiddleware<WorkspaceEnv>(async (c, next) =
     throw new KaiError("VALIDATION_ERROR", "a workspace id is a UUID (a catalog item's id)");
   const db = c.var.db;
   const userId = c.var.principal.userId;
-  const item = await findCatalogItem(db, userId, wanted).catch(() => {
+  const workspace = await findOwnWorkspace(db, userId, wanted).catch(() => {
     throw new KaiError("NOT_FOUND", "no such workspace");
   });
-  c.set("workspace", { id: item.id, name: item.name, root: item.hostPath });
-  bindHost(c as unknown as Context<HostEnv>, await findOwnHost(db, userId, item.hostId));
+  c.set("workspace", { id: workspace.id, name: workspace.name, root: workspace.hostPath });
+  bindHost(c as unknown as Context<HostEnv>, await findOwnHost(db, userId, workspace.hostId));
   return next();
 });

@@ -9,7 +9,7 @@ import { AgentRpc, MAX_CONCURRENT_REQUESTS } from "../../agent/rpc";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { KaiError } from "../../shared/errors";
-import { agentFrame, parseFrame, type ResponseFrame } from "../../shared/protocol";
+import { agentFrame, parseFrame, type ReplyFrame } from "../../shared/protocol";
 import { busyboxImage } from "../support/busybox-image";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
 
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 /** A real RPC layer whose replies (parsed as the edge parses them) land in `replies`. */
 function rpcWith(handlerMap: Handlers = handlers) {
-  const replies: ResponseFrame[] = [];
+  const replies: ReplyFrame[] = [];
   const docker = createDockerClient({ socketPath: proxy.socketPath });
   const rpc = new AgentRpc({
     handlers: handlerMap,
@@ -52,14 +52,14 @@ function rpcWith(handlerMap: Handlers = handlers) {
 }
 
 /** Sends one request frame through the real RPC layer and returns the single reply. */
-async function roundTrip(op: string, params: unknown, handlerMap: Handlers = handlers): Promise<ResponseFrame> {
+async function roundTrip(op: string, params: unknown, handlerMap: Handlers = handlers): Promise<ReplyFrame> {
   const { rpc, replies } = rpcWith(handlerMap);
   await rpc.handle({ type: "req", id: crypto.randomUUID(), op, params });
   expect(replies).toHaveLength(1);
-  return replies[0] as ResponseFrame;
+  return replies[0] as ReplyFrame;
 }
 
-const errorOf = (reply: ResponseFrame) => (reply.ok ? undefined : reply.error);
+const errorOf = (reply: ReplyFrame) => (reply.ok ? undefined : reply.error);
 
 describe("agent RPC: whatever the edge sends", () => {
   it.each([

@@ -101,6 +101,6 @@ export async function failHostUpdates(hostId: string): Promise<() => Promise<voi
 }
 
 /** The host's Durable Object, to drive it directly (a viewer's upgrade, a collected call). */
-export function hostSession(hostId: string) {
-  return env.HOST_SESSION.get(env.HOST_SESSION.idFromName(hostId));
+export function hostRelay(hostId: string) {
+  return env.HOST_RELAY.get(env.HOST_RELAY.idFromName(hostId));
 }

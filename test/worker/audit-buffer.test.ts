@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../edge/db/client";
 import { auditLog } from "../../edge/db/schema";
-import { AuditBuffer, type AuditRow } from "../../edge/host-session/audit-buffer";
+import { AuditBuffer, type AuditRow } from "../../edge/host-relay/audit-buffer";
 
 const rowsFor = (userId: string, count: number): AuditRow[] =>
   Array.from({ length: count }, (_, n) => ({
@@ -19,7 +19,7 @@ const rowsFor = (userId: string, count: number): AuditRow[] =>
 
 const stored = (userId: string) => database(env.DB).select().from(auditLog).where(eq(auditLog.userId, userId));
 /** A host's real Durable Object, whose storage the buffer keeps its pending rows in. */
-const hostSession = () => env.HOST_SESSION.get(env.HOST_SESSION.idFromName(`audit-test-${crypto.randomUUID()}`));
+const hostRelay = () => env.HOST_RELAY.get(env.HOST_RELAY.idFromName(`audit-test-${crypto.randomUUID()}`));
 /** Rows waiting in the object's storage (stored in batches). */
 const pendingIn = async (storage: DurableObjectStorage) =>
   storage.sql.exec<{ total: number | null }>("SELECT sum(count) AS total FROM audit_pending").one().total ?? 0;
@@ -28,7 +28,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe("audit rows go to D1 in batches, through the host object's own storage", () => {
   it("moves rows into the object's storage within moments, and keeps them there until they are in D1", async () => {
     const userId = crypto.randomUUID();
-    await runInDurableObject(hostSession(), async (_instance, state) => {
+    await runInDurableObject(hostRelay(), async (_instance, state) => {
       const buffer = new AuditBuffer(state.storage, env.DB, 60_000, 50);
       for (const row of rowsFor(userId, 4)) buffer.add(row);
       expect(await pendingIn(state.storage)).toBe(0);
@@ -45,7 +45,7 @@ describe("audit rows go to D1 in batches, through the host object's own storage"
   it("writes more rows than one statement may bind, all of them and exactly as given, on flush", async () => {
     const userId = crypto.randomUUID();
     const rows = rowsFor(userId, 137);
-    await runInDurableObject(hostSession(), async (_instance, state) => {
+    await runInDurableObject(hostRelay(), async (_instance, state) => {
       const buffer = new AuditBuffer(state.storage, env.DB, 60_000);
       for (const row of rows) buffer.add(row);
       expect(await stored(userId)).toEqual([]);
@@ -59,7 +59,7 @@ describe("audit rows go to D1 in batches, through the host object's own storage"
 
   it("keeps rows that were never flushed for the next instance of the object (an eviction or a deploy)", async () => {
     const userId = crypto.randomUUID();
-    await runInDurableObject(hostSession(), async (_instance, state) => {
+    await runInDurableObject(hostRelay(), async (_instance, state) => {
       const before = new AuditBuffer(state.storage, env.DB, 60_000, 20);
       for (const row of rowsFor(userId, 5)) before.add(row);
       await sleep(100);
@@ -73,7 +73,7 @@ describe("audit rows go to D1 in batches, through the host object's own storage"
     const userId = crypto.randomUUID();
     const rows = rowsFor(userId, 20);
     await database(env.DB).insert(auditLog).values(rows.slice(0, 7));
-    await runInDurableObject(hostSession(), async (_instance, state) => {
+    await runInDurableObject(hostRelay(), async (_instance, state) => {
       const buffer = new AuditBuffer(state.storage, env.DB, 60_000);
       for (const row of rows) buffer.add(row);
       await buffer.flush();
@@ -84,7 +84,7 @@ describe("audit rows go to D1 in batches, through the host object's own storage"
 
   it("writes on its own through the object's alarm", async () => {
     const userId = crypto.randomUUID();
-    const stub = hostSession();
+    const stub = hostRelay();
     await runInDurableObject(stub, async (_instance, state) => {
       const buffer = new AuditBuffer(state.storage, env.DB, 60_000, 20);
       for (const row of rowsFor(userId, 3)) buffer.add(row);

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { z } from "zod";
+import { messageOf } from "../../../shared/errors";
 import { type ContainerEvent, containerEvent } from "../../../shared/schemas/services";
 import { Backoff } from "../../backoff";
 import type { Logger } from "../../log";
@@ -95,7 +96,7 @@ export async function watchContainerEvents(
         } catch (error) {
           log?.("error", "container event handler failed", {
             action: converted.action,
-            error: error instanceof Error ? error.message : String(error),
+            error: messageOf(error),
           });
         }
       },
@@ -132,7 +133,7 @@ async function subscribeOnce(
       abortSignal: signal,
     });
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return messageOf(error);
   }
   onOpen();
   return new Promise((resolve) => {

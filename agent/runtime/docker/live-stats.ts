@@ -1,6 +1,7 @@
 import { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
+import { messageOf } from "../../../shared/errors";
 import type { Logger } from "../../log";
 import { dockerStatsFrame, type StatsSample, toStatsSample } from "./stats";
 
@@ -123,7 +124,7 @@ export class LiveStats {
     } catch (error) {
       this.#log?.("debug", "stats stream refused", {
         container: id.slice(0, 12),
-        error: error instanceof Error ? error.message : String(error),
+        error: messageOf(error),
       });
       if (this.#watches.get(id) === watch) this.forget(id);
       watch.settle();

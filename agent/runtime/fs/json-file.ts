@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import fs from "node:fs/promises";
-import { KaiError } from "../../../shared/errors";
+import { KaiError, messageOf } from "../../../shared/errors";
 import { jsonNesting, MAX_JSON_DEPTH } from "../../../shared/json-depth";
 import { at, type Folder, locate, self, type Workspace } from "./confined-fs";
 import { errnoCode } from "./errors";
@@ -70,11 +70,9 @@ export async function readJsonAt(folder: Folder, name: string, label: string): P
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new KaiError(
-      "VALIDATION_ERROR",
-      `${label} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-      { details: { file: label } },
-    );
+    throw new KaiError("VALIDATION_ERROR", `${label} is not valid JSON: ${messageOf(error)}`, {
+      details: { file: label },
+    });
   }
   if (!isPlainObject(json))
     throw new KaiError("VALIDATION_ERROR", `${label} must hold a JSON object`, { details: { file: label } });

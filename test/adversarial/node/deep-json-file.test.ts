@@ -5,7 +5,7 @@ import { handlers } from "../../../agent/handlers/index";
 import { createLogger } from "../../../agent/log";
 import { AgentRpc } from "../../../agent/rpc";
 import { MAX_JSON_DEPTH } from "../../../shared/json-depth";
-import type { ResponseFrame } from "../../../shared/protocol";
+import type { ReplyFrame } from "../../../shared/protocol";
 import { type WorkspaceWorld, workspaceWorld } from "../../support/workspace-handlers";
 
 /**
@@ -24,21 +24,21 @@ afterAll(async () => {
 });
 
 /** One request through the real RPC layer, as the edge would send it; the single reply. */
-async function roundTrip(op: string, params: unknown): Promise<ResponseFrame> {
-  const replies: ResponseFrame[] = [];
+async function roundTrip(op: string, params: unknown): Promise<ReplyFrame> {
+  const replies: ReplyFrame[] = [];
   const { requestId: _, signal: __, emit: ___, ...context } = world.ctx();
   const rpc = new AgentRpc({
     handlers,
     context,
     send: (text) => {
       const frame = JSON.parse(text) as { type: string };
-      if (frame.type === "res") replies.push(frame as ResponseFrame);
+      if (frame.type === "res") replies.push(frame as ReplyFrame);
     },
     log: createLogger(() => undefined),
   });
   await rpc.handle({ type: "req", id: crypto.randomUUID(), op, params });
   expect(replies).toHaveLength(1);
-  return replies[0] as ResponseFrame;
+  return replies[0] as ReplyFrame;
 }
 
 const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;

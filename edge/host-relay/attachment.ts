@@ -2,20 +2,20 @@ import { z } from "zod";
 import { helloFrame } from "../../shared/protocol";
 
 /**
- * Per-socket state kept with `serializeAttachment`, so it survives hibernation: the
+ * An agent socket's state, kept with `serializeAttachment`, so it survives hibernation: the
  * object can be evicted while the agent's socket stays open.
  */
-const socketAttachment = z.object({
+const agentAttachment = z.object({
   hostId: z.string(),
   hostName: z.string(),
   userId: z.string(),
   connectedAt: z.number(),
   hello: helloFrame.nullable(),
 });
-export type SocketAttachment = z.infer<typeof socketAttachment>;
+export type AgentAttachment = z.infer<typeof agentAttachment>;
 
-export function readAttachment(socket: WebSocket): SocketAttachment | undefined {
-  const parsed = socketAttachment.safeParse(socket.deserializeAttachment());
+export function readAgent(socket: WebSocket): AgentAttachment | undefined {
+  const parsed = agentAttachment.safeParse(socket.deserializeAttachment());
   return parsed.success ? parsed.data : undefined;
 }
 

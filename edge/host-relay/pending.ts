@@ -38,10 +38,10 @@ export class PendingRequests {
    * Keeps the chunks of a streamed command nobody watches live, to hand back with its
    * result: checked against its chunk schema as a viewer's are (checkChunks).
    */
-  collect(id: string, seq: number, items: readonly unknown[]): boolean {
+  collect(id: string, seq: number, values: readonly unknown[]): boolean {
     const entry = this.#entries.get(id);
     if (!entry) return false;
-    for (const { data } of checkChunks(entry.op, id, seq, items)) {
+    for (const { data } of checkChunks(entry.op, id, seq, values)) {
       const size = JSON.stringify(data).length;
       if (entry.collectedChars + size > MAX_COLLECTED_CHARS) entry.truncated = true;
       else {

@@ -1,3 +1,4 @@
+import { messageOf } from "../../shared/errors";
 import type { WebhookEvent } from "../../shared/schemas/webhooks";
 import type { Bindings } from "../env";
 import { emitEvent } from "../webhooks/outbox";
@@ -22,7 +23,7 @@ export class WebhookQueue {
         await emitEvent(this.env, userId, type, data);
       } catch (error) {
         const hostId = typeof data.hostId === "string" ? data.hostId : "?";
-        const why = error instanceof Error ? error.message : String(error);
+        const why = messageOf(error);
         console.error(`host ${hostId}: queueing the ${type} webhook failed (${why})`);
       }
     });

@@ -3,15 +3,15 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../edge/db/client";
 import { hosts } from "../../edge/db/schema";
+import { HELLO_TIMEOUT_MS } from "../../edge/host-relay/agent-connections";
 import {
-  HELLO_TIMEOUT_MS,
   HOST_ID_HEADER,
   HOST_OWNER_HEADER,
   VIEWER_OP_HEADER,
   VIEWER_PARAMS_HEADER,
   VIEWER_REQUEST_HEADER,
-} from "../../edge/host-session/host-session";
-import type { Outcome } from "../../edge/host-session/pending";
+} from "../../edge/host-relay/host-relay";
+import type { Outcome } from "../../edge/host-relay/pending";
 import { CLOSE_CODES, DOCKER_STATE_TOPIC } from "../../shared/protocol";
 import { decodeStreamFrame } from "../../shared/stream-frames";
 import {
@@ -21,7 +21,7 @@ import {
   enrolledHost,
   failHostUpdates,
   hello,
-  hostSession,
+  hostRelay,
   type RawSocket,
   record,
 } from "./agent-socket";
@@ -45,7 +45,7 @@ async function hostRow(hostId: string) {
 /** A relayed call the test's agent answers: the request it received, and the outcome to come. */
 async function relayedCall(enrolled: EnrolledHost, agent: RawSocket, op: string, params: unknown) {
   const requestId = crypto.randomUUID();
-  const outcome = hostSession(enrolled.host.id).call(
+  const outcome = hostRelay(enrolled.host.id).call(
     requestId,
     op,
     params,
@@ -65,7 +65,7 @@ async function openViewer(
   params: unknown,
 ): Promise<{ viewer: RawSocket; requestId: string }> {
   const requestId = crypto.randomUUID();
-  const response = await hostSession(enrolled.host.id).fetch(
+  const response = await hostRelay(enrolled.host.id).fetch(
     new Request(`${BASE}/viewer`, {
       headers: {
         Upgrade: "websocket",
@@ -81,7 +81,7 @@ async function openViewer(
   return { viewer: record(response), requestId };
 }
 
-describe("HostSession: an agent's connection", () => {
+describe("HostRelay: an agent's connection", () => {
   it("welcomes a hello after recording the host online, then relays calls to it", async () => {
     const enrolled = await enrolledHost();
     const agent = await connectAgent(enrolled);
@@ -89,7 +89,7 @@ describe("HostSession: an agent's connection", () => {
       { type: "welcome", protocolVersion: expect.any(Number), hostId: enrolled.host.id, hostName: enrolled.host.name },
     ]);
     expect(await hostRow(enrolled.host.id)).toMatchObject({ online: true, agentVersion: "test", dockerOk: true });
-    expect(await hostSession(enrolled.host.id).status()).toMatchObject({
+    expect(await hostRelay(enrolled.host.id).status()).toMatchObject({
       connected: true,
       hello: { hostId: enrolled.host.id },
     });
@@ -111,7 +111,7 @@ describe("HostSession: an agent's connection", () => {
 
     const second = await dial(enrolled.token);
     // Dialled but silent: the working connection stays.
-    expect(await hostSession(enrolled.host.id).status()).toMatchObject({ connected: true });
+    expect(await hostRelay(enrolled.host.id).status()).toMatchObject({ connected: true });
     expect(first.socket.readyState).toBe(WebSocket.OPEN);
 
     second.socket.send(hello(enrolled.host.id));
@@ -157,12 +157,12 @@ describe("HostSession: an agent's connection", () => {
       await restore();
     }
     const again = await connectAgent(enrolled);
-    expect(await hostSession(enrolled.host.id).status()).toMatchObject({ connected: true });
+    expect(await hostRelay(enrolled.host.id).status()).toMatchObject({ connected: true });
     again.socket.close(1000, "done");
   });
 });
 
-describe("HostSession: streams", () => {
+describe("HostRelay: streams", () => {
   it("hands a viewer each chunk that matches the command's schema, then the end", async () => {
     const enrolled = await enrolledHost();
     const agent = await connectAgent(enrolled);

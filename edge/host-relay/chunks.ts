@@ -9,14 +9,14 @@ export interface CheckedChunk {
 /**
  * The chunks of one `chunk`/`chunks` frame (the first numbered `seq`) that match `op`'s chunk
  * schema. The one check for both paths a chunk can take: to a live viewer, or collected for
- * the command's answer. An item that does not match is dropped (and logged), never forwarded.
+ * the command's reply. A chunk that does not match is dropped (and logged), never forwarded.
  */
-export function checkChunks(op: string, requestId: string, seq: number, items: readonly unknown[]): CheckedChunk[] {
+export function checkChunks(op: string, requestId: string, seq: number, values: readonly unknown[]): CheckedChunk[] {
   if (!isStreamOp(op)) return [];
   const schema = COMMANDS[op].chunk;
   const checked: CheckedChunk[] = [];
   let dropped = 0;
-  items.forEach((data, index) => {
+  values.forEach((data, index) => {
     const parsed = schema.safeParse(data);
     if (parsed.success) checked.push({ seq: seq + index, data: parsed.data });
     else dropped += 1;

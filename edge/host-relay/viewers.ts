@@ -42,11 +42,11 @@ export class Viewers {
    * frame per chunk, each checked once against the command's chunk schema (checkChunks);
    * false when nobody watches the request any more.
    */
-  chunks(requestId: string, seq: number, items: readonly unknown[]): boolean {
+  chunks(requestId: string, seq: number, values: readonly unknown[]): boolean {
     const sockets = this.#of(requestId);
     const first = sockets[0];
     if (!first) return false;
-    const chunks = checkChunks(this.#known.get(first)?.op ?? "", requestId, seq, items);
+    const chunks = checkChunks(this.#known.get(first)?.op ?? "", requestId, seq, values);
     for (const socket of sockets) {
       const viewer = this.#known.get(socket);
       if (!viewer) continue;

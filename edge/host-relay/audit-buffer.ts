@@ -1,4 +1,5 @@
 import { getTableColumns } from "drizzle-orm";
+import { messageOf } from "../../shared/errors";
 import { database } from "../db/client";
 import { auditLog } from "../db/schema";
 
@@ -80,7 +81,7 @@ export class AuditBuffer {
       this.#failures += 1;
       const retryMs = Math.min(60_000, RETRY_BASE_MS * 2 ** (this.#failures - 1));
       console.error(
-        `audit: writing to D1 failed (${describe(error)}); the rows are kept and retried in ${retryMs / 1000} s`,
+        `audit: writing to D1 failed (${messageOf(error)}); the rows are kept and retried in ${retryMs / 1000} s`,
       );
       this.#trim();
       this.#schedule(retryMs);
@@ -139,7 +140,7 @@ export class AuditBuffer {
     // Not awaited, and not holding the command's answer until the disk confirms it.
     this.storage.setAlarm(Date.now() + inMs, { allowUnconfirmed: true }).catch((error: unknown) => {
       this.#alarmSet = false;
-      console.error(`audit: could not schedule the flush (${describe(error)}); the next row tries again`);
+      console.error(`audit: could not schedule the flush (${messageOf(error)}); the next row tries again`);
     });
   }
 }
@@ -147,8 +148,4 @@ export class AuditBuffer {
 /** JSON turned the row's date into a string. */
 function revive(row: AuditRow): AuditRow {
   return { ...row, createdAt: row.createdAt ? new Date(row.createdAt) : new Date() };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,4 @@
-/** Headers the Worker sets on the requests it hands to a HostSession (never taken from a client: see upgrade.ts). */
+/** Headers the Worker sets on the requests it hands to a HostRelay (never taken from a client: see upgrade.ts). */
 export const HOST_ID_HEADER = "X-Kai-Host-Id";
 export const HOST_NAME_HEADER = "X-Kai-Host-Name";
 export const HOST_OWNER_HEADER = "X-Kai-User-Id";

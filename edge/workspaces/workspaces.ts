@@ -3,40 +3,33 @@ import { KaiError } from "../../shared/errors";
 import type { Db } from "../db/client";
 import { catalogItems } from "../db/schema";
 
-type CatalogRow = typeof catalogItems.$inferSelect;
+/**
+ * The workspaces Kai knows (D1 `catalog_items`, "catalog items" in the Kai API): a root on one
+ * host, owned by one user, optionally bound to a container.
+ */
+export type WorkspaceRow = typeof catalogItems.$inferSelect;
 
-export function toCatalogItem(row: CatalogRow) {
-  return {
-    id: row.id,
-    name: row.name,
-    hostPath: row.hostPath,
-    hostId: row.hostId,
-    containerId: row.containerId,
-    createdAt: row.createdAt.toISOString(),
-  };
-}
-
-export function listCatalog(db: Db, userId: string, hostId?: string): Promise<CatalogRow[]> {
+export function listWorkspaces(db: Db, userId: string, hostId?: string): Promise<WorkspaceRow[]> {
   const condition = hostId
     ? and(eq(catalogItems.userId, userId), eq(catalogItems.hostId, hostId))
     : eq(catalogItems.userId, userId);
   return db.select().from(catalogItems).where(condition).orderBy(desc(catalogItems.createdAt));
 }
 
-export async function addCatalogItem(
+export async function addWorkspace(
   db: Db,
-  item: { userId: string; hostId: string; name: string; hostPath: string },
-): Promise<CatalogRow> {
+  workspace: { userId: string; hostId: string; name: string; hostPath: string },
+): Promise<WorkspaceRow> {
   const [row] = await db
     .insert(catalogItems)
-    .values({ id: crypto.randomUUID(), ...item, createdAt: new Date() })
+    .values({ id: crypto.randomUUID(), ...workspace, createdAt: new Date() })
     .returning();
-  if (!row) throw new KaiError("INTERNAL_ERROR", "the catalog item could not be stored");
+  if (!row) throw new KaiError("INTERNAL_ERROR", "the workspace could not be stored");
   return row;
 }
 
-/** One of the user's items on the given host; anything else is NOT_FOUND. */
-export async function findCatalogItem(db: Db, userId: string, id: string, hostId?: string): Promise<CatalogRow> {
+/** One of the user's workspaces (on the given host, if named); anything else is NOT_FOUND. */
+export async function findOwnWorkspace(db: Db, userId: string, id: string, hostId?: string): Promise<WorkspaceRow> {
   const [row] = await db
     .select()
     .from(catalogItems)
@@ -45,7 +38,7 @@ export async function findCatalogItem(db: Db, userId: string, id: string, hostId
   return row;
 }
 
-export async function removeCatalogItem(db: Db, userId: string, id: string): Promise<void> {
+export async function removeWorkspace(db: Db, userId: string, id: string): Promise<void> {
   const [row] = await db
     .delete(catalogItems)
     .where(and(eq(catalogItems.id, id), eq(catalogItems.userId, userId)))
@@ -53,11 +46,11 @@ export async function removeCatalogItem(db: Db, userId: string, id: string): Pro
   if (!row) throw new KaiError("NOT_FOUND", "no such catalog item");
 }
 
-export async function recordContainer(db: Db, itemId: string, containerId: string | null): Promise<void> {
-  await db.update(catalogItems).set({ containerId }).where(eq(catalogItems.id, itemId));
+export async function recordContainer(db: Db, workspaceId: string, containerId: string | null): Promise<void> {
+  await db.update(catalogItems).set({ containerId }).where(eq(catalogItems.id, workspaceId));
 }
 
-/** Forgets a deleted container on whichever of the host's items recorded it. */
+/** Forgets a deleted container on whichever of the host's workspaces recorded it. */
 export async function forgetContainer(db: Db, hostId: string, containerId: string): Promise<void> {
   await db
     .update(catalogItems)

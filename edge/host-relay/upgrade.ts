@@ -1,5 +1,5 @@
 /**
- * The request a Worker hands to a HostSession for a WebSocket upgrade: only the handshake
+ * The request a Worker hands to a HostRelay for a WebSocket upgrade: only the handshake
  * headers of the client's request, plus Kai's own. Nothing else the client sent reaches
  * the Durable Object, so a client cannot pose as a viewer or another host by adding the
  * internal `X-Kai-*` headers itself.
