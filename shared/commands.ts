@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { agentProfileName, agentPrompt, agentSessionState, approvalOptionKind } from "./schemas/agent-sessions";
 import {
   absolutePath,
   containerName,
@@ -51,6 +52,15 @@ const stopDeadline = (params: { timeoutSeconds?: number | undefined }) =>
 export const GIT_NETWORK_DEADLINE_MS = 80_000;
 /** An OpenSpec CLI action (e.g. archive). */
 const OPENSPEC_RUN_DEADLINE_MS = 120_000;
+/**
+ * Starting an agent process: spawning it, ACP's initialize, then session/new, or session/load
+ * (which replays a whole conversation first) when a session is restored.
+ */
+export const AGENT_START_DEADLINE_MS = 60_000;
+/** Stopping an agent process: SIGTERM, then SIGKILL after this grace. */
+export const AGENT_STOP_GRACE_MS = 5_000;
+const agentSessionId = z.uuid();
+
 /** Pulling a service's new image before it is recreated (plus the old container's stop). */
 const IMAGE_PULL_DEADLINE_MS = 120_000;
 
@@ -320,6 +330,71 @@ export const COMMANDS = {
     chunk: workspaceEvent,
     /** Viewers get each event as it is (the documented `file_changed` / `system_stats` shapes), not wrapped. */
     viewer: "raw",
+  },
+  /**
+   * Starts (or, with `restore`, restores) an agent session: the agent process of the host's own
+   * profile `profile`, in the workspace directory. Messages and state changes then arrive as
+   * `agent.session` events numbered per session; the result is the state after start.
+   */
+  "agentSession.start": {
+    params: z
+      .object({
+        ...inWorkspace,
+        sessionId: agentSessionId,
+        /** Absent: the host's default profile. */
+        profile: agentProfileName.optional(),
+        /** Restore a session whose process is gone: ACP session/resume or session/load, numbering on from `lastSeq`. */
+        restore: z.object({ acpSessionId: z.string().min(1).max(256), lastSeq: z.number().int().min(0) }).optional(),
+      })
+      .strict(),
+    result: z.object({ profile: agentProfileName, state: agentSessionState }),
+    deadline: () => AGENT_START_DEADLINE_MS,
+  },
+  /** Starts a turn and answers at once; the turn's messages follow as events. CONFLICT while a turn runs. */
+  "agentSession.prompt": {
+    params: z.object({ sessionId: agentSessionId, runId: z.uuid(), message: agentPrompt }).strict(),
+    result: z.object({ runId: z.uuid() }),
+  },
+  /** Cancels the running turn (pending approvals are answered `cancelled`); false when none runs. */
+  "agentSession.cancel": {
+    params: z.object({ sessionId: agentSessionId }).strict(),
+    result: z.object({ cancelled: z.boolean() }),
+  },
+  /**
+   * Answers a pending approval with an option of that kind (the agent's own option ids differ
+   * per agent). CONFLICT when it is no longer pending (answered, expired, withdrawn).
+   */
+  "agentSession.answer": {
+    params: z
+      .object({ sessionId: agentSessionId, approvalId: z.uuid(), kind: approvalOptionKind.or(z.literal("cancelled")) })
+      .strict(),
+    result: z.object({ state: z.enum(["allowed", "rejected", "cancelled"]), optionId: z.string().optional() }),
+  },
+  /** Ends a session: cancels its turn, closes it, stops the process (SIGTERM, then SIGKILL). */
+  "agentSession.close": {
+    params: z.object({ sessionId: agentSessionId }).strict(),
+    result: z.object({ state: agentSessionState }),
+    deadline: () => AGENT_STOP_GRACE_MS,
+  },
+  /**
+   * After a reconnect: for each session the edge knows on this host, the agent re-sends the
+   * messages after `lastSeq` it still holds (as events, before this reply) and says what it knows.
+   * A session it does not know is `interrupted` (kai-agent restarted).
+   */
+  "agentSession.sync": {
+    params: z
+      .object({ sessions: z.array(z.object({ sessionId: agentSessionId, lastSeq: z.number().int().min(0) })).max(256) })
+      .strict(),
+    result: z.object({
+      sessions: z.array(
+        z.object({
+          sessionId: agentSessionId,
+          state: agentSessionState,
+          /** Messages after `lastSeq` that the agent no longer holds (its buffer is bounded): first and last seq lost. */
+          lost: z.object({ from: z.number().int(), to: z.number().int() }).optional(),
+        }),
+      ),
+    }),
   },
 } as const satisfies Record<
   string,

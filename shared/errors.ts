@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   "AGENT_OFFLINE",
   "AGENT_TIMEOUT",
   "CANCELLED",
+  "AGENT_PROCESS_FAILED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -57,6 +58,8 @@ export const ERROR_STATUS = {
    * fits, and 499 is the common one for "the client closed the request" (nginx, gRPC's mapping).
    */
   CANCELLED: 499,
+  /** An agent session's process (Claude Code, Codex, ...) is missing, crashed or broke ACP. */
+  AGENT_PROCESS_FAILED: 502,
 } as const satisfies Record<ErrorCode, number>;
 
 /** The two response conventions: the Kai envelope (`/api/...`) and RFC 7807 (`/api/v1/...`). */
@@ -91,6 +94,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   AGENT_OFFLINE: "Host agent offline",
   AGENT_TIMEOUT: "Host agent timed out",
   CANCELLED: "Request cancelled",
+  AGENT_PROCESS_FAILED: "Agent process failed",
 };
 
 /**

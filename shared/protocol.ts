@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { wireErrorSchema } from "./errors";
+import { agentProfileInfo } from "./schemas/agent-sessions";
 
 /**
  * The wire protocol between the edge's HostRelay Durable Object and `kai-agent`: JSON
@@ -56,6 +57,8 @@ export const helloFrame = z.object({
   os: z.string().max(64),
   arch: z.string().max(32),
   hostname: z.string().max(255),
+  /** The agent profiles this host's owner allows (agent sessions); absent from agents before them. */
+  agentProfiles: z.array(agentProfileInfo).max(32).optional(),
 });
 
 const replyFrame = z.discriminatedUnion("ok", [

@@ -1,0 +1,130 @@
+import { z } from "zod";
+
+/**
+ * Agent sessions: a coding agent (Claude Code, Codex, Gemini, any ACP agent) run by kai-agent
+ * in a workspace. The messages are the Workspace Runtime API's `AgentMessage`, with the
+ * additive fields `seq`, `run_id`, `tool_call_id`, `approval` and `truncated`.
+ */
+
+/** A profile's name: chosen by the host's owner in kai-agent's config; the edge can only name one. */
+export const agentProfileName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, "a profile name: lowercase letters, digits, '.', '_' or '-', at most 32");
+
+/** A profile as the host reports it (hello, `GET /api/hosts/{id}`): what runs, never its environment. */
+export const agentProfileInfo = z.object({
+  name: agentProfileName,
+  /** The command as configured (a name looked up on PATH, or an absolute path). */
+  command: z.string().min(1).max(255),
+  args: z.array(z.string().max(1024)).max(64),
+  /** The profile a session gets when none is named (the first available one unless configured). */
+  default: z.boolean(),
+});
+
+/**
+ * What a user reads at a glance. `disconnected`: the host went offline, the agent process may
+ * still be running. `interrupted`: the process is gone and the next message resumes it.
+ */
+export const agentSessionStatus = z.enum([
+  "starting",
+  "running",
+  "waiting_for_approval",
+  "idle",
+  "disconnected",
+  "interrupted",
+  "ended",
+  "failed",
+]);
+
+/** ACP's permission option kinds; Kai chooses an option by kind, never by its id or name. */
+export const approvalOptionKind = z.enum(["allow_once", "allow_always", "reject_once", "reject_always"]);
+
+export const approvalOption = z.object({
+  id: z.string().min(1).max(256),
+  name: z.string().max(256),
+  kind: approvalOptionKind,
+});
+
+/**
+ * How an approval ended. `allowed` / `rejected` by a person (or `rejected` on expiry, reason
+ * `expired`); `cancelled` when the turn was cancelled or the agent withdrew its request.
+ */
+export const approvalState = z.enum(["pending", "allowed", "rejected", "cancelled"]);
+
+export const approvalInfo = z.object({
+  id: z.uuid(),
+  state: approvalState,
+  options: z.array(approvalOption).max(16),
+  expires_at: z.iso.datetime(),
+  /** Set once resolved: the option chosen (absent for `cancelled`). */
+  option_id: z.string().max(256).optional(),
+  /** Set once resolved: `answered`, `expired`, `turn_cancelled` or `withdrawn`. */
+  reason: z.enum(["answered", "expired", "turn_cancelled", "withdrawn"]).optional(),
+});
+
+export const agentMessageType = z.enum(["thinking", "tool_use", "tool_result", "text", "done", "error"]);
+
+/** The longest text one message field carries; longer tool output is cut and flagged `truncated`. */
+export const MAX_MESSAGE_FIELD_CHARS = 64 * 1024;
+
+export const agentMessage = z.object({
+  type: agentMessageType,
+  content: z.string().max(MAX_MESSAGE_FIELD_CHARS).optional(),
+  tool: z.string().max(256).optional(),
+  input: z.record(z.string(), z.unknown()).optional(),
+  output: z.string().max(MAX_MESSAGE_FIELD_CHARS).optional(),
+  error: z.string().max(MAX_MESSAGE_FIELD_CHARS).optional(),
+  /** The session's event number, from 1, gap-free: `?since=<seq>` resumes after it. */
+  seq: z.number().int().min(1),
+  /** The turn this message belongs to (`POST .../messages` answers it). */
+  run_id: z.string().max(64).optional(),
+  tool_call_id: z.string().max(256).optional(),
+  /** On a `tool_use` that asks for permission, and again on the one that reports its resolution. */
+  approval: approvalInfo.optional(),
+  /** A field above was cut to MAX_MESSAGE_FIELD_CHARS. */
+  truncated: z.boolean().optional(),
+});
+
+/** A user message: 1 to 8000 characters (the Runtime API's bound for agent-chats). */
+export const agentPrompt = z.string().min(1).max(8000);
+
+/** Token usage as the agent last reported it (ACP `usage_update`), kept on the session. */
+export const agentUsage = z.object({
+  used: z.number().int().min(0).optional(),
+  size: z.number().int().min(0).optional(),
+  cost: z.object({ amount: z.number(), currency: z.string().max(8) }).optional(),
+});
+
+/**
+ * A session's state as kai-agent knows it, sent whenever it changes (never per message):
+ * the edge writes the session row on these transitions only.
+ */
+export const agentSessionState = z.object({
+  status: agentSessionStatus,
+  /** The number of the newest message sent so far (0 before the first). */
+  lastSeq: z.number().int().min(0),
+  title: z.string().max(512).optional(),
+  usage: agentUsage.optional(),
+  /** ACP's stop reason of the last turn (`end_turn`, `cancelled`, `refusal`, ...). */
+  stopReason: z.string().max(64).optional(),
+  /** Why the session is `failed` or `interrupted`: the exit code and the tail of stderr. */
+  error: z.string().max(4096).optional(),
+  /** The agent's own session id, which `session/load` or `session/resume` takes to restore it. */
+  acpSessionId: z.string().max(256).optional(),
+});
+
+/** Topic of the events kai-agent sends for agent sessions (data: `agentSessionEvent`). */
+export const AGENT_SESSION_TOPIC = "agent.session";
+
+export const agentSessionEvent = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("message"), sessionId: z.uuid(), message: agentMessage }),
+  z.object({ kind: z.literal("state"), sessionId: z.uuid(), state: agentSessionState }),
+]);
+
+export type AgentProfileInfo = z.infer<typeof agentProfileInfo>;
+export type AgentSessionStatus = z.infer<typeof agentSessionStatus>;
+export type ApprovalOption = z.infer<typeof approvalOption>;
+export type ApprovalInfo = z.infer<typeof approvalInfo>;
+export type AgentMessage = z.infer<typeof agentMessage>;
+export type AgentSessionState = z.infer<typeof agentSessionState>;
+export type AgentSessionEvent = z.infer<typeof agentSessionEvent>;
