@@ -11,7 +11,9 @@ import { methodNotAllowedResponse, onError, onNotFound, validationHook } from ".
 import { jsonDepthLimit } from "./http/json-depth";
 import { AUTH_PER_IP, apiRateLimit, rateLimit } from "./middleware/rate-limit";
 import { refuseCrossSite } from "./middleware/refuse-cross-site";
+import { agentChatRoutes } from "./routes/agent-chats";
 import { agentConnect } from "./routes/agent-connect";
+import { agentSessionRoutes, agentSessionSocketRoutes } from "./routes/agent-sessions";
 import { auditRoutes } from "./routes/audit";
 import { authSessions } from "./routes/auth-sessions";
 import { authUsers } from "./routes/auth-users";
@@ -81,6 +83,9 @@ app.route("/api/system/stats", systemStatsRoutes);
 app.route("/api/webhooks", webhooksRoutes);
 app.route("/api/v1/workspaces/:workspaceId", scopedWorkspaceRoutes());
 app.route("/api/v1", unscopedWorkspaceRoutes());
+app.route("/api/v1", agentSessionRoutes);
+app.route("/api/v1", agentChatRoutes);
+app.route("/api/v1/ws", agentSessionSocketRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

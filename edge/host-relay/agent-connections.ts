@@ -24,6 +24,12 @@ interface InFlight {
   viewers: Viewers;
 }
 
+/** Told when the host comes online (a connection was welcomed) and when it goes offline. */
+export interface PresenceListener {
+  welcomed(agent: AgentAttachment): void;
+  offline(agent: AgentAttachment): void;
+}
+
 /**
  * The host's agent connections, from upgrade to close: the hello deadline, the hello itself
  * (recorded in D1 before the connection is relayed to), replacing an older connection, and
@@ -41,6 +47,7 @@ export class AgentConnections {
     private readonly env: Bindings,
     private readonly inFlight: InFlight,
     private readonly webhooks: WebhookQueue,
+    private readonly listener: PresenceListener,
   ) {}
 
   attachment(socket: WebSocket): AgentAttachment | undefined {
@@ -125,6 +132,7 @@ export class AgentConnections {
     const { hostId, hostName, userId } = attachment;
     sendToAgent(socket, { type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId, hostName });
     this.webhooks.emit(userId, "host.online", { hostId, hostName, agentVersion: hello.agentVersion });
+    this.listener.welcomed({ ...attachment, hello });
   }
 
   /**
@@ -154,6 +162,7 @@ export class AgentConnections {
       await markHostOffline(database(this.env.DB), attachment.hostId);
       const { hostId, hostName, userId } = attachment;
       this.webhooks.emit(userId, "host.offline", { hostId, hostName, reason });
+      this.listener.offline(attachment);
     }
   }
 

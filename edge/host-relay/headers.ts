@@ -11,3 +11,7 @@ export const VIEWER_REQUEST_HEADER = "X-Kai-Request-Id";
  * revoking it closes the viewer.
  */
 export const VIEWER_CREDENTIAL_HEADER = "X-Kai-Credential";
+/** Set by the Worker when a client opens `WS /api/v1/ws/agent-sessions/{id}`: the session (already checked as the caller's). */
+export const AGENT_SESSION_HEADER = "X-Kai-Agent-Session";
+/** The last message that viewer has seen (`?since=`), 0 for everything kept. */
+export const AGENT_SESSION_SINCE_HEADER = "X-Kai-Agent-Session-Since";

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { COMMANDS, isStreamOp } from "../../shared/commands";
-import { messageOf, type WireError } from "../../shared/errors";
+import { COMMANDS, deadlineOf, isStreamOp } from "../../shared/commands";
+import { KaiError, messageOf, type WireError } from "../../shared/errors";
 import {
   type AgentFrame,
   agentFrame,
@@ -10,12 +10,22 @@ import {
   KEEPALIVE_PONG,
   parseFrame,
 } from "../../shared/protocol";
+import { AGENT_SESSION_TOPIC, type ApprovalOptionKind } from "../../shared/schemas/agent-sessions";
+import { startTurn } from "../agent-sessions/turns";
+import { findOwnSession } from "../agent-sessions/store";
+import { configFrom } from "../config";
+import { database } from "../db/client";
 import type { Bindings } from "../env";
+import { type Ask, succeeded } from "../relay/relay";
+import { AgentSessionHub } from "./agent-session-hub";
 import { AgentConnections, offline } from "./agent-connections";
+import type { AgentAttachment } from "./attachment";
 import { readViewer } from "./attachment";
 import { AuditBuffer } from "./audit-buffer";
 import { checkedResult } from "./checked-result";
 import {
+  AGENT_SESSION_HEADER,
+  AGENT_SESSION_SINCE_HEADER,
   HOST_ID_HEADER,
   HOST_NAME_HEADER,
   HOST_OWNER_HEADER,
@@ -28,6 +38,7 @@ import { HostEvents } from "./host-events";
 import { type Outcome, PendingRequests } from "./pending";
 import { closeQuietly, sendToAgent } from "./to-agent";
 import { Viewers } from "./viewers";
+import { OrderedWork } from "./ordered-work";
 import { WebhookQueue } from "./webhook-queue";
 
 export * from "./headers";
@@ -52,14 +63,20 @@ export class HostRelay extends DurableObject<Bindings> {
   readonly #viewers: Viewers;
   readonly #agents: AgentConnections;
   readonly #events: HostEvents;
+  readonly #sessions: AgentSessionHub;
   readonly #audit: AuditBuffer;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.#viewers = new Viewers(ctx);
     this.#audit = new AuditBuffer(ctx.storage, env.DB);
-    const webhooks = new WebhookQueue(ctx, env);
-    this.#agents = new AgentConnections(ctx, env, { pending: this.#pending, viewers: this.#viewers }, webhooks);
+    const work = new OrderedWork(ctx);
+    const webhooks = new WebhookQueue(work, env);
+    this.#sessions = new AgentSessionHub(ctx, env, work, webhooks);
+    this.#agents = new AgentConnections(ctx, env, { pending: this.#pending, viewers: this.#viewers }, webhooks, {
+      welcomed: (agent) => this.#welcomed(agent),
+      offline: (agent) => this.#sessions.hostOffline(agent),
+    });
     this.#events = new HostEvents(env, webhooks);
     // Keepalive pings are answered by the runtime without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
@@ -74,6 +91,7 @@ export class HostRelay extends DurableObject<Bindings> {
   override async fetch(request: Request): Promise<Response> {
     try {
       if (request.headers.has(VIEWER_OP_HEADER)) return await this.#acceptViewer(request);
+      if (request.headers.has(AGENT_SESSION_HEADER)) return this.#acceptSessionViewer(request);
       return await this.#acceptAgent(request);
     } catch (error) {
       const hostId = request.headers.get(HOST_ID_HEADER) ?? this.#name();
@@ -112,6 +130,84 @@ export class HostRelay extends DurableObject<Bindings> {
     const outcome = checkedResult(op, requestId, await this.#ask(requestId, op, params, timeoutMs));
     this.#record(subject, op, requestId, outcome.ok ? "ok" : outcome.error.code, started);
     return outcome;
+  }
+
+  /**
+   * Commands this object sends on its own behalf (an agent session's sync, approval answers, a
+   * viewer's frames), waited for and audited exactly as a Worker's `relay` would. Undefined
+   * while no agent is connected.
+   */
+  #asker(): Ask | undefined {
+    const socket = this.#agents.live();
+    const agent = socket ? this.#agents.attachment(socket) : undefined;
+    if (!agent) return undefined;
+    const subject = { userId: agent.userId, hostId: agent.hostId };
+    const waitMs = configFrom(this.env).AGENT_TIMEOUT_MS;
+    return async (op, params) => {
+      const outcome = await this.call(crypto.randomUUID(), op, params, waitMs + deadlineOf(op, params), subject);
+      return succeeded(outcome).result as never;
+    };
+  }
+
+  /** A welcomed connection: the agent sessions catch up on what they missed while it was away. */
+  #welcomed(agent: AgentAttachment): void {
+    const ask = this.#asker();
+    if (!ask) return;
+    const owner = { userId: agent.userId, hostId: agent.hostId };
+    this.ctx.waitUntil(
+      this.#sessions.reconnected(owner, ask).catch((error) => {
+        console.error(`host ${agent.hostId}: syncing agent sessions failed (${messageOf(error)})`);
+      }),
+    );
+  }
+
+  /** A person's answer to an approval (REST); the Worker checked the session is theirs. */
+  async answerApproval(
+    sessionId: string,
+    approvalId: string,
+    decision: "allow" | "reject" | ApprovalOptionKind,
+  ): Promise<Outcome> {
+    try {
+      const result = await this.#sessions.answer(sessionId, approvalId, decision, this.#asker());
+      return { ok: true, result };
+    } catch (error) {
+      return outcomeOf(error);
+    }
+  }
+
+  /**
+   * One turn someone waits for (`POST /api/v1/agent-chats`): sends the message and answers with
+   * the turn's messages once it is done, or AGENT_TIMEOUT after `timeoutMs` (the turn is then
+   * cancelled, so the session stays usable). Approvals asked while no viewer watches are refused.
+   */
+  async runTurn(userId: string, sessionId: string, message: string, timeoutMs: number): Promise<Outcome> {
+    const ask = this.#asker();
+    if (!ask) return { ok: false, error: offline(NOT_CONNECTED) };
+    const runId = crypto.randomUUID();
+    const done = this.#sessions.waitForRun(sessionId, runId);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const db = database(this.env.DB);
+      await startTurn(db, ask, await findOwnSession(db, userId, sessionId), message, runId);
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      const messages = await Promise.race([done, timedOut]);
+      if (messages === "timeout") {
+        await ask("agentSession.cancel", { sessionId }).catch(() => undefined);
+        throw new KaiError(
+          "AGENT_TIMEOUT",
+          `the turn did not finish within ${Math.round(timeoutMs / 1000)} s and was cancelled; ` +
+            "the session is still usable (follow long turns on its WebSocket instead)",
+        );
+      }
+      return { ok: true, result: { runId, messages } };
+    } catch (error) {
+      return outcomeOf(error);
+    } finally {
+      clearTimeout(timer);
+      this.#sessions.forgetRun(runId);
+    }
   }
 
   /** Writes the buffered audit rows now, so a reader of the log sees every finished command. */
@@ -176,6 +272,33 @@ export class HostRelay extends DurableObject<Bindings> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  /** A viewer of an agent session (`WS /api/v1/ws/agent-sessions/{id}`): replay after `since`, then live. */
+  #acceptSessionViewer(request: Request): Response {
+    const sessionId = request.headers.get(AGENT_SESSION_HEADER) ?? "";
+    const since = Number(request.headers.get(AGENT_SESSION_SINCE_HEADER) ?? "0");
+    const credential = request.headers.get(VIEWER_CREDENTIAL_HEADER);
+    const client = this.#sessions.viewers.accept(sessionId, since, credential, this.#sessions.log);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** A session viewer's own frame: a message, a cancel or an answer; a refusal goes back to that viewer only. */
+  async #sessionViewerFrame(socket: WebSocket, sessionId: string, text: string): Promise<void> {
+    const ask = this.#asker();
+    const prompt = async (content: string) => {
+      if (!ask) throw new KaiError("AGENT_OFFLINE", "the host agent is not connected; send the message once it is back");
+      const owner = this.#agents.attachment(this.#agents.live() as WebSocket);
+      const db = database(this.env.DB);
+      await startTurn(db, ask, await findOwnSession(db, owner?.userId ?? "", sessionId), content);
+    };
+    try {
+      await this.#sessions.viewerFrame(sessionId, text, prompt, ask);
+    } catch (error) {
+      const { code, message } = error instanceof KaiError ? error : new KaiError("INTERNAL_ERROR", messageOf(error));
+      // Not numbered: it answers this viewer's own frame and is not part of the session's messages.
+      socket.send(JSON.stringify({ type: "error", error: message, code }));
+    }
+  }
+
   #record(subject: AuditSubject, op: string, requestId: string, outcome: string, started: number): void {
     if (!subject.userId || !subject.hostId) return;
     this.#audit.add({
@@ -208,7 +331,7 @@ export class HostRelay extends DurableObject<Bindings> {
     });
     const agent = this.#agents.live();
     if (agent) for (const requestId of requestIds) sendToAgent(agent, { type: "cancel", id: requestId });
-    return requestIds.length;
+    return requestIds.length + this.#sessions.viewers.closeOpenedWith(credential);
   }
 
   /** Closes the agent's socket at once, e.g. when its host is deleted and its token revoked. */
@@ -223,14 +346,14 @@ export class HostRelay extends DurableObject<Bindings> {
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
     const why = `the host agent disconnected (${code}${reason ? `: ${reason}` : ""})`;
     await this.#guard(socket, "a close", () =>
-      this.#viewers.isViewer(socket) ? this.#viewerLeft(socket) : this.#agents.dropped(socket, why),
+      this.#isViewer(socket) ? this.#viewerLeft(socket) : this.#agents.dropped(socket, why),
     );
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
     const why = "the host agent's connection failed";
     await this.#guard(socket, "a socket error", () =>
-      this.#viewers.isViewer(socket) ? this.#viewerLeft(socket) : this.#agents.dropped(socket, why),
+      this.#isViewer(socket) ? this.#viewerLeft(socket) : this.#agents.dropped(socket, why),
     );
   }
 
@@ -251,7 +374,9 @@ export class HostRelay extends DurableObject<Bindings> {
   }
 
   async #received(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (this.#viewers.isViewer(socket)) return; // viewers only listen
+    const watched = this.#sessions.viewers.sessionOf(socket);
+    if (watched) return typeof message === "string" ? this.#sessionViewerFrame(socket, watched, message) : undefined;
+    if (this.#viewers.isViewer(socket)) return; // stream viewers only listen
     const attachment = this.#agents.attachment(socket);
     const frame = typeof message === "string" ? parseFrame(agentFrame, message) : undefined;
     if (!attachment || !frame) return this.#agents.refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "invalid frame");
@@ -269,6 +394,7 @@ export class HostRelay extends DurableObject<Bindings> {
       case "chunks":
         return this.#chunks(socket, frame);
       case "event":
+        if (frame.topic === AGENT_SESSION_TOPIC) return this.#sessions.received(attachment, frame.data, this.#asker());
         return this.#events.received(attachment, frame.topic, frame.data);
     }
   }
@@ -281,7 +407,11 @@ export class HostRelay extends DurableObject<Bindings> {
     sendToAgent(socket, { type: "cancel", id: frame.id });
   }
 
-  /** A viewer hung up: the agent stops the stream at once. */
+  #isViewer(socket: WebSocket): boolean {
+    return this.#viewers.isViewer(socket) || this.#sessions.viewers.isSessionViewer(socket);
+  }
+
+  /** A viewer hung up: the agent stops the stream at once (an agent session runs on without its viewers). */
   #viewerLeft(socket: WebSocket): void {
     const viewer = readViewer(socket);
     closeQuietly(socket, 1000, "bye");
@@ -293,4 +423,10 @@ export class HostRelay extends DurableObject<Bindings> {
   #name(): string {
     return this.ctx.id.name ?? this.ctx.id.toString();
   }
+}
+
+/** An error as an outcome: errors crossing Durable Object RPC lose their code, outcomes keep it. */
+function outcomeOf(error: unknown): Outcome {
+  if (error instanceof KaiError) return { ok: false, error: { code: error.code, message: error.message } };
+  return { ok: false, error: { code: "INTERNAL_ERROR", message: messageOf(error) } };
 }

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
 import { hostIdParam } from "../../shared/schemas/hosts";
 import type { Db } from "../db/client";
-import type { HostEnv } from "../env";
+import type { HostEnv, SignedInEnv } from "../env";
 import { findOwnHost, type HostRow, listHosts } from "../hosts/hosts";
 import { throwValidationProblem } from "../http/errors";
 import { credentialOf } from "../identity/credentials";
@@ -39,18 +39,24 @@ export async function chooseHost(db: Db, userId: string, wanted: string | undefi
 /** The host `X-Kai-Host` or `?host` names (see `chooseHost`). */
 export const wantedHost = (c: Context) => c.req.header(HOST_HEADER) ?? c.req.query(HOST_QUERY);
 
-/** Binds a chosen host: `host` for reading its row, `agent` for relaying to it. */
-export function bindHost(c: Context<HostEnv>, host: HostRow): void {
+/** The handle to relay to `host` on behalf of the request's signed-in user. */
+export function agentOf(c: Context<SignedInEnv>, host: HostRow): HostAgent;
+export function agentOf(c: Context<HostEnv>, host: HostRow): HostAgent;
+export function agentOf(c: Context<SignedInEnv> | Context<HostEnv>, host: HostRow): HostAgent {
   const principal = c.var.principal;
-  const agent: HostAgent = {
+  return {
     env: c.env,
     hostId: host.id,
     userId: principal.userId,
     credential: credentialOf(principal),
     timeoutMs: c.var.config.AGENT_TIMEOUT_MS,
   };
+}
+
+/** Binds a chosen host: `host` for reading its row, `agent` for relaying to it. */
+export function bindHost(c: Context<HostEnv>, host: HostRow): void {
   c.set("host", host);
-  c.set("agent", agent);
+  c.set("agent", agentOf(c, host));
 }
 
 /** Host-bound routes that choose by header or query; runs after `authenticate`. */

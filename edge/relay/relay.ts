@@ -63,14 +63,7 @@ export async function relayCollecting<O extends Op>(
   const subject = { userId: agent.userId, hostId: agent.hostId };
   // Workers' RPC types cannot express `unknown` payloads, hence the cast of the outcome.
   const timeoutMs = options.timeoutMs ?? agent.timeoutMs + deadlineOf(op, checked.data as ParamsOf<O>);
-  const outcome = (await stub.call(requestId, op, checked.data, timeoutMs, subject)) as Outcome;
-  if (!outcome.ok) {
-    throw new KaiError(
-      outcome.error.code,
-      outcome.error.message,
-      outcome.error.details ? { details: outcome.error.details } : {},
-    );
-  }
+  const outcome = succeeded((await stub.call(requestId, op, checked.data, timeoutMs, subject)) as Outcome);
   // The Durable Object validated the result against this op's schema before answering.
   return {
     result: outcome.result as ResultOf<O>,
@@ -78,3 +71,21 @@ export async function relayCollecting<O extends Op>(
     truncated: Boolean(outcome.chunksTruncated),
   };
 }
+
+/** An outcome that failed becomes the KaiError it describes, with its code intact. */
+export function succeeded(outcome: Outcome): Extract<Outcome, { ok: true }> {
+  if (outcome.ok) return outcome;
+  const { code, message, details } = outcome.error;
+  throw new KaiError(code, message, details ? { details } : {});
+}
+
+/**
+ * Runs commands on one host: what code shared by the Worker (through `relay`) and the host's
+ * relay itself (straight to its connection) takes, so it does not care which side it runs on.
+ */
+export type Ask = <O extends Op>(op: O, params: ParamsOf<O>) => Promise<ResultOf<O>>;
+
+export const askThrough =
+  (agent: HostAgent): Ask =>
+  (op, params) =>
+    relay(agent, op, params);

@@ -124,7 +124,56 @@ export const agentSessionEvent = z.discriminatedUnion("kind", [
 export type AgentProfileInfo = z.infer<typeof agentProfileInfo>;
 export type AgentSessionStatus = z.infer<typeof agentSessionStatus>;
 export type ApprovalOption = z.infer<typeof approvalOption>;
+export type ApprovalOptionKind = z.infer<typeof approvalOptionKind>;
 export type ApprovalInfo = z.infer<typeof approvalInfo>;
 export type AgentMessage = z.infer<typeof agentMessage>;
 export type AgentSessionState = z.infer<typeof agentSessionState>;
 export type AgentSessionEvent = z.infer<typeof agentSessionEvent>;
+
+/** A pending or settled approval as the API shows it (`GET /api/v1/approvals`, a session's details). */
+export const approvalResource = z.object({
+  id: z.uuid(),
+  session_id: z.uuid(),
+  host_id: z.string(),
+  tool_call_id: z.string().nullable(),
+  tool: z.string().nullable(),
+  title: z.string().nullable(),
+  options: z.array(approvalOption),
+  state: approvalState,
+  option_id: z.string().nullable(),
+  reason: z.string().nullable(),
+  created_at: z.iso.datetime(),
+  expires_at: z.iso.datetime(),
+  resolved_at: z.iso.datetime().nullable(),
+});
+
+/** An agent session as the API shows it. */
+export const agentSessionResource = z.object({
+  id: z.uuid(),
+  workspace_id: z.uuid(),
+  host_id: z.string(),
+  profile: agentProfileName,
+  status: agentSessionStatus,
+  title: z.string().nullable(),
+  last_seq: z.number().int(),
+  stop_reason: z.string().nullable(),
+  error: z.string().nullable(),
+  usage: agentUsage.nullable(),
+  created_at: z.iso.datetime(),
+  updated_at: z.iso.datetime(),
+  ended_at: z.iso.datetime().nullable(),
+});
+
+/**
+ * What a viewer may send on `WS /api/v1/ws/agent-sessions/{id}`, each the same as its REST
+ * route: a message starts a turn, cancel stops it, answer settles an approval.
+ */
+export const agentSessionClientFrame = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("message"), content: agentPrompt }),
+  z.object({ type: z.literal("cancel") }),
+  z.object({
+    type: z.literal("approval"),
+    approval_id: z.uuid(),
+    decision: z.enum(["allow", "reject"]),
+  }),
+]);

@@ -14,6 +14,11 @@ const WEBHOOK_EVENTS = [
   "container.died",
   "host.online",
   "host.offline",
+  "session.started",
+  "session.approval_requested",
+  "session.turn_completed",
+  "session.ended",
+  "session.failed",
 ] as const;
 const webhookEvent = z.enum(WEBHOOK_EVENTS);
 export type WebhookEvent = z.infer<typeof webhookEvent>;

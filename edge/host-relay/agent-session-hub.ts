@@ -1,0 +1,229 @@
+import { KaiError, messageOf } from "../../shared/errors";
+import {
+  type AgentMessage,
+  type AgentSessionEvent,
+  type AgentSessionState,
+  agentSessionClientFrame,
+  agentSessionEvent,
+  type ApprovalOptionKind,
+} from "../../shared/schemas/agent-sessions";
+import { agentSessionState as stateSchema } from "../../shared/schemas/agent-sessions";
+import {
+  applyState,
+  liveSessionsOfHost,
+  markHostSessionsDisconnected,
+  recordApproval,
+  settleApproval,
+} from "../agent-sessions/store";
+import { database } from "../db/client";
+import type { Bindings } from "../env";
+import type { Ask } from "../relay/relay";
+import { ApprovalBook, type Decision } from "./approval-book";
+import type { OrderedWork } from "./ordered-work";
+import { SessionLog } from "./session-log";
+import { SessionViewers } from "./session-viewers";
+import type { WebhookQueue } from "./webhook-queue";
+
+/** A turn someone waits for synchronously (`POST /api/v1/agent-chats`). */
+interface Waiter {
+  sessionId: string;
+  events: AgentMessage[];
+  settle: (events: AgentMessage[]) => void;
+}
+
+/** The host's owner: every session on a host belongs to the user who enrolled it. */
+interface Owner {
+  userId: string;
+  hostId: string;
+}
+
+const kindOf = (decision: Decision): ApprovalOptionKind | "cancelled" =>
+  decision === "allow" ? "allow_once" : decision === "reject" ? "reject_once" : decision;
+
+/**
+ * The agent sessions of one host, inside its relay: the messages kai-agent sends are numbered
+ * by session, stored (session-log.ts), fanned out to the session's viewers
+ * (session-viewers.ts), and their approvals recorded (approval-book.ts, and D1 for the
+ * cross-host inbox). D1's session rows change on state transitions only, through the host's
+ * ordered work, never per message.
+ */
+export class AgentSessionHub {
+  readonly #log: SessionLog;
+  readonly #approvals: ApprovalBook;
+  readonly #viewers: SessionViewers;
+  readonly #waiters = new Map<string, Waiter>();
+
+  constructor(
+    ctx: DurableObjectState,
+    private readonly env: Bindings,
+    private readonly work: OrderedWork,
+    private readonly webhooks: WebhookQueue,
+  ) {
+    this.#log = new SessionLog(ctx.storage.sql);
+    this.#approvals = new ApprovalBook(ctx.storage.sql);
+    this.#viewers = new SessionViewers(ctx);
+  }
+
+  get viewers(): SessionViewers {
+    return this.#viewers;
+  }
+
+  get log(): SessionLog {
+    return this.#log;
+  }
+
+  /** An `agent.session` event from kai-agent. */
+  received(owner: Owner, data: unknown, ask: Ask | undefined): void {
+    const event = agentSessionEvent.safeParse(data);
+    if (!event.success) {
+      console.error(`host ${owner.hostId}: an agent.session event does not match its schema; dropped`);
+      return;
+    }
+    if (event.data.kind === "message") this.#message(owner, event.data, ask);
+    else this.#state(owner, event.data.sessionId, event.data.state);
+  }
+
+  #message(owner: Owner, event: Extract<AgentSessionEvent, { kind: "message" }>, ask: Ask | undefined): void {
+    const { sessionId, message } = event;
+    if (this.#log.append(sessionId, message) === "duplicate") return;
+    const watchers = this.#viewers.broadcast(sessionId, message);
+    const db = database(this.env.DB);
+    const approval = message.approval;
+    if (approval?.state === "pending") {
+      this.#approvals.requested(sessionId, approval, message.tool_call_id ?? null, message.seq);
+      this.work.add("recording an approval", () => recordApproval(db, { ...owner, sessionId, message, approval }));
+      this.webhooks.emit(owner.userId, "session.approval_requested", {
+        sessionId,
+        hostId: owner.hostId,
+        approvalId: approval.id,
+        tool: message.tool ?? null,
+        title: message.content ?? null,
+      });
+      // A turn someone waits for synchronously (agent-chats) that nobody watches cannot be approved
+      // by anyone: its tool calls that need approval are refused at once rather than left to expire.
+      if (watchers === 0 && message.run_id && this.#waiters.has(message.run_id)) {
+        void this.answer(sessionId, approval.id, "reject", ask).catch(() => undefined);
+      }
+    } else if (approval) {
+      this.#approvals.settled(sessionId, approval);
+      this.work.add("settling an approval", () => settleApproval(db, approval));
+    }
+    const waiter = message.run_id ? this.#waiters.get(message.run_id) : undefined;
+    if (waiter) {
+      waiter.events.push(message);
+      if (message.type === "done" || message.type === "error") {
+        this.#waiters.delete(message.run_id ?? "");
+        waiter.settle(waiter.events);
+      }
+    }
+    if (message.type === "done") {
+      const stopReason = message.content ?? null;
+      this.webhooks.emit(owner.userId, "session.turn_completed", { sessionId, runId: message.run_id, stopReason });
+    }
+  }
+
+  #state(owner: Owner, sessionId: string, state: AgentSessionState): void {
+    const db = database(this.env.DB);
+    this.work.add("recording an agent session's state", () => applyState(db, sessionId, state));
+    if (state.status === "ended") this.webhooks.emit(owner.userId, "session.ended", { sessionId });
+    if (state.status === "failed") {
+      this.webhooks.emit(owner.userId, "session.failed", { sessionId, error: state.error ?? null });
+    }
+    // A turn that ends without its done (the process died) still ends for whoever waits on it.
+    if (state.status === "interrupted" || state.status === "failed" || state.status === "ended") {
+      for (const [runId, waiter] of this.#waiters) {
+        if (waiter.sessionId !== sessionId) continue;
+        this.#waiters.delete(runId);
+        waiter.settle(waiter.events);
+      }
+    }
+  }
+
+  /**
+   * A person's answer (REST or a viewer socket). The first answer wins; it is delivered to the
+   * agent now if it is connected, or when it reconnects (`reconnected`).
+   */
+  async answer(sessionId: string, approvalId: string, decision: Decision, ask: Ask | undefined): Promise<void> {
+    const verdict = this.#approvals.answer(sessionId, approvalId, decision);
+    if (verdict === "not_found") throw new KaiError("NOT_FOUND", "no such approval in this session");
+    if (verdict === "already_resolved") {
+      throw new KaiError("CONFLICT", "this approval is already resolved (answered elsewhere, expired or cancelled)");
+    }
+    if (ask) await this.#deliver(ask);
+  }
+
+  /** Sends every answer the agent has not received yet; one it refuses (expired meanwhile) is settled by its report. */
+  async #deliver(ask: Ask): Promise<void> {
+    for (const answer of this.#approvals.undelivered()) {
+      try {
+        await ask("agentSession.answer", {
+          sessionId: answer.sessionId,
+          approvalId: answer.approvalId,
+          kind: kindOf(answer.decision),
+        });
+        this.#approvals.delivered(answer.approvalId);
+      } catch (error) {
+        if (error instanceof KaiError && (error.code === "CONFLICT" || error.code === "NOT_FOUND")) {
+          // Settled on the agent already (expired, withdrawn, the session gone): its own report says how.
+          this.#approvals.delivered(answer.approvalId);
+        } else {
+          console.error(`delivering approval ${answer.approvalId} failed (${messageOf(error)}); retried on reconnect`);
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * The agent is back: it re-sends what the log lacks of each session it still runs (as events,
+   * before its reply), says what it knows, and receives the answers given while it was away.
+   */
+  async reconnected(owner: Owner, ask: Ask): Promise<void> {
+    const db = database(this.env.DB);
+    const known = await liveSessionsOfHost(db, owner.hostId);
+    if (known.length > 0) {
+      const sessions = known.map((id) => ({ sessionId: id, lastSeq: this.#log.lastSeq(id) }));
+      const reply = await ask("agentSession.sync", { sessions });
+      for (const entry of reply.sessions) {
+        this.#state(owner, entry.sessionId, stateSchema.parse(entry.state));
+      }
+    }
+    await this.#deliver(ask);
+  }
+
+  /** The host's connection is gone: its running sessions are `disconnected` until it returns. */
+  hostOffline(owner: Owner): void {
+    const db = database(this.env.DB);
+    this.work.add("marking agent sessions disconnected", () => markHostSessionsDisconnected(db, owner.hostId));
+  }
+
+  /** Registers a turn someone waits for; resolves with its messages at `done` or `error`. */
+  waitForRun(sessionId: string, runId: string): Promise<AgentMessage[]> {
+    return new Promise((settle) => this.#waiters.set(runId, { sessionId, events: [], settle }));
+  }
+
+  forgetRun(runId: string): void {
+    this.#waiters.delete(runId);
+  }
+
+  /** A viewer's own frame: a message, a cancel or an answer, as its REST route would do. */
+  async viewerFrame(sessionId: string, text: string, prompt: (content: string) => Promise<void>, ask?: Ask) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const frame = agentSessionClientFrame.safeParse(parsed);
+    if (!frame.success) {
+      throw new KaiError("VALIDATION_ERROR", "send {type:'message',content}, {type:'cancel'} or {type:'approval',...}");
+    }
+    if (frame.data.type === "message") return prompt(frame.data.content);
+    if (!ask) throw new KaiError("AGENT_OFFLINE", "the host agent is not connected; the session resumes when it is");
+    if (frame.data.type === "cancel") {
+      await ask("agentSession.cancel", { sessionId });
+      return;
+    }
+    return this.answer(sessionId, frame.data.approval_id, frame.data.decision, ask);
+  }
+}
