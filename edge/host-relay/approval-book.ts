@@ -122,11 +122,11 @@ export class ApprovalBook {
     return "accepted";
   }
 
-  /** Answers the agent has not confirmed yet, oldest first: send each with `agentSession.answer`. */
+  /** Answers the agent has not confirmed yet, in about the order given: send each with `agentSession.answer`. */
   undelivered(): UndeliveredAnswer[] {
     return this.#sql()
       .exec<Row>(
-        "SELECT * FROM agent_approvals WHERE state = 'pending' AND answer IS NOT NULL AND delivered = 0 ORDER BY answered_at",
+        "SELECT * FROM agent_approvals WHERE state = 'pending' AND answer IS NOT NULL AND delivered = 0 ORDER BY answered_at, rowid",
       )
       .toArray()
       .map((row) => ({ sessionId: row.session_id, approvalId: row.id, kind: kindOf(row.answer) }));
