@@ -1,0 +1,186 @@
+import { z } from "zod";
+import { type ApprovalInfo, approvalOptionKind } from "../../shared/schemas/agent-sessions";
+
+/** A person's answer: an option kind (Kai picks the agent's option of that kind) or `cancelled`. */
+const approvalAnswer = approvalOptionKind.or(z.literal("cancelled"));
+export type ApprovalAnswer = z.infer<typeof approvalAnswer>;
+
+/** An answer to hand to the agent: exactly the params of `agentSession.answer`. */
+export interface UndeliveredAnswer {
+  sessionId: string;
+  approvalId: string;
+  kind: ApprovalAnswer;
+}
+
+/** An approval still waiting for a person. */
+export interface PendingApproval {
+  sessionId: string;
+  approvalId: string;
+  toolCallId: string | null;
+  /** The seq of the message that asked. */
+  seq: number;
+  options: ApprovalInfo["options"];
+  expiresAt: string;
+}
+
+type AnswerOutcome = "accepted" | "already_resolved" | "not_found" | "no_such_option";
+
+interface Row extends Record<string, string | number | null> {
+  id: string;
+  session_id: string;
+  tool_call_id: string | null;
+  seq: number;
+  state: string;
+  options: string;
+  expires_at: string;
+  answer: string | null;
+}
+
+/**
+ * The approvals of this host's agent sessions, in the object's own SQLite: the one place
+ * where "the first answer wins" is decided, because everything here is synchronous and the
+ * object runs one thing at a time, so two answers cannot both see the approval open.
+ *
+ * State machine of one approval (`state` is the contract's ApprovalInfo state):
+ *
+ *     requested ──► pending, no answer ──answer()──► pending, answered, undelivered
+ *                      │                                   │ delivered()
+ *                      │                                   ▼
+ *                      │                          pending, answered, delivered
+ *                      │                                   │
+ *                      └──────────── settled() ────────────┴──► allowed | rejected | cancelled
+ *
+ * - The first answer is recorded at once (`accepted`), even while the host is offline; a later
+ *   one, or one for a settled or expired approval, is `already_resolved`.
+ * - Answers are sent to the agent from `undelivered()` right away when it is connected and
+ *   again after it reconnects, until `delivered()`; an answer the agent refuses because it
+ *   already resolved the approval is marked delivered too, and its `settled` follows.
+ * - The agent has the last word: `settled()` records what the agent reports, even when a
+ *   person's answer came first (the approval expired or was withdrawn before the answer
+ *   reached it), and an answer not yet delivered is then dropped.
+ */
+export class ApprovalBook {
+  #ready = false;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** An agent message asks for permission (idempotent: a resent message changes nothing). */
+  requested(sessionId: string, approval: ApprovalInfo, toolCallId: string | undefined, seq: number): void {
+    this.#sql().exec(
+      `INSERT INTO agent_approvals (id, session_id, tool_call_id, seq, state, options, expires_at)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`,
+      approval.id,
+      sessionId,
+      toolCallId ?? null,
+      seq,
+      JSON.stringify(approval.options),
+      approval.expires_at,
+    );
+  }
+
+  /**
+   * An agent message reports how the approval ended. Recorded even for one never seen
+   * asking (its message was trimmed, or came before this object stored any), so a late
+   * answer is told `already_resolved` rather than `not_found`.
+   */
+  settled(sessionId: string, approval: ApprovalInfo): void {
+    if (approval.state === "pending") return;
+    const sql = this.#sql();
+    sql.exec(
+      `INSERT INTO agent_approvals (id, session_id, seq, state, options, expires_at, option_id, reason)
+       VALUES (?, ?, 0, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, option_id = excluded.option_id, reason = excluded.reason`,
+      approval.id,
+      sessionId,
+      approval.state,
+      JSON.stringify(approval.options),
+      approval.expires_at,
+      approval.option_id ?? null,
+      approval.reason ?? null,
+    );
+  }
+
+  /**
+   * A person answers. `no_such_option` when the approval offers no option of that kind (the
+   * agent would refuse it); an approval past its `expires_at` is `already_resolved`: the
+   * agent has refused it on its own, even if its report has not arrived yet.
+   */
+  answer(sessionId: string, approvalId: string, kind: ApprovalAnswer, now = Date.now()): AnswerOutcome {
+    const sql = this.#sql();
+    const row = sql
+      .exec<Row>("SELECT * FROM agent_approvals WHERE id = ? AND session_id = ?", approvalId, sessionId)
+      .toArray()[0];
+    if (!row) return "not_found";
+    if (row.state !== "pending" || row.answer !== null || Date.parse(row.expires_at) <= now) return "already_resolved";
+    if (kind !== "cancelled" && !optionsOf(row).some((option) => option.kind === kind)) return "no_such_option";
+    sql.exec(
+      "UPDATE agent_approvals SET answer = ?, answered_at = ?, delivered = 0 WHERE id = ?",
+      kind,
+      now,
+      approvalId,
+    );
+    return "accepted";
+  }
+
+  /** Answers the agent has not confirmed yet, in about the order given: send each with `agentSession.answer`. */
+  undelivered(): UndeliveredAnswer[] {
+    return this.#sql()
+      .exec<Row>(
+        "SELECT * FROM agent_approvals WHERE state = 'pending' AND answer IS NOT NULL AND delivered = 0 ORDER BY answered_at, rowid",
+      )
+      .toArray()
+      .map((row) => ({ sessionId: row.session_id, approvalId: row.id, kind: kindOf(row.answer) }));
+  }
+
+  /** The agent took the answer (or refused it as already resolved): it is not sent again. */
+  delivered(approvalId: string): void {
+    this.#sql().exec("UPDATE agent_approvals SET delivered = 1 WHERE id = ?", approvalId);
+  }
+
+  /** Approvals no one has answered yet (of one session, or all), oldest first. */
+  pending(sessionId?: string): PendingApproval[] {
+    const open = "state = 'pending' AND answer IS NULL";
+    const sql = this.#sql();
+    const rows = sessionId
+      ? sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${open} AND session_id = ? ORDER BY seq`, sessionId)
+      : sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${open} ORDER BY session_id, seq`);
+    return rows.toArray().map((row) => ({
+      sessionId: row.session_id,
+      approvalId: row.id,
+      toolCallId: row.tool_call_id,
+      seq: row.seq,
+      options: optionsOf(row),
+      expiresAt: row.expires_at,
+    }));
+  }
+
+  /** Drops a deleted session's approvals. */
+  forget(sessionId: string): void {
+    this.#sql().exec("DELETE FROM agent_approvals WHERE session_id = ?", sessionId);
+  }
+
+  #sql(): SqlStorage {
+    const sql = this.storage.sql;
+    if (this.#ready) return sql;
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS agent_approvals (
+         id TEXT PRIMARY KEY, session_id TEXT NOT NULL, tool_call_id TEXT, seq INTEGER NOT NULL,
+         state TEXT NOT NULL, options TEXT NOT NULL, expires_at TEXT NOT NULL,
+         option_id TEXT, reason TEXT, answer TEXT, answered_at INTEGER, delivered INTEGER NOT NULL DEFAULT 0
+       )`,
+    );
+    sql.exec("CREATE INDEX IF NOT EXISTS agent_approvals_session_idx ON agent_approvals (session_id, seq)");
+    this.#ready = true;
+    return sql;
+  }
+}
+
+/** Written only from a parsed ApprovalInfo's options. */
+function optionsOf(row: Row): ApprovalInfo["options"] {
+  return JSON.parse(row.options);
+}
+
+/** Written only by `answer` from an ApprovalAnswer; parsed anyway, since a wrong kind would reach the agent. */
+function kindOf(answer: string | null): ApprovalAnswer {
+  return approvalAnswer.parse(answer);
+}
