@@ -137,14 +137,18 @@ export class ApprovalBook {
     this.#sql().exec("UPDATE agent_approvals SET delivered = 1 WHERE id = ?", approvalId);
   }
 
-  /** Approvals no one has answered yet (of one session, or all), oldest first. */
-  pending(sessionId?: string): PendingApproval[] {
-    const open = "state = 'pending' AND answer IS NULL";
+  /**
+   * Approvals no one has answered yet and not expired (of one session, or all), oldest first.
+   * Expiry is compared as time, not as text: the agent's timestamps may differ in precision.
+   */
+  pending(sessionId?: string, now = Date.now()): PendingApproval[] {
+    const unanswered = "state = 'pending' AND answer IS NULL";
     const sql = this.#sql();
     const rows = sessionId
-      ? sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${open} AND session_id = ? ORDER BY seq`, sessionId)
-      : sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${open} ORDER BY session_id, seq`);
-    return rows.toArray().map((row) => ({
+      ? sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${unanswered} AND session_id = ? ORDER BY seq`, sessionId)
+      : sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${unanswered} ORDER BY session_id, seq`);
+    const open = rows.toArray().filter((row) => Date.parse(row.expires_at) > now);
+    return open.map((row) => ({
       sessionId: row.session_id,
       approvalId: row.id,
       toolCallId: row.tool_call_id,

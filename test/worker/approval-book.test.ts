@@ -69,8 +69,13 @@ describe("ApprovalBook: the first answer wins, and reaches the agent even if it 
       expect(book.answer(session, limited.id, "reject_always")).toBe("no_such_option");
       expect(book.answer(session, limited.id, "cancelled")).toBe("accepted");
 
-      const expiring = asking("2026-01-01T00:00:00.000Z");
+      const expiring = asking("2026-01-01T00:00:00Z");
       book.requested(session, expiring, undefined, 2);
+      // Compared as times: "…00Z" and "…00.500Z" would sort the other way round as text.
+      expect(book.pending(session, Date.parse("2025-12-31T23:59:59.500Z")).map((open) => open.approvalId)).toEqual([
+        expiring.id,
+      ]);
+      expect(book.pending(session, Date.parse("2026-01-01T00:00:00.500Z"))).toEqual([]);
       expect(book.answer(session, expiring.id, "allow_once", Date.parse("2026-01-01T00:00:01Z"))).toBe(
         "already_resolved",
       );
