@@ -126,7 +126,8 @@ export class ApprovalBook {
   undelivered(): UndeliveredAnswer[] {
     return this.#sql()
       .exec<Row>(
-        "SELECT * FROM agent_approvals WHERE state = 'pending' AND answer IS NOT NULL AND delivered = 0 ORDER BY answered_at, rowid",
+        `SELECT * FROM agent_approvals WHERE state = 'pending' AND answer IS NOT NULL AND delivered = 0
+         ORDER BY answered_at, rowid`,
       )
       .toArray()
       .map((row) => ({ sessionId: row.session_id, approvalId: row.id, kind: kindOf(row.answer) }));

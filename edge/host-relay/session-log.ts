@@ -61,7 +61,8 @@ export class SessionLog {
       );
       sql.exec(
         `INSERT INTO agent_session_logs (session_id, last_seq, count, bytes) VALUES (?, ?, 1, ?)
-         ON CONFLICT (session_id) DO UPDATE SET last_seq = excluded.last_seq, count = count + 1, bytes = bytes + excluded.bytes`,
+         ON CONFLICT (session_id) DO UPDATE
+         SET last_seq = excluded.last_seq, count = count + 1, bytes = bytes + excluded.bytes`,
         sessionId,
         message.seq,
         bytes,

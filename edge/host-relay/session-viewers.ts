@@ -51,8 +51,8 @@ export class SessionViewers {
     const { messages, expired } = log.replay(sessionId, since);
     if (expired) {
       const lost = expired.oldest - 1;
-      const error = `messages ${since + 1} to ${lost} of this session are no longer kept; the replay starts at ${expired.oldest}`;
-      this.#send(server, { type: "error", seq: lost, error });
+      const error = `messages ${since + 1} to ${lost} of this session are no longer kept`;
+      this.#send(server, { type: "error", seq: lost, error: `${error}; the replay starts at ${expired.oldest}` });
     }
     for (const message of messages) this.#send(server, message);
     return client;

@@ -101,7 +101,7 @@ describe("agent sessions in D1", () => {
     expect(capped.total).toBe(MAX_PAGE_SIZE + 6);
   });
 
-  it("writes transitions: keeps what a state leaves out, clears the error, never lowers last_seq, stamps the end", async () => {
+  it("writes transitions: keeps what a state omits, clears the error, raises last_seq only, sets endedAt", async () => {
     const alice = await owner();
     const session = await newSession(alice);
     const running = await applyAgentSessionState(db(), alice.hostId, session.id, {

@@ -114,7 +114,7 @@ describe("ApprovalBook: the first answer wins, and reaches the agent even if it 
     });
   });
 
-  it("ends as the agent reports when the approval expired or was withdrawn before a person's answer reached it", async () => {
+  it("ends as the agent reports when it expired or was withdrawn before a person's answer reached it", async () => {
     await runInDurableObject(hostRelay(), (_instance, state) => {
       const book = new ApprovalBook(state.storage);
       const session = crypto.randomUUID();
@@ -135,7 +135,7 @@ describe("ApprovalBook: the first answer wins, and reaches the agent even if it 
     });
   });
 
-  it("knows a resolution it never saw asked, ignores a pending one passed as settled, and forgets a session", async () => {
+  it("knows a resolution it never saw asked, ignores a pending one as settled, and forgets a session", async () => {
     await runInDurableObject(hostRelay(), (_instance, state) => {
       const book = new ApprovalBook(state.storage);
       const session = crypto.randomUUID();
