@@ -25,7 +25,7 @@ CREATE TABLE `agent_sessions` (
 	`user_id` text NOT NULL,
 	`host_id` text NOT NULL,
 	`workspace_id` text NOT NULL,
-	`profile` text NOT NULL,
+	`profile` text,
 	`status` text NOT NULL,
 	`title` text,
 	`acp_session_id` text,

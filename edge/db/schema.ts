@@ -272,7 +272,8 @@ export const agentSessions = sqliteTable(
     workspaceId: text("workspace_id")
       .notNull()
       .references(() => catalogItems.id, { onDelete: "cascade" }),
-    profile: text("profile").notNull(),
+    /** The profile the agent ran the session with (null until it has started). */
+    profile: text("profile"),
     status: text("status").$type<AgentSessionStatus>().notNull(),
     title: text("title"),
     /** The agent's own session id, which ACP's session/resume or session/load takes. */
