@@ -81,6 +81,11 @@ describe("SessionViewers: replay, then live, to every viewer of a session", () =
       expect(notice?.error).toContain("starts at 7");
       expect(rest).toEqual(range(7, 10).map(text));
 
+      // A since that did not parse is 0: the notice, then everything kept.
+      const unparsed = watch(viewers.accept(session, Number("later"), null, log));
+      await expect.poll(() => seqsOf(unparsed)).toEqual([6, 7, 8, 9, 10]);
+      expect(unparsed.messages[0]?.error).toContain("messages 1 to 6");
+
       // Resuming from the notice's seq gets the kept messages and no notice.
       const resumed = watch(viewers.accept(session, 6, null, log));
       publish(log, viewers, session, text(11));
