@@ -1,5 +1,8 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { AgentSessionStatus, ApprovalInfo } from "../../shared/schemas/agent-sessions";
+
+type ApprovalState = ApprovalInfo["state"];
 
 /**
  * The source of truth for D1. `npm run db:generate` turns changes here into a new file in
@@ -249,4 +252,83 @@ export const webhookAttempts = sqliteTable(
     error: text("error"),
   },
   (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId)],
+);
+
+/**
+ * A coding agent's session in a workspace. Its messages live in the host's Durable Object
+ * (capped per session), not here: this row changes on transitions only (status, title,
+ * usage, the last seq), never per message.
+ */
+export const agentSessions = sqliteTable(
+  "agent_sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    hostId: text("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => catalogItems.id, { onDelete: "cascade" }),
+    /** The profile the agent ran the session with (null until it has started). */
+    profile: text("profile"),
+    status: text("status").$type<AgentSessionStatus>().notNull(),
+    title: text("title"),
+    /** The agent's own session id, which ACP's session/resume or session/load takes. */
+    acpSessionId: text("acp_session_id"),
+    /** The newest message number the edge has heard of, as of the last transition. */
+    lastSeq: integer("last_seq").notNull().default(0),
+    stopReason: text("stop_reason"),
+    error: text("error"),
+    /** The agent's last usage report (AgentUsage), as JSON. */
+    usageJson: text("usage_json"),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("agent_sessions_user_created_idx").on(t.userId, t.createdAt),
+    index("agent_sessions_user_workspace_idx").on(t.userId, t.workspaceId, t.createdAt),
+    index("agent_sessions_user_status_idx").on(t.userId, t.status, t.createdAt),
+    index("agent_sessions_host_idx").on(t.hostId),
+  ],
+);
+
+/**
+ * A permission an agent asked for, stored when it asks, for the inbox across hosts. Who
+ * answers first is decided in the host's Durable Object; this row records how it ended.
+ */
+export const agentApprovals = sqliteTable(
+  "agent_approvals",
+  {
+    id: text("id").primaryKey(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => agentSessions.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    hostId: text("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    toolCallId: text("tool_call_id"),
+    tool: text("tool"),
+    title: text("title"),
+    /** The options offered (ApprovalOption[]), as JSON. */
+    optionsJson: text("options_json").notNull(),
+    /** pending, allowed, rejected or cancelled (ApprovalInfo's state). */
+    state: text("state").$type<ApprovalState>().notNull().default("pending"),
+    optionId: text("option_id"),
+    /** answered, expired, turn_cancelled or withdrawn. */
+    reason: text("reason"),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    resolvedAt: integer("resolved_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("agent_approvals_user_state_idx").on(t.userId, t.state, t.createdAt),
+    index("agent_approvals_session_idx").on(t.sessionId),
+  ],
 );

@@ -1,15 +1,23 @@
 import { z } from "zod";
 import { type ApprovalInfo, approvalOptionKind } from "../../shared/schemas/agent-sessions";
 
-/** A person's answer: an option kind (Kai picks the agent's option of that kind) or `cancelled`. */
-const approvalAnswer = approvalOptionKind.or(z.literal("cancelled"));
-export type ApprovalAnswer = z.infer<typeof approvalAnswer>;
+/** What the agent is told: an option kind (it picks its own option of that kind) or `cancelled`. */
+const answerKind = approvalOptionKind.or(z.literal("cancelled"));
+type AnswerKind = z.infer<typeof answerKind>;
 
-/** An answer to hand to the agent: exactly the params of `agentSession.answer`. */
+/**
+ * A person's answer: `allow` or `reject` (the API's words), an exact option kind, or
+ * `cancelled`. `allow` means allow_once only, never more than was asked; `reject` means
+ * reject_once, or reject_always when that is the only refusal offered (refusing more is safe).
+ */
+export type Decision = "allow" | "reject" | AnswerKind;
+
+/** An answer to hand to the agent: `{sessionId, approvalId, kind}` are the params of `agentSession.answer`. */
 export interface UndeliveredAnswer {
   sessionId: string;
   approvalId: string;
-  kind: ApprovalAnswer;
+  decision: Decision;
+  kind: AnswerKind;
 }
 
 /** An approval still waiting for a person. */
@@ -34,6 +42,7 @@ interface Row extends Record<string, string | number | null> {
   options: string;
   expires_at: string;
   answer: string | null;
+  kind: string | null;
 }
 
 /**
@@ -62,10 +71,10 @@ interface Row extends Record<string, string | number | null> {
 export class ApprovalBook {
   #ready = false;
 
-  constructor(private readonly storage: DurableObjectStorage) {}
+  constructor(private readonly sqlite: SqlStorage) {}
 
   /** An agent message asks for permission (idempotent: a resent message changes nothing). */
-  requested(sessionId: string, approval: ApprovalInfo, toolCallId: string | undefined, seq: number): void {
+  requested(sessionId: string, approval: ApprovalInfo, toolCallId: string | null | undefined, seq: number): void {
     this.#sql().exec(
       `INSERT INTO agent_approvals (id, session_id, tool_call_id, seq, state, options, expires_at)
        VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -101,20 +110,23 @@ export class ApprovalBook {
   }
 
   /**
-   * A person answers. `no_such_option` when the approval offers no option of that kind (the
-   * agent would refuse it); an approval past its `expires_at` is `already_resolved`: the
-   * agent has refused it on its own, even if its report has not arrived yet.
+   * A person answers. `no_such_option` when the approval offers no option for the decision
+   * (the agent would refuse it): nothing is recorded, the approval stays open. An approval
+   * past its `expires_at` is `already_resolved`: the agent refuses it on its own, even if its
+   * report has not arrived yet.
    */
-  answer(sessionId: string, approvalId: string, kind: ApprovalAnswer, now = Date.now()): AnswerOutcome {
+  answer(sessionId: string, approvalId: string, decision: Decision, now = Date.now()): AnswerOutcome {
     const sql = this.#sql();
     const row = sql
       .exec<Row>("SELECT * FROM agent_approvals WHERE id = ? AND session_id = ?", approvalId, sessionId)
       .toArray()[0];
     if (!row) return "not_found";
     if (row.state !== "pending" || row.answer !== null || Date.parse(row.expires_at) <= now) return "already_resolved";
-    if (kind !== "cancelled" && !optionsOf(row).some((option) => option.kind === kind)) return "no_such_option";
+    const kind = kindFor(decision, optionsOf(row));
+    if (!kind) return "no_such_option";
     sql.exec(
-      "UPDATE agent_approvals SET answer = ?, answered_at = ?, delivered = 0 WHERE id = ?",
+      "UPDATE agent_approvals SET answer = ?, kind = ?, answered_at = ?, delivered = 0 WHERE id = ?",
+      decision,
       kind,
       now,
       approvalId,
@@ -126,10 +138,16 @@ export class ApprovalBook {
   undelivered(): UndeliveredAnswer[] {
     return this.#sql()
       .exec<Row>(
-        "SELECT * FROM agent_approvals WHERE state = 'pending' AND answer IS NOT NULL AND delivered = 0 ORDER BY answered_at, rowid",
+        `SELECT * FROM agent_approvals WHERE state = 'pending' AND answer IS NOT NULL AND delivered = 0
+         ORDER BY answered_at, rowid`,
       )
       .toArray()
-      .map((row) => ({ sessionId: row.session_id, approvalId: row.id, kind: kindOf(row.answer) }));
+      .map((row) => ({
+        sessionId: row.session_id,
+        approvalId: row.id,
+        decision: decisionOf(row.answer),
+        kind: answerKind.parse(row.kind),
+      }));
   }
 
   /** The agent took the answer (or refused it as already resolved): it is not sent again. */
@@ -137,14 +155,18 @@ export class ApprovalBook {
     this.#sql().exec("UPDATE agent_approvals SET delivered = 1 WHERE id = ?", approvalId);
   }
 
-  /** Approvals no one has answered yet (of one session, or all), oldest first. */
-  pending(sessionId?: string): PendingApproval[] {
-    const open = "state = 'pending' AND answer IS NULL";
+  /**
+   * Approvals no one has answered yet and not expired (of one session, or all), oldest first.
+   * Expiry is compared as time, not as text: the agent's timestamps may differ in precision.
+   */
+  pending(sessionId?: string, now = Date.now()): PendingApproval[] {
+    const unanswered = "state = 'pending' AND answer IS NULL";
     const sql = this.#sql();
     const rows = sessionId
-      ? sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${open} AND session_id = ? ORDER BY seq`, sessionId)
-      : sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${open} ORDER BY session_id, seq`);
-    return rows.toArray().map((row) => ({
+      ? sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${unanswered} AND session_id = ? ORDER BY seq`, sessionId)
+      : sql.exec<Row>(`SELECT * FROM agent_approvals WHERE ${unanswered} ORDER BY session_id, seq`);
+    const open = rows.toArray().filter((row) => Date.parse(row.expires_at) > now);
+    return open.map((row) => ({
       sessionId: row.session_id,
       approvalId: row.id,
       toolCallId: row.tool_call_id,
@@ -160,13 +182,13 @@ export class ApprovalBook {
   }
 
   #sql(): SqlStorage {
-    const sql = this.storage.sql;
+    const sql = this.sqlite;
     if (this.#ready) return sql;
     sql.exec(
       `CREATE TABLE IF NOT EXISTS agent_approvals (
          id TEXT PRIMARY KEY, session_id TEXT NOT NULL, tool_call_id TEXT, seq INTEGER NOT NULL,
          state TEXT NOT NULL, options TEXT NOT NULL, expires_at TEXT NOT NULL,
-         option_id TEXT, reason TEXT, answer TEXT, answered_at INTEGER, delivered INTEGER NOT NULL DEFAULT 0
+         option_id TEXT, reason TEXT, answer TEXT, kind TEXT, answered_at INTEGER, delivered INTEGER NOT NULL DEFAULT 0
        )`,
     );
     sql.exec("CREATE INDEX IF NOT EXISTS agent_approvals_session_idx ON agent_approvals (session_id, seq)");
@@ -180,7 +202,17 @@ function optionsOf(row: Row): ApprovalInfo["options"] {
   return JSON.parse(row.options);
 }
 
-/** Written only by `answer` from an ApprovalAnswer; parsed anyway, since a wrong kind would reach the agent. */
-function kindOf(answer: string | null): ApprovalAnswer {
-  return approvalAnswer.parse(answer);
+/** The kind to tell the agent for a decision, among the options it offered; undefined when none fits. */
+function kindFor(decision: Decision, options: ApprovalInfo["options"]): AnswerKind | undefined {
+  if (decision === "cancelled") return decision;
+  const wanted =
+    decision === "allow" ? ["allow_once"] : decision === "reject" ? ["reject_once", "reject_always"] : [decision];
+  return wanted.map((kind) => options.find((option) => option.kind === kind)?.kind).find((kind) => kind !== undefined);
+}
+
+const decisionSchema = z.enum(["allow", "reject"]).or(answerKind);
+
+/** Written only by `answer`; parsed anyway, since a wrong one would reach the agent. */
+function decisionOf(answer: string | null): Decision {
+  return decisionSchema.parse(answer);
 }

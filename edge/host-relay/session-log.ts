@@ -37,7 +37,7 @@ export class SessionLog {
   #ready = false;
 
   constructor(
-    private readonly storage: DurableObjectStorage,
+    private readonly sqlite: SqlStorage,
     private readonly limits: SessionLogLimits = DEFAULT_LIMITS,
   ) {}
 
@@ -48,27 +48,28 @@ export class SessionLog {
    */
   append(sessionId: string, message: AgentMessage): "stored" | "duplicate" {
     const sql = this.#sql();
-    return this.storage.transactionSync(() => {
-      if (message.seq <= this.lastSeq(sessionId)) return "duplicate";
-      const body = JSON.stringify(message);
-      const bytes = utf8.encode(body).length;
-      sql.exec(
-        "INSERT INTO agent_messages (session_id, seq, body, bytes) VALUES (?, ?, ?, ?)",
-        sessionId,
-        message.seq,
-        body,
-        bytes,
-      );
-      sql.exec(
-        `INSERT INTO agent_session_logs (session_id, last_seq, count, bytes) VALUES (?, ?, 1, ?)
-         ON CONFLICT (session_id) DO UPDATE SET last_seq = excluded.last_seq, count = count + 1, bytes = bytes + excluded.bytes`,
-        sessionId,
-        message.seq,
-        bytes,
-      );
-      this.#trim(sessionId, message.seq);
-      return "stored";
-    });
+    if (message.seq <= this.lastSeq(sessionId)) return "duplicate";
+    const body = JSON.stringify(message);
+    const bytes = utf8.encode(body).length;
+    // No await until the end: the object's storage commits these writes together. REPLACE
+    // heals a row left by a write that failed halfway, rather than failing on it forever.
+    sql.exec(
+      "INSERT OR REPLACE INTO agent_messages (session_id, seq, body, bytes) VALUES (?, ?, ?, ?)",
+      sessionId,
+      message.seq,
+      body,
+      bytes,
+    );
+    sql.exec(
+      `INSERT INTO agent_session_logs (session_id, last_seq, count, bytes) VALUES (?, ?, 1, ?)
+         ON CONFLICT (session_id) DO UPDATE
+         SET last_seq = excluded.last_seq, count = count + 1, bytes = bytes + excluded.bytes`,
+      sessionId,
+      message.seq,
+      bytes,
+    );
+    this.#trim(sessionId, message.seq);
+    return "stored";
   }
 
   /**
@@ -111,10 +112,8 @@ export class SessionLog {
   /** Drops the session's messages and its numbering (the session was deleted). */
   forget(sessionId: string): void {
     const sql = this.#sql();
-    this.storage.transactionSync(() => {
-      sql.exec("DELETE FROM agent_messages WHERE session_id = ?", sessionId);
-      sql.exec("DELETE FROM agent_session_logs WHERE session_id = ?", sessionId);
-    });
+    sql.exec("DELETE FROM agent_messages WHERE session_id = ?", sessionId);
+    sql.exec("DELETE FROM agent_session_logs WHERE session_id = ?", sessionId);
   }
 
   #oldest(sessionId: string): number | undefined {
@@ -160,7 +159,7 @@ export class SessionLog {
 
   /** The tables, created on first use by this instance of the object rather than on every wake. */
   #sql(): SqlStorage {
-    const sql = this.storage.sql;
+    const sql = this.sqlite;
     if (this.#ready) return sql;
     sql.exec(
       `CREATE TABLE IF NOT EXISTS agent_messages (

@@ -41,18 +41,20 @@ export class SessionViewers {
    * the log holds after that. When messages it has not seen are gone, the first frame is an
    * `error` numbered `oldest - 1`: it stands for the messages lost, so a client that resumes
    * from the last seq it got asks for exactly what is kept. `credential` (`pat:<id>` or
-   * `session:<id>`) tags the socket as viewers.ts does.
+   * `session:<id>`) tags the socket as viewers.ts does. A `since` that is not a whole number
+   * of at least 0 (a query parameter that did not parse) counts as 0: everything kept.
    */
   accept(sessionId: string, since: number, credential: string | null, log: SessionLog): WebSocket {
+    const after = Number.isSafeInteger(since) && since > 0 ? since : 0;
     const { 0: client, 1: server } = new WebSocketPair();
     const tags = [SESSION_VIEWER_TAG, sessionTag(sessionId)];
     this.ctx.acceptWebSocket(server, credential ? [...tags, credential] : tags);
     this.#known.set(server, { kind: "agent-session", sessionId });
-    const { messages, expired } = log.replay(sessionId, since);
+    const { messages, expired } = log.replay(sessionId, after);
     if (expired) {
       const lost = expired.oldest - 1;
-      const error = `messages ${since + 1} to ${lost} of this session are no longer kept; the replay starts at ${expired.oldest}`;
-      this.#send(server, { type: "error", seq: lost, error });
+      const error = `messages ${after + 1} to ${lost} of this session are no longer kept`;
+      this.#send(server, { type: "error", seq: lost, error: `${error}; the replay starts at ${expired.oldest}` });
     }
     for (const message of messages) this.#send(server, message);
     return client;

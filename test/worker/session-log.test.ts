@@ -12,7 +12,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 describe("SessionLog: an agent session's messages in the host object's SQLite", () => {
   it("stores messages in order, ignores resends, and replays what comes after a seq", async () => {
     await runInDurableObject(hostRelay(), (_instance, state) => {
-      const log = new SessionLog(state.storage);
+      const log = new SessionLog(state.storage.sql);
       const session = crypto.randomUUID();
       expect(log.lastSeq(session)).toBe(0);
       for (const seq of range(1, 5)) expect(log.append(session, text(seq))).toBe("stored");
@@ -45,7 +45,7 @@ describe("SessionLog: an agent session's messages in the host object's SQLite", 
       truncated: true,
     };
     await runInDurableObject(hostRelay(), (_instance, state) => {
-      const log = new SessionLog(state.storage);
+      const log = new SessionLog(state.storage.sql);
       const session = crypto.randomUUID();
       log.append(session, asking);
       expect(log.replay(session, 0).messages).toEqual([asking]);
@@ -54,7 +54,7 @@ describe("SessionLog: an agent session's messages in the host object's SQLite", 
 
   it("keeps sessions apart, lists each with its newest seq, and forgets one entirely", async () => {
     await runInDurableObject(hostRelay(), (_instance, state) => {
-      const log = new SessionLog(state.storage);
+      const log = new SessionLog(state.storage.sql);
       const [a, b] = [crypto.randomUUID(), crypto.randomUUID()].sort();
       if (!a || !b) throw new Error("two ids");
       for (const seq of range(1, 3)) log.append(a, text(seq));
@@ -76,7 +76,7 @@ describe("SessionLog: an agent session's messages in the host object's SQLite", 
 
   it("drops the oldest messages beyond the count cap, and says what a late viewer missed", async () => {
     await runInDurableObject(hostRelay(), (_instance, state) => {
-      const log = new SessionLog(state.storage, { maxMessages: 5, maxBytes: 1024 * 1024 });
+      const log = new SessionLog(state.storage.sql, { maxMessages: 5, maxBytes: 1024 * 1024 });
       const session = crypto.randomUUID();
       for (const seq of range(1, 12)) log.append(session, text(seq));
       expect(seqs(log.replay(session, 0).messages)).toEqual(range(8, 12));
@@ -95,7 +95,7 @@ describe("SessionLog: an agent session's messages in the host object's SQLite", 
     await runInDurableObject(hostRelay(), (_instance, state) => {
       const size = (message: AgentMessage) => new TextEncoder().encode(JSON.stringify(message)).length;
       const big = (seq: number) => text(seq, "é".repeat(500)); // 1,000 bytes of content
-      const log = new SessionLog(state.storage, { maxMessages: 1_000, maxBytes: size(big(10)) * 3 });
+      const log = new SessionLog(state.storage.sql, { maxMessages: 1_000, maxBytes: size(big(10)) * 3 });
       const session = crypto.randomUUID();
       for (const seq of range(1, 10)) log.append(session, big(seq));
       expect(seqs(log.replay(session, 0).messages)).toEqual([8, 9, 10]);
@@ -117,11 +117,11 @@ describe("SessionLog: an agent session's messages in the host object's SQLite", 
     const stub = hostRelay();
     const session = crypto.randomUUID();
     await runInDurableObject(stub, (_instance, state) => {
-      const log = new SessionLog(state.storage, { maxMessages: 3, maxBytes: 1024 * 1024 });
+      const log = new SessionLog(state.storage.sql, { maxMessages: 3, maxBytes: 1024 * 1024 });
       for (const seq of range(1, 4)) log.append(session, text(seq));
     });
     await runInDurableObject(stub, (_instance, state) => {
-      const again = new SessionLog(state.storage, { maxMessages: 3, maxBytes: 1024 * 1024 });
+      const again = new SessionLog(state.storage.sql, { maxMessages: 3, maxBytes: 1024 * 1024 });
       expect(again.lastSeq(session)).toBe(4);
       expect(again.append(session, text(4))).toBe("duplicate");
       again.append(session, text(5));

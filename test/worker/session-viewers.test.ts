@@ -45,7 +45,7 @@ const seqsOf = (viewer: Viewer) => viewer.messages.map((message) => message.seq)
 describe("SessionViewers: replay, then live, to every viewer of a session", () => {
   it("gives two viewers the same messages, and a late one the replay then the live ones, nothing twice", async () => {
     await runInDurableObject(hostRelay(), async (_instance, state) => {
-      const log = new SessionLog(state.storage);
+      const log = new SessionLog(state.storage.sql);
       const viewers = new SessionViewers(state);
       const session = crypto.randomUUID();
       const first = watch(viewers.accept(session, 0, "pat:one", log));
@@ -69,7 +69,7 @@ describe("SessionViewers: replay, then live, to every viewer of a session", () =
 
   it("tells a viewer whose since is older than the log first, numbered so that resuming from it is exact", async () => {
     await runInDurableObject(hostRelay(), async (_instance, state) => {
-      const log = new SessionLog(state.storage, { maxMessages: 4, maxBytes: 1024 * 1024 });
+      const log = new SessionLog(state.storage.sql, { maxMessages: 4, maxBytes: 1024 * 1024 });
       const viewers = new SessionViewers(state);
       const session = crypto.randomUUID();
       for (const seq of range(1, 10)) publish(log, viewers, session, text(seq));
@@ -81,6 +81,11 @@ describe("SessionViewers: replay, then live, to every viewer of a session", () =
       expect(notice?.error).toContain("starts at 7");
       expect(rest).toEqual(range(7, 10).map(text));
 
+      // A since that did not parse is 0: the notice, then everything kept.
+      const unparsed = watch(viewers.accept(session, Number("later"), null, log));
+      await expect.poll(() => seqsOf(unparsed)).toEqual([6, 7, 8, 9, 10]);
+      expect(unparsed.messages[0]?.error).toContain("messages 1 to 6");
+
       // Resuming from the notice's seq gets the kept messages and no notice.
       const resumed = watch(viewers.accept(session, 6, null, log));
       publish(log, viewers, session, text(11));
@@ -91,7 +96,7 @@ describe("SessionViewers: replay, then live, to every viewer of a session", () =
 
   it("keeps sessions apart and knows which session a socket watches", async () => {
     await runInDurableObject(hostRelay(), async (_instance, state) => {
-      const log = new SessionLog(state.storage);
+      const log = new SessionLog(state.storage.sql);
       const viewers = new SessionViewers(state);
       const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
       const ofA = watch(viewers.accept(a, 0, null, log));
@@ -115,7 +120,7 @@ describe("SessionViewers: replay, then live, to every viewer of a session", () =
 
   it("closes a viewer it cannot send to, and still reaches the others", async () => {
     await runInDurableObject(hostRelay(), async (_instance, state) => {
-      const log = new SessionLog(state.storage);
+      const log = new SessionLog(state.storage.sql);
       const viewers = new SessionViewers(state);
       const session = crypto.randomUUID();
       const dead = watch(viewers.accept(session, 0, "pat:dead", log));
@@ -140,7 +145,7 @@ describe("SessionViewers: replay, then live, to every viewer of a session", () =
 
   it("closes every viewer of a deleted session, and the ones a revoked credential opened", async () => {
     await runInDurableObject(hostRelay(), async (_instance, state) => {
-      const log = new SessionLog(state.storage);
+      const log = new SessionLog(state.storage.sql);
       const viewers = new SessionViewers(state);
       const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
       const revoked = watch(viewers.accept(a, 0, "session:login-1", log));
