@@ -3,7 +3,7 @@ import type { AgentSessionStatus } from "../../shared/schemas/agent-sessions";
 import type { Db } from "../db/client";
 import type { Ask } from "../relay/relay";
 import { findOwnWorkspace } from "../workspaces/workspaces";
-import { applyState, type AgentSessionRow } from "./store";
+import { type AgentSessionRow, applyState } from "./store";
 
 /** Statuses whose agent process is gone: the next message starts it again and restores the conversation. */
 const RESTORABLE: readonly AgentSessionStatus[] = ["interrupted"];
@@ -25,7 +25,10 @@ export async function startTurn(
 ): Promise<string> {
   const status = session.status as AgentSessionStatus;
   if (FINISHED.includes(status)) {
-    throw new KaiError("CONFLICT", `this agent session has ${status}; start a new one with POST /api/v1/agent-sessions`);
+    throw new KaiError(
+      "CONFLICT",
+      `this agent session has ${status}; start a new one with POST /api/v1/agent-sessions`,
+    );
   }
   if (status === "disconnected") {
     throw new KaiError("AGENT_OFFLINE", "the session's host is offline; the message can be sent once it reconnects");
@@ -37,13 +40,16 @@ export async function startTurn(
 
 async function restore(db: Db, ask: Ask, session: AgentSessionRow): Promise<void> {
   if (!session.acpSessionId) {
-    throw new KaiError("CONFLICT", "this session's agent never started, so there is nothing to resume; start a new one");
+    throw new KaiError(
+      "CONFLICT",
+      "this session's agent never started, so there is nothing to resume; start a new one",
+    );
   }
   const workspace = await findOwnWorkspace(db, session.userId, session.workspaceId);
   const started = await ask("agentSession.start", {
     root: workspace.hostPath,
     sessionId: session.id,
-    profile: session.profile,
+    ...(session.profile ? { profile: session.profile } : {}),
     restore: { acpSessionId: session.acpSessionId, lastSeq: session.lastSeq },
   });
   await applyState(db, session.id, started.state);

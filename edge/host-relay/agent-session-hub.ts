@@ -5,9 +5,8 @@ import {
   type AgentSessionState,
   agentSessionClientFrame,
   agentSessionEvent,
-  type ApprovalOptionKind,
+  agentSessionState as stateSchema,
 } from "../../shared/schemas/agent-sessions";
-import { agentSessionState as stateSchema } from "../../shared/schemas/agent-sessions";
 import {
   applyState,
   liveSessionsOfHost,
@@ -36,9 +35,6 @@ interface Owner {
   userId: string;
   hostId: string;
 }
-
-const kindOf = (decision: Decision): ApprovalOptionKind | "cancelled" =>
-  decision === "allow" ? "allow_once" : decision === "reject" ? "reject_once" : decision;
 
 /**
  * The agent sessions of one host, inside its relay: the messages kai-agent sends are numbered
@@ -90,7 +86,7 @@ export class AgentSessionHub {
     const db = database(this.env.DB);
     const approval = message.approval;
     if (approval?.state === "pending") {
-      this.#approvals.requested(sessionId, approval, message.tool_call_id ?? null, message.seq);
+      this.#approvals.requested(sessionId, approval, message.tool_call_id, message.seq);
       this.work.add("recording an approval", () => recordApproval(db, { ...owner, sessionId, message, approval }));
       this.webhooks.emit(owner.userId, "session.approval_requested", {
         sessionId,
@@ -106,7 +102,7 @@ export class AgentSessionHub {
       }
     } else if (approval) {
       this.#approvals.settled(sessionId, approval);
-      this.work.add("settling an approval", () => settleApproval(db, approval));
+      this.work.add("settling an approval", () => settleApproval(db, approval, owner.hostId));
     }
     const waiter = message.run_id ? this.#waiters.get(message.run_id) : undefined;
     if (waiter) {
@@ -124,7 +120,9 @@ export class AgentSessionHub {
 
   #state(owner: Owner, sessionId: string, state: AgentSessionState): void {
     const db = database(this.env.DB);
-    this.work.add("recording an agent session's state", () => applyState(db, sessionId, state));
+    this.work.add("recording an agent session's state", () =>
+      applyState(db, sessionId, state, undefined, owner.hostId),
+    );
     if (state.status === "ended") this.webhooks.emit(owner.userId, "session.ended", { sessionId });
     if (state.status === "failed") {
       this.webhooks.emit(owner.userId, "session.failed", { sessionId, error: state.error ?? null });
@@ -143,35 +141,53 @@ export class AgentSessionHub {
    * A person's answer (REST or a viewer socket). The first answer wins; it is delivered to the
    * agent now if it is connected, or when it reconnects (`reconnected`).
    */
-  async answer(sessionId: string, approvalId: string, decision: Decision, ask: Ask | undefined): Promise<void> {
+  async answer(
+    sessionId: string,
+    approvalId: string,
+    decision: Decision,
+    ask: Ask | undefined,
+  ): Promise<{ approval_id: string; decision: Decision; delivered: boolean }> {
+    const open = this.#approvals.pending(sessionId).find((approval) => approval.approvalId === approvalId);
     const verdict = this.#approvals.answer(sessionId, approvalId, decision);
     if (verdict === "not_found") throw new KaiError("NOT_FOUND", "no such approval in this session");
     if (verdict === "already_resolved") {
       throw new KaiError("CONFLICT", "this approval is already resolved (answered elsewhere, expired or cancelled)");
     }
-    if (ask) await this.#deliver(ask);
+    if (verdict === "no_such_option") {
+      throw new KaiError("VALIDATION_ERROR", `this approval offers no option for '${decision}'`, {
+        details: { fields: { decision: [`offered: ${open?.options.map((option) => option.kind).join(", ")}`] } },
+      });
+    }
+    const delivered = ask ? await this.#deliver(ask, approvalId) : false;
+    return { approval_id: approvalId, decision, delivered };
   }
 
-  /** Sends every answer the agent has not received yet; one it refuses (expired meanwhile) is settled by its report. */
-  async #deliver(ask: Ask): Promise<void> {
+  /**
+   * Sends every answer the agent has not received yet; one it refuses (expired meanwhile) is
+   * settled by its own report. Says whether `wanted` reached the agent.
+   */
+  async #deliver(ask: Ask, wanted?: string): Promise<boolean> {
+    let reached = false;
     for (const answer of this.#approvals.undelivered()) {
       try {
         await ask("agentSession.answer", {
           sessionId: answer.sessionId,
           approvalId: answer.approvalId,
-          kind: kindOf(answer.decision),
+          kind: answer.kind,
         });
         this.#approvals.delivered(answer.approvalId);
+        if (answer.approvalId === wanted) reached = true;
       } catch (error) {
         if (error instanceof KaiError && (error.code === "CONFLICT" || error.code === "NOT_FOUND")) {
           // Settled on the agent already (expired, withdrawn, the session gone): its own report says how.
           this.#approvals.delivered(answer.approvalId);
         } else {
           console.error(`delivering approval ${answer.approvalId} failed (${messageOf(error)}); retried on reconnect`);
-          return;
+          return reached;
         }
       }
     }
+    return reached;
   }
 
   /**
@@ -182,7 +198,7 @@ export class AgentSessionHub {
     const db = database(this.env.DB);
     const known = await liveSessionsOfHost(db, owner.hostId);
     if (known.length > 0) {
-      const sessions = known.map((id) => ({ sessionId: id, lastSeq: this.#log.lastSeq(id) }));
+      const sessions = known.map((id: string) => ({ sessionId: id, lastSeq: this.#log.lastSeq(id) }));
       const reply = await ask("agentSession.sync", { sessions });
       for (const entry of reply.sessions) {
         this.#state(owner, entry.sessionId, stateSchema.parse(entry.state));

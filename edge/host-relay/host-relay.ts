@@ -11,14 +11,14 @@ import {
   parseFrame,
 } from "../../shared/protocol";
 import { AGENT_SESSION_TOPIC, type ApprovalOptionKind } from "../../shared/schemas/agent-sessions";
-import { startTurn } from "../agent-sessions/turns";
 import { findOwnSession } from "../agent-sessions/store";
+import { startTurn } from "../agent-sessions/turns";
 import { configFrom } from "../config";
 import { database } from "../db/client";
 import type { Bindings } from "../env";
 import { type Ask, succeeded } from "../relay/relay";
-import { AgentSessionHub } from "./agent-session-hub";
 import { AgentConnections, offline } from "./agent-connections";
+import { AgentSessionHub } from "./agent-session-hub";
 import type { AgentAttachment } from "./attachment";
 import { readViewer } from "./attachment";
 import { AuditBuffer } from "./audit-buffer";
@@ -35,10 +35,10 @@ import {
   VIEWER_REQUEST_HEADER,
 } from "./headers";
 import { HostEvents } from "./host-events";
+import { OrderedWork } from "./ordered-work";
 import { type Outcome, PendingRequests } from "./pending";
 import { closeQuietly, sendToAgent } from "./to-agent";
 import { Viewers } from "./viewers";
-import { OrderedWork } from "./ordered-work";
 import { WebhookQueue } from "./webhook-queue";
 
 export * from "./headers";
@@ -285,7 +285,8 @@ export class HostRelay extends DurableObject<Bindings> {
   async #sessionViewerFrame(socket: WebSocket, sessionId: string, text: string): Promise<void> {
     const ask = this.#asker();
     const prompt = async (content: string) => {
-      if (!ask) throw new KaiError("AGENT_OFFLINE", "the host agent is not connected; send the message once it is back");
+      if (!ask)
+        throw new KaiError("AGENT_OFFLINE", "the host agent is not connected; send the message once it is back");
       const owner = this.#agents.attachment(this.#agents.live() as WebSocket);
       const db = database(this.env.DB);
       await startTurn(db, ask, await findOwnSession(db, owner?.userId ?? "", sessionId), content);

@@ -18,8 +18,8 @@ import {
   findOwnSession,
   listApprovals,
   listSessions,
-  markFailed,
   markEnded,
+  markFailed,
   toApprovalResource,
   toSessionResource,
 } from "../agent-sessions/store";
@@ -34,14 +34,14 @@ import {
 } from "../host-relay/headers";
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
-import { parseOrThrow } from "../http/errors";
-import { credentialOf } from "../identity/credentials";
-import { wantsWebSocket } from "../relay/stream";
 import { findOwnHost } from "../hosts/hosts";
+import { parseOrThrow } from "../http/errors";
 import { jsonBody, problems } from "../http/openapi";
 import { declareRoutes } from "../http/route-group";
+import { credentialOf } from "../identity/credentials";
 import { agentOf } from "../middleware/select-host";
 import { askThrough, relay, succeeded } from "../relay/relay";
+import { wantsWebSocket } from "../relay/stream";
 import { WORKSPACE_HEADER, WORKSPACE_QUERY } from "../workspaces/resolve";
 import { findOwnWorkspace } from "../workspaces/workspaces";
 
@@ -261,7 +261,10 @@ agentSessionRoutes.openapi(
           .strict(),
       ),
     },
-    responses: { 200: json(z.object({ approval_id: z.uuid(), decision: z.string(), delivered: z.boolean() })), ...errors },
+    responses: {
+      200: json(z.object({ approval_id: z.uuid(), decision: z.string(), delivered: z.boolean() })),
+      ...errors,
+    },
   }),
   async (c) => {
     const { approval_id: approvalId, id } = c.req.valid("param");
@@ -296,7 +299,10 @@ export const agentSessionSocketRoutes = declareRoutes("signedIn");
 
 agentSessionSocketRoutes.plain("GET", "/agent-sessions/:id", async (c) => {
   if (!wantsWebSocket(c)) {
-    throw new KaiError("BAD_REQUEST", "this is a WebSocket: connect with Upgrade: websocket (a browser WebSocket, wscat)");
+    throw new KaiError(
+      "BAD_REQUEST",
+      "this is a WebSocket: connect with Upgrade: websocket (a browser WebSocket, wscat)",
+    );
   }
   const params = parseOrThrow(sessionIdParam, { id: c.req.param("id") }, "param");
   const { since } = parseOrThrow(sinceQuery, { since: c.req.query("since") }, "query");

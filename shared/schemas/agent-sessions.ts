@@ -152,7 +152,8 @@ export const agentSessionResource = z.object({
   id: z.uuid(),
   workspace_id: z.uuid(),
   host_id: z.string(),
-  profile: agentProfileName,
+  /** Null only until the host's agent has started the session with its default profile. */
+  profile: agentProfileName.nullable(),
   status: agentSessionStatus,
   title: z.string().nullable(),
   last_seq: z.number().int(),
