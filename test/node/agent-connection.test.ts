@@ -8,6 +8,7 @@ import { AgentConnection, REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../ag
 import { handlers } from "../../agent/handlers/index";
 import { createLogger } from "../../agent/log";
 import { AgentRpc } from "../../agent/rpc";
+import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { agentFrame, CLOSE_CODES, PROTOCOL_VERSION, parseFrame } from "../../shared/protocol";
@@ -91,6 +92,7 @@ function agent(
           hostId,
           docker,
           liveStats: new LiveStats(docker),
+          agentSessions: new AgentSessions({ profiles: [] }),
           policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 },
         },
         send,
