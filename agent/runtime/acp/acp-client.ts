@@ -2,7 +2,7 @@ import * as acp from "@agentclientprotocol/sdk";
 import type { AgentProcess } from "./agent-process";
 
 export interface AcpClientHandlers {
-  /** A `session/update`'s params, raw: called synchronously in the order they arrive. */
+  /** A `session/update`'s params, raw, called in the order they arrive (before any later answer). */
   onUpdate: (params: unknown) => void;
   /** A `session/request_permission`; `signal` aborts when the agent withdraws it. */
   onPermission: (params: acp.RequestPermissionRequest, signal: AbortSignal) => Promise<acp.RequestPermissionResponse>;
@@ -18,17 +18,13 @@ export class AcpClient {
 
   constructor(agentProcess: AgentProcess, handlers: AcpClientHandlers) {
     const { input, output } = agentProcess.streams();
+    const stream = acp.ndJsonStream(input, output);
     this.#connection = acp
       .client({ name: "kai-agent" })
       .onRequest(acp.methods.client.session.requestPermission, ({ params, signal }) =>
         handlers.onPermission(params, signal),
       )
-      // Only the raw fallback for notifications: the typed session/update handler rejects a
-      // whole update for one kind or field it does not know, and that update would be lost.
-      .onNotification("*", ({ method, params }) => {
-        if (method === acp.methods.client.session.update) handlers.onUpdate(params);
-      })
-      .connect(acp.ndJsonStream(input, output));
+      .connect({ writable: stream.writable, readable: stream.readable.pipeThrough(takeUpdates(handlers.onUpdate)) });
   }
 
   /** Resolves when the connection ends (the process died or closed its stdout). */
@@ -83,4 +79,28 @@ export class AcpClient {
   close(): void {
     this.#connection.close();
   }
+}
+
+/**
+ * Takes `session/update` notifications off the stream before the SDK sees them, handing
+ * their raw params to `onUpdate` in stream order. The SDK (2.4.0) parses every update with
+ * its strict schema in a built-in router that runs before any handler, a `'*'` fallback
+ * included: an update of a kind (or field value) newer than the SDK would be lost whole.
+ * Taken here, they also come before the answer that follows them, so a turn's `done` is its
+ * last message by construction.
+ */
+function takeUpdates(onUpdate: (params: unknown) => void): TransformStream<acp.AnyMessage, acp.AnyMessage> {
+  return new TransformStream({
+    transform(message, controller) {
+      if ("method" in message && !("id" in message) && message.method === acp.methods.client.session.update) {
+        try {
+          onUpdate(message.params);
+        } catch {
+          // One update Kai cannot map must not end the connection.
+        }
+        return;
+      }
+      controller.enqueue(message);
+    },
+  });
 }

@@ -1,4 +1,3 @@
-import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { RequestError } from "@agentclientprotocol/sdk";
 import { KaiError, messageOf } from "../../../shared/errors";
 import type { AgentMessage, AgentSessionEvent, AgentSessionState } from "../../../shared/schemas/agent-sessions";
@@ -131,7 +130,6 @@ export class AgentSession {
     this.#replaying = true;
     try {
       await client.load(acpSessionId, cwd);
-      await settled();
     } finally {
       this.#replaying = false;
     }
@@ -169,9 +167,6 @@ export class AgentSession {
     } catch (error) {
       failure = error;
     }
-    // The answer can overtake the updates sent before it (their handlers run a few
-    // microtasks later): let them through first, so `done` is the turn's last message.
-    await settled();
     clearTimeout(turn.timer);
     clearTimeout(turn.graceTimer);
     this.#approvals.cancelAll();
@@ -193,7 +188,11 @@ export class AgentSession {
       return;
     }
     if (failure instanceof RequestError) {
-      const message = `${this.profile.name}: ${failure.message} (JSON-RPC ${failure.code})`;
+      const data =
+        failure.data === undefined
+          ? ""
+          : `: ${typeof failure.data === "string" ? failure.data : JSON.stringify(failure.data)}`;
+      const message = `${this.profile.name}: ${failure.message}${data} (JSON-RPC ${failure.code})`;
       this.#endTurn(turn, { type: "error", error: message });
       this.#updateState({ status: "failed", error: cutState(message) });
       return;
@@ -293,11 +292,6 @@ export class AgentSession {
       this.#publish({ kind: "state", sessionId: this.id, state: this.state });
     }
   }
-}
-
-/** Lets every update already received reach its handler (see #runTurn). */
-function settled(): Promise<void> {
-  return nextMacrotask();
 }
 
 function cutState(text: string): string {

@@ -123,6 +123,11 @@ export class AgentSessions {
     };
   }
 
+  /** The pid of a session's agent process (logs, and tests that check it is gone). */
+  pidOf(sessionId: string): number | undefined {
+    return this.#sessions.get(sessionId)?.pid;
+  }
+
   /** Stops every agent process (kai-agent is stopping). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.#sessions.values()].map((session) => session.close()));
