@@ -57,7 +57,7 @@ describe("a turn", () => {
     expect(world.states(sessionId).map((s) => s.status)).toEqual(["starting", "idle", "running", "idle"]);
   });
 
-  it("maps every update kind: thinking, coalesced tool calls, results, errors; usage/title/mode on the state", async () => {
+  it("maps every update kind: thinking, coalesced tool calls, results; usage/title/mode on the state", async () => {
     const sessionId = await world.start();
     const runId = await world.prompt(sessionId, "scenario:all");
     await until(() => world.messages(sessionId).some((m) => m.approval?.state === "pending"), 20_000, "the approval");
@@ -113,7 +113,7 @@ describe("a turn", () => {
     });
   });
 
-  it("reports refusal and max_tokens as done, a thrown error as an error message and failed, then goes on", async () => {
+  it("ends refusal and max_tokens with done, a thrown error with error (failed), then goes on", async () => {
     const sessionId = await world.start();
     for (const reason of ["refusal", "max_tokens"]) {
       const runId = await world.prompt(sessionId, `scenario:${reason}`);
@@ -243,7 +243,7 @@ describe("the process", () => {
     }
   });
 
-  it("names no profile it does not have (NOT_FOUND), runs only in allowed roots, and bounds live sessions", async () => {
+  it("refuses an unknown profile (NOT_FOUND), a root outside the policy, and a session too many", async () => {
     const unknown = await kaiError(
       world.send("agentSession.start", { root: world.root, sessionId: randomUUID(), profile: "nope" }),
     );
