@@ -1,8 +1,8 @@
 import type { AgentMessage } from "../../../shared/schemas/agent-sessions";
 
 /** The most messages, and bytes of them, a session holds for `agentSession.sync` resends. */
-export const RING_MAX_MESSAGES = 2000;
-export const RING_MAX_BYTES = 4 * 1024 * 1024;
+const RING_MAX_MESSAGES = 2000;
+const RING_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * A session's most recent messages, bounded by count and by bytes: what the edge may have
