@@ -83,10 +83,11 @@ async function main(): Promise<number> {
       log("info", "stopping", { signal });
       connection.stop();
       liveStats.stop();
-      void agentSessions.stopAll();
     });
   }
   const reason = await connection.run();
+  // Agent processes lead their own process groups: they outlive kai-agent unless stopped here.
+  await agentSessions.stopAll();
   return reason === "stopped" ? 0 : 1;
 }
 

@@ -1,3 +1,4 @@
+import { deadlineOf } from "../../shared/commands";
 import { withWorkspace } from "../runtime/fs/confined-fs";
 import type { Handlers } from "./types";
 
@@ -17,7 +18,9 @@ export const agentSessionHandlers: Pick<
 > = {
   "agentSession.start": async (params, ctx) => {
     const cwd = await withWorkspace(ctx.policy, params.root, async (workspace) => workspace.real);
-    return ctx.agentSessions.start(params, cwd, ctx.signal);
+    // An agent that never answers initialize must not hold the request past its deadline.
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(deadlineOf("agentSession.start", params))]);
+    return ctx.agentSessions.start(params, cwd, signal);
   },
   "agentSession.prompt": async (params, ctx) => ctx.agentSessions.prompt(params),
   "agentSession.cancel": async (params, ctx) => ctx.agentSessions.cancel(params),

@@ -110,7 +110,9 @@ export class AgentSession {
       client.close();
       await agentProcess.stop(this.#limits.stopGraceMs);
       if (error instanceof KaiError) throw error;
-      const why = signal.aborted ? "start cancelled" : `ACP start failed (${messageOf(error)})`;
+      const why = signal.aborted
+        ? "the start was cancelled or ran past its deadline before the agent answered"
+        : `ACP start failed (${messageOf(error)})`;
       throw agentProcess.failure(why);
     } finally {
       signal.removeEventListener("abort", onAbort);

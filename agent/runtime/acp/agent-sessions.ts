@@ -143,7 +143,11 @@ export class AgentSessions {
   }
 
   #send(event: AgentSessionEvent): void {
-    this.#publish?.(AGENT_SESSION_TOPIC, event);
+    try {
+      this.#publish?.(AGENT_SESSION_TOPIC, event);
+    } catch {
+      // A socket failing mid-send is the connection's business; the ring keeps the message for sync.
+    }
   }
 
   /** Forgets the oldest sessions that are gone, beyond MAX_GONE_SESSIONS. */

@@ -58,6 +58,10 @@ describe("MessageMapper", () => {
     const [message] = mapper.map({ sessionUpdate: "agent_message_chunk", content: text(long) }).messages;
     expect(message?.content?.length).toBe(MAX_MESSAGE_FIELD_CHARS);
     expect(message?.truncated).toBe(true);
+    const input = { content: long };
+    const [use] = mapper.map({ sessionUpdate: "tool_call", toolCallId: "w", title: "Write", rawInput: input }).messages;
+    expect(use?.truncated).toBe(true);
+    expect(use?.input).toEqual({ truncated_json: JSON.stringify(input).slice(0, MAX_MESSAGE_FIELD_CHARS) });
   });
 
   it("keeps usage, title and mode as state, and ignores kinds and shapes it does not know", () => {

@@ -125,15 +125,27 @@ function chunk(type: "text" | "thinking", content: unknown): MappedUpdate {
 }
 
 function toolUse(id: string, seen: ToolCallSeen): UnnumberedMessage {
-  const [title, truncated] = truncate(seen.title);
+  const [title, titleCut] = truncate(seen.title);
+  const [input, inputCut] = boundInput(seen.input);
   return {
     type: "tool_use",
     tool: seen.tool,
-    input: seen.input,
+    input,
     content: title,
     tool_call_id: id.slice(0, 256),
-    ...(truncated ? { truncated } : {}),
+    ...(titleCut || inputCut ? { truncated: true } : {}),
   };
+}
+
+/**
+ * A tool's input as is when its JSON fits MAX_MESSAGE_FIELD_CHARS; else the start of that JSON
+ * under `truncated_json` (a Write tool's input can hold a whole file, and one event must fit
+ * in one relay frame).
+ */
+function boundInput(input: Record<string, unknown>): [Record<string, unknown>, boolean] {
+  const json = JSON.stringify(input);
+  if (json.length <= MAX_MESSAGE_FIELD_CHARS) return [input, false];
+  return [{ truncated_json: json.slice(0, MAX_MESSAGE_FIELD_CHARS) }, true];
 }
 
 /** A content block's text: text as is, a link or resource by its URI, media by its kind. */
