@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
-import { agentProfileInfos } from "./agent-profiles";
 import { ConfigError, parseCommand, USAGE } from "./config";
 import { AGENT_VERSION, AgentConnection } from "./connection";
 import { handlers } from "./handlers/index";
@@ -8,6 +7,7 @@ import { createLogger } from "./log";
 import { login } from "./login";
 import { loadPolicy } from "./policy";
 import { AgentRpc } from "./rpc";
+import { agentProfileInfos } from "./runtime/acp/agent-profiles";
 import { AgentSessions } from "./runtime/acp/agent-sessions";
 import { createDockerClient } from "./runtime/docker/client";
 import { watchContainerEvents } from "./runtime/docker/events";

@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KaiError } from "../shared/errors";
-import { agentProfileInfos, findAgentProfile } from "./agent-profiles";
 import { checkContainerSecurity, confinePath, defaultPolicy, isInsideRoot, loadPolicy, type Policy } from "./policy";
+import { agentProfileInfos, findAgentProfile } from "./runtime/acp/agent-profiles";
 
 let tmp: string;
 let root: string;

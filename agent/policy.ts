@@ -5,7 +5,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { containerSecurityOptions } from "../shared/commands";
 import { KaiError, messageOf } from "../shared/errors";
-import { type AgentProfile, agentProfilesFileSchema, resolveAgentProfiles } from "./agent-profiles";
+import { type AgentProfile, agentProfilesFileSchema, resolveAgentProfiles } from "./runtime/acp/agent-profiles";
 import { errnoCode } from "./runtime/fs/errors";
 
 // Path confinement lives with the file system code that enforces it; the policy only supplies the roots.

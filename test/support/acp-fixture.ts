@@ -3,8 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { expect } from "vitest";
-import type { AgentProfile } from "../../agent/agent-profiles";
 import { agentSessionHandlers } from "../../agent/handlers/agent-sessions";
+import type { AgentProfile } from "../../agent/runtime/acp/agent-profiles";
 import { AgentSessions, type AgentSessionsOptions } from "../../agent/runtime/acp/agent-sessions";
 import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
 import {

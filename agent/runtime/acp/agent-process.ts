@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { AGENT_STOP_GRACE_MS } from "../../../shared/commands";
 import { KaiError } from "../../../shared/errors";
-import type { AgentProfile } from "../../agent-profiles";
 import { errnoCode } from "../fs/errors";
 import { childEnv } from "../process/child-env";
 import { signalProcessGroup, stopProcessGroup } from "../process/process-group";
+import type { AgentProfile } from "./agent-profiles";
 
 /** How much of the agent's stderr is kept for error messages: its last 4 KiB. */
 const STDERR_TAIL_BYTES = 4096;

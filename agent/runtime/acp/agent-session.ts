@@ -1,9 +1,9 @@
 import { RequestError } from "@agentclientprotocol/sdk";
 import { KaiError, messageOf } from "../../../shared/errors";
 import type { AgentMessage, AgentSessionEvent, AgentSessionState } from "../../../shared/schemas/agent-sessions";
-import type { AgentProfile } from "../../agent-profiles";
 import { AcpClient } from "./acp-client";
 import { AgentProcess } from "./agent-process";
+import type { AgentProfile } from "./agent-profiles";
 import { Approvals } from "./approvals";
 import { MessageMapper, truncate, type UnnumberedMessage } from "./message-mapper";
 import { MessageRing } from "./message-ring";

@@ -1,7 +1,7 @@
 import { AGENT_STOP_GRACE_MS, type ParamsOf, type ResultOf } from "../../../shared/commands";
 import { KaiError } from "../../../shared/errors";
 import { AGENT_SESSION_TOPIC, type AgentSessionEvent } from "../../../shared/schemas/agent-sessions";
-import { type AgentProfile, findAgentProfile } from "../../agent-profiles";
+import { type AgentProfile, findAgentProfile } from "./agent-profiles";
 import { AgentSession, type SessionLimits } from "./agent-session";
 import { APPROVAL_TIMEOUT_MS } from "./approvals";
 

@@ -2,9 +2,9 @@ import { constants } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { KaiError } from "../shared/errors";
-import { type AgentProfileInfo, agentProfileName } from "../shared/schemas/agent-sessions";
-import { childEnv } from "./runtime/process/child-env";
+import { KaiError } from "../../../shared/errors";
+import { type AgentProfileInfo, agentProfileName } from "../../../shared/schemas/agent-sessions";
+import { childEnv } from "../process/child-env";
 
 /**
  * A coding agent the host's owner allows for agent sessions: a command speaking ACP on stdio.
