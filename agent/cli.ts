@@ -7,6 +7,8 @@ import { createLogger } from "./log";
 import { login } from "./login";
 import { loadPolicy } from "./policy";
 import { AgentRpc } from "./rpc";
+import { agentProfileInfos } from "./runtime/acp/agent-profiles";
+import { AgentSessions } from "./runtime/acp/agent-sessions";
 import { createDockerClient } from "./runtime/docker/client";
 import { watchContainerEvents } from "./runtime/docker/events";
 import { LiveStats } from "./runtime/docker/live-stats";
@@ -38,7 +40,7 @@ async function main(): Promise<number> {
   const log = createLogger(undefined, config.logLevel);
   let policy;
   try {
-    policy = await loadPolicy(config.policyFile);
+    policy = await loadPolicy(config.policyFile, { warn: (message) => log("warn", message) });
   } catch (error) {
     process.stderr.write(`kai-agent: ${(error as Error).message}\n`);
     return 2;
@@ -46,16 +48,25 @@ async function main(): Promise<number> {
   const docker = createDockerClient(config.dockerSocket ? { socketPath: config.dockerSocket } : {});
   // One for the agent, not per connection: a reconnect keeps the streams it has warmed.
   const liveStats = new LiveStats(docker, { log });
-  log("info", "starting", { version: AGENT_VERSION, allowed_roots: policy.allowedRoots.join(",") });
+  const profiles = policy.agentProfiles ?? [];
+  // One for the agent: sessions outlive a connection; the edge re-syncs them after a reconnect.
+  const agentSessions = new AgentSessions({ profiles, policyFile: policy.file });
+  log("info", "starting", {
+    version: AGENT_VERSION,
+    allowed_roots: policy.allowedRoots.join(","),
+    agent_profiles: profiles.map((profile) => profile.name).join(",") || "none",
+  });
 
   const connection = new AgentConnection({
     server: config.server,
     token: config.token,
     log,
     rpcFor: (hostId, send, batchChunks) =>
-      new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats }, send, batchChunks, log }),
+      new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats, agentSessions }, send, batchChunks, log }),
     // Container events go to the edge while it listens; a reconnect resubscribes.
+    agentProfiles: agentProfileInfos(profiles),
     whileConnected: (hostId, publish, signal) => {
+      agentSessions.attach(publish, signal);
       void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log);
     },
     dockerState: async () => {
@@ -75,6 +86,8 @@ async function main(): Promise<number> {
     });
   }
   const reason = await connection.run();
+  // Agent processes lead their own process groups: they outlive kai-agent unless stopped here.
+  await agentSessions.stopAll();
   return reason === "stopped" ? 0 : 1;
 }
 

@@ -1,5 +1,6 @@
 import WebSocket from "ws";
 import { CHUNK_BATCHES_SINCE, edgeFrame, type HelloFrame, KEEPALIVE_PONG, parseFrame } from "../shared/protocol";
+import type { AgentProfileInfo } from "../shared/schemas/agent-sessions";
 import { Backoff } from "./backoff";
 import { connectUrl, dial, HOST_ID_HEADER, helloFrame, sendFrame, sendText } from "./connection/dial";
 import { reportDockerState } from "./connection/docker-state-reporter";
@@ -19,6 +20,8 @@ export interface ConnectionOptions {
   rpcFor: (hostId: string, send: RpcOptions["send"], batchChunks: () => boolean) => AgentRpc;
   /** Asked on every connect, so the edge always has the engine's current state. */
   dockerState: () => Promise<HelloFrame["docker"]>;
+  /** The agent profiles hello reports (agent sessions). */
+  agentProfiles?: AgentProfileInfo[];
   backoff?: Backoff;
   sleep?: (ms: number) => Promise<void>;
   /** Jitter source (uniform in [0, 1)); injectable so tests can pin the delays. */
@@ -116,7 +119,7 @@ export class AgentConnection {
         rpc = rpcFor(connection.hostId, send, () => connection.edgeProtocol >= CHUNK_BATCHES_SINCE);
         socket.once("open", async () => {
           connection.hello = await dockerState();
-          sendFrame(socket, helloFrame(connection.hostId, connection.hello));
+          sendFrame(socket, helloFrame(connection.hostId, connection.hello, this.#options.agentProfiles));
         });
       });
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KaiError } from "../shared/errors";
 import { checkContainerSecurity, confinePath, defaultPolicy, isInsideRoot, loadPolicy, type Policy } from "./policy";
+import { agentProfileInfos, findAgentProfile } from "./runtime/acp/agent-profiles";
 
 let tmp: string;
 let root: string;
@@ -140,8 +141,9 @@ describe("loadPolicy", () => {
   }
 
   it("answers the defaults when the file is missing", async () => {
-    const loaded = await loadPolicy(path.join(tmp, "no-such-policy.json"));
-    expect(loaded).toEqual(defaultPolicy());
+    const file = path.join(tmp, "no-such-policy.json");
+    const loaded = await loadPolicy(file, { path: "" });
+    expect(loaded).toEqual({ ...defaultPolicy(), file, agentProfiles: [] });
     expect(loaded.allowedRoots).toEqual([await fs.realpath(os.homedir())]);
     expect(loaded.maxDirectoryEntries).toBe(1000);
   });
@@ -150,7 +152,13 @@ describe("loadPolicy", () => {
     const file = await policyFile(
       JSON.stringify({ allowedRoots: [path.join(tmp, "root-link"), root], maxDirectoryEntries: 50 }),
     );
-    expect(await loadPolicy(file)).toEqual({ allowedRoots: [root], maxDirectoryEntries: 50, scripts: true });
+    expect(await loadPolicy(file, { path: "" })).toEqual({
+      allowedRoots: [root],
+      maxDirectoryEntries: 50,
+      scripts: true,
+      agentProfiles: [],
+      file,
+    });
   });
 
   it("reads the scripts switch, on unless it says false", async () => {
@@ -189,6 +197,84 @@ describe("loadPolicy", () => {
     await fs.writeFile(rootFile, "");
     await expect(loadPolicy(await policyFile(JSON.stringify({ allowedRoots: [rootFile] })))).rejects.toThrow(
       'field "allowedRoots[0]"',
+    );
+  });
+});
+
+describe("agent profiles", () => {
+  let bin: string;
+  const write = async (content: unknown) => {
+    const file = path.join(tmp, `profiles-${Math.random().toString(36).slice(2)}.json`);
+    await fs.writeFile(file, JSON.stringify(content));
+    return file;
+  };
+
+  beforeAll(async () => {
+    bin = path.join(tmp, "bin");
+    await fs.mkdir(bin);
+    for (const name of ["claude-agent-acp", "gemini", "my-agent"]) {
+      await fs.writeFile(path.join(bin, name), "#!/bin/sh\n", { mode: 0o755 });
+    }
+    await fs.writeFile(path.join(bin, "not-executable"), "", { mode: 0o644 });
+  });
+
+  it("offers the built-ins whose command is on PATH, the first as default", async () => {
+    const policy = await loadPolicy(await write({}), { path: bin });
+    expect(policy.agentProfiles).toEqual([
+      {
+        name: "claude",
+        command: "claude-agent-acp",
+        executable: path.join(bin, "claude-agent-acp"),
+        args: [],
+        env: {},
+        default: true,
+      },
+      {
+        name: "gemini",
+        command: "gemini",
+        executable: path.join(bin, "gemini"),
+        args: ["--acp"],
+        env: {},
+        default: false,
+      },
+    ]);
+    expect((await loadPolicy(await write({}), { path: "" })).agentProfiles).toEqual([]);
+  });
+
+  it("takes the file's profiles instead, leaves out (with a warning) one whose command is missing", async () => {
+    const warnings: string[] = [];
+    const file = await write({
+      agentProfiles: {
+        mine: { command: "my-agent", args: ["--acp"], env: { MY_KEY: "secret" } },
+        ghost: { command: "ghost-acp" },
+        flat: { command: "not-executable" },
+      },
+      defaultAgentProfile: "mine",
+    });
+    const policy = await loadPolicy(file, { path: bin, warn: (message) => warnings.push(message) });
+    expect(policy.agentProfiles?.map((p) => [p.name, p.default, p.env])).toEqual([
+      ["mine", true, { MY_KEY: "secret" }],
+    ]);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain(`policy file ${file}: agent profile "ghost": ghost-acp not found`);
+    // What the edge learns names the command, never the environment.
+    expect(agentProfileInfos(policy.agentProfiles ?? [])).toEqual([
+      { name: "mine", command: "my-agent", args: ["--acp"], default: true },
+    ]);
+  });
+
+  it("refuses an invalid profile name, and finds profiles by name or default (NOT_FOUND otherwise)", async () => {
+    await expect(loadPolicy(await write({ agentProfiles: { "Bad Name": { command: "x" } } }))).rejects.toThrow(
+      /agentProfiles/,
+    );
+    const policy = await loadPolicy(await write({}), { path: bin });
+    const profiles = policy.agentProfiles ?? [];
+    expect(findAgentProfile(profiles, undefined).name).toBe("claude");
+    expect(findAgentProfile(profiles, "gemini").name).toBe("gemini");
+    const error = thrown(() => findAgentProfile(profiles, "codex", "/etc/kai/agent-policy.json"));
+    expect(error.code).toBe("NOT_FOUND");
+    expect(error.message).toBe(
+      "no agent profile 'codex' on this host; the host's owner configures profiles in /etc/kai/agent-policy.json",
     );
   });
 });

@@ -5,6 +5,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { containerSecurityOptions } from "../shared/commands";
 import { KaiError, messageOf } from "../shared/errors";
+import { type AgentProfile, agentProfilesFileSchema, resolveAgentProfiles } from "./runtime/acp/agent-profiles";
 import { errnoCode } from "./runtime/fs/errors";
 
 // Path confinement lives with the file system code that enforces it; the policy only supplies the roots.
@@ -26,6 +27,13 @@ export interface Policy {
    * `loadPolicy` always sets it; absent (a policy built in code) means allowed, the default.
    */
   scripts?: boolean;
+  /**
+   * The coding agents (agent sessions) this host's owner allows, each found on PATH at load;
+   * the edge can only name one. Absent (a policy built in code): none.
+   */
+  agentProfiles?: AgentProfile[];
+  /** The policy file it was read from, named in messages that tell the owner what to change. */
+  file?: string;
 }
 
 export type ContainerSecurityOptions = z.infer<typeof containerSecurityOptions>;
@@ -70,20 +78,23 @@ const policyFileSchema = z
     allowedRoots: z.array(rootEntry).min(1, { message: "must list at least one directory" }).optional(),
     maxDirectoryEntries: z.number().int().min(1).max(100_000).optional(),
     scripts: z.boolean().optional(),
+    ...agentProfilesFileSchema,
   })
   .strict();
 
 /**
  * Reads the policy file (JSON: `{"allowedRoots": [...], "maxDirectoryEntries": n, "scripts":
- * true|false}`, all optional). A missing file means the defaults; anything invalid throws an Error naming the
- * file and the field, so the agent refuses to start rather than run with a policy nobody wrote.
+ * true|false, "agentProfiles": {...}, "defaultAgentProfile": "name"}`, all optional). A missing
+ * file means the defaults; anything invalid throws an Error naming the file and the field, so
+ * the agent refuses to start rather than run with a policy nobody wrote.
  */
-export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Policy> {
+export async function loadPolicy(file: string = defaultPolicyFile(), options: LoadOptions = {}): Promise<Policy> {
   let text: string;
   try {
     text = await fs.readFile(file, "utf8");
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return defaultPolicy();
+    if (errnoCode(error) === "ENOENT")
+      return { ...defaultPolicy(), file, agentProfiles: await resolveAgentProfiles({}, file, options) };
     throw new Error(`policy file ${file}: cannot read it (${errnoCode(error) ?? String(error)})`);
   }
   let json: unknown;
@@ -118,7 +129,16 @@ export async function loadPolicy(file: string = defaultPolicyFile()): Promise<Po
     allowedRoots: roots,
     maxDirectoryEntries: parsed.data.maxDirectoryEntries ?? defaults.maxDirectoryEntries,
     scripts: parsed.data.scripts ?? DEFAULT_SCRIPTS,
+    agentProfiles: await resolveAgentProfiles(parsed.data, file, options),
+    file,
   };
+}
+
+export interface LoadOptions {
+  /** Told about what the policy names but this host cannot do (a profile whose command is missing). */
+  warn?: (message: string) => void;
+  /** The PATH profile commands are looked up on; by default that of the agents' environment. */
+  path?: string;
 }
 
 const HOST_NAMESPACE_OPTIONS = ["networkMode", "pidMode", "ipcMode", "utsMode", "usernsMode"] as const;

@@ -4,6 +4,7 @@ import path from "node:path";
 import type Docker from "dockerode";
 import { handlers } from "../agent/handlers/index";
 import type { HandlerContext } from "../agent/handlers/types";
+import { AgentSessions } from "../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../agent/runtime/docker/client";
 import { LiveStats } from "../agent/runtime/docker/live-stats";
 import { busyboxImage, requireDocker } from "../test/support/busybox-image";
@@ -54,6 +55,7 @@ async function measure(docker: Docker, liveStats: LiveStats, ids: string[], naiv
     policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 1 },
     docker,
     liveStats,
+    agentSessions: new AgentSessions({ profiles: [] }),
     signal: new AbortController().signal,
     emit: () => undefined,
   };

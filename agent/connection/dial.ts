@@ -7,6 +7,7 @@ import {
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
 } from "../../shared/protocol";
+import type { AgentProfileInfo } from "../../shared/schemas/agent-sessions";
 
 export const AGENT_VERSION = "0.1.0";
 /** The edge names the host in this header of its upgrade answer; `hello` repeats it back. */
@@ -30,18 +31,26 @@ export function dial(url: string, token: string): WebSocket {
   });
 }
 
-/** The first frame the agent sends: who it is, what it runs on, and the Docker engine's state. */
-export function helloFrame(hostId: string, docker: HelloFrame["docker"]): HelloFrame {
+/**
+ * The first frame the agent sends: who it is, what it runs on, the Docker engine's state, and
+ * the agent profiles its owner allows (what they run, never their environment).
+ */
+export function helloFrame(
+  hostId: string,
+  docker: HelloFrame["docker"],
+  agentProfiles: AgentProfileInfo[] = [],
+): HelloFrame {
   return {
     type: "hello",
     protocolVersion: PROTOCOL_VERSION,
     agentVersion: AGENT_VERSION,
     hostId,
-    capabilities: [],
+    capabilities: ["agent-sessions"],
     docker,
     os: `${os.type()} ${os.release()}`,
     arch: os.arch(),
     hostname: os.hostname(),
+    agentProfiles,
   };
 }
 

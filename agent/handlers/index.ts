@@ -1,3 +1,4 @@
+import { agentSessionHandlers } from "./agent-sessions";
 import { containerHandlers } from "./containers";
 import { directoryHandlers } from "./directories";
 import { fileHandlers } from "./files";
@@ -26,4 +27,5 @@ export const handlers: Handlers = {
   ...settingsHandlers,
   ...openspecHandlers,
   ...watchHandlers,
+  ...agentSessionHandlers,
 };

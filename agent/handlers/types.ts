@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import type { ChunkOf, Op, ParamsOf, ResultOf, StreamOp } from "../../shared/commands";
 import type { Policy } from "../policy";
+import type { AgentSessions } from "../runtime/acp/agent-sessions";
 import type { LiveStats } from "../runtime/docker/live-stats";
 
 /**
@@ -43,6 +44,8 @@ export interface RequestContext {
   signal: AbortSignal;
   /** Live resource use of running containers, shared by every request of the agent. */
   liveStats: LiveStats;
+  /** The agent sessions of this kai-agent (coding agents over ACP), shared by every request. */
+  agentSessions: AgentSessions;
 }
 
 export type Handler<O extends Op> = (params: ParamsOf<O>, ctx: HandlerContext<O>) => Promise<ResultOf<O>>;

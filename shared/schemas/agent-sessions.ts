@@ -105,6 +105,8 @@ export const agentSessionState = z.object({
   lastSeq: z.number().int().min(0),
   title: z.string().max(512).optional(),
   usage: agentUsage.optional(),
+  /** The agent's current mode as it last reported it (ACP `current_mode_update`), e.g. `plan`. */
+  mode: z.string().max(128).optional(),
   /** ACP's stop reason of the last turn (`end_turn`, `cancelled`, `refusal`, ...). */
   stopReason: z.string().max(64).optional(),
   /** Why the session is `failed` or `interrupted`: the exit code and the tail of stderr. */

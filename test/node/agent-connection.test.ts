@@ -8,9 +8,11 @@ import { AgentConnection, REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../ag
 import { handlers } from "../../agent/handlers/index";
 import { createLogger } from "../../agent/log";
 import { AgentRpc } from "../../agent/rpc";
+import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { agentFrame, CLOSE_CODES, PROTOCOL_VERSION, parseFrame } from "../../shared/protocol";
+import type { AgentProfileInfo } from "../../shared/schemas/agent-sessions";
 import { until } from "../support/until";
 
 /**
@@ -76,7 +78,12 @@ afterEach(async () => {
 
 function agent(
   url: string,
-  extra: { sleep?: (ms: number) => Promise<void>; keepaliveMs?: number; random?: () => number } = {},
+  extra: {
+    sleep?: (ms: number) => Promise<void>;
+    keepaliveMs?: number;
+    random?: () => number;
+    agentProfiles?: AgentProfileInfo[];
+  } = {},
 ) {
   const lines: string[] = [];
   const docker = createDockerClient();
@@ -91,6 +98,7 @@ function agent(
           hostId,
           docker,
           liveStats: new LiveStats(docker),
+          agentSessions: new AgentSessions({ profiles: [] }),
           policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 },
         },
         send,
@@ -106,10 +114,11 @@ function agent(
 }
 
 describe("agent connection loop", () => {
-  it("says hello with the host id from the edge, its version and the engine's state", async () => {
+  it("says hello with the host id from the edge, its version, the engine's state and its agent profiles", async () => {
     const edge = await fakeEdge();
     cleanups.push(edge.close);
-    const { connection, lines } = agent(edge.url);
+    const claude = { name: "claude", command: "claude-agent-acp", args: [], default: true };
+    const { connection, lines } = agent(edge.url, { agentProfiles: [claude] });
     void connection.run();
     await until(() => lines.some((line) => line.includes(" connected ")));
     expect(edge.frames[0]).toMatchObject({
@@ -118,7 +127,10 @@ describe("agent connection loop", () => {
       hostId: "host-from-edge",
       docker: { ok: true, version: "test-engine" },
       arch: process.arch,
+      capabilities: ["agent-sessions"],
+      agentProfiles: [claude],
     });
+    expect(agentFrame.safeParse(edge.frames[0]).success).toBe(true);
   });
 
   it("reconnects after the edge drops it, starting again from the shortest delay once welcomed", async () => {

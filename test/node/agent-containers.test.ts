@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { handlers } from "../../agent/handlers";
 import type { HandlerContext } from "../../agent/handlers/types";
 import type { Policy } from "../../agent/policy";
+import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
@@ -43,6 +44,7 @@ function ctx(overrides: Partial<HandlerContext> = {}): HandlerContext {
     policy,
     docker,
     liveStats,
+    agentSessions: new AgentSessions({ profiles: [] }),
     signal: new AbortController().signal,
     emit: () => undefined,
     ...overrides,

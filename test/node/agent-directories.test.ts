@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers } from "../../agent/handlers";
 import type { HandlerContext } from "../../agent/handlers/types";
 import type { Policy } from "../../agent/policy";
+import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
@@ -31,6 +32,7 @@ function ctx(overrides: Partial<Policy> = {}): HandlerContext {
     policy: { ...policy, ...overrides },
     docker,
     liveStats: new LiveStats(docker),
+    agentSessions: new AgentSessions({ profiles: [] }),
     signal: new AbortController().signal,
     emit: () => undefined,
   };

@@ -6,6 +6,7 @@ import { handlers } from "../../agent/handlers/index";
 import type { Handlers } from "../../agent/handlers/types";
 import { createLogger } from "../../agent/log";
 import { AgentRpc, MAX_CONCURRENT_REQUESTS } from "../../agent/rpc";
+import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { KaiError } from "../../shared/errors";
@@ -40,6 +41,7 @@ function rpcWith(handlerMap: Handlers = handlers) {
       policy: { allowedRoots: [root], maxDirectoryEntries: 100 },
       docker,
       liveStats: new LiveStats(docker),
+      agentSessions: new AgentSessions({ profiles: [] }),
     },
     send: (text) => {
       const frame = parseFrame(agentFrame, text);

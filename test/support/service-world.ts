@@ -3,6 +3,7 @@ import type Docker from "dockerode";
 import { expect } from "vitest";
 import { handlers } from "../../agent/handlers";
 import type { HandlerContext } from "../../agent/handlers/types";
+import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
@@ -54,6 +55,7 @@ export async function serviceWorld(what: string): Promise<ServiceWorld> {
     policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 100 },
     docker,
     liveStats,
+    agentSessions: new AgentSessions({ profiles: [] }),
     signal: new AbortController().signal,
     emit: () => undefined,
     ...overrides,

@@ -5,6 +5,7 @@ import path from "node:path";
 import { expect } from "vitest";
 import type { HandlerContext, Handlers } from "../../agent/handlers/types";
 import type { Policy } from "../../agent/policy";
+import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
@@ -46,6 +47,7 @@ export async function workspaceWorld(prefix: string): Promise<WorkspaceWorld> {
       policy,
       docker,
       liveStats: new LiveStats(docker),
+      agentSessions: new AgentSessions({ profiles: [] }),
       signal: new AbortController().signal,
       emit: () => undefined,
       ...overrides,

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { KaiError } from "../../../shared/errors";
 import { errnoCode } from "../fs/errors";
+import { signalProcessGroup, stopProcessGroup } from "./process-group";
 
 /**
  * The agent's one way to run a child process (scripts, the OpenSpec CLI, git): one program
@@ -60,20 +61,13 @@ export function runProcessGroup(options: RunOptions): Promise<RunResult> {
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
-    /** Signal 0 only asks whether any process of the group is left. */
-    const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
-      if (child.pid === undefined) return false;
-      try {
-        process.kill(-child.pid, signal);
-        return true;
-      } catch {
-        return false; // ESRCH: the group is gone already
-      }
-    };
+    const signalGroup = (signal: NodeJS.Signals | 0): boolean => signalProcessGroup(child.pid, signal);
     const stopGroup = () => {
-      if (!signalGroup("SIGTERM") || killTimer) return;
-      killTimer = setTimeout(() => signalGroup("SIGKILL"), grace);
-      killTimer.unref();
+      if (killTimer) {
+        signalGroup("SIGTERM");
+        return;
+      }
+      killTimer = stopProcessGroup(child.pid, grace);
     };
     const timeout = setTimeout(() => {
       if (cancelled) return;

@@ -1,0 +1,117 @@
+import { randomUUID } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { expect } from "vitest";
+import { agentSessionHandlers } from "../../agent/handlers/agent-sessions";
+import type { AgentProfile } from "../../agent/runtime/acp/agent-profiles";
+import { AgentSessions, type AgentSessionsOptions } from "../../agent/runtime/acp/agent-sessions";
+import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
+import {
+  AGENT_SESSION_TOPIC,
+  type AgentMessage,
+  type AgentSessionEvent,
+  type AgentSessionState,
+  agentSessionEvent,
+} from "../../shared/schemas/agent-sessions";
+import { until } from "./until";
+import { call, type WorkspaceWorld, workspaceWorld } from "./workspace-handlers";
+
+const REPO = path.join(import.meta.dirname, "..", "..");
+const FIXTURE = path.join(REPO, "test", "fixtures", "acp-agent.ts");
+/** tsx's loader by absolute path: the agent runs in a workspace, where `tsx` alone resolves to nothing. */
+const TSX_LOADER = pathToFileURL(path.join(REPO, "node_modules", "tsx", "dist", "loader.mjs")).href;
+
+/**
+ * A profile that runs the scripted ACP agent (test/fixtures/acp-agent.ts) as a real child
+ * process: node itself with tsx's loader, so the pid kai-agent knows is the agent's own.
+ */
+export function fixtureProfile(env: Record<string, string> = {}, name = "fixture"): AgentProfile {
+  return {
+    name,
+    command: process.execPath,
+    executable: process.execPath,
+    args: ["--import", TSX_LOADER, FIXTURE],
+    env,
+    default: true,
+  };
+}
+
+/**
+ * Agent sessions with the fixture as their profile, called through the real handlers (params
+ * and results checked against the command table), every event checked against its schema.
+ */
+export interface AgentSessionWorld extends WorkspaceWorld {
+  sessions: AgentSessions;
+  events: AgentSessionEvent[];
+  /** The history folder the fixture keeps conversations in (for load and resume). */
+  historyDir: string;
+  send<O extends Op>(op: O, params: ParamsOf<O>, signal?: AbortSignal): Promise<ResultOf<O>>;
+  messages(sessionId: string): AgentMessage[];
+  states(sessionId: string): AgentSessionState[];
+  /** Waits for the turn's last message (`done` or `error`) and returns it. */
+  turnEnd(sessionId: string, runId: string, ms?: number): Promise<AgentMessage>;
+  /** Starts a session with the fixture in the workspace; returns its id. */
+  start(restore?: { acpSessionId: string; lastSeq: number }, sessionId?: string): Promise<string>;
+  /** Sends a prompt; returns its run id. */
+  prompt(sessionId: string, message: string): Promise<string>;
+  detach(): void;
+  attach(): void;
+}
+
+export async function agentSessionWorld(
+  prefix: string,
+  options: Omit<AgentSessionsOptions, "profiles"> & { env?: Record<string, string> } = {},
+): Promise<AgentSessionWorld> {
+  const world = await workspaceWorld(prefix);
+  const historyDir = path.join(world.tmp, "history");
+  await fs.mkdir(historyDir);
+  const sessions = new AgentSessions({
+    ...options,
+    profiles: [fixtureProfile({ ACP_FIXTURE_HISTORY_DIR: historyDir, ...options.env })],
+  });
+  const events: AgentSessionEvent[] = [];
+  let connection = new AbortController();
+  const attach = () => {
+    connection = new AbortController();
+    sessions.attach((topic, data) => {
+      expect(topic).toBe(AGENT_SESSION_TOPIC);
+      events.push(agentSessionEvent.parse(data));
+    }, connection.signal);
+  };
+  attach();
+  const send = <O extends Op>(op: O, params: ParamsOf<O>, signal?: AbortSignal) =>
+    call(agentSessionHandlers, op, params, world.ctx({ agentSessions: sessions, ...(signal ? { signal } : {}) }));
+  const messages = (sessionId: string) =>
+    events.flatMap((event) => (event.kind === "message" && event.sessionId === sessionId ? [event.message] : []));
+  return {
+    ...world,
+    sessions,
+    events,
+    historyDir,
+    send,
+    messages,
+    states: (sessionId) =>
+      events.flatMap((event) => (event.kind === "state" && event.sessionId === sessionId ? [event.state] : [])),
+    async turnEnd(sessionId, runId, ms = 30_000) {
+      const last = () =>
+        messages(sessionId).find((m) => m.run_id === runId && (m.type === "done" || m.type === "error"));
+      await until(() => last() !== undefined, ms, `the end of turn ${runId}`);
+      return last() as AgentMessage;
+    },
+    async start(restore, sessionId = randomUUID()) {
+      await send("agentSession.start", { root: world.root, sessionId, ...(restore ? { restore } : {}) });
+      return sessionId;
+    },
+    async prompt(sessionId, message) {
+      const { runId } = await send("agentSession.prompt", { sessionId, runId: randomUUID(), message });
+      return runId;
+    },
+    detach: () => connection.abort(),
+    attach,
+    async cleanup() {
+      await sessions.stopAll();
+      await world.cleanup();
+    },
+  };
+}
