@@ -131,6 +131,8 @@ export const hosts = sqliteTable(
     os: text("os"),
     arch: text("arch"),
     hostname: text("hostname"),
+    /** The agent profiles its hello reported (AgentProfileInfo[]), as JSON; null before agents reported them. */
+    agentProfilesJson: text("agent_profiles_json"),
     createdAt: createdAt(),
   },
   (t) => [

@@ -1,5 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
+import { z } from "zod";
 import { KaiError } from "../../shared/errors";
+import { type AgentProfileInfo, agentProfileInfo } from "../../shared/schemas/agent-sessions";
 import type { Host } from "../../shared/schemas/hosts";
 import type { Db } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
@@ -21,8 +23,16 @@ export function toHost(row: HostRow): Host {
     dockerOk: row.dockerOk,
     os: row.os,
     arch: row.arch,
+    agentProfiles: profilesOf(row),
     createdAt: row.createdAt.toISOString(),
   };
+}
+
+/** The stored profiles, read back through their schema: a row written by an older edge has none. */
+function profilesOf(row: HostRow): AgentProfileInfo[] {
+  if (!row.agentProfilesJson) return [];
+  const parsed = z.array(agentProfileInfo).safeParse(JSON.parse(row.agentProfilesJson));
+  return parsed.success ? parsed.data : [];
 }
 
 const nameTaken = () =>

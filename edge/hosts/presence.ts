@@ -23,6 +23,7 @@ export async function markHostOnline(db: Db, hostId: string, hello: HelloFrame):
       os: hello.os,
       arch: hello.arch,
       hostname: hello.hostname,
+      agentProfilesJson: hello.agentProfiles ? JSON.stringify(hello.agentProfiles) : null,
     })
     .where(eq(hosts.id, hostId));
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { agentProfileInfo } from "./agent-sessions";
 
 /** Enrolled machines (`/api/hosts`). */
 
@@ -26,6 +27,9 @@ export const host = z
     dockerOk: z.boolean().nullable(),
     os: z.string().nullable(),
     arch: z.string().nullable(),
+    agentProfiles: z
+      .array(agentProfileInfo)
+      .describe("The coding agents its owner allows for agent sessions (kai-agent's policy file); [] when none"),
     createdAt: z.string(),
   })
   .meta({ id: "Host" });

@@ -5,7 +5,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { OPS, type Op, type StreamOp } from "../../shared/commands";
+import { fixtureProfile } from "../support/acp-fixture";
 import { streamFrameOf, uniqueName } from "../support/kai-client";
+import { until } from "../support/until";
 import { createWorld, type World } from "./world";
 
 let world: World;
@@ -16,7 +18,10 @@ const gitAs = (cwd: string, ...args: string[]) =>
 /** A container that keeps writing to its log, for the log commands. */
 let chattyId = "";
 beforeAll(async () => {
-  world = await createWorld();
+  const fixture = fixtureProfile();
+  world = await createWorld({
+    policy: { agentProfiles: { fixture: { command: fixture.command, args: fixture.args, env: fixture.env } } },
+  });
   const chatty = await world.docker.createContainer({
     name: uniqueName("kai-e2e-chatty-"),
     Image: world.image,
@@ -91,6 +96,30 @@ async function newContainer(running: boolean): Promise<string> {
   if (!id) throw new Error(`container not created: ${res.status} ${JSON.stringify(res.body)}`);
   if (running) await world.docker.getContainer(id).start();
   return id;
+}
+
+/** A new agent session of the scripted ACP agent in the shared workspace (an `agentSession.start` row). */
+async function agentSession(): Promise<string> {
+  const created = await world.api("/api/v1/agent-sessions", { body: { workspace_id: (await workspace()).id } });
+  if (created.status !== 201) throw new Error(`agent session not started: ${JSON.stringify(created.body)}`);
+  return created.body.id;
+}
+
+/** A session whose agent waits for a person's approval; answers its id and the approval's. */
+async function awaitingApproval(): Promise<{ session: string; approval: string }> {
+  const session = await agentSession();
+  await world.api(`/api/v1/agent-sessions/${session}/messages`, { body: { message: "scenario:permission" } });
+  let approval = "";
+  await until(
+    async () => {
+      const details = await world.api(`/api/v1/agent-sessions/${session}`);
+      approval = details.body.pending_approvals?.[0]?.id ?? "";
+      return approval !== "";
+    },
+    20_000,
+    "the fixture's approval",
+  );
+  return { session, approval };
 }
 
 /** One container for the commands that only look at it. */
@@ -193,6 +222,33 @@ const CONTRACT: Record<Op, () => Promise<unknown>> = {
     return (await world.api("/api/flexy", { body: { name, image: world.image, hostPath } })).body.data;
   },
   "container.list": async () => (await world.api("/api/flexy")).body.data,
+  "agentSession.start": async () => agentSession(),
+  "agentSession.prompt": async () =>
+    (await world.api(`/api/v1/agent-sessions/${await agentSession()}/messages`, { body: { message: "hi" } })).body,
+  "agentSession.cancel": async () =>
+    (await world.api(`/api/v1/agent-sessions/${await agentSession()}/cancel`, { method: "POST" })).body,
+  "agentSession.answer": async () => {
+    const { session, approval } = await awaitingApproval();
+    return (await world.api(`/api/v1/agent-sessions/${session}/approvals/${approval}`, { body: { decision: "allow" } }))
+      .body;
+  },
+  "agentSession.close": async () =>
+    (await world.api(`/api/v1/agent-sessions/${await agentSession()}`, { method: "DELETE" })).body,
+  // The edge syncs a host's live sessions each time its agent connects: restart the agent with one running.
+  "agentSession.sync": async () => {
+    const session = await agentSession();
+    await world.agent.restart();
+    let status = "";
+    await until(
+      async () => {
+        status = (await world.api(`/api/v1/agent-sessions/${session}`)).body.status;
+        return status === "interrupted";
+      },
+      20_000,
+      "the session interrupted by the restart",
+    );
+    return status;
+  },
   "container.inspect": async () => (await world.api(`/api/flexy/${await container()}`)).body.data,
   "container.start": async () =>
     (await world.api(`/api/flexy/${await newContainer(false)}/start`, { method: "POST" })).body.data,

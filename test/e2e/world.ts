@@ -29,7 +29,7 @@ export interface World {
 }
 
 export async function createWorld(
-  options: { agentArgs?: string[]; edgeVars?: Record<string, string> } = {},
+  options: { agentArgs?: string[]; edgeVars?: Record<string, string>; policy?: Record<string, unknown> } = {},
 ): Promise<World> {
   const docker = new Docker();
   const image = await busyboxImage(docker);
@@ -37,7 +37,7 @@ export async function createWorld(
   const session = await signUp(edge.url);
   const host = await enrollHost(session);
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), "kai-root-")));
-  const agent = new AgentProcess(edge.url, host.token, [root], options.agentArgs ?? []);
+  const agent = new AgentProcess(edge.url, host.token, [root], options.agentArgs ?? [], undefined, options.policy);
   await agent.connected();
   return {
     edge,

@@ -23,12 +23,14 @@ export class AgentProcess {
     readonly extraArgs: string[] = [],
     /** Run this single-file bundle with plain Node instead of the TypeScript sources. */
     readonly bundle?: string,
+    /** More of the policy file than the allowed roots (agent profiles, say). */
+    readonly policy: Record<string, unknown> = {},
   ) {}
 
   async start(): Promise<void> {
     const dir = await mkdtemp(path.join(os.tmpdir(), "kai-agent-"));
     const policy = path.join(dir, "policy.json");
-    await writeFile(policy, JSON.stringify({ allowedRoots: this.allowedRoots }));
+    await writeFile(policy, JSON.stringify({ ...this.policy, allowedRoots: this.allowedRoots }));
     const tokenFile = path.join(dir, "token");
     await writeFile(tokenFile, `${this.token}\n`, { mode: 0o600 });
     const entry = this.bundle ? [this.bundle] : ["--import", "tsx", path.join(ROOT, "agent/cli.ts")];

@@ -1,0 +1,231 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixtureProfile } from "../support/acp-fixture";
+import { request, signUp } from "../support/kai-client";
+import { SessionViewer } from "../support/session-viewer";
+import { until } from "../support/until";
+import { createWorld, type World } from "./world";
+
+/**
+ * Agent sessions end to end: the Worker on workerd, a real kai-agent whose policy names the
+ * scripted ACP agent (test/fixtures/acp-agent.ts) as its only profile, real processes.
+ */
+let world: World;
+let workspaceId: string;
+let historyDir: string;
+
+const sessionsPath = "/api/v1/agent-sessions";
+
+async function startSession(body: Record<string, unknown> = {}) {
+  const created = await world.api(sessionsPath, { body: { workspace_id: workspaceId, ...body } });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body as { id: string; status: string; profile: string; host_id: string };
+}
+
+async function send(sessionId: string, message: string): Promise<string> {
+  const sent = await world.api(`${sessionsPath}/${sessionId}/messages`, { body: { message } });
+  expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+  return sent.body.run_id;
+}
+
+const viewer = (sessionId: string, since?: number) =>
+  SessionViewer.open(world.edge.url, world.session.token, sessionId, since);
+
+beforeAll(async () => {
+  historyDir = await mkdtemp(path.join(os.tmpdir(), "kai-acp-history-"));
+  const profile = fixtureProfile({ ACP_FIXTURE_HISTORY_DIR: historyDir });
+  world = await createWorld({
+    policy: { agentProfiles: { fixture: { command: profile.command, args: profile.args, env: profile.env } } },
+  });
+  const project = path.join(world.root, "agent-project");
+  await mkdir(project);
+  const item = await world.api("/api/catalog/flexy", { body: { name: "agent-project", hostPath: project } });
+  workspaceId = item.body.data.id;
+}, 120_000);
+
+afterAll(async () => {
+  await world?.dispose();
+  if (historyDir) await rm(historyDir, { recursive: true, force: true });
+});
+
+describe("agent sessions", () => {
+  it("reports the host's profiles and starts a session with its default one", async () => {
+    const host = await world.api(`/api/hosts/${world.host.id}`);
+    expect(host.body.data.agentProfiles).toEqual([expect.objectContaining({ name: "fixture", default: true })]);
+    const session = await startSession();
+    expect(session).toMatchObject({ profile: "fixture", host_id: world.host.id, status: "idle" });
+    const listed = await world.api(`${sessionsPath}?workspace_id=${workspaceId}`);
+    expect(listed.body.sessions.map((row: { id: string }) => row.id)).toContain(session.id);
+  });
+
+  it("streams every message type, numbered from 1 without gaps, to two viewers alike", async () => {
+    const session = await startSession();
+    const [first, second] = await Promise.all([viewer(session.id), viewer(session.id)]);
+    const runId = await send(session.id, "scenario:all");
+    await first.turnEnd(runId);
+    await second.turnEnd(runId);
+    const types = new Set(first.messages.map((message) => message.type));
+    for (const type of ["thinking", "tool_use", "tool_result", "text", "done"]) expect(types).toContain(type);
+    expect(first.messages.map((message) => message.seq)).toEqual(first.messages.map((_, index) => index + 1));
+    expect(second.messages).toEqual(first.messages);
+    expect(first.messages.every((message) => message.run_id === runId)).toBe(true);
+    first.close();
+    second.close();
+  });
+
+  it("replays to a late viewer exactly what it missed after ?since, then goes live", async () => {
+    const session = await startSession();
+    const early = await viewer(session.id);
+    const firstRun = await send(session.id, "scenario:echo one");
+    await early.turnEnd(firstRun);
+    const seen = early.messages.length;
+    const late = await viewer(session.id, 1);
+    await until(() => late.messages.length === seen - 1, 10_000, "the replay");
+    const secondRun = await send(session.id, "scenario:echo two");
+    await early.turnEnd(secondRun);
+    await late.turnEnd(secondRun);
+    expect(late.messages).toEqual(early.messages.slice(1));
+    early.close();
+    late.close();
+  });
+
+  it("answers an approval from REST once: the inbox lists it, a second answer is 409, viewers see the outcome", async () => {
+    const session = await startSession();
+    const watching = await viewer(session.id);
+    const runId = await send(session.id, "scenario:permission");
+    const asked = await watching.waitFor((message) => message.approval?.state === "pending", "an approval");
+    const approvalId = asked.approval?.id as string;
+    const inbox = await world.api("/api/v1/approvals");
+    expect(inbox.body.approvals.map((approval: { id: string }) => approval.id)).toContain(approvalId);
+    const details = await world.api(`${sessionsPath}/${session.id}`);
+    expect(details.body.status).toBe("waiting_for_approval");
+
+    const answered = await world.api(`${sessionsPath}/${session.id}/approvals/${approvalId}`, {
+      body: { decision: "allow" },
+    });
+    expect(answered.status, JSON.stringify(answered.body)).toBe(200);
+    const again = await world.api(`${sessionsPath}/${session.id}/approvals/${approvalId}`, {
+      body: { decision: "reject" },
+    });
+    expect(again.status).toBe(409);
+    const settled = await watching.waitFor(
+      (message) => message.approval?.id === approvalId && message.approval.state !== "pending",
+      "the approval's outcome",
+    );
+    expect(settled.approval).toMatchObject({ state: "allowed", reason: "answered" });
+    expect((await watching.turnEnd(runId)).type).toBe("done");
+    expect(watching.messages.some((message) => message.content === "permission: yes-once")).toBe(true);
+    watching.close();
+  });
+
+  it("answers an approval from a viewer's socket, and refuses a second prompt while a turn runs", async () => {
+    const session = await startSession();
+    const watching = await viewer(session.id);
+    const runId = await send(session.id, "scenario:permission");
+    const asked = await watching.waitFor((message) => message.approval?.state === "pending", "an approval");
+    const busy = await world.api(`${sessionsPath}/${session.id}/messages`, { body: { message: "hello" } });
+    expect(busy.status).toBe(409);
+    watching.send({ type: "approval", approval_id: asked.approval?.id, decision: "reject" });
+    await watching.turnEnd(runId);
+    expect(watching.messages.some((message) => message.content === "permission: no-once")).toBe(true);
+    watching.close();
+  });
+
+  it("cancels a running turn: done with cancelled, and the session takes the next message", async () => {
+    const session = await startSession();
+    const watching = await viewer(session.id);
+    const runId = await send(session.id, "scenario:slow");
+    await watching.waitFor((message) => message.type === "text", "the first text");
+    const cancelled = await world.api(`${sessionsPath}/${session.id}/cancel`, { method: "POST" });
+    expect(cancelled.body).toEqual({ cancelled: true });
+    expect(await watching.turnEnd(runId)).toMatchObject({ type: "done", content: "cancelled" });
+    const next = await send(session.id, "scenario:echo after cancel");
+    expect((await watching.turnEnd(next)).type).toBe("done");
+    watching.close();
+  });
+
+  it("runs one synchronous turn through agent-chats, with and without session_id", async () => {
+    const fresh = await world.api("/api/v1/agent-chats", {
+      body: { message: "hello" },
+      headers: { "X-Kai-Workspace": workspaceId },
+    });
+    expect(fresh.status, JSON.stringify(fresh.body)).toBe(200);
+    expect(fresh.body.output).toBe("Hello from the fixture agent.");
+    expect(fresh.body.events.at(-1)).toMatchObject({ type: "done", result: "end_turn" });
+    const again = await world.api("/api/v1/agent-chats", {
+      body: { message: "scenario:history", session_id: fresh.body.session_id },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.session_id).toBe(fresh.body.session_id);
+    expect(again.body.output).toBe("turns before this: 1");
+  });
+
+  it("refuses, in an agent-chats turn nobody watches, a tool call that needs approval", async () => {
+    const chat = await world.api("/api/v1/agent-chats", {
+      body: { message: "scenario:permission" },
+      headers: { "X-Kai-Workspace": workspaceId },
+    });
+    expect(chat.status, JSON.stringify(chat.body)).toBe(200);
+    expect(chat.body.output).toBe("permission: no-once");
+  });
+
+  it("reports a crash mid-turn with the exit code and stderr, and resumes on the next message", async () => {
+    const session = await startSession();
+    const watching = await viewer(session.id);
+    const first = await send(session.id, "scenario:echo remember me");
+    await watching.turnEnd(first);
+    const crash = await send(session.id, "scenario:crash");
+    const failure = await watching.turnEnd(crash);
+    expect(failure.type).toBe("error");
+    expect(failure.error).toMatch(/exit|code 3/i);
+    expect(failure.error).toContain("segfault in scripted crash");
+    await until(
+      async () => (await world.api(`${sessionsPath}/${session.id}`)).body.status === "interrupted",
+      10_000,
+      "status interrupted",
+    );
+    const resumed = await send(session.id, "scenario:history");
+    const done = await watching.turnEnd(resumed);
+    expect(done.type).toBe("done");
+    const reply = watching.messages.filter((message) => message.run_id === resumed && message.type === "text");
+    expect(reply.map((message) => message.content).join("")).toMatch(/turns before this: [12]/);
+    watching.close();
+  });
+
+  it("ends a session on DELETE: its process stops and it takes no more messages", async () => {
+    const session = await startSession();
+    const ended = await world.api(`${sessionsPath}/${session.id}`, { method: "DELETE" });
+    expect(ended.status).toBe(200);
+    expect(ended.body.status).toBe("ended");
+    const late = await world.api(`${sessionsPath}/${session.id}/messages`, { body: { message: "hello" } });
+    expect(late.status).toBe(409);
+  });
+
+  it("keeps another user's sessions, approvals and streams out of reach (404)", async () => {
+    const session = await startSession();
+    const stranger = await signUp(world.edge.url);
+    const as = (apiPath: string, init: { method?: string; body?: unknown } = {}) =>
+      request(world.edge.url, apiPath, { token: stranger.token, ...init });
+    expect((await as(`${sessionsPath}/${session.id}`)).status).toBe(404);
+    expect((await as(`${sessionsPath}/${session.id}/messages`, { body: { message: "hi" } })).status).toBe(404);
+    expect((await as(`${sessionsPath}/${session.id}`, { method: "DELETE" })).status).toBe(404);
+    const approval = `${sessionsPath}/${session.id}/approvals/${crypto.randomUUID()}`;
+    expect((await as(approval, { body: { decision: "allow" } })).status).toBe(404);
+    expect((await as(sessionsPath, { body: { workspace_id: workspaceId } })).status).toBe(404);
+    await expect(SessionViewer.open(world.edge.url, stranger.token, session.id)).rejects.toThrow(/404/);
+    expect((await as("/api/v1/approvals")).body.approvals).toEqual([]);
+  });
+
+  it("answers bad input with 422 problems", async () => {
+    const tooLong = await world.api(sessionsPath, { body: { workspace_id: workspaceId, message: "x".repeat(8001) } });
+    expect(tooLong.status).toBe(422);
+    expect(tooLong.headers.get("content-type")).toContain("application/problem+json");
+    const badProfile = await world.api(sessionsPath, { body: { workspace_id: workspaceId, profile: "../bin/sh" } });
+    expect(badProfile.status).toBe(422);
+    const unknownProfile = await world.api(sessionsPath, { body: { workspace_id: workspaceId, profile: "nope" } });
+    expect(unknownProfile.status).toBe(404);
+    expect(unknownProfile.body.detail).toContain("nope");
+  });
+});
