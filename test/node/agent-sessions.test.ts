@@ -292,6 +292,13 @@ describe("restore and sync", () => {
     });
   }
 
+  it("refuses to restore a session the agent does not know, saying to start a new one", async () => {
+    const error = await kaiError(world.start({ acpSessionId: "no-such-acp-session", lastSeq: 3 }));
+    expect(error.code).toBe("AGENT_PROCESS_FAILED");
+    expect(error.message).toContain("could not restore its session no-such-acp-session");
+    expect(error.message).toContain("start a new session");
+  });
+
   it("re-sends what the edge missed while offline, reports what is gone, and knows no unknown session", async () => {
     const sessionId = await world.start();
     const first = await world.prompt(sessionId, "hi");
