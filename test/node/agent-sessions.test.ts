@@ -190,6 +190,14 @@ describe("the process", () => {
     expect(gone.message).toContain("start it again with restore");
   });
 
+  it("an agent that dies between turns leaves the session interrupted, saying how it ended", async () => {
+    const sessionId = await world.start();
+    process.kill(world.sessions.pidOf(sessionId) ?? 0, "SIGKILL");
+    await until(() => world.states(sessionId).at(-1)?.status === "interrupted", 5000, "interrupted");
+    expect(world.states(sessionId).at(-1)?.error).toContain("fixture: the agent process exited; killed by SIGKILL");
+    expect(world.messages(sessionId)).toEqual([]);
+  });
+
   it("a hung turn times out, is cancelled, and the agent that ignores the cancel is stopped", async () => {
     const quick = await agentSessionWorld("acp-hang", { turnTimeoutMs: 500, cancelGraceMs: 500, stopGraceMs: 500 });
     try {
