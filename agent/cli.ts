@@ -63,8 +63,9 @@ async function main(): Promise<number> {
     log,
     rpcFor: (hostId, send, batchChunks) =>
       new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats, agentSessions }, send, batchChunks, log }),
-    // Container events go to the edge while it listens; a reconnect resubscribes.
     agentProfiles: agentProfileInfos(profiles),
+    // Container events and agent session events go to the edge while it listens; a reconnect
+    // resubscribes (and the edge asks for the agent session messages it missed with sync).
     whileConnected: (hostId, publish, signal) => {
       agentSessions.attach(publish, signal);
       void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log);
@@ -83,6 +84,8 @@ async function main(): Promise<number> {
       log("info", "stopping", { signal });
       connection.stop();
       liveStats.stop();
+      // Started now, awaited again before exit (below): agents get their grace while the socket closes.
+      void agentSessions.stopAll();
     });
   }
   const reason = await connection.run();

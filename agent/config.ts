@@ -25,7 +25,9 @@ Options:
                        (env KAI_POLICY; default ~/.config/kai/agent-policy.json;
                        without one, only your home directory is reachable). "scripts": false
                        turns workspace scripts off: they run with this user's full rights,
-                       beyond allowedRoots
+                       beyond allowedRoots. "agentProfiles": {"name": {"command", "args", "env"}}
+                       and "defaultAgentProfile" name the coding agents agent sessions may run
+                       (default: claude-agent-acp, codex-acp, gemini --acp, those on PATH)
   --docker-socket PATH Docker engine socket (env DOCKER_HOST is honoured otherwise)
   --log-level LEVEL    debug, info, warn or error (default info)
   -h, --help           show this help

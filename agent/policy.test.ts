@@ -239,6 +239,8 @@ describe("agent profiles", () => {
       },
     ]);
     expect((await loadPolicy(await write({}), { path: "" })).agentProfiles).toEqual([]);
+    // Scripts off: a coding agent runs commands too, so no built-in is offered.
+    expect((await loadPolicy(await write({ scripts: false }), { path: bin })).agentProfiles).toEqual([]);
   });
 
   it("takes the file's profiles instead, leaves out (with a warning) one whose command is missing", async () => {

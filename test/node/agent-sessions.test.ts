@@ -190,6 +190,14 @@ describe("the process", () => {
     expect(gone.message).toContain("start it again with restore");
   });
 
+  it("an agent that dies between turns leaves the session interrupted, saying how it ended", async () => {
+    const sessionId = await world.start();
+    process.kill(world.sessions.pidOf(sessionId) ?? 0, "SIGKILL");
+    await until(() => world.states(sessionId).at(-1)?.status === "interrupted", 5000, "interrupted");
+    expect(world.states(sessionId).at(-1)?.error).toContain("fixture: the agent process exited; killed by SIGKILL");
+    expect(world.messages(sessionId)).toEqual([]);
+  });
+
   it("a hung turn times out, is cancelled, and the agent that ignores the cancel is stopped", async () => {
     const quick = await agentSessionWorld("acp-hang", { turnTimeoutMs: 500, cancelGraceMs: 500, stopGraceMs: 500 });
     try {
@@ -291,6 +299,13 @@ describe("restore and sync", () => {
       }
     });
   }
+
+  it("refuses to restore a session the agent does not know, saying to start a new one", async () => {
+    const error = await kaiError(world.start({ acpSessionId: "no-such-acp-session", lastSeq: 3 }));
+    expect(error.code).toBe("AGENT_PROCESS_FAILED");
+    expect(error.message).toContain("could not restore its session no-such-acp-session");
+    expect(error.message).toContain("start a new session");
+  });
 
   it("re-sends what the edge missed while offline, reports what is gone, and knows no unknown session", async () => {
     const sessionId = await world.start();

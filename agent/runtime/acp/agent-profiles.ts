@@ -41,11 +41,13 @@ export const agentProfilesFileSchema = {
 type ProfilesFile = {
   agentProfiles?: Record<string, z.infer<typeof profileEntry>>;
   defaultAgentProfile?: string;
+  scripts?: boolean;
 };
 
 /**
- * Offered when the policy file names no profiles, each only when its command is on PATH: the
- * ACP adapters of Claude Code and Codex, and Gemini CLI's own ACP mode.
+ * Offered when the policy file names no profiles (and does not turn scripts off), each only
+ * when its command is on PATH: the ACP adapters of Claude Code and Codex, and Gemini CLI's
+ * own ACP mode.
  */
 const BUILT_IN_PROFILES: Record<string, { command: string; args: string[] }> = {
   claude: { command: "claude-agent-acp", args: [] },
@@ -64,7 +66,10 @@ export async function resolveAgentProfiles(
   options: { warn?: (message: string) => void; path?: string },
 ): Promise<AgentProfile[]> {
   const configured = parsed.agentProfiles !== undefined && Object.keys(parsed.agentProfiles).length > 0;
-  const entries = Object.entries(configured ? (parsed.agentProfiles ?? {}) : BUILT_IN_PROFILES);
+  // A coding agent runs commands with the user's full rights, as a script does: an owner who
+  // turned scripts off gets no built-in agents either, only the profiles the file names.
+  const builtIns = parsed.scripts === false ? {} : BUILT_IN_PROFILES;
+  const entries = Object.entries(configured ? (parsed.agentProfiles ?? {}) : builtIns);
   const searchPath = options.path ?? childEnv().PATH ?? "";
   const profiles: AgentProfile[] = [];
   for (const [name, entry] of entries) {

@@ -19,6 +19,9 @@ export interface SessionLimits {
   stopGraceMs: number;
 }
 
+/** JSON-RPC's "request cancelled" (`$/cancel_request`), which some agents answer a cancelled prompt with. */
+const REQUEST_CANCELLED = -32800;
+
 interface Turn {
   runId: string;
   timer: NodeJS.Timeout;
@@ -112,7 +115,9 @@ export class AgentSession {
       if (error instanceof KaiError) throw error;
       const why = signal.aborted
         ? "the start was cancelled or ran past its deadline before the agent answered"
-        : `ACP start failed (${messageOf(error)})`;
+        : restore
+          ? `the agent could not restore its session ${restore.acpSessionId} (${messageOf(error)}); start a new session`
+          : `ACP start failed (${messageOf(error)})`;
       throw agentProcess.failure(why);
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -182,6 +187,11 @@ export class AgentSession {
       this.#endTurn(turn, this.#closing ? { type: "done", content: "cancelled" } : { type: "error", error: message });
       if (!this.#closing) this.#updateState({ status: "interrupted", error: cutState(message) });
       return;
+    }
+    // An agent that answers a cancelled prompt with JSON-RPC's "request cancelled" means the same as `cancelled`.
+    if (failure instanceof RequestError && failure.code === REQUEST_CANCELLED) {
+      failure = undefined;
+      stopReason = "cancelled";
     }
     if (turn.timedOut) {
       const message = `the turn timed out after ${this.#limits.turnTimeoutMs} ms and was cancelled`;

@@ -12,6 +12,8 @@ type Reason = NonNullable<ApprovalInfo["reason"]>;
 
 interface Pending {
   info: ApprovalInfo;
+  /** The agent's own option ids, whole (the reported ones are cut to the schema's bound), by index. */
+  agentIds: string[];
   /** The message that asked: its resolution is the same tool_use with the final approval. */
   asked: UnnumberedMessage;
   resolve: (response: RequestPermissionResponse) => void;
@@ -49,10 +51,14 @@ export class Approvals {
     offered: { optionId: string; name: string; kind: string }[],
     signal: AbortSignal,
   ): Promise<RequestPermissionResponse> {
-    const options = offered
+    const kept = offered
       .filter((option): option is typeof option & { kind: OptionKind } => isOptionKind(option.kind))
-      .slice(0, 16)
-      .map((option) => ({ id: option.optionId.slice(0, 256), name: option.name.slice(0, 256), kind: option.kind }));
+      .slice(0, 16);
+    const options = kept.map((option) => ({
+      id: option.optionId.slice(0, 256),
+      name: option.name.slice(0, 256),
+      kind: option.kind,
+    }));
     if (this.#pending.size >= MAX_PENDING || signal.aborted) return Promise.resolve(CANCELLED);
     const info: ApprovalInfo = {
       id: randomUUID(),
@@ -63,7 +69,7 @@ export class Approvals {
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.#expire(info.id), this.#timeoutMs);
       timer.unref();
-      this.#pending.set(info.id, { info, asked, resolve, timer });
+      this.#pending.set(info.id, { info, agentIds: kept.map((option) => option.optionId), asked, resolve, timer });
       signal.addEventListener("abort", () => this.#settle(info.id, "cancelled", undefined, "withdrawn"), {
         once: true,
       });
@@ -118,7 +124,8 @@ export class Approvals {
     clearTimeout(pending.timer);
     const info: ApprovalInfo = { ...pending.info, state, reason, ...(option ? { option_id: option.id } : {}) };
     this.#emit({ ...pending.asked, approval: info });
-    pending.resolve(option ? { outcome: { outcome: "selected", optionId: option.id } } : CANCELLED);
+    const optionId = option && pending.agentIds[pending.info.options.indexOf(option)];
+    pending.resolve(optionId !== undefined ? { outcome: { outcome: "selected", optionId } } : CANCELLED);
   }
 }
 
