@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fixtureProfile } from "../support/acp-fixture";
 import { request, signUp } from "../support/kai-client";
 import { SessionViewer } from "../support/session-viewer";
@@ -45,6 +45,15 @@ beforeAll(async () => {
   workspaceId = item.body.data.id;
 }, 120_000);
 
+// A host runs at most 4 sessions at once: each test ends the ones it started.
+afterEach(async () => {
+  const listed = await world.api(`${sessionsPath}?limit=100`);
+  const live = (listed.body.sessions as { id: string; status: string }[]).filter(
+    (session) => !["ended", "failed"].includes(session.status),
+  );
+  await Promise.all(live.map((session) => world.api(`${sessionsPath}/${session.id}`, { method: "DELETE" })));
+});
+
 afterAll(async () => {
   await world?.dispose();
   if (historyDir) await rm(historyDir, { recursive: true, force: true });
@@ -64,6 +73,8 @@ describe("agent sessions", () => {
     const session = await startSession();
     const [first, second] = await Promise.all([viewer(session.id), viewer(session.id)]);
     const runId = await send(session.id, "scenario:all");
+    const asked = await first.waitFor((message) => message.approval?.state === "pending", "the approval");
+    first.send({ type: "approval", approval_id: asked.approval?.id, decision: "allow" });
     await first.turnEnd(runId);
     await second.turnEnd(runId);
     const types = new Set(first.messages.map((message) => message.type));
