@@ -100,6 +100,13 @@ async function newContainer(running: boolean): Promise<string> {
 
 /** A new agent session of the scripted ACP agent in the shared workspace (an `agentSession.start` row). */
 async function agentSession(): Promise<string> {
+  // A host runs at most 4 sessions at once: end the ones earlier entries left running.
+  const listed = await world.api("/api/v1/agent-sessions?limit=100");
+  for (const session of listed.body.sessions as { id: string; status: string }[]) {
+    if (session.status !== "ended" && session.status !== "failed") {
+      await world.api(`/api/v1/agent-sessions/${session.id}`, { method: "DELETE" });
+    }
+  }
   const created = await world.api("/api/v1/agent-sessions", { body: { workspace_id: (await workspace()).id } });
   if (created.status !== 201) throw new Error(`agent session not started: ${JSON.stringify(created.body)}`);
   return created.body.id;
