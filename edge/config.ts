@@ -25,6 +25,11 @@ const configSchema = z.object({
   MAIL_FROM: z.string().optional(),
   /** How long the edge waits for an agent's answer before AGENT_TIMEOUT. */
   AGENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * How long `POST /api/v1/agent-chats` waits for its turn before cancelling it and answering
+   * AGENT_TIMEOUT (the session stays usable). Longer work belongs on the session's WebSocket.
+   */
+  AGENT_CHAT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(120_000),
   /** Requests per hour per caller on `/api` (the auth routes have tighter limits of their own). */
   API_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(5000),
   /**

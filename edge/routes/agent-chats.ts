@@ -10,12 +10,6 @@ import { succeeded } from "../relay/relay";
 import { WORKSPACE_HEADER } from "../workspaces/resolve";
 import { startSession } from "./agent-sessions";
 
-/**
- * How long one synchronous turn may take before it is cancelled and answered AGENT_TIMEOUT.
- * Under the Workers' request limits on purpose; longer work belongs on the session's WebSocket.
- */
-const CHAT_TURN_TIMEOUT_MS = 120_000;
-
 const chatEvent = z.object({
   type: z.string(),
   run_id: z.string().optional(),
@@ -82,7 +76,7 @@ agentChatRoutes.openapi(
           workspaceId: c.req.header(WORKSPACE_HEADER) ?? c.req.valid("query").workspace_id,
         });
     const outcome = succeeded(
-      await hostRelay(c.env, session.hostId).runTurn(userId, session.id, body.message, CHAT_TURN_TIMEOUT_MS),
+      await hostRelay(c.env, session.hostId).runTurn(userId, session.id, body.message, c.var.config.AGENT_CHAT_TIMEOUT_MS),
     );
     const { messages } = outcome.result as { messages: AgentMessage[] };
     const failure = messages.find((message) => message.type === "error");

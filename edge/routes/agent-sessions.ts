@@ -35,6 +35,7 @@ import {
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
 import { findOwnHost } from "../hosts/hosts";
+import { emitEvent } from "../webhooks/outbox";
 import { parseOrThrow } from "../http/errors";
 import { jsonBody, problems } from "../http/openapi";
 import { declareRoutes } from "../http/route-group";
@@ -142,6 +143,11 @@ export async function startSession(
       ...(wanted.profile ? { profile: wanted.profile } : {}),
     });
     await applyState(db, session.id, started.state, started.profile);
+    const event = { sessionId: session.id, hostId: host.id, workspaceId: workspace.id, profile: started.profile };
+    const emitted = emitEvent(c.env, userId, "session.started", event).catch((error) => {
+      console.error(`agent session ${session.id}: queueing the session.started webhook failed (${messageOf(error)})`);
+    });
+    c.executionCtx.waitUntil(emitted);
   } catch (error) {
     await markFailed(db, session.id, messageOf(error));
     throw error;
