@@ -46,6 +46,19 @@ const optional = (where: "header" | "query", name: string, schema: object, descr
   description,
 });
 
+const WORKSPACE_SELECTORS: Parameter[] = [
+  optional("header", WORKSPACE_HEADER, uuid, "The workspace (a catalog item's id)"),
+  optional("query", WORKSPACE_QUERY, uuid, `The workspace, when ${WORKSPACE_HEADER} is not sent`),
+];
+
+/**
+ * Documents the workspace selectors on a signed-in route that resolves its workspace itself,
+ * because it also takes one in its body or may not need one (starting an agent session).
+ */
+export function selectingWorkspace<R extends RouteConfig>(route: R): R {
+  return { ...route, parameters: [...(route.parameters ?? []), ...WORKSPACE_SELECTORS] } as R;
+}
+
 /** The selector parameters each access documents, besides those the route's own schemas produce. */
 const SELECTORS: Record<Access, Parameter[]> = {
   public: [],
@@ -56,10 +69,7 @@ const SELECTORS: Record<Access, Parameter[]> = {
   ],
   // `{id}` is already documented by the route's own params schema.
   hostInPath: [],
-  workspace: [
-    optional("header", WORKSPACE_HEADER, uuid, "The workspace (a catalog item's id)"),
-    optional("query", WORKSPACE_QUERY, uuid, `The workspace, when ${WORKSPACE_HEADER} is not sent`),
-  ],
+  workspace: WORKSPACE_SELECTORS,
   workspaceInPath: [
     {
       in: "path",

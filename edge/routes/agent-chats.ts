@@ -5,9 +5,9 @@ import { type AgentMessage, agentPrompt } from "../../shared/schemas/agent-sessi
 import { findOwnSession } from "../agent-sessions/store";
 import { hostRelay } from "../host-relay/stub";
 import { jsonBody, problems } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
+import { declareRoutes, selectingWorkspace } from "../http/route-group";
 import { succeeded } from "../relay/relay";
-import { WORKSPACE_HEADER } from "../workspaces/resolve";
+import { WORKSPACE_HEADER, WORKSPACE_QUERY } from "../workspaces/resolve";
 import { startSession } from "./agent-sessions";
 
 const chatEvent = z.object({
@@ -43,40 +43,46 @@ function toChatEvent(message: AgentMessage): z.infer<typeof chatEvent> {
 export const agentChatRoutes = declareRoutes("signedIn");
 
 agentChatRoutes.openapi(
-  createRoute({
-    method: "post",
-    path: "/agent-chats",
-    tags: ["agent sessions"],
-    summary:
-      "Run one agent turn and answer with its text and events. Without session_id it starts a session in the " +
-      `workspace named by ${WORKSPACE_HEADER} (or workspace_id) with the host's default profile. Tool calls ` +
-      "that need approval are refused unless someone watches the session's WebSocket",
-    request: {
-      body: jsonBody(z.object({ message: agentPrompt, session_id: z.uuid().optional() }).strict()),
-      query: z.object({ workspace_id: z.uuid().optional() }),
-    },
-    responses: {
-      200: {
-        description: "The turn's output",
-        content: {
-          "application/json": {
-            schema: z.object({ session_id: z.uuid(), output: z.string(), events: z.array(chatEvent) }),
+  createRoute(
+    selectingWorkspace({
+      method: "post",
+      path: "/agent-chats",
+      tags: ["agent sessions"],
+      summary:
+        "Run one agent turn and answer with its text and events. Without session_id it starts a session in the " +
+        `workspace named by ${WORKSPACE_HEADER} (or workspace_id) with the host's default profile. Tool calls ` +
+        "that need approval are refused unless someone watches the session's WebSocket",
+      request: {
+        body: jsonBody(z.object({ message: agentPrompt, session_id: z.uuid().optional() }).strict()),
+      },
+      responses: {
+        200: {
+          description: "The turn's output",
+          content: {
+            "application/json": {
+              schema: z.object({ session_id: z.uuid(), output: z.string(), events: z.array(chatEvent) }),
+            },
           },
         },
+        ...problems(401, 404, 409, 422, 502, 503, 504),
       },
-      ...problems(401, 404, 409, 422, 502, 503, 504),
-    },
-  }),
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     const userId = c.var.principal.userId;
     const session = body.session_id
       ? await findOwnSession(c.var.db, userId, body.session_id)
       : await startSession(c, {
-          workspaceId: c.req.header(WORKSPACE_HEADER) ?? c.req.valid("query").workspace_id,
+          workspaceId: c.req.header(WORKSPACE_HEADER) ?? c.req.query(WORKSPACE_QUERY),
         });
     const outcome = succeeded(
-      await hostRelay(c.env, session.hostId).runTurn(userId, session.id, body.message, c.var.config.AGENT_CHAT_TIMEOUT_MS),
+      await hostRelay(c.env, session.hostId).runTurn(
+        userId,
+        session.id,
+        body.message,
+        c.var.config.AGENT_CHAT_TIMEOUT_MS,
+      ),
     );
     const { messages } = outcome.result as { messages: AgentMessage[] };
     const failure = messages.find((message) => message.type === "error");

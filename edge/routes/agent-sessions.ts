@@ -35,14 +35,14 @@ import {
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
 import { findOwnHost } from "../hosts/hosts";
-import { emitEvent } from "../webhooks/outbox";
 import { parseOrThrow } from "../http/errors";
 import { jsonBody, problems } from "../http/openapi";
-import { declareRoutes } from "../http/route-group";
+import { declareRoutes, selectingWorkspace } from "../http/route-group";
 import { credentialOf } from "../identity/credentials";
 import { agentOf } from "../middleware/select-host";
 import { askThrough, relay, succeeded } from "../relay/relay";
 import { wantsWebSocket } from "../relay/stream";
+import { emitEvent } from "../webhooks/outbox";
 import { WORKSPACE_HEADER, WORKSPACE_QUERY } from "../workspaces/resolve";
 import { findOwnWorkspace } from "../workspaces/workspaces";
 
@@ -73,24 +73,26 @@ async function ownSession(c: Context<SignedInEnv>, id: string) {
 }
 
 agentSessionRoutes.openapi(
-  createRoute({
-    method: "post",
-    path: "/agent-sessions",
-    tags,
-    summary: "Start a coding agent in a workspace, with one of its host's profiles and an optional first message",
-    request: {
-      body: jsonBody(
-        z
-          .object({
-            workspace_id: z.uuid().optional().describe(`Or the ${WORKSPACE_HEADER} header`),
-            profile: agentProfileName.optional().describe("One of the host's profiles; absent: its default"),
-            message: agentPrompt.optional(),
-          })
-          .strict(),
-      ),
-    },
-    responses: { 201: json(agentSessionResource, "Started"), ...errors },
-  }),
+  createRoute(
+    selectingWorkspace({
+      method: "post",
+      path: "/agent-sessions",
+      tags,
+      summary: "Start a coding agent in a workspace, with one of its host's profiles and an optional first message",
+      request: {
+        body: jsonBody(
+          z
+            .object({
+              workspace_id: z.uuid().optional().describe(`Or the ${WORKSPACE_HEADER} header`),
+              profile: agentProfileName.optional().describe("One of the host's profiles; absent: its default"),
+              message: agentPrompt.optional(),
+            })
+            .strict(),
+        ),
+      },
+      responses: { 201: json(agentSessionResource, "Started"), ...errors },
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     const session = await startSession(c, {

@@ -168,7 +168,9 @@ describe("agent sessions through failures", () => {
 
   it("fires the session webhooks through the signed outbox", async () => {
     const events = ["session.started", "session.approval_requested", "session.turn_completed", "session.ended"];
-    const hook = await world.api("/api/webhooks", { body: { url: `${receiver.url}/sessions`, events, secret: SECRET } });
+    const hook = await world.api("/api/webhooks", {
+      body: { url: `${receiver.url}/sessions`, events, secret: SECRET },
+    });
     expect(hook.status).toBe(201);
     const session = await startSession(workspaceId);
     const watching = await viewer(session);

@@ -1,6 +1,6 @@
 import { once } from "node:events";
-import { connect, createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 
 /**
  * A loopback TCP proxy in front of the edge that a test can cut and restore, so a kai-agent
