@@ -111,16 +111,47 @@ it("runs a turn with thinking, an approved Bash call that really runs, then rest
   const done = await world.turnEnd(sessionId, runId, 60_000);
   console.log(`first turn: ${Date.now() - started} ms`);
   const first = world.messages(sessionId);
-  console.log(JSON.stringify(plain(first), null, 1));
   expect(done).toMatchObject({ type: "done", content: "end_turn" });
   expect(first.map((m) => m.seq)).toEqual(first.map((_, i) => i + 1));
-  const types = first.map((m) => m.type);
-  expect(types).toContain("thinking");
-  expect(types).toContain("tool_result");
+  // Runs of one type collapsed (chunks): the turn's shape, whatever the chunking.
+  const shape = first.map((m) => m.type).filter((type, i, all) => type !== all[i - 1]);
+  expect(shape).toEqual(["thinking", "text", "tool_use", "tool_result", "text", "done"]);
+  const approvals = first.flatMap((m) => (m.approval ? [m.approval.state] : []));
+  expect(approvals).toEqual(["pending", "allowed"]);
+  expect(first.find((m) => m.type === "tool_result")).toMatchObject({ tool: "Bash", tool_call_id: asked?.tool_call_id });
   // Kai passes chunks on as they come (the fake splits each block in two): joined, they are the block.
   expect(joined(first, "thinking")).toBe(THINKING);
   expect(joined(first, "text")).toContain(TOOL_TEXT);
   expect(joined(first, "text")).toContain(FINAL_TEXT);
+  // The command really ran, in the workspace, as the Bash tool of the real Claude Code.
   await fs.access(path.join(world.root, "created-by-claude.txt"));
-  console.log(JSON.stringify(api.requests.map((r) => [r.method, r.path, r.body?.model, isMainLoop(r.body)])));
+
+  // The host loses the agent: the adapter and the claude process it runs (its group) are killed.
+  const pid = world.sessions.pidOf(sessionId) ?? 0;
+  const { acpSessionId, lastSeq } = world.states(sessionId).at(-1) ?? { lastSeq: 0 };
+  process.kill(-pid, "SIGKILL");
+  await until(() => world.states(sessionId).at(-1)?.status === "interrupted", 10_000, "interrupted");
+  expect(acpSessionId).toBeTruthy();
+
+  const restarted = Date.now();
+  await world.start({ acpSessionId: acpSessionId ?? "", lastSeq }, sessionId);
+  expect(world.sessions.pidOf(sessionId)).not.toBe(pid);
+  const seen = api.requests.length;
+  const secondRun = await world.prompt(sessionId, SECOND_PROMPT);
+  const secondDone = await world.turnEnd(sessionId, secondRun, 60_000);
+  console.log(`restore and second turn: ${Date.now() - restarted} ms`);
+  expect(secondDone).toMatchObject({ type: "done", content: "end_turn" });
+  const second = world.messages(sessionId).slice(first.length);
+  // Numbered on from the restored lastSeq; a resume re-sends no history as new messages.
+  expect(second.map((m) => m.seq)).toEqual(second.map((_, i) => lastSeq + 1 + i));
+  expect(second.every((m) => m.run_id === secondRun)).toBe(true);
+  expect(joined(second, "text")).toBe(RECALL_TEXT);
+  // The new process sent the model the earlier conversation: prompt, tool call, its result.
+  const asking = api.requests.slice(seen).filter((r) => isMainLoop(r.body) && textsOf(r.body).includes(SECOND_PROMPT));
+  expect(asking).toHaveLength(1);
+  const history = textsOf(asking[0]?.body);
+  expect(history).toContain(FIRST_PROMPT);
+  expect(history).toContain(COMMAND);
+  expect(history).toContain("tool_result");
+  expect(history).toContain(FINAL_TEXT);
 });
