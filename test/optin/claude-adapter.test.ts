@@ -52,14 +52,17 @@ beforeAll(async () => {
     return { thinking: THINKING, text: TOOL_TEXT, toolUse: { name: "Bash", input: { command: COMMAND } } };
   });
   home = await fs.mkdtemp(path.join(os.tmpdir(), "kai-claude-home-"));
-  // The adapter's built-in mode is `auto`, where a classifier (one more model call) approves
-  // the command without asking; `default` asks, which is the path Kai's approvals take.
+  // The adapter's built-in mode is `auto`, in which this Bash call ran without any permission
+  // request (seen here); `default` asks, which is the path Kai's approvals take.
   await fs.mkdir(path.join(home, ".claude"));
   await fs.writeFile(
     path.join(home, ".claude", "settings.json"),
     JSON.stringify({ permissions: { defaultMode: "default" } }),
   );
-  world = await agentSessionWorld("claude", { profile: claudeAdapterProfile(api.url, home), turnTimeoutMs: 60_000 });
+  world = await agentSessionWorld("claude", {
+    profile: claudeAdapterProfile(entry, api.url, home),
+    turnTimeoutMs: 60_000,
+  });
 });
 
 afterAll(async () => {
@@ -118,7 +121,10 @@ it("runs a turn with thinking, an approved Bash call that really runs, then rest
   expect(shape).toEqual(["thinking", "text", "tool_use", "tool_result", "text", "done"]);
   const approvals = first.flatMap((m) => (m.approval ? [m.approval.state] : []));
   expect(approvals).toEqual(["pending", "allowed"]);
-  expect(first.find((m) => m.type === "tool_result")).toMatchObject({ tool: "Bash", tool_call_id: asked?.tool_call_id });
+  expect(first.find((m) => m.type === "tool_result")).toMatchObject({
+    tool: "Bash",
+    tool_call_id: asked?.tool_call_id,
+  });
   // Kai passes chunks on as they come (the fake splits each block in two): joined, they are the block.
   expect(joined(first, "thinking")).toBe(THINKING);
   expect(joined(first, "text")).toContain(TOOL_TEXT);

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { AgentProfile } from "../../agent/runtime/acp/agent-profiles";
 
 /** Pinned: the adapter's ACP and the Claude Code it bundles change between releases. */
-export const CLAUDE_ADAPTER_PACKAGE = "@agentclientprotocol/claude-agent-acp@0.101.0";
+const CLAUDE_ADAPTER_PACKAGE = "@agentclientprotocol/claude-agent-acp@0.101.0";
 
 /**
  * Where the adapter is installed: outside the repository (it pulls a ~157 MB native binary),
@@ -41,17 +41,18 @@ export async function ensureClaudeAdapter(log: (line: string) => void = console.
 }
 
 /**
- * A profile running the real adapter against `baseUrl` (the fake Messages API), as the policy
- * file would name it, with node itself as the command so the pid kai-agent knows is the
- * adapter's. `home` stands in for HOME and Claude's config dir: no real login, settings or
- * history is read, and the sessions it writes there are what a resume reads back.
+ * A profile running the real adapter (`entry`, from ensureClaudeAdapter) against `baseUrl`
+ * (the fake Messages API), as the policy file would name it, with node itself as the command
+ * so the pid kai-agent knows is the adapter's. `home` stands in for HOME and Claude's config
+ * dir: no real login, settings or history is read, and the sessions the adapter writes there
+ * are what a resume reads back.
  */
-export function claudeAdapterProfile(baseUrl: string, home: string): AgentProfile {
+export function claudeAdapterProfile(entry: string, baseUrl: string, home: string): AgentProfile {
   return {
     name: "claude",
     command: process.execPath,
     executable: process.execPath,
-    args: [ENTRY],
+    args: [entry],
     env: {
       HOME: home,
       CLAUDE_CONFIG_DIR: path.join(home, ".claude"),
