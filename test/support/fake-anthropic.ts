@@ -116,7 +116,11 @@ function stream(res: http.ServerResponse, message: object, blocks: Block[], stop
     if (block.type === "thinking") {
       send("content_block_start", { type: "content_block_start", index, content_block: { ...block, thinking: "" } });
       for (const part of halves(block.thinking)) {
-        send("content_block_delta", { type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: part } });
+        send("content_block_delta", {
+          type: "content_block_delta",
+          index,
+          delta: { type: "thinking_delta", thinking: part },
+        });
       }
       send("content_block_delta", {
         type: "content_block_delta",
