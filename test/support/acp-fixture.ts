@@ -38,7 +38,7 @@ export function fixtureProfile(env: Record<string, string> = {}, name = "fixture
 }
 
 /**
- * Agent sessions with the fixture as their profile, called through the real handlers (params
+ * Agent sessions with the fixture (or `options.profile`) as their profile, called through the real handlers (params
  * and results checked against the command table), every event checked against its schema.
  */
 export interface AgentSessionWorld extends WorkspaceWorld {
@@ -51,7 +51,7 @@ export interface AgentSessionWorld extends WorkspaceWorld {
   states(sessionId: string): AgentSessionState[];
   /** Waits for the turn's last message (`done` or `error`) and returns it. */
   turnEnd(sessionId: string, runId: string, ms?: number): Promise<AgentMessage>;
-  /** Starts a session with the fixture in the workspace; returns its id. */
+  /** Starts a session with the profile's agent in the workspace; returns its id. */
   start(restore?: { acpSessionId: string; lastSeq: number }, sessionId?: string): Promise<string>;
   /** Sends a prompt; returns its run id. */
   prompt(sessionId: string, message: string): Promise<string>;
@@ -61,14 +61,16 @@ export interface AgentSessionWorld extends WorkspaceWorld {
 
 export async function agentSessionWorld(
   prefix: string,
-  options: Omit<AgentSessionsOptions, "profiles"> & { env?: Record<string, string> } = {},
+  options: Omit<AgentSessionsOptions, "profiles"> & { env?: Record<string, string>; profile?: AgentProfile } = {},
 ): Promise<AgentSessionWorld> {
   const world = await workspaceWorld(prefix);
   const historyDir = path.join(world.tmp, "history");
   await fs.mkdir(historyDir);
+  const { profile, env, ...limits } = options;
   const sessions = new AgentSessions({
-    ...options,
-    profiles: [fixtureProfile({ ACP_FIXTURE_HISTORY_DIR: historyDir, ...options.env })],
+    ...limits,
+    // Another agent (a real adapter) in place of the fixture, same manager and handlers.
+    profiles: [profile ?? fixtureProfile({ ACP_FIXTURE_HISTORY_DIR: historyDir, ...env })],
   });
   const events: AgentSessionEvent[] = [];
   let connection = new AbortController();
