@@ -56,7 +56,7 @@ const OPENSPEC_RUN_DEADLINE_MS = 120_000;
  * Starting an agent process: spawning it, ACP's initialize, then session/new, or session/load
  * (which replays a whole conversation first) when a session is restored.
  */
-export const AGENT_START_DEADLINE_MS = 60_000;
+const AGENT_START_DEADLINE_MS = 60_000;
 /** Stopping an agent process: SIGTERM, then SIGKILL after this grace. */
 export const AGENT_STOP_GRACE_MS = 5_000;
 const agentSessionId = z.uuid();

@@ -47,7 +47,7 @@ import { WORKSPACE_HEADER, WORKSPACE_QUERY } from "../workspaces/resolve";
 import { findOwnWorkspace } from "../workspaces/workspaces";
 
 /** Live sessions one user may have across all hosts (each host also bounds its own, default 4). */
-export const MAX_LIVE_SESSIONS_PER_USER = 16;
+const MAX_LIVE_SESSIONS_PER_USER = 16;
 
 const tags = ["agent sessions"];
 const errors = problems(401, 404, 409, 422, 429, 502, 503, 504);

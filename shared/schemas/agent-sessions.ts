@@ -49,9 +49,9 @@ export const approvalOption = z.object({
  * How an approval ended. `allowed` / `rejected` by a person (or `rejected` on expiry, reason
  * `expired`); `cancelled` when the turn was cancelled or the agent withdrew its request.
  */
-export const approvalState = z.enum(["pending", "allowed", "rejected", "cancelled"]);
+const approvalState = z.enum(["pending", "allowed", "rejected", "cancelled"]);
 
-export const approvalInfo = z.object({
+const approvalInfo = z.object({
   id: z.uuid(),
   state: approvalState,
   options: z.array(approvalOption).max(16),
@@ -62,7 +62,7 @@ export const approvalInfo = z.object({
   reason: z.enum(["answered", "expired", "turn_cancelled", "withdrawn"]).optional(),
 });
 
-export const agentMessageType = z.enum(["thinking", "tool_use", "tool_result", "text", "done", "error"]);
+const agentMessageType = z.enum(["thinking", "tool_use", "tool_result", "text", "done", "error"]);
 
 /** The longest text one message field carries; longer tool output is cut and flagged `truncated`. */
 export const MAX_MESSAGE_FIELD_CHARS = 64 * 1024;

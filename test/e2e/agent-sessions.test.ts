@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fixtureProfile } from "../support/acp-fixture";
+import { startEdge } from "../support/edge-server";
 import { request, signUp } from "../support/kai-client";
 import { SessionViewer } from "../support/session-viewer";
 import { until } from "../support/until";
@@ -228,6 +229,48 @@ describe("agent sessions", () => {
     await expect(SessionViewer.open(world.edge.url, stranger.token, session.id)).rejects.toThrow(/404/);
     expect((await as("/api/v1/approvals")).body.approvals).toEqual([]);
   });
+
+  it("interrupts sessions when kai-agent restarts, and the next message resumes the conversation", async () => {
+    const session = await startSession();
+    const watching = await viewer(session.id);
+    await watching.turnEnd(await send(session.id, "scenario:echo before the restart"));
+    await world.agent.restart();
+    await until(
+      async () => (await world.api(`${sessionsPath}/${session.id}`)).body.status === "interrupted",
+      20_000,
+      "status interrupted after the restart",
+    );
+    const resumed = await send(session.id, "scenario:history");
+    await watching.turnEnd(resumed);
+    const reply = watching.messages.filter((message) => message.run_id === resumed && message.type === "text");
+    expect(reply.map((message) => message.content).join("")).toBe("turns before this: 1");
+    // Numbering goes on where the first process stopped.
+    expect(watching.messages.map((message) => message.seq)).toEqual(watching.messages.map((_, index) => index + 1));
+    watching.close();
+  }, 60_000);
+
+  // The world's edge is replaced by one on the same port and state, so later tests are unaffected.
+  it("keeps the messages across an edge restart: a viewer resumes with since", async () => {
+    const session = await startSession();
+    const watching = await viewer(session.id);
+    await watching.turnEnd(await send(session.id, "scenario:echo before the edge restart"));
+    const seen = watching.messages.at(-1)?.seq ?? 0;
+    const since = world.agent.lines.length;
+    await world.edge.stop();
+    await watching.closed;
+    world.edge = await startEdge({ persistDir: world.edge.persistDir, port: world.edge.port });
+    await world.agent.waitFor(/ connected /, 30_000, since);
+    const back = await viewer(session.id, seen);
+    const runId = await send(session.id, "scenario:echo after the edge restart");
+    const done = await back.turnEnd(runId);
+    expect(back.messages[0]?.seq).toBe(seen + 1);
+    expect(done.seq).toBe(back.messages.length + seen);
+    const replayed = await viewer(session.id, 0);
+    await until(() => replayed.messages.at(-1)?.seq === done.seq, 10_000, "the whole session replayed");
+    expect(replayed.messages.slice(0, seen)).toEqual(watching.messages);
+    back.close();
+    replayed.close();
+  }, 90_000);
 
   it("answers bad input with 422 problems", async () => {
     const tooLong = await world.api(sessionsPath, { body: { workspace_id: workspaceId, message: "x".repeat(8001) } });

@@ -92,7 +92,7 @@ describe("CSRF on every state-changing route", () => {
         if (res.status !== 403 || code !== "PERMISSION_DENIED") failures.push(`${key} → ${res.status} ${code}`);
       }
       expect(failures).toEqual([]);
-    });
+    }, 60_000); // one request per unsafe route, dozens of them
   }
 
   it("accepts the same cookie from Kai's own origin (so the refusals above are the Origin check)", async () => {
