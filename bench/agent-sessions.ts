@@ -26,6 +26,7 @@ import { median, percentile, round } from "./support/stats";
 const SESSIONS = 4; // the per-host cap (agent/runtime/acp/agent-sessions.ts)
 const ROUNDS = { full: 500, quick: 150 };
 const WARMUP_ROUNDS = 20;
+const ALONE_PINGS = 50;
 /** The chunks of one burst: `scenario:flood`'s count; quick mode halves it to stay near a minute. */
 const BURST = { full: 10_000, quick: 5_000 };
 const BURST_RUNS = { full: 3, quick: 1 };
@@ -63,6 +64,7 @@ export const benchmark: Benchmark = {
       const workspaceId = await createWorkspace(stack);
 
       const before = await readMemory(stack, agent.pid, inspector);
+      const noSession = await pingAlone(stack);
       const sessions: string[] = [];
       // Before the agents stop: each session's agent process ends with its session.
       scope.defer("agent sessions", () =>
@@ -76,7 +78,7 @@ export const benchmark: Benchmark = {
       const filled = await readMemory(stack, agent.pid, inspector);
 
       const [first, second] = sessions as [string, string];
-      const latency = await measureLatency(stack, first, lastSeqs.get(first) ?? 0, quick);
+      const latency = { ...(await measureLatency(stack, first, lastSeqs.get(first) ?? 0, quick)), noSession };
       const bursts: Metered[] = [];
       let since = lastSeqs.get(second) ?? 0;
       const chunks = quick ? BURST.quick : BURST.full;
@@ -132,6 +134,29 @@ interface Latency {
   /** The viewer's prompt frame sent → the stamped text arrived, ms (one clock). */
   promptToText: number[];
   ping: Timed[];
+  /** The same ping back to back before any session existed, ms. */
+  noSession?: number[];
+}
+
+function pingEndpoint(stack: KaiStack): Endpoint {
+  const host = stack.hosts[0];
+  if (!host) throw new Error("no host");
+  return {
+    name: "ping",
+    url: `${stack.url}/api/hosts/${host.id}/ping`,
+    headers: { authorization: `Bearer ${stack.session.token}`, "x-kai-host": host.id },
+  };
+}
+
+/** Pings with no session on the host: what the relay's round trip is before sessions add work. */
+async function pingAlone(stack: KaiStack): Promise<number[]> {
+  const ping = pingEndpoint(stack);
+  const samples: number[] = [];
+  for (let index = 0; index < WARMUP_ROUNDS + ALONE_PINGS; index++) {
+    const timed = await timedGet(ping);
+    if (index >= WARMUP_ROUNDS && timed.ok) samples.push(timed.ms);
+  }
+  return samples;
 }
 
 /**
@@ -141,13 +166,7 @@ interface Latency {
  * viewer reads the same sum on arrival.
  */
 async function measureLatency(stack: KaiStack, sessionId: string, since: number, quick: boolean): Promise<Latency> {
-  const host = stack.hosts[0];
-  if (!host) throw new Error("no host");
-  const ping: Endpoint = {
-    name: "ping",
-    url: `${stack.url}/api/hosts/${host.id}/ping`,
-    headers: { authorization: `Bearer ${stack.session.token}`, "x-kai-host": host.id },
-  };
+  const ping = pingEndpoint(stack);
   const viewer = await SessionFollow.open(stack.url, stack.session.token, sessionId, since);
   const rounds = quick ? ROUNDS.quick : ROUNDS.full;
   const result: Latency = { rounds, oneWay: [], promptToText: [], ping: [] };
@@ -207,6 +226,7 @@ function latencyFigures(latency: Latency): Figure[] {
     pingMs: pings.map((ms) => round(ms, 2)),
     clockInconsistent: impossible,
     pingErrors: failed,
+    pingNoSessionMs: latency.noSession?.map((ms) => round(ms, 2)),
   };
   const cross = (q: number) => round(p(latency.promptToText, q), 2);
   const note = [
@@ -217,7 +237,8 @@ function latencyFigures(latency: Latency): Figure[] {
     "(checked: every sample lies between 0 and its own turn's round trip); the path: fixture stdout → kai-agent",
     "(ACP parse, map, number) → its WebSocket → the host's Durable Object (schema check, SQLite append, fan-out)",
     "→ the viewer; clock-free cross-check, the viewer's prompt frame → the stamped text:",
-    `p50 ${cross(0.5)} ms, p99 ${cross(0.99)} ms`,
+    `p50 ${cross(0.5)} ms, p99 ${cross(0.99)} ms; the ping alone, back to back before any session existed:`,
+    `p50 ${round(p(latency.noSession ?? [], 0.5), 2)} ms`,
   ].join(" ");
   const figure = (q: number, label: string, ratio: number): Figure => ({
     figure: `agent-session update → viewer ${label}, one way`,
