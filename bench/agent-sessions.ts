@@ -1,16 +1,14 @@
-import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { fixtureProfile } from "../test/support/acp-fixture";
-import { rssMiB } from "./agent-footprint";
 import type { Benchmark, Figure, RunOptions } from "./run";
-import { type CpuWindow, descendantPids, foreignLoad, meterCpu, workerPids } from "./support/cpu-meter";
+import { type CpuWindow, foreignLoad, meterCpu } from "./support/cpu-meter";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { Inspector } from "./support/inspector";
 import { type KaiStack, kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
 import { SessionFollow } from "./support/session-follow";
+import { memoryFigures, readMemory } from "./support/session-memory";
 import { median, percentile, round } from "./support/stats";
 
 /**
@@ -26,7 +24,6 @@ import { median, percentile, round } from "./support/stats";
 const SESSIONS = 4; // the per-host cap (agent/runtime/acp/agent-sessions.ts)
 const ROUNDS = { full: 500, quick: 150 };
 const WARMUP_ROUNDS = 20;
-const ALONE_PINGS = 50;
 /** The chunks of one burst: `scenario:flood`'s count; quick mode halves it to stay near a minute. */
 const BURST = { full: 10_000, quick: 5_000 };
 const BURST_RUNS = { full: 3, quick: 1 };
@@ -35,15 +32,13 @@ const VIEWERS = 3;
 const STORED = { full: 5_000, quick: 500 };
 /** An agent's token stream is ~50–200 chunks/s; 4 sessions at once, with headroom for bursts of tool output. */
 const FLOOR_PER_SECOND = 2_000;
-const SETTLE_MS = 2_000;
 /**
- * Quiet before each ping: a turn's end leaves D1 writes (the session's state) in the host's
- * ordered work, and a ping right behind them measured ~25 ms against ~6 ms, which would
+ * Quiet before each ping: a turn's end leaves D1 writes (the session's new state) in the
+ * host's ordered work, and a ping queued behind them would inflate the baseline and so
  * flatter the ratio.
  */
 const PING_QUIET_MS = 20;
 const TURN_MS = 60_000;
-const execFileAsync = promisify(execFile);
 
 export const benchmark: Benchmark = {
   name: "agent-sessions",
@@ -64,7 +59,6 @@ export const benchmark: Benchmark = {
       const workspaceId = await createWorkspace(stack);
 
       const before = await readMemory(stack, agent.pid, inspector);
-      const noSession = await pingAlone(stack);
       const sessions: string[] = [];
       // Before the agents stop: each session's agent process ends with its session.
       scope.defer("agent sessions", () =>
@@ -74,11 +68,11 @@ export const benchmark: Benchmark = {
       const idle = await readMemory(stack, agent.pid, inspector);
       const stored = quick ? STORED.quick : STORED.full;
       const lastSeqs = new Map<string, number>();
-      for (const id of sessions) lastSeqs.set(id, await burst(stack, id, 0, stored, 1));
+      for (const id of sessions) lastSeqs.set(id, (await burstTo(stack, id, 0, stored, 1)).lastSeq);
       const filled = await readMemory(stack, agent.pid, inspector);
 
       const [first, second] = sessions as [string, string];
-      const latency = { ...(await measureLatency(stack, first, lastSeqs.get(first) ?? 0, quick)), noSession };
+      const latency = await measureLatency(stack, first, lastSeqs.get(first) ?? 0, quick);
       const bursts: Metered[] = [];
       let since = lastSeqs.get(second) ?? 0;
       const chunks = quick ? BURST.quick : BURST.full;
@@ -87,7 +81,11 @@ export const benchmark: Benchmark = {
         bursts.push(metered);
         since = metered.result.lastSeq;
       }
-      return [...latencyFigures(latency), burstFigure(bursts), ...memoryFigures({ before, idle, filled, stored })];
+      return [
+        ...latencyFigures(latency),
+        burstFigure(bursts),
+        ...memoryFigures({ before, idle, filled, stored, sessions: SESSIONS }),
+      ];
     } finally {
       await scope.close();
     }
@@ -116,11 +114,6 @@ async function prompt(stack: KaiStack, sessionId: string, message: string): Prom
   return sent.body.run_id;
 }
 
-/** Runs `scenario:burst count` watched by `viewers` viewers; returns the session's last seq. */
-async function burst(stack: KaiStack, sessionId: string, since: number, count: number, viewers: number) {
-  return (await burstTo(stack, sessionId, since, count, viewers)).lastSeq;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -134,8 +127,6 @@ interface Latency {
   /** The viewer's prompt frame sent → the stamped text arrived, ms (one clock). */
   promptToText: number[];
   ping: Timed[];
-  /** The same ping back to back before any session existed, ms. */
-  noSession?: number[];
 }
 
 function pingEndpoint(stack: KaiStack): Endpoint {
@@ -146,17 +137,6 @@ function pingEndpoint(stack: KaiStack): Endpoint {
     url: `${stack.url}/api/hosts/${host.id}/ping`,
     headers: { authorization: `Bearer ${stack.session.token}`, "x-kai-host": host.id },
   };
-}
-
-/** Pings with no session on the host: what the relay's round trip is before sessions add work. */
-async function pingAlone(stack: KaiStack): Promise<number[]> {
-  const ping = pingEndpoint(stack);
-  const samples: number[] = [];
-  for (let index = 0; index < WARMUP_ROUNDS + ALONE_PINGS; index++) {
-    const timed = await timedGet(ping);
-    if (index >= WARMUP_ROUNDS && timed.ok) samples.push(timed.ms);
-  }
-  return samples;
 }
 
 /**
@@ -226,7 +206,6 @@ function latencyFigures(latency: Latency): Figure[] {
     pingMs: pings.map((ms) => round(ms, 2)),
     clockInconsistent: impossible,
     pingErrors: failed,
-    pingNoSessionMs: latency.noSession?.map((ms) => round(ms, 2)),
   };
   const cross = (q: number) => round(p(latency.promptToText, q), 2);
   const note = [
@@ -237,8 +216,7 @@ function latencyFigures(latency: Latency): Figure[] {
     "(checked: every sample lies between 0 and its own turn's round trip); the path: fixture stdout → kai-agent",
     "(ACP parse, map, number) → its WebSocket → the host's Durable Object (schema check, SQLite append, fan-out)",
     "→ the viewer; clock-free cross-check, the viewer's prompt frame → the stamped text:",
-    `p50 ${cross(0.5)} ms, p99 ${cross(0.99)} ms; the ping alone, back to back before any session existed:`,
-    `p50 ${round(p(latency.noSession ?? [], 0.5), 2)} ms`,
+    `p50 ${cross(0.5)} ms, p99 ${cross(0.99)} ms`,
   ].join(" ");
   const figure = (q: number, label: string, ratio: number): Figure => ({
     figure: `agent-session update → viewer ${label}, one way`,
@@ -263,6 +241,7 @@ interface BurstResult {
   viewers: { perSecond: number; received: number; seqBreaks: number; outOfOrder: number; ms: number }[];
 }
 
+/** Runs `scenario:burst count` watched by `viewerCount` viewers that have seen up to `since`. */
 async function burstTo(
   stack: KaiStack,
   sessionId: string,
@@ -344,82 +323,4 @@ function burstFigure(metered: Metered[]): Figure {
     ].join(" "),
     details: metered,
   };
-}
-
-// ——— 3. memory ———
-
-interface Memory {
-  /** kai-agent's VmRSS right after a forced full collection, and its JavaScript heap in use (MiB). */
-  agent: number;
-  agentHeap: number;
-  /** The processes kai-agent started (the fixture agents and what they run), summed (MiB). */
-  agentProcesses: number;
-  processCount: number;
-  /** The Worker's workerd (not wrangler's dev proxy), summed (MiB). */
-  workerd: number;
-  /** workerd's persisted state on disk (KiB). */
-  stateKiB: number;
-}
-
-async function readMemory(stack: KaiStack, agentPid: number, inspector: Inspector): Promise<Memory> {
-  await sleep(SETTLE_MS);
-  await inspector.collectGarbage();
-  const children = descendantPids(agentPid);
-  const sum = async (pids: number[]) =>
-    (await Promise.all(pids.map((pid) => rssMiB(pid).catch(() => 0)))).reduce((all, one) => all + one, 0);
-  const du = await execFileAsync("du", ["-sk", stack.stateDir]);
-  return {
-    agent: await rssMiB(agentPid),
-    agentHeap: (await inspector.heapUsed()) / 2 ** 20,
-    agentProcesses: await sum(children),
-    processCount: children.length,
-    workerd: await sum(workerPids()),
-    stateKiB: Number(du.stdout.split(/\s/)[0]),
-  };
-}
-
-function memoryFigures(m: { before: Memory; idle: Memory; filled: Memory; stored: number }): Figure[] {
-  const { before, idle, filled, stored } = m;
-  const per = (value: number) => value / SESSIONS;
-  const mib = (value: number) => `${round(value)} MiB`;
-  const details = { sessions: SESSIONS, storedPerSession: stored, before, idle, filled };
-  const storedKiB = filled.stateKiB - idle.stateKiB;
-  return [
-    {
-      figure: `kai-agent RSS per idle agent session (${SESSIONS} sessions)`,
-      value: per(idle.agent - before.agent),
-      unit: "MiB",
-      note: [
-        `kai-agent's VmRSS after a full collection forced through its inspector, ${SETTLE_MS / 1000} s after the last`,
-        `change: ${mib(before.agent)} with no session, ${mib(idle.agent)} with ${SESSIONS} idle ones (heap in use`,
-        `${mib(before.agentHeap)} → ${mib(idle.agentHeap)}), ${mib(filled.agent)} once each had sent ${stored}`,
-        `messages, which its ring keeps for resends (${round(per(filled.agent - before.agent), 2)} MiB per session);`,
-        "the agent processes are not in it (next row)",
-      ].join(" "),
-      details,
-    },
-    {
-      figure: "agent process RSS per session (the fixture ACP agent)",
-      value: per(idle.agentProcesses),
-      unit: "MiB",
-      note: [
-        `the ${idle.processCount} processes kai-agent started for ${SESSIONS} sessions, VmRSS summed: each is Node`,
-        "running the fixture through tsx's loader, so this is Node's own floor, not a real coding agent's",
-        "(Claude Code alone is ~130 MB); a session costs its host this plus kai-agent's share above",
-      ].join(" "),
-    },
-    {
-      figure: `workerd RSS per session with ${stored} stored messages`,
-      value: per(filled.workerd - before.workerd),
-      unit: "MiB",
-      note: [
-        "the local Worker's workerd process (the Worker, D1 and every Durable Object; wrangler's dev proxy apart),",
-        `VmRSS before any session ${mib(before.workerd)}, with ${SESSIONS} idle ones ${mib(idle.workerd)}, after`,
-        `each stored ${stored} messages and their viewers left ${mib(filled.workerd)}; no collection can be forced`,
-        "there, so this is an upper bound of what one host's object keeps, noise included; the messages live in",
-        `the object's SQLite: on disk ${round((storedKiB * 1024) / (SESSIONS * stored))} bytes per message`,
-        `(workerd's state grew ${round(storedKiB / 1024, 1)} MiB)`,
-      ].join(" "),
-    },
-  ];
 }
