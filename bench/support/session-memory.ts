@@ -94,7 +94,8 @@ export function memoryFigures(m: {
         `each stored ${stored} messages and their viewers left ${mib(filled.workerd)}; no collection can be forced`,
         "there, so this is an upper bound of what one host's object keeps, noise included; the messages live in",
         `the object's SQLite: on disk ${round((storedKiB * 1024) / (sessions * stored))} bytes per message`,
-        `(workerd's state grew ${round(storedKiB / 1024, 1)} MiB)`,
+        `(workerd's state grew ${round(storedKiB / 1024, 1)} MiB; the files grow by whole pages and the WAL,`,
+        "so few messages overstate it)",
       ].join(" "),
     },
   ];
