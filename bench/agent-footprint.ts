@@ -88,7 +88,8 @@ interface Sample {
   agentHeap: number;
 }
 
-async function rssMiB(pid: number): Promise<number> {
+/** VmRSS of a process from /proc/<pid>/status, in MiB. */
+export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kib = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
   if (!Number.isFinite(kib)) throw new Error(`no VmRSS for process ${pid}`);

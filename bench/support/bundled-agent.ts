@@ -56,6 +56,8 @@ export class BundledAgent {
     readonly allowedRoot: string,
     /** Node's own options, before the bundle (e.g. `--inspect=127.0.0.1:0`). */
     readonly nodeArgs: string[] = [],
+    /** More of the policy file than the allowed root (agent profiles, say). */
+    readonly policy: Record<string, unknown> = {},
   ) {
     this.inspectorUrl = new Promise((resolve) => (this.#inspectorFound = resolve));
   }
@@ -68,7 +70,7 @@ export class BundledAgent {
     await buildAgentBundle();
     this.#dir = await mkdtemp(path.join(os.tmpdir(), "kai-bench-agent-"));
     const policy = path.join(this.#dir, "policy.json");
-    await writeFile(policy, JSON.stringify({ allowedRoots: [this.allowedRoot] }));
+    await writeFile(policy, JSON.stringify({ ...this.policy, allowedRoots: [this.allowedRoot] }));
     // The token in a 0600 file, as a service manager would hand it over: never on the command line.
     const tokenFile = path.join(this.#dir, "token");
     await writeFile(tokenFile, `${this.token}\n`, { mode: 0o600 });

@@ -66,6 +66,20 @@ function machineTicks(): { busy: number; total: number } {
   }
 }
 
+/** Every process under `root` (not `root` itself), e.g. the agent processes a kai-agent started. */
+export function descendantPids(root: number): number[] {
+  return [...descendants(allProcs(), root)].filter((pid) => pid !== root);
+}
+
+/** The Worker's own workerd processes under this bench (its Durable Objects run there), not the dev proxy. */
+export function workerPids(): number[] {
+  const all = allProcs();
+  const mine = descendants(all, process.pid);
+  return all
+    .filter((info) => mine.has(info.pid) && info.comm.startsWith("workerd") && workerdRole(info.pid) === "worker")
+    .map((info) => info.pid);
+}
+
 type CpuGroups = Record<string, number>;
 
 const roles = new Map<number, "worker" | "dev proxy">();

@@ -43,6 +43,8 @@ export interface KaiStack {
   readonly image: string;
   /** The agents' allowed root (a real path). */
   readonly root: string;
+  /** workerd's persisted state (D1 and the Durable Objects' SQLite files). */
+  readonly stateDir: string;
   /** An API call as the signed-up user, on `host` (default: the first). */
   api<T = any>(apiPath: string, init?: { method?: string; body?: unknown; host?: Host }): Promise<CallResult<T>>;
   /**
@@ -55,10 +57,13 @@ export interface KaiStack {
   ): Promise<{ stopping: number; stopped: number; ready: number }>;
 }
 
-/** `agentNodeArgs[i]`: Node options for host i's agent (e.g. `--inspect=127.0.0.1:0`). */
+/**
+ * `agentNodeArgs[i]`: Node options for host i's agent (e.g. `--inspect=127.0.0.1:0`);
+ * `policy`: more of every agent's policy file than its allowed root (agent profiles, say).
+ */
 export async function kaiStack(
   scope: Scope,
-  options: { hosts?: number; agentNodeArgs?: string[][] } = {},
+  options: { hosts?: number; agentNodeArgs?: string[][]; policy?: Record<string, unknown> } = {},
 ): Promise<KaiStack> {
   const docker = new Docker();
   await requireDocker(docker);
@@ -93,7 +98,7 @@ export async function kaiStack(
   });
 
   const agents = hosts.map(
-    (host, index) => new BundledAgent(url, host.token, root, options.agentNodeArgs?.[index] ?? []),
+    (host, index) => new BundledAgent(url, host.token, root, options.agentNodeArgs?.[index] ?? [], options.policy),
   );
   // Deferred before they start, so a half-started fleet is stopped too; after the edge in
   // the scope, so they stop first and never see it vanish.
@@ -111,6 +116,7 @@ export async function kaiStack(
     docker,
     image,
     root,
+    stateDir: persistDir,
     api: (apiPath, init = {}) => {
       const host = init.host ?? hosts[0];
       return request(url, apiPath, {
