@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { fixtureProfile } from "../test/support/acp-fixture";
+import { fixturePolicy } from "../test/support/acp-fixture-profile";
 import type { Benchmark, Figure, RunOptions } from "./run";
 import { type CpuWindow, foreignLoad, meterCpu } from "./support/cpu-meter";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
@@ -46,11 +46,10 @@ export const benchmark: Benchmark = {
   async run({ quick }: RunOptions) {
     const scope = new Scope();
     try {
-      const profile = fixtureProfile();
       const stack = await kaiStack(scope, {
         // Inspectable, so a full collection can be forced before each memory reading.
         agentNodeArgs: [["--inspect=127.0.0.1:0"]],
-        policy: { agentProfiles: { fixture: { command: profile.command, args: profile.args, env: profile.env } } },
+        policy: fixturePolicy(),
       });
       const agent = stack.agents[0];
       if (!agent?.pid) throw new Error("the agent did not start");

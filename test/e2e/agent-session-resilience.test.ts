@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fixtureProfile } from "../support/acp-fixture";
+import { fixturePolicy } from "../support/acp-fixture-profile";
 import { AgentProcess } from "../support/agent-process";
 import { enrollHost } from "../support/kai-client";
 import { SessionViewer } from "../support/session-viewer";
@@ -26,10 +26,7 @@ let receiver: Awaited<ReturnType<typeof startReceiver>>;
 /** A second host of the same user whose kai-agent reaches the edge through a proxy that can be cut. */
 let roaming: { agent: AgentProcess; proxy: Awaited<ReturnType<typeof startTcpCut>>; workspaceId: string };
 
-function profilePolicy() {
-  const profile = fixtureProfile({ ACP_FIXTURE_HISTORY_DIR: historyDir });
-  return { agentProfiles: { fixture: { command: profile.command, args: profile.args, env: profile.env } } };
-}
+const profilePolicy = () => fixturePolicy({ ACP_FIXTURE_HISTORY_DIR: historyDir });
 
 async function workspaceOn(hostId: string, name: string): Promise<string> {
   const dir = path.join(world.root, name);

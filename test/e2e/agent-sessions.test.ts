@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fixtureProfile } from "../support/acp-fixture";
+import { fixturePolicy } from "../support/acp-fixture-profile";
 import { startEdge } from "../support/edge-server";
 import { request, signUp } from "../support/kai-client";
 import { SessionViewer } from "../support/session-viewer";
@@ -36,10 +36,7 @@ const viewer = (sessionId: string, since?: number) =>
 
 beforeAll(async () => {
   historyDir = await mkdtemp(path.join(os.tmpdir(), "kai-acp-history-"));
-  const profile = fixtureProfile({ ACP_FIXTURE_HISTORY_DIR: historyDir });
-  world = await createWorld({
-    policy: { agentProfiles: { fixture: { command: profile.command, args: profile.args, env: profile.env } } },
-  });
+  world = await createWorld({ policy: fixturePolicy({ ACP_FIXTURE_HISTORY_DIR: historyDir }) });
   const project = path.join(world.root, "agent-project");
   await mkdir(project);
   const item = await world.api("/api/catalog/flexy", { body: { name: "agent-project", hostPath: project } });

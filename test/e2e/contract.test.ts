@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { OPS, type Op, type StreamOp } from "../../shared/commands";
-import { fixtureProfile } from "../support/acp-fixture";
+import { fixturePolicy } from "../support/acp-fixture-profile";
 import { streamFrameOf, uniqueName } from "../support/kai-client";
 import { until } from "../support/until";
 import { createWorld, type World } from "./world";
@@ -18,10 +18,7 @@ const gitAs = (cwd: string, ...args: string[]) =>
 /** A container that keeps writing to its log, for the log commands. */
 let chattyId = "";
 beforeAll(async () => {
-  const fixture = fixtureProfile();
-  world = await createWorld({
-    policy: { agentProfiles: { fixture: { command: fixture.command, args: fixture.args, env: fixture.env } } },
-  });
+  world = await createWorld({ policy: fixturePolicy() });
   const chatty = await world.docker.createContainer({
     name: uniqueName("kai-e2e-chatty-"),
     Image: world.image,

@@ -14,33 +14,16 @@ import {
   type AgentSessionState,
   agentSessionEvent,
 } from "../../shared/schemas/agent-sessions";
+import { fixtureProfile } from "./acp-fixture-profile";
 import { until } from "./until";
 import { call, type WorkspaceWorld, workspaceWorld } from "./workspace-handlers";
-
-const REPO = path.join(import.meta.dirname, "..", "..");
-const FIXTURE = path.join(REPO, "test", "fixtures", "acp-agent.ts");
-/** tsx's loader by absolute path: the agent runs in a workspace, where `tsx` alone resolves to nothing. */
-const TSX_LOADER = pathToFileURL(path.join(REPO, "node_modules", "tsx", "dist", "loader.mjs")).href;
-
-/**
- * A profile that runs the scripted ACP agent (test/fixtures/acp-agent.ts) as a real child
- * process: node itself with tsx's loader, so the pid kai-agent knows is the agent's own.
- */
-export function fixtureProfile(env: Record<string, string> = {}, name = "fixture"): AgentProfile {
-  return {
-    name,
-    command: process.execPath,
-    executable: process.execPath,
-    args: ["--import", TSX_LOADER, FIXTURE],
-    env,
-    default: true,
-  };
-}
 
 /**
  * Agent sessions with the fixture (or `options.profile`) as their profile, called through the real handlers (params
  * and results checked against the command table), every event checked against its schema.
  */
+export { fixtureProfile };
+
 export interface AgentSessionWorld extends WorkspaceWorld {
   sessions: AgentSessions;
   events: AgentSessionEvent[];
