@@ -75,12 +75,15 @@ export class AgentSessionHub {
       console.error(`host ${owner.hostId}: an agent.session event does not match its schema; dropped`);
       return;
     }
-    if (event.data.kind === "message") this.#message(owner, event.data, ask);
-    else this.#state(owner, event.data.sessionId, event.data.state);
+    const { sessionId } = event.data;
+    if (event.data.kind === "message") this.#message(owner, sessionId, event.data.message, ask);
+    else if (event.data.kind === "messages") {
+      // One event, one storage commit for all of them: the object's writes commit per event.
+      for (const message of event.data.messages) this.#message(owner, sessionId, message, ask);
+    } else this.#state(owner, sessionId, event.data.state);
   }
 
-  #message(owner: Owner, event: Extract<AgentSessionEvent, { kind: "message" }>, ask: Ask | undefined): void {
-    const { sessionId, message } = event;
+  #message(owner: Owner, sessionId: string, message: AgentMessage, ask: Ask | undefined): void {
     if (this.#log.append(sessionId, message) === "duplicate") return;
     const watchers = this.#viewers.broadcast(sessionId, message);
     const db = database(this.env.DB);

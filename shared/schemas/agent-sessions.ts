@@ -118,8 +118,17 @@ export const agentSessionState = z.object({
 /** Topic of the events kai-agent sends for agent sessions (data: `agentSessionEvent`). */
 export const AGENT_SESSION_TOPIC = "agent.session";
 
+/** The most messages one `messages` event carries. */
+export const MAX_MESSAGES_PER_EVENT = 256;
+
 export const agentSessionEvent = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("message"), sessionId: z.uuid(), message: agentMessage }),
+  /** Consecutive messages of one session made within one turn of kai-agent's event loop. */
+  z.object({
+    kind: z.literal("messages"),
+    sessionId: z.uuid(),
+    messages: z.array(agentMessage).min(1).max(MAX_MESSAGES_PER_EVENT),
+  }),
   z.object({ kind: z.literal("state"), sessionId: z.uuid(), state: agentSessionState }),
 ]);
 

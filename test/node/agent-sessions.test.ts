@@ -172,6 +172,13 @@ describe("a turn", () => {
     const result = messages.find((m) => m.type === "tool_result");
     expect(result?.truncated).toBe(true);
     expect(result?.output?.length).toBe(64 * 1024);
+    // A burst leaves in batches (one event, one commit on the edge), each within its bounds.
+    const batches = world.events.flatMap((event) =>
+      event.kind === "messages" && event.sessionId === sessionId ? [event.messages.length] : [],
+    );
+    expect(batches.length).toBeGreaterThan(0);
+    expect(batches.length).toBeLessThan(messages.length / 2);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(256);
   });
 });
 

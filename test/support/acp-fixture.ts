@@ -68,7 +68,11 @@ export async function agentSessionWorld(
   const send = <O extends Op>(op: O, params: ParamsOf<O>, signal?: AbortSignal) =>
     call(agentSessionHandlers, op, params, world.ctx({ agentSessions: sessions, ...(signal ? { signal } : {}) }));
   const messages = (sessionId: string) =>
-    events.flatMap((event) => (event.kind === "message" && event.sessionId === sessionId ? [event.message] : []));
+    events.flatMap((event) => {
+      if (event.sessionId !== sessionId) return [];
+      if (event.kind === "message") return [event.message];
+      return event.kind === "messages" ? event.messages : [];
+    });
   return {
     ...world,
     sessions,

@@ -1,6 +1,12 @@
 import { AGENT_STOP_GRACE_MS, type ParamsOf, type ResultOf } from "../../../shared/commands";
 import { KaiError } from "../../../shared/errors";
-import { AGENT_SESSION_TOPIC, type AgentSessionEvent } from "../../../shared/schemas/agent-sessions";
+import { MAX_FRAME_BYTES } from "../../../shared/protocol";
+import {
+  AGENT_SESSION_TOPIC,
+  type AgentMessage,
+  type AgentSessionEvent,
+  MAX_MESSAGES_PER_EVENT,
+} from "../../../shared/schemas/agent-sessions";
 import { type AgentProfile, findAgentProfile } from "./agent-profiles";
 import { AgentSession, type SessionLimits } from "./agent-session";
 import { APPROVAL_TIMEOUT_MS } from "./approvals";
@@ -14,6 +20,8 @@ const MAX_LIVE_SESSIONS = 4;
 /** Ended or interrupted sessions kept for `sync` (their last messages and state). */
 const MAX_GONE_SESSIONS = 64;
 const TURN_TIMEOUT_MS = 30 * 60_000;
+/** A batch of messages goes out before it would pass this size, leaving room for the frame's own fields. */
+const MAX_BATCH_CHARS = MAX_FRAME_BYTES / 2;
 
 export interface AgentSessionsOptions extends Partial<SessionLimits> {
   profiles: AgentProfile[];
@@ -36,6 +44,9 @@ export class AgentSessions {
   readonly #limits: SessionLimits;
   readonly #maxLive: number;
   #publish: Publish | undefined;
+  /** Messages of one session gathered within this turn of the event loop (see `#send`). */
+  #batch: { sessionId: string; messages: AgentMessage[]; chars: number } | undefined;
+  #flushing: ReturnType<typeof setImmediate> | undefined;
 
   constructor(options: AgentSessionsOptions) {
     this.#profiles = options.profiles;
@@ -118,6 +129,8 @@ export class AgentSessions {
         const session = this.#sessions.get(sessionId);
         if (!session) return { sessionId, state: { status: "interrupted" as const, lastSeq } };
         const lost = session.resend(lastSeq);
+        // The re-sent messages leave before this reply, as the command promises.
+        this.#flush();
         return lost ? { sessionId, state: session.state, lost } : { sessionId, state: session.state };
       }),
     };
@@ -142,7 +155,47 @@ export class AgentSessions {
     );
   }
 
+  /**
+   * Messages of one session made within one turn of the event loop leave as one `messages`
+   * event: the host's object commits its storage once per event, so a burst of tool output
+   * sent one message per frame spent most of the edge's CPU there. Nothing waits for a timer;
+   * a state change goes out after the messages before it, never ahead of them.
+   */
   #send(event: AgentSessionEvent): void {
+    if (event.kind !== "message") {
+      this.#flush();
+      this.#publishNow(event);
+      return;
+    }
+    const chars = JSON.stringify(event.message).length;
+    const batch = this.#batch;
+    const full =
+      batch &&
+      (batch.sessionId !== event.sessionId ||
+        batch.messages.length >= MAX_MESSAGES_PER_EVENT ||
+        batch.chars + chars > MAX_BATCH_CHARS);
+    if (full) this.#flush();
+    this.#batch ??= { sessionId: event.sessionId, messages: [], chars: 0 };
+    this.#batch.messages.push(event.message);
+    this.#batch.chars += chars;
+    this.#flushing ??= setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    clearImmediate(this.#flushing);
+    this.#flushing = undefined;
+    const batch = this.#batch;
+    this.#batch = undefined;
+    if (!batch) return;
+    const [only] = batch.messages;
+    this.#publishNow(
+      batch.messages.length === 1 && only
+        ? { kind: "message", sessionId: batch.sessionId, message: only }
+        : { kind: "messages", sessionId: batch.sessionId, messages: batch.messages },
+    );
+  }
+
+  #publishNow(event: AgentSessionEvent): void {
     try {
       this.#publish?.(AGENT_SESSION_TOPIC, event);
     } catch {
