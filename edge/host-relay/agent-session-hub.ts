@@ -48,9 +48,11 @@ export class AgentSessionHub {
   readonly #approvals: ApprovalBook;
   readonly #viewers: SessionViewers;
   readonly #waiters = new Map<string, Waiter>();
+  /** Sessions with a sync in flight, so a burst of out-of-order messages asks once. */
+  readonly #syncing = new Set<string>();
 
   constructor(
-    ctx: DurableObjectState,
+    private readonly ctx: DurableObjectState,
     private readonly env: Bindings,
     private readonly work: OrderedWork,
     private readonly webhooks: WebhookQueue,
@@ -84,7 +86,15 @@ export class AgentSessionHub {
   }
 
   #message(owner: Owner, sessionId: string, message: AgentMessage, ask: Ask | undefined): void {
-    if (this.#log.append(sessionId, message) === "duplicate") return;
+    const last = this.#log.lastSeq(sessionId);
+    if (message.seq <= last) return; // a re-send of one already stored
+    if (message.seq > last + 1) {
+      // Some went missing (sent into a connection that died, say): the log stays gap-free, so
+      // this one waits too, and the agent re-sends everything after `last` in order.
+      this.#requestSync(owner, sessionId, ask);
+      return;
+    }
+    this.#log.append(sessionId, message);
     const watchers = this.#viewers.broadcast(sessionId, message);
     const db = database(this.env.DB);
     const approval = message.approval;
@@ -198,16 +208,50 @@ export class AgentSessionHub {
    * before its reply), says what it knows, and receives the answers given while it was away.
    */
   async reconnected(owner: Owner, ask: Ask): Promise<void> {
-    const db = database(this.env.DB);
-    const known = await liveSessionsOfHost(db, owner.hostId);
-    if (known.length > 0) {
-      const sessions = known.map((id: string) => ({ sessionId: id, lastSeq: this.#log.lastSeq(id) }));
+    const known = await liveSessionsOfHost(database(this.env.DB), owner.hostId);
+    if (known.length > 0) await this.#sync(owner, known, ask);
+    await this.#deliver(ask);
+  }
+
+  #requestSync(owner: Owner, sessionId: string, ask: Ask | undefined): void {
+    if (!ask || this.#syncing.has(sessionId)) return;
+    this.#syncing.add(sessionId);
+    const synced = this.#sync(owner, [sessionId], ask)
+      .catch((error) => console.error(`agent session ${sessionId}: sync failed (${messageOf(error)})`))
+      .finally(() => this.#syncing.delete(sessionId));
+    this.ctx.waitUntil(synced);
+  }
+
+  /**
+   * Asks the agent to re-send what the log lacks after each session's last seq (as events,
+   * before its reply) and takes the states it reports. Messages the agent no longer holds (its
+   * buffer is bounded) are recorded as one `error` standing for them, numbered as the last one
+   * lost, and a second round fetches what followed them, which the first could not store yet.
+   */
+  async #sync(owner: Owner, sessionIds: string[], ask: Ask): Promise<void> {
+    let pending = sessionIds;
+    for (let round = 0; round < 2 && pending.length > 0; round++) {
+      const sessions = pending.map((sessionId) => ({ sessionId, lastSeq: this.#log.lastSeq(sessionId) }));
       const reply = await ask("agentSession.sync", { sessions });
+      pending = [];
       for (const entry of reply.sessions) {
         this.#state(owner, entry.sessionId, stateSchema.parse(entry.state));
+        if (entry.lost && entry.lost.to > this.#log.lastSeq(entry.sessionId)) {
+          this.#lost(entry.sessionId, entry.lost);
+          pending.push(entry.sessionId);
+        }
       }
     }
-    await this.#deliver(ask);
+  }
+
+  #lost(sessionId: string, lost: { from: number; to: number }): void {
+    const message: AgentMessage = {
+      type: "error",
+      seq: lost.to,
+      error: `messages ${lost.from} to ${lost.to} were lost while the host was offline (kai-agent keeps the last 2,000)`,
+    };
+    this.#log.append(sessionId, message);
+    this.#viewers.broadcast(sessionId, message);
   }
 
   /** The host's connection is gone: its running sessions are `disconnected` until it returns. */
