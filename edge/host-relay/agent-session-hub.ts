@@ -140,13 +140,33 @@ export class AgentSessionHub {
     if (state.status === "failed") {
       this.webhooks.emit(owner.userId, "session.failed", { sessionId, error: state.error ?? null });
     }
-    // A turn that ends without its done (the process died) still ends for whoever waits on it.
     if (state.status === "interrupted" || state.status === "failed" || state.status === "ended") {
-      for (const [runId, waiter] of this.#waiters) {
-        if (waiter.sessionId !== sessionId) continue;
-        this.#waiters.delete(runId);
-        waiter.settle(waiter.events);
-      }
+      this.#processGone(owner, sessionId);
+    }
+  }
+
+  /**
+   * The session's agent process is gone (it crashed, kai-agent restarted, the session ended):
+   * a turn someone waits for ends for them without its done, and the approvals it asked for
+   * can never be answered, so they leave the inbox as withdrawn instead of waiting to expire.
+   */
+  #processGone(owner: Owner, sessionId: string): void {
+    for (const [runId, waiter] of this.#waiters) {
+      if (waiter.sessionId !== sessionId) continue;
+      this.#waiters.delete(runId);
+      waiter.settle(waiter.events);
+    }
+    const db = database(this.env.DB);
+    for (const open of this.#approvals.pending(sessionId)) {
+      const approval = {
+        id: open.approvalId,
+        state: "cancelled" as const,
+        options: open.options,
+        expires_at: open.expiresAt,
+        reason: "withdrawn" as const,
+      };
+      this.#approvals.settled(sessionId, approval);
+      this.work.add("withdrawing an approval", () => settleApproval(db, approval, owner.hostId));
     }
   }
 

@@ -231,12 +231,19 @@ describe("agent sessions", () => {
     const session = await startSession();
     const watching = await viewer(session.id);
     await watching.turnEnd(await send(session.id, "scenario:echo before the restart"));
+    await send(session.id, "scenario:permission");
+    const asked = await watching.waitFor((message) => message.approval?.state === "pending", "an approval");
+    const inbox = async () =>
+      ((await world.api("/api/v1/approvals")).body.approvals as { id: string }[]).map((approval) => approval.id);
+    expect(await inbox()).toContain(asked.approval?.id);
     await world.agent.restart();
     await until(
       async () => (await world.api(`${sessionsPath}/${session.id}`)).body.status === "interrupted",
       20_000,
       "status interrupted after the restart",
     );
+    // Nobody can answer what the gone process asked: it leaves the inbox rather than wait to expire.
+    await until(async () => !(await inbox()).includes(asked.approval?.id ?? ""), 10_000, "the approval withdrawn");
     const resumed = await send(session.id, "scenario:history");
     await watching.turnEnd(resumed);
     const reply = watching.messages.filter((message) => message.run_id === resumed && message.type === "text");
