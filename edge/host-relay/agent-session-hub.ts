@@ -1,7 +1,6 @@
 import { KaiError, messageOf } from "../../shared/errors";
 import {
   type AgentMessage,
-  type AgentSessionEvent,
   type AgentSessionState,
   agentSessionClientFrame,
   agentSessionEvent,
@@ -9,11 +8,13 @@ import {
 } from "../../shared/schemas/agent-sessions";
 import {
   applyState,
+  findOwnSession,
   liveSessionsOfHost,
   markHostSessionsDisconnected,
   recordApproval,
   settleApproval,
 } from "../agent-sessions/store";
+import { startTurn } from "../agent-sessions/turns";
 import { database } from "../db/client";
 import type { Bindings } from "../env";
 import type { Ask } from "../relay/relay";
@@ -280,17 +281,8 @@ export class AgentSessionHub {
     this.work.add("marking agent sessions disconnected", () => markHostSessionsDisconnected(db, owner.hostId));
   }
 
-  /** Registers a turn someone waits for; resolves with its messages at `done` or `error`. */
-  waitForRun(sessionId: string, runId: string): Promise<AgentMessage[]> {
-    return new Promise((settle) => this.#waiters.set(runId, { sessionId, events: [], settle }));
-  }
-
-  forgetRun(runId: string): void {
-    this.#waiters.delete(runId);
-  }
-
   /** A viewer's own frame: a message, a cancel or an answer, as its REST route would do. */
-  async viewerFrame(sessionId: string, text: string, prompt: (content: string) => Promise<void>, ask?: Ask) {
+  async viewerFrame(sessionId: string, text: string, agent: { userId: string; ask: Ask } | undefined) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -301,12 +293,48 @@ export class AgentSessionHub {
     if (!frame.success) {
       throw new KaiError("VALIDATION_ERROR", "send {type:'message',content}, {type:'cancel'} or {type:'approval',...}");
     }
-    if (frame.data.type === "message") return prompt(frame.data.content);
-    if (!ask) throw new KaiError("AGENT_OFFLINE", "the host agent is not connected; the session resumes when it is");
-    if (frame.data.type === "cancel") {
-      await ask("agentSession.cancel", { sessionId });
+    if (frame.data.type === "approval") {
+      // An answer is kept and delivered when the agent is back, as over REST.
+      await this.answer(sessionId, frame.data.approval_id, frame.data.decision, agent?.ask);
       return;
     }
-    return this.answer(sessionId, frame.data.approval_id, frame.data.decision, ask);
+    if (!agent) throw new KaiError("AGENT_OFFLINE", "the host agent is not connected; try again once it is back");
+    if (frame.data.type === "cancel") {
+      await agent.ask("agentSession.cancel", { sessionId });
+      return;
+    }
+    const db = database(this.env.DB);
+    await startTurn(db, agent.ask, await findOwnSession(db, agent.userId, sessionId), frame.data.content);
+  }
+
+  /**
+   * One turn someone waits for (`POST /api/v1/agent-chats`): sends the message and answers with
+   * the turn's messages once it is done, or AGENT_TIMEOUT after `timeoutMs` (the turn is then
+   * cancelled, so the session stays usable). Approvals asked while no viewer watches are refused.
+   */
+  async runTurn(userId: string, sessionId: string, message: string, timeoutMs: number, ask: Ask) {
+    const runId = crypto.randomUUID();
+    const done = new Promise<AgentMessage[]>((settle) => this.#waiters.set(runId, { sessionId, events: [], settle }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const db = database(this.env.DB);
+      await startTurn(db, ask, await findOwnSession(db, userId, sessionId), message, runId);
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      const messages = await Promise.race([done, timedOut]);
+      if (messages === "timeout") {
+        await ask("agentSession.cancel", { sessionId }).catch(() => undefined);
+        throw new KaiError(
+          "AGENT_TIMEOUT",
+          `the turn did not finish within ${Math.round(timeoutMs / 1000)} s and was cancelled; ` +
+            "the session is still usable (follow long turns on its WebSocket instead)",
+        );
+      }
+      return { runId, messages };
+    } finally {
+      clearTimeout(timer);
+      this.#waiters.delete(runId);
+    }
   }
 }

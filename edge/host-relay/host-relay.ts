@@ -11,10 +11,7 @@ import {
   parseFrame,
 } from "../../shared/protocol";
 import { AGENT_SESSION_TOPIC, type ApprovalOptionKind } from "../../shared/schemas/agent-sessions";
-import { findOwnSession } from "../agent-sessions/store";
-import { startTurn } from "../agent-sessions/turns";
 import { configFrom } from "../config";
-import { database } from "../db/client";
 import type { Bindings } from "../env";
 import { type Ask, succeeded } from "../relay/relay";
 import { AgentConnections, offline } from "./agent-connections";
@@ -183,30 +180,10 @@ export class HostRelay extends DurableObject<Bindings> {
   async runTurn(userId: string, sessionId: string, message: string, timeoutMs: number): Promise<Outcome> {
     const ask = this.#asker();
     if (!ask) return { ok: false, error: offline(NOT_CONNECTED) };
-    const runId = crypto.randomUUID();
-    const done = this.#sessions.waitForRun(sessionId, runId);
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const db = database(this.env.DB);
-      await startTurn(db, ask, await findOwnSession(db, userId, sessionId), message, runId);
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      });
-      const messages = await Promise.race([done, timedOut]);
-      if (messages === "timeout") {
-        await ask("agentSession.cancel", { sessionId }).catch(() => undefined);
-        throw new KaiError(
-          "AGENT_TIMEOUT",
-          `the turn did not finish within ${Math.round(timeoutMs / 1000)} s and was cancelled; ` +
-            "the session is still usable (follow long turns on its WebSocket instead)",
-        );
-      }
-      return { ok: true, result: { runId, messages } };
+      return { ok: true, result: await this.#sessions.runTurn(userId, sessionId, message, timeoutMs, ask) };
     } catch (error) {
       return outcomeOf(error);
-    } finally {
-      clearTimeout(timer);
-      this.#sessions.forgetRun(runId);
     }
   }
 
@@ -283,16 +260,11 @@ export class HostRelay extends DurableObject<Bindings> {
 
   /** A session viewer's own frame: a message, a cancel or an answer; a refusal goes back to that viewer only. */
   async #sessionViewerFrame(socket: WebSocket, sessionId: string, text: string): Promise<void> {
+    const live = this.#agents.live();
+    const agent = live ? this.#agents.attachment(live) : undefined;
     const ask = this.#asker();
-    const prompt = async (content: string) => {
-      if (!ask)
-        throw new KaiError("AGENT_OFFLINE", "the host agent is not connected; send the message once it is back");
-      const owner = this.#agents.attachment(this.#agents.live() as WebSocket);
-      const db = database(this.env.DB);
-      await startTurn(db, ask, await findOwnSession(db, owner?.userId ?? "", sessionId), content);
-    };
     try {
-      await this.#sessions.viewerFrame(sessionId, text, prompt, ask);
+      await this.#sessions.viewerFrame(sessionId, text, agent && ask ? { userId: agent.userId, ask } : undefined);
     } catch (error) {
       const { code, message } = error instanceof KaiError ? error : new KaiError("INTERNAL_ERROR", messageOf(error));
       // Not numbered: it answers this viewer's own frame and is not part of the session's messages.

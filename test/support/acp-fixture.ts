@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { expect } from "vitest";
 import { agentSessionHandlers } from "../../agent/handlers/agent-sessions";
 import type { AgentProfile } from "../../agent/runtime/acp/agent-profiles";

@@ -2,14 +2,12 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { expect } from "vitest";
 import type { HandlerContext, Handlers } from "../../agent/handlers/types";
 import type { Policy } from "../../agent/policy";
 import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
-import { KaiError } from "../../shared/errors";
 
 /**
  * Workspace handlers called directly, the way the RPC layer calls them: params parsed
