@@ -127,11 +127,19 @@ describe("agent sessions through failures", () => {
     watching.close();
   }, 90_000);
 
-  it("delivers a flood of 10,000 messages with nothing lost, and says what a too-old since missed", async () => {
+  it("delivers a flood of 10,000 messages with nothing lost, past a stalled viewer, and says what a too-old since missed", async () => {
     const session = await startSession(workspaceId);
     const watching = await viewer(session);
+    const stalled = await viewer(session);
+    stalled.pause();
     const runId = await send(session, "scenario:flood");
+    // The viewer that reads gets the whole turn while the other reads nothing.
     const done = await watching.turnEnd(runId, 120_000);
+    expect(stalled.messages.length).toBe(0);
+    stalled.resume();
+    await stalled.turnEnd(runId, 60_000);
+    expect(stalled.messages).toEqual(watching.messages);
+    stalled.close();
     expect(done.type).toBe("done");
     const texts = watching.messages.filter((message) => message.type === "text");
     expect(texts.map((message) => message.content)).toEqual(Array.from({ length: 10_000 }, (_, i) => `${i}\n`));

@@ -40,6 +40,15 @@ export class SessionViewer {
     });
   }
 
+  /** Stops reading from the socket, as a phone on a stalled network does; frames queue up meanwhile. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
   send(frame: unknown): void {
     this.#socket.send(JSON.stringify(frame));
   }
