@@ -2,13 +2,13 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { type AgentMessage, agentPrompt } from "../../shared/schemas/agent-sessions";
+import { startSession } from "../agent-sessions/start";
 import { findOwnSession } from "../agent-sessions/store";
 import { hostRelay } from "../host-relay/stub";
 import { jsonBody, problems } from "../http/openapi";
 import { declareRoutes, selectingWorkspace } from "../http/route-group";
 import { succeeded } from "../relay/relay";
 import { WORKSPACE_HEADER, WORKSPACE_QUERY } from "../workspaces/resolve";
-import { startSession } from "./agent-sessions";
 
 const chatEvent = z.object({
   type: z.string(),
