@@ -31,6 +31,12 @@ interface Waiter {
   settle: (events: AgentMessage[]) => void;
 }
 
+/**
+ * The way to the agent, asked for only when a message needs it: finding the live connection
+ * and its settings is not work for every message of a busy stream.
+ */
+type AskFor = () => Ask | undefined;
+
 /** The host's owner: every session on a host belongs to the user who enrolled it. */
 interface Owner {
   userId: string;
@@ -72,7 +78,7 @@ export class AgentSessionHub {
   }
 
   /** An `agent.session` event from kai-agent. */
-  received(owner: Owner, data: unknown, ask: Ask | undefined): void {
+  received(owner: Owner, data: unknown, ask: AskFor): void {
     const event = agentSessionEvent.safeParse(data);
     if (!event.success) {
       console.error(`host ${owner.hostId}: an agent.session event does not match its schema; dropped`);
@@ -86,20 +92,15 @@ export class AgentSessionHub {
     } else this.#state(owner, sessionId, event.data.state);
   }
 
-  #message(owner: Owner, sessionId: string, message: AgentMessage, ask: Ask | undefined): void {
-    const last = this.#log.lastSeq(sessionId);
-    if (message.seq <= last) return; // a re-send of one already stored
-    if (message.seq > last + 1) {
-      // Some went missing (sent into a connection that died, say): the log stays gap-free, so
-      // this one waits too, and the agent re-sends everything after `last` in order.
-      this.#requestSync(owner, sessionId, ask);
-      return;
-    }
-    this.#log.append(sessionId, message);
+  #message(owner: Owner, sessionId: string, message: AgentMessage, ask: AskFor): void {
+    const stored = this.#log.append(sessionId, message);
+    // A gap: the agent re-sends everything after the last stored one, in order.
+    if (stored === "gap") this.#requestSync(owner, sessionId, ask());
+    if (stored !== "stored") return;
     const watchers = this.#viewers.broadcast(sessionId, message);
-    const db = database(this.env.DB);
     const approval = message.approval;
-    if (approval?.state === "pending") {
+    const db = approval ? database(this.env.DB) : undefined;
+    if (approval?.state === "pending" && db) {
       this.#approvals.requested(sessionId, approval, message.tool_call_id, message.seq);
       this.work.add("recording an approval", () => recordApproval(db, { ...owner, sessionId, message, approval }));
       this.webhooks.emit(owner.userId, "session.approval_requested", {
@@ -112,9 +113,9 @@ export class AgentSessionHub {
       // A turn someone waits for synchronously (agent-chats) that nobody watches cannot be approved
       // by anyone: its tool calls that need approval are refused at once rather than left to expire.
       if (watchers === 0 && message.run_id && this.#waiters.has(message.run_id)) {
-        void this.answer(sessionId, approval.id, "reject", ask).catch(() => undefined);
+        void this.answer(sessionId, approval.id, "reject", ask()).catch(() => undefined);
       }
-    } else if (approval) {
+    } else if (approval && db) {
       this.#approvals.settled(sessionId, approval);
       this.work.add("settling an approval", () => settleApproval(db, approval, owner.hostId));
     }
@@ -258,21 +259,11 @@ export class AgentSessionHub {
       for (const entry of reply.sessions) {
         this.#state(owner, entry.sessionId, stateSchema.parse(entry.state));
         if (entry.lost && entry.lost.to > this.#log.lastSeq(entry.sessionId)) {
-          this.#lost(entry.sessionId, entry.lost);
+          this.#viewers.broadcast(entry.sessionId, this.#log.markLost(entry.sessionId, entry.lost));
           pending.push(entry.sessionId);
         }
       }
     }
-  }
-
-  #lost(sessionId: string, lost: { from: number; to: number }): void {
-    const message: AgentMessage = {
-      type: "error",
-      seq: lost.to,
-      error: `messages ${lost.from} to ${lost.to} were lost while the host was offline (kai-agent keeps the last 2,000)`,
-    };
-    this.#log.append(sessionId, message);
-    this.#viewers.broadcast(sessionId, message);
   }
 
   /** The host's connection is gone: its running sessions are `disconnected` until it returns. */

@@ -367,7 +367,8 @@ export class HostRelay extends DurableObject<Bindings> {
       case "chunks":
         return this.#chunks(socket, frame);
       case "event":
-        if (frame.topic === AGENT_SESSION_TOPIC) return this.#sessions.received(attachment, frame.data, this.#asker());
+        if (frame.topic === AGENT_SESSION_TOPIC)
+          return this.#sessions.received(attachment, frame.data, () => this.#asker());
         return this.#events.received(attachment, frame.topic, frame.data);
     }
   }

@@ -42,13 +42,37 @@ export class SessionLog {
   ) {}
 
   /**
-   * Stores `message` unless its seq is not newer than the session's last; then drops the
-   * oldest messages while the session is over either cap, never the one just stored (one
+   * Stores `message` when it is the session's next one. Not newer than the last is a re-send
+   * (`duplicate`); further ahead is a `gap`: the ones between have not arrived (they went into
+   * a connection that died), so it is not stored either and the log stays gap-free. Then drops
+   * the oldest messages while the session is over either cap, never the one just stored (one
    * message alone larger than the byte cap is still kept: a replay always has the newest).
    */
-  append(sessionId: string, message: AgentMessage): "stored" | "duplicate" {
+  append(sessionId: string, message: AgentMessage): "stored" | "duplicate" | "gap" {
+    const last = this.lastSeq(sessionId);
+    if (message.seq <= last) return "duplicate";
+    if (message.seq > last + 1) return "gap";
+    this.#store(sessionId, message);
+    return "stored";
+  }
+
+  /**
+   * Records that the messages `from`..`to` will never arrive (the agent no longer holds them):
+   * one `error` numbered `to` stands for them, so the next message is the session's next
+   * again. Returns it, for the viewers.
+   */
+  markLost(sessionId: string, lost: { from: number; to: number }): AgentMessage {
+    const message: AgentMessage = {
+      type: "error",
+      seq: lost.to,
+      error: `messages ${lost.from} to ${lost.to} were lost while the host was offline (kai-agent keeps the last 2,000)`,
+    };
+    this.#store(sessionId, message);
+    return message;
+  }
+
+  #store(sessionId: string, message: AgentMessage): void {
     const sql = this.#sql();
-    if (message.seq <= this.lastSeq(sessionId)) return "duplicate";
     const body = JSON.stringify(message);
     const bytes = utf8.encode(body).length;
     // No await until the end: the object's storage commits these writes together. REPLACE
@@ -69,7 +93,6 @@ export class SessionLog {
       bytes,
     );
     this.#trim(sessionId, message.seq);
-    return "stored";
   }
 
   /**
