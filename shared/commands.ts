@@ -60,6 +60,14 @@ const AGENT_START_DEADLINE_MS = 60_000;
 /** Stopping an agent process: SIGTERM, then SIGKILL after this grace. */
 export const AGENT_STOP_GRACE_MS = 5_000;
 const agentSessionId = z.uuid();
+/**
+ * The agent's own id of a session, handed back to its session/load or session/resume. Agents
+ * may name files after it, so it never carries a path: letters, digits and `._:-`, no `..`.
+ */
+const acpSessionId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,256}$/)
+  .refine((value) => !value.includes(".."), { message: "must not contain '..'" });
 
 /** Pulling a service's new image before it is recreated (plus the old container's stop). */
 const IMAGE_PULL_DEADLINE_MS = 120_000;
@@ -344,7 +352,7 @@ export const COMMANDS = {
         /** Absent: the host's default profile. */
         profile: agentProfileName.optional(),
         /** Restore a session whose process is gone: ACP session/resume or session/load, numbering on from `lastSeq`. */
-        restore: z.object({ acpSessionId: z.string().min(1).max(256), lastSeq: z.number().int().min(0) }).optional(),
+        restore: z.object({ acpSessionId: acpSessionId, lastSeq: z.number().int().min(0) }).optional(),
       })
       .strict(),
     result: z.object({ profile: agentProfileName, state: agentSessionState }),

@@ -1,5 +1,5 @@
 import { deadlineOf } from "../../shared/commands";
-import { withWorkspace } from "../runtime/fs/confined-fs";
+import { workspaceRoot } from "../runtime/fs/workspace-paths";
 import type { Handlers } from "./types";
 
 /**
@@ -17,7 +17,7 @@ export const agentSessionHandlers: Pick<
   | "agentSession.sync"
 > = {
   "agentSession.start": async (params, ctx) => {
-    const cwd = await withWorkspace(ctx.policy, params.root, async (workspace) => workspace.real);
+    const cwd = await workspaceRoot(ctx.policy, params.root);
     // An agent that never answers initialize must not hold the request past its deadline.
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(deadlineOf("agentSession.start", params))]);
     return ctx.agentSessions.start(params, cwd, signal);

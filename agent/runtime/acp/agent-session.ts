@@ -91,6 +91,11 @@ export class AgentSession {
   async start(cwd: string, restore: { acpSessionId: string } | undefined, signal: AbortSignal): Promise<void> {
     this.#publish({ kind: "state", sessionId: this.id, state: this.state });
     const agentProcess = await AgentProcess.start(this.profile, cwd);
+    if (this.#closing || signal.aborted) {
+      // Closed (or given up on) while it was spawning: nothing else would ever stop it.
+      await agentProcess.stop(this.#limits.stopGraceMs);
+      throw agentProcess.failure("the session was closed while its agent was starting");
+    }
     this.#process = agentProcess;
     const client = new AcpClient(agentProcess, {
       onUpdate: (params) => this.#onUpdate(params),
