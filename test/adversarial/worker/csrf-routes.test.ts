@@ -29,7 +29,7 @@ const PUBLIC_UNSAFE = new Set([
 ]);
 
 /** GET routes that open a WebSocket acting for the caller (the only GETs that may act). */
-const isSocketRoute = (path: string) => /\/(ws|run|follow|connect)$/.test(path);
+const isSocketRoute = (path: string) => /\/(ws|run|follow|connect)$|\/ws\//.test(path);
 
 let user: TestUser;
 let workspaceId: string;
@@ -71,6 +71,7 @@ describe("CSRF on every state-changing route", () => {
       expect.arrayContaining([
         "/api/v1/workspaces/:workspaceId/scripts/:name/run",
         "/api/v1/ws",
+        "/api/v1/ws/agent-sessions/:id",
         "/api/services/:id/logs/follow",
       ]),
     );
