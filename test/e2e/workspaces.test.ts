@@ -1,32 +1,20 @@
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { ChunkOf } from "../../shared/commands";
+import { gitAsAsync } from "../support/git-identity";
 import { request, signUp, streamFrameOf } from "../support/kai-client";
 import { createWorld, type World } from "./world";
 
-const git = promisify(execFile);
 let world: World;
 let workspace: string;
 let workspaceId: string;
 let outside: string;
 let remote: string;
 
-const run = (cwd: string, ...args: string[]) =>
-  git("git", args, {
-    cwd,
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-  });
+const run = (cwd: string, ...args: string[]) => gitAsAsync({ name: "t", email: "t@t" }, cwd, ...args);
 const ws = (suffix: string) => `/api/v1/workspaces/${workspaceId}${suffix}`;
 
 beforeAll(async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitHandlers } from "../../agent/handlers/git";
 import type { Handlers } from "../../agent/handlers/types";
 import { KaiError } from "../../shared/errors";
+import { gitAs } from "../support/git-identity";
 import { until } from "../support/until";
 import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../support/workspace-handlers";
 
@@ -21,19 +22,7 @@ const savedEnv = { ...process.env };
 const author = { name: "Ada Kai", email: "ada@kai.test" };
 
 /** Plain git for setting the scene, as a person at a terminal would. */
-function sh(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "Colleague",
-      GIT_AUTHOR_EMAIL: "c@kai.test",
-      GIT_COMMITTER_NAME: "Colleague",
-      GIT_COMMITTER_EMAIL: "c@kai.test",
-    },
-  });
-}
+const sh = (cwd: string, ...args: string[]): string => gitAs({ name: "Colleague", email: "c@kai.test" }, cwd, ...args);
 
 const run = <O extends keyof Handlers & `git.${string}`>(op: O, params: Omit<Parameters<Handlers[O]>[0], "root">) =>
   call(gitHandlers, op, { root, ...params } as Parameters<Handlers[O]>[0], world.ctx());

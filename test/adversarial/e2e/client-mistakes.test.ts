@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorld, type World } from "../../e2e/world";
+import { gitAsAsync } from "../../support/git-identity";
 import { uniqueName } from "../../support/kai-client";
 
 /**
@@ -12,22 +11,11 @@ import { uniqueName } from "../../support/kai-client";
  * or 404 on /api/v1, the Kai envelope with 400 on /api), never 500 or 502.
  */
 
-const git = promisify(execFile);
 let world: World;
 let workspace: string;
 let workspaceId: string;
 
-const run = (cwd: string, ...args: string[]) =>
-  git("git", args, {
-    cwd,
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-  });
+const run = (cwd: string, ...args: string[]) => gitAsAsync({ name: "t", email: "t@t" }, cwd, ...args);
 const ws = (suffix: string) => `/api/v1/workspaces/${workspaceId}${suffix}`;
 
 beforeAll(async () => {

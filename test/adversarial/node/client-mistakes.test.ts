@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import net from "node:net";
@@ -12,6 +11,7 @@ import { gitFailure, runGit } from "../../../agent/runtime/git/command";
 import type { ParamsOf } from "../../../shared/commands";
 import { ERROR_STATUS, type KaiError } from "../../../shared/errors";
 import { busyboxImage } from "../../support/busybox-image";
+import { gitAs } from "../../support/git-identity";
 import { setupOrFail } from "../../support/setup-or-fail";
 import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../../support/workspace-handlers";
 
@@ -27,19 +27,7 @@ const savedEnv = { ...process.env };
 let world: WorkspaceWorld;
 let root: string;
 
-function sh(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "Set Up",
-      GIT_AUTHOR_EMAIL: "s@kai.test",
-      GIT_COMMITTER_NAME: "Set Up",
-      GIT_COMMITTER_EMAIL: "s@kai.test",
-    },
-  });
-}
+const sh = (cwd: string, ...args: string[]): string => gitAs({ name: "Set Up", email: "s@kai.test" }, cwd, ...args);
 
 const run = <O extends keyof Handlers & `git.${string}`>(
   op: O,

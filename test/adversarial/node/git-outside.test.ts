@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitHandlers } from "../../../agent/handlers/git";
+import { gitAs } from "../../support/git-identity";
 import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../../support/workspace-handlers";
 
 /**
@@ -17,19 +17,7 @@ let world: WorkspaceWorld;
 let secretRepo: string;
 const SECRET = "SECRET-outside-the-roots";
 
-function sh(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "A",
-      GIT_AUTHOR_EMAIL: "a@kai.test",
-      GIT_COMMITTER_NAME: "A",
-      GIT_COMMITTER_EMAIL: "a@kai.test",
-    },
-  });
-}
+const sh = (cwd: string, ...args: string[]): string => gitAs({ name: "A", email: "a@kai.test" }, cwd, ...args);
 
 async function repo(dir: string, message: string): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
