@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -15,6 +16,8 @@ export const TEST_BINDINGS = {
 };
 
 export default defineConfig(async () => {
+  // wrangler.toml's [assets] folder must exist for the Workers pool (`npm test` builds the dashboard into it).
+  mkdirSync(path.join(import.meta.dirname, "web", "dist"), { recursive: true });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {
