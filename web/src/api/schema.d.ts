@@ -497,7 +497,10 @@ export interface paths {
                 };
             };
         };
-        /** Sign out: ends the session the refresh token belongs to, and closes the streams it opened */
+        /**
+         * Sign out: ends the session, and closes the streams it opened
+         * @description Ends the session the refresh token in the body belongs to and, when the request carries the `__Host-kai_session` cookie, the cookie's session too: a browser page signs out with no body (a cookie-authenticated sign-out must come from Kai's own origin). Unknown or ended sessions are ignored; the answer is 204 either way and clears the cookie.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -505,7 +508,7 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["RefreshToken"];
                 };
@@ -517,6 +520,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
                 };
                 /** @description Invalid parameters */
                 422: {
