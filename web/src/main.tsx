@@ -1,17 +1,11 @@
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
-import { api, call } from "./api/client";
-
-function App() {
-  const [status, setStatus] = useState("…");
-  useEffect(() => {
-    call(api.GET("/api/v1/health")).then(
-      (health) => setStatus(health.status),
-      (error: Error) => setStatus(error.message),
-    );
-  }, []);
-  return <h1>Kai: {status}</h1>;
-}
+import { App } from "./app";
+import { currentUser, refreshUser } from "./state/session";
+import "./styles.css";
 
 const root = document.getElementById("app");
 if (root) render(<App />, root);
+// Who the session cookie belongs to decides the first page; when Kai cannot say, the sign-in page shows.
+refreshUser().catch(() => {
+  currentUser.value = null;
+});
