@@ -1,5 +1,5 @@
 import { useEffect } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { Layout } from "./components/layout";
 import { Account } from "./pages/account";
 import { Machines } from "./pages/machines";
@@ -7,6 +7,9 @@ import { NotFound } from "./pages/not-found";
 import { Register } from "./pages/register";
 import { SignIn } from "./pages/sign-in";
 import { currentUser } from "./state/session";
+
+const WorkspaceList = lazy(() => import("./pages/workspaces/workspace-list").then((page) => page.WorkspaceList));
+const WorkspacePage = lazy(() => import("./pages/workspaces/workspace-page").then((page) => page.WorkspacePage));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
@@ -35,6 +38,8 @@ function Gate() {
       <Router>
         <Route path="/machines" component={Machines} />
         <Route path="/account" component={Account} />
+        <Route path="/workspaces" component={WorkspaceList} />
+        <Route path="/workspaces/:id/:tab?" component={WorkspacePage} />
         <Route default component={NotFound} />
       </Router>
     </Layout>
