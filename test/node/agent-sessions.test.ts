@@ -221,6 +221,26 @@ describe("the process", () => {
     }
   });
 
+  it("a turn that times out and stops on cancel is an error, and the session is idle for the next turn", async () => {
+    const quick = await agentSessionWorld("acp-timeout", { turnTimeoutMs: 300, cancelGraceMs: 10_000 });
+    try {
+      const sessionId = await quick.start();
+      const pid = quick.sessions.pidOf(sessionId);
+      const runId = await quick.prompt(sessionId, "scenario:slow");
+      const error = await quick.turnEnd(sessionId, runId);
+      expect(error.type).toBe("error");
+      expect(error.error).toMatch(/timed out after 300 ms \(agentSessions.turnTimeoutSeconds .*\) and was cancelled/);
+      await until(() => quick.states(sessionId).at(-1)?.status === "idle", 5000, "idle");
+      expect(quick.states(sessionId).at(-1)).toMatchObject({ stopReason: "cancelled" });
+      expect(quick.sessions.pidOf(sessionId)).toBe(pid);
+      const next = await quick.prompt(sessionId, "hi");
+      expect(await quick.turnEnd(sessionId, next)).toMatchObject({ type: "done", content: "end_turn" });
+      expectGapFree(quick.messages(sessionId));
+    } finally {
+      await quick.cleanup();
+    }
+  });
+
   it("close stops the process (SIGKILL after SIGTERM for one that ignores it) and the session ends", async () => {
     const stubborn = await agentSessionWorld("acp-close", {
       stopGraceMs: 300,

@@ -186,7 +186,7 @@ export class AgentSession {
       // Not an answer from the agent: the connection ended, so the process is gone (or going).
       await this.#process?.stop(this.#limits.stopGraceMs);
       const why = turn.timedOut
-        ? `the turn timed out after ${this.#limits.turnTimeoutMs} ms and the agent did not stop; it was killed`
+        ? `${this.#timedOut()} and the agent did not stop on cancel; it was killed`
         : "the agent process exited during the turn";
       const message = this.#process?.describe(why) ?? why;
       this.#endTurn(turn, this.#closing ? { type: "done", content: "cancelled" } : { type: "error", error: message });
@@ -199,9 +199,10 @@ export class AgentSession {
       stopReason = "cancelled";
     }
     if (turn.timedOut) {
-      const message = `the turn timed out after ${this.#limits.turnTimeoutMs} ms and was cancelled`;
-      this.#endTurn(turn, { type: "error", error: message });
-      this.#updateState({ status: "failed", error: message, stopReason });
+      // The agent stopped on cancel and its process still serves: the session takes the next
+      // message (`failed` would be final at the edge, and leave a live process nobody can use).
+      this.#endTurn(turn, { type: "error", error: `${this.#timedOut()} and was cancelled` });
+      this.#updateState({ status: "idle", stopReason: stopReason ?? "cancelled" });
       return;
     }
     if (failure instanceof RequestError) {
@@ -254,6 +255,12 @@ export class AgentSession {
     const { messages, lost } = this.#ring.since(lastSeq, this.#state.lastSeq);
     for (const message of messages) this.#publish({ kind: "message", sessionId: this.id, message });
     return lost;
+  }
+
+  #timedOut(): string {
+    const ms = this.#limits.turnTimeoutMs;
+    const after = ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+    return `the turn timed out after ${after} (agentSessions.turnTimeoutSeconds in kai-agent's policy file)`;
   }
 
   #timeOut(): void {
