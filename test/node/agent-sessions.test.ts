@@ -111,6 +111,9 @@ describe("a turn", () => {
       mode: "plan",
       usage: { used: 1200, size: 200000, cost: { amount: 0.01, currency: "USD" } },
     });
+    // A state event only when something besides lastSeq changed: never two alike in a row.
+    const states = world.states(sessionId).map(({ lastSeq: _, ...rest }) => JSON.stringify(rest));
+    expect(states.every((state, index) => index === 0 || state !== states[index - 1])).toBe(true);
   });
 
   it("ends refusal and max_tokens with done, a thrown error with error (failed), then goes on", async () => {
