@@ -41,7 +41,7 @@ export interface Policy {
   file?: string;
 }
 
-export interface AgentSessionTimeouts {
+interface AgentSessionTimeouts {
   /** How long a permission request waits for an answer before it is rejected. */
   approvalTimeoutMs?: number;
   /** The longest a turn may run before it is cancelled. */
