@@ -107,9 +107,12 @@ export const agentSessionState = z.object({
   usage: agentUsage.optional(),
   /** The agent's current mode as it last reported it (ACP `current_mode_update`), e.g. `plan`. */
   mode: z.string().max(128).optional(),
-  /** ACP's stop reason of the last turn (`end_turn`, `cancelled`, `refusal`, ...). */
+  /** ACP's stop reason of the last turn (`end_turn`, `cancelled`, `refusal`, ...), or `error` when it failed. */
   stopReason: z.string().max(64).optional(),
-  /** Why the session is `failed` or `interrupted`: the exit code and the tail of stderr. */
+  /**
+   * Why the session is `failed` or `interrupted` (the exit code and the tail of stderr), or, on an
+   * `idle` session, why its last turn failed (the agent's JSON-RPC error); cleared by the next turn.
+   */
   error: z.string().max(4096).optional(),
   /** The agent's own session id, which `session/load` or `session/resume` takes to restore it. */
   acpSessionId: z.string().max(256).optional(),

@@ -116,7 +116,7 @@ describe("a turn", () => {
     expect(states.every((state, index) => index === 0 || state !== states[index - 1])).toBe(true);
   });
 
-  it("ends refusal and max_tokens with done, a thrown error with error (failed), then goes on", async () => {
+  it("ends refusal and max_tokens with done, a thrown error with error (idle, the error kept), then goes on", async () => {
     const sessionId = await world.start();
     for (const reason of ["refusal", "max_tokens"]) {
       const runId = await world.prompt(sessionId, `scenario:${reason}`);
@@ -126,7 +126,11 @@ describe("a turn", () => {
     const error = await world.turnEnd(sessionId, failing);
     expect(error.type).toBe("error");
     expect(error.error).toContain("scripted failure");
-    await until(() => world.states(sessionId).at(-1)?.status === "failed", 5000, "failed");
+    await until(() => world.states(sessionId).at(-1)?.status === "idle", 5000, "idle");
+    expect(world.states(sessionId).at(-1)).toMatchObject({
+      stopReason: "error",
+      error: expect.stringContaining("scripted"),
+    });
     const next = await world.prompt(sessionId, "hi");
     expect(await world.turnEnd(sessionId, next)).toMatchObject({ type: "done", content: "end_turn" });
     expectGapFree(world.messages(sessionId));

@@ -209,8 +209,10 @@ export class AgentSession {
           ? ""
           : `: ${typeof failure.data === "string" ? failure.data : JSON.stringify(failure.data)}`;
       const message = `${this.profile.name}: ${failure.message}${data} (JSON-RPC ${failure.code})`;
+      // The turn failed, not the session: its process still serves and takes the next message
+      // (`failed` is final at the edge and would strand a live process in one of the host's slots).
       this.#endTurn(turn, { type: "error", error: message });
-      this.#updateState({ status: "failed", error: cutState(message) });
+      this.#updateState({ status: "idle", stopReason: "error", error: cutState(message) });
       return;
     }
     this.#endTurn(turn, { type: "done", content: stopReason });
