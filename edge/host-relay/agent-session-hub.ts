@@ -1,7 +1,9 @@
 import { KaiError, messageOf } from "../../shared/errors";
 import {
   type AgentMessage,
+  type AgentSessionNotice,
   type AgentSessionState,
+  type ApprovalInfo,
   agentSessionClientFrame,
   agentSessionEvent,
   agentSessionState as stateSchema,
@@ -73,8 +75,11 @@ export class AgentSessionHub {
     return this.#viewers;
   }
 
-  get log(): SessionLog {
-    return this.#log;
+  /** A viewer of the session from `since` on: the log's replay, the withdrawals it lacks, then live. */
+  acceptViewer(sessionId: string, since: number, credential: string | null): WebSocket {
+    return this.#viewers.accept(sessionId, since, credential, this.#log, (after) =>
+      this.#approvals.withdrawn(sessionId, after).map(({ toolCallId, approval }) => withdrawal(toolCallId, approval)),
+    );
   }
 
   /** An `agent.session` event from kai-agent. */
@@ -151,6 +156,8 @@ export class AgentSessionHub {
    * The session's agent process is gone (it crashed, kai-agent restarted, the session ended):
    * a turn someone waits for ends for them without its done, and the approvals it asked for
    * can never be answered, so they leave the inbox as withdrawn instead of waiting to expire.
+   * Its viewers are told with an unnumbered notice: the seq is the agent's to give, and a
+   * restored process numbers on from the last one it gave.
    */
   #processGone(owner: Owner, sessionId: string): void {
     for (const [runId, waiter] of this.#waiters) {
@@ -168,6 +175,7 @@ export class AgentSessionHub {
         reason: "withdrawn" as const,
       };
       this.#approvals.settled(sessionId, approval);
+      this.#viewers.notify(sessionId, withdrawal(open.toolCallId, approval));
       this.work.add("withdrawing an approval", () => settleApproval(db, approval, owner.hostId));
     }
   }
@@ -328,4 +336,9 @@ export class AgentSessionHub {
       this.#waiters.delete(runId);
     }
   }
+}
+
+/** The notice of an approval withdrawn by the edge: its resolution's shape, without a seq. */
+function withdrawal(toolCallId: string | null, approval: ApprovalInfo): AgentSessionNotice {
+  return { type: "tool_use", ...(toolCallId ? { tool_call_id: toolCallId } : {}), approval };
 }

@@ -176,6 +176,32 @@ export class ApprovalBook {
     }));
   }
 
+  /**
+   * The session's approvals that ended withdrawn, asked after `since`, oldest first: what a
+   * viewer resuming after `since` is told besides the log, since the edge withdraws those of
+   * a gone agent process without a numbered message (agent-session-hub.ts, #processGone).
+   */
+  withdrawn(sessionId: string, since: number): { toolCallId: string | null; approval: ApprovalInfo }[] {
+    return this.#sql()
+      .exec<Row>(
+        `SELECT * FROM agent_approvals WHERE session_id = ? AND seq > ? AND state = 'cancelled' AND reason = 'withdrawn'
+         ORDER BY seq`,
+        sessionId,
+        since,
+      )
+      .toArray()
+      .map((row) => ({
+        toolCallId: row.tool_call_id,
+        approval: {
+          id: row.id,
+          state: "cancelled",
+          options: optionsOf(row),
+          expires_at: row.expires_at,
+          reason: "withdrawn",
+        },
+      }));
+  }
+
   /** Drops a deleted session's approvals. */
   forget(sessionId: string): void {
     this.#sql().exec("DELETE FROM agent_approvals WHERE session_id = ?", sessionId);

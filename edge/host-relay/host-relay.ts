@@ -254,7 +254,7 @@ export class HostRelay extends DurableObject<Bindings> {
     const sessionId = request.headers.get(AGENT_SESSION_HEADER) ?? "";
     const since = Number(request.headers.get(AGENT_SESSION_SINCE_HEADER) ?? "0");
     const credential = request.headers.get(VIEWER_CREDENTIAL_HEADER);
-    const client = this.#sessions.viewers.accept(sessionId, since, credential, this.#sessions.log);
+    const client = this.#sessions.acceptViewer(sessionId, since, credential);
     return new Response(null, { status: 101, webSocket: client });
   }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CLOSE_CODES } from "../../shared/protocol";
-import type { AgentMessage } from "../../shared/schemas/agent-sessions";
+import type { AgentMessage, AgentSessionNotice } from "../../shared/schemas/agent-sessions";
 import { AttachmentCache } from "./attachment";
 import type { SessionLog } from "./session-log";
 import { closeQuietly } from "./to-agent";
@@ -24,7 +24,8 @@ function readSessionViewer(socket: WebSocket): SessionViewerAttachment | undefin
 /**
  * Clients watching one agent session over their own WebSocket (Hibernation API: tags and an
  * attachment, no memory of its own, so a viewer survives the object sleeping). Every frame a
- * viewer gets is one JSON AgentMessage, numbered by `seq`; viewers only listen.
+ * viewer gets is one JSON AgentMessage, numbered by `seq`, or an unnumbered notice
+ * (`AgentSessionNotice`: a withdrawn approval, a reply to the viewer's own frame).
  *
  * Replay-then-live has no gap: `accept` registers the socket and sends the replay in one
  * synchronous stretch, and `broadcast` runs in the same single-threaded object right after
@@ -40,11 +41,18 @@ export class SessionViewers {
    * Opens a viewer of `sessionId` that has seen everything up to `since`, and sends it what
    * the log holds after that. When messages it has not seen are gone, the first frame is an
    * `error` numbered `oldest - 1`: it stands for the messages lost, so a client that resumes
-   * from the last seq it got asks for exactly what is kept. `credential` (`pat:<id>` or
+   * from the last seq it got asks for exactly what is kept. After the replay come the
+   * `notices` about what it replayed (approvals withdrawn since). `credential` (`pat:<id>` or
    * `session:<id>`) tags the socket as viewers.ts does. A `since` that is not a whole number
    * of at least 0 (a query parameter that did not parse) counts as 0: everything kept.
    */
-  accept(sessionId: string, since: number, credential: string | null, log: SessionLog): WebSocket {
+  accept(
+    sessionId: string,
+    since: number,
+    credential: string | null,
+    log: SessionLog,
+    notices: (after: number) => AgentSessionNotice[] = () => [],
+  ): WebSocket {
     const after = Number.isSafeInteger(since) && since > 0 ? since : 0;
     const { 0: client, 1: server } = new WebSocketPair();
     const tags = [SESSION_VIEWER_TAG, sessionTag(sessionId)];
@@ -57,6 +65,7 @@ export class SessionViewers {
       this.#send(server, { type: "error", seq: lost, error: `${error}; the replay starts at ${expired.oldest}` });
     }
     for (const message of messages) this.#send(server, message);
+    for (const notice of notices(after)) this.#send(server, notice);
     return client;
   }
 
@@ -71,6 +80,12 @@ export class SessionViewers {
       if (this.#send(socket, text)) reached += 1;
     }
     return reached;
+  }
+
+  /** Sends an unnumbered notice (not part of the log) to every viewer of the session. */
+  notify(sessionId: string, notice: AgentSessionNotice): void {
+    const text = JSON.stringify(notice);
+    for (const socket of this.ctx.getWebSockets(sessionTag(sessionId))) this.#send(socket, text);
   }
 
   isSessionViewer(socket: WebSocket): boolean {
@@ -103,7 +118,7 @@ export class SessionViewers {
   }
 
   /** A viewer that is gone must not stop the loop that sends to the others: it is closed instead. */
-  #send(socket: WebSocket, message: AgentMessage | string): boolean {
+  #send(socket: WebSocket, message: AgentMessage | AgentSessionNotice | string): boolean {
     try {
       socket.send(typeof message === "string" ? message : JSON.stringify(message));
       return true;
