@@ -260,6 +260,7 @@ export class HostRelay extends DurableObject<Bindings> {
 
   /** A session viewer's own frame: a message, a cancel or an answer; a refusal goes back to that viewer only. */
   async #sessionViewerFrame(socket: WebSocket, sessionId: string, text: string): Promise<void> {
+    if (!this.#sessions.viewers.admit(socket)) return;
     const live = this.#agents.live();
     const agent = live ? this.#agents.attachment(live) : undefined;
     const ask = this.#asker();

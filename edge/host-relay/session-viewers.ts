@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CLOSE_CODES } from "../../shared/protocol";
 import type { AgentMessage, AgentSessionNotice } from "../../shared/schemas/agent-sessions";
 import { AttachmentCache } from "./attachment";
+import { FrameBudget, VIEWER_FRAME_RATE } from "./frame-budget";
 import type { SessionLog } from "./session-log";
 import { closeQuietly } from "./to-agent";
 
@@ -34,6 +35,7 @@ function readSessionViewer(socket: WebSocket): SessionViewerAttachment | undefin
  */
 export class SessionViewers {
   readonly #known = new AttachmentCache<SessionViewerAttachment>(readSessionViewer);
+  readonly #budget = new FrameBudget(VIEWER_FRAME_RATE);
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -86,6 +88,21 @@ export class SessionViewers {
   notify(sessionId: string, notice: AgentSessionNotice): void {
     const text = JSON.stringify(notice);
     for (const socket of this.ctx.getWebSockets(sessionTag(sessionId))) this.#send(socket, text);
+  }
+
+  /**
+   * Whether a frame the viewer sent may be handled: each socket has a budget (frame-budget.ts).
+   * Over it, the frame is dropped and the viewer told RATE_LIMITED; a viewer that keeps
+   * sending regardless is closed with 1008 (policy violation).
+   */
+  admit(socket: WebSocket): boolean {
+    const verdict = this.#budget.spend(socket);
+    if (verdict === "accepted") return true;
+    const { burst, perSecond } = VIEWER_FRAME_RATE;
+    const error = `too many frames: ${burst} at once, then ${perSecond} a second; this one was dropped`;
+    this.#send(socket, { type: "error", error, code: "RATE_LIMITED" });
+    if (verdict === "abusive") closeQuietly(socket, 1008, "too many frames");
+    return false;
   }
 
   isSessionViewer(socket: WebSocket): boolean {
