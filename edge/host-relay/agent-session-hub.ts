@@ -10,10 +10,12 @@ import {
 } from "../../shared/schemas/agent-sessions";
 import {
   applyState,
+  deleteSettledApprovals,
   findOwnSession,
   liveSessionsOfHost,
   markHostSessionsDisconnected,
   recordApproval,
+  sessionsEndedBefore,
   settleApproval,
 } from "../agent-sessions/store";
 import { startTurn } from "../agent-sessions/turns";
@@ -22,6 +24,7 @@ import type { Bindings } from "../env";
 import type { Ask } from "../relay/relay";
 import { ApprovalBook, type Decision } from "./approval-book";
 import type { OrderedWork } from "./ordered-work";
+import { RetentionSchedule } from "./retention";
 import { SessionLog } from "./session-log";
 import { SessionViewers } from "./session-viewers";
 import type { WebhookQueue } from "./webhook-queue";
@@ -56,6 +59,7 @@ export class AgentSessionHub {
   readonly #log: SessionLog;
   readonly #approvals: ApprovalBook;
   readonly #viewers: SessionViewers;
+  readonly #retention: RetentionSchedule;
   readonly #waiters = new Map<string, Waiter>();
   /** Sessions with a sync in flight, so a burst of out-of-order messages asks once. */
   readonly #syncing = new Set<string>();
@@ -69,6 +73,7 @@ export class AgentSessionHub {
     this.#log = new SessionLog(ctx.storage.sql);
     this.#approvals = new ApprovalBook(ctx.storage.sql);
     this.#viewers = new SessionViewers(ctx);
+    this.#retention = new RetentionSchedule(ctx.storage);
   }
 
   get viewers(): SessionViewers {
@@ -149,6 +154,44 @@ export class AgentSessionHub {
     }
     if (state.status === "interrupted" || state.status === "failed" || state.status === "ended") {
       this.#processGone(owner, sessionId);
+    }
+    if (state.status === "failed" || state.status === "ended") this.#planSweep(owner);
+  }
+
+  #planSweep(owner: Owner): void {
+    const planned = this.#retention.plan(owner);
+    this.ctx.waitUntil(
+      planned.catch((error) => console.error(`planning a retention sweep failed (${messageOf(error)})`)),
+    );
+  }
+
+  /**
+   * Retention, from the object's alarm once a sweep is due: deletes the messages of sessions
+   * that ended more than `sessionDays` ago (their numbering stays, see SessionLog.prune) with
+   * their approvals here, and the host's approvals in D1 settled more than `approvalDays` ago.
+   * Sweeps again a day later while sessions still hold messages.
+   */
+  async sweepIfDue(retention: { sessionDays: number; approvalDays: number }, now = Date.now()): Promise<void> {
+    const owner = await this.#retention.due(now);
+    if (!owner) return;
+    const day = 24 * 60 * 60 * 1000;
+    try {
+      const db = database(this.env.DB);
+      const held = this.#log.held();
+      for (const sessionId of await sessionsEndedBefore(
+        db,
+        owner.hostId,
+        held,
+        new Date(now - retention.sessionDays * day),
+      )) {
+        this.#log.prune(sessionId);
+        this.#approvals.forget(sessionId);
+      }
+      await deleteSettledApprovals(db, owner, new Date(now - retention.approvalDays * day));
+      await this.#retention.swept(owner, this.#log.held().length > 0 ? "more" : "done", now);
+    } catch (error) {
+      console.error(`host ${owner.hostId}: the retention sweep failed (${messageOf(error)}); retried in an hour`);
+      await this.#retention.swept(owner, "failed", now);
     }
   }
 
@@ -238,6 +281,8 @@ export class AgentSessionHub {
    * before its reply), says what it knows, and receives the answers given while it was away.
    */
   async reconnected(owner: Owner, ask: Ask): Promise<void> {
+    // Sessions may have ended meanwhile without their state reaching this object (DELETE of an interrupted one).
+    if (this.#log.held().length > 0) this.#planSweep(owner);
     const known = await liveSessionsOfHost(database(this.env.DB), owner.hostId);
     if (known.length > 0) await this.#sync(owner, known, ask);
     await this.#deliver(ask);

@@ -193,8 +193,9 @@ export class HostRelay extends DurableObject<Bindings> {
   }
 
   /**
-   * One alarm serves two needs: the audit buffer's flush, and closing agent sockets that
-   * never said hello. Both run on every ring, and each ring re-arms the next hello check.
+   * One alarm serves three needs: the audit buffer's flush, closing agent sockets that
+   * never said hello, and the agent sessions' retention sweep (retention.ts). All run on every
+   * ring, and each ring re-arms the next hello check and the next sweep.
    * wakeBy only brings the alarm forward, so the audit's flush is never postponed; the
    * audit buffer sets its time without looking, so a hello check can ring late by its
    * flush delay (1 s), or a failing flush's retry (up to a minute), but is never lost.
@@ -202,6 +203,12 @@ export class HostRelay extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     await this.#audit.flush();
     await this.#agents.closeSilent();
+    const config = configFrom(this.env);
+    const retention = {
+      sessionDays: config.AGENT_SESSION_RETENTION_DAYS,
+      approvalDays: config.APPROVAL_RETENTION_DAYS,
+    };
+    await this.#sessions.sweepIfDue(retention);
   }
 
   #ask(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {

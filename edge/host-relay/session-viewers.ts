@@ -43,7 +43,8 @@ export class SessionViewers {
    * Opens a viewer of `sessionId` that has seen everything up to `since`, and sends it what
    * the log holds after that. When messages it has not seen are gone, the first frame is an
    * `error` numbered `oldest - 1`: it stands for the messages lost, so a client that resumes
-   * from the last seq it got asks for exactly what is kept. After the replay come the
+   * from the last seq it got asks for exactly what is kept; when they were all pruned (the
+   * session ended long ago) it is numbered as the last one and says so. After the replay come the
    * `notices` about what it replayed (approvals withdrawn since). `credential` (`pat:<id>` or
    * `session:<id>`) tags the socket as viewers.ts does. A `since` that is not a whole number
    * of at least 0 (a query parameter that did not parse) counts as 0: everything kept.
@@ -64,7 +65,10 @@ export class SessionViewers {
     if (expired) {
       const lost = expired.oldest - 1;
       const error = `messages ${after + 1} to ${lost} of this session are no longer kept`;
-      this.#send(server, { type: "error", seq: lost, error: `${error}; the replay starts at ${expired.oldest}` });
+      const why = expired.pruned
+        ? "; the session ended longer ago than its messages are kept (AGENT_SESSION_RETENTION_DAYS)"
+        : `; the replay starts at ${expired.oldest}`;
+      this.#send(server, { type: "error", seq: lost, error: `${error}${why}` });
     }
     for (const message of messages) this.#send(server, message);
     for (const notice of notices(after)) this.#send(server, notice);
