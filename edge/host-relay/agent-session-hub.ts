@@ -10,12 +10,10 @@ import {
 } from "../../shared/schemas/agent-sessions";
 import {
   applyState,
-  deleteSettledApprovals,
   findOwnSession,
   liveSessionsOfHost,
   markHostSessionsDisconnected,
   recordApproval,
-  sessionsEndedBefore,
   settleApproval,
 } from "../agent-sessions/store";
 import { startTurn } from "../agent-sessions/turns";
@@ -24,7 +22,7 @@ import type { Bindings } from "../env";
 import type { Ask } from "../relay/relay";
 import { ApprovalBook, type Decision } from "./approval-book";
 import type { OrderedWork } from "./ordered-work";
-import { RetentionSchedule } from "./retention";
+import { type Retention, RetentionSchedule, sweep } from "./retention";
 import { SessionLog } from "./session-log";
 import { SessionViewers } from "./session-viewers";
 import type { WebhookQueue } from "./webhook-queue";
@@ -165,30 +163,19 @@ export class AgentSessionHub {
     );
   }
 
-  /**
-   * Retention, from the object's alarm once a sweep is due: deletes the messages of sessions
-   * that ended more than `sessionDays` ago (their numbering stays, see SessionLog.prune) with
-   * their approvals here, and the host's approvals in D1 settled more than `approvalDays` ago.
-   * Sweeps again a day later while sessions still hold messages.
-   */
-  async sweepIfDue(retention: { sessionDays: number; approvalDays: number }, now = Date.now()): Promise<void> {
+  /** Retention, from the object's alarm: sweeps when one is due (retention.ts) and plans the next. */
+  async sweepIfDue(retention: Retention, now = Date.now()): Promise<void> {
     const owner = await this.#retention.due(now);
     if (!owner) return;
-    const day = 24 * 60 * 60 * 1000;
     try {
-      const db = database(this.env.DB);
-      const held = this.#log.held();
-      for (const sessionId of await sessionsEndedBefore(
-        db,
-        owner.hostId,
-        held,
-        new Date(now - retention.sessionDays * day),
-      )) {
-        this.#log.prune(sessionId);
-        this.#approvals.forget(sessionId);
-      }
-      await deleteSettledApprovals(db, owner, new Date(now - retention.approvalDays * day));
-      await this.#retention.swept(owner, this.#log.held().length > 0 ? "more" : "done", now);
+      const more = await sweep(
+        database(this.env.DB),
+        { log: this.#log, approvals: this.#approvals },
+        owner,
+        retention,
+        now,
+      );
+      await this.#retention.swept(owner, more ? "more" : "done", now);
     } catch (error) {
       console.error(`host ${owner.hostId}: the retention sweep failed (${messageOf(error)}); retried in an hour`);
       await this.#retention.swept(owner, "failed", now);
