@@ -78,11 +78,11 @@ export class AgentSessionHub {
     return this.#viewers;
   }
 
-  /** A viewer of the session from `since` on: the log's replay, the withdrawals it lacks, then live. */
+  /** A viewer of the session from `since` on: the log's replay, the withdrawn approvals, then live. */
   acceptViewer(sessionId: string, since: number, credential: string | null): WebSocket {
-    return this.#viewers.accept(sessionId, since, credential, this.#log, (after) =>
-      this.#approvals.withdrawn(sessionId, after).map(({ toolCallId, approval }) => withdrawal(toolCallId, approval)),
-    );
+    const notices = () =>
+      this.#approvals.withdrawn(sessionId).map(({ toolCallId, approval }) => withdrawal(toolCallId, approval));
+    return this.#viewers.accept(sessionId, since, credential, this.#log, notices);
   }
 
   /** An `agent.session` event from kai-agent. */

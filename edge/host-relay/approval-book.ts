@@ -177,17 +177,18 @@ export class ApprovalBook {
   }
 
   /**
-   * The session's approvals that ended withdrawn, asked after `since`, oldest first: what a
-   * viewer resuming after `since` is told besides the log, since the edge withdraws those of
-   * a gone agent process without a numbered message (agent-session-hub.ts, #processGone).
+   * The session's approvals that ended withdrawn, oldest first: what a viewer that comes back
+   * is told besides the log, since the edge withdraws those of a gone agent process without a
+   * numbered message (agent-session-hub.ts, #processGone), and no `since` says whether the
+   * viewer was there to hear it. The agent's own withdrawals come too, a repeat of their
+   * numbered resolution: clients apply resolutions by approval id.
    */
-  withdrawn(sessionId: string, since: number): { toolCallId: string | null; approval: ApprovalInfo }[] {
+  withdrawn(sessionId: string): { toolCallId: string | null; approval: ApprovalInfo }[] {
     return this.#sql()
       .exec<Row>(
-        `SELECT * FROM agent_approvals WHERE session_id = ? AND seq > ? AND state = 'cancelled' AND reason = 'withdrawn'
+        `SELECT * FROM agent_approvals WHERE session_id = ? AND state = 'cancelled' AND reason = 'withdrawn'
          ORDER BY seq`,
         sessionId,
-        since,
       )
       .toArray()
       .map((row) => ({

@@ -45,7 +45,7 @@ export class SessionViewers {
    * `error` numbered `oldest - 1`: it stands for the messages lost, so a client that resumes
    * from the last seq it got asks for exactly what is kept; when they were all pruned (the
    * session ended long ago) it is numbered as the last one and says so. After the replay come the
-   * `notices` about what it replayed (approvals withdrawn since). `credential` (`pat:<id>` or
+   * `notices` (the withdrawn approvals, which the log does not hold). `credential` (`pat:<id>` or
    * `session:<id>`) tags the socket as viewers.ts does. A `since` that is not a whole number
    * of at least 0 (a query parameter that did not parse) counts as 0: everything kept.
    */
@@ -54,7 +54,7 @@ export class SessionViewers {
     since: number,
     credential: string | null,
     log: SessionLog,
-    notices: (after: number) => AgentSessionNotice[] = () => [],
+    notices: () => AgentSessionNotice[] = () => [],
   ): WebSocket {
     const after = Number.isSafeInteger(since) && since > 0 ? since : 0;
     const { 0: client, 1: server } = new WebSocketPair();
@@ -71,7 +71,7 @@ export class SessionViewers {
       this.#send(server, { type: "error", seq: lost, error: `${error}${why}` });
     }
     for (const message of messages) this.#send(server, message);
-    for (const notice of notices(after)) this.#send(server, notice);
+    for (const notice of notices()) this.#send(server, notice);
     return client;
   }
 
