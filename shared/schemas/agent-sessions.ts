@@ -192,3 +192,14 @@ export const agentSessionClientFrame = z.discriminatedUnion("type", [
     decision: z.enum(["allow", "reject"]),
   }),
 ]);
+
+/**
+ * A frame a session viewer gets without a `seq`: it is not one of the session's messages, so
+ * it is not replayed from the log and does not move a client's `since`. Either an `error`
+ * answering that viewer's own frame (with `code`), or the edge's news about an approval the
+ * agent can no longer report itself: a `tool_use` whose `approval` ended `cancelled`, reason
+ * `withdrawn`, because the agent process that asked is gone. Clients apply it by approval id,
+ * as they do a numbered resolution.
+ */
+export const agentSessionNotice = agentMessage.omit({ seq: true }).extend({ code: z.string().optional() });
+export type AgentSessionNotice = z.infer<typeof agentSessionNotice>;
