@@ -71,6 +71,11 @@ export class CheckedPage {
       await this.page.screenshot({ path: path.join(dir, file), fullPage: true });
       expect(overflow, `${label}: ${overflow} px of horizontal overflow at ${viewport.width} px`).toBe(0);
     }
+    // The same phone view in the dark scheme, to look at (colours are the stylesheet's).
+    await this.page.emulateMedia({ colorScheme: "dark" });
+    const dark = `${String(this.#shots).padStart(2, "0")}-${label}-${PHONE.width}-dark.png`;
+    await this.page.screenshot({ path: path.join(dir, dark), fullPage: true });
+    await this.page.emulateMedia({ colorScheme: "light" });
     this.expectNoProblems();
   }
 
