@@ -140,4 +140,19 @@ describe("the dashboard, signed in with an emailed code", () => {
     await page.waitForURL("**/sign-in");
     await tab.step("signed-out");
   });
+
+  it("signs back in with email and password; a wrong password is refused with its reason", async () => {
+    const { page } = tab;
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("wrong-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.locator('form [role="alert"]');
+    await alert.waitFor();
+    expect(await alert.getAttribute("data-code")).toBe("UNAUTHORIZED");
+    await page.getByLabel("Password").fill("web-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL("**/machines");
+    await page.locator('[data-host="desk"]').waitFor();
+    await tab.step("signed-in-again");
+  });
 });
