@@ -27,6 +27,13 @@ module.exports = {
       to: { path: "^edge/" },
     },
     {
+      name: "web-is-a-browser-app",
+      comment: "web/ runs in the browser: it talks to the edge over HTTP, and takes only types from shared/.",
+      severity: "error",
+      from: { path: "^web/" },
+      to: { path: "^(edge|agent|scripts|test|bench)/" },
+    },
+    {
       name: "runtime-does-not-import-upward",
       comment:
         "agent/runtime/ wraps the machine; policy, handlers and the connection use it, never the reverse " +

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -15,6 +16,8 @@ export const TEST_BINDINGS = {
 };
 
 export default defineConfig(async () => {
+  // wrangler.toml's [assets] folder must exist for the Workers pool (`npm test` builds the dashboard into it).
+  mkdirSync(path.join(import.meta.dirname, "web", "dist"), { recursive: true });
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {
@@ -53,6 +56,18 @@ export default defineConfig(async () => {
             include: ["test/e2e/**/*.test.ts", "test/adversarial/e2e/**/*.test.ts"],
             // Each file starts its own Worker and agent; two cores run them one at a time.
             fileParallelism: false,
+            testTimeout: 120_000,
+            hookTimeout: 180_000,
+          },
+        },
+        {
+          test: {
+            name: "browser",
+            environment: "node",
+            include: ["test/browser/**/*.test.ts"],
+            // A real Chromium against a real Worker (and agent): one file at a time.
+            fileParallelism: false,
+            globalSetup: ["test/browser/build-web.ts"],
             testTimeout: 120_000,
             hookTimeout: 180_000,
           },

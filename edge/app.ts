@@ -43,6 +43,15 @@ app.use("*", async (c, next) => {
   c.set("db", database(c.env.DB));
   await next();
 });
+// Every answer names its request, so a person can quote it in a report (the dashboard shows it
+// with each error); a server error logs the same id next to the failure's own log line.
+app.use("*", async (c, next) => {
+  const requestId = crypto.randomUUID();
+  await next();
+  if (c.res.status === 101) return;
+  c.header("X-Request-Id", requestId);
+  if (c.res.status >= 500) console.error(`kai: request ${requestId}: ${c.req.method} ${c.req.path} ${c.res.status}`);
+});
 // WebSocket upgrade answers (101) must reach the client untouched.
 app.use("*", async (c, next) =>
   c.req.header("Upgrade")?.toLowerCase() === "websocket" ? next() : secureHeaders()(c, next),

@@ -5,7 +5,8 @@
  *      with --env-file (overriding the production `[vars]` of wrangler.toml). Not the
  *      conventional `.dev.vars`: the Workers test pool would read that one too and mix
  *      a developer's local settings into the tests;
- *   2. applies the D1 migrations to the local database;
+ *   2. builds the dashboard (web/dist, which the Worker serves) and applies the D1 migrations
+ *      to the local database;
  *   3. starts `wrangler dev` on 127.0.0.1 and waits for `/api/health`;
  *   4. signs a dev user in (registering it through the real API the first time) and makes
  *      sure there is a personal API token;
@@ -21,6 +22,7 @@ import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { messageOf } from "../shared/errors";
+import { buildWeb } from "./build-web";
 import { ensureLocalHost, type LocalHost, startLocalAgent } from "./local-host";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -39,7 +41,7 @@ const DEFAULT_PORT = 8787;
 const HELP = `Usage: npm start [-- --port <n>]
 
 Starts Kai locally (wrangler dev + local D1), creates a dev user and an API token,
-and prints the URL, the login and the token. No Cloudflare account needed.
+and prints the dashboard's URL, the login and the token. No Cloudflare account needed.
 
 Options:
   --port <n>   port to listen on (default: $PORT or ${DEFAULT_PORT}; 0 picks a free one)
@@ -268,6 +270,7 @@ async function main(): Promise<void> {
   const port = await choosePort(values.port);
   ensureDevVars();
   mkdirSync(env.XDG_CONFIG_HOME, { recursive: true });
+  await buildWeb();
   await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", PERSIST_TO]);
 
   // Own process group, so a terminal's Ctrl-C reaches only us and we stop wrangler and
@@ -330,7 +333,7 @@ async function main(): Promise<void> {
       [
         "",
         "  Kai is running.",
-        `    URL            ${url}`,
+        `    Dashboard      ${url}  (sign in with the dev login)`,
         `    API reference  ${url}/api/docs`,
         `    Dev login      ${login.email} / ${login.password}`,
         `    API token      ${token}`,

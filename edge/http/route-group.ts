@@ -59,14 +59,21 @@ export function selectingWorkspace<R extends RouteConfig>(route: R): R {
   return { ...route, parameters: [...(route.parameters ?? []), ...WORKSPACE_SELECTORS] } as R;
 }
 
+const HOST_SELECTORS: Parameter[] = [
+  optional("header", HOST_HEADER, text, "The host: its id or name (needed when you have several)"),
+  optional("query", HOST_QUERY, text, `The host, when ${HOST_HEADER} is not sent`),
+];
+
+/** Documents the host selectors on a route that reads them without requiring a host (the health report). */
+export function selectingHost<R extends RouteConfig>(route: R): R {
+  return { ...route, parameters: [...(route.parameters ?? []), ...HOST_SELECTORS] } as R;
+}
+
 /** The selector parameters each access documents, besides those the route's own schemas produce. */
 const SELECTORS: Record<Access, Parameter[]> = {
   public: [],
   signedIn: [],
-  host: [
-    optional("header", HOST_HEADER, text, "The host: its id or name (needed when you have several)"),
-    optional("query", HOST_QUERY, text, `The host, when ${HOST_HEADER} is not sent`),
-  ],
+  host: HOST_SELECTORS,
   // `{id}` is already documented by the route's own params schema.
   hostInPath: [],
   workspace: WORKSPACE_SELECTORS,

@@ -143,6 +143,12 @@ export async function endSessionByRefreshToken(db: Db, refreshToken: string): Pr
   return known ? revokeSession(db, known.sessionId, "logged out") : undefined;
 }
 
+/** Logs out the session a browser's cookie belongs to; an unknown or ended one is ignored (idempotent). */
+export async function endSessionByCookie(db: Db, cookieSecret: string): Promise<RevokedSession | undefined> {
+  const live = await findLiveSession(db, { cookieSecret });
+  return live ? revokeSession(db, live.loginSessionId, "logged out") : undefined;
+}
+
 /** The live login session a JWT's `sid` or a cookie names, with its user; undefined when revoked or expired. */
 export async function findLiveSession(db: Db, by: { loginSessionId: string } | { cookieSecret: string }) {
   const condition =

@@ -1,16 +1,24 @@
 import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
 import { KaiError } from "../../shared/errors";
 import { loginBody, refreshBody, tokenPair } from "../../shared/schemas/identity";
 import { users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { jsonBody, problems } from "../http/openapi";
 import { declareRoutes } from "../http/route-group";
-import { clearSessionCookie, setSessionCookie } from "../identity/cookie";
+import { clearSessionCookie, SESSION_COOKIE, setSessionCookie } from "../identity/cookie";
 import { closeViewersOf, sessionCredential } from "../identity/credentials";
+import { isAllowedOrigin } from "../identity/origins";
 import { dummyPasswordHash, verifyPassword } from "../identity/passwords";
-import { endSessionByRefreshToken, type RevokedSession, rotateRefreshToken, startSession } from "../identity/sessions";
+import {
+  endSessionByCookie,
+  endSessionByRefreshToken,
+  type RevokedSession,
+  rotateRefreshToken,
+  startSession,
+} from "../identity/sessions";
 import { consume, LOGIN_PER_ACCOUNT } from "../middleware/rate-limit";
 
 /** Sign in, refresh and sign out: `/api/v1/auth/sessions`. */
@@ -70,14 +78,26 @@ authSessions.openapi(
     method: "delete",
     path: "/",
     tags: ["auth"],
-    summary: "Sign out: ends the session the refresh token belongs to, and closes the streams it opened",
-    request: { body: jsonBody(refreshBody) },
-    responses: { 204: { description: "Signed out" }, ...problems(422, 429) },
+    summary: "Sign out: ends the session, and closes the streams it opened",
+    description:
+      "Ends the session the refresh token in the body belongs to and, when the request carries the " +
+      "`__Host-kai_session` cookie, the cookie's session too: a browser page signs out with no body " +
+      "(a cookie-authenticated sign-out must come from Kai's own origin). Unknown or ended sessions " +
+      "are ignored; the answer is 204 either way and clears the cookie.",
+    request: { body: { ...jsonBody(refreshBody), required: false } },
+    responses: { 204: { description: "Signed out" }, ...problems(403, 422, 429) },
   }),
   async (c) => {
-    const { refresh_token } = c.req.valid("json");
-    const revoked = await endSessionByRefreshToken(c.var.db, refresh_token);
-    if (revoked) await closeSessionViewers(c, revoked);
+    const refreshToken = c.req.valid("json")?.refresh_token;
+    const cookie = getCookie(c, SESSION_COOKIE, "host");
+    if (cookie && !isAllowedOrigin(c, c.req.header("Origin"))) {
+      throw new KaiError("PERMISSION_DENIED", "a cookie-authenticated request must come from Kai's own origin");
+    }
+    const ended = [
+      refreshToken ? await endSessionByRefreshToken(c.var.db, refreshToken) : undefined,
+      cookie ? await endSessionByCookie(c.var.db, cookie) : undefined,
+    ];
+    for (const revoked of ended) if (revoked) await closeSessionViewers(c, revoked);
     clearSessionCookie(c);
     return c.body(null, 204);
   },

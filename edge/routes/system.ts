@@ -6,7 +6,7 @@ import { KaiError } from "../../shared/errors";
 import type { Db } from "../db/client";
 import type { AppEnv } from "../env";
 import { envelopeOf, ok } from "../http/respond";
-import { declareRoutes } from "../http/route-group";
+import { declareRoutes, selectingHost } from "../http/route-group";
 import { resolvePrincipal } from "../middleware/authenticate";
 import { chooseHost, wantedHost } from "../middleware/select-host";
 
@@ -95,13 +95,17 @@ const healthData = z.object({
 });
 
 systemRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/api/health",
-    tags: ["system"],
-    summary: "Health of Kai and its dependencies",
-    responses: { 200: { description: "Healthy", content: { "application/json": { schema: envelopeOf(healthData) } } } },
-  }),
+  selectingHost(
+    createRoute({
+      method: "get",
+      path: "/api/health",
+      tags: ["system"],
+      summary: "Health of Kai and its dependencies (docker: the selected host's engine, for a signed-in caller)",
+      responses: {
+        200: { description: "Healthy", content: { "application/json": { schema: envelopeOf(healthData) } } },
+      },
+    }),
+  ),
   async (c) => {
     const probe = await probeDatabase(c.var.db);
     const services = { api: "healthy", docker: await dockerOfSelectedHost(c), database: word(probe.healthy) };

@@ -42,6 +42,11 @@ describe("build", () => {
     expect(code, `tsc --noEmit failed:\n${output}`).toBe(0);
   });
 
+  it("typechecks the dashboard: tsc --noEmit -p web exits 0", { timeout: TIMEOUT_MS }, async () => {
+    const { code, output } = await runBin("typescript/bin/tsc", ["--noEmit", "--pretty", "false", "-p", "web"]);
+    expect(code, `tsc --noEmit -p web failed:\n${output}`).toBe(0);
+  });
+
   it("bundles for deploy: wrangler deploy --dry-run writes a Worker bundle", { timeout: TIMEOUT_MS }, async () => {
     const outdir = tempDir("kai-bundle-");
     // No metrics, no Request.cf download, wrangler's config/logs in a throwaway folder.
@@ -72,7 +77,7 @@ describe("build", () => {
   });
 
   it("keeps the import boundaries: dependency-cruiser finds no violation", { timeout: TIMEOUT_MS }, async () => {
-    const dirs = ["edge", "agent", "shared", "test", "bench", "scripts"];
+    const dirs = ["edge", "agent", "shared", "web", "test", "bench", "scripts"];
     const { code, output } = await runBin("dependency-cruiser/bin/dependency-cruise.mjs", dirs);
     expect(output, output).toMatch(/no dependency violations found/);
     expect(code, `dependency-cruiser failed:\n${output}`).toBe(0);

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -58,6 +59,9 @@ export async function startEdge(
   const persistDir = options.persistDir ?? (await mkdtemp(path.join(os.tmpdir(), "kai-e2e-state-")));
   if (!options.persistDir) await migrate(persistDir);
   const port = options.port ?? (await freePort());
+  // wrangler.toml serves the dashboard from web/dist and refuses to start without the folder;
+  // `npm test` builds it, and an API-only run needs no more than the folder.
+  mkdirSync(path.join(ROOT, "web", "dist"), { recursive: true });
   Object.assign(process.env, { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
   const vars = { ...E2E_VARS, ...options.vars };
   const worker = await unstable_startWorker({

@@ -59,6 +59,33 @@ describe("browser session cookie", () => {
     await expectProblem(await call("/api/v1/users/me", { headers: { cookie } }), 401, "UNAUTHORIZED");
   });
 
+  it("signs a reloaded page out with the cookie alone (no body), ending its whole session", async () => {
+    const user = await registerUser();
+    const login = await call("/api/v1/auth/sessions", { body: { email: user.email, password: user.password } });
+    const cookie = sessionCookieOf(login);
+    const { refresh_token } = (await login.json()) as { refresh_token: string };
+    const out = await call("/api/v1/auth/sessions", { method: "DELETE", headers: { cookie, origin: BASE } });
+    expect(out.status).toBe(204);
+    expect(out.headers.get("set-cookie") ?? "").toMatch(/^__Host-kai_session=;.*Max-Age=0/i);
+    await expectProblem(await call("/api/v1/users/me", { headers: { cookie } }), 401, "UNAUTHORIZED");
+    const refresh = await call("/api/v1/auth/sessions/refresh", { body: { refresh_token } });
+    await expectProblem(refresh, 401, "UNAUTHORIZED");
+    // Signing out again, or with no credentials at all, is still a plain 204.
+    expect((await call("/api/v1/auth/sessions", { method: "DELETE", headers: { cookie, origin: BASE } })).status).toBe(
+      204,
+    );
+    expect((await call("/api/v1/auth/sessions", { method: "DELETE" })).status).toBe(204);
+  });
+
+  it("refuses a cookie sign-out without Kai's own Origin, and the session lives on", async () => {
+    const user = await registerUser();
+    const signOut = (headers: Record<string, string>) =>
+      call("/api/v1/auth/sessions", { method: "DELETE", headers: { cookie: user.cookie, ...headers } });
+    await expectProblem(await signOut({}), 403, "PERMISSION_DENIED");
+    await expectProblem(await signOut({ origin: "https://evil.example" }), 403, "PERMISSION_DENIED");
+    expect((await call("/api/v1/users/me", { headers: { cookie: user.cookie } })).status).toBe(200);
+  });
+
   it("refuses a made-up cookie", async () => {
     await expectProblem(
       await call("/api/v1/users/me", { headers: { cookie: "__Host-kai_session=kai_cs_forged" } }),
