@@ -135,6 +135,42 @@ describe("the workspace pages", () => {
     await tab.step("script-finished");
   });
 
+  it("creates a file in a new folder, walks the breadcrumbs, uploads a file and deletes it", async () => {
+    const { page } = tab;
+    await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "Files" }).click();
+    await page.getByText("New file or upload").click();
+    await page.getByLabel(/New file name/).fill("docs/notes.md");
+    await page.getByRole("button", { name: "Create" }).click();
+    const editor = page.getByLabel("Contents of docs/notes.md");
+    await editor.fill("notes\n");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page
+      .getByRole("status")
+      .getByText(/^Saved/)
+      .waitFor();
+    expect(await readFile(path.join(project, "docs/notes.md"), "utf8")).toBe("notes\n");
+    await page.getByRole("link", { name: "Back to the folder" }).click();
+    await page.locator('[data-entry="notes.md"]').waitFor();
+    await tab.step("folder");
+    await page.getByText("New file or upload").click();
+    await page.getByLabel("Upload files here").setInputFiles({
+      name: "data.bin",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.from([0, 1, 2, 255]),
+    });
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await page.locator('[data-entry="data.bin"]').waitFor();
+    expect([...(await readFile(path.join(project, "docs/data.bin")))]).toEqual([0, 1, 2, 255]);
+    await page.locator('[data-entry="data.bin"]').getByRole("link").click();
+    await page.getByText("This is a binary file").waitFor();
+    await tab.step("binary-file");
+    await page.getByRole("link", { name: "Back to the folder" }).click();
+    await page.locator('[data-entry="data.bin"]').getByRole("button", { name: "Delete" }).click();
+    await page.locator('[data-entry="data.bin"]').waitFor({ state: "detached" });
+    await page.getByRole("navigation", { name: "Folder" }).getByRole("link", { name: "root" }).click();
+    await page.locator('[data-entry="docs"]').waitFor();
+  });
+
   it("shows the Claude Code settings and the OpenSpec state", async () => {
     const { page } = tab;
     await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "Claude Code" }).click();

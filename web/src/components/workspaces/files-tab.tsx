@@ -18,16 +18,22 @@ const sizeText = (bytes: number) =>
 
 /** Browse the workspace's folders (`?path=`), open a file (`?file=`), create, upload and delete. */
 export function FilesTab({ workspaceId, query }: TabProps) {
-  const directory = query.path ?? "";
-  const opened = query.file;
   const base = `/workspaces/${workspaceId}/files`;
   const hrefOf = (path: string) => (path ? `${base}?path=${encodeURIComponent(path)}` : base);
-  const listing = useResource(() => listDirectory(workspaceId, directory));
-  const [error, setError] = useState<ApiError>();
+  const opened = query.file;
   if (opened) {
     const parent = opened.split("/").slice(0, -1).join("/");
     return <FileView key={opened} workspaceId={workspaceId} path={opened} back={hrefOf(parent)} />;
   }
+  // Keyed by the folder: a new folder is a new listing, loaded afresh.
+  const directory = query.path ?? "";
+  return <Folder key={directory} workspaceId={workspaceId} directory={directory} base={base} hrefOf={hrefOf} />;
+}
+
+function Folder(props: { workspaceId: string; directory: string; base: string; hrefOf: (path: string) => string }) {
+  const { workspaceId, directory, base, hrefOf } = props;
+  const listing = useResource(() => listDirectory(workspaceId, directory));
+  const [error, setError] = useState<ApiError>();
   const remove = async (path: string, isDirectory: boolean) => {
     const what = isDirectory ? `the folder "${path}" and everything in it` : `"${path}"`;
     if (!window.confirm(`Delete ${what}? This cannot be undone.`)) return;
@@ -40,7 +46,7 @@ export function FilesTab({ workspaceId, query }: TabProps) {
     }
   };
   return (
-    <section class="ws-files" aria-label="Files" key={directory}>
+    <section class="ws-files" aria-label="Files">
       <Breadcrumbs path={directory} hrefOf={hrefOf} />
       <ErrorView error={listing.error ?? error} />
       {listing.loading && !listing.data && <p class="muted">Loading…</p>}

@@ -56,7 +56,7 @@ export function WorkspacePage() {
         ))}
       </nav>
       {host?.online ? (
-        <Tab workspaceId={id} query={query} />
+        <Tab key={id} workspaceId={id} query={query} />
       ) : (
         <div class="card" role="status">
           <strong>This workspace's machine is offline.</strong>
