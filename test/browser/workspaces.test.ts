@@ -117,6 +117,15 @@ describe("the workspace pages", () => {
     const { stdout } = await git(remote, "log", "-1", "--format=%s", "main");
     expect(stdout.trim()).toBe("Edit the README from the dashboard");
     await tab.step("git-pushed");
+
+    // Nothing left to commit: git's refusal reads as a sentence with its request id.
+    await page.getByLabel("Commit message").fill("Empty");
+    await page.getByRole("button", { name: "Commit all changes" }).click();
+    const alert = page.locator('form[aria-label="Commit"] [role="alert"]');
+    await alert.waitFor();
+    expect(await alert.getAttribute("data-code")).toBe("CONFLICT");
+    await expect(alert.textContent()).resolves.toMatch(/nothing to commit.*[0-9a-f-]{36}/);
+    await tab.step("git-nothing-to-commit");
   });
 
   it("runs a script and shows its output while it runs, as text", async () => {
