@@ -128,6 +128,18 @@ describe("the workspace pages", () => {
     await tab.step("git-nothing-to-commit");
   });
 
+  it("creates a branch, switches to it and back", async () => {
+    const { page } = tab;
+    await page.getByLabel("New branch from here").fill("feature");
+    await page.getByRole("button", { name: "Create and switch" }).click();
+    await page.locator('[data-branch="feature"]').getByText("current").waitFor();
+    expect((await git(project, "branch", "--show-current")).stdout.trim()).toBe("feature");
+    await tab.step("git-branch");
+    await page.locator('[data-branch="main"]').getByRole("button", { name: "Switch" }).click();
+    await page.locator('[data-branch="main"]').getByText("current").waitFor();
+    expect((await git(project, "branch", "--show-current")).stdout.trim()).toBe("main");
+  });
+
   it("runs a script and shows its output while it runs, as text", async () => {
     const { page } = tab;
     await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "Scripts" }).click();
@@ -191,6 +203,13 @@ describe("the workspace pages", () => {
     const saved = JSON.parse(await readFile(path.join(project, ".claude/settings.json"), "utf8"));
     expect(saved.model).toBe("sonnet");
     await tab.step("settings");
+    await settings.fill("{ not json");
+    await page.locator('[data-section="settings"]').getByRole("button", { name: "Save" }).click();
+    const refused = page.locator('[data-section="settings"] [role="alert"]');
+    await refused.waitFor();
+    expect(await refused.getAttribute("data-code")).toBe("VALIDATION_ERROR");
+    await page.locator('[data-section="settings"]').getByRole("button", { name: "Discard changes" }).click();
+    await expect(settings.inputValue()).resolves.toContain('"model": "sonnet"');
     await page.getByRole("navigation", { name: "Workspace" }).getByRole("link", { name: "OpenSpec" }).click();
     await page.getByText("OpenSpec is not set up in this workspace").waitFor();
     await tab.step("openspec");
