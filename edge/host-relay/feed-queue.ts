@@ -25,6 +25,17 @@ export class FeedQueue {
     this.work.add("publishing host stats to the user's feed", () => userFeed(this.env, userId).publishStats(frame));
   }
 
+  /** An agent session's change that is no webhook: its status, an approval settled. */
+  session(
+    owner: { userId: string; hostId: string },
+    event: "session.status" | "session.approval_resolved",
+    sessionId: string,
+    detail: Record<string, unknown>,
+  ): void {
+    const at = new Date().toISOString();
+    this.publish(owner.userId, { type: "session", hostId: owner.hostId, at, event, sessionId, detail });
+  }
+
   /**
    * The webhooks that are feed events too (host offline, agent-session changes), taken as the
    * host emits them, so the places that emit webhooks need no second call.

@@ -75,7 +75,7 @@ export class HostRelay extends DurableObject<Bindings> {
     const webhooks = new WebhookQueue(work, env, (userId, type, data) =>
       this.#feed.fromWebhook(userId, this.#name(), type, data),
     );
-    this.#sessions = new AgentSessionHub(ctx, env, work, webhooks);
+    this.#sessions = new AgentSessionHub(ctx, env, work, webhooks, this.#feed);
     this.#agents = new AgentConnections(ctx, env, { pending: this.#pending, viewers: this.#viewers }, webhooks, {
       welcomed: (agent) => this.#welcomed(agent),
       offline: (agent) => this.#sessions.hostOffline(agent),

@@ -17,13 +17,18 @@ export const HOST_STATS_TOPIC = "host.stats";
 /** A host's stats snapshot: the `system.stats` answer (container counts, CPU and memory of what runs). */
 export const hostStatsData = systemStats;
 
-/** The agent-session changes the feed carries: the same names as their webhooks. */
+/**
+ * The agent-session changes the feed carries: those of the webhooks of the same names, plus
+ * every status change (`detail.status`) and an approval settled (`detail.approvalId`, `detail.state`).
+ */
 export const sessionFeedEvent = z.enum([
   "session.started",
   "session.approval_requested",
   "session.turn_completed",
   "session.ended",
   "session.failed",
+  "session.status",
+  "session.approval_resolved",
 ]);
 
 const about = { hostId: z.string(), at: z.string().describe("When the edge learned of it (ISO 8601)") };
