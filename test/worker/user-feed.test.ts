@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { EventRing } from "../../edge/user-feed/event-ring";
 import { FEED_CREDENTIAL_HEADER, FEED_SINCE_HEADER, MAX_FEED_VIEWERS } from "../../edge/user-feed/user-feed";
 import { CLOSE_CODES } from "../../shared/protocol";
+import { AGENT_SESSION_TOPIC, type AgentMessage } from "../../shared/schemas/agent-sessions";
 import { type FeedEvent, type UserFeedFrame, userFeedFrame } from "../../shared/schemas/user-events";
 import { connectAgent, enrolledHost, type RawSocket, record } from "./agent-socket";
 import { call, expectProblem, registerUser } from "./helpers";
@@ -200,6 +201,71 @@ describe("WS /api/v1/ws/events", () => {
     expect(framesOf(theirs).filter((frame) => frame.type !== "live")).toEqual([
       expect.objectContaining({ type: "host.online", hostId: stranger.host.id, seq: 1 }),
     ]);
+  });
+
+  it("carries agent-session changes: an approval asked and settled, and the status", async () => {
+    const owner = await enrolledHost();
+    const agent = await connectAgent(owner);
+    const feed = record(await call("/api/v1/ws/events", { token: owner.user.accessToken, headers: upgrade }));
+    await live(feed);
+    const sessionId = crypto.randomUUID();
+    const approvalId = crypto.randomUUID();
+    const asking = (seq: number, state: "pending" | "allowed"): AgentMessage => ({
+      type: "tool_use",
+      seq,
+      tool: "Bash",
+      content: "npm test",
+      tool_call_id: "call-1",
+      approval: {
+        id: approvalId,
+        state,
+        options: [{ id: "yes", name: "Allow", kind: "allow_once" }],
+        expires_at: new Date(Date.now() + 60_000).toISOString(),
+        ...(state === "allowed" ? { option_id: "yes" } : {}),
+      },
+    });
+    const send = (data: unknown) =>
+      agent.socket.send(JSON.stringify({ type: "event", topic: AGENT_SESSION_TOPIC, seq: 0, data }));
+    // One at a time, as each is handled: the relay may take a frame's successor before it is done with it.
+    send({ kind: "message", sessionId, message: asking(1, "pending") });
+    await feed.next((frame) => frame.event === "session.approval_requested");
+    send({ kind: "message", sessionId, message: asking(2, "allowed") });
+    await feed.next((frame) => frame.event === "session.approval_resolved");
+    send({ kind: "state", sessionId, state: { status: "ended", lastSeq: 2 } });
+    await feed.next((frame) => frame.event === "session.ended");
+    const sessionEvents = framesOf(feed).flatMap((frame) =>
+      frame.type === "session" ? [[frame.event, frame.sessionId, frame.hostId]] : [],
+    );
+    expect(sessionEvents).toEqual(
+      ["session.approval_requested", "session.approval_resolved", "session.status", "session.ended"].map((event) => [
+        event,
+        sessionId,
+        owner.host.id,
+      ]),
+    );
+    expect(
+      framesOf(feed).find((frame) => frame.type === "session" && frame.event === "session.approval_resolved"),
+    ).toMatchObject({ detail: { approvalId, state: "allowed" } });
+  });
+
+  it(`answers a caller's feed number ${MAX_FEED_VIEWERS + 1} with a 429 problem`, async () => {
+    const user = await registerUser();
+    const open = () => call("/api/v1/ws/events", { token: user.accessToken, headers: upgrade });
+    const sockets = [];
+    for (const _ of range(1, MAX_FEED_VIEWERS)) sockets.push(record(await open()));
+    await expectProblem(await open(), 429, "RATE_LIMITED");
+    // Another user's feeds are their own: this user's full feed does not limit them.
+    const other = await registerUser();
+    expect((await call("/api/v1/ws/events", { token: other.accessToken, headers: upgrade })).status).toBe(101);
+  });
+
+  it("is in the OpenAPI document, with the frames' schema", async () => {
+    const doc = (await (await call("/api/openapi.json")).json()) as {
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    };
+    expect(doc.paths["/api/v1/ws/events"]).toBeDefined();
+    expect(doc.components.schemas.UserFeedFrame).toBeDefined();
   });
 
   it("refuses a plain GET, a since that is not a seq, and a caller without credentials", async () => {
