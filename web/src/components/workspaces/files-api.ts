@@ -11,8 +11,10 @@ export type OpenedFile =
 const file = (workspaceId: string, path: string) => ({ params: { path: { workspaceId, path } } });
 
 /** The URL that downloads a file as it is (the API answers it as an attachment). */
-export const downloadUrl = (workspaceId: string, path: string) =>
-  `/api/v1/workspaces/${encodeURIComponent(workspaceId)}/files/${path.split("/").map(encodeURIComponent).join("/")}?raw=true`;
+export const downloadUrl = (workspaceId: string, path: string) => {
+  const encoded = path.split("/").map(encodeURIComponent).join("/");
+  return `/api/v1/workspaces/${encodeURIComponent(workspaceId)}/files/${encoded}?raw=true`;
+};
 
 export async function listDirectory(workspaceId: string, path: string) {
   return call(
