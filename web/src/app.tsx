@@ -1,11 +1,16 @@
 import { useEffect } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { Layout } from "./components/layout";
 import { Account } from "./pages/account";
 import { Machines } from "./pages/machines";
 import { NotFound } from "./pages/not-found";
 import { Register } from "./pages/register";
 import { SignIn } from "./pages/sign-in";
+
+// The admin pages load on first visit, keeping the first page's JS small.
+const Webhooks = lazy(() => import("./pages/admin/webhooks").then((page) => page.Webhooks));
+const Audit = lazy(() => import("./pages/admin/audit").then((page) => page.Audit));
+
 import { currentUser } from "./state/session";
 
 /** Pages anyone may see; every other route needs a signed-in user. */
@@ -35,6 +40,8 @@ function Gate() {
       <Router>
         <Route path="/machines" component={Machines} />
         <Route path="/account" component={Account} />
+        <Route path="/webhooks" component={Webhooks} />
+        <Route path="/audit" component={Audit} />
         <Route default component={NotFound} />
       </Router>
     </Layout>
