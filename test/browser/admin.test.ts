@@ -128,4 +128,18 @@ describe("the Audit page", () => {
     await page.getByText("No entries match.").waitFor();
     await tab.step("audit-filtered");
   });
+
+  it("the API filters by machine and time range too (what the page's other filters send)", async () => {
+    const count = async (query: string) => (await world.api(`/api/audit?${query}`)).body.data.total as number;
+    const all = await count("");
+    expect(all).toBeGreaterThanOrEqual(3);
+    expect(await count(`hostId=${world.host.id}`)).toBe(all);
+    expect(await count("hostId=another-host")).toBe(0);
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    expect(await count(`from=${hourAgo}&to=${inAnHour}`)).toBe(all);
+    expect(await count(`from=${inAnHour}`)).toBe(0);
+    expect(await count(`to=${hourAgo}`)).toBe(0);
+    expect(await count("op=system.stats&outcome=ok")).toBe(1);
+  });
 });
