@@ -76,7 +76,7 @@ export function HostItem({ host, live, pendingApprovals = 0, onChanged }: Props)
           <ErrorView error={rename.error} />
         </form>
       ) : (
-        <div class="row">
+        <div class="row spread">
           <button type="button" onClick={() => setRenaming(true)}>
             Rename
           </button>

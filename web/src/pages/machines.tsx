@@ -24,7 +24,8 @@ export function Machines() {
     void approvals.reload();
   }, [resets, hosts.reload, approvals.reload]);
   // A host the list does not have yet came online (enrolled elsewhere): read the list again.
-  const unknown = hosts.data !== undefined && [...live.keys()].some((id) => !hosts.data?.some((h) => h.id === id));
+  const listed = new Set(hosts.data?.map((host) => host.id));
+  const unknown = hosts.data !== undefined && [...live].some(([id, state]) => state.online && !listed.has(id));
   useEffect(() => {
     if (unknown) void hosts.reload();
   }, [unknown, hosts.reload]);
