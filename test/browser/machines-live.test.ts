@@ -64,6 +64,23 @@ describe("the Machines page, live from the event feed", () => {
     await tab.step("online-live");
   });
 
+  it("says reconnecting while the Worker is down, then resumes live and shows the machine back", async () => {
+    const { page } = tab;
+    const { persistDir, port } = edge;
+    const agentLines = agent?.lines.length ?? 0;
+    await edge.stop();
+    await page.locator('[data-live="reconnecting"]').waitFor();
+    edge = await startEdge({ persistDir, port });
+    await page.locator('[data-live="live"]').waitFor({ timeout: 30_000 });
+    // The agent reconnects too (its own backoff); the next test's offline then comes through the resumed feed.
+    await agent?.waitFor(/ connected /, 40_000, agentLines);
+    // Chromium logs each refused reconnect attempt as a console error: expected while the Worker is down.
+    const refused = /WebSocket connection to .* failed|net::ERR_CONNECTION_REFUSED/;
+    const unexpected = tab.problems.filter((problem) => !refused.test(problem));
+    tab.problems.splice(0, tab.problems.length, ...unexpected);
+    await tab.step("reconnected");
+  });
+
   it("shows the machine offline with when it was last seen when its agent stops: no reload", async () => {
     const { page } = tab;
     await agent?.stop();
