@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { count, desc, eq } from "drizzle-orm";
+import { and, count, desc, eq, gte, lt, ne, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { auditLog, hosts } from "../db/schema";
 import { hostRelay } from "../host-relay/stub";
@@ -32,6 +32,15 @@ auditRoutes.openapi(
       query: z.object({
         limit: z.coerce.number().int().min(1).max(200).default(50),
         offset: z.coerce.number().int().min(0).default(0),
+        hostId: z.string().max(64).optional().describe("Only this host's commands"),
+        op: z.string().max(64).optional().describe("Only this command, e.g. `container.list`"),
+        outcome: z
+          .string()
+          .max(64)
+          .optional()
+          .describe("`ok`, `error` (anything but ok) or one error code, e.g. `AGENT_TIMEOUT`"),
+        from: z.iso.datetime({ offset: true }).optional().describe("Entries at or after this time"),
+        to: z.iso.datetime({ offset: true }).optional().describe("Entries before this time"),
       }),
     },
     responses: {
@@ -45,14 +54,14 @@ auditRoutes.openapi(
     },
   }),
   async (c) => {
-    const { limit, offset } = c.req.valid("query");
+    const { limit, offset, ...filters } = c.req.valid("query");
     const db = c.var.db;
     const userId = c.var.principal.userId;
     // Each host's Durable Object batches its audit rows; have them written before reading.
     // One that cannot flush now (its rows stay safe in its storage) must not fail the read.
     const owned = await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.userId, userId));
     await Promise.allSettled(owned.map((host) => hostRelay(c.env, host.id).flushAudit()));
-    const mine = eq(auditLog.userId, userId);
+    const mine = and(eq(auditLog.userId, userId), ...auditFilters(filters));
     const rows = await db
       .select()
       .from(auditLog)
@@ -73,3 +82,15 @@ auditRoutes.openapi(
     return ok(c, { entries, total: total?.value ?? 0 }, "Audit log retrieved successfully");
   },
 );
+
+/** The SQL conditions of the optional filters; `outcome=error` is every outcome but "ok". */
+function auditFilters(filters: { hostId?: string; op?: string; outcome?: string; from?: string; to?: string }) {
+  const conditions: SQL[] = [];
+  if (filters.hostId) conditions.push(eq(auditLog.hostId, filters.hostId));
+  if (filters.op) conditions.push(eq(auditLog.op, filters.op));
+  if (filters.outcome === "error") conditions.push(ne(auditLog.outcome, "ok"));
+  else if (filters.outcome) conditions.push(eq(auditLog.outcome, filters.outcome));
+  if (filters.from) conditions.push(gte(auditLog.createdAt, new Date(filters.from)));
+  if (filters.to) conditions.push(lt(auditLog.createdAt, new Date(filters.to)));
+  return conditions;
+}

@@ -8,6 +8,9 @@ import { Register } from "./pages/register";
 import { SignIn } from "./pages/sign-in";
 import { currentUser } from "./state/session";
 
+// Pages past the first load on first visit, keeping the first page's JS small.
+const Webhooks = lazy(() => import("./pages/admin/webhooks").then((page) => page.Webhooks));
+const Audit = lazy(() => import("./pages/admin/audit").then((page) => page.Audit));
 const WorkspaceList = lazy(() => import("./pages/workspaces/workspace-list").then((page) => page.WorkspaceList));
 const WorkspacePage = lazy(() => import("./pages/workspaces/workspace-page").then((page) => page.WorkspacePage));
 
@@ -40,6 +43,8 @@ function Gate() {
         <Route path="/account" component={Account} />
         <Route path="/workspaces" component={WorkspaceList} />
         <Route path="/workspaces/:id/:tab?" component={WorkspacePage} />
+        <Route path="/webhooks" component={Webhooks} />
+        <Route path="/audit" component={Audit} />
         <Route default component={NotFound} />
       </Router>
     </Layout>

@@ -2823,6 +2823,16 @@ export interface paths {
                 query?: {
                     limit?: number;
                     offset?: number | null;
+                    /** @description Only this host's commands */
+                    hostId?: string;
+                    /** @description Only this command, e.g. `container.list` */
+                    op?: string;
+                    /** @description `ok`, `error` (anything but ok) or one error code, e.g. `AGENT_TIMEOUT` */
+                    outcome?: string;
+                    /** @description Entries at or after this time */
+                    from?: string;
+                    /** @description Entries before this time */
+                    to?: string;
                 };
                 header?: never;
                 path?: never;

@@ -1,40 +1,55 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, call } from "../api/client";
 import type { components } from "../api/schema";
+import { feedStatus, hostsLive } from "../state/live-feed";
 import { ErrorView } from "./error-view";
 import { SecretOnce } from "./secret-once";
 import { field, useSubmit } from "./submit";
 
 type Enrolled = components["schemas"]["EnrolledHost"];
+/** Only while the live feed is down: how often to ask REST whether the machine connected. */
 const POLL_MS = 2000;
+/** After this long with no connection, say what to check. */
+const HINT_AFTER_MS = 30_000;
 
 /**
  * Enrolls a machine: Kai answers with its one-time agent token and the command to run there
  * (it asks for the token on stdin, so the token never lands on a command line). Then it waits
- * for the first connection, and says what to check while none arrives.
+ * live (the event feed's `host.online`) for the first connection, and says what to check when
+ * none arrives after ~30 s.
  */
 export function EnrollForm({ onEnrolled }: { onEnrolled: () => void }) {
   const [enrolled, setEnrolled] = useState<Enrolled>();
-  const [online, setOnline] = useState(false);
+  const [polledOnline, setPolledOnline] = useState(false);
+  const [slow, setSlow] = useState(false);
+  const online = polledOnline || (enrolled !== undefined && hostsLive.value.get(enrolled.host.id)?.online === true);
+  const feedLive = feedStatus.value === "live";
   const enroll = useSubmit(async (form) => {
     const answer = await call(api.POST("/api/hosts", { body: { name: field(form, "name") } }));
     (document.getElementById("enroll-name") as HTMLInputElement | null)?.form?.reset();
     setEnrolled(answer.data);
-    setOnline(false);
+    setPolledOnline(false);
+    setSlow(false);
     onEnrolled();
   });
   useEffect(() => {
     if (!enrolled || online) return;
+    const timer = setTimeout(() => setSlow(true), HINT_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [enrolled, online]);
+  useEffect(() => {
+    if (online && enrolled) onEnrolled();
+  }, [online, enrolled, onEnrolled]);
+  // The feed is down (a proxy without WebSockets, say): ask REST instead until it is back.
+  useEffect(() => {
+    if (!enrolled || online || feedLive) return;
     const id = enrolled.host.id;
     const timer = setInterval(async () => {
       const host = await call(api.GET("/api/hosts/{id}", { params: { path: { id } } })).catch(() => undefined);
-      if (host?.data.online) {
-        setOnline(true);
-        onEnrolled();
-      }
+      if (host?.data.online) setPolledOnline(true);
     }, POLL_MS);
     return () => clearInterval(timer);
-  }, [enrolled, online, onEnrolled]);
+  }, [enrolled, online, feedLive]);
   return (
     <>
       <form onSubmit={enroll.run}>
@@ -62,10 +77,22 @@ export function EnrollForm({ onEnrolled }: { onEnrolled: () => void }) {
           {online ? (
             <p class="online">{enrolled.host.name} is connected.</p>
           ) : (
-            <p class="muted" aria-live="polite">
-              Waiting for {enrolled.host.name} to connect… Nothing after a minute? Check that the machine can reach{" "}
-              {location.origin}, that the token was pasted whole, and the agent's own output.
-            </p>
+            <div aria-live="polite">
+              <p class="muted">Waiting for {enrolled.host.name} to connect…</p>
+              {slow && (
+                <div data-enroll-hints>
+                  <p>Nothing yet after 30 seconds. Check:</p>
+                  <ul class="enroll-hints">
+                    <li>the command ran on the machine and the token was pasted whole (enroll again for a new one);</li>
+                    <li>kai-agent's own output there: it says why it cannot connect;</li>
+                    <li>
+                      that the machine reaches {location.origin} with outbound WebSockets (wss): a firewall or proxy may
+                      block them.
+                    </li>
+                  </ul>
+                </div>
+              )}
+            </div>
           )}
         </div>
       )}

@@ -2,14 +2,24 @@ import { useState } from "preact/hooks";
 import { type ApiError, asApiError } from "../api/api-error";
 import { api, call } from "../api/client";
 import type { components } from "../api/schema";
+import type { HostLive } from "../state/live-feed";
 import { ErrorView } from "./error-view";
+import { HostStats } from "./machines/host-stats";
 import { field, useSubmit } from "./submit";
 import { when } from "./when";
 
 type Host = components["schemas"]["Host"];
 
-/** One machine: online or when last seen, its versions; rename and revoke. */
-export function HostItem({ host, onChanged }: { host: Host; onChanged: () => void }) {
+interface Props {
+  host: Host;
+  /** What the live feed said of it: stats. */
+  live?: HostLive | undefined;
+  pendingApprovals?: number;
+  onChanged: () => void;
+}
+
+/** One machine: online or when last seen, its versions, live stats and approvals waiting; rename and revoke. */
+export function HostItem({ host, live, pendingApprovals = 0, onChanged }: Props) {
   const [renaming, setRenaming] = useState(false);
   const [error, setError] = useState<ApiError>();
   const rename = useSubmit(async (form) => {
@@ -30,6 +40,7 @@ export function HostItem({ host, onChanged }: { host: Host; onChanged: () => voi
   const versions = [
     host.agentVersion && `kai-agent ${host.agentVersion}`,
     host.dockerVersion && `Docker ${host.dockerVersion}`,
+    host.dockerOk === false && "Docker not reachable",
     host.os && `${host.os}${host.arch ? ` ${host.arch}` : ""}`,
   ].filter(Boolean);
   return (
@@ -42,6 +53,12 @@ export function HostItem({ host, onChanged }: { host: Host; onChanged: () => voi
         {!host.online && <span class="muted">last seen {when(host.lastSeenAt)}</span>}
       </div>
       {versions.length > 0 && <span class="muted">{versions.join(" · ")}</span>}
+      {pendingApprovals > 0 && (
+        <span class="approvals-pending" data-approvals={pendingApprovals}>
+          {pendingApprovals} {pendingApprovals === 1 ? "approval" : "approvals"} waiting
+        </span>
+      )}
+      <HostStats live={live} online={host.online} />
       {renaming ? (
         <form onSubmit={rename.run}>
           <label>
@@ -59,7 +76,7 @@ export function HostItem({ host, onChanged }: { host: Host; onChanged: () => voi
           <ErrorView error={rename.error} />
         </form>
       ) : (
-        <div class="row">
+        <div class="row spread">
           <button type="button" onClick={() => setRenaming(true)}>
             Rename
           </button>

@@ -2,5 +2,7 @@
 export const NAV_ITEMS = [
   { href: "/machines", label: "Machines" },
   { href: "/workspaces", label: "Workspaces" },
+  { href: "/webhooks", label: "Webhooks" },
+  { href: "/audit", label: "Audit" },
   { href: "/account", label: "Account" },
 ] as const;

@@ -1,19 +1,50 @@
+import { useEffect } from "preact/hooks";
 import { api, call } from "../api/client";
 import { EnrollForm } from "../components/enroll-form";
 import { ErrorView } from "../components/error-view";
 import { HostItem } from "../components/host-item";
+import { approvalChanges, feedResets, hostsLive } from "../state/live-feed";
+import { pendingByHost, withLive } from "../state/live-hosts";
 import { useResource } from "../state/use-resource";
+import "../components/machines/machines.css";
 
-/** Your enrolled machines (hosts): state, versions, rename, revoke; and enrolling a new one. */
+/**
+ * Your enrolled machines (hosts), live: online state, last seen, versions, container counts,
+ * CPU and memory, pending approvals (REST first, then the event feed); rename, revoke; enroll.
+ */
 export function Machines() {
   const hosts = useResource(async () => (await call(api.GET("/api/hosts"))).data.hosts);
+  const approvals = useResource(async () => (await call(api.GET("/api/v1/approvals"))).approvals);
+  const live = hostsLive.value;
+  const resets = feedResets.value;
+  // The feed could not replay what was missed: what REST said may be stale, so read it again.
+  useEffect(() => {
+    if (resets === 0) return;
+    void hosts.reload();
+    void approvals.reload();
+  }, [resets, hosts.reload, approvals.reload]);
+  // A host the list does not have yet came online (enrolled elsewhere): read the list again.
+  const listed = new Set(hosts.data?.map((host) => host.id));
+  const unknown = hosts.data !== undefined && [...live].some(([id, state]) => state.online && !listed.has(id));
+  useEffect(() => {
+    if (unknown) void hosts.reload();
+  }, [unknown, hosts.reload]);
+  const pending = pendingByHost(approvals.data ?? [], approvalChanges.value);
   return (
     <>
       <h1>Machines</h1>
       <ErrorView error={hosts.error} />
+      <ErrorView error={approvals.error} />
+      {hosts.loading && !hosts.data && <p class="muted">Loading…</p>}
       <ul class="list" aria-label="Machines">
         {hosts.data?.map((host) => (
-          <HostItem key={host.id} host={host} onChanged={hosts.reload} />
+          <HostItem
+            key={host.id}
+            host={withLive(host, live.get(host.id))}
+            live={live.get(host.id)}
+            pendingApprovals={pending.get(host.id) ?? 0}
+            onChanged={hosts.reload}
+          />
         ))}
       </ul>
       {hosts.data?.length === 0 && <p class="muted">No machine yet: enroll the first one below.</p>}
