@@ -1,5 +1,5 @@
 import { useEffect } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { Layout } from "./components/layout";
 import { Account } from "./pages/account";
 import { Machines } from "./pages/machines";
@@ -7,6 +7,9 @@ import { NotFound } from "./pages/not-found";
 import { Register } from "./pages/register";
 import { SignIn } from "./pages/sign-in";
 import { currentUser } from "./state/session";
+
+/** The log viewer (anser, windowing) loads only when a log is opened. */
+const ServiceLogs = lazy(() => import("./pages/logs/service-logs").then((page) => page.ServiceLogs));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
@@ -35,6 +38,7 @@ function Gate() {
       <Router>
         <Route path="/machines" component={Machines} />
         <Route path="/account" component={Account} />
+        <Route path="/logs/:host/:id" component={ServiceLogs} />
         <Route default component={NotFound} />
       </Router>
     </Layout>
