@@ -34,7 +34,7 @@ export function LogToolbar(props: LogToolbarProps) {
           onKeyDown={onKeyDown}
         />
         <span class="log-count muted" aria-live="polite">
-          {query.value ? (matchCount ? `${current + 1} / ${matchCount}` : "No match") : ""}
+          {countText(query.value, matchCount, current)}
         </span>
         <button type="button" aria-label="Previous match" disabled={!matchCount} onClick={() => props.onStep(-1)}>
           ↑
@@ -68,4 +68,11 @@ function Toggle({ label, value }: { label: string; value: Signal<boolean> }) {
       {label}
     </label>
   );
+}
+
+/** "No match", "3 matches" before stepping through them, then "2 / 3". */
+function countText(query: string, count: number, current: number): string {
+  if (!query) return "";
+  if (count === 0) return "No match";
+  return current < 0 ? `${count} ${count === 1 ? "match" : "matches"}` : `${current + 1} / ${count}`;
 }
