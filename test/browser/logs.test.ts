@@ -182,4 +182,36 @@ describe("the log viewer", () => {
     expect(text).toMatch(/ stdout bulk line 10000\n$/);
     tab.expectNoProblems();
   });
+
+  it("says when the container stopped, and follows again from where it was without repeats", async () => {
+    const { page } = tab;
+    const summary = page.locator(".log-summary");
+    const before = await summary.textContent();
+    await world.docker.getContainer(containerId).kill({ signal: "SIGKILL" });
+    const again = page.getByRole("button", { name: "Follow again" });
+    await again.waitFor();
+    await page.locator('.logs-state[data-state="stopped"]', { hasText: "The container stopped" }).waitFor();
+    await tab.step("logs-container-stopped");
+    const [socket] = await Promise.all([page.waitForEvent("websocket"), again.click()]);
+    expect(socket.url()).toMatch(/\/logs\/follow\?host=[^&]+&since=\d{4}-/);
+    await socket.waitForEvent("close");
+    await again.waitFor();
+    expect(await summary.textContent()).toBe(before);
+  });
+
+  it("shows a host that went offline, and opening the log then says why", async () => {
+    const { page } = tab;
+    await agent.stop();
+    await page.reload();
+    const alert = page.locator('[role="alert"]');
+    await alert.waitFor();
+    expect(await alert.getAttribute("data-code")).toBe("AGENT_OFFLINE");
+    await page.getByRole("button", { name: "Try again" }).waitFor();
+    expect(await page.locator(".log-view").count()).toBe(0);
+    // Chromium logs the lookup's 503 as a console error: here it is the answer the page shows.
+    const expected = tab.problems.findIndex((problem) => problem.includes("status of 503"));
+    expect(expected).toBeGreaterThanOrEqual(0);
+    tab.problems.splice(expected, 1);
+    await tab.step("logs-host-offline");
+  });
 });
