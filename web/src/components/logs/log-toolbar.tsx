@@ -1,7 +1,9 @@
 import type { Signal } from "@preact/signals";
 
 interface LogToolbarProps {
-  query: Signal<string>;
+  query: string;
+  /** The search text changed (the view starts stepping from the first match again). */
+  onQuery: (query: string) => void;
   matchCount: number;
   /** Position of the current match, -1 for none. */
   current: number;
@@ -27,14 +29,12 @@ export function LogToolbar(props: LogToolbarProps) {
           type="search"
           aria-label="Search the log"
           placeholder="Search"
-          value={query.value}
-          onInput={(event) => {
-            query.value = event.currentTarget.value;
-          }}
+          value={query}
+          onInput={(event) => props.onQuery(event.currentTarget.value)}
           onKeyDown={onKeyDown}
         />
         <span class="log-count muted" aria-live="polite">
-          {countText(query.value, matchCount, current)}
+          {countText(query, matchCount, current)}
         </span>
         <button type="button" aria-label="Previous match" disabled={!matchCount} onClick={() => props.onStep(-1)}>
           ↑

@@ -43,7 +43,11 @@ export function LogView({ store, name }: LogViewProps) {
   return (
     <section class="log-view" aria-label="Log">
       <LogToolbar
-        query={query}
+        query={query.value}
+        onQuery={(value) => {
+          query.value = value;
+          current.value = -1;
+        }}
         matchCount={matches.value.length}
         current={currentIndex}
         onStep={onStep}

@@ -5,6 +5,7 @@ import { ErrorView } from "../../components/error-view";
 import { LogView } from "../../components/logs/log-view";
 import { useLogFollow } from "../../components/logs/use-log-follow";
 import { useResource } from "../../state/use-resource";
+import "./service-logs.css";
 
 const STATUS_TEXT: Record<LiveStatus, string> = {
   connecting: "Connecting…",
