@@ -10,6 +10,8 @@ import { currentUser } from "./state/session";
 
 /** The log viewer (anser, windowing) loads only when a log is opened. */
 const ServiceLogs = lazy(() => import("./pages/logs/service-logs").then((page) => page.ServiceLogs));
+const WorkspaceList = lazy(() => import("./pages/workspaces/workspace-list").then((page) => page.WorkspaceList));
+const WorkspacePage = lazy(() => import("./pages/workspaces/workspace-page").then((page) => page.WorkspacePage));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
@@ -39,6 +41,8 @@ function Gate() {
         <Route path="/machines" component={Machines} />
         <Route path="/account" component={Account} />
         <Route path="/logs/:host/:id" component={ServiceLogs} />
+        <Route path="/workspaces" component={WorkspaceList} />
+        <Route path="/workspaces/:id/:tab?" component={WorkspacePage} />
         <Route default component={NotFound} />
       </Router>
     </Layout>
