@@ -22,6 +22,15 @@ export const servicesRoutes = declareRoutes("host");
 
 const relayErrors = envelopeErrors(400, 401, 403, 404, 409, 502, 503, 504);
 /** Seconds a stop, restart or update waits for the container to exit before killing it. */
+/** A follow's start: `lines` earlier lines (default none), or every line from `since` on (a resume). */
+const followQuery = z.object({
+  lines: z.coerce.number().int().min(0).max(10_000).optional(),
+  since: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("Send every line written at or after this time first (e.g. the last line's timestamp, to resume)"),
+});
+
 const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(STOP_GRACE_DEFAULT_SECONDS) });
 
 servicesRoutes.openapi(
@@ -184,14 +193,19 @@ servicesRoutes.openapi(
     path: "/{id}/logs/follow",
     tags: ["services"],
     summary: 'Follow a service\'s log live over a WebSocket: `{type:"chunk",seq,data}` per line, then `end` or `error`',
-    request: { params: serviceRef, query: z.object({ lines: z.coerce.number().int().min(0).max(10_000).default(0) }) },
+    request: { params: serviceRef, query: followQuery },
     responses: { 101: { description: "Switching to the WebSocket" }, ...relayErrors },
   }),
-  async (c) =>
-    openStream(c.var.agent, c, "service.logs.follow", {
+  async (c) => {
+    const { lines, since } = c.req.valid("query");
+    // With `since` and no `lines`, the agent sends every line from that time on: how a viewer
+    // resumes after a reconnect without a gap (it skips the lines it already has at that time).
+    return openStream(c.var.agent, c, "service.logs.follow", {
       id: c.req.valid("param").id,
-      lines: c.req.valid("query").lines,
-    }),
+      ...(lines !== undefined || !since ? { lines: lines ?? 0 } : {}),
+      ...(since ? { since } : {}),
+    });
+  },
 );
 
 servicesRoutes.openapi(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { streamFrameOf, uniqueName } from "../support/kai-client";
+import { until } from "../support/until";
 import { createWorld, type World } from "./world";
 
 let world: World;
@@ -144,6 +145,34 @@ describe("services through the relay", () => {
     const plain = await world.api(`/api/services/${id}/logs/follow`);
     expect(plain.status).toBe(400);
     expect(plain.body.error.message).toContain("WebSocket");
+  });
+
+  it("resumes a follow with since: every line from that line's time on, none before it", async () => {
+    const { id } = await container({
+      cmd: ["/bin/sh", "-c", "for i in 1 2 3 4 5; do echo resume-$i; sleep 0.01; done; while true; do sleep 1; done"],
+    });
+    let logs: { timestamp: string; message: string }[] = [];
+    await until(async () => {
+      logs = (await world.api(`/api/services/${id}/logs?lines=10`)).body.data.logs;
+      return logs.length === 5;
+    });
+    const third = logs[2];
+    if (!third) throw new Error("no third line");
+    const socket = new WebSocket(
+      `${world.edge.url.replace("http", "ws")}/api/services/${id}/logs/follow?since=${encodeURIComponent(third.timestamp)}`,
+      { headers: { authorization: `Bearer ${world.session.token}` } },
+    );
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.on("message", (data) => {
+        const frame = streamFrameOf("service.logs.follow", data);
+        if (frame.type === "chunk") seen.push(frame.data.message);
+        if (seen.length === 3) resolve();
+      });
+      socket.once("error", reject);
+    });
+    socket.close();
+    expect(seen).toEqual(["resume-3", "resume-4", "resume-5"]);
   });
 
   it("reports stats and system stats", async () => {

@@ -11,6 +11,8 @@ import { currentUser } from "./state/session";
 // Pages past the first load on first visit, keeping the first page's JS small.
 const Webhooks = lazy(() => import("./pages/admin/webhooks").then((page) => page.Webhooks));
 const Audit = lazy(() => import("./pages/admin/audit").then((page) => page.Audit));
+// The log viewer (anser, windowing) loads only when a log is opened.
+const ServiceLogs = lazy(() => import("./pages/logs/service-logs").then((page) => page.ServiceLogs));
 const WorkspaceList = lazy(() => import("./pages/workspaces/workspace-list").then((page) => page.WorkspaceList));
 const WorkspacePage = lazy(() => import("./pages/workspaces/workspace-page").then((page) => page.WorkspacePage));
 
@@ -41,6 +43,7 @@ function Gate() {
       <Router>
         <Route path="/machines" component={Machines} />
         <Route path="/account" component={Account} />
+        <Route path="/logs/:host/:id" component={ServiceLogs} />
         <Route path="/workspaces" component={WorkspaceList} />
         <Route path="/workspaces/:id/:tab?" component={WorkspacePage} />
         <Route path="/webhooks" component={Webhooks} />

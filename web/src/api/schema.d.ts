@@ -3788,6 +3788,8 @@ export interface paths {
                     /** @description The host, when X-Kai-Host is not sent */
                     host?: string;
                     lines?: number | null;
+                    /** @description Send every line written at or after this time first (e.g. the last line's timestamp, to resume) */
+                    since?: string;
                 };
                 header?: {
                     /** @description The host: its id or name (needed when you have several) */
