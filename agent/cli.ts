@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   const liveStats = new LiveStats(docker, { log });
   const profiles = policy.agentProfiles ?? [];
   // One for the agent: sessions outlive a connection; the edge re-syncs them after a reconnect.
-  const agentSessions = new AgentSessions({ profiles, policyFile: policy.file });
+  const agentSessions = new AgentSessions({ profiles, policyFile: policy.file, ...policy.agentSessionTimeouts });
   log("info", "starting", {
     version: AGENT_VERSION,
     allowed_roots: policy.allowedRoots.join(","),

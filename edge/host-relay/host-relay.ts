@@ -193,8 +193,9 @@ export class HostRelay extends DurableObject<Bindings> {
   }
 
   /**
-   * One alarm serves two needs: the audit buffer's flush, and closing agent sockets that
-   * never said hello. Both run on every ring, and each ring re-arms the next hello check.
+   * One alarm serves three needs: the audit buffer's flush, closing agent sockets that
+   * never said hello, and the agent sessions' retention sweep (retention.ts). All run on every
+   * ring, and each ring re-arms the next hello check and the next sweep.
    * wakeBy only brings the alarm forward, so the audit's flush is never postponed; the
    * audit buffer sets its time without looking, so a hello check can ring late by its
    * flush delay (1 s), or a failing flush's retry (up to a minute), but is never lost.
@@ -202,6 +203,12 @@ export class HostRelay extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     await this.#audit.flush();
     await this.#agents.closeSilent();
+    const config = configFrom(this.env);
+    const retention = {
+      sessionDays: config.AGENT_SESSION_RETENTION_DAYS,
+      approvalDays: config.APPROVAL_RETENTION_DAYS,
+    };
+    await this.#sessions.sweepIfDue(retention);
   }
 
   #ask(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {
@@ -254,12 +261,13 @@ export class HostRelay extends DurableObject<Bindings> {
     const sessionId = request.headers.get(AGENT_SESSION_HEADER) ?? "";
     const since = Number(request.headers.get(AGENT_SESSION_SINCE_HEADER) ?? "0");
     const credential = request.headers.get(VIEWER_CREDENTIAL_HEADER);
-    const client = this.#sessions.viewers.accept(sessionId, since, credential, this.#sessions.log);
+    const client = this.#sessions.acceptViewer(sessionId, since, credential);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** A session viewer's own frame: a message, a cancel or an answer; a refusal goes back to that viewer only. */
   async #sessionViewerFrame(socket: WebSocket, sessionId: string, text: string): Promise<void> {
+    if (!this.#sessions.viewers.admit(socket)) return;
     const live = this.#agents.live();
     const agent = live ? this.#agents.attachment(live) : undefined;
     const ask = this.#asker();
