@@ -1,5 +1,5 @@
 import { useEffect } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { Layout } from "./components/layout";
 import { Account } from "./pages/account";
 import { Machines } from "./pages/machines";
@@ -7,6 +7,10 @@ import { NotFound } from "./pages/not-found";
 import { Register } from "./pages/register";
 import { SignIn } from "./pages/sign-in";
 import { currentUser } from "./state/session";
+
+const SessionsList = lazy(() => import("./pages/sessions/sessions-list").then((page) => page.SessionsList));
+const SessionPage = lazy(() => import("./pages/sessions/session-page").then((page) => page.SessionPage));
+const ApprovalsInbox = lazy(() => import("./pages/sessions/approvals-inbox").then((page) => page.ApprovalsInbox));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
@@ -35,6 +39,9 @@ function Gate() {
       <Router>
         <Route path="/machines" component={Machines} />
         <Route path="/account" component={Account} />
+        <Route path="/sessions" component={SessionsList} />
+        <Route path="/sessions/:id" component={SessionPage} />
+        <Route path="/approvals" component={ApprovalsInbox} />
         <Route default component={NotFound} />
       </Router>
     </Layout>
