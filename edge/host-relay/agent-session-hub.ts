@@ -21,6 +21,7 @@ import { database } from "../db/client";
 import type { Bindings } from "../env";
 import type { Ask } from "../relay/relay";
 import { ApprovalBook, type Decision } from "./approval-book";
+import type { FeedQueue } from "./feed-queue";
 import type { OrderedWork } from "./ordered-work";
 import { type Retention, RetentionSchedule, sweep } from "./retention";
 import { SessionLog } from "./session-log";
@@ -67,6 +68,8 @@ export class AgentSessionHub {
     private readonly env: Bindings,
     private readonly work: OrderedWork,
     private readonly webhooks: WebhookQueue,
+    /** The owner's live feed: status changes and settled approvals, which are no webhooks. */
+    private readonly feed?: FeedQueue,
   ) {
     this.#log = new SessionLog(ctx.storage.sql);
     this.#approvals = new ApprovalBook(ctx.storage.sql);
@@ -126,6 +129,10 @@ export class AgentSessionHub {
     } else if (approval && db) {
       this.#approvals.settled(sessionId, approval);
       this.work.add("settling an approval", () => settleApproval(db, approval, owner.hostId));
+      this.feed?.session(owner, "session.approval_resolved", sessionId, {
+        approvalId: approval.id,
+        state: approval.state,
+      });
     }
     const waiter = message.run_id ? this.#waiters.get(message.run_id) : undefined;
     if (waiter) {
@@ -146,6 +153,7 @@ export class AgentSessionHub {
     this.work.add("recording an agent session's state", () =>
       applyState(db, sessionId, state, undefined, owner.hostId),
     );
+    this.feed?.session(owner, "session.status", sessionId, { status: state.status });
     if (state.status === "ended") this.webhooks.emit(owner.userId, "session.ended", { sessionId });
     if (state.status === "failed") {
       this.webhooks.emit(owner.userId, "session.failed", { sessionId, error: state.error ?? null });

@@ -20,6 +20,7 @@ import type { AgentAttachment } from "./attachment";
 import { readViewer } from "./attachment";
 import { AuditBuffer } from "./audit-buffer";
 import { checkedResult } from "./checked-result";
+import { FeedQueue } from "./feed-queue";
 import {
   AGENT_SESSION_HEADER,
   AGENT_SESSION_SINCE_HEADER,
@@ -62,19 +63,24 @@ export class HostRelay extends DurableObject<Bindings> {
   readonly #events: HostEvents;
   readonly #sessions: AgentSessionHub;
   readonly #audit: AuditBuffer;
+  /** The owner's live event feed (edge/user-feed/). */
+  readonly #feed: FeedQueue;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.#viewers = new Viewers(ctx);
     this.#audit = new AuditBuffer(ctx.storage, env.DB);
     const work = new OrderedWork(ctx);
-    const webhooks = new WebhookQueue(work, env);
-    this.#sessions = new AgentSessionHub(ctx, env, work, webhooks);
+    this.#feed = new FeedQueue(work, env);
+    const webhooks = new WebhookQueue(work, env, (userId, type, data) =>
+      this.#feed.fromWebhook(userId, this.#name(), type, data),
+    );
+    this.#sessions = new AgentSessionHub(ctx, env, work, webhooks, this.#feed);
     this.#agents = new AgentConnections(ctx, env, { pending: this.#pending, viewers: this.#viewers }, webhooks, {
       welcomed: (agent) => this.#welcomed(agent),
       offline: (agent) => this.#sessions.hostOffline(agent),
     });
-    this.#events = new HostEvents(env, webhooks);
+    this.#events = new HostEvents(env, webhooks, this.#feed);
     // Keepalive pings are answered by the runtime without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
   }
@@ -148,6 +154,12 @@ export class HostRelay extends DurableObject<Bindings> {
 
   /** A welcomed connection: the agent sessions catch up on what they missed while it was away. */
   #welcomed(agent: AgentAttachment): void {
+    const { userId, hostId, hostName, hello } = agent;
+    if (hello) {
+      const { agentVersion, docker } = hello;
+      const at = new Date().toISOString();
+      this.#feed.publish(userId, { type: "host.online", hostId, hostName, at, agentVersion, docker });
+    }
     const ask = this.#asker();
     if (!ask) return;
     const owner = { userId: agent.userId, hostId: agent.hostId };
