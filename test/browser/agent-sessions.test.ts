@@ -60,7 +60,8 @@ async function openOtherTab(url: string): Promise<Page> {
   return page;
 }
 
-const card = (page: Page, toolCallId: string) => page.locator(`[data-tool-call-id="${toolCallId}"]`);
+/** The newest card of a tool call id (the fixture reuses its ids in every turn). */
+const card = (page: Page, toolCallId: string) => page.locator(`[data-tool-call-id="${toolCallId}"]`).last();
 const approvalIn = (page: Page, toolCallId: string, state: string) =>
   card(page, toolCallId).locator(`[data-approval-state="${state}"]`);
 const titleIs = (page: Page, title: string) => page.waitForFunction(`document.title === ${JSON.stringify(title)}`);
@@ -124,17 +125,19 @@ describe("agent sessions in the dashboard", () => {
     await badge(page, 1).waitFor();
     await titleIs(page, "(1) Kai");
     await tab.step("inbox-pending");
-    await page.getByRole("link", { name: "Open the session" }).click();
-    await approvalIn(page, "p1", "pending").waitFor();
 
+    // Tab B answers while tab A shows the inbox: the feed tells A at once, without a reload.
     await approvalIn(other, "p1", "pending").getByRole("button", { name: "Allow" }).click();
     await approvalIn(other, "p1", "allowed").getByText("You decided: allowed.").waitFor();
-    await approvalIn(page, "p1", "allowed").getByText("Already decided elsewhere: allowed.").waitFor();
-    await page.locator('[data-kind="done"]').nth(before).waitFor();
-    await expect(page.locator('[data-kind="text"]').last().textContent()).resolves.toContain("permission: ");
+    await page.locator("[data-approval-item]").getByText("Already decided elsewhere: allowed.").waitFor();
     await badge(page, 0).waitFor({ state: "attached" });
     await titleIs(page, "Kai");
     await titleIs(other, "Kai");
+    await tab.step("inbox-decided-elsewhere");
+    await page.getByRole("link", { name: "Open the session" }).click();
+    await approvalIn(page, "p1", "allowed").getByText("Already decided elsewhere: allowed.").waitFor();
+    await page.locator('[data-kind="done"]').nth(before).waitFor();
+    await expect(page.locator('[data-kind="text"]').last().textContent()).resolves.toContain("permission: ");
     await tab.step("decided-elsewhere");
     expect(otherProblems).toEqual([]);
   });
@@ -147,8 +150,8 @@ describe("agent sessions in the dashboard", () => {
     await page.getByRole("link", { name: "Approvals" }).click();
     const item = page.locator("[data-approval-item]");
     await item.getByRole("button", { name: "Reject" }).click();
-    await item.getByText("You decided: reject.").waitFor();
-    await approvalIn(other, "p1", "rejected").last().getByText("Already decided elsewhere: rejected.").waitFor();
+    await item.getByText("You decided: rejected.").waitFor();
+    await approvalIn(other, "p1", "rejected").getByText("Already decided elsewhere: rejected.").waitFor();
     await other.locator('[data-kind="done"]').nth(before).waitFor();
     await badge(page, 0).waitFor({ state: "attached" });
     await tab.step("inbox-answered");
@@ -178,8 +181,9 @@ describe("agent sessions in the dashboard", () => {
   it("cancels a running turn, then ends the session after a confirmation", async () => {
     const { page } = tab;
     const before = await doneCount(page);
+    const texts = await page.locator('[data-kind="text"]').count();
     await send(page, "scenario:slow");
-    await page.locator('[data-kind="text"]').last().getByText("slow 3").waitFor();
+    await page.locator('[data-kind="text"]').nth(texts).getByText("slow 3").waitFor();
     await page.getByRole("button", { name: "Cancel turn" }).click();
     await page.locator('[data-kind="done"]').nth(before).getByText("Turn cancelled.").waitFor();
     await page.getByRole("button", { name: "End session" }).click();

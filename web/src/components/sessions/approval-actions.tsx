@@ -51,7 +51,8 @@ export function ApprovalActions({ sessionId, approvalId, outcome, blocked, gone 
     }
   };
   let status: string | undefined;
-  if (settled) status = settledText(settled, mine?.status === "sent");
+  // "sending" counts as this tab's answer: the outcome can arrive before the POST's own reply.
+  if (settled) status = settledText(settled, mine !== undefined && mine.status !== "too-late");
   else if (mine?.status === "too-late") status = "Already decided elsewhere; the outcome follows.";
   else if (gone) status = mine?.status === "sent" ? `You decided: ${mine.decision}.` : "Already decided elsewhere.";
   else if (mine?.status === "sent") status = `Answer sent (${mine.decision}); waiting for the agent.`;

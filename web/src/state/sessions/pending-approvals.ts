@@ -2,9 +2,20 @@ import { computed, effect, signal } from "@preact/signals";
 import { type ApiError, asApiError } from "../../api/api-error";
 import { api, call } from "../../api/client";
 import type { PendingApproval } from "./api-types";
+import { openApprovalFeed } from "./approval-feed";
+import { approvalOutcomes } from "./approval-outcomes";
 
-/** Every approval waiting for the user across sessions and hosts; undefined until first loaded. */
-export const pendingApprovals = signal<PendingApproval[] | undefined>(undefined);
+/** The list as the API last answered it. */
+const listed = signal<PendingApproval[] | undefined>(undefined);
+
+/**
+ * Every approval waiting for the user across sessions and hosts; undefined until first loaded.
+ * One this page already knows settled (a stream or the feed said so) is left out even if the
+ * list, read a moment before the settlement was written, still has it.
+ */
+export const pendingApprovals = computed(() =>
+  listed.value?.filter((approval) => (approvalOutcomes.value[approval.id]?.state ?? "pending") === "pending"),
+);
 export const pendingApprovalsError = signal<ApiError | undefined>(undefined);
 export const pendingCount = computed(() => pendingApprovals.value?.length ?? 0);
 
@@ -28,7 +39,7 @@ export function refreshApprovals(): Promise<void> {
       stale = false;
       try {
         const answer = await call(api.GET("/api/v1/approvals", { params: { query: { limit: APPROVALS_PAGE } } }));
-        pendingApprovals.value = answer.approvals;
+        listed.value = answer.approvals;
         pendingApprovalsError.value = undefined;
       } catch (failure) {
         pendingApprovalsError.value = asApiError(failure);
@@ -39,26 +50,41 @@ export function refreshApprovals(): Promise<void> {
   return running;
 }
 
+/** Retries for an approval the feed announced before its row was readable (the edge writes it just after). */
+const EXPECT_TRIES = 5;
+const EXPECT_PAUSE_MS = 400;
+
+/** Reloads until the list has `approvalId` (or it settled, or a few tries passed). */
+async function expectApproval(approvalId: string): Promise<void> {
+  for (let attempt = 0; attempt < EXPECT_TRIES; attempt += 1) {
+    if (attempt > 0) await new Promise((done) => setTimeout(done, EXPECT_PAUSE_MS));
+    await refreshApprovals();
+    if (approvalOutcomes.value[approvalId] || listed.value?.some((approval) => approval.id === approvalId)) return;
+  }
+}
+
 const baseTitle = document.title;
 
 /**
- * Keeps the count fresh while the app is open and shows it in the tab title: refreshes now,
- * whenever the tab regains focus or becomes visible, and on the page's own approval news.
- * Returns the cleanup.
+ * Keeps the count live while the app is open and shows it in the tab title: the user's event
+ * feed reloads it on every approval asked for or settled anywhere, and a tab coming back into
+ * view reloads it too. Returns the cleanup.
  */
 export function watchPendingApprovals(): () => void {
+  const feed = openApprovalFeed({
+    refresh: () => void refreshApprovals(),
+    expect: (approvalId) => void expectApproval(approvalId),
+  });
   const onVisible = () => {
     if (document.visibilityState === "visible") void refreshApprovals();
   };
-  addEventListener("focus", onVisible);
   document.addEventListener("visibilitychange", onVisible);
   const stopTitle = effect(() => {
     const count = pendingCount.value;
     document.title = count > 0 ? `(${count}) ${baseTitle}` : baseTitle;
   });
-  void refreshApprovals();
   return () => {
-    removeEventListener("focus", onVisible);
+    feed.close();
     document.removeEventListener("visibilitychange", onVisible);
     stopTitle();
     document.title = baseTitle;

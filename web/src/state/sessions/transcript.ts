@@ -51,7 +51,8 @@ export function toTranscript(messages: AgentMessage[], notices: Record<string, A
       items.push({ kind: message.type, key, runId: message.run_id, content: message.content ?? message.error });
       continue;
     }
-    const id = message.tool_call_id ?? message.approval?.id ?? key;
+    // Agents may reuse a tool call id in a later turn: a card belongs to one turn.
+    const id = `${message.run_id ?? ""}/${message.tool_call_id ?? message.approval?.id ?? key}`;
     let tool = tools.get(id);
     if (!tool) {
       tool = { kind: "tool", key, toolCallId: message.tool_call_id, truncated: false, finished: false };
