@@ -178,7 +178,7 @@ describe("agent sessions in the dashboard", () => {
     await tab.step("resumed");
   });
 
-  it("cancels a running turn, then ends the session after a confirmation", async () => {
+  it("cancels a running turn, then ends the session after a confirmation; the list follows live", async () => {
     const { page } = tab;
     const before = await doneCount(page);
     const texts = await page.locator('[data-kind="text"]').count();
@@ -186,8 +186,12 @@ describe("agent sessions in the dashboard", () => {
     await page.locator('[data-kind="text"]').nth(texts).getByText("slow 3").waitFor();
     await page.getByRole("button", { name: "Cancel turn" }).click();
     await page.locator('[data-kind="done"]').nth(before).getByText("Turn cancelled.").waitFor();
+    // Tab B shows the list while A ends the session: the feed updates B's row without a reload.
+    await other.goto("/sessions");
+    await other.locator('.session-item[data-status="idle"]').waitFor();
     await page.getByRole("button", { name: "End session" }).click();
     await page.locator('.session-status[data-status="ended"]').waitFor();
+    await other.locator('.session-item[data-status="ended"]').waitFor();
     await expect(page.getByRole("button", { name: "Send" }).isDisabled()).resolves.toBe(true);
     await tab.step("ended");
     await page.getByRole("link", { name: "Sessions", exact: true }).first().click();

@@ -8,6 +8,7 @@ import { LiveBadge } from "../../components/sessions/live-badge";
 import { SessionStatus } from "../../components/sessions/session-status";
 import { TranscriptView } from "../../components/sessions/transcript-view";
 import { refreshApprovals } from "../../state/sessions/pending-approvals";
+import { sessionChange } from "../../state/sessions/session-changes";
 import { SessionStream } from "../../state/sessions/session-stream";
 import { openRun, toTranscript } from "../../state/sessions/transcript";
 import { usePlaces } from "../../state/sessions/use-places";
@@ -43,10 +44,12 @@ function SessionView({ id, stream }: { id: string; stream: SessionStream }) {
   const running = openRun(messages) !== undefined || (sentRun !== undefined && !ended(sentRun));
 
   // A turn ended or the session changed: the status, title and usage on the row moved too.
+  // The feed names this session too when its status changes without a message (host offline, ended elsewhere).
   const lastEnd = last && (last.type === "done" || last.type === "error") ? last.seq : 0;
+  const change = sessionChange.value?.sessionId === id ? sessionChange.value.count : 0;
   useEffect(() => {
-    if (lastEnd > 0) void details.reload();
-  }, [lastEnd, details.reload]);
+    if (lastEnd > 0 || change > 0) void details.reload();
+  }, [lastEnd, change, details.reload]);
 
   const session = details.data;
   const host = session && places.data?.host(session.host_id);

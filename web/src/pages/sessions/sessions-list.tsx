@@ -1,18 +1,25 @@
+import { useEffect } from "preact/hooks";
 import { api, call } from "../../api/client";
 import { ErrorView } from "../../components/error-view";
 import { SessionItem } from "../../components/sessions/session-item";
 import { StartSessionForm } from "../../components/sessions/start-session-form";
 import { pendingApprovals } from "../../state/sessions/pending-approvals";
+import { sessionChange } from "../../state/sessions/session-changes";
 import { usePlaces } from "../../state/sessions/use-places";
 import { useResource } from "../../state/use-resource";
 import "./sessions.css";
 
-/** Your agent sessions, newest first, and starting a new one. */
+/** Your agent sessions, newest first (kept live by the event feed), and starting a new one. */
 export function SessionsList() {
   const sessions = useResource(
     async () => (await call(api.GET("/api/v1/agent-sessions", { params: { query: { limit: 100 } } }))).sessions,
   );
   const places = usePlaces();
+  // Live: a session started, changed status or ended anywhere (the user's event feed).
+  const change = sessionChange.value;
+  useEffect(() => {
+    if (change) void sessions.reload();
+  }, [change, sessions.reload]);
   const pendingBySession = new Map<string, number>();
   for (const approval of pendingApprovals.value ?? []) {
     pendingBySession.set(approval.session_id, (pendingBySession.get(approval.session_id) ?? 0) + 1);

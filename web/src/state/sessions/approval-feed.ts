@@ -1,6 +1,7 @@
 import type { UserFeedFrame } from "../../../../shared/schemas/user-events";
 import { LiveSocket } from "../../api/live-socket";
 import { type ApprovalOutcome, recordOutcome } from "./approval-outcomes";
+import { noteSessionChange } from "./session-changes";
 
 /** What the approvals state needs from the feed. */
 interface FeedHandlers {
@@ -13,7 +14,8 @@ interface FeedHandlers {
 const SETTLED = new Set(["allowed", "rejected", "cancelled"]);
 
 /**
- * The user's event feed (`WS /api/v1/ws/events`) as the approvals inbox uses it: an approval
+ * The user's event feed (`WS /api/v1/ws/events`) as the session pages use it: every session
+ * event is noted (`sessionChange`) for the pages showing that session; an approval
  * asked for anywhere reloads the pending list, one settled anywhere is recorded with its
  * outcome at once (the list drops it even before the database write behind the list lands).
  * The first connection asks for live events only, reconnects resume after the last `seq`, and
@@ -38,6 +40,7 @@ export function openApprovalFeed(handlers: FeedHandlers): LiveSocket {
       }
       if (typeof (frame as { seq?: unknown }).seq === "number") lastSeq = (frame as { seq: number }).seq;
       if (frame.type !== "session") return;
+      noteSessionChange(frame.sessionId);
       const approvalId = typeof frame.detail.approvalId === "string" ? frame.detail.approvalId : undefined;
       if (frame.event === "session.approval_resolved" && approvalId && SETTLED.has(String(frame.detail.state))) {
         recordOutcome(approvalId, { state: frame.detail.state as ApprovalOutcome["state"] });
