@@ -116,6 +116,7 @@ describe("agent sessions in the dashboard", () => {
     await send(page, "scenario:permission");
     await approvalIn(page, "p1", "pending").waitFor();
     await approvalIn(other, "p1", "pending").waitFor();
+    await page.locator('[data-kind="prompt"]').getByText("scenario:permission").waitFor();
     await page.getByText("The agent is working on a turn.").waitFor();
     await expect(page.getByRole("button", { name: "Send" }).isDisabled()).resolves.toBe(true);
 

@@ -7,8 +7,8 @@ interface Props {
   sessionId: string;
   /** Why nothing can be sent now (a turn runs, the host is offline, the session ended), if so. */
   blocked?: string;
-  /** A turn was accepted: its run id. */
-  onSent: (runId: string) => void;
+  /** A turn was accepted: its run id and the message. */
+  onSent: (runId: string, message: string) => void;
 }
 
 /** The message box: sends one message (one turn at a time), explains a 409 in words. */
@@ -29,7 +29,7 @@ export function Composer({ sessionId, blocked, onSent }: Props) {
         }),
       );
       setText("");
-      onSent(answer.run_id);
+      onSent(answer.run_id, text);
     } catch (failure) {
       setError(asApiError(failure));
     } finally {

@@ -34,6 +34,7 @@ function SessionView({ id, stream }: { id: string; stream: SessionStream }) {
   const details = useResource(() => call(api.GET("/api/v1/agent-sessions/{id}", { params: { path: { id } } })));
   const places = usePlaces();
   const [sentRun, setSentRun] = useState<string>();
+  const [prompts, setPrompts] = useState<Record<string, string>>({});
   const [error, setError] = useState<ApiError>();
   const messages = stream.messages.value;
   const notices = stream.notices.value;
@@ -96,8 +97,15 @@ function SessionView({ id, stream }: { id: string; stream: SessionStream }) {
       <ErrorView error={stream.socket.refusal.value ? undefined : stream.refusal.value} />
       {stream.socket.refusal.value && <p class="error">The stream was refused: {stream.socket.refusal.value}</p>}
       {items.length === 0 && <p class="muted">{session ? "No messages yet: send the first one below." : "Loading…"}</p>}
-      <TranscriptView items={items} sessionId={id} blocked={offline} />
-      <Composer sessionId={id} blocked={composerBlocked} onSent={setSentRun} />
+      <TranscriptView items={items} sessionId={id} blocked={offline} prompts={prompts} />
+      <Composer
+        sessionId={id}
+        blocked={composerBlocked}
+        onSent={(runId, message) => {
+          setSentRun(runId);
+          setPrompts((known) => ({ ...known, [runId]: message }));
+        }}
+      />
       <div class="session-actions">
         <button type="button" disabled={!running || !!offline} onClick={cancel}>
           Cancel turn

@@ -4,7 +4,7 @@ import { ApiError } from "../../api/api-error";
 import { LiveSocket } from "../../api/live-socket";
 import { recordOutcome } from "./approval-outcomes";
 
-/** How long frames are gathered before the page re-renders: a replay of thousands renders a few times, not per frame. */
+/** How long frames are gathered before a re-render: a replay of thousands renders a few times, not per frame. */
 const FLUSH_MS = 30;
 
 /**

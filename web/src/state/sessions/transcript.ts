@@ -12,6 +12,7 @@ interface ProseItem {
 export interface ToolItem {
   kind: "tool";
   key: string;
+  runId?: string;
   toolCallId?: string;
   tool?: string;
   title?: string;
@@ -55,7 +56,14 @@ export function toTranscript(messages: AgentMessage[], notices: Record<string, A
     const id = `${message.run_id ?? ""}/${message.tool_call_id ?? message.approval?.id ?? key}`;
     let tool = tools.get(id);
     if (!tool) {
-      tool = { kind: "tool", key, toolCallId: message.tool_call_id, truncated: false, finished: false };
+      tool = {
+        kind: "tool",
+        key,
+        runId: message.run_id,
+        toolCallId: message.tool_call_id,
+        truncated: false,
+        finished: false,
+      };
       tools.set(id, tool);
       items.push(tool);
     }
