@@ -8,6 +8,8 @@ import { Register } from "./pages/register";
 import { SignIn } from "./pages/sign-in";
 import { currentUser } from "./state/session";
 
+const WorkspaceList = lazy(() => import("./pages/workspaces/workspace-list").then((page) => page.WorkspaceList));
+const WorkspacePage = lazy(() => import("./pages/workspaces/workspace-page").then((page) => page.WorkspacePage));
 const SessionsList = lazy(() => import("./pages/sessions/sessions-list").then((page) => page.SessionsList));
 const SessionPage = lazy(() => import("./pages/sessions/session-page").then((page) => page.SessionPage));
 const ApprovalsInbox = lazy(() => import("./pages/sessions/approvals-inbox").then((page) => page.ApprovalsInbox));
@@ -39,6 +41,8 @@ function Gate() {
       <Router>
         <Route path="/machines" component={Machines} />
         <Route path="/account" component={Account} />
+        <Route path="/workspaces" component={WorkspaceList} />
+        <Route path="/workspaces/:id/:tab?" component={WorkspacePage} />
         <Route path="/sessions" component={SessionsList} />
         <Route path="/sessions/:id" component={SessionPage} />
         <Route path="/approvals" component={ApprovalsInbox} />

@@ -16,6 +16,11 @@ export interface LiveSocketOptions {
   onOpen?: () => void;
   /** Longest wait between attempts. */
   capMs?: number;
+  /**
+   * False for a socket whose opening starts work (running a script): reopening it would do
+   * that work again, so a lost socket ends (`refusal` says so) instead of being retried.
+   */
+  reconnect?: boolean;
 }
 
 /**
@@ -86,7 +91,7 @@ export class LiveSocket {
     socket.onclose = (event) => {
       if (this.#socket !== socket || this.#stopped) return;
       this.#socket = undefined;
-      if (FINAL_CLOSE_CODES.has(event.code)) {
+      if (FINAL_CLOSE_CODES.has(event.code) || this.#options.reconnect === false) {
         this.refusal.value = event.reason || `the server closed the stream (${event.code})`;
         this.close();
         return;
