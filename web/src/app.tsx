@@ -15,6 +15,9 @@ const Audit = lazy(() => import("./pages/admin/audit").then((page) => page.Audit
 const ServiceLogs = lazy(() => import("./pages/logs/service-logs").then((page) => page.ServiceLogs));
 const WorkspaceList = lazy(() => import("./pages/workspaces/workspace-list").then((page) => page.WorkspaceList));
 const WorkspacePage = lazy(() => import("./pages/workspaces/workspace-page").then((page) => page.WorkspacePage));
+const SessionsList = lazy(() => import("./pages/sessions/sessions-list").then((page) => page.SessionsList));
+const SessionPage = lazy(() => import("./pages/sessions/session-page").then((page) => page.SessionPage));
+const ApprovalsInbox = lazy(() => import("./pages/sessions/approvals-inbox").then((page) => page.ApprovalsInbox));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
@@ -46,6 +49,9 @@ function Gate() {
         <Route path="/logs/:host/:id" component={ServiceLogs} />
         <Route path="/workspaces" component={WorkspaceList} />
         <Route path="/workspaces/:id/:tab?" component={WorkspacePage} />
+        <Route path="/sessions" component={SessionsList} />
+        <Route path="/sessions/:id" component={SessionPage} />
+        <Route path="/approvals" component={ApprovalsInbox} />
         <Route path="/webhooks" component={Webhooks} />
         <Route path="/audit" component={Audit} />
         <Route default component={NotFound} />

@@ -34,6 +34,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           {NAV_ITEMS.map((item) => (
             <a key={item.href} href={item.href} aria-current={path.startsWith(item.href) ? "page" : undefined}>
               {item.label}
+              {"Badge" in item && <item.Badge />}
             </a>
           ))}
         </nav>
