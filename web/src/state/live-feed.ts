@@ -59,7 +59,6 @@ export function stopLiveFeed(): void {
 /**
  * Calls `listener` with every frame from now on (for other pages: containers, sessions);
  * returns the unsubscribe.
- * @public
  */
 export function subscribeLiveFeed(listener: (frame: UserFeedFrame) => void): () => void {
   listeners.add(listener);

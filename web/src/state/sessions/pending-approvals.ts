@@ -2,7 +2,7 @@ import { computed, effect, signal } from "@preact/signals";
 import { type ApiError, asApiError } from "../../api/api-error";
 import { api, call } from "../../api/client";
 import type { PendingApproval } from "./api-types";
-import { openApprovalFeed } from "./approval-feed";
+import { followApprovals } from "./approval-feed";
 import { approvalOutcomes } from "./approval-outcomes";
 
 /** The list as the API last answered it. */
@@ -71,7 +71,9 @@ const baseTitle = document.title;
  * view reloads it too. Returns the cleanup.
  */
 export function watchPendingApprovals(): () => void {
-  const feed = openApprovalFeed({
+  // Loaded now too: the feed may already be open (its `live` frame gone by) when this mounts.
+  void refreshApprovals();
+  const unfollow = followApprovals({
     refresh: () => void refreshApprovals(),
     expect: (approvalId) => void expectApproval(approvalId),
   });
@@ -84,7 +86,7 @@ export function watchPendingApprovals(): () => void {
     document.title = count > 0 ? `(${count}) ${baseTitle}` : baseTitle;
   });
   return () => {
-    feed.close();
+    unfollow();
     document.removeEventListener("visibilitychange", onVisible);
     stopTitle();
     document.title = baseTitle;
