@@ -1,5 +1,5 @@
 import { useEffect } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { Layout } from "./components/layout";
 import { Account } from "./pages/account";
 import { Machines } from "./pages/machines";
@@ -7,6 +7,11 @@ import { NotFound } from "./pages/not-found";
 import { Register } from "./pages/register";
 import { SignIn } from "./pages/sign-in";
 import { currentUser } from "./state/session";
+
+// Containers and services pages load on first visit: the service page carries uPlot.
+const ContainersPage = lazy(() => import("./pages/containers/containers-page").then((m) => m.ContainersPage));
+const NewContainerPage = lazy(() => import("./pages/containers/new-container-page").then((m) => m.NewContainerPage));
+const ServicePage = lazy(() => import("./pages/containers/service-page").then((m) => m.ServicePage));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
@@ -35,6 +40,9 @@ function Gate() {
       <Router>
         <Route path="/machines" component={Machines} />
         <Route path="/account" component={Account} />
+        <Route path="/containers" component={ContainersPage} />
+        <Route path="/containers/new" component={NewContainerPage} />
+        <Route path="/services/:host/:id" component={ServicePage} />
         <Route default component={NotFound} />
       </Router>
     </Layout>

@@ -1,0 +1,29 @@
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { type ApiError, asApiError } from "../../api/api-error";
+import { type Fleet, loadFleet } from "./fleet";
+import { usePoll } from "./use-poll";
+
+/** Seconds between refreshes of the table: live CPU and memory without hammering the agents. */
+const REFRESH_MS = 5000;
+
+/** The fleet (all hosts' containers), loaded at once, then refreshed every few seconds and on `reload`. */
+export function useFleet() {
+  const [fleet, setFleet] = useState<Fleet>();
+  const [error, setError] = useState<ApiError>();
+  const previous = useRef<Fleet>();
+  const reload = useCallback(async () => {
+    try {
+      const next = await loadFleet(previous.current);
+      previous.current = next;
+      setFleet(next);
+      setError(undefined);
+    } catch (failure) {
+      setError(asApiError(failure));
+    }
+  }, []);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  usePoll(reload, REFRESH_MS);
+  return { fleet, error, reload };
+}

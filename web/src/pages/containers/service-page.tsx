@@ -1,0 +1,109 @@
+import { useLocation, useRoute } from "preact-iso";
+import { api, call } from "../../api/client";
+import { bytes, duration, percent } from "../../components/containers/format";
+import { ServiceActions } from "../../components/containers/service-actions";
+import { StatsChart } from "../../components/containers/stats-chart";
+import { usePoll } from "../../components/containers/use-poll";
+import { useStatsSeries } from "../../components/containers/use-stats-series";
+import { ErrorView } from "../../components/error-view";
+import { when } from "../../components/when";
+import { useResource } from "../../state/use-resource";
+import "./containers.css";
+
+/** The log viewer's page for one container (another page owns it): `/logs/<hostId>/<serviceId>`. */
+const logsPath = (hostId: string, id: string) => `/logs/${encodeURIComponent(hostId)}/${encodeURIComponent(id)}`;
+
+/** Details are refreshed this often, so a stop made elsewhere shows without a reload. */
+const DETAILS_MS = 5000;
+
+/** One container (service) of one host: details, actions, and CPU and memory over time. */
+export function ServicePage() {
+  const { params } = useRoute();
+  const { route } = useLocation();
+  const hostId = params.host ?? "";
+  const id = params.id ?? "";
+  const host = useResource(
+    async () => (await call(api.GET("/api/hosts/{id}", { params: { path: { id: hostId } } }))).data,
+  );
+  const online = host.data?.online ?? false;
+  const service = useResource(async () => {
+    if (!online && host.data) return undefined;
+    return (await call(api.GET("/api/services/{id}", { params: { path: { id }, query: { host: hostId } } }))).data;
+  });
+  usePoll(async () => {
+    await host.reload();
+    await service.reload();
+  }, DETAILS_MS);
+  const current = service.data;
+  const running = current?.status === "running";
+  const stats = useStatsSeries(hostId, id, online && running);
+  return (
+    <>
+      <p>
+        <a href="/containers">← Containers</a>
+      </p>
+      <h1>{id}</h1>
+      <ErrorView error={host.error} />
+      {host.data && !online && (
+        <p class="offline" data-host-offline>
+          {host.data.name} is offline: this container cannot be shown live or controlled until its kai-agent connects.
+        </p>
+      )}
+      <ErrorView error={service.error} />
+      {!current && !service.error && online && <p class="muted">Loading…</p>}
+      {current && (
+        <>
+          <dl class="facts" data-service={current.name}>
+            <dt>Host</dt>
+            <dd>{host.data?.name}</dd>
+            <dt>Status</dt>
+            <dd>
+              <span class={`status status-${current.status}`} data-state>
+                {current.status}
+              </span>
+            </dd>
+            <dt>Health</dt>
+            <dd>{current.health}</dd>
+            <dt>Image</dt>
+            <dd>{current.details.image}</dd>
+            <dt>Created</dt>
+            <dd>{when(current.details.created)}</dd>
+            <dt>Ports</dt>
+            <dd>
+              {current.details.ports
+                .map((port) => (port.external ? `${port.external} → ${port.internal}` : `${port.internal}`))
+                .join(", ") || "—"}
+            </dd>
+            <dt>Uptime</dt>
+            <dd>{duration(current.stats.uptime)}</dd>
+            <dt>Restarts</dt>
+            <dd>{current.stats.restartCount}</dd>
+          </dl>
+          <p>
+            <a href={logsPath(hostId, current.id)} data-logs-link>
+              Logs
+            </a>
+          </p>
+          <ServiceActions
+            hostId={hostId}
+            id={current.id}
+            running={running}
+            enabled={online}
+            deletable
+            onDone={(action, ok) => (action === "delete" && ok ? route("/containers") : void service.reload())}
+          />
+        </>
+      )}
+      <h2>CPU and memory</h2>
+      {stats.latest && (
+        <p class="muted" data-latest-stats>
+          CPU {percent(stats.latest.cpu)} · memory {percent(stats.latest.memory)} ({bytes(stats.latest.memoryUsage)} of{" "}
+          {bytes(stats.latest.memoryLimit)})
+        </p>
+      )}
+      {!running && current && <p class="muted">Not running: no new samples until it starts.</p>}
+      <ErrorView error={stats.error} />
+      <StatsChart series={stats.series} />
+    </>
+  );
+}
