@@ -56,5 +56,13 @@ export function StatsChart({ series }: { series: StatsSeries }) {
   useEffect(() => {
     chart.current?.setData([series.times, series.cpu, series.memory]);
   }, [series]);
-  return <div class="chart" ref={box} role="img" aria-label="CPU and memory over time" />;
+  return (
+    <div
+      class="chart"
+      ref={box}
+      role="img"
+      aria-label="CPU and memory over time"
+      data-sample-count={series.times.length}
+    />
+  );
 }

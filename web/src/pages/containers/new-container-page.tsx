@@ -119,7 +119,7 @@ export function NewContainerPage() {
                 onChange={(event) => setItemId(event.currentTarget.value)}
               >
                 <option value="" disabled>
-                  {catalog.data?.length ? "Choose a workspace" : "No workspace yet: add a folder below"}
+                  {catalog.data?.length ? "Choose a workspace" : "No workspace yet: add a folder first"}
                 </option>
                 {catalog.data?.map((item) => (
                   <option key={item.id} value={item.id}>
