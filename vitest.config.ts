@@ -60,6 +60,18 @@ export default defineConfig(async () => {
             hookTimeout: 180_000,
           },
         },
+        {
+          test: {
+            name: "browser",
+            environment: "node",
+            include: ["test/browser/**/*.test.ts"],
+            // A real Chromium against a real Worker (and agent): one file at a time.
+            fileParallelism: false,
+            globalSetup: ["test/browser/build-web.ts"],
+            testTimeout: 120_000,
+            hookTimeout: 180_000,
+          },
+        },
       ],
     },
   };

@@ -2,7 +2,9 @@
 import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
 import { ConfigError, parseCommand, USAGE } from "./config";
 import { AGENT_VERSION, AgentConnection } from "./connection";
+import { reportHostStats } from "./connection/stats-reporter";
 import { handlers } from "./handlers/index";
+import { systemStats } from "./handlers/system-stats";
 import { createLogger } from "./log";
 import { login } from "./login";
 import { loadPolicy } from "./policy";
@@ -50,7 +52,7 @@ async function main(): Promise<number> {
   const liveStats = new LiveStats(docker, { log });
   const profiles = policy.agentProfiles ?? [];
   // One for the agent: sessions outlive a connection; the edge re-syncs them after a reconnect.
-  const agentSessions = new AgentSessions({ profiles, policyFile: policy.file });
+  const agentSessions = new AgentSessions({ profiles, policyFile: policy.file, ...policy.agentSessionTimeouts });
   log("info", "starting", {
     version: AGENT_VERSION,
     allowed_roots: policy.allowedRoots.join(","),
@@ -69,6 +71,12 @@ async function main(): Promise<number> {
     whileConnected: (hostId, publish, signal) => {
       agentSessions.attach(publish, signal);
       void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log);
+      if (config.statsIntervalMs > 0) {
+        const context = { hostId, policy, docker, liveStats, agentSessions, emit() {} };
+        const stats = (signal: AbortSignal) => systemStats({}, { ...context, requestId: "host-stats", signal });
+        const canPublish = () => !signal.aborted;
+        reportHostStats({ stats, publish, canPublish, intervalMs: config.statsIntervalMs, log, signal });
+      }
     },
     dockerState: async () => {
       try {

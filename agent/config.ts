@@ -30,6 +30,8 @@ Options:
                        (default: claude-agent-acp, codex-acp, gemini --acp, those on PATH)
   --docker-socket PATH Docker engine socket (env DOCKER_HOST is honoured otherwise)
   --log-level LEVEL    debug, info, warn or error (default info)
+  --stats-interval S   seconds between the host stats snapshots sent to live dashboards
+                       (default 5; 0 sends none)
   -h, --help           show this help
   -v, --version        print the agent's version
 
@@ -53,6 +55,8 @@ interface AgentConfig {
   policyFile?: string;
   dockerSocket?: string;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Between two host stats snapshots for live dashboards; 0: none. */
+  statsIntervalMs: number;
 }
 
 export type ParsedCommand =
@@ -169,6 +173,7 @@ export async function parseCommand(argv: string[], env: NodeJS.ProcessEnv = proc
         policy: { type: "string" },
         "docker-socket": { type: "string" },
         "log-level": { type: "string" },
+        "stats-interval": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -219,6 +224,10 @@ export async function parseCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   if (!["debug", "info", "warn", "error"].includes(logLevel))
     throw new ConfigError(`--log-level must be debug, info, warn or error`);
 
+  const statsSeconds = Number(values["stats-interval"] ?? "5");
+  if (!Number.isInteger(statsSeconds) || statsSeconds < 0 || statsSeconds > 3600)
+    throw new ConfigError("--stats-interval must be a whole number of seconds from 0 to 3600");
+
   const policyFile = values.policy ?? emptyAsUnset(env.KAI_POLICY) ?? file.policy;
   const dockerSocket = values["docker-socket"] ?? file.dockerSocket;
   return {
@@ -227,6 +236,7 @@ export async function parseCommand(argv: string[], env: NodeJS.ProcessEnv = proc
       server,
       token,
       logLevel: logLevel as AgentConfig["logLevel"],
+      statsIntervalMs: statsSeconds * 1000,
       ...(policyFile ? { policyFile } : {}),
       ...(dockerSocket ? { dockerSocket } : {}),
     },

@@ -168,6 +168,19 @@ describe("loadPolicy", () => {
     expect(defaultPolicy().scripts).toBe(true);
   });
 
+  it("reads the agent session timeouts in seconds, each optional", async () => {
+    const both = { agentSessions: { approvalTimeoutSeconds: 30, turnTimeoutSeconds: 600 } };
+    expect((await loadPolicy(await policyFile(JSON.stringify(both)), { path: "" })).agentSessionTimeouts).toEqual({
+      approvalTimeoutMs: 30_000,
+      turnTimeoutMs: 600_000,
+    });
+    const turnOnly = { agentSessions: { turnTimeoutSeconds: 60 } };
+    expect((await loadPolicy(await policyFile(JSON.stringify(turnOnly)), { path: "" })).agentSessionTimeouts).toEqual({
+      turnTimeoutMs: 60_000,
+    });
+    expect((await loadPolicy(await policyFile("{}"), { path: "" })).agentSessionTimeouts).toBeUndefined();
+  });
+
   it("expands ~ to the home directory", async () => {
     const file = await policyFile(JSON.stringify({ allowedRoots: ["~"] }));
     expect((await loadPolicy(file)).allowedRoots).toEqual([await fs.realpath(os.homedir())]);
@@ -181,6 +194,24 @@ describe("loadPolicy", () => {
     [JSON.stringify({ maxDirectoryEntries: 0 }), 'field "maxDirectoryEntries"'],
     [JSON.stringify({ allowedRoot: ["/tmp"] }), 'field "allowedRoot"'],
     [JSON.stringify({ scripts: "no" }), 'field "scripts"'],
+    [
+      JSON.stringify({ agentSessions: { approvalTimeoutSeconds: 0 } }),
+      'field "agentSessions.approvalTimeoutSeconds": must be at least 1 second',
+    ],
+    [
+      JSON.stringify({ agentSessions: { turnTimeoutSeconds: 90_000 } }),
+      'field "agentSessions.turnTimeoutSeconds": must be at most 86400 seconds',
+    ],
+    [
+      JSON.stringify({ agentSessions: { turnTimeoutSeconds: 1.5 } }),
+      'field "agentSessions.turnTimeoutSeconds": must be a whole number of seconds',
+    ],
+    [JSON.stringify({ agentSessions: { turnTimeoutSeconds: "1h" } }), "must be a number of seconds"],
+    [JSON.stringify({ agentSessions: { turnTimeout: 60 } }), 'field "turnTimeout"'],
+    [
+      JSON.stringify({ agentSessions: { approvalTimeoutSeconds: 120, turnTimeoutSeconds: 60 } }),
+      "approvalTimeoutSeconds is longer than turnTimeoutSeconds",
+    ],
     [
       JSON.stringify({ allowedRoots: ["/tmp", "/no/such/kai/dir"] }),
       'field "allowedRoots[1]": /no/such/kai/dir does not exist',

@@ -32,8 +32,20 @@ export interface Policy {
    * the edge can only name one. Absent (a policy built in code): none.
    */
   agentProfiles?: AgentProfile[];
+  /**
+   * The owner's own limits on agent sessions (`"agentSessions"` in the file, in seconds); each
+   * one absent keeps kai-agent's default (approvals 10 minutes, turns 30 minutes).
+   */
+  agentSessionTimeouts?: AgentSessionTimeouts;
   /** The policy file it was read from, named in messages that tell the owner what to change. */
   file?: string;
+}
+
+interface AgentSessionTimeouts {
+  /** How long a permission request waits for an answer before it is rejected. */
+  approvalTimeoutMs?: number;
+  /** The longest a turn may run before it is cancelled. */
+  turnTimeoutMs?: number;
 }
 
 export type ContainerSecurityOptions = z.infer<typeof containerSecurityOptions>;
@@ -73,18 +85,47 @@ const rootEntry = z
     message: "must be an absolute path (or start with ~/)",
   });
 
+/** A day: past that, a limit is no limit; below a second, no agent could answer. */
+const MAX_TIMEOUT_SECONDS = 86_400;
+const timeoutSeconds = (what: string) =>
+  z
+    .number({ message: `must be a number of seconds (how long ${what})` })
+    .int({ message: "must be a whole number of seconds" })
+    .min(1, { message: "must be at least 1 second" })
+    .max(MAX_TIMEOUT_SECONDS, { message: `must be at most ${MAX_TIMEOUT_SECONDS} seconds (24 hours)` });
+
+const agentSessionsEntry = z
+  .object({
+    approvalTimeoutSeconds: timeoutSeconds("a tool call waits for approval before it is rejected").optional(),
+    turnTimeoutSeconds: timeoutSeconds("a turn may run before it is cancelled").optional(),
+  })
+  .strict()
+  .refine(
+    ({ approvalTimeoutSeconds, turnTimeoutSeconds }) =>
+      approvalTimeoutSeconds === undefined ||
+      turnTimeoutSeconds === undefined ||
+      approvalTimeoutSeconds <= turnTimeoutSeconds,
+    {
+      message:
+        "approvalTimeoutSeconds is longer than turnTimeoutSeconds, so no approval could ever expire; " +
+        "make it shorter or the turn timeout longer",
+    },
+  );
+
 const policyFileSchema = z
   .object({
     allowedRoots: z.array(rootEntry).min(1, { message: "must list at least one directory" }).optional(),
     maxDirectoryEntries: z.number().int().min(1).max(100_000).optional(),
     scripts: z.boolean().optional(),
     ...agentProfilesFileSchema,
+    agentSessions: agentSessionsEntry.optional(),
   })
   .strict();
 
 /**
  * Reads the policy file (JSON: `{"allowedRoots": [...], "maxDirectoryEntries": n, "scripts":
- * true|false, "agentProfiles": {...}, "defaultAgentProfile": "name"}`, all optional). A missing
+ * true|false, "agentProfiles": {...}, "defaultAgentProfile": "name", "agentSessions":
+ * {"approvalTimeoutSeconds": n, "turnTimeoutSeconds": n}}`, all optional). A missing
  * file means the defaults; anything invalid throws an Error naming the file and the field, so
  * the agent refuses to start rather than run with a policy nobody wrote.
  */
@@ -130,7 +171,16 @@ export async function loadPolicy(file: string = defaultPolicyFile(), options: Lo
     maxDirectoryEntries: parsed.data.maxDirectoryEntries ?? defaults.maxDirectoryEntries,
     scripts: parsed.data.scripts ?? DEFAULT_SCRIPTS,
     agentProfiles: await resolveAgentProfiles(parsed.data, file, options),
+    ...(parsed.data.agentSessions ? { agentSessionTimeouts: toTimeouts(parsed.data.agentSessions) } : {}),
     file,
+  };
+}
+
+function toTimeouts(entry: z.infer<typeof agentSessionsEntry>): AgentSessionTimeouts {
+  const { approvalTimeoutSeconds: approval, turnTimeoutSeconds: turn } = entry;
+  return {
+    ...(approval === undefined ? {} : { approvalTimeoutMs: approval * 1000 }),
+    ...(turn === undefined ? {} : { turnTimeoutMs: turn * 1000 }),
   };
 }
 

@@ -27,6 +27,7 @@ import { servicesRoutes } from "./routes/services";
 import { systemRoutes } from "./routes/system";
 import { systemStatsRoutes } from "./routes/system-stats";
 import { tokensRoutes } from "./routes/tokens";
+import { userEventRoutes } from "./routes/user-events";
 import { usersRoutes } from "./routes/users";
 import { webhooksRoutes } from "./routes/webhooks";
 import { scopedWorkspaceRoutes, unscopedWorkspaceRoutes } from "./routes/workspaces";
@@ -95,6 +96,7 @@ app.route("/api/v1", unscopedWorkspaceRoutes());
 app.route("/api/v1", agentSessionRoutes);
 app.route("/api/v1", agentChatRoutes);
 app.route("/api/v1/ws", agentSessionSocketRoutes);
+app.route("/api/v1/ws", userEventRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

@@ -30,6 +30,13 @@ const configSchema = z.object({
    * AGENT_TIMEOUT (the session stays usable). Longer work belongs on the session's WebSocket.
    */
   AGENT_CHAT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(120_000),
+  /**
+   * Days an ended or failed agent session's messages stay in its host's object; then they are
+   * deleted and a viewer is told so (its row, with title and usage, stays in D1).
+   */
+  AGENT_SESSION_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Days a settled approval (answered, expired, cancelled, withdrawn) stays in D1 after it ended. */
+  APPROVAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Requests per hour per caller on `/api` (the auth routes have tighter limits of their own). */
   API_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(5000),
   /**

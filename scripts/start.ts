@@ -41,7 +41,7 @@ const DEFAULT_PORT = 8787;
 const HELP = `Usage: npm start [-- --port <n>]
 
 Starts Kai locally (wrangler dev + local D1), creates a dev user and an API token,
-and prints the URL, the login and the token. No Cloudflare account needed.
+and prints the dashboard's URL, the login and the token. No Cloudflare account needed.
 
 Options:
   --port <n>   port to listen on (default: $PORT or ${DEFAULT_PORT}; 0 picks a free one)
@@ -333,7 +333,7 @@ async function main(): Promise<void> {
       [
         "",
         "  Kai is running.",
-        `    URL            ${url}`,
+        `    Dashboard      ${url}  (sign in with the dev login)`,
         `    API reference  ${url}/api/docs`,
         `    Dev login      ${login.email} / ${login.password}`,
         `    API token      ${token}`,

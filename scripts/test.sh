@@ -19,6 +19,9 @@ mkdir -p "$XDG_CONFIG_HOME"
 # the reason, and every other test still runs and is counted.
 bash scripts/ensure-docker.sh || echo "kai: no Docker engine; the Docker tests will fail (see above for what to do)" >&2
 
+# The browser tests drive Debian's Chromium; like Docker, install it when missing (as root).
+bash scripts/ensure-chromium.sh || echo "kai: no Chromium; the browser tests will fail (see above for what to do)" >&2
+
 # The Worker serves the dashboard from web/dist (wrangler.toml [assets]); the Workers pool and
 # every started Worker refuse to run without that folder, and the browser tests drive the build.
 npm run --silent build:web || echo "kai: the dashboard did not build; the browser tests will fail" >&2

@@ -5,6 +5,7 @@ import type { SignedInEnv } from "../env";
 import { findOwnHost } from "../hosts/hosts";
 import { agentOf } from "../middleware/select-host";
 import { relay } from "../relay/relay";
+import { userFeed } from "../user-feed/stub";
 import { emitEvent } from "../webhooks/outbox";
 import { WORKSPACE_HEADER } from "../workspaces/resolve";
 import { findOwnWorkspace } from "../workspaces/workspaces";
@@ -64,6 +65,13 @@ export async function startSession(
       console.error(`agent session ${session.id}: queueing the session.started webhook failed (${messageOf(error)})`);
     });
     c.executionCtx.waitUntil(emitted);
+    const at = new Date().toISOString();
+    const published = userFeed(c.env, userId)
+      .publish({ type: "session", hostId: host.id, at, event: "session.started", sessionId: session.id, detail: event })
+      .catch((error) =>
+        console.error(`agent session ${session.id}: publishing to the feed failed (${messageOf(error)})`),
+      );
+    c.executionCtx.waitUntil(published);
   } catch (error) {
     await markFailed(db, session.id, messageOf(error));
     throw error;

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, notInArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, lt, ne, notInArray, or, type SQL, sql } from "drizzle-orm";
 import { KaiError } from "../../shared/errors";
 import {
   type AgentMessage,
@@ -210,6 +210,61 @@ export async function settleApproval(db: Db, approval: ApprovalInfo, hostId?: st
       resolvedAt: now,
     })
     .where(hostId ? and(which, eq(agentApprovals.hostId, hostId)) : which);
+}
+
+/** Ids per D1 query: D1 binds at most 100 parameters to one statement. */
+const IDS_PER_QUERY = 90;
+
+/** Which of `sessionIds` (sessions of `hostId`) ended or failed before `before`: their messages may go. */
+export async function sessionsEndedBefore(
+  db: Db,
+  hostId: string,
+  sessionIds: string[],
+  before: Date,
+): Promise<string[]> {
+  const ended: string[] = [];
+  for (let from = 0; from < sessionIds.length; from += IDS_PER_QUERY) {
+    const rows = await db
+      .select({ id: agentSessions.id })
+      .from(agentSessions)
+      .where(
+        and(
+          inArray(agentSessions.id, sessionIds.slice(from, from + IDS_PER_QUERY)),
+          eq(agentSessions.hostId, hostId),
+          inArray(agentSessions.status, FINAL),
+          isNotNull(agentSessions.endedAt),
+          lt(agentSessions.endedAt, before),
+        ),
+      );
+    ended.push(...rows.map((row) => row.id));
+  }
+  return ended;
+}
+
+/**
+ * Deletes the host's approvals settled before `before`, and pending ones whose expiry is
+ * older than that (their end was never reported: the agent refused them on its own long ago).
+ * The host's owner narrows the scan to the inbox's index. Returns how many went.
+ */
+export async function deleteSettledApprovals(
+  db: Db,
+  owner: { userId: string; hostId: string },
+  before: Date,
+): Promise<number> {
+  const deleted = await db
+    .delete(agentApprovals)
+    .where(
+      and(
+        eq(agentApprovals.userId, owner.userId),
+        eq(agentApprovals.hostId, owner.hostId),
+        or(
+          and(ne(agentApprovals.state, "pending"), lt(agentApprovals.resolvedAt, before)),
+          and(eq(agentApprovals.state, "pending"), lt(agentApprovals.expiresAt, before)),
+        ),
+      ),
+    )
+    .returning({ id: agentApprovals.id });
+  return deleted.length;
 }
 
 /**

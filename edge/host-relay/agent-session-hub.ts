@@ -1,7 +1,9 @@
 import { KaiError, messageOf } from "../../shared/errors";
 import {
   type AgentMessage,
+  type AgentSessionNotice,
   type AgentSessionState,
+  type ApprovalInfo,
   agentSessionClientFrame,
   agentSessionEvent,
   agentSessionState as stateSchema,
@@ -19,7 +21,9 @@ import { database } from "../db/client";
 import type { Bindings } from "../env";
 import type { Ask } from "../relay/relay";
 import { ApprovalBook, type Decision } from "./approval-book";
+import type { FeedQueue } from "./feed-queue";
 import type { OrderedWork } from "./ordered-work";
+import { type Retention, RetentionSchedule, sweep } from "./retention";
 import { SessionLog } from "./session-log";
 import { SessionViewers } from "./session-viewers";
 import type { WebhookQueue } from "./webhook-queue";
@@ -54,6 +58,7 @@ export class AgentSessionHub {
   readonly #log: SessionLog;
   readonly #approvals: ApprovalBook;
   readonly #viewers: SessionViewers;
+  readonly #retention: RetentionSchedule;
   readonly #waiters = new Map<string, Waiter>();
   /** Sessions with a sync in flight, so a burst of out-of-order messages asks once. */
   readonly #syncing = new Set<string>();
@@ -63,18 +68,24 @@ export class AgentSessionHub {
     private readonly env: Bindings,
     private readonly work: OrderedWork,
     private readonly webhooks: WebhookQueue,
+    /** The owner's live feed: status changes and settled approvals, which are no webhooks. */
+    private readonly feed?: FeedQueue,
   ) {
     this.#log = new SessionLog(ctx.storage.sql);
     this.#approvals = new ApprovalBook(ctx.storage.sql);
     this.#viewers = new SessionViewers(ctx);
+    this.#retention = new RetentionSchedule(ctx.storage);
   }
 
   get viewers(): SessionViewers {
     return this.#viewers;
   }
 
-  get log(): SessionLog {
-    return this.#log;
+  /** A viewer of the session from `since` on: the log's replay, the withdrawn approvals, then live. */
+  acceptViewer(sessionId: string, since: number, credential: string | null): WebSocket {
+    const notices = () =>
+      this.#approvals.withdrawn(sessionId).map(({ toolCallId, approval }) => withdrawal(toolCallId, approval));
+    return this.#viewers.accept(sessionId, since, credential, this.#log, notices);
   }
 
   /** An `agent.session` event from kai-agent. */
@@ -118,6 +129,10 @@ export class AgentSessionHub {
     } else if (approval && db) {
       this.#approvals.settled(sessionId, approval);
       this.work.add("settling an approval", () => settleApproval(db, approval, owner.hostId));
+      this.feed?.session(owner, "session.approval_resolved", sessionId, {
+        approvalId: approval.id,
+        state: approval.state,
+      });
     }
     const waiter = message.run_id ? this.#waiters.get(message.run_id) : undefined;
     if (waiter) {
@@ -138,6 +153,7 @@ export class AgentSessionHub {
     this.work.add("recording an agent session's state", () =>
       applyState(db, sessionId, state, undefined, owner.hostId),
     );
+    this.feed?.session(owner, "session.status", sessionId, { status: state.status });
     if (state.status === "ended") this.webhooks.emit(owner.userId, "session.ended", { sessionId });
     if (state.status === "failed") {
       this.webhooks.emit(owner.userId, "session.failed", { sessionId, error: state.error ?? null });
@@ -145,12 +161,41 @@ export class AgentSessionHub {
     if (state.status === "interrupted" || state.status === "failed" || state.status === "ended") {
       this.#processGone(owner, sessionId);
     }
+    if (state.status === "failed" || state.status === "ended") this.#planSweep(owner);
+  }
+
+  #planSweep(owner: Owner): void {
+    const planned = this.#retention.plan(owner);
+    this.ctx.waitUntil(
+      planned.catch((error) => console.error(`planning a retention sweep failed (${messageOf(error)})`)),
+    );
+  }
+
+  /** Retention, from the object's alarm: sweeps when one is due (retention.ts) and plans the next. */
+  async sweepIfDue(retention: Retention, now = Date.now()): Promise<void> {
+    const owner = await this.#retention.due(now);
+    if (!owner) return;
+    try {
+      const more = await sweep(
+        database(this.env.DB),
+        { log: this.#log, approvals: this.#approvals },
+        owner,
+        retention,
+        now,
+      );
+      await this.#retention.swept(owner, more ? "more" : "done", now);
+    } catch (error) {
+      console.error(`host ${owner.hostId}: the retention sweep failed (${messageOf(error)}); retried in an hour`);
+      await this.#retention.swept(owner, "failed", now);
+    }
   }
 
   /**
    * The session's agent process is gone (it crashed, kai-agent restarted, the session ended):
    * a turn someone waits for ends for them without its done, and the approvals it asked for
    * can never be answered, so they leave the inbox as withdrawn instead of waiting to expire.
+   * Its viewers are told with an unnumbered notice: the seq is the agent's to give, and a
+   * restored process numbers on from the last one it gave.
    */
   #processGone(owner: Owner, sessionId: string): void {
     for (const [runId, waiter] of this.#waiters) {
@@ -168,6 +213,7 @@ export class AgentSessionHub {
         reason: "withdrawn" as const,
       };
       this.#approvals.settled(sessionId, approval);
+      this.#viewers.notify(sessionId, withdrawal(open.toolCallId, approval));
       this.work.add("withdrawing an approval", () => settleApproval(db, approval, owner.hostId));
     }
   }
@@ -230,6 +276,8 @@ export class AgentSessionHub {
    * before its reply), says what it knows, and receives the answers given while it was away.
    */
   async reconnected(owner: Owner, ask: Ask): Promise<void> {
+    // Sessions may have ended meanwhile without their state reaching this object (DELETE of an interrupted one).
+    if (this.#log.held().length > 0) this.#planSweep(owner);
     const known = await liveSessionsOfHost(database(this.env.DB), owner.hostId);
     if (known.length > 0) await this.#sync(owner, known, ask);
     await this.#deliver(ask);
@@ -328,4 +376,9 @@ export class AgentSessionHub {
       this.#waiters.delete(runId);
     }
   }
+}
+
+/** The notice of an approval withdrawn by the edge: its resolution's shape, without a seq. */
+function withdrawal(toolCallId: string | null, approval: ApprovalInfo): AgentSessionNotice {
+  return { type: "tool_use", ...(toolCallId ? { tool_call_id: toolCallId } : {}), approval };
 }

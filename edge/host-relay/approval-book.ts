@@ -176,6 +176,33 @@ export class ApprovalBook {
     }));
   }
 
+  /**
+   * The session's approvals that ended withdrawn, oldest first: what a viewer that comes back
+   * is told besides the log, since the edge withdraws those of a gone agent process without a
+   * numbered message (agent-session-hub.ts, #processGone), and no `since` says whether the
+   * viewer was there to hear it. The agent's own withdrawals come too, a repeat of their
+   * numbered resolution: clients apply resolutions by approval id.
+   */
+  withdrawn(sessionId: string): { toolCallId: string | null; approval: ApprovalInfo }[] {
+    return this.#sql()
+      .exec<Row>(
+        `SELECT * FROM agent_approvals WHERE session_id = ? AND state = 'cancelled' AND reason = 'withdrawn'
+         ORDER BY seq`,
+        sessionId,
+      )
+      .toArray()
+      .map((row) => ({
+        toolCallId: row.tool_call_id,
+        approval: {
+          id: row.id,
+          state: "cancelled",
+          options: optionsOf(row),
+          expires_at: row.expires_at,
+          reason: "withdrawn",
+        },
+      }));
+  }
+
   /** Drops a deleted session's approvals. */
   forget(sessionId: string): void {
     this.#sql().exec("DELETE FROM agent_approvals WHERE session_id = ?", sessionId);

@@ -20,6 +20,7 @@ import type { AgentAttachment } from "./attachment";
 import { readViewer } from "./attachment";
 import { AuditBuffer } from "./audit-buffer";
 import { checkedResult } from "./checked-result";
+import { FeedQueue } from "./feed-queue";
 import {
   AGENT_SESSION_HEADER,
   AGENT_SESSION_SINCE_HEADER,
@@ -62,19 +63,24 @@ export class HostRelay extends DurableObject<Bindings> {
   readonly #events: HostEvents;
   readonly #sessions: AgentSessionHub;
   readonly #audit: AuditBuffer;
+  /** The owner's live event feed (edge/user-feed/). */
+  readonly #feed: FeedQueue;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.#viewers = new Viewers(ctx);
     this.#audit = new AuditBuffer(ctx.storage, env.DB);
     const work = new OrderedWork(ctx);
-    const webhooks = new WebhookQueue(work, env);
-    this.#sessions = new AgentSessionHub(ctx, env, work, webhooks);
+    this.#feed = new FeedQueue(work, env);
+    const webhooks = new WebhookQueue(work, env, (userId, type, data) =>
+      this.#feed.fromWebhook(userId, this.#name(), type, data),
+    );
+    this.#sessions = new AgentSessionHub(ctx, env, work, webhooks, this.#feed);
     this.#agents = new AgentConnections(ctx, env, { pending: this.#pending, viewers: this.#viewers }, webhooks, {
       welcomed: (agent) => this.#welcomed(agent),
       offline: (agent) => this.#sessions.hostOffline(agent),
     });
-    this.#events = new HostEvents(env, webhooks);
+    this.#events = new HostEvents(env, webhooks, this.#feed);
     // Keepalive pings are answered by the runtime without waking this object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
   }
@@ -148,6 +154,12 @@ export class HostRelay extends DurableObject<Bindings> {
 
   /** A welcomed connection: the agent sessions catch up on what they missed while it was away. */
   #welcomed(agent: AgentAttachment): void {
+    const { userId, hostId, hostName, hello } = agent;
+    if (hello) {
+      const { agentVersion, docker } = hello;
+      const at = new Date().toISOString();
+      this.#feed.publish(userId, { type: "host.online", hostId, hostName, at, agentVersion, docker });
+    }
     const ask = this.#asker();
     if (!ask) return;
     const owner = { userId: agent.userId, hostId: agent.hostId };
@@ -193,8 +205,9 @@ export class HostRelay extends DurableObject<Bindings> {
   }
 
   /**
-   * One alarm serves two needs: the audit buffer's flush, and closing agent sockets that
-   * never said hello. Both run on every ring, and each ring re-arms the next hello check.
+   * One alarm serves three needs: the audit buffer's flush, closing agent sockets that
+   * never said hello, and the agent sessions' retention sweep (retention.ts). All run on every
+   * ring, and each ring re-arms the next hello check and the next sweep.
    * wakeBy only brings the alarm forward, so the audit's flush is never postponed; the
    * audit buffer sets its time without looking, so a hello check can ring late by its
    * flush delay (1 s), or a failing flush's retry (up to a minute), but is never lost.
@@ -202,6 +215,12 @@ export class HostRelay extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     await this.#audit.flush();
     await this.#agents.closeSilent();
+    const config = configFrom(this.env);
+    const retention = {
+      sessionDays: config.AGENT_SESSION_RETENTION_DAYS,
+      approvalDays: config.APPROVAL_RETENTION_DAYS,
+    };
+    await this.#sessions.sweepIfDue(retention);
   }
 
   #ask(requestId: string, op: string, params: unknown, timeoutMs: number): Promise<Outcome> {
@@ -254,12 +273,13 @@ export class HostRelay extends DurableObject<Bindings> {
     const sessionId = request.headers.get(AGENT_SESSION_HEADER) ?? "";
     const since = Number(request.headers.get(AGENT_SESSION_SINCE_HEADER) ?? "0");
     const credential = request.headers.get(VIEWER_CREDENTIAL_HEADER);
-    const client = this.#sessions.viewers.accept(sessionId, since, credential, this.#sessions.log);
+    const client = this.#sessions.acceptViewer(sessionId, since, credential);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** A session viewer's own frame: a message, a cancel or an answer; a refusal goes back to that viewer only. */
   async #sessionViewerFrame(socket: WebSocket, sessionId: string, text: string): Promise<void> {
+    if (!this.#sessions.viewers.admit(socket)) return;
     const live = this.#agents.live();
     const agent = live ? this.#agents.attachment(live) : undefined;
     const ask = this.#asker();

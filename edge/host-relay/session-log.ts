@@ -11,10 +11,13 @@ const DEFAULT_LIMITS: SessionLogLimits = { maxMessages: 10_000, maxBytes: 8 * 10
 /** Oldest rows read per round while trimming: one round in the steady state, a few after a big message. */
 const TRIM_BATCH = 64;
 
-/** What a viewer resuming after `since` gets; `expired` when messages it has not seen are gone. */
+/**
+ * What a viewer resuming after `since` gets; `expired` when messages it has not seen are gone:
+ * trimmed by the caps, or `pruned`, all of them, after the session ended (retention).
+ */
 export interface Replay {
   messages: AgentMessage[];
-  expired?: { oldest: number };
+  expired?: { oldest: number; pruned?: true };
 }
 
 const utf8 = new TextEncoder();
@@ -111,7 +114,12 @@ export class SessionLog {
     // Written only by append from a message already parsed at the socket boundary.
     const messages: AgentMessage[] = rows.map((row) => JSON.parse(row.body));
     const oldest = this.#oldest(sessionId);
-    return oldest !== undefined && since < oldest - 1 ? { messages, expired: { oldest } } : { messages };
+    if (oldest === undefined) {
+      // No message kept, yet some were numbered: the session's messages were pruned.
+      const last = this.lastSeq(sessionId);
+      return since < last ? { messages, expired: { oldest: last + 1, pruned: true } } : { messages };
+    }
+    return since < oldest - 1 ? { messages, expired: { oldest } } : { messages };
   }
 
   /** The newest seq stored for the session (0 when none ever was, or after `forget`). */
@@ -130,6 +138,24 @@ export class SessionLog {
       )
       .toArray()
       .map((row) => ({ sessionId: row.session_id, lastSeq: row.last_seq }));
+  }
+
+  /** Sessions that still hold messages here (not pruned), in id order. */
+  held(): string[] {
+    return this.#sql()
+      .exec<{ session_id: string }>("SELECT session_id FROM agent_session_logs WHERE count > 0 ORDER BY session_id")
+      .toArray()
+      .map((row) => row.session_id);
+  }
+
+  /**
+   * Drops the session's messages, keeping its numbering (retention: it ended long ago). A
+   * resend is still refused, and a viewer is told the messages are gone (`replay`).
+   */
+  prune(sessionId: string): void {
+    const sql = this.#sql();
+    sql.exec("DELETE FROM agent_messages WHERE session_id = ?", sessionId);
+    sql.exec("UPDATE agent_session_logs SET count = 0, bytes = 0 WHERE session_id = ?", sessionId);
   }
 
   /** Drops the session's messages and its numbering (the session was deleted). */

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { CLOSE_CODES } from "../../shared/protocol";
-import type { AgentMessage } from "../../shared/schemas/agent-sessions";
+import type { AgentMessage, AgentSessionNotice } from "../../shared/schemas/agent-sessions";
 import { AttachmentCache } from "./attachment";
+import { FrameBudget, VIEWER_FRAME_RATE } from "./frame-budget";
 import type { SessionLog } from "./session-log";
 import { closeQuietly } from "./to-agent";
 
@@ -24,7 +25,8 @@ function readSessionViewer(socket: WebSocket): SessionViewerAttachment | undefin
 /**
  * Clients watching one agent session over their own WebSocket (Hibernation API: tags and an
  * attachment, no memory of its own, so a viewer survives the object sleeping). Every frame a
- * viewer gets is one JSON AgentMessage, numbered by `seq`; viewers only listen.
+ * viewer gets is one JSON AgentMessage, numbered by `seq`, or an unnumbered notice
+ * (`AgentSessionNotice`: a withdrawn approval, a reply to the viewer's own frame).
  *
  * Replay-then-live has no gap: `accept` registers the socket and sends the replay in one
  * synchronous stretch, and `broadcast` runs in the same single-threaded object right after
@@ -33,6 +35,7 @@ function readSessionViewer(socket: WebSocket): SessionViewerAttachment | undefin
  */
 export class SessionViewers {
   readonly #known = new AttachmentCache<SessionViewerAttachment>(readSessionViewer);
+  readonly #budget = new FrameBudget(VIEWER_FRAME_RATE);
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -40,11 +43,19 @@ export class SessionViewers {
    * Opens a viewer of `sessionId` that has seen everything up to `since`, and sends it what
    * the log holds after that. When messages it has not seen are gone, the first frame is an
    * `error` numbered `oldest - 1`: it stands for the messages lost, so a client that resumes
-   * from the last seq it got asks for exactly what is kept. `credential` (`pat:<id>` or
+   * from the last seq it got asks for exactly what is kept; when they were all pruned (the
+   * session ended long ago) it is numbered as the last one and says so. After the replay come the
+   * `notices` (the withdrawn approvals, which the log does not hold). `credential` (`pat:<id>` or
    * `session:<id>`) tags the socket as viewers.ts does. A `since` that is not a whole number
    * of at least 0 (a query parameter that did not parse) counts as 0: everything kept.
    */
-  accept(sessionId: string, since: number, credential: string | null, log: SessionLog): WebSocket {
+  accept(
+    sessionId: string,
+    since: number,
+    credential: string | null,
+    log: SessionLog,
+    notices: () => AgentSessionNotice[] = () => [],
+  ): WebSocket {
     const after = Number.isSafeInteger(since) && since > 0 ? since : 0;
     const { 0: client, 1: server } = new WebSocketPair();
     const tags = [SESSION_VIEWER_TAG, sessionTag(sessionId)];
@@ -54,9 +65,13 @@ export class SessionViewers {
     if (expired) {
       const lost = expired.oldest - 1;
       const error = `messages ${after + 1} to ${lost} of this session are no longer kept`;
-      this.#send(server, { type: "error", seq: lost, error: `${error}; the replay starts at ${expired.oldest}` });
+      const why = expired.pruned
+        ? "; the session ended longer ago than its messages are kept (AGENT_SESSION_RETENTION_DAYS)"
+        : `; the replay starts at ${expired.oldest}`;
+      this.#send(server, { type: "error", seq: lost, error: `${error}${why}` });
     }
     for (const message of messages) this.#send(server, message);
+    for (const notice of notices()) this.#send(server, notice);
     return client;
   }
 
@@ -71,6 +86,27 @@ export class SessionViewers {
       if (this.#send(socket, text)) reached += 1;
     }
     return reached;
+  }
+
+  /** Sends an unnumbered notice (not part of the log) to every viewer of the session. */
+  notify(sessionId: string, notice: AgentSessionNotice): void {
+    const text = JSON.stringify(notice);
+    for (const socket of this.ctx.getWebSockets(sessionTag(sessionId))) this.#send(socket, text);
+  }
+
+  /**
+   * Whether a frame the viewer sent may be handled: each socket has a budget (frame-budget.ts).
+   * Over it, the frame is dropped and the viewer told RATE_LIMITED; a viewer that keeps
+   * sending regardless is closed with 1008 (policy violation).
+   */
+  admit(socket: WebSocket): boolean {
+    const verdict = this.#budget.spend(socket);
+    if (verdict === "accepted") return true;
+    const { burst, perSecond } = VIEWER_FRAME_RATE;
+    const error = `too many frames: ${burst} at once, then ${perSecond} a second; this one was dropped`;
+    this.#send(socket, { type: "error", error, code: "RATE_LIMITED" });
+    if (verdict === "abusive") closeQuietly(socket, 1008, "too many frames");
+    return false;
   }
 
   isSessionViewer(socket: WebSocket): boolean {
@@ -103,7 +139,7 @@ export class SessionViewers {
   }
 
   /** A viewer that is gone must not stop the loop that sends to the others: it is closed instead. */
-  #send(socket: WebSocket, message: AgentMessage | string): boolean {
+  #send(socket: WebSocket, message: AgentMessage | AgentSessionNotice | string): boolean {
     try {
       socket.send(typeof message === "string" ? message : JSON.stringify(message));
       return true;

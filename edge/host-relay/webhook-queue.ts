@@ -3,6 +3,9 @@ import type { Bindings } from "../env";
 import { emitEvent } from "../webhooks/outbox";
 import type { OrderedWork } from "./ordered-work";
 
+/** Told of every webhook event the host emits (its owner's live feed takes some of them). */
+export type WebhookTap = (userId: string, type: WebhookEvent, data: Record<string, unknown>) => void;
+
 /**
  * The host's webhook events, emitted off the socket path: a socket hook hands an event over
  * and returns, so a burst of container events never holds up the relay behind D1 writes.
@@ -13,9 +16,11 @@ export class WebhookQueue {
   constructor(
     private readonly work: OrderedWork,
     private readonly env: Bindings,
+    private readonly tap?: WebhookTap,
   ) {}
 
   emit(userId: string, type: WebhookEvent, data: Record<string, unknown>): void {
     this.work.add(`queueing the ${type} webhook`, () => emitEvent(this.env, userId, type, data));
+    this.tap?.(userId, type, data);
   }
 }

@@ -1,7 +1,9 @@
+import { messageOf } from "../../shared/errors";
 import type { Db } from "../db/client";
 import type { Bindings, Principal } from "../env";
 import { hostRelay } from "../host-relay/stub";
 import { listHosts } from "../hosts/hosts";
+import { userFeed } from "../user-feed/stub";
 
 /**
  * The credential a caller proved itself with, as a streamed command's viewer socket is
@@ -24,11 +26,14 @@ export const sessionCredential = (sessionId: string) => `session:${sessionId}`;
  * skipped rather than failing the revocation, which did happen.
  */
 export async function closeViewersOf(
-  env: Pick<Bindings, "HOST_RELAY">,
+  env: Pick<Bindings, "HOST_RELAY" | "USER_FEED">,
   db: Db,
   userId: string,
   credential: string,
 ): Promise<void> {
+  const feed = userFeed(env, userId)
+    .closeViewers(credential)
+    .catch((error) => console.error(`revocation: could not close the event feeds (${messageOf(error)})`));
   const owned = await listHosts(db, userId);
   const closed = await Promise.allSettled(owned.map((host) => hostRelay(env, host.id).closeViewers(credential)));
   for (const [index, result] of closed.entries()) {
@@ -38,4 +43,5 @@ export async function closeViewersOf(
       );
     }
   }
+  await feed;
 }

@@ -107,9 +107,12 @@ export const agentSessionState = z.object({
   usage: agentUsage.optional(),
   /** The agent's current mode as it last reported it (ACP `current_mode_update`), e.g. `plan`. */
   mode: z.string().max(128).optional(),
-  /** ACP's stop reason of the last turn (`end_turn`, `cancelled`, `refusal`, ...). */
+  /** ACP's stop reason of the last turn (`end_turn`, `cancelled`, `refusal`, ...), or `error` when it failed. */
   stopReason: z.string().max(64).optional(),
-  /** Why the session is `failed` or `interrupted`: the exit code and the tail of stderr. */
+  /**
+   * Why the session is `failed` or `interrupted` (the exit code and the tail of stderr), or, on an
+   * `idle` session, why its last turn failed (the agent's JSON-RPC error); cleared by the next turn.
+   */
   error: z.string().max(4096).optional(),
   /** The agent's own session id, which `session/load` or `session/resume` takes to restore it. */
   acpSessionId: z.string().max(256).optional(),
@@ -189,3 +192,14 @@ export const agentSessionClientFrame = z.discriminatedUnion("type", [
     decision: z.enum(["allow", "reject"]),
   }),
 ]);
+
+/**
+ * A frame a session viewer gets without a `seq`: it is not one of the session's messages, so
+ * it is not replayed from the log and does not move a client's `since`. Either an `error`
+ * answering that viewer's own frame (with `code`), or the edge's news about an approval the
+ * agent can no longer report itself: a `tool_use` whose `approval` ended `cancelled`, reason
+ * `withdrawn`, because the agent process that asked is gone. Clients apply it by approval id,
+ * as they do a numbered resolution.
+ */
+export const agentSessionNotice = agentMessage.omit({ seq: true }).extend({ code: z.string().optional() });
+export type AgentSessionNotice = z.infer<typeof agentSessionNotice>;

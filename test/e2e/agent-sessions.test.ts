@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { AgentSessionNotice } from "../../shared/schemas/agent-sessions";
 import { fixturePolicy } from "../support/acp-fixture-profile";
 import { startEdge } from "../support/edge-server";
 import { request, signUp } from "../support/kai-client";
@@ -244,6 +245,19 @@ describe("agent sessions", () => {
     );
     // Nobody can answer what the gone process asked: it leaves the inbox rather than wait to expire.
     await until(async () => !(await inbox()).includes(asked.approval?.id ?? ""), 10_000, "the approval withdrawn");
+    // Its viewers are told, by a notice without a seq (the agent numbers messages, and it is gone);
+    // a viewer that comes back later gets it after the replay, even resuming after the message that asked.
+    const withdrawn = (notice: AgentSessionNotice) =>
+      notice.approval?.id === asked.approval?.id && notice.approval?.reason === "withdrawn";
+    await until(() => watching.notices.some(withdrawn), 10_000, "the withdrawal told to the viewer");
+    expect(watching.notices.find(withdrawn)).toMatchObject({
+      type: "tool_use",
+      tool_call_id: asked.tool_call_id,
+      approval: { state: "cancelled", reason: "withdrawn", options: asked.approval?.options },
+    });
+    const late = await viewer(session.id, asked.seq);
+    await until(() => late.notices.some(withdrawn), 10_000, "the withdrawal told to a viewer that comes back");
+    late.close();
     const resumed = await send(session.id, "scenario:history");
     await watching.turnEnd(resumed);
     const reply = watching.messages.filter((message) => message.run_id === resumed && message.type === "text");

@@ -111,9 +111,12 @@ describe("a turn", () => {
       mode: "plan",
       usage: { used: 1200, size: 200000, cost: { amount: 0.01, currency: "USD" } },
     });
+    // A state event only when something besides lastSeq changed: never two alike in a row.
+    const states = world.states(sessionId).map(({ lastSeq: _, ...rest }) => JSON.stringify(rest));
+    expect(states.every((state, index) => index === 0 || state !== states[index - 1])).toBe(true);
   });
 
-  it("ends refusal and max_tokens with done, a thrown error with error (failed), then goes on", async () => {
+  it("ends refusal and max_tokens with done, a thrown error with error (idle, the error kept), then goes on", async () => {
     const sessionId = await world.start();
     for (const reason of ["refusal", "max_tokens"]) {
       const runId = await world.prompt(sessionId, `scenario:${reason}`);
@@ -123,7 +126,11 @@ describe("a turn", () => {
     const error = await world.turnEnd(sessionId, failing);
     expect(error.type).toBe("error");
     expect(error.error).toContain("scripted failure");
-    await until(() => world.states(sessionId).at(-1)?.status === "failed", 5000, "failed");
+    await until(() => world.states(sessionId).at(-1)?.status === "idle", 5000, "idle");
+    expect(world.states(sessionId).at(-1)).toMatchObject({
+      stopReason: "error",
+      error: expect.stringContaining("scripted"),
+    });
     const next = await world.prompt(sessionId, "hi");
     expect(await world.turnEnd(sessionId, next)).toMatchObject({ type: "done", content: "end_turn" });
     expectGapFree(world.messages(sessionId));
@@ -216,6 +223,26 @@ describe("the process", () => {
       expect(error.error).toContain("timed out");
       await until(() => quick.states(sessionId).at(-1)?.status === "interrupted", 5000, "interrupted");
       await until(() => pidGone(pid), 5000, "the hung agent gone");
+    } finally {
+      await quick.cleanup();
+    }
+  });
+
+  it("a turn that times out and stops on cancel is an error, and the session is idle for the next turn", async () => {
+    const quick = await agentSessionWorld("acp-timeout", { turnTimeoutMs: 300, cancelGraceMs: 10_000 });
+    try {
+      const sessionId = await quick.start();
+      const pid = quick.sessions.pidOf(sessionId);
+      const runId = await quick.prompt(sessionId, "scenario:slow");
+      const error = await quick.turnEnd(sessionId, runId);
+      expect(error.type).toBe("error");
+      expect(error.error).toMatch(/timed out after 300 ms \(agentSessions.turnTimeoutSeconds .*\) and was cancelled/);
+      await until(() => quick.states(sessionId).at(-1)?.status === "idle", 5000, "idle");
+      expect(quick.states(sessionId).at(-1)).toMatchObject({ stopReason: "cancelled" });
+      expect(quick.sessions.pidOf(sessionId)).toBe(pid);
+      const next = await quick.prompt(sessionId, "hi");
+      expect(await quick.turnEnd(sessionId, next)).toMatchObject({ type: "done", content: "end_turn" });
+      expectGapFree(quick.messages(sessionId));
     } finally {
       await quick.cleanup();
     }

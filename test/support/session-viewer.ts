@@ -1,16 +1,21 @@
 import WebSocket from "ws";
-import { type AgentMessage, agentMessage } from "../../shared/schemas/agent-sessions";
+import {
+  type AgentMessage,
+  type AgentSessionNotice,
+  agentMessage,
+  agentSessionNotice,
+} from "../../shared/schemas/agent-sessions";
 import { until } from "./until";
 
 /**
  * A client of `WS /api/v1/ws/agent-sessions/{id}`, as a dashboard or a phone would be: every
- * frame is checked against the AgentMessage schema; replies to its own frames (not numbered)
- * are kept apart.
+ * frame is checked against the AgentMessage schema; notices (not numbered: replies to its own
+ * frames, withdrawn approvals) are checked against theirs and kept apart.
  */
 export class SessionViewer {
   readonly messages: AgentMessage[] = [];
-  /** Unnumbered `error` replies to frames this viewer sent. */
-  readonly replies: { type: string; error?: string; code?: string }[] = [];
+  /** Unnumbered frames: `error` replies to frames this viewer sent, approvals withdrawn by the edge. */
+  readonly notices: AgentSessionNotice[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly #socket: WebSocket;
 
@@ -18,7 +23,7 @@ export class SessionViewer {
     this.#socket = socket;
     socket.on("message", (data) => {
       const value = JSON.parse(data.toString());
-      if (value.seq === undefined) this.replies.push(value);
+      if (value.seq === undefined) this.notices.push(agentSessionNotice.parse(value));
       else this.messages.push(agentMessage.parse(value));
     });
     this.closed = new Promise((resolve) =>

@@ -4,6 +4,7 @@ import {
   applyState,
   countLiveSessions,
   createSession,
+  deleteSettledApprovals,
   findOwnSession,
   listApprovals,
   listSessions,
@@ -13,6 +14,7 @@ import {
   markFailed,
   markHostSessionsDisconnected,
   recordApproval,
+  sessionsEndedBefore,
   settleApproval,
   toApprovalResource,
   toSessionResource,
@@ -263,5 +265,55 @@ describe("agent approvals in D1: the inbox", () => {
     const rest = await listApprovals(db(), alice.userId, { limit: 500, offset: MAX_PAGE_SIZE });
     expect(rest).toHaveLength(1);
     expect(page.map((row) => row.id)).not.toContain(rest[0]?.id);
+  });
+});
+
+describe("retention in D1", () => {
+  const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
+
+  it("names the sessions of a host that ended before a time, among the ones asked about", async () => {
+    const alice = await owner();
+    const [long, recent, failed, live] = [await newSession(alice), await newSession(alice), await newSession(alice)]
+      .concat(await newSession(alice))
+      .map((row) => row.id);
+    await markEnded(db(), long as string, undefined, daysAgo(40));
+    await markEnded(db(), recent as string, undefined, daysAgo(2));
+    await markFailed(db(), failed as string, "it crashed", daysAgo(31));
+    const asked = [long, recent, failed, live] as string[];
+    expect((await sessionsEndedBefore(db(), alice.hostId, asked, daysAgo(30))).sort()).toEqual([long, failed].sort());
+    // Another host's object cannot name them, and an empty question costs no query.
+    const bob = await owner();
+    expect(await sessionsEndedBefore(db(), bob.hostId, asked, daysAgo(30))).toEqual([]);
+    expect(await sessionsEndedBefore(db(), alice.hostId, [], daysAgo(30))).toEqual([]);
+    // More ids than one D1 statement binds.
+    const many = [...Array.from({ length: 150 }, () => crypto.randomUUID()), long as string];
+    expect(await sessionsEndedBefore(db(), alice.hostId, many, daysAgo(30))).toEqual([long]);
+  });
+
+  it("deletes the host's approvals settled before a time, and pending ones long expired, nothing else", async () => {
+    const alice = await owner();
+    const session = await newSession(alice);
+    const record = async (expiresAt: Date) => {
+      const asked = asking(expiresAt);
+      await recordApproval(db(), { ...alice, sessionId: session.id, ...asked });
+      return asked.approval;
+    };
+    const oldSettled = await record(daysAgo(40));
+    await settleApproval(db(), { ...oldSettled, state: "allowed", reason: "answered" }, alice.hostId, daysAgo(40));
+    const recentSettled = await record(daysAgo(3));
+    await settleApproval(db(), { ...recentSettled, state: "cancelled", reason: "withdrawn" }, alice.hostId, daysAgo(3));
+    const longExpired = await record(daysAgo(35));
+    const open = await record(inAnHour());
+    const bob = await owner();
+    const bobs = asking(daysAgo(40));
+    const bobSession = await newSession(bob);
+    await recordApproval(db(), { ...bob, sessionId: bobSession.id, ...bobs });
+    await settleApproval(db(), { ...bobs.approval, state: "rejected", reason: "expired" }, bob.hostId, daysAgo(40));
+
+    expect(await deleteSettledApprovals(db(), alice, daysAgo(30))).toBe(2);
+    const left = await env.DB.prepare("SELECT id FROM agent_approvals WHERE id IN (?, ?, ?, ?, ?)")
+      .bind(oldSettled.id, recentSettled.id, longExpired.id, open.id, bobs.approval.id)
+      .all<{ id: string }>();
+    expect(left.results.map((row) => row.id).sort()).toEqual([recentSettled.id, open.id, bobs.approval.id].sort());
   });
 });

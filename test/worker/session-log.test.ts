@@ -113,6 +113,27 @@ describe("SessionLog: an agent session's messages in the host object's SQLite", 
     });
   });
 
+  it("prunes an ended session's messages but keeps its numbering, and says so to a viewer from before", async () => {
+    await runInDurableObject(hostRelay(), (_instance, state) => {
+      const log = new SessionLog(state.storage.sql);
+      const [ended, live] = [crypto.randomUUID(), crypto.randomUUID()].sort();
+      for (const seq of range(1, 4)) log.append(ended as string, text(seq));
+      log.append(live as string, text(1));
+      expect(log.held()).toEqual([ended, live]);
+
+      log.prune(ended as string);
+      expect(log.held()).toEqual([live]);
+      expect(log.lastSeq(ended as string)).toBe(4);
+      // A resend is still refused: the numbering survives the pruning.
+      expect(log.append(ended as string, text(4, "again"))).toBe("duplicate");
+      expect(log.replay(ended as string, 0)).toEqual({ messages: [], expired: { oldest: 5, pruned: true } });
+      expect(log.replay(ended as string, 2)).toEqual({ messages: [], expired: { oldest: 5, pruned: true } });
+      // A viewer that saw everything misses nothing.
+      expect(log.replay(ended as string, 4)).toEqual({ messages: [] });
+      expect(log.replay(live as string, 0)).toEqual({ messages: [text(1)] });
+    });
+  });
+
   it("is read back by a new SessionLog over the same storage, as after an eviction or a deploy", async () => {
     const stub = hostRelay();
     const session = crypto.randomUUID();

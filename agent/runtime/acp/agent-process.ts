@@ -25,6 +25,8 @@ export class AgentProcess {
   readonly #profile: string;
   #stderr = "";
   #exit: ProcessExit | undefined;
+  /** The one SIGKILL timer of the group's stop, whichever started it first (stop() or the exit). */
+  #killTimer: NodeJS.Timeout | undefined;
   readonly exited: Promise<ProcessExit>;
 
   private constructor(child: ChildProcess, profile: string) {
@@ -39,8 +41,8 @@ export class AgentProcess {
     this.exited = new Promise((resolve) => {
       child.once("close", (code, signal) => {
         this.#exit = { code, signal };
-        // Whatever the agent left running in its group has nobody to stop it now.
-        stopProcessGroup(child.pid, AGENT_STOP_GRACE_MS);
+        // Whatever the agent left running in its group has nobody to stop it now (stop() may be at it already).
+        this.#stopGroup(AGENT_STOP_GRACE_MS);
         resolve(this.#exit);
       });
     });
@@ -107,10 +109,17 @@ export class AgentProcess {
   /** SIGTERM to the group, SIGKILL after `graceMs`; resolves once the agent has exited. */
   async stop(graceMs = AGENT_STOP_GRACE_MS): Promise<ProcessExit> {
     if (this.#exit) return this.#exit;
-    const timer = stopProcessGroup(this.#child.pid, graceMs);
+    this.#stopGroup(graceMs);
     const exit = await this.exited;
-    if (timer && !signalProcessGroup(this.#child.pid, 0)) clearTimeout(timer);
+    // The group is gone with its leader: no SIGKILL later (its id could be someone else's by then).
+    if (!signalProcessGroup(this.#child.pid, 0)) clearTimeout(this.#killTimer);
     return exit;
+  }
+
+  /** SIGTERM to the group and one SIGKILL timer for what is left; a second stop adds neither. */
+  #stopGroup(graceMs: number): void {
+    if (this.#killTimer) return;
+    this.#killTimer = stopProcessGroup(this.#child.pid, graceMs);
   }
 }
 

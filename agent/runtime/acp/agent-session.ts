@@ -19,6 +19,9 @@ export interface SessionLimits {
   stopGraceMs: number;
 }
 
+/** Where a session's events go; a message event comes with the length of its message's JSON. */
+export type Publish = (event: AgentSessionEvent, chars?: number) => void;
+
 /** JSON-RPC's "request cancelled" (`$/cancel_request`), which some agents answer a cancelled prompt with. */
 const REQUEST_CANCELLED = -32800;
 
@@ -40,7 +43,7 @@ export class AgentSession {
   readonly id: string;
   readonly profile: AgentProfile;
   readonly #limits: SessionLimits;
-  readonly #publish: (event: AgentSessionEvent) => void;
+  readonly #publish: Publish;
   readonly #ring = new MessageRing();
   readonly #mapper = new MessageMapper();
   readonly #approvals: Approvals;
@@ -52,13 +55,7 @@ export class AgentSession {
   #replaying = false;
   #closing = false;
 
-  constructor(
-    id: string,
-    profile: AgentProfile,
-    lastSeq: number,
-    limits: SessionLimits,
-    publish: (event: AgentSessionEvent) => void,
-  ) {
+  constructor(id: string, profile: AgentProfile, lastSeq: number, limits: SessionLimits, publish: Publish) {
     this.id = id;
     this.profile = profile;
     this.#limits = limits;
@@ -182,11 +179,12 @@ export class AgentSession {
     clearTimeout(turn.timer);
     clearTimeout(turn.graceTimer);
     this.#approvals.cancelAll();
+    this.#mapper.endTurn();
     if (failure !== undefined && !(failure instanceof RequestError)) {
       // Not an answer from the agent: the connection ended, so the process is gone (or going).
       await this.#process?.stop(this.#limits.stopGraceMs);
       const why = turn.timedOut
-        ? `the turn timed out after ${this.#limits.turnTimeoutMs} ms and the agent did not stop; it was killed`
+        ? `${this.#timedOut()} and the agent did not stop on cancel; it was killed`
         : "the agent process exited during the turn";
       const message = this.#process?.describe(why) ?? why;
       this.#endTurn(turn, this.#closing ? { type: "done", content: "cancelled" } : { type: "error", error: message });
@@ -199,9 +197,10 @@ export class AgentSession {
       stopReason = "cancelled";
     }
     if (turn.timedOut) {
-      const message = `the turn timed out after ${this.#limits.turnTimeoutMs} ms and was cancelled`;
-      this.#endTurn(turn, { type: "error", error: message });
-      this.#updateState({ status: "failed", error: message, stopReason });
+      // The agent stopped on cancel and its process still serves: the session takes the next
+      // message (`failed` would be final at the edge, and leave a live process nobody can use).
+      this.#endTurn(turn, { type: "error", error: `${this.#timedOut()} and was cancelled` });
+      this.#updateState({ status: "idle", stopReason: stopReason ?? "cancelled" });
       return;
     }
     if (failure instanceof RequestError) {
@@ -210,8 +209,10 @@ export class AgentSession {
           ? ""
           : `: ${typeof failure.data === "string" ? failure.data : JSON.stringify(failure.data)}`;
       const message = `${this.profile.name}: ${failure.message}${data} (JSON-RPC ${failure.code})`;
+      // The turn failed, not the session: its process still serves and takes the next message
+      // (`failed` is final at the edge and would strand a live process in one of the host's slots).
       this.#endTurn(turn, { type: "error", error: message });
-      this.#updateState({ status: "failed", error: cutState(message) });
+      this.#updateState({ status: "idle", stopReason: "error", error: cutState(message) });
       return;
     }
     this.#endTurn(turn, { type: "done", content: stopReason });
@@ -252,8 +253,14 @@ export class AgentSession {
   /** The messages after `lastSeq` still held, re-sent as events, and what is gone. */
   resend(lastSeq: number): { from: number; to: number } | undefined {
     const { messages, lost } = this.#ring.since(lastSeq, this.#state.lastSeq);
-    for (const message of messages) this.#publish({ kind: "message", sessionId: this.id, message });
+    for (const { message, chars } of messages) this.#publish({ kind: "message", sessionId: this.id, message }, chars);
     return lost;
+  }
+
+  #timedOut(): string {
+    const ms = this.#limits.turnTimeoutMs;
+    const after = ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+    return `the turn timed out after ${after} (agentSessions.turnTimeoutSeconds in kai-agent's policy file)`;
   }
 
   #timeOut(): void {
@@ -287,8 +294,10 @@ export class AgentSession {
     const seq = this.#state.lastSeq + 1;
     this.#state.lastSeq = seq;
     const numbered: AgentMessage = { ...message, seq, ...(this.#turn ? { run_id: this.#turn.runId } : {}) };
-    this.#ring.push(numbered);
-    this.#publish({ kind: "message", sessionId: this.id, message: numbered });
+    // Serialised once: its length bounds both the ring and the batch it leaves in.
+    const chars = JSON.stringify(numbered).length;
+    this.#ring.push({ message: numbered, chars });
+    this.#publish({ kind: "message", sessionId: this.id, message: numbered }, chars);
   }
 
   #busyStatus(): AgentSessionState["status"] {
@@ -302,13 +311,42 @@ export class AgentSession {
     for (const key of Object.keys(next) as (keyof AgentSessionState)[]) {
       if (next[key] === undefined) delete next[key];
     }
-    const { lastSeq: _before, ...before } = this.#state;
-    const { lastSeq: _after, ...after } = next;
+    const changed = STATE_FIELDS.some((field) => !sameField(field, this.#state, next));
     this.#state = next;
-    if (JSON.stringify(before) !== JSON.stringify(after)) {
-      this.#publish({ kind: "state", sessionId: this.id, state: this.state });
-    }
+    if (changed) this.#publish({ kind: "state", sessionId: this.id, state: this.state });
   }
+}
+
+type StateField = Exclude<keyof AgentSessionState, "lastSeq">;
+
+/**
+ * What a state event reports; lastSeq is left out (it changes with every message, which goes
+ * out itself). A record, so a field added to the schema but not here is a compile error.
+ */
+const STATE_FIELD_SET: Record<StateField, true> = {
+  status: true,
+  title: true,
+  usage: true,
+  mode: true,
+  stopReason: true,
+  error: true,
+  acpSessionId: true,
+};
+const STATE_FIELDS = Object.keys(STATE_FIELD_SET) as StateField[];
+
+/** Field by field: only `usage` is an object (a new one per usage_update), compared by its parts. */
+function sameField(field: StateField, a: AgentSessionState, b: AgentSessionState): boolean {
+  if (field !== "usage") return a[field] === b[field];
+  const [x, y] = [a.usage, b.usage];
+  if (x === y) return true;
+  return (
+    x?.used === y?.used &&
+    x?.size === y?.size &&
+    x?.cost?.amount === y?.cost?.amount &&
+    x?.cost?.currency === y?.cost?.currency &&
+    (x === undefined) === (y === undefined) &&
+    (x?.cost === undefined) === (y?.cost === undefined)
+  );
 }
 
 function cutState(text: string): string {

@@ -7,6 +7,7 @@ import {
   type AgentSessionEvent,
   MAX_MESSAGES_PER_EVENT,
 } from "../../../shared/schemas/agent-sessions";
+import { TurnBatcher } from "../../turn-batcher";
 import { type AgentProfile, findAgentProfile } from "./agent-profiles";
 import { AgentSession, type SessionLimits } from "./agent-session";
 import { APPROVAL_TIMEOUT_MS } from "./approvals";
@@ -45,8 +46,12 @@ export class AgentSessions {
   readonly #maxLive: number;
   #publish: Publish | undefined;
   /** Messages of one session gathered within this turn of the event loop (see `#send`). */
-  #batch: { sessionId: string; messages: AgentMessage[]; chars: number } | undefined;
-  #flushing: ReturnType<typeof setImmediate> | undefined;
+  readonly #batch = new TurnBatcher<AgentMessage>((messages) => this.#publishBatch(messages), {
+    maxItems: MAX_MESSAGES_PER_EVENT,
+    maxChars: MAX_BATCH_CHARS,
+  });
+  /** The session whose messages `#batch` holds: one event carries one session's messages. */
+  #batchSession = "";
 
   constructor(options: AgentSessionsOptions) {
     this.#profiles = options.profiles;
@@ -88,8 +93,12 @@ export class AgentSessions {
         `this host already runs ${live} agent sessions, its most; close one before starting another`,
       );
     }
-    const session = new AgentSession(params.sessionId, profile, params.restore?.lastSeq ?? 0, this.#limits, (event) =>
-      this.#send(event),
+    const session = new AgentSession(
+      params.sessionId,
+      profile,
+      params.restore?.lastSeq ?? 0,
+      this.#limits,
+      (event, chars) => this.#send(event, chars),
     );
     this.#sessions.delete(params.sessionId);
     this.#sessions.set(params.sessionId, session);
@@ -130,7 +139,7 @@ export class AgentSessions {
         if (!session) return { sessionId, state: { status: "interrupted" as const, lastSeq } };
         const lost = session.resend(lastSeq);
         // The re-sent messages leave before this reply, as the command promises.
-        this.#flush();
+        this.#batch.flush();
         return lost ? { sessionId, state: session.state, lost } : { sessionId, state: session.state };
       }),
     };
@@ -157,41 +166,29 @@ export class AgentSessions {
 
   /**
    * Messages of one session made within one turn of the event loop leave as one `messages`
-   * event: the host's object commits its storage once per event, so a burst of tool output
-   * sent one message per frame spent most of the edge's CPU there. Nothing waits for a timer;
-   * a state change goes out after the messages before it, never ahead of them.
+   * event (a TurnBatcher): the host's object commits its storage once per event, so a burst of
+   * tool output sent one message per frame spent most of the edge's CPU there. A state change
+   * goes out after the messages before it, never ahead of them. `chars` is the message's JSON
+   * length, measured once by the session.
    */
-  #send(event: AgentSessionEvent): void {
+  #send(event: AgentSessionEvent, chars?: number): void {
     if (event.kind !== "message") {
-      this.#flush();
+      this.#batch.flush();
       this.#publishNow(event);
       return;
     }
-    const chars = JSON.stringify(event.message).length;
-    const batch = this.#batch;
-    const full =
-      batch &&
-      (batch.sessionId !== event.sessionId ||
-        batch.messages.length >= MAX_MESSAGES_PER_EVENT ||
-        batch.chars + chars > MAX_BATCH_CHARS);
-    if (full) this.#flush();
-    this.#batch ??= { sessionId: event.sessionId, messages: [], chars: 0 };
-    this.#batch.messages.push(event.message);
-    this.#batch.chars += chars;
-    this.#flushing ??= setImmediate(() => this.#flush());
+    if (this.#batchSession !== event.sessionId) this.#batch.flush();
+    this.#batchSession = event.sessionId;
+    this.#batch.push(event.message, chars ?? JSON.stringify(event.message).length);
   }
 
-  #flush(): void {
-    clearImmediate(this.#flushing);
-    this.#flushing = undefined;
-    const batch = this.#batch;
-    this.#batch = undefined;
-    if (!batch) return;
-    const [only] = batch.messages;
+  #publishBatch(messages: AgentMessage[]): void {
+    const sessionId = this.#batchSession;
+    const [only] = messages;
     this.#publishNow(
-      batch.messages.length === 1 && only
-        ? { kind: "message", sessionId: batch.sessionId, message: only }
-        : { kind: "messages", sessionId: batch.sessionId, messages: batch.messages },
+      messages.length === 1 && only
+        ? { kind: "message", sessionId, message: only }
+        : { kind: "messages", sessionId, messages },
     );
   }
 

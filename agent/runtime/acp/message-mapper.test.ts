@@ -64,6 +64,41 @@ describe("MessageMapper", () => {
     expect(use?.input).toEqual({ truncated_json: JSON.stringify(input).slice(0, MAX_MESSAGE_FIELD_CHARS) });
   });
 
+  it("keeps only as much tool input as is ever sent, and forgets unfinished calls at the end of the turn", () => {
+    const mapper = new MessageMapper();
+    const huge = { content: "z".repeat(4 * MAX_MESSAGE_FIELD_CHARS) };
+    mapper.map({ sessionUpdate: "tool_call", toolCallId: "big", title: "Write", kind: "edit", rawInput: {} });
+    expect(mapper.permissionToolUse({ toolCallId: "big", rawInput: huge })).toMatchObject({
+      input: { truncated_json: JSON.stringify(huge).slice(0, MAX_MESSAGE_FIELD_CHARS) },
+      truncated: true,
+    });
+    // A later, smaller input replaces the cut one, and is not flagged.
+    mapper.map({ sessionUpdate: "tool_call", toolCallId: "small", title: "Read", kind: "read", rawInput: {} });
+    const [use] = mapper.map({
+      sessionUpdate: "tool_call_update",
+      toolCallId: "small",
+      rawInput: { path: "a" },
+    }).messages;
+    expect(use).toEqual({
+      type: "tool_use",
+      tool: "read",
+      input: { path: "a" },
+      content: "Read",
+      tool_call_id: "small",
+    });
+    expect(mapper.toolCalls).toBe(2);
+    mapper.endTurn();
+    expect(mapper.toolCalls).toBe(0);
+    // A call the agent finishes after the turn ended is still reported, as an unknown tool.
+    const late = mapper.map({
+      sessionUpdate: "tool_call_update",
+      toolCallId: "big",
+      status: "completed",
+      rawOutput: "ok",
+    });
+    expect(late.messages.at(-1)).toMatchObject({ type: "tool_result", output: "ok", tool_call_id: "big" });
+  });
+
   it("keeps usage, title and mode as state, and ignores kinds and shapes it does not know", () => {
     const mapper = new MessageMapper();
     expect(mapper.map({ sessionUpdate: "usage_update", used: 5, size: 10 }).state).toEqual({

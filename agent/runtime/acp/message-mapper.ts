@@ -15,14 +15,21 @@ export interface MappedUpdate {
 
 interface ToolCallSeen {
   tool: string;
+  /** Cut to MAX_MESSAGE_FIELD_CHARS when it is kept; `titleCut` says so. */
   title: string;
+  /** Already bounded as the tool_use sends it (see boundInput): no tool call keeps more. */
   input: Record<string, unknown>;
+  titleCut: boolean;
+  inputCut: boolean;
   /** The tool_use went out (from an update with input, or from a permission request). */
   announced: boolean;
   finished: boolean;
 }
 
-/** Tool calls remembered per session; an agent that never finishes its calls cannot grow this. */
+/**
+ * Tool calls remembered per turn (each holds at most ~2 × MAX_MESSAGE_FIELD_CHARS of title and
+ * input); an agent that never finishes its calls cannot grow this, and a turn's end clears it.
+ */
 const MAX_TOOL_CALLS = 1000;
 
 /**
@@ -73,6 +80,16 @@ export class MessageMapper {
     return toolUse(id, seen);
   }
 
+  /** The turn ended: its tool calls that never finished are forgotten (their input with them). */
+  endTurn(): void {
+    this.#tools.clear();
+  }
+
+  /** How many tool calls are remembered (for tests of the bound). */
+  get toolCalls(): number {
+    return this.#tools.size;
+  }
+
   #toolCall(update: Record<string, unknown>): UnnumberedMessage[] {
     if (typeof update.toolCallId !== "string") return [];
     const id = update.toolCallId;
@@ -106,13 +123,26 @@ export class MessageMapper {
     let seen = this.#tools.get(id);
     if (!seen) {
       if (this.#tools.size >= MAX_TOOL_CALLS) this.#tools.delete(this.#tools.keys().next().value ?? "");
-      seen = { tool: "tool", title: "", input: {}, announced: false, finished: false };
+      seen = {
+        tool: "tool",
+        title: "",
+        input: {},
+        titleCut: false,
+        inputCut: false,
+        announced: false,
+        finished: false,
+      };
       this.#tools.set(id, seen);
     }
     const name = [fields.name, fields.kind].find((value) => typeof value === "string" && value !== "");
     if (typeof name === "string") seen.tool = name.slice(0, 256);
-    if (typeof fields.title === "string") seen.title = fields.title;
-    if (isRecord(fields.rawInput) && Object.keys(fields.rawInput).length > 0) seen.input = fields.rawInput;
+    // Bounded as they arrive: a Write tool's input can hold a whole file, and nothing more is ever sent.
+    if (typeof fields.title === "string") {
+      [seen.title, seen.titleCut] = truncate(fields.title);
+    }
+    if (isRecord(fields.rawInput) && Object.keys(fields.rawInput).length > 0) {
+      [seen.input, seen.inputCut] = boundInput(fields.rawInput);
+    }
     return seen;
   }
 }
@@ -125,15 +155,13 @@ function chunk(type: "text" | "thinking", content: unknown): MappedUpdate {
 }
 
 function toolUse(id: string, seen: ToolCallSeen): UnnumberedMessage {
-  const [title, titleCut] = truncate(seen.title);
-  const [input, inputCut] = boundInput(seen.input);
   return {
     type: "tool_use",
     tool: seen.tool,
-    input,
-    content: title,
+    input: seen.input,
+    content: seen.title,
     tool_call_id: id.slice(0, 256),
-    ...(titleCut || inputCut ? { truncated: true } : {}),
+    ...(seen.titleCut || seen.inputCut ? { truncated: true } : {}),
   };
 }
 

@@ -72,6 +72,7 @@ describe("CSRF on every state-changing route", () => {
         "/api/v1/workspaces/:workspaceId/scripts/:name/run",
         "/api/v1/ws",
         "/api/v1/ws/agent-sessions/:id",
+        "/api/v1/ws/events",
         "/api/services/:id/logs/follow",
       ]),
     );

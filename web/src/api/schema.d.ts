@@ -9641,6 +9641,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ws/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WebSocket: your live events (host online/offline, Docker state, containers, agent sessions) numbered by seq, then `live`; host stats snapshots; a `reset` first when `since` cannot be served
+         * @description Each frame is one JSON object of the UserFeedFrame schema. Events carry a per-user `seq`; the feed keeps the last 1,000 of them for up to 24 h, so reconnect with `?since=<last seq>` to miss and repeat nothing. `host.stats` frames are not numbered: the latest of each host comes on connecting, then every few seconds. At most 32 feeds per user are open at once (429 beyond). Viewers only listen.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The last seq you have: the kept events after it come first. Absent: live events only */
+                    since?: number | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Switching protocols: the feed; every frame is a UserFeedFrame */
+                101: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserFeedFrame"];
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid parameters */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -10036,6 +10114,101 @@ export interface components {
             encoding: "utf-8" | "base64";
             /** @default false */
             create_parents: boolean;
+        };
+        UserFeedFrame: {
+            /** @enum {string} */
+            type: "host.online";
+            hostId: string;
+            /** @description When the edge learned of it (ISO 8601) */
+            at: string;
+            hostName: string;
+            agentVersion: string;
+            docker: {
+                ok: boolean;
+                version: string | null;
+            };
+            /** @description Per user, increasing by one per event */
+            seq: number;
+        } | {
+            /** @enum {string} */
+            type: "host.offline";
+            hostId: string;
+            /** @description When the edge learned of it (ISO 8601) */
+            at: string;
+            hostName: string;
+            reason: string;
+            /** @description Per user, increasing by one per event */
+            seq: number;
+        } | {
+            /** @enum {string} */
+            type: "host.docker";
+            hostId: string;
+            /** @description When the edge learned of it (ISO 8601) */
+            at: string;
+            docker: {
+                ok: boolean;
+                version: string | null;
+            };
+            /** @description Per user, increasing by one per event */
+            seq: number;
+        } | {
+            /** @enum {string} */
+            type: "container";
+            hostId: string;
+            /** @description When the edge learned of it (ISO 8601) */
+            at: string;
+            hostName: string;
+            event: {
+                /** @enum {string} */
+                action: "create" | "start" | "stop" | "restart" | "die" | "destroy" | "kill" | "pause" | "unpause" | "oom" | "health_status";
+                containerId: string;
+                name: string;
+                image: string;
+                /** @description Carries kai.managed=true for this host */
+                managed: boolean;
+                exitCode: number | null;
+                time: string;
+            };
+            /** @description Per user, increasing by one per event */
+            seq: number;
+        } | {
+            /** @enum {string} */
+            type: "session";
+            hostId: string;
+            /** @description When the edge learned of it (ISO 8601) */
+            at: string;
+            /** @enum {string} */
+            event: "session.started" | "session.approval_requested" | "session.turn_completed" | "session.ended" | "session.failed" | "session.status" | "session.approval_resolved";
+            sessionId: string;
+            /** @description The event's webhook payload */
+            detail: {
+                [key: string]: unknown;
+            };
+            /** @description Per user, increasing by one per event */
+            seq: number;
+        } | {
+            /** @enum {string} */
+            type: "host.stats";
+            hostId: string;
+            /** @description When the edge learned of it (ISO 8601) */
+            at: string;
+            stats: components["schemas"]["SystemStats"];
+        } | {
+            /** @enum {string} */
+            type: "reset";
+            /** @enum {string} */
+            reason: "expired" | "unknown";
+            seq: number;
+            message: string;
+        } | {
+            /** @enum {string} */
+            type: "live";
+            seq: number;
+        } | {
+            /** @enum {string} */
+            type: "error";
+            code: string;
+            message: string;
         };
     };
     responses: never;

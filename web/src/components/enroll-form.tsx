@@ -18,6 +18,7 @@ export function EnrollForm({ onEnrolled }: { onEnrolled: () => void }) {
   const [online, setOnline] = useState(false);
   const enroll = useSubmit(async (form) => {
     const answer = await call(api.POST("/api/hosts", { body: { name: field(form, "name") } }));
+    (document.getElementById("enroll-name") as HTMLInputElement | null)?.form?.reset();
     setEnrolled(answer.data);
     setOnline(false);
     onEnrolled();
@@ -39,7 +40,7 @@ export function EnrollForm({ onEnrolled }: { onEnrolled: () => void }) {
       <form onSubmit={enroll.run}>
         <label>
           Machine name
-          <input name="name" required maxLength={64} placeholder="laptop" />
+          <input id="enroll-name" name="name" required maxLength={64} placeholder="laptop" />
         </label>
         <button class="primary" type="submit" disabled={enroll.busy}>
           Enroll

@@ -1,0 +1,148 @@
+import { DurableObject } from "cloudflare:workers";
+import type { WireError } from "../../shared/errors";
+import { CLOSE_CODES } from "../../shared/protocol";
+import {
+  type FeedEvent,
+  type HostStatsFrame,
+  hostStatsFrame,
+  type UserFeedFrame,
+} from "../../shared/schemas/user-events";
+import type { Bindings } from "../env";
+import { closeQuietly } from "../host-relay/to-agent";
+import { EventRing } from "./event-ring";
+
+/** At most this many open feed sockets per user (tabs, phones); one more is refused with 429. */
+export const MAX_FEED_VIEWERS = 32;
+
+/** Internal headers of the Worker's upgrade request (never taken from the client: see upgradeRequest). */
+export const FEED_SINCE_HEADER = "X-Kai-Feed-Since";
+export const FEED_CREDENTIAL_HEADER = "X-Kai-Feed-Credential";
+
+const VIEWER_TAG = "feed-viewer";
+const STATS_KEY = (hostId: string) => `stats:${hostId}`;
+
+/**
+ * One per user (`idFromName(userId)`): the user's live event feed. Hosts' objects hand it
+ * their events over RPC (`publish`, `publishStats`); it numbers events in a bounded ring in
+ * its SQLite and fans them out to the user's viewer sockets (Hibernation API: a tag and a
+ * credential tag, nothing in memory, so an idle feed sleeps).
+ *
+ * Replay-then-live has no gap and no repeat: `fetch` registers the socket and sends the
+ * replay in one synchronous stretch, and `publish` stores and broadcasts in another, so an
+ * event is either in a viewer's replay or broadcast to it, never both and never neither.
+ */
+export class UserFeed extends DurableObject<Bindings> {
+  readonly #ring: EventRing;
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    this.#ring = new EventRing(ctx.storage.sql);
+  }
+
+  /**
+   * A viewer's socket; the Worker authenticated it and chose this user's feed. `since`
+   * absent: live only; otherwise the kept events after it first (or a reset frame).
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade from the edge", { status: 426 });
+    }
+    if (this.ctx.getWebSockets(VIEWER_TAG).length >= MAX_FEED_VIEWERS) {
+      const refusal: WireError = {
+        code: "RATE_LIMITED",
+        message: `at most ${MAX_FEED_VIEWERS} event feeds may be open at once; close another tab or device`,
+      };
+      return Response.json(refusal, { status: 429 });
+    }
+    const sinceHeader = request.headers.get(FEED_SINCE_HEADER);
+    const credential = request.headers.get(FEED_CREDENTIAL_HEADER);
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, credential ? [VIEWER_TAG, credential] : [VIEWER_TAG]);
+    const replay =
+      sinceHeader === null ? { events: [], latest: this.#ring.latest() } : this.#ring.replay(Number(sinceHeader));
+    if ("reset" in replay) {
+      const message =
+        replay.reset === "expired"
+          ? `events after ${sinceHeader} are no longer kept; reload your state and go on from ${replay.latest}`
+          : `${sinceHeader} is not a seq this feed gave out; reload your state and go on from ${replay.latest}`;
+      send(server, { type: "reset", reason: replay.reset, seq: replay.latest, message });
+    } else {
+      for (const event of replay.events) send(server, event);
+    }
+    send(server, { type: "live", seq: replay.latest });
+    for (const stats of this.#stats()) send(server, stats);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Numbers and keeps one of the user's events and sends it to every viewer; returns its seq. */
+  async publish(event: FeedEvent): Promise<number> {
+    const numbered = this.#ring.append(event);
+    this.#broadcast(numbered);
+    if (event.type === "host.offline") this.ctx.storage.kv.delete(STATS_KEY(event.hostId));
+    return numbered.seq;
+  }
+
+  /**
+   * A host's latest stats: sent to the viewers and kept as that host's snapshot for the
+   * next one to connect. With nobody watching it is dropped (false), so a feed nobody looks
+   * at costs no writes; the next snapshot comes within seconds of someone connecting.
+   */
+  async publishStats(frame: HostStatsFrame): Promise<boolean> {
+    if (this.ctx.getWebSockets(VIEWER_TAG).length === 0) return false;
+    this.ctx.storage.kv.put(STATS_KEY(frame.hostId), frame);
+    this.#broadcast(frame);
+    return true;
+  }
+
+  /** Closes the viewers `credential` opened (it was revoked); returns how many. */
+  async closeViewers(credential: string): Promise<number> {
+    const sockets = this.ctx.getWebSockets(credential);
+    for (const socket of sockets) {
+      send(socket, {
+        type: "error",
+        code: "UNAUTHORIZED",
+        message: "the credential that opened this feed was revoked or its session ended; sign in again",
+      });
+      closeQuietly(socket, CLOSE_CODES.CREDENTIAL_REVOKED, "the credential was revoked");
+    }
+    return sockets.length;
+  }
+
+  /** Viewers only listen; whatever they send is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(socket: WebSocket): Promise<void> {
+    closeQuietly(socket, 1000, "bye");
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    closeQuietly(socket, 1011, "socket error");
+  }
+
+  #stats(): HostStatsFrame[] {
+    const frames: HostStatsFrame[] = [];
+    for (const [, value] of this.ctx.storage.kv.list({ prefix: "stats:" })) {
+      const parsed = hostStatsFrame.safeParse(value);
+      if (parsed.success) frames.push(parsed.data);
+    }
+    return frames;
+  }
+
+  #broadcast(frame: UserFeedFrame): void {
+    const text = JSON.stringify(frame);
+    for (const socket of this.ctx.getWebSockets(VIEWER_TAG)) sendText(socket, text);
+  }
+}
+
+function send(socket: WebSocket, frame: UserFeedFrame): void {
+  sendText(socket, JSON.stringify(frame));
+}
+
+/** A viewer that already left must not make the publish that sends to it throw. */
+function sendText(socket: WebSocket, text: string): void {
+  try {
+    socket.send(text);
+  } catch {
+    // gone; its close hook cleans up
+  }
+}
