@@ -1,12 +1,17 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { type ApiError, asApiError } from "../../api/api-error";
 import { type Fleet, loadFleet } from "./fleet";
+import { useFleetEvents } from "./use-fleet-events";
 import { usePoll } from "./use-poll";
 
-/** Seconds between refreshes of the table: live CPU and memory without hammering the agents. */
+/** Between refreshes of the table: live CPU and memory without hammering the agents. */
 const REFRESH_MS = 5000;
 
-/** The fleet (all hosts' containers), loaded at once, then refreshed every few seconds and on `reload`. */
+/**
+ * The fleet (all hosts' containers): loaded at once, again as soon as the live event feed says
+ * something changed, every few seconds for the CPU and memory (the feed carries only per-host
+ * totals), and on `reload`.
+ */
 export function useFleet() {
   const [fleet, setFleet] = useState<Fleet>();
   const [error, setError] = useState<ApiError>();
@@ -25,5 +30,6 @@ export function useFleet() {
     void reload();
   }, [reload]);
   usePoll(reload, REFRESH_MS);
+  useFleetEvents(reload);
   return { fleet, error, reload };
 }
