@@ -9,7 +9,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERIES_COLOURS } from "../../web/src/components/containers/chart-theme";
+import { SERIES_COLOURS } from "../../web/src/components/containers/series-colours";
 import { createWorld, type World } from "../e2e/world";
 import { CheckedPage, launchBrowser } from "../support/browser";
 import { enrollHost, uniqueName } from "../support/kai-client";

@@ -13,6 +13,3 @@ export function themedAxes(unit: string): uPlot.Axis[] {
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
   return [axis, { ...axis, values: (_chart, ticks) => ticks.map((tick) => `${tick}${unit}`), size: 60 }];
 }
-
-/** Line colours that read on both backgrounds. */
-export const SERIES_COLOURS = { cpu: "#2f80ed", memory: "#e8833a" } as const;

@@ -1,7 +1,8 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { SERIES_COLOURS, themedAxes } from "./chart-theme";
+import { themedAxes } from "./chart-theme";
+import { SERIES_COLOURS } from "./series-colours";
 
 /** The samples so far: seconds since the epoch, then CPU % and memory % at each. */
 export interface StatsSeries {
