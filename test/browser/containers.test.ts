@@ -164,4 +164,24 @@ describe("containers across machines, in the browser", () => {
     await page.emulateMedia({ colorScheme: "light" });
     await tab.step("service-chart");
   });
+
+  it("shows a machine that goes offline: its rows say so and their actions are off", async () => {
+    const { page } = tab;
+    await page.getByRole("link", { name: "← Containers" }).click();
+    const row = page.locator(`tr[data-container="${name}"][data-status="running"]`);
+    await row.waitFor();
+    await world.agent.stop();
+    await row.locator('[data-label="Host"] .offline').waitFor({ timeout: 30_000 });
+    // A poll already on its way when the agent died is answered 503 AGENT_OFFLINE (the page shows
+    // it; Chromium logs every 5xx as a console error): that answer is expected here, nothing else.
+    const unexpected = tab.problems.filter((problem) => !problem.includes("status of 503"));
+    tab.problems.splice(0, tab.problems.length, ...unexpected);
+    expect(await row.getByRole("button", { name: "Stop", exact: true }).isDisabled()).toBe(true);
+    expect(await row.getByRole("button", { name: "Delete", exact: true }).isDisabled()).toBe(true);
+    await expect(row.textContent()).resolves.toContain("last seen");
+    await tab.step("containers-offline");
+    await row.getByRole("link", { name }).click();
+    await page.locator("[data-host-offline]").waitFor();
+    await tab.step("service-offline");
+  });
 });

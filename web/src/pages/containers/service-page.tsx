@@ -1,5 +1,7 @@
+import { useRef } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
 import { api, call } from "../../api/client";
+import type { components } from "../../api/schema";
 import { bytes, duration, percent } from "../../components/containers/format";
 import { ServiceActions } from "../../components/containers/service-actions";
 import { StatsChart } from "../../components/containers/stats-chart";
@@ -9,6 +11,8 @@ import { ErrorView } from "../../components/error-view";
 import { when } from "../../components/when";
 import { useResource } from "../../state/use-resource";
 import "./containers.css";
+
+type ServiceDetails = components["schemas"]["ServiceDetails"];
 
 /** The log viewer's page for one container (another page owns it): `/logs/<hostId>/<serviceId>`. */
 const logsPath = (hostId: string, id: string) => `/logs/${encodeURIComponent(hostId)}/${encodeURIComponent(id)}`;
@@ -22,18 +26,21 @@ export function ServicePage() {
   const { route } = useLocation();
   const hostId = params.host ?? "";
   const id = params.id ?? "";
-  const host = useResource(
-    async () => (await call(api.GET("/api/hosts/{id}", { params: { path: { id: hostId } } }))).data,
-  );
-  const online = host.data?.online ?? false;
-  const service = useResource(async () => {
-    if (!online && host.data) return undefined;
-    return (await call(api.GET("/api/services/{id}", { params: { path: { id }, query: { host: hostId } } }))).data;
+  // The host first: an offline one cannot answer, so it is not asked, and the page keeps
+  // showing what it last said, with the actions off.
+  const last = useRef<ServiceDetails>();
+  const view = useResource(async () => {
+    const host = (await call(api.GET("/api/hosts/{id}", { params: { path: { id: hostId } } }))).data;
+    if (host.online) {
+      const query = { host: hostId };
+      last.current = (await call(api.GET("/api/services/{id}", { params: { path: { id }, query } }))).data;
+    }
+    return { host, service: last.current };
   });
-  usePoll(async () => {
-    await host.reload();
-    await service.reload();
-  }, DETAILS_MS);
+  usePoll(view.reload, DETAILS_MS);
+  const host = { data: view.data?.host };
+  const online = host.data?.online ?? false;
+  const service = { data: view.data?.service, error: view.error, reload: view.reload };
   const current = service.data;
   const running = current?.status === "running";
   const stats = useStatsSeries(hostId, id, online && running);
@@ -43,14 +50,13 @@ export function ServicePage() {
         <a href="/containers">← Containers</a>
       </p>
       <h1>{id}</h1>
-      <ErrorView error={host.error} />
       {host.data && !online && (
         <p class="offline" data-host-offline>
           {host.data.name} is offline: this container cannot be shown live or controlled until its kai-agent connects.
         </p>
       )}
       <ErrorView error={service.error} />
-      {!current && !service.error && online && <p class="muted">Loading…</p>}
+      {!view.data && !view.error && <p class="muted">Loading…</p>}
       {current && (
         <>
           <dl class="facts" data-service={current.name}>
