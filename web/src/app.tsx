@@ -18,6 +18,10 @@ const WorkspacePage = lazy(() => import("./pages/workspaces/workspace-page").the
 const SessionsList = lazy(() => import("./pages/sessions/sessions-list").then((page) => page.SessionsList));
 const SessionPage = lazy(() => import("./pages/sessions/session-page").then((page) => page.SessionPage));
 const ApprovalsInbox = lazy(() => import("./pages/sessions/approvals-inbox").then((page) => page.ApprovalsInbox));
+// Containers and services pages load on first visit: the service page carries uPlot.
+const ContainersPage = lazy(() => import("./pages/containers/containers-page").then((m) => m.ContainersPage));
+const NewContainerPage = lazy(() => import("./pages/containers/new-container-page").then((m) => m.NewContainerPage));
+const ServicePage = lazy(() => import("./pages/containers/service-page").then((m) => m.ServicePage));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
@@ -54,6 +58,9 @@ function Gate() {
         <Route path="/approvals" component={ApprovalsInbox} />
         <Route path="/webhooks" component={Webhooks} />
         <Route path="/audit" component={Audit} />
+        <Route path="/containers" component={ContainersPage} />
+        <Route path="/containers/new" component={NewContainerPage} />
+        <Route path="/services/:host/:id" component={ServicePage} />
         <Route default component={NotFound} />
       </Router>
     </Layout>
