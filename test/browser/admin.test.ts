@@ -9,7 +9,7 @@ import type { Browser } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorld, type World } from "../e2e/world";
-import { CheckedPage, launchBrowser } from "../support/browser";
+import { CheckedPage, launchBrowser, signIn } from "../support/browser";
 import { startReceiver } from "../support/webhook-receiver";
 
 let world: World;
@@ -27,12 +27,7 @@ beforeAll(async () => {
   receiver = await startReceiver("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
   tab = await CheckedPage.open(browser, world.edge.url, "admin");
   const { page } = tab;
-  await page.goto("/sign-in");
-  await page.getByLabel("Email").fill(world.session.email);
-  // The password test/support/kai-client.ts signUp registers with.
-  await page.getByLabel("Password").fill("e2e-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL("**/machines");
+  await signIn(page, world.session.email);
 });
 afterAll(async () => {
   await tab?.close();

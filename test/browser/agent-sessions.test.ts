@@ -12,7 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorld, type World } from "../e2e/world";
 import { fixturePolicy } from "../support/acp-fixture-profile";
-import { CheckedPage, launchBrowser, PHONE } from "../support/browser";
+import { CheckedPage, launchBrowser, PHONE, signIn } from "../support/browser";
 
 let world: World;
 let browser: Browser;
@@ -31,11 +31,7 @@ beforeAll(async () => {
   expect(item.status, JSON.stringify(item.body)).toBe(201);
   tab = await CheckedPage.open(browser, world.edge.url, "agent-sessions");
   const { page } = tab;
-  await page.goto("/sign-in");
-  await page.getByLabel("Email").fill(world.session.email);
-  await page.getByLabel("Password").fill("e2e-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL("**/machines");
+  await signIn(page, world.session.email);
 });
 
 afterAll(async () => {

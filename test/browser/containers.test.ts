@@ -11,7 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERIES_COLOURS } from "../../web/src/components/containers/series-colours";
 import { createWorld, type World } from "../e2e/world";
-import { CheckedPage, launchBrowser } from "../support/browser";
+import { CheckedPage, launchBrowser, signIn } from "../support/browser";
 import { enrollHost, uniqueName } from "../support/kai-client";
 
 let world: World;
@@ -66,11 +66,7 @@ describe("containers across machines, in the browser", () => {
     const offline = await enrollHost(world.session, "parked");
     expect(offline.id).toBeTruthy();
     const { page } = tab;
-    await page.goto("/sign-in");
-    await page.getByLabel("Email").fill(world.session.email);
-    await page.getByLabel("Password").fill("e2e-password");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL("**/machines");
+    await signIn(page, world.session.email);
     await page.getByRole("link", { name: "Containers" }).click();
     await page.locator("[data-offline-hosts]").getByText("parked").waitFor();
     // The engine is shared with other tests: whatever it runs is listed, or nothing yet.

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../support/agent-process";
-import { CheckedPage, launchBrowser } from "../support/browser";
+import { CheckedPage, launchBrowser, signIn } from "../support/browser";
 import { type Edge, startEdge } from "../support/edge-server";
 import { enrollHost, type Session, signUp } from "../support/kai-client";
 import { type ServiceWorld, serviceWorld } from "../support/service-world";
@@ -79,11 +79,7 @@ async function distinctColours(png: Buffer): Promise<number> {
 describe("the log viewer", () => {
   it("signs in and opens a service's log from its URL, with the earlier lines", async () => {
     const { page } = tab;
-    await page.goto("/sign-in");
-    await page.getByLabel("Email").fill(session.email);
-    await page.getByLabel("Password").fill("e2e-password");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL("**/machines");
+    await signIn(page, session.email);
     await page.goto(`/logs/${hostName}/${containerName}`);
     await page.getByRole("heading", { name: `Logs: ${containerName}` }).waitFor();
     await page.locator(".log-row", { hasText: /^hello 100$/ }).waitFor();

@@ -10,7 +10,7 @@ import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../support/agent-process";
-import { CheckedPage, launchBrowser } from "../support/browser";
+import { CheckedPage, launchBrowser, signIn } from "../support/browser";
 import { type Edge, startEdge } from "../support/edge-server";
 import { enrollHost, type Session, signUp } from "../support/kai-client";
 
@@ -29,12 +29,7 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), "kai-web-live-"));
   tab = await CheckedPage.open(browser, edge.url, "machines-live");
   const { page } = tab;
-  await page.goto("/sign-in");
-  await page.getByLabel("Email").fill(session.email);
-  // The password test/support/kai-client.ts signUp registers with.
-  await page.getByLabel("Password").fill("e2e-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL("**/machines");
+  await signIn(page, session.email);
 });
 afterAll(async () => {
   await agent?.stop();

@@ -12,7 +12,7 @@ import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorld, type World } from "../e2e/world";
-import { CheckedPage, launchBrowser } from "../support/browser";
+import { CheckedPage, launchBrowser, signIn } from "../support/browser";
 import { gitAsAsync } from "../support/git-identity";
 
 let world: World;
@@ -54,11 +54,7 @@ afterAll(async () => {
 describe("the workspace pages", () => {
   it("signs in and lists the workspace with its machine online", async () => {
     const { page } = tab;
-    await page.goto("/sign-in");
-    await page.getByLabel("Email").fill(world.session.email);
-    await page.getByLabel("Password").fill("e2e-password");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL("**/machines");
+    await signIn(page, world.session.email);
     await page.getByRole("link", { name: "Workspaces" }).click();
     const card = page.locator('[data-workspace="project"]');
     await card.getByText("online", { exact: true }).waitFor();

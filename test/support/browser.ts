@@ -3,6 +3,16 @@ import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { expect } from "vitest";
 import { ROOT } from "./edge-server";
+import { TEST_PASSWORD } from "./kai-client";
+
+/** Signs `email` in through the sign-in page (a user `signUp` registered) and waits for the machines page. */
+export async function signIn(page: Page, email: string, password = TEST_PASSWORD): Promise<void> {
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL("**/machines");
+}
 
 /** Debian's Chromium (scripts/ensure-chromium.sh installs it); playwright-core never downloads one. */
 const CHROMIUM = "/usr/bin/chromium";

@@ -43,11 +43,14 @@ export async function request<T = any>(
   return { status: response.status, body: body as T, headers: response.headers };
 }
 
+/** The password `signUp` registers every test user with (a browser test signs in with it). */
+export const TEST_PASSWORD = "e2e-password";
+
 /** Registers a user through the real routes (code read from the development mailbox) and makes a personal API token. */
 export async function signUp(url: string): Promise<Session> {
   const username = uniqueName("e2e_");
   const email = `${username}@example.com`;
-  const password = "e2e-password";
+  const password = TEST_PASSWORD;
   const started = await request(url, "/api/v1/auth/verifications", { body: { username, email, password } });
   if (started.status !== 202) throw new Error(`registration failed: ${started.status} ${JSON.stringify(started.body)}`);
   const mailbox = await request<{ messages: { code: string }[] }>(
