@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
+import { AGENT_VERSION } from "../shared/version";
 import { ConfigError, parseCommand, USAGE } from "./config";
-import { AGENT_VERSION, AgentConnection } from "./connection";
+import { AgentConnection } from "./connection";
 import { reportHostStats } from "./connection/stats-reporter";
 import { handlers } from "./handlers/index";
 import { systemStats } from "./handlers/system-stats";
@@ -14,9 +15,13 @@ import { AgentSessions } from "./runtime/acp/agent-sessions";
 import { createDockerClient } from "./runtime/docker/client";
 import { watchContainerEvents } from "./runtime/docker/events";
 import { LiveStats } from "./runtime/docker/live-stats";
+import { SUBCOMMANDS } from "./subcommands";
 
 /** `kai-agent`: parse the command line, load the local policy, and hold the connection. */
 async function main(): Promise<number> {
+  const [name, ...rest] = process.argv.slice(2);
+  const subcommand = name === undefined ? undefined : SUBCOMMANDS[name];
+  if (subcommand) return subcommand(rest);
   let command;
   try {
     command = await parseCommand(process.argv.slice(2));

@@ -9,7 +9,6 @@ import { Keepalive } from "./connection/keepalive";
 import type { Logger } from "./log";
 import type { AgentRpc, RpcOptions } from "./rpc";
 
-export { AGENT_VERSION } from "./connection/dial";
 export { REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "./connection/endings";
 
 export interface ConnectionOptions {

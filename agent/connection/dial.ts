@@ -8,8 +8,8 @@ import {
   PROTOCOL_VERSION,
 } from "../../shared/protocol";
 import type { AgentProfileInfo } from "../../shared/schemas/agent-sessions";
+import { AGENT_VERSION } from "../../shared/version";
 
-export const AGENT_VERSION = "0.1.0";
 /** The edge names the host in this header of its upgrade answer; `hello` repeats it back. */
 export const HOST_ID_HEADER = "x-kai-host-id";
 
