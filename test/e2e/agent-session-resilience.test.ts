@@ -1,14 +1,14 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fixturePolicy } from "../support/acp-fixture-profile";
 import { AgentProcess } from "../support/agent-process";
 import { enrollHost } from "../support/kai-client";
-import { SessionViewer } from "../support/session-viewer";
 import { startTcpCut } from "../support/tcp-cut";
 import { until } from "../support/until";
 import { startReceiver } from "../support/webhook-receiver";
+import { SESSIONS_PATH, sessionSteps } from "./session-steps";
 import { createWorld, type World } from "./world";
 
 /**
@@ -18,7 +18,7 @@ import { createWorld, type World } from "./world";
  * session webhooks.
  */
 const SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const sessionsPath = "/api/v1/agent-sessions";
+const sessionsPath = SESSIONS_PATH;
 let world: World;
 let historyDir: string;
 let workspaceId: string;
@@ -28,31 +28,12 @@ let roaming: { agent: AgentProcess; proxy: Awaited<ReturnType<typeof startTcpCut
 
 const profilePolicy = () => fixturePolicy({ ACP_FIXTURE_HISTORY_DIR: historyDir });
 
-async function workspaceOn(hostId: string, name: string): Promise<string> {
-  const dir = path.join(world.root, name);
-  await mkdir(dir);
-  const item = await world.api("/api/catalog/flexy", {
-    body: { name, hostPath: dir },
-    headers: { "X-Kai-Host": hostId },
-  });
-  return item.body.data.id;
-}
-
-async function startSession(workspace: string): Promise<string> {
-  const created = await world.api(sessionsPath, { body: { workspace_id: workspace } });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return created.body.id;
-}
-
-async function send(sessionId: string, message: string): Promise<string> {
-  const sent = await world.api(`${sessionsPath}/${sessionId}/messages`, { body: { message } });
-  expect(sent.status, JSON.stringify(sent.body)).toBe(202);
-  return sent.body.run_id;
-}
-
+let steps: ReturnType<typeof sessionSteps>;
+const workspaceOn = (hostId: string, name: string) => steps.workspace(name, hostId);
+const startSession = async (workspace: string) => (await steps.start(workspace)).id;
+const send = (sessionId: string, message: string) => steps.send(sessionId, message);
 const statusOf = async (sessionId: string) => (await world.api(`${sessionsPath}/${sessionId}`)).body.status;
-const viewer = (sessionId: string, since?: number) =>
-  SessionViewer.open(world.edge.url, world.session.token, sessionId, since);
+const viewer = (sessionId: string, since?: number) => steps.view(sessionId, since);
 
 beforeAll(async () => {
   historyDir = await mkdtemp(path.join(os.tmpdir(), "kai-acp-history-"));
@@ -60,6 +41,7 @@ beforeAll(async () => {
     policy: profilePolicy(),
     edgeVars: { WEBHOOKS_ALLOW_PRIVATE: "true", AGENT_CHAT_TIMEOUT_MS: "3000" },
   });
+  steps = sessionSteps(world);
   receiver = await startReceiver(SECRET);
   workspaceId = await workspaceOn(world.host.id, "steady");
 
@@ -72,11 +54,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   roaming?.proxy.restore();
-  const listed = await world.api(`${sessionsPath}?limit=100`);
-  const live = (listed.body.sessions as { id: string; status: string }[]).filter(
-    (session) => !["ended", "failed", "disconnected"].includes(session.status),
-  );
-  await Promise.all(live.map((session) => world.api(`${sessionsPath}/${session.id}`, { method: "DELETE" })));
+  await steps.endLive();
 });
 
 afterAll(async () => {

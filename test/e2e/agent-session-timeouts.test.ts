@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fixturePolicy } from "../support/acp-fixture-profile";
-import { SessionViewer } from "../support/session-viewer";
 import { until } from "../support/until";
+import { SESSIONS_PATH, sessionSteps } from "./session-steps";
 import { createWorld, type World } from "./world";
 
 /**
@@ -16,25 +16,16 @@ import { createWorld, type World } from "./world";
 const APPROVAL_TIMEOUT_SECONDS = 3;
 /** Longer than the `slow` scenario's shortest run (400 chunks 25 ms apart) can never be. */
 const TURN_TIMEOUT_SECONDS = 8;
-const sessionsPath = "/api/v1/agent-sessions";
+const sessionsPath = SESSIONS_PATH;
 let world: World;
 let historyDir: string;
 let workspaceId: string;
 
-async function startSession(): Promise<string> {
-  const created = await world.api(sessionsPath, { body: { workspace_id: workspaceId } });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return created.body.id;
-}
-
-async function send(sessionId: string, message: string): Promise<string> {
-  const sent = await world.api(`${sessionsPath}/${sessionId}/messages`, { body: { message } });
-  expect(sent.status, JSON.stringify(sent.body)).toBe(202);
-  return sent.body.run_id;
-}
-
+let steps: ReturnType<typeof sessionSteps>;
+const startSession = async () => (await steps.start(workspaceId)).id;
+const send = (sessionId: string, message: string) => steps.send(sessionId, message);
 const details = async (sessionId: string) => (await world.api(`${sessionsPath}/${sessionId}`)).body;
-const viewer = (sessionId: string) => SessionViewer.open(world.edge.url, world.session.token, sessionId);
+const viewer = (sessionId: string) => steps.view(sessionId);
 
 beforeAll(async () => {
   historyDir = await mkdtemp(path.join(os.tmpdir(), "kai-acp-history-"));
@@ -44,20 +35,11 @@ beforeAll(async () => {
       agentSessions: { approvalTimeoutSeconds: APPROVAL_TIMEOUT_SECONDS, turnTimeoutSeconds: TURN_TIMEOUT_SECONDS },
     },
   });
-  const project = path.join(world.root, "timeouts");
-  await mkdir(project);
-  const item = await world.api("/api/catalog/flexy", { body: { name: "timeouts", hostPath: project } });
-  workspaceId = item.body.data.id;
+  steps = sessionSteps(world);
+  workspaceId = await steps.workspace("timeouts");
 }, 120_000);
 
-// A host runs at most 4 sessions at once: each test ends the ones it started.
-afterEach(async () => {
-  const listed = await world.api(`${sessionsPath}?limit=100`);
-  const live = (listed.body.sessions as { id: string; status: string }[]).filter(
-    (session) => !["ended", "failed"].includes(session.status),
-  );
-  await Promise.all(live.map((session) => world.api(`${sessionsPath}/${session.id}`, { method: "DELETE" })));
-});
+afterEach(() => steps.endLive());
 
 afterAll(async () => {
   await world?.dispose();

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { startEdge } from "../support/edge-server";
 import { request, signUp } from "../support/kai-client";
 import { SessionViewer } from "../support/session-viewer";
 import { until } from "../support/until";
+import { SESSIONS_PATH, sessionSteps } from "./session-steps";
 import { createWorld, type World } from "./world";
 
 /**
@@ -18,40 +19,20 @@ let world: World;
 let workspaceId: string;
 let historyDir: string;
 
-const sessionsPath = "/api/v1/agent-sessions";
-
-async function startSession(body: Record<string, unknown> = {}) {
-  const created = await world.api(sessionsPath, { body: { workspace_id: workspaceId, ...body } });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return created.body as { id: string; status: string; profile: string; host_id: string };
-}
-
-async function send(sessionId: string, message: string): Promise<string> {
-  const sent = await world.api(`${sessionsPath}/${sessionId}/messages`, { body: { message } });
-  expect(sent.status, JSON.stringify(sent.body)).toBe(202);
-  return sent.body.run_id;
-}
-
-const viewer = (sessionId: string, since?: number) =>
-  SessionViewer.open(world.edge.url, world.session.token, sessionId, since);
+const sessionsPath = SESSIONS_PATH;
+let steps: ReturnType<typeof sessionSteps>;
+const startSession = (body: Record<string, unknown> = {}) => steps.start(workspaceId, body);
+const send = (sessionId: string, message: string) => steps.send(sessionId, message);
+const viewer = (sessionId: string, since?: number) => steps.view(sessionId, since);
 
 beforeAll(async () => {
   historyDir = await mkdtemp(path.join(os.tmpdir(), "kai-acp-history-"));
   world = await createWorld({ policy: fixturePolicy({ ACP_FIXTURE_HISTORY_DIR: historyDir }) });
-  const project = path.join(world.root, "agent-project");
-  await mkdir(project);
-  const item = await world.api("/api/catalog/flexy", { body: { name: "agent-project", hostPath: project } });
-  workspaceId = item.body.data.id;
+  steps = sessionSteps(world);
+  workspaceId = await steps.workspace("agent-project");
 }, 120_000);
 
-// A host runs at most 4 sessions at once: each test ends the ones it started.
-afterEach(async () => {
-  const listed = await world.api(`${sessionsPath}?limit=100`);
-  const live = (listed.body.sessions as { id: string; status: string }[]).filter(
-    (session) => !["ended", "failed"].includes(session.status),
-  );
-  await Promise.all(live.map((session) => world.api(`${sessionsPath}/${session.id}`, { method: "DELETE" })));
-});
+afterEach(() => steps.endLive());
 
 afterAll(async () => {
   await world?.dispose();
