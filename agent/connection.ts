@@ -155,7 +155,7 @@ export class AgentConnection {
         connectionWork.abort();
         rpc?.abortAll();
         this.#socket = undefined;
-        resolve(refused ?? closeEnding(code, reasonBuffer.toString(), log, this.#random));
+        resolve(refused ?? closeEnding(code, reasonBuffer.toString(), server, log, this.#random));
       });
     });
   }

@@ -8,11 +8,24 @@ import type { Logger } from "../log";
  */
 export type Ending = { final: false; retryAfterMs?: number; waitMs?: number } | { final: true; reason: string };
 
-/** Close codes after which reconnecting cannot help. */
-const FINAL_CLOSES = new Map<number, string>([
-  [CLOSE_CODES.TOKEN_REVOKED, "this host was deleted or its token revoked; enroll it again"],
-  [CLOSE_CODES.VERSION_UNSUPPORTED, "the edge no longer speaks this agent's protocol; upgrade kai-agent"],
+/**
+ * Close codes after which reconnecting cannot help, and what to tell the operator. The edge's
+ * own reason comes first where it says more (which protocols it speaks).
+ */
+const FINAL_CLOSES = new Map<number, (reason: string, server: string) => string>([
+  [CLOSE_CODES.TOKEN_REVOKED, () => "this host was deleted or its token revoked; enroll it again"],
+  [
+    CLOSE_CODES.VERSION_UNSUPPORTED,
+    (reason, server) =>
+      `the edge no longer speaks this agent's protocol (${reason || "no reason given"}); ` +
+      `run kai-agent upgrade, or install again: ${installLine(server)}`,
+  ],
 ]);
+
+/** The one line that installs the agent this server serves (its /install.sh), for when upgrading is not enough. */
+function installLine(server: string): string {
+  return `curl -fsSL ${new URL("/install.sh", server).toString()} | sh`;
+}
 
 /**
  * After REPLACED (another agent with this host's token took over) the agent waits this long,
@@ -41,10 +54,14 @@ export function refusalEnding(response: IncomingMessage, log: Logger): Ending | 
   return refused;
 }
 
-/** What a close code means for the reconnect loop, logged in words an operator can act on. */
-export function closeEnding(code: number, reason: string, log: Logger, random: () => number): Ending {
-  const final = FINAL_CLOSES.get(code);
-  if (final) {
+/**
+ * What a close code means for the reconnect loop, logged in words an operator can act on;
+ * `server` is the edge's URL as configured, for the install line.
+ */
+export function closeEnding(code: number, reason: string, server: string, log: Logger, random: () => number): Ending {
+  const explain = FINAL_CLOSES.get(code);
+  if (explain) {
+    const final = explain(reason, server);
     log("error", `disconnected for good: ${final}`, { code, reason });
     return { final: true, reason: final };
   }

@@ -16,6 +16,16 @@ import type { WebhookQueue } from "./webhook-queue";
  */
 export const HELLO_TIMEOUT_MS = 10_000;
 
+/**
+ * The close reason for an agent whose protocol this edge no longer speaks: what it spoke, what
+ * the edge speaks, and the fix. kai-agent logs it as is, so it names the command to run; at most
+ * 123 bytes (a WebSocket close reason's limit). Only protocols below MIN_PROTOCOL_VERSION are
+ * refused: a newer agent is not, because the welcome carries this edge's PROTOCOL_VERSION and an
+ * agent speaks no more than that (as protocol 2's `chunks` frames show).
+ */
+export const unsupportedProtocol = (spoken: number): string =>
+  `protocol ${spoken} unsupported (edge speaks ${MIN_PROTOCOL_VERSION}-${PROTOCOL_VERSION}): run kai-agent upgrade`;
+
 export const offline = (message: string): WireError => ({ code: "AGENT_OFFLINE", message });
 
 /** What a connection's end must fail: the requests in flight on it and the streams viewers watch. */
@@ -105,8 +115,7 @@ export class AgentConnections {
       return this.refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello was already sent on this connection");
     }
     if (hello.protocolVersion < MIN_PROTOCOL_VERSION) {
-      const why = `protocol ${hello.protocolVersion} is too old; upgrade kai-agent`;
-      return this.refuse(socket, CLOSE_CODES.VERSION_UNSUPPORTED, why);
+      return this.refuse(socket, CLOSE_CODES.VERSION_UNSUPPORTED, unsupportedProtocol(hello.protocolVersion));
     }
     if (hello.hostId !== attachment.hostId) {
       return this.refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello names another host than the token");

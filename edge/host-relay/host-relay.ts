@@ -11,6 +11,7 @@ import {
   parseFrame,
 } from "../../shared/protocol";
 import { AGENT_SESSION_TOPIC, type ApprovalOptionKind } from "../../shared/schemas/agent-sessions";
+import { isOutdated } from "../../shared/version";
 import { configFrom } from "../config";
 import type { Bindings } from "../env";
 import { type Ask, succeeded } from "../relay/relay";
@@ -158,7 +159,8 @@ export class HostRelay extends DurableObject<Bindings> {
     if (hello) {
       const { agentVersion, docker } = hello;
       const at = new Date().toISOString();
-      this.#feed.publish(userId, { type: "host.online", hostId, hostName, at, agentVersion, docker });
+      const outdated = isOutdated(agentVersion);
+      this.#feed.publish(userId, { type: "host.online", hostId, hostName, at, agentVersion, outdated, docker });
     }
     const ask = this.#asker();
     if (!ask) return;

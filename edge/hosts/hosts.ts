@@ -3,6 +3,7 @@ import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { type AgentProfileInfo, agentProfileInfo } from "../../shared/schemas/agent-sessions";
 import type { Host } from "../../shared/schemas/hosts";
+import { AGENT_RELEASE, isOutdated } from "../../shared/version";
 import type { Db } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { hosts } from "../db/schema";
@@ -19,6 +20,8 @@ export function toHost(row: HostRow): Host {
     online: row.online,
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
     agentVersion: row.agentVersion,
+    outdated: isOutdated(row.agentVersion),
+    latestAgentVersion: AGENT_RELEASE,
     dockerVersion: row.dockerVersion,
     dockerOk: row.dockerOk,
     os: row.os,

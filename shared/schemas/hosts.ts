@@ -23,6 +23,13 @@ export const host = z
     online: z.boolean(),
     lastSeenAt: z.string().nullable(),
     agentVersion: z.string().nullable(),
+    outdated: z
+      .boolean()
+      .describe(
+        "Its agent last reported a version older than latestAgentVersion: run `kai-agent upgrade` on that machine. " +
+          "False when the version is unknown or not semver (a source checkout)",
+      ),
+    latestAgentVersion: z.string().describe("The kai-agent release this edge serves (`/agent/kai-agent.json`)"),
     dockerVersion: z.string().nullable(),
     dockerOk: z.boolean().nullable(),
     os: z.string().nullable(),

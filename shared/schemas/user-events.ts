@@ -38,6 +38,7 @@ const hostOnline = z.object({
   ...about,
   hostName: z.string(),
   agentVersion: z.string(),
+  outdated: z.boolean().describe("The agent's version is older than the release this edge serves (Host.outdated)"),
   docker: dockerState,
 });
 const hostOffline = z.object({ type: z.literal("host.offline"), ...about, hostName: z.string(), reason: z.string() });

@@ -198,7 +198,7 @@ describe("agent connection loop", () => {
 
   it.each([
     [CLOSE_CODES.TOKEN_REVOKED, "this host was deleted"],
-    [CLOSE_CODES.VERSION_UNSUPPORTED, "upgrade kai-agent"],
+    [CLOSE_CODES.VERSION_UNSUPPORTED, "run kai-agent upgrade"],
   ])("stops for good on close code %i", async (code, words) => {
     const edge = await fakeEdge();
     cleanups.push(edge.close);
@@ -207,6 +207,22 @@ describe("agent connection loop", () => {
     await until(() => lines.some((line) => line.includes(" connected ")));
     edge.sockets[0]?.close(code, "bye");
     expect(await ended).toContain(words);
+  });
+
+  it("refused for its protocol, logs the edge's reason with the upgrade and the install line for its server", async () => {
+    const edge = await fakeEdge();
+    cleanups.push(edge.close);
+    const { connection, lines } = agent(edge.url);
+    const ended = connection.run();
+    await until(() => lines.some((line) => line.includes(" connected ")));
+    const reason = "protocol 0 unsupported (edge speaks 1-2): run kai-agent upgrade";
+    edge.sockets[0]?.close(CLOSE_CODES.VERSION_UNSUPPORTED, reason);
+    const said = await ended;
+    expect(said).toContain(reason);
+    expect(said).toContain(`curl -fsSL ${edge.url}/install.sh | sh`);
+    expect(lines.find((line) => line.includes("disconnected for good"))).toContain(said);
+    // Final: it never dials again.
+    expect(edge.sockets).toHaveLength(1);
   });
 
   it("replaced by another agent, waits minutes (not seconds), says why, and dials again", async () => {

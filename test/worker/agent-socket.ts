@@ -50,11 +50,12 @@ export async function dial(token: string): Promise<RawSocket> {
   return record(response);
 }
 
-export const hello = (hostId: string) =>
+/** An agent's hello; `versions` plays an older (or newer) agent. */
+export const hello = (hostId: string, versions: { protocolVersion?: number; agentVersion?: string } = {}) =>
   JSON.stringify({
     type: "hello",
-    protocolVersion: PROTOCOL_VERSION,
-    agentVersion: "test",
+    protocolVersion: versions.protocolVersion ?? PROTOCOL_VERSION,
+    agentVersion: versions.agentVersion ?? "test",
     hostId,
     capabilities: [],
     docker: { ok: true, version: "test" },

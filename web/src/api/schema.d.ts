@@ -1344,6 +1344,10 @@ export interface paths {
                                 online: boolean;
                                 lastSeenAt: string | null;
                                 agentVersion: string | null;
+                                /** @description Its agent last reported a version older than latestAgentVersion: run `kai-agent upgrade` on that machine. False when the version is unknown or not semver (a source checkout) */
+                                outdated: boolean;
+                                /** @description The kai-agent release this edge serves (`/agent/kai-agent.json`) */
+                                latestAgentVersion: string;
                                 dockerVersion: string | null;
                                 dockerOk: boolean | null;
                                 os: string | null;
@@ -9876,6 +9880,10 @@ export interface components {
             online: boolean;
             lastSeenAt: string | null;
             agentVersion: string | null;
+            /** @description Its agent last reported a version older than latestAgentVersion: run `kai-agent upgrade` on that machine. False when the version is unknown or not semver (a source checkout) */
+            outdated: boolean;
+            /** @description The kai-agent release this edge serves (`/agent/kai-agent.json`) */
+            latestAgentVersion: string;
             dockerVersion: string | null;
             dockerOk: boolean | null;
             os: string | null;
@@ -10135,6 +10143,8 @@ export interface components {
             at: string;
             hostName: string;
             agentVersion: string;
+            /** @description The agent's version is older than the release this edge serves (Host.outdated) */
+            outdated: boolean;
             docker: {
                 ok: boolean;
                 version: string | null;

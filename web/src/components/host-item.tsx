@@ -5,6 +5,7 @@ import type { components } from "../api/schema";
 import type { HostLive } from "../state/live-feed";
 import { ErrorView } from "./error-view";
 import { HostStats } from "./machines/host-stats";
+import { OutdatedAgent } from "./machines/outdated-agent";
 import { field, useSubmit } from "./submit";
 import { when } from "./when";
 
@@ -53,6 +54,7 @@ export function HostItem({ host, live, pendingApprovals = 0, onChanged }: Props)
         {!host.online && <span class="muted">last seen {when(host.lastSeenAt)}</span>}
       </div>
       {versions.length > 0 && <span class="muted">{versions.join(" · ")}</span>}
+      {host.outdated && <OutdatedAgent version={host.agentVersion} latest={host.latestAgentVersion} />}
       {pendingApprovals > 0 && (
         <span class="approvals-pending" data-approvals={pendingApprovals}>
           {pendingApprovals} {pendingApprovals === 1 ? "approval" : "approvals"} waiting

@@ -7,6 +7,8 @@ export interface HostLive {
   online?: boolean;
   hostName?: string;
   agentVersion?: string;
+  /** Its agent is older than the release the edge serves (as the edge judged at hello). */
+  outdated?: boolean;
   dockerOk?: boolean;
   dockerVersion?: string | null;
   /** When the feed last heard of the host (its offline event is its "last seen"). */
@@ -114,6 +116,7 @@ function apply(frame: HostFrame): void {
         online: true,
         hostName: frame.hostName,
         agentVersion: frame.agentVersion,
+        outdated: frame.outdated,
         dockerOk: frame.docker.ok,
         dockerVersion: frame.docker.version,
         at: frame.at,

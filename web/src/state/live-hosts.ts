@@ -12,6 +12,7 @@ export function withLive(host: Host, live: HostLive | undefined): Host {
     online,
     lastSeenAt: live.at && live.online !== undefined ? live.at : host.lastSeenAt,
     agentVersion: live.agentVersion ?? host.agentVersion,
+    outdated: live.outdated ?? host.outdated,
     dockerVersion: live.dockerVersion !== undefined ? live.dockerVersion : host.dockerVersion,
     dockerOk: live.dockerOk ?? host.dockerOk,
   };
