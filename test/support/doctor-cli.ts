@@ -18,13 +18,13 @@ export interface DoctorRun {
  */
 export function runDoctorCli(
   args: string[],
-  options: { home?: string; as?: { uid: number; gid: number } } = {},
+  options: { home?: string; as?: { uid: number; gid: number }; env?: Record<string, string> } = {},
 ): Promise<DoctorRun> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("KAI_")));
   const home = options.home ?? os.tmpdir();
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent/cli.ts"), "doctor", ...args], {
     cwd: ROOT,
-    env: { ...env, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config") },
+    env: { ...env, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
     ...(options.as ?? {}),
   });
