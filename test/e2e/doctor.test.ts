@@ -66,7 +66,7 @@ describe("kai-agent doctor", () => {
     expect(human.stdout).toMatch(/^ +fix: check the address/m);
   });
 
-  it("fails the round trip when the host's agent is not running, then the token line once the host is revoked", async () => {
+  it("fails the round trip without a running agent, then the token line once the host is revoked", async () => {
     const other = await enrollHost(world.session);
     const offline = reportOf(await runDoctorCli(["--json"], { home: await home(other.token) }));
     expect(checkOf(offline, "token")).toMatchObject({ status: "pass" });

@@ -33,11 +33,11 @@ export async function checkServer(server: URL): Promise<ServerResult> {
   if (response.status === 200 && body?.status === "ok")
     return { check: pass("server", `${health.origin} answered /health`), reachable: true, ...date };
   const location = response.headers.get("location");
+  const redirect = location ? ` (a redirect to ${location})` : "";
   return {
     check: fail(
       "server",
-      `${health.origin} answered /health with HTTP ${response.status}${location ? ` (a redirect to ${location})` : ""}, ` +
-        "not as Kai does",
+      `${health.origin} answered /health with HTTP ${response.status}${redirect}, not as Kai does`,
       `check that this is your Kai server's address (its origin, e.g. https://kai.example.com); ${CHANGE_SERVER}`,
     ),
     reachable: false,

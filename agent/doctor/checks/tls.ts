@@ -11,6 +11,8 @@ const TRUST_A_PRIVATE_CA =
   "if the server uses your own CA, give kai-agent its certificate: NODE_EXTRA_CA_CERTS=/path/to/ca.pem " +
   "in kai-agent's environment (Environment= in the systemd unit)";
 
+const namesOf = (cert: tls.PeerCertificate | undefined) => cert?.subjectaltname ?? cert?.subject?.CN ?? "other hosts";
+
 /** Why a certificate was refused, in words, with what to do: Node's verify codes are not for people. */
 function explain(code: string, host: string, cert: tls.PeerCertificate | undefined): { detail: string; fix: string } {
   switch (code) {
@@ -32,7 +34,7 @@ function explain(code: string, host: string, cert: tls.PeerCertificate | undefin
       };
     case "ERR_TLS_CERT_ALTNAME_INVALID":
       return {
-        detail: `the certificate does not name ${host} (it names ${cert?.subjectaltname ?? cert?.subject?.CN ?? "other hosts"})`,
+        detail: `the certificate does not name ${host} (it names ${namesOf(cert)})`,
         fix: `use the address the certificate is for (kai-agent login --server URL), or get a certificate for ${host}`,
       };
     case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
