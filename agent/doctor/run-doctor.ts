@@ -38,7 +38,7 @@ export async function runDoctor(settings: DoctorSettings): Promise<DoctorReport>
       ? fail(
           "config",
           settings.configProblem,
-          "fix the configuration as the line says; kai-agent refuses to start until then",
+          "kai-agent refuses to start with this configuration: do what the line says",
         )
       : pass(
           "config",
