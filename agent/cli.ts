@@ -69,7 +69,13 @@ async function main(): Promise<number> {
     token: config.token,
     log,
     rpcFor: (hostId, send, batchChunks) =>
-      new AgentRpc({ handlers, context: { hostId, policy, docker, liveStats, agentSessions }, send, batchChunks, log }),
+      new AgentRpc({
+        handlers,
+        context: { hostId, policy, docker, liveStats, agentSessions, settings: config },
+        send,
+        batchChunks,
+        log,
+      }),
     agentProfiles: agentProfileInfos(profiles),
     // Container events and agent session events go to the edge while it listens; a reconnect
     // resubscribes (and the edge asks for the agent session messages it missed with sync).

@@ -9,6 +9,7 @@ export const USAGE = `kai-agent: connects this machine to Kai so its containers 
 Usage:
   kai-agent login --server URL [--config FILE]   save this host's agent token (asked for, or read from stdin)
   kai-agent [options]                            connect, with the server and token saved by login
+  kai-agent doctor [--json] [options]            check this machine's setup: one line per check, with its fix
 
 Enroll a machine with POST /api/hosts {"name": "my-laptop"}; then, on that machine:
   kai-agent login --server https://kai.example.com && kai-agent

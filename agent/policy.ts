@@ -72,7 +72,7 @@ export function defaultPolicy(): Policy {
 const DEFAULT_SCRIPTS = true;
 
 /** `$XDG_CONFIG_HOME/kai/agent-policy.json`, or `~/.config/kai/agent-policy.json`. */
-function defaultPolicyFile(): string {
+export function defaultPolicyFile(): string {
   const config = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
   return path.join(config, "kai", "agent-policy.json");
 }

@@ -13,6 +13,7 @@ import { AUTH_PER_IP, apiRateLimit, rateLimit } from "./middleware/rate-limit";
 import { refuseCrossSite } from "./middleware/refuse-cross-site";
 import { agentChatRoutes } from "./routes/agent-chats";
 import { agentConnect } from "./routes/agent-connect";
+import { agentSelfRoutes } from "./routes/agent-self";
 import { agentSessionRoutes, agentSessionSocketRoutes } from "./routes/agent-sessions";
 import { auditRoutes } from "./routes/audit";
 import { authSessions } from "./routes/auth-sessions";
@@ -22,6 +23,7 @@ import { catalogHostRoutes, catalogRoutes } from "./routes/catalog";
 import { devMailboxRoutes } from "./routes/dev-mailbox";
 import { flexyRoutes } from "./routes/flexy";
 import { hostDirectoriesRoutes } from "./routes/host-directories";
+import { hostDoctorRoutes } from "./routes/host-doctor";
 import { hostAgentRoutes, hostsRoutes } from "./routes/hosts";
 import { servicesRoutes } from "./routes/services";
 import { systemRoutes } from "./routes/system";
@@ -82,7 +84,9 @@ app.route("/api/v1/dev/mailbox", devMailboxRoutes);
 app.route("/api/tokens", tokensRoutes);
 app.route("/api/hosts", hostsRoutes);
 app.route("/api/hosts", hostAgentRoutes);
+app.route("/api/hosts", hostDoctorRoutes);
 app.route("/api/agent/connect", agentConnect);
+app.route("/api/agent", agentSelfRoutes);
 app.route("/api/flexy", flexyRoutes);
 app.route("/api/catalog/flexy", catalogRoutes);
 app.route("/api/catalog/flexy", catalogHostRoutes);
@@ -102,6 +106,11 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",
   scheme: "bearer",
   description: "An access token from /api/v1/auth/sessions or a personal API token (kai_pat_…).",
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "agentToken", {
+  type: "http",
+  scheme: "bearer",
+  description: "A host's agent token (kai_agent_…), for kai-agent's own requests.",
 });
 app.openAPIRegistry.registerComponent("securitySchemes", "cookie", {
   type: "apiKey",

@@ -47,6 +47,14 @@ export interface HostEnv extends AppEnv {
   Variables: SignedInEnv["Variables"] & { host: HostRow; agent: HostAgent };
 }
 
+/**
+ * Routes declared agent-bound: a kai-agent's own requests, by its host's agent token
+ * (`authenticateAgent`). The host is the token's; `agent` relays to its connection.
+ */
+export interface AgentTokenEnv extends AppEnv {
+  Variables: Variables & { host: HostRow; agent: HostAgent };
+}
+
 /** A workspace of the Workspace Runtime API: a catalog item, which also chooses the host. */
 export interface Workspace {
   id: string;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { agentProfileName, agentPrompt, agentSessionState, approvalOptionKind } from "./schemas/agent-sessions";
+import { doctorReport } from "./schemas/doctor";
 import {
   absolutePath,
   containerName,
@@ -69,6 +70,12 @@ const acpSessionId = z
   .regex(/^[A-Za-z0-9._:-]{1,256}$/)
   .refine((value) => !value.includes(".."), { message: "must not contain '..'" });
 
+/**
+ * `kai-agent doctor` run on the edge's request: each network check (the server, the token)
+ * gives up after 5 s, Docker's too; the rest is local.
+ */
+const DOCTOR_DEADLINE_MS = 20_000;
+
 /** Pulling a service's new image before it is recreated (plus the old container's stop). */
 const IMAGE_PULL_DEADLINE_MS = 120_000;
 
@@ -102,6 +109,8 @@ export const COMMANDS = {
     params: z.object({}).strict(),
     result: z.object({ pong: z.literal(true), agentTime: z.string() }),
   },
+  /** Runs `kai-agent doctor` inside the agent, with its own settings; the request itself is the round trip. */
+  "doctor.run": { params: z.object({}).strict(), result: doctorReport, deadline: () => DOCTOR_DEADLINE_MS },
   "docker.info": {
     params: z.object({}).strict(),
     result: z.object({ ok: z.boolean(), version: z.string().nullable(), error: z.string().optional() }),

@@ -1,6 +1,7 @@
 import { agentSessionHandlers } from "./agent-sessions";
 import { containerHandlers } from "./containers";
 import { directoryHandlers } from "./directories";
+import { doctor } from "./doctor";
 import { fileHandlers } from "./files";
 import { gitHandlers } from "./git";
 import { openspecHandlers } from "./openspec";
@@ -16,6 +17,7 @@ import { watchHandlers } from "./workspace-watch";
 /** The agent's answer to every op of `shared/commands.ts`; a missing one does not compile. */
 export const handlers: Handlers = {
   ...systemHandlers,
+  "doctor.run": doctor,
   ...containerHandlers,
   ...directoryHandlers,
   ...serviceHandlers,

@@ -46,6 +46,19 @@ export interface RequestContext {
   liveStats: LiveStats;
   /** The agent sessions of this kai-agent (coding agents over ACP), shared by every request. */
   agentSessions: AgentSessions;
+  /**
+   * The agent's own settings, for `doctor.run` to check what this agent runs with. Absent
+   * where no command line made them (handler tests): the doctor then says it cannot run.
+   */
+  settings?: AgentSettings;
+}
+
+/** What kai-agent was started with: where it connects, as which host, and its local files. */
+interface AgentSettings {
+  server: string;
+  token: string;
+  policyFile?: string | undefined;
+  dockerSocket?: string | undefined;
 }
 
 export type Handler<O extends Op> = (params: ParamsOf<O>, ctx: HandlerContext<O>) => Promise<ResultOf<O>>;

@@ -1,7 +1,8 @@
 import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, HostEnv, SignedInEnv, WorkspaceEnv } from "../env";
+import type { AgentTokenEnv, AppEnv, HostEnv, SignedInEnv, WorkspaceEnv } from "../env";
 import { authenticate } from "../middleware/authenticate";
+import { authenticateAgent } from "../middleware/authenticate-agent";
 import { HOST_HEADER, HOST_QUERY, hostInPath, selectHost } from "../middleware/select-host";
 import { resolveWorkspace, WORKSPACE_HEADER, WORKSPACE_PARAM, WORKSPACE_QUERY } from "../workspaces/resolve";
 import { validationHook } from "./errors";
@@ -18,21 +19,27 @@ import { validationHook } from "./errors";
  * - `workspace`: signed in, then the workspace (and so its host) from `X-Kai-Workspace`
  *   or `?workspace_id`, or the `{workspaceId}` of the path the group is mounted at.
  * - `workspaceInPath`: the same, documented as the `{workspaceId}` path parameter.
+ * - `agent`: kai-agent itself, by its host's agent token (`Bearer kai_agent_…`); the host is
+ *   the token's, never chosen.
  *
  * The host-bound ones give their routes `c.var.agent`, the only way to relay to a host.
  */
-export type Access = "public" | "signedIn" | "host" | "hostInPath" | "workspace" | "workspaceInPath";
+export type Access = "public" | "signedIn" | "host" | "hostInPath" | "workspace" | "workspaceInPath" | "agent";
 
 type EnvOf<A extends Access> = A extends "public"
   ? AppEnv
-  : A extends "signedIn"
-    ? SignedInEnv
-    : A extends "host" | "hostInPath"
-      ? HostEnv
-      : WorkspaceEnv;
+  : A extends "agent"
+    ? AgentTokenEnv
+    : A extends "signedIn"
+      ? SignedInEnv
+      : A extends "host" | "hostInPath"
+        ? HostEnv
+        : WorkspaceEnv;
 
 /** OpenAPI security requirement of every signed-in route: a bearer token or the session cookie. */
 const SIGNED_IN = [{ bearer: [] }, { cookie: [] }];
+/** OpenAPI security requirement of kai-agent's own routes: its host's agent token. */
+const AGENT_TOKEN = [{ agentToken: [] }];
 
 type Parameter = NonNullable<RouteConfig["parameters"]>[number];
 
@@ -77,6 +84,7 @@ const SELECTORS: Record<Access, Parameter[]> = {
   // `{id}` is already documented by the route's own params schema.
   hostInPath: [],
   workspace: WORKSPACE_SELECTORS,
+  agent: [],
   workspaceInPath: [
     {
       in: "path",
@@ -95,6 +103,7 @@ const GUARDS: Record<Access, MiddlewareHandler[]> = {
   hostInPath: [authenticate, hostInPath],
   workspace: [authenticate, resolveWorkspace],
   workspaceInPath: [authenticate, resolveWorkspace],
+  agent: [authenticateAgent],
 };
 
 /**
@@ -140,7 +149,7 @@ export class RouteGroup<E extends AppEnv> extends OpenAPIHono<E> {
     const parameters = [...(route.parameters ?? []), ...SELECTORS[this.access]];
     return {
       ...rest,
-      ...(this.access === "public" ? {} : { security: SIGNED_IN }),
+      ...(this.access === "public" ? {} : { security: this.access === "agent" ? AGENT_TOKEN : SIGNED_IN }),
       ...(parameters.length ? { parameters } : {}),
     } as RouteConfig;
   }

@@ -157,6 +157,7 @@ function firstChunk<O extends StreamOp>(op: O, apiPath: string): Promise<unknown
 const CONTRACT: Record<Op, () => Promise<unknown>> = {
   ping: async () => (await world.api(`/api/hosts/${world.host.id}/ping`)).body.data,
   "docker.info": async () => (await world.api(`/api/hosts/${world.host.id}`)).body.data.docker,
+  "doctor.run": async () => (await world.api(`/api/hosts/${world.host.id}/doctor`, { method: "POST" })).body.data,
   "path.check": async () => {
     const dir = path.join(world.root, "contract-path-check");
     await mkdir(dir);

@@ -22,6 +22,9 @@ type Document = { paths: Record<string, Record<string, Operation>> };
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 const SIGNED_IN = [{ bearer: [] }, { cookie: [] }];
+/** kai-agent's own routes (`/api/agent/…`): its host's agent token, not a user's credentials. */
+const AGENT_TOKEN = [{ agentToken: [] }];
+const expectedSecurity = (path: string) => (path.startsWith("/api/agent/") ? AGENT_TOKEN : SIGNED_IN);
 
 let doc: Document;
 const operations: Array<{ method: string; path: string; operation: Operation }> = [];
@@ -76,13 +79,14 @@ describe("the OpenAPI document states what each route enforces", () => {
 
   it("marks signed-in operations with bearer or cookie, and only those", () => {
     for (const { method, path, operation } of operations) {
-      if (operation.security) expect(operation.security, `${method} ${path}`).toEqual(SIGNED_IN);
+      if (operation.security) expect(operation.security, `${method} ${path}`).toEqual(expectedSecurity(path));
     }
     // The drift this replaced: the workspace file routes were documented as public.
     expect(doc.paths["/api/v1/workspaces/{workspaceId}/files/{path}"]?.["get"]?.security).toEqual(SIGNED_IN);
     expect(doc.paths["/api/v1/files"]?.["get"]?.security).toEqual(SIGNED_IN);
     expect(doc.paths["/api/v1/auth/sessions"]?.["post"]?.security).toBeUndefined();
     expect(doc.paths["/health"]?.["get"]?.security).toBeUndefined();
+    expect(doc.paths["/api/agent/whoami"]?.["get"]?.security).toEqual(AGENT_TOKEN);
   });
 
   it("answers 401 without credentials exactly where the document asks for them", async () => {

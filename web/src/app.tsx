@@ -22,6 +22,7 @@ const ApprovalsInbox = lazy(() => import("./pages/sessions/approvals-inbox").the
 const ContainersPage = lazy(() => import("./pages/containers/containers-page").then((m) => m.ContainersPage));
 const NewContainerPage = lazy(() => import("./pages/containers/new-container-page").then((m) => m.NewContainerPage));
 const ServicePage = lazy(() => import("./pages/containers/service-page").then((m) => m.ServicePage));
+const HostPage = lazy(() => import("./pages/machines/host-page").then((m) => m.HostPage));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
@@ -49,6 +50,7 @@ function Gate() {
     <Layout>
       <Router>
         <Route path="/machines" component={Machines} />
+        <Route path="/machines/:id" component={HostPage} />
         <Route path="/account" component={Account} />
         <Route path="/logs/:host/:id" component={ServiceLogs} />
         <Route path="/workspaces" component={WorkspaceList} />

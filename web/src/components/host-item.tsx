@@ -47,7 +47,9 @@ export function HostItem({ host, live, pendingApprovals = 0, onChanged }: Props)
   return (
     <li class="card" data-host={host.name}>
       <div class="row">
-        <strong>{host.name}</strong>
+        <a class="host-link" href={`/machines/${host.id}`}>
+          <strong>{host.name}</strong>
+        </a>
         <span class={host.online ? "online" : "offline"} data-state>
           {host.online ? "online" : "offline"}
         </span>

@@ -1,0 +1,64 @@
+/**
+ * A machine's page in a real Chromium against the real Worker and a real kai-agent on the real
+ * Docker engine: the Machines list links to it, it shows what Kai knows of the machine, and
+ * "Run checks" has the connected agent run kai-agent doctor and shows each check with its
+ * outcome. 390 px and 1280 px, no errors.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentProcess } from "../support/agent-process";
+import { CheckedPage, launchBrowser, signIn } from "../support/browser";
+import { type Edge, startEdge } from "../support/edge-server";
+import { enrollHost, signUp } from "../support/kai-client";
+
+let edge: Edge;
+let browser: Browser;
+let tab: CheckedPage;
+let root: string;
+let agent: AgentProcess;
+
+beforeAll(async () => {
+  [edge, browser] = await Promise.all([startEdge(), launchBrowser()]);
+  const session = await signUp(edge.url);
+  const host = await enrollHost(session, "buildbox");
+  root = await mkdtemp(path.join(os.tmpdir(), "kai-web-host-"));
+  agent = new AgentProcess(edge.url, host.token, [root]);
+  await agent.connected();
+  tab = await CheckedPage.open(browser, edge.url, "host-page");
+  await signIn(tab.page, session.email);
+});
+afterAll(async () => {
+  await agent?.stop();
+  await tab?.close();
+  await browser?.close();
+  await edge?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe("a machine's page", () => {
+  it("opens from the Machines list and shows the machine's details", async () => {
+    const { page } = tab;
+    await page.locator('[data-host="buildbox"]').getByRole("link", { name: "buildbox" }).click();
+    await page.waitForURL(/\/machines\/[0-9a-f-]{36}$/);
+    await page.getByRole("heading", { name: "buildbox" }).waitFor();
+    const facts = page.locator('[data-host-page="buildbox"]');
+    await facts.locator("[data-state]").getByText("online", { exact: true }).waitFor();
+    await expect(facts.textContent()).resolves.toMatch(/kai-agent\d+\.\d+\.\d+/);
+    await tab.step("details");
+  });
+
+  it("runs the checks on the machine and shows each one's outcome", async () => {
+    const { page } = tab;
+    await page.getByRole("button", { name: "Run checks" }).click();
+    const report = page.locator('[data-doctor="ok"]');
+    await report.waitFor({ timeout: 30_000 });
+    for (const id of ["server", "token", "docker", "policy", "node", "round-trip"])
+      await report.locator(`[data-check="${id}"][data-status="pass"]`).waitFor();
+    await expect(report.textContent()).resolves.toContain("kai-agent looks healthy");
+    await expect(report.locator('[data-check="token"]').textContent()).resolves.toContain("buildbox");
+    await tab.step("checks");
+  });
+});
