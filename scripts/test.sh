@@ -24,7 +24,7 @@ bash scripts/ensure-chromium.sh || echo "kai: no Chromium; the browser tests wil
 
 # The kai-agent service tests check its unit with systemd-analyze and run it under a private
 # `systemd --user`; like Docker, install systemd when missing (as root).
-bash scripts/ensure-systemd-analyze.sh || echo "kai: no systemd tools; the service tests will fail (see above for what to do)" >&2
+bash scripts/ensure-systemd-analyze.sh || echo "kai: no systemd tools; the service tests will fail (see above)" >&2
 
 # The Worker serves the dashboard from web/dist (wrangler.toml [assets]); the Workers pool and
 # every started Worker refuse to run without that folder, and the browser tests drive the build.

@@ -35,7 +35,8 @@ export function launchdManager(env: NodeJS.ProcessEnv = process.env): ServiceMan
           ok: false,
           lines: [
             `wrote ${plistFile}, but launchctl bootstrap ${domain} failed: ${result.stderr}`,
-            "Run it from a login session of this user (not over ssh as another one), then kai-agent service install again.",
+            "Run it from a login session of this user (not over ssh as another one), " +
+              "then kai-agent service install again.",
           ],
         };
       return {

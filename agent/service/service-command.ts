@@ -10,7 +10,7 @@ import type { Outcome, ServiceManager } from "./service-manager";
 import { systemdManager } from "./systemd";
 import type { ServiceSpec } from "./systemd-unit";
 
-export const SERVICE_USAGE = `Usage: kai-agent service install|uninstall|status [--bundle FILE] [--config FILE]
+const SERVICE_USAGE = `Usage: kai-agent service install|uninstall|status [--bundle FILE] [--config FILE]
 
 Runs kai-agent as your own service, no root needed: a systemd user unit on Linux
 (~/.config/systemd/user/kai-agent.service), a launchd agent on macOS
@@ -34,7 +34,7 @@ protocol too old): not restarted, the log says what to do.`;
 const PASSED_ENVIRONMENT = ["XDG_CONFIG_HOME", "KAI_POLICY", "DOCKER_HOST"];
 
 /** This platform's service manager, or undefined where kai-agent knows none. */
-export function serviceManager(env: NodeJS.ProcessEnv = process.env): ServiceManager | undefined {
+function serviceManager(env: NodeJS.ProcessEnv = process.env): ServiceManager | undefined {
   if (process.platform === "linux") return systemdManager(env);
   if (process.platform === "darwin") return launchdManager(env);
   return undefined;
@@ -112,7 +112,8 @@ async function serviceSpec(values: { bundle?: string; config?: string }, env: No
   if (!bundle)
     throw new ConfigError(
       "this kai-agent runs from a source checkout, and a service must run an installed bundle: install one " +
-        "with the one-line installer (SERVER/install.sh), or build one (npm run build:agent) and pass --bundle dist/kai-agent.mjs",
+        "with the one-line installer (SERVER/install.sh), or build one (npm run build:agent) " +
+        "and pass --bundle dist/kai-agent.mjs",
     );
   const bundleStat = await stat(bundle).catch(() => undefined);
   if (!bundleStat?.isFile()) throw new ConfigError(`--bundle ${bundle} is not a file`);
@@ -120,7 +121,8 @@ async function serviceSpec(values: { bundle?: string; config?: string }, env: No
   if (!existsSync(config))
     throw new ConfigError(
       `the service would not start: there is no config file ${config}; log in first with ` +
-        "kai-agent login --server URL (or name another config with --config FILE), then run kai-agent service install again",
+        "kai-agent login --server URL (or name another config with --config FILE), " +
+        "then run kai-agent service install again",
     );
   // As the service will read it: only its config file, no KAI_SERVER/KAI_CONFIG of this shell.
   const { KAI_SERVER: _server, KAI_CONFIG: _config, KAI_TOKEN: _token, ...serviceEnv } = env;

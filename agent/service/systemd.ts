@@ -38,9 +38,11 @@ function unreachable(detail: string, user: string, spec?: ServiceSpec): string[]
     `systemd's user manager cannot be reached (systemctl --user: ${detail}).`,
     "That happens in containers, as root without a login session, or over ssh without a session. Either:",
     "  - log in with a session where `systemctl --user status` works (an admin can run " +
-      `\`loginctl enable-linger ${user}\` so the manager runs without one), then run kai-agent service install again; or`,
+      `\`loginctl enable-linger ${user}\` so the manager runs without one), ` +
+      "then run kai-agent service install again; or",
     `  - run kai-agent under your own supervisor: ${command}`,
-    `    restart it when it exits 1; not after exit ${EXIT_CONFIG} (configuration) or ${EXIT_FINAL} (token revoked, protocol too old).`,
+    `    restart it when it exits 1; not after exit ${EXIT_CONFIG} (configuration) ` +
+      `or ${EXIT_FINAL} (token revoked, protocol too old).`,
   ];
 }
 
@@ -154,7 +156,8 @@ export function systemdManager(env: NodeJS.ProcessEnv = process.env): ServiceMan
         return {
           ok: true,
           lines: [
-            `${SYSTEMD_UNIT} is installed but not running (${ActiveState}): start it with systemctl --user start kai-agent`,
+            `${SYSTEMD_UNIT} is installed but not running (${ActiveState}): ` +
+              "start it with systemctl --user start kai-agent",
           ],
         };
       const result = await systemctl("restart", SYSTEMD_UNIT);

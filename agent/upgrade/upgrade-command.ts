@@ -10,7 +10,7 @@ import { restartService } from "../service/service-command";
 import { downloadBundle } from "./download";
 import { fetchManifest, nodeSatisfies, UpgradeError } from "./manifest";
 
-export const UPGRADE_USAGE = `Usage: kai-agent upgrade [--server URL] [--config FILE] [--check]
+const UPGRADE_USAGE = `Usage: kai-agent upgrade [--server URL] [--config FILE] [--check]
 
 Replaces this kai-agent with the release your Kai server serves (SERVER/agent/kai-agent.json):
 downloads it, checks its size and sha256, checks that it runs, and swaps it in place in one
@@ -99,7 +99,8 @@ async function upgrade(values: { server?: string; config?: string; check?: boole
   }
   if (!nodeSatisfies(process.versions.node, manifest.node))
     throw new UpgradeError(
-      `kai-agent ${manifest.version} needs Node ${manifest.node}, and this is Node ${process.versions.node}: upgrade Node first`,
+      `kai-agent ${manifest.version} needs Node ${manifest.node}, ` +
+        `and this is Node ${process.versions.node}: upgrade Node first`,
     );
 
   const bundleUrl = new URL(manifest.file, url);

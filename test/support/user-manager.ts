@@ -36,7 +36,11 @@ export async function startUserManager(home: string): Promise<UserManager> {
   // The manager's own environment is its units': no config home or bus of the shell running the tests.
   const { XDG_CONFIG_HOME: _config, DBUS_SESSION_BUS_ADDRESS: _bus, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = { ...inherited, HOME: home, XDG_RUNTIME_DIR: runtime };
-  const script = `[ -d /run/systemd ] || mkdir /run/systemd; mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system && exec ${SYSTEMD} --user`;
+  const script = [
+    "[ -d /run/systemd ] || mkdir /run/systemd",
+    "mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system",
+    `exec ${SYSTEMD} --user`,
+  ].join("; ");
   const child: ChildProcess = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
