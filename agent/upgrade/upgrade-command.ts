@@ -25,6 +25,8 @@ Options:
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
+const isLoopback = (hostname: string) => hostname === "localhost" || hostname === "[::1]" || /^127\./.test(hostname);
+
 /** The server as the agent resolves it: the flag, KAI_SERVER, then the config file. */
 async function resolveServer(values: { server?: string; config?: string }, env: NodeJS.ProcessEnv) {
   if (values.server) return values.server;
@@ -88,13 +90,20 @@ async function upgrade(values: { server?: string; config?: string; check?: boole
     throw new UpgradeError("no server to upgrade from: pass --server URL, or run kai-agent login --server URL first");
 
   const { url, manifest } = await fetchManifest(server);
+  // The checksum comes from the same server: it catches a broken download, not a forged one.
+  if (url.protocol === "http:" && !isLoopback(url.hostname))
+    say(`warning: ${url.origin} is plain http: anyone on the way could swap the download; use the https address`);
   say(`kai-agent ${AGENT_VERSION} is running; ${url.origin} serves ${manifest.version}`);
   if (manifest.version === AGENT_VERSION) {
     say(`kai-agent ${AGENT_VERSION} is already up to date`);
     return 0;
   }
   if (values.check || !bundle) {
-    say(`run kai-agent upgrade to install ${manifest.version}`);
+    say(
+      bundle
+        ? `run kai-agent upgrade to install ${manifest.version}`
+        : "this is a source checkout: git pull to update it",
+    );
     return 0;
   }
   if (!nodeSatisfies(process.versions.node, manifest.node))
