@@ -152,7 +152,9 @@ export function systemdManager(env: NodeJS.ProcessEnv = process.env): ServiceMan
           ],
         };
       const { ActiveState } = await state();
-      if (ActiveState !== "active" && ActiveState !== "activating")
+      // Stopped by hand: leave it stopped. Failed (say, exit 3 because the edge no longer speaks
+      // the old protocol) is started again: the upgrade may be exactly what it needed.
+      if (ActiveState === "inactive")
         return {
           ok: true,
           lines: [

@@ -165,6 +165,15 @@ describe("kai-agent upgrade under a real systemd user manager", () => {
     const shown = await manager.show("kai-agent.service");
     expect(shown.ExecMainStatus).toBe("3");
     expect(shown.NRestarts).toBe("0");
+    const status = await runAgent([bundle], ["service", "status"], env);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain("failed (failed), enabled");
+
+    // An upgrade is what a failed service may need (protocol too old): it starts it again.
+    await copyFile(oldBundle, bundle);
+    const fix = await runAgent([bundle], ["upgrade"], env);
+    expect(fix.stdout).toContain("restarted kai-agent.service through systemd");
+    expect((await manager.show("kai-agent.service")).InvocationID).not.toBe(shown.InvocationID);
 
     expect((await runAgent([bundle], ["service", "uninstall"], env)).code).toBe(0);
   });

@@ -103,10 +103,11 @@ describe("kai-agent service without a user manager", () => {
   it("refuses to make a service of a source checkout, or of a config it could not start with", async () => {
     const { home } = await homeWithConfig("refusals");
     const env = envFor(home);
-    const fromSources = await runAgent(["--import", "tsx", path.join(ROOT, "agent/cli.ts")], ["service", "install"], {
-      ...env,
-      NODE_PATH: path.join(ROOT, "node_modules"),
-    });
+    const fromSources = await runAgent(
+      ["--import", "tsx", path.join(ROOT, "agent/cli.ts")],
+      ["service", "install"],
+      env,
+    );
     expect(fromSources.code).toBe(2);
     expect(fromSources.stderr).toContain("runs from a source checkout");
     expect(fromSources.stderr).toContain("--bundle");
