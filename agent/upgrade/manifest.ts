@@ -38,7 +38,14 @@ export async function fetchChecked(url: URL): Promise<Response> {
 
 /** Fetches and checks the served release's manifest. */
 export async function fetchManifest(server: string): Promise<{ url: URL; manifest: AgentManifest }> {
-  const url = new URL("agent/kai-agent.json", server.endsWith("/") ? server : `${server}/`);
+  let url: URL;
+  try {
+    url = new URL("agent/kai-agent.json", server.endsWith("/") ? server : `${server}/`);
+  } catch {
+    throw new UpgradeError(`the server must be an http(s) URL such as https://kai.example.com, got ${server}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new UpgradeError(`the server must be an http(s) URL such as https://kai.example.com, got ${server}`);
   const response = await fetchChecked(url);
   let json: unknown;
   try {
