@@ -4,6 +4,7 @@ import { AGENT_VERSION } from "../shared/version";
 import { ConfigError, parseCommand, USAGE } from "./config";
 import { AgentConnection } from "./connection";
 import { reportHostStats } from "./connection/stats-reporter";
+import { EXIT_CONFIG, EXIT_FINAL } from "./exit-codes";
 import { handlers } from "./handlers/index";
 import { systemStats } from "./handlers/system-stats";
 import { createLogger } from "./log";
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`kai-agent: ${error.message}\nRun kai-agent --help for usage.\n`);
-    return 2;
+    return EXIT_CONFIG;
   }
   if (command.kind === "help") {
     process.stdout.write(`${USAGE}\n`);
@@ -50,7 +51,7 @@ async function main(): Promise<number> {
     policy = await loadPolicy(config.policyFile, { warn: (message) => log("warn", message) });
   } catch (error) {
     process.stderr.write(`kai-agent: ${(error as Error).message}\n`);
-    return 2;
+    return EXIT_CONFIG;
   }
   const docker = createDockerClient(config.dockerSocket ? { socketPath: config.dockerSocket } : {});
   // One for the agent, not per connection: a reconnect keeps the streams it has warmed.
@@ -110,7 +111,8 @@ async function main(): Promise<number> {
   const reason = await connection.run();
   // Agent processes lead their own process groups: they outlive kai-agent unless stopped here.
   await agentSessions.stopAll();
-  return reason === "stopped" ? 0 : 1;
+  // run() returns only when stopped or when reconnecting cannot help: a service manager must not restart it then.
+  return reason === "stopped" ? 0 : EXIT_FINAL;
 }
 
 main().then(

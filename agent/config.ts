@@ -10,6 +10,8 @@ Usage:
   kai-agent login --server URL [--config FILE]   save this host's agent token (asked for, or read from stdin)
   kai-agent [options]                            connect, with the server and token saved by login
   kai-agent doctor [--json] [options]            check this machine's setup: one line per check, with its fix
+  kai-agent service install|uninstall|status     run it as your own service (systemd user unit, launchd)
+  kai-agent upgrade [--check]                    replace it with the release the server serves
 
 Enroll a machine with POST /api/hosts {"name": "my-laptop"}; then, on that machine:
   kai-agent login --server https://kai.example.com && kai-agent
@@ -39,7 +41,11 @@ Options:
 The token is never taken from the command line or the environment: both are readable by
 every process the agent starts (ps, /proc/<pid>/cmdline, /proc/<pid>/environ). The agent
 refuses to start when the file holding its token is readable by group or others.
-The agent only dials out: no port is opened here.`;
+The agent only dials out: no port is opened here.
+
+Exit codes: 0 stopped (SIGTERM, SIGINT); 1 a failure, worth a restart; 2 the command line or
+configuration is wrong; 3 the edge ended this agent for good (its token was revoked, or it no
+longer speaks this agent's protocol: run kai-agent upgrade). Restarting after 2 or 3 cannot help.`;
 
 const fileSchema = z
   .object({

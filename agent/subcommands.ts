@@ -1,4 +1,6 @@
 import { doctorCommand } from "./doctor/cli";
+import { serviceCommand } from "./service/service-command";
+import { upgradeCommand } from "./upgrade/upgrade-command";
 
 /**
  * `kai-agent <subcommand> …`: the commands besides running the agent and `login`, each in its
@@ -7,4 +9,6 @@ import { doctorCommand } from "./doctor/cli";
  */
 export const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   doctor: doctorCommand,
+  service: serviceCommand,
+  upgrade: upgradeCommand,
 };

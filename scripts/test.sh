@@ -22,6 +22,10 @@ bash scripts/ensure-docker.sh || echo "kai: no Docker engine; the Docker tests w
 # The browser tests drive Debian's Chromium; like Docker, install it when missing (as root).
 bash scripts/ensure-chromium.sh || echo "kai: no Chromium; the browser tests will fail (see above for what to do)" >&2
 
+# The kai-agent service tests check its unit with systemd-analyze and run it under a private
+# `systemd --user`; like Docker, install systemd when missing (as root).
+bash scripts/ensure-systemd-analyze.sh || echo "kai: no systemd tools; the service tests will fail (see above)" >&2
+
 # The Worker serves the dashboard from web/dist (wrangler.toml [assets]); the Workers pool and
 # every started Worker refuse to run without that folder, and the browser tests drive the build.
 npm run --silent build:web || echo "kai: the dashboard did not build; the browser tests will fail" >&2

@@ -5,6 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { EXIT_FINAL } from "../../agent/exit-codes";
 import { CLOSE_CODES, PROTOCOL_VERSION } from "../../shared/protocol";
 import type { StreamFrame } from "../../shared/stream-frames";
 import { AgentProcess } from "../support/agent-process";
@@ -158,13 +159,13 @@ describe("relay failures map to documented errors, fast", () => {
     const deleted = await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
     expect(deleted.status).toBe(200);
     await agent.waitFor(/disconnected for good: this host was deleted/, 5000);
-    expect(await agent.exit).toBe(1);
+    expect(await agent.exit).toBe(EXIT_FINAL);
     expect(agent.lines.join("\n")).toContain(`code=${CLOSE_CODES.TOKEN_REVOKED}`);
 
     const again = new AgentProcess(world.edge.url, host.token, [world.root]);
     await again.start();
     await again.waitFor(/refused: the agent token is invalid or revoked/, 10_000);
-    expect(await again.exit).toBe(1);
+    expect(await again.exit).toBe(EXIT_FINAL);
   });
 });
 
