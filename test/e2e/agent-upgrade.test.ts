@@ -6,9 +6,9 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildAgentBundle } from "../../scripts/agent-bundle";
 import { type Edge, ROOT, startEdge } from "../support/edge-server";
 import { enrollHost, request, type Session, signUp } from "../support/kai-client";
+import { buildOldAgent, OLD_AGENT_VERSION } from "../support/old-agent";
 import { runAgent } from "../support/run-agent";
 import { setupOrFail } from "../support/setup-or-fail";
 import { until } from "../support/until";
@@ -21,7 +21,6 @@ import { startUserManager, type UserManager } from "../support/user-manager";
  * service is restarted onto the new version, which the edge sees in its hello.
  */
 
-const OLD_VERSION = "0.0.9";
 const MANIFEST = path.join(ROOT, "web", "dist", "agent", "kai-agent.json");
 
 let edge: Edge;
@@ -39,7 +38,7 @@ const setup = setupOrFail(
     served = JSON.parse(await readFile(MANIFEST, "utf8"));
     dir = await mkdtemp(path.join(os.tmpdir(), "kai-upgrade-"));
     oldBundle = path.join(dir, "old", "kai-agent.mjs");
-    await buildAgentBundle(oldBundle, { version: OLD_VERSION });
+    await buildOldAgent(oldBundle);
     edge = await startEdge();
     session = await signUp(edge.url);
   },
@@ -75,14 +74,14 @@ describe("kai-agent upgrade", () => {
 
     const check = await runAgent([bundle], ["upgrade", "--check"], env);
     expect(check.code).toBe(0);
-    expect(check.stdout).toContain(`kai-agent ${OLD_VERSION} is running; ${edge.url} serves ${served.version}`);
+    expect(check.stdout).toContain(`kai-agent ${OLD_AGENT_VERSION} is running; ${edge.url} serves ${served.version}`);
     expect(await sha256(bundle)).toBe(await sha256(oldBundle));
 
     const upgrade = await runAgent([bundle], ["upgrade"], env);
     expect(upgrade.stderr).toBe("");
     expect(upgrade.code).toBe(0);
     expect(upgrade.stdout).toContain(`verified size and sha256 ${served.sha256}`);
-    expect(upgrade.stdout).toContain(`installed kai-agent ${served.version} at ${bundle} (was ${OLD_VERSION})`);
+    expect(upgrade.stdout).toContain(`installed kai-agent ${served.version} at ${bundle} (was ${OLD_AGENT_VERSION})`);
     expect(upgrade.stdout).toContain(`restart kai-agent to run ${served.version}`);
     expect(await sha256(bundle)).toBe(served.sha256);
     expect((await stat(bundle)).mode & 0o777).toBe(0o755);
@@ -151,7 +150,7 @@ describe("kai-agent upgrade under a real systemd user manager", () => {
 
     const install = await runAgent([bundle], ["service", "install"], env);
     expect(install.code).toBe(0);
-    await until(async () => (await version()).agentVersion === OLD_VERSION, 30_000, "the old agent connected");
+    await until(async () => (await version()).agentVersion === OLD_AGENT_VERSION, 30_000, "the old agent connected");
 
     const upgrade = await runAgent([bundle], ["upgrade"], env);
     expect(upgrade.code).toBe(0);
