@@ -92,7 +92,7 @@ describe("the dashboard, signed in with an emailed code", () => {
     await page.getByRole("button", { name: "Enroll" }).click();
     const command = (await page.locator('pre[data-secret^="1."]').textContent()) ?? "";
     const token = (await page.locator('pre[data-secret^="2."]').textContent()) ?? "";
-    expect(command).toBe(`kai-agent login --server ${edge.url} && kai-agent`);
+    expect(command).toBe(`kai-agent login --server ${edge.url} --with-token && kai-agent`);
     expect(token.length).toBeGreaterThan(20);
     await page.locator('[data-host="laptop"]').getByText("offline").waitFor();
     await tab.step("enrolled");
