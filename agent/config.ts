@@ -80,7 +80,8 @@ const TOKEN_PREFIX = "kai_agent_";
 
 /** The replacement for the token flag and variable that were dropped; said in every error about them. */
 const HOW_TO_GIVE_THE_TOKEN =
-  "run `kai-agent login --server URL` (approve this machine in the dashboard; or add --with-token to paste a token from enrolling) or pass --token-file FILE (a file only you can read, chmod 600)";
+  "run `kai-agent login --server URL` (approve this machine in the dashboard; or add --with-token to paste a " +
+  "token from enrolling) or pass --token-file FILE (a file only you can read, chmod 600)";
 
 export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");

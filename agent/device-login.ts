@@ -36,7 +36,8 @@ export async function deviceLogin(
       "",
       `  and check that it shows the code   ${codes.userCode}`,
       "",
-      `  The code expires in ${minutes(codes.expiresIn)}. Waiting for approval… (Ctrl-C cancels; nothing is saved until then)`,
+      `  The code expires in ${minutes(codes.expiresIn)}. Waiting for approval…`,
+      "  (Ctrl-C cancels; nothing is saved until then)",
       "",
     ].join("\n"),
   );
@@ -46,7 +47,8 @@ export async function deviceLogin(
     await sleep(waitSeconds * 1000);
     if (Date.now() >= deadline)
       throw new ConfigError(
-        `the code ${codes.userCode} expired before anyone approved it; nothing was saved. Run kai-agent login --server ${command.server} again`,
+        `the code ${codes.userCode} expired before anyone approved it; nothing was saved. ` +
+          `Run kai-agent login --server ${command.server} again`,
       );
     waitSeconds = codes.interval;
     let answer: Answer;
@@ -73,7 +75,8 @@ export async function deviceLogin(
     await saveLogin(command.configFile, command.server, token);
     const next = command.configFile === defaultConfigFile() ? "kai-agent" : `kai-agent --config ${command.configFile}`;
     say(
-      `kai-agent: approved: this machine is the host "${result.host.name}". Saved its token for ${command.server} in ${command.configFile} (readable by you only); now run: ${next}`,
+      `kai-agent: approved: this machine is the host "${result.host.name}". Saved its token for ` +
+        `${command.server} in ${command.configFile} (readable by you only); now run: ${next}`,
     );
     return;
   }

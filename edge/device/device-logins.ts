@@ -30,7 +30,8 @@ const pollNotFound = () =>
 const userCodeNotFound = () =>
   new KaiError(
     "NOT_FOUND",
-    "no machine is waiting with that code: it may be mistyped, expired or already used; run `kai-agent login` on the machine again for a new code",
+    "no machine is waiting with that code: it may be mistyped, expired or already used; " +
+      "run `kai-agent login` on the machine again for a new code",
   );
 
 /** Stores a new device login; answers the two codes, which exist in the clear only in this answer. */
@@ -90,16 +91,12 @@ export async function pollDeviceLogin(db: Db, deviceCode: string): Promise<Devic
 
   const { token, tokenHash, tokenPrefix } = await newAgentToken();
   const unconsumed = and(eq(deviceLogins.id, row.id), isNull(deviceLogins.consumedAt));
+  const stillUnconsumed = sql`exists (select 1 from ${deviceLogins} where ${unconsumed})`;
   const [swapped, consumed] = await db.batch([
     db
       .update(hosts)
       .set({ tokenHash, tokenPrefix })
-      .where(
-        and(
-          eq(hosts.id, row.hostId),
-          sql`exists (select 1 from ${deviceLogins} where ${deviceLogins.id} = ${row.id} and ${deviceLogins.consumedAt} is null)`,
-        ),
-      )
+      .where(and(eq(hosts.id, row.hostId), stillUnconsumed))
       .returning(),
     db
       .update(deviceLogins)

@@ -81,7 +81,8 @@ deviceAgentRoutes.openapi(
     tags: ["device"],
     summary: "Poll a device login: pending, or (once, after approval) the host and its agent token",
     description:
-      "Poll no more often than `interval`: sooner is 429 with Retry-After. Denied: 403. Expired, unknown or already collected: 404 (start again with `kai-agent login`).",
+      "Poll no more often than `interval`: sooner is 429 with Retry-After. Denied: 403. " +
+      "Expired, unknown or already collected: 404 (start again with `kai-agent login`).",
     request: { body: jsonBody(deviceTokenBody) },
     responses: {
       200: { description: "Pending, or approved", content: { "application/json": { schema: deviceToken } } },

@@ -84,6 +84,3 @@ export const pendingDevice = z
 export const deviceApprovalBody = z.object({ name: hostName }).strict().meta({ id: "DeviceApproval" });
 
 export const deviceApproved = z.object({ host }).meta({ id: "DeviceApproved" });
-
-export type DeviceCode = z.infer<typeof deviceCode>;
-export type DeviceToken = z.infer<typeof deviceToken>;

@@ -77,7 +77,7 @@ const approve = (session: Session, userCode: string, name = uniqueName("dev-")) 
 const configOf = (home: string) => path.join(home, "kai", "agent.json");
 
 describe("kai-agent login, approved through the API", () => {
-  it("prints a code and URL; once approved it saves the token (0600) and exits 0; then the agent comes online", async () => {
+  it("prints a code and URL; approved, it saves the token (0600), exits 0; then the agent comes online", async () => {
     const home = await machineHome("laptop");
     const name = uniqueName("laptop-");
     const login = track(KaiAgentRun.login(edge.url, home, ["--name", name]));
@@ -184,6 +184,20 @@ describe("the codes", () => {
     expect((await approve(owner, issued.body.userCode)).status).toBe(404);
 
     const agent = await dialAgent(edge.url, token);
+    expect(agent.hostId).toBe(approved.body.host.id);
+    agent.socket.close();
+  });
+
+  it("two polls racing to collect an approved code: one gets a token, the other nothing", async () => {
+    const issued = await newCodes();
+    const approved = await approve(owner, issued.body.userCode);
+    const answers = await Promise.all([poll(issued.body.deviceCode), poll(issued.body.deviceCode)]);
+    const tokens = answers.filter((answer) => answer.status === 200 && answer.body.status === "approved");
+    expect(tokens).toHaveLength(1);
+    const loser = answers.find((answer) => !tokens.includes(answer));
+    expect([404, 429]).toContain(loser?.status);
+    expect(JSON.stringify(loser?.body)).not.toContain("kai_agent_");
+    const agent = await dialAgent(edge.url, tokens[0]?.body.token as string);
     expect(agent.hostId).toBe(approved.body.host.id);
     agent.socket.close();
   });
