@@ -4,6 +4,7 @@ import { AGENT_VERSION } from "../shared/version";
 import { ConfigError, parseCommand, USAGE } from "./config";
 import { AgentConnection } from "./connection";
 import { reportHostStats } from "./connection/stats-reporter";
+import { deviceLogin } from "./device-login";
 import { EXIT_CONFIG, EXIT_FINAL } from "./exit-codes";
 import { handlers } from "./handlers/index";
 import { systemStats } from "./handlers/system-stats";
@@ -27,7 +28,15 @@ async function main(): Promise<number> {
   try {
     command = await parseCommand(process.argv.slice(2));
     if (command.kind === "login") {
-      await login(command, { stdin: process.stdin, stderr: process.stderr });
+      if (command.withToken) await login(command, { stdin: process.stdin, stderr: process.stderr });
+      else {
+        // Nothing is written before the token arrives, so stopping while waiting leaves nothing behind.
+        process.once("SIGINT", () => {
+          process.stderr.write("\nkai-agent: login cancelled; nothing was saved\n");
+          process.exit(130);
+        });
+        await deviceLogin(command, { stderr: process.stderr });
+      }
       return 0;
     }
   } catch (error) {

@@ -128,20 +128,35 @@ describe("the config file", () => {
 });
 
 describe("kai-agent login", () => {
-  it("parses --server and --config, and needs no token argument", async () => {
-    expect(await parseCommand(["login", "--server", "https://kai.example.com"], env)).toEqual({
+  it("parses --server and --config, and needs no token argument: the device login by default", async () => {
+    expect(await parseCommand(["login", "--server", "https://kai.example.com/"], env)).toEqual({
       kind: "login",
       server: "https://kai.example.com",
       configFile: path.join(tmp, "xdg", "kai", "agent.json"),
+      withToken: false,
+    });
+    expect(await parseCommand(["login", "--server", "https://kai.example.com", "--name", "laptop"], env)).toEqual({
+      kind: "login",
+      server: "https://kai.example.com",
+      configFile: path.join(tmp, "xdg", "kai", "agent.json"),
+      withToken: false,
+      name: "laptop",
+    });
+    expect(await parseCommand(["login", "--server", "https://kai.example.com", "--with-token"], env)).toMatchObject({
+      kind: "login",
+      withToken: true,
     });
   });
 
-  it("refuses a token given as an argument, saying it is read from stdin", async () => {
+  it("refuses a token given as an argument, saying --with-token reads it from stdin", async () => {
     expect(await refusal(["login", "--server", "https://kai.example.com", "--token", TOKEN])).toContain(
-      "login reads it from stdin",
+      "login --with-token reads it from stdin",
     );
     expect(await refusal(["login", "--server", "https://kai.example.com", TOKEN])).toContain(
-      "login reads it from stdin",
+      "login --with-token reads it from stdin",
+    );
+    expect(await refusal(["login", "--server", "https://kai.example.com", "--with-token", "--name", "x"])).toContain(
+      "--name is for the device login",
     );
   });
 
@@ -196,7 +211,7 @@ describe("kai-agent login", () => {
 
   it("reads the token from stdin and saves it where a bare kai-agent finds it", async () => {
     const xdg = path.join(tmp, "xdg-login");
-    const { code, stderr } = await cli(["login", "--server", "http://127.0.0.1:9"], `${TOKEN}\n`, xdg);
+    const { code, stderr } = await cli(["login", "--server", "http://127.0.0.1:9", "--with-token"], `${TOKEN}\n`, xdg);
     expect(stderr).toContain("now run: kai-agent");
     expect(code).toBe(0);
     const file = path.join(xdg, "kai", "agent.json");
@@ -210,10 +225,10 @@ describe("kai-agent login", () => {
 
   it("refuses what is not an agent token on stdin, and empty input", async () => {
     const xdg = path.join(tmp, "xdg-login-bad");
-    const wrong = await cli(["login", "--server", "http://127.0.0.1:9"], "kai_pat_something\n", xdg);
+    const wrong = await cli(["login", "--server", "http://127.0.0.1:9", "--with-token"], "kai_pat_something\n", xdg);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain("does not hold an agent token");
-    const empty = await cli(["login", "--server", "http://127.0.0.1:9"], "", xdg);
+    const empty = await cli(["login", "--server", "http://127.0.0.1:9", "--with-token"], "", xdg);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain("no token on stdin");
     await expect(fs.stat(path.join(xdg, "kai", "agent.json"))).rejects.toThrow(/ENOENT/);
@@ -258,7 +273,17 @@ describe("kai-agent login at a terminal", () => {
     const shown = await new Promise<{ code: number; text: string }>((resolve) => {
       execFile(
         "python3",
-        [driver, process.execPath, "--import", "tsx", cliFile, "login", "--server", "http://127.0.0.1:9"],
+        [
+          driver,
+          process.execPath,
+          "--import",
+          "tsx",
+          cliFile,
+          "login",
+          "--server",
+          "http://127.0.0.1:9",
+          "--with-token",
+        ],
         {
           env: { PATH: process.env.PATH, HOME: tmp, XDG_CONFIG_HOME: xdg, TYPED: TOKEN },
           cwd: path.join(import.meta.dirname, ".."),
@@ -278,8 +303,9 @@ describe("kai-agent login at a terminal", () => {
 });
 
 describe("--help", () => {
-  it("shows login and --token-file, and no --token", () => {
+  it("shows login (device and --with-token) and --token-file, and no --token", () => {
     expect(USAGE).toContain("kai-agent login --server URL");
+    expect(USAGE).toContain("--with-token");
     expect(USAGE).toContain("--token-file FILE");
     expect(USAGE).not.toMatch(/--token\s/);
     expect(USAGE).not.toContain("KAI_TOKEN");

@@ -7,16 +7,24 @@ import { z } from "zod";
 export const USAGE = `kai-agent: connects this machine to Kai so its containers and directories can be driven from anywhere.
 
 Usage:
-  kai-agent login --server URL [--config FILE]   save this host's agent token (asked for, or read from stdin)
-  kai-agent [options]                            connect, with the server and token saved by login
-  kai-agent doctor [--json] [options]            check this machine's setup: one line per check, with its fix
-  kai-agent service install|uninstall|status     run it as your own service (systemd user unit, launchd)
-  kai-agent upgrade [--check]                    replace it with the release the server serves
+  kai-agent login --server URL [--name NAME] [--config FILE]
+                                               enroll this machine: prints a code to approve in the
+                                               dashboard, then saves this host's agent token
+  kai-agent login --server URL --with-token [--config FILE]
+                                               save a token from enrolling (POST /api/hosts), read
+                                               from stdin (at a terminal: asked for, not echoed)
+  kai-agent [options]                          connect, with the server and token saved by login
+  kai-agent doctor [--json] [options]          check this machine's setup: one line per check, with its fix
+  kai-agent service install|uninstall|status   run it as your own service (systemd user unit, launchd)
+  kai-agent upgrade [--check]                  replace it with the release the server serves
 
-Enroll a machine with POST /api/hosts {"name": "my-laptop"}; then, on that machine:
+Enroll a machine, on that machine:
   kai-agent login --server https://kai.example.com && kai-agent
-login reads the token from stdin (at a terminal it asks without echoing it) and writes
-{"server", "token"} to the config file, readable by you only (mode 0600).
+login prints a short code and a URL; open it signed in (anywhere: a phone will do), check
+the code and approve. The agent then gets its token and writes {"server", "token"} to the
+config file, readable by you only (mode 0600). Codes expire after 10 minutes and work once;
+Ctrl-C leaves nothing saved. --name suggests the host's name (default: the approver's choice,
+prefilled with this machine's hostname).
 
 Options:
   --server URL         Kai's address, e.g. https://kai.example.com   (env KAI_SERVER)
@@ -69,7 +77,7 @@ interface AgentConfig {
 export type ParsedCommand =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "login"; server: string; configFile: string }
+  | { kind: "login"; server: string; configFile: string; name?: string; withToken: boolean }
   | { kind: "run"; config: AgentConfig };
 
 /** A configuration problem the user can fix; the CLI prints it with the usage hint. */
@@ -79,7 +87,8 @@ const TOKEN_PREFIX = "kai_agent_";
 
 /** The replacement for the token flag and variable that were dropped; said in every error about them. */
 const HOW_TO_GIVE_THE_TOKEN =
-  "run `kai-agent login --server URL` (it reads the token from stdin) or pass --token-file FILE (a file only you can read, chmod 600)";
+  "run `kai-agent login --server URL` (approve this machine in the dashboard; or add --with-token to paste a " +
+  "token from enrolling) or pass --token-file FILE (a file only you can read, chmod 600)";
 
 export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
@@ -265,13 +274,19 @@ async function parseLogin(argv: string[], env: NodeJS.ProcessEnv): Promise<Parse
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { server: { type: "string" }, config: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        server: { type: "string" },
+        config: { type: "string" },
+        name: { type: "string" },
+        "with-token": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
       allowPositionals: false,
     }));
   } catch (error) {
     throw new ConfigError(
-      `login: ${(error as Error).message} (the token is not an argument: login reads it from stdin)`,
+      `login: ${(error as Error).message} (a token is never an argument: login --with-token reads it from stdin)`,
     );
   }
   if (values.help) return { kind: "help" };
@@ -282,5 +297,14 @@ async function parseLogin(argv: string[], env: NodeJS.ProcessEnv): Promise<Parse
       "login needs --server URL, Kai's address, e.g. kai-agent login --server https://kai.example.com",
     );
   checkServer(server);
-  return { kind: "login", server, configFile };
+  const withToken = values["with-token"] ?? false;
+  if (withToken && values.name !== undefined)
+    throw new ConfigError("login: --name is for the device login; a token from enrolling already names its host");
+  return {
+    kind: "login",
+    server: server.replace(/\/+$/, ""),
+    configFile,
+    withToken,
+    ...(values.name !== undefined ? { name: values.name } : {}),
+  };
 }

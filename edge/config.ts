@@ -59,6 +59,11 @@ const configSchema = z.object({
     .regex(/^[A-Za-z0-9-]*$/, "TRUSTED_CLIENT_IP_HEADER must be a header name such as X-Real-IP, or empty")
     .optional()
     .transform((value) => value || undefined),
+  /**
+   * How long a device login (`kai-agent login`) waits for approval, and for its agent to
+   * collect the token once approved. RFC 8628 suggests minutes; tests shorten it.
+   */
+  DEVICE_CODE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
   /** Development only: let webhooks target loopback and private networks (local receivers). */
   WEBHOOKS_ALLOW_PRIVATE: z
     .enum(["true", "false"])

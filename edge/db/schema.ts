@@ -334,3 +334,41 @@ export const agentApprovals = sqliteTable(
     index("agent_approvals_session_idx").on(t.sessionId),
   ],
 );
+
+/**
+ * A pending device login (`kai-agent login`, RFC 8628's device authorization grant). Both
+ * codes are stored as SHA-256 only: the device code is the agent's bearer secret until it
+ * collects its token, and the user code (hashed in its normalised form, `BCDFGHJK`) is what a
+ * person types. Approving creates the host at once (with the hash of a random value nobody
+ * sees); the collecting poll swaps in the real token's hash and sets `consumedAt`.
+ */
+export const deviceLogins = sqliteTable(
+  "device_logins",
+  {
+    id: text("id").primaryKey(),
+    deviceCodeHash: text("device_code_hash").notNull(),
+    userCodeHash: text("user_code_hash").notNull(),
+    /** The host name the agent asked for (`--name`); the approver may change it. */
+    name: text("name"),
+    hostname: text("hostname").notNull(),
+    os: text("os").notNull(),
+    arch: text("arch").notNull(),
+    /** The address the request came from (its rate-limit bucket), shown to the approver. */
+    clientIp: text("client_ip").notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    /** The agent's last poll, which paces the next one (`interval`). */
+    polledAt: integer("polled_at", { mode: "timestamp_ms" }),
+    approvedBy: text("approved_by").references(() => users.id, { onDelete: "cascade" }),
+    /** The host made at approval; deleting it (revoking) deletes this row too, so nothing collects it. */
+    hostId: text("host_id").references(() => hosts.id, { onDelete: "cascade" }),
+    approvedAt: integer("approved_at", { mode: "timestamp_ms" }),
+    deniedAt: integer("denied_at", { mode: "timestamp_ms" }),
+    consumedAt: integer("consumed_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("device_logins_device_code_unique").on(t.deviceCodeHash),
+    uniqueIndex("device_logins_user_code_unique").on(t.userCodeHash),
+    index("device_logins_expires_idx").on(t.expiresAt),
+  ],
+);

@@ -41,19 +41,18 @@ function profilesOf(row: HostRow): AgentProfileInfo[] {
 const nameTaken = () =>
   new KaiError("CONFLICT", "you already have a host with that name; choose another", { details: { field: "name" } });
 
-export async function enrollHost(db: Db, userId: string, name: string): Promise<{ row: HostRow; token: string }> {
+/** A fresh agent token with what `hosts` stores of it: its hash and a prefix to recognise it by. */
+export async function newAgentToken(): Promise<{ token: string; tokenHash: string; tokenPrefix: string }> {
   const token = randomSecret(AGENT_TOKEN_PREFIX);
+  return { token, tokenHash: await sha256Hex(token), tokenPrefix: token.slice(0, AGENT_TOKEN_PREFIX.length + 6) };
+}
+
+export async function enrollHost(db: Db, userId: string, name: string): Promise<{ row: HostRow; token: string }> {
+  const { token, tokenHash, tokenPrefix } = await newAgentToken();
   try {
     const [row] = await db
       .insert(hosts)
-      .values({
-        id: crypto.randomUUID(),
-        userId,
-        name,
-        tokenHash: await sha256Hex(token),
-        tokenPrefix: token.slice(0, AGENT_TOKEN_PREFIX.length + 6),
-        createdAt: new Date(),
-      })
+      .values({ id: crypto.randomUUID(), userId, name, tokenHash, tokenPrefix, createdAt: new Date() })
       .returning();
     if (!row) throw new KaiError("INTERNAL_ERROR", "the host could not be stored");
     return { row, token };

@@ -25,7 +25,7 @@ const API_PER_CALLER_WINDOW_SECONDS = 3600;
 const decisionsKey = new WeakMap<Context, RateDecision[]>();
 
 /** Counts one request against `policy` for `subject`; throws RATE_LIMITED when over. */
-export async function consume(c: Context<AppEnv>, policy: RatePolicy, subject: string): Promise<void> {
+export async function consume<E extends AppEnv>(c: Context<E>, policy: RatePolicy, subject: string): Promise<void> {
   const stub = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(`${policy.name}:${subject}`));
   const decision = await stub.hit(policy.limit, policy.windowSeconds);
   const decisions = decisionsKey.get(c) ?? [];

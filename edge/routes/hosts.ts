@@ -45,10 +45,11 @@ hostsRoutes.openapi(
     const { row, token } = await enrollHost(c.var.db, c.var.principal.userId, c.req.valid("json").name);
     const server = c.var.config.PUBLIC_ORIGIN ?? new URL(c.req.url).origin;
     // The token is never part of the command: a command line shows in `ps` and shell history.
-    // `kai-agent login` reads it from stdin (without echo) into a 0600 file; plain `kai-agent` then runs.
+    // `kai-agent login --with-token` reads it from stdin (without echo) into a 0600 file; plain
+    // `kai-agent` then runs. (Plain `kai-agent login` is the device flow, which needs no token.)
     return ok(
       c,
-      { host: toHost(row), token, command: `kai-agent login --server ${server} && kai-agent` },
+      { host: toHost(row), token, command: `kai-agent login --server ${server} --with-token && kai-agent` },
       "Host enrolled; run the command shown on that machine and paste the token when asked",
       201,
     );

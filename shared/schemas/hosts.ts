@@ -3,7 +3,8 @@ import { agentProfileInfo } from "./agent-sessions";
 
 /** Enrolled machines (`/api/hosts`). */
 
-const hostName = z
+/** A host's name, as enrolling and renaming take it (and a device login's approval). */
+export const hostName = z
   .string()
   .trim()
   .min(1)
@@ -48,7 +49,7 @@ export const enrolledHost = z
     command: z
       .string()
       .describe(
-        "The command to run on that machine: `kai-agent login --server <origin> && kai-agent`. It asks for the token (paste `token`), stores it in a 0600 file, then starts the agent; the token is never on a command line.",
+        "The command to run on that machine: `kai-agent login --server <origin> --with-token && kai-agent`. It asks for the token (paste `token`), stores it in a 0600 file, then starts the agent; the token is never on a command line. (`kai-agent login --server <origin>` alone enrolls by device login instead: no token to copy.)",
       ),
   })
   .meta({ id: "EnrolledHost" });

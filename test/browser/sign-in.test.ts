@@ -92,7 +92,7 @@ describe("the dashboard, signed in with an emailed code", () => {
     await page.getByRole("button", { name: "Enroll" }).click();
     const command = (await page.locator('pre[data-secret^="1."]').textContent()) ?? "";
     const token = (await page.locator('pre[data-secret^="2."]').textContent()) ?? "";
-    expect(command).toBe(`kai-agent login --server ${edge.url} && kai-agent`);
+    expect(command).toBe(`kai-agent login --server ${edge.url} --with-token && kai-agent`);
     expect(token.length).toBeGreaterThan(20);
     await page.locator('[data-host="laptop"]').getByText("offline").waitFor();
     await tab.step("enrolled");
@@ -137,7 +137,8 @@ describe("the dashboard, signed in with an emailed code", () => {
     await page.waitForURL("**/sign-in");
     expect((await context.request.get("/api/v1/users/me")).status()).toBe(401);
     await page.goto("/account");
-    await page.waitForURL("**/sign-in");
+    // Sent to sign in, remembering where it was going.
+    await page.waitForURL("**/sign-in?next=%2Faccount");
     await tab.step("signed-out");
   });
 
@@ -151,6 +152,9 @@ describe("the dashboard, signed in with an emailed code", () => {
     expect(await alert.getAttribute("data-code")).toBe("UNAUTHORIZED");
     await page.getByLabel("Password").fill("web-password");
     await page.getByRole("button", { name: "Sign in" }).click();
+    // Back to the page it was sent away from; never to another site (state/after-sign-in.ts).
+    await page.waitForURL("**/account");
+    await page.getByRole("link", { name: "Machines" }).click();
     await page.waitForURL("**/machines");
     await page.locator('[data-host="desk"]').waitFor();
     await tab.step("signed-in-again");

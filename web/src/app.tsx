@@ -6,6 +6,7 @@ import { Machines } from "./pages/machines";
 import { NotFound } from "./pages/not-found";
 import { Register } from "./pages/register";
 import { SignIn } from "./pages/sign-in";
+import { afterSignIn } from "./state/after-sign-in";
 import { currentUser } from "./state/session";
 
 // Pages past the first load on first visit, keeping the first page's JS small.
@@ -23,19 +24,23 @@ const ContainersPage = lazy(() => import("./pages/containers/containers-page").t
 const NewContainerPage = lazy(() => import("./pages/containers/new-container-page").then((m) => m.NewContainerPage));
 const ServicePage = lazy(() => import("./pages/containers/service-page").then((m) => m.ServicePage));
 const HostPage = lazy(() => import("./pages/machines/host-page").then((m) => m.HostPage));
+const Device = lazy(() => import("./pages/device").then((page) => page.Device));
 
 /** Pages anyone may see; every other route needs a signed-in user. */
 const PUBLIC_PATHS = new Set(["/sign-in", "/register"]);
 
-/** Sends a signed-out visitor to /sign-in and a signed-in one away from it. */
+/**
+ * Sends a signed-out visitor to /sign-in, remembering where they were going (`?next=`, so the
+ * link `kai-agent login` printed still leads to its code), and a signed-in one away from it.
+ */
 function Gate() {
-  const { path, route } = useLocation();
+  const { path, url, query, route } = useLocation();
   const user = currentUser.value;
   const isPublic = PUBLIC_PATHS.has(path);
   useEffect(() => {
-    if (user === null && !isPublic) route("/sign-in", true);
-    if (user && (isPublic || path === "/")) route("/machines", true);
-  }, [user, isPublic, path, route]);
+    if (user === null && !isPublic) route(path === "/" ? "/sign-in" : `/sign-in?next=${encodeURIComponent(url)}`, true);
+    if (user && (isPublic || path === "/")) route(afterSignIn(query.next), true);
+  }, [user, isPublic, path, url, query.next, route]);
   if (user === undefined) return <p class="muted">Loading…</p>;
   if (isPublic) {
     return (
@@ -63,6 +68,7 @@ function Gate() {
         <Route path="/containers" component={ContainersPage} />
         <Route path="/containers/new" component={NewContainerPage} />
         <Route path="/services/:host/:id" component={ServicePage} />
+        <Route path="/device" component={Device} />
         <Route default component={NotFound} />
       </Router>
     </Layout>

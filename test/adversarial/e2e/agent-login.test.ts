@@ -9,7 +9,7 @@ import { request, type Session, signUp, uniqueName } from "../../support/kai-cli
 
 /**
  * Issue 10, point 13: enrolling a machine answered a command with the token in it (visible in
- * `ps` and shell history). The answer is now `kai-agent login --server <origin> && kai-agent`;
+ * `ps` and shell history). The answer is now `kai-agent login --server <origin> --with-token && kai-agent`;
  * this runs exactly that command, as a shell would, with the token typed into login's stdin,
  * against the real Worker on workerd, and checks that the host comes online and answers.
  */
@@ -51,7 +51,7 @@ describe("the enrollment command", () => {
     expect(enrolled.status).toBe(201);
     const { host, token, command } = enrolled.body.data;
     expect(command).not.toContain(token);
-    expect(command).toBe(`kai-agent login --server ${edge.url} && kai-agent`);
+    expect(command).toBe(`kai-agent login --server ${edge.url} --with-token && kai-agent`);
 
     // `kai-agent` on PATH is the checkout's bin; HOME and XDG_CONFIG_HOME are fresh, as on a new machine.
     const bin = path.join(tmp, "bin");

@@ -13,7 +13,7 @@ import { agentFrame, PROTOCOL_VERSION, parseFrame } from "../../../shared/protoc
 /**
  * Issue 10, point 12: a workspace script read the agent token from /proc/<agent>/environ
  * (KAI_TOKEN) — and from /proc/<agent>/cmdline with --token. A real kai-agent process, started
- * the new ways (a 0600 --token-file, or `kai-agent login` then a bare `kai-agent`), runs a
+ * the new ways (a 0600 --token-file, or `kai-agent login --with-token` then a bare `kai-agent`), runs a
  * real workspace script through the real scripts.run path, relayed by a WebSocket peer
  * standing in for the edge; neither the script nor anyone reading /proc finds the token.
  * The old ways are refused before the agent dials.
@@ -173,7 +173,7 @@ describe("a workspace script cannot find the agent token in the agent's process"
     expect(await procFile(pid, "cmdline")).not.toContain(TOKEN);
   });
 
-  it("when the token was saved by `kai-agent login` (from stdin) and the agent starts bare", {
+  it("when the token was saved by `kai-agent login --with-token` (from stdin) and the agent starts bare", {
     timeout: 120_000,
   }, async () => {
     const edge = await edgePeer();
@@ -182,7 +182,7 @@ describe("a workspace script cannot find the agent token in the agent's process"
     const loginCode = await new Promise<number>((resolve) => {
       const login = execFile(
         process.execPath,
-        ["--import", "tsx", CLI, "login", "--server", edge.url],
+        ["--import", "tsx", CLI, "login", "--server", edge.url, "--with-token"],
         { cwd: ROOT, env },
         (error) => resolve(error ? Number(error.code ?? 1) : 0),
       );

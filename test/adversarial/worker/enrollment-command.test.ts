@@ -3,7 +3,7 @@ import { BASE, call, registerUser, unique } from "../../worker/helpers";
 
 /**
  * The enrollment answer's `command` must not carry the agent token: a command line shows in
- * `ps` and lands in shell history. It runs `kai-agent login`, which asks for the token (the
+ * `ps` and lands in shell history. It runs `kai-agent login --with-token`, which asks for the token (the
  * `token` field, pasted when asked), then the agent.
  */
 describe("POST /api/hosts", () => {
@@ -15,7 +15,7 @@ describe("POST /api/hosts", () => {
     expect(body.data.token).toMatch(/^kai_agent_/);
     expect(body.data.command).not.toContain(body.data.token);
     expect(body.data.command).not.toContain("--token");
-    expect(body.data.command).toBe(`kai-agent login --server ${BASE} && kai-agent`);
+    expect(body.data.command).toBe(`kai-agent login --server ${BASE} --with-token && kai-agent`);
     expect(body.message).toContain("paste the token when asked");
   });
 });

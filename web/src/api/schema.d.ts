@@ -1717,6 +1717,361 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/device/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a device login (kai-agent login): a device code to poll with and a user code for a person */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DeviceCodeRequest"];
+                };
+            };
+            responses: {
+                /** @description Codes issued */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceCode"];
+                    };
+                };
+                /** @description Invalid parameters */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Poll a device login: pending, or (once, after approval) the host and its agent token
+         * @description Poll no more often than `interval`: sooner is 429 with Retry-After. Denied: 403. Expired, unknown or already collected: 404 (start again with `kai-agent login`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DeviceTokenRequest"];
+                };
+            };
+            responses: {
+                /** @description Pending, or approved */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceToken"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid parameters */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/codes/{userCode}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What machine is asking with this code, so you can decide whether to approve it */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The code kai-agent printed, e.g. `BCDF-GHJK` (case and dash optional) */
+                    userCode: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The waiting machine */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PendingDevice"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/codes/{userCode}/approval": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve the machine as one of your hosts; its agent collects its token on its next poll */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The code kai-agent printed, e.g. `BCDF-GHJK` (case and dash optional) */
+                    userCode: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DeviceApproval"];
+                };
+            };
+            responses: {
+                /** @description Approved: the host exists */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceApproved"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid parameters */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device/codes/{userCode}/denial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deny the machine: its agent is told so and gets nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The code kai-agent printed, e.g. `BCDF-GHJK` (case and dash optional) */
+                    userCode: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Denied */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not signed in, or the token is invalid */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agent/whoami": {
         parameters: {
             query?: never;
@@ -10080,7 +10435,7 @@ export interface components {
             host: components["schemas"]["Host"];
             /** @description The agent token. Shown once: copy it now. */
             token: string;
-            /** @description The command to run on that machine: `kai-agent login --server <origin> && kai-agent`. It asks for the token (paste `token`), stores it in a 0600 file, then starts the agent; the token is never on a command line. */
+            /** @description The command to run on that machine: `kai-agent login --server <origin> --with-token && kai-agent`. It asks for the token (paste `token`), stores it in a 0600 file, then starts the agent; the token is never on a command line. (`kai-agent login --server <origin>` alone enrolls by device login instead: no token to copy.) */
             command: string;
         };
         Host: {
@@ -10130,6 +10485,61 @@ export interface components {
             detail: string;
             /** @description What to do about it; null when nothing is to be done */
             fix: string | null;
+        };
+        DeviceCode: {
+            /** @description The agent's secret for polling `/api/v1/device/token`; never shown to people */
+            deviceCode: string;
+            /** @description What the person confirms in the dashboard, e.g. `BCDF-GHJK` */
+            userCode: string;
+            /** @description Where to approve: the dashboard's `/device` page */
+            verificationUri: string;
+            /** @description The same page with the code filled in */
+            verificationUriComplete: string;
+            /** @description Seconds until both codes expire */
+            expiresIn: number;
+            /** @description Seconds to wait between two polls */
+            interval: number;
+        };
+        DeviceCodeRequest: {
+            /** @description The host name to suggest to the approver (`kai-agent login --name`) */
+            name?: string;
+            /** @description The machine's hostname */
+            hostname: string;
+            /** @description Node's `process.platform`, e.g. linux or darwin */
+            os: string;
+            /** @description Node's `process.arch`, e.g. x64 or arm64 */
+            arch: string;
+        };
+        DeviceToken: {
+            /** @enum {string} */
+            status: "pending";
+        } | {
+            /** @enum {string} */
+            status: "approved";
+            host: components["schemas"]["Host"];
+            /** @description The host's agent token (kai_agent_…): answered once, stored only as a hash */
+            token: string;
+        };
+        DeviceTokenRequest: {
+            deviceCode: string;
+        };
+        PendingDevice: {
+            userCode: string;
+            /** @description The host name the agent suggested, if any */
+            name: string | null;
+            hostname: string;
+            os: string;
+            arch: string;
+            /** @description The address the request came from ("unattributed" when no trusted proxy names it) */
+            ip: string;
+            createdAt: string;
+            expiresAt: string;
+        };
+        DeviceApproved: {
+            host: components["schemas"]["Host"];
+        };
+        DeviceApproval: {
+            name: string;
         };
         AgentWhoami: {
             hostId: string;

@@ -2,16 +2,17 @@ import { useLocation } from "preact-iso";
 import { api, call } from "../api/client";
 import { ErrorView } from "../components/error-view";
 import { field, useSubmit } from "../components/submit";
+import { afterSignIn } from "../state/after-sign-in";
 import { refreshUser } from "../state/session";
 
 /** Email and password; the Worker answers with the session cookie. */
 export function SignIn() {
-  const { route } = useLocation();
+  const { route, query } = useLocation();
   const { busy, error, run } = useSubmit(async (form) => {
     const body = { email: field(form, "email"), password: field(form, "password") };
     await call(api.POST("/api/v1/auth/sessions", { body }));
     await refreshUser();
-    route("/machines");
+    route(afterSignIn(query.next));
   });
   return (
     <main>
