@@ -9,6 +9,8 @@ import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } fr
 import { envelopeErrors, jsonBody } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
+import { installCommand } from "../install/install-script";
+import { publicOrigin } from "../install/public-origin";
 import { relay } from "../relay/relay";
 
 /** `/api/hosts`: enroll machines, see which are online, rename and revoke them. */
@@ -48,7 +50,12 @@ hostsRoutes.openapi(
     // `kai-agent login` reads it from stdin (without echo) into a 0600 file; plain `kai-agent` then runs.
     return ok(
       c,
-      { host: toHost(row), token, command: `kai-agent login --server ${server} && kai-agent` },
+      {
+        host: toHost(row),
+        token,
+        command: `kai-agent login --server ${server} && kai-agent`,
+        install: installCommand(publicOrigin(c.var.config, c.req.url), "--with-token"),
+      },
       "Host enrolled; run the command shown on that machine and paste the token when asked",
       201,
     );

@@ -1,0 +1,187 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installScript } from "../../edge/install/install-script";
+import { type AgentManifest, buildAgentRelease } from "../../scripts/agent-bundle";
+import { AGENT_RELEASE } from "../../shared/version";
+import { type Edge, ROOT, startEdge } from "../support/edge-server";
+import { installedLayout, runInstaller, tempHome } from "../support/installer";
+import { enrollHost, request, type Session, signUp } from "../support/kai-client";
+import { until } from "../support/until";
+
+/**
+ * `/install.sh` end to end: the real Worker serves the script and the agent release, real curl
+ * pipes it into dash (Debian's /bin/sh) and bash with a temporary HOME, and the agent it
+ * installs connects. The refusals (Node too old, a bundle that does not match its manifest)
+ * must leave the home untouched.
+ */
+
+const RELEASE_DIR = path.join(ROOT, "web", "dist", "agent");
+const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+let edge: Edge;
+let session: Session;
+let manifest: AgentManifest;
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  // The release the Worker serves as static files (npm run build:web does it too): built from
+  // these sources before the edge starts, so the test installs what this checkout is.
+  manifest = await buildAgentRelease(RELEASE_DIR);
+  edge = await startEdge();
+  session = await signUp(edge.url);
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await edge?.stop();
+});
+
+/** A home where `kai-agent login` already ran for this server: the re-install path. */
+async function loggedInHome(token: string): Promise<string> {
+  const home = await tempHome();
+  const dir = path.join(home, ".config", "kai");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(path.join(dir, "agent.json"), JSON.stringify({ server: edge.url, token }), { mode: 0o600 });
+  return home;
+}
+
+const entries = async (dir: string) => (await readdir(dir)).sort();
+
+describe("GET /install.sh and the release beside it", () => {
+  it("answers the script for this origin, as a shell script never cached, and the manifest of the bundle it fetches", async () => {
+    const script = await fetch(`${edge.url}/install.sh`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toBe("text/x-shellscript; charset=utf-8");
+    expect(script.headers.get("cache-control")).toBe("no-cache");
+    const text = await script.text();
+    expect(text.startsWith("#!/bin/sh\n")).toBe(true);
+    expect(text).toContain(`\nKAI_SERVER='${edge.url}'\n`);
+
+    const served = await fetch(`${edge.url}/agent/kai-agent.json`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get("cache-control")).toBe("no-cache");
+    expect(await served.json()).toEqual(manifest);
+    expect(manifest).toMatchObject({ version: AGENT_RELEASE, file: "kai-agent.mjs", node: ">=20.19" });
+    const bundle = Buffer.from(await (await fetch(`${edge.url}/agent/kai-agent.mjs`)).arrayBuffer());
+    expect({ size: bundle.length, sha256: sha256(bundle) }).toEqual({ size: manifest.size, sha256: manifest.sha256 });
+  });
+});
+
+describe("install.sh", () => {
+  it("installs into a logged-in home under dash, keeps the login, and the launcher it writes connects", async () => {
+    const host = await enrollHost(session);
+    const home = await loggedInHome(host.token);
+    const layout = installedLayout(home);
+    const configBefore = await readFile(layout.config, "utf8");
+
+    const run = await runInstaller(edge.url, { home, args: ["--no-start"], shell: "dash" });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`kai-agent ${manifest.version}: size and sha256 match the manifest`);
+    expect(run.stdout).toContain(`already logged in to ${edge.url}`);
+    // The test's PATH does not hold ~/.local/bin: the installer says how to add it.
+    expect(run.stdout).toContain(`${path.join(home, ".local", "bin")} is not on your PATH`);
+
+    const bundle = await readFile(layout.bundle);
+    expect(sha256(bundle)).toBe(manifest.sha256);
+    expect(await entries(path.dirname(layout.bundle))).toEqual(["kai-agent.mjs"]);
+    expect(await readFile(layout.launcher, "utf8")).toContain(`\nexec '${process.execPath}' '${layout.bundle}' "$@"\n`);
+    expect((await stat(layout.launcher)).mode & 0o777).toBe(0o755);
+    expect(await readFile(layout.config, "utf8")).toBe(configBefore);
+
+    const agent = spawn(layout.launcher, [], { env: { HOME: home, PATH: "/usr/bin:/bin" }, stdio: "pipe" });
+    children.push(agent);
+    let log = "";
+    agent.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    agent.stdout.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    const online = async () => {
+      const hosts = await request(edge.url, "/api/hosts", { token: session.token });
+      return hosts.body.data.hosts.some((one: { id: string; online: boolean }) => one.id === host.id && one.online);
+    };
+    await until(online, 30_000, "the installed agent online").catch((error: Error) => {
+      throw new Error(`${error.message}; the agent logged:\n${log}`);
+    });
+    const version = await request(edge.url, `/api/hosts/${host.id}/session`, { token: session.token });
+    expect(version.body.data).toEqual({ connected: true, agentVersion: manifest.version });
+    agent.kill("SIGTERM");
+    await new Promise((resolve) => agent.once("exit", resolve));
+  });
+
+  it("re-runs under bash as an upgrade in place: same files, login untouched, no leftovers", async () => {
+    const host = await enrollHost(session);
+    const home = await loggedInHome(host.token);
+    const layout = installedLayout(home);
+    expect((await runInstaller(edge.url, { home, args: ["--no-start"], shell: "bash" })).code).toBe(0);
+    await writeFile(layout.bundle, "an older bundle");
+    const again = await runInstaller(edge.url, { home, args: ["--no-start"], shell: "bash" });
+    expect(again.stderr).toBe("");
+    expect(again.code).toBe(0);
+    expect(sha256(await readFile(layout.bundle))).toBe(manifest.sha256);
+    expect(await entries(path.dirname(layout.bundle))).toEqual(["kai-agent.mjs"]);
+    expect(await entries(path.dirname(layout.launcher))).toEqual(["kai-agent"]);
+    expect(JSON.parse(await readFile(layout.config, "utf8"))).toEqual({ server: edge.url, token: host.token });
+  });
+
+  it("refuses a Node older than the manifest's range with the version found, the one needed and where to get it", async () => {
+    // Node 18 cannot be installed here (no internet): a `node` that only answers --version as
+    // Node 18 does stands in for it. The installer must stop at that answer, so it runs nothing else.
+    const fakeNodeDir = await mkdtemp(path.join(os.tmpdir(), "kai-node18-"));
+    const fakeNode = path.join(fakeNodeDir, "node");
+    await writeFile(fakeNode, '#!/bin/sh\ncase "$1" in --version | -v) echo v18.19.0 ;; *) exit 1 ;; esac\n');
+    await chmod(fakeNode, 0o755);
+    const home = await tempHome();
+
+    const run = await runInstaller(edge.url, { home, pathPrefix: fakeNodeDir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`kai-agent needs Node.js 20.19 or newer, and ${fakeNode} is 18.19.0`);
+    expect(run.stderr).toContain("https://nodejs.org/en/download");
+    expect(run.stderr).toContain("Nothing was installed");
+    expect(await readdir(home)).toEqual([]);
+  });
+
+  it("refuses a bundle whose bytes do not match the manifest and installs nothing", async () => {
+    // A real HTTP server standing where the edge would, serving the real manifest next to the
+    // real bundle with one byte changed (same size, other sha256), and the script for its origin.
+    const real = await readFile(path.join(RELEASE_DIR, "kai-agent.mjs"));
+    const tampered = Buffer.from(real);
+    tampered[tampered.length - 2] = (tampered[tampered.length - 2] ?? 0) ^ 1;
+    const server = http.createServer((req, res) => {
+      const files: Record<string, [string, string | Buffer]> = {
+        "/install.sh": [
+          "text/x-shellscript",
+          installScript(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        ],
+        "/agent/kai-agent.json": ["application/json", JSON.stringify(manifest)],
+        "/agent/kai-agent.mjs": ["text/javascript", tampered],
+      };
+      const file = files[req.url ?? ""];
+      res.writeHead(file ? 200 : 404, { "content-type": file?.[0] ?? "text/plain" }).end(file?.[1] ?? "not found");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const home = await tempHome();
+      const run = await runInstaller(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { home });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`its sha256 is ${sha256(tampered)}, the manifest says ${manifest.sha256}`);
+      expect(run.stderr).toContain("does not match its manifest (above), so nothing was installed");
+      expect(await readdir(home)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("with --with-token and no terminal to paste at, says how to log in instead", async () => {
+    const home = await tempHome();
+    const run = await runInstaller(edge.url, { home, args: ["--with-token", "--no-start"] });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `--with-token asks for the token at a terminal and there is none here; run: ${installedLayout(home).launcher} login --server ${edge.url} --with-token < FILE`,
+    );
+    expect(existsSync(installedLayout(home).config)).toBe(false);
+  });
+});
