@@ -11,7 +11,7 @@ import { installScript } from "../../edge/install/install-script";
 import { type AgentManifest, buildAgentRelease } from "../../scripts/agent-bundle";
 import { AGENT_RELEASE } from "../../shared/version";
 import { type Edge, ROOT, startEdge } from "../support/edge-server";
-import { installedLayout, runInstaller, tempHome } from "../support/installer";
+import { installedLayout, type RunningInstaller, runInstaller, startInstaller, tempHome } from "../support/installer";
 import { enrollHost, request, type Session, signUp } from "../support/kai-client";
 import { until } from "../support/until";
 
@@ -29,6 +29,7 @@ let edge: Edge;
 let session: Session;
 let manifest: AgentManifest;
 const children: ChildProcess[] = [];
+const installers: RunningInstaller[] = [];
 beforeAll(async () => {
   // The release the Worker serves as static files (npm run build:web does it too): built from
   // these sources before the edge starts, so the test installs what this checkout is.
@@ -38,6 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const installer of installers) installer.kill("SIGKILL");
   await edge?.stop();
 });
 
@@ -51,6 +53,11 @@ async function loggedInHome(token: string): Promise<string> {
 }
 
 const entries = async (dir: string) => (await readdir(dir)).sort();
+
+async function hostOnline(id: string): Promise<boolean> {
+  const hosts = await request(edge.url, "/api/hosts", { token: session.token });
+  return hosts.body.data.hosts.some((one: { id: string; online: boolean }) => one.id === id && one.online);
+}
 
 describe("GET /install.sh and the release beside it", () => {
   it("answers the script for this origin, as a shell script never cached, and the manifest of the bundle it fetches", async () => {
@@ -99,17 +106,28 @@ describe("install.sh", () => {
     let log = "";
     agent.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
     agent.stdout.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    const online = async () => {
-      const hosts = await request(edge.url, "/api/hosts", { token: session.token });
-      return hosts.body.data.hosts.some((one: { id: string; online: boolean }) => one.id === host.id && one.online);
-    };
-    await until(online, 30_000, "the installed agent online").catch((error: Error) => {
+    await until(() => hostOnline(host.id), 30_000, "the installed agent online").catch((error: Error) => {
       throw new Error(`${error.message}; the agent logged:\n${log}`);
     });
     const version = await request(edge.url, `/api/hosts/${host.id}/session`, { token: session.token });
     expect(version.body.data).toEqual({ connected: true, agentVersion: manifest.version });
     agent.kill("SIGTERM");
     await new Promise((resolve) => agent.once("exit", resolve));
+  });
+
+  it("without a service manager, starts the agent it installed in the foreground, and it connects", async () => {
+    const host = await enrollHost(session);
+    const home = await loggedInHome(host.token);
+    // Only HOME and PATH: no session bus, so systemctl --user cannot answer, as on a server over ssh.
+    const installer = startInstaller(edge.url, { home });
+    installers.push(installer);
+    await until(() => hostOnline(host.id), 30_000, "the agent the installer started online").catch((error: Error) => {
+      throw new Error(`${error.message}; the installer printed:\n${installer.output()}`);
+    });
+    expect(installer.output()).toContain("no service manager for your user here");
+    expect(installer.output()).toContain("to keep it running, run kai-agent service install");
+    installer.kill();
+    await installer.done;
   });
 
   it("re-runs under bash as an upgrade in place: same files, login untouched, no leftovers", async () => {

@@ -21,16 +21,25 @@ export function installedLayout(home: string) {
 /** A fresh empty home directory for one install. */
 export const tempHome = () => mkdtemp(path.join(os.tmpdir(), "kai-home-"));
 
+export interface RunningInstaller {
+  /** stdout and stderr so far, interleaved. */
+  output(): string;
+  done: Promise<InstallerRun>;
+  /** Signals the whole process group (detached): the script and the agent it started. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
 /**
- * Runs `curl -fsSL SERVER/install.sh | SHELL -s -- ARGS` as a user pastes it: real curl, a real
- * pipe (so the script's stdin is the script), a clean environment with only HOME and PATH (no
- * XDG_*), and PATH holding the test's own Node first unless `pathPrefix` puts something before
- * it. Detached: a new session without a controlling terminal, as under CI or ssh without -t.
+ * Starts `curl -fsSL SERVER/install.sh | SHELL -s -- ARGS` as a user pastes it: real curl, a
+ * real pipe (so the script's stdin is the script), a clean environment with only HOME and PATH
+ * (no XDG_*, no session bus: `systemctl --user` cannot answer), and PATH holding the test's own
+ * Node first unless `pathPrefix` puts something before it. Detached: a new session without a
+ * controlling terminal, as under CI or ssh without -t, and one process group to kill.
  */
-export function runInstaller(
+export function startInstaller(
   server: string,
   options: { home: string; args?: string[]; shell?: "sh" | "dash" | "bash"; pathPrefix?: string },
-): Promise<InstallerRun> {
+): RunningInstaller {
   const shell = options.shell ?? "sh";
   const nodeDir = path.dirname(process.execPath);
   const PATH = [options.pathPrefix, nodeDir, "/usr/local/bin", "/usr/bin", "/bin"].filter(Boolean).join(":");
@@ -45,10 +54,33 @@ export function runInstaller(
   );
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
+  let both = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    both += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    both += chunk.toString();
+  });
+  const done = new Promise<InstallerRun>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
+  return {
+    output: () => both,
+    done,
+    kill(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      process.kill(-child.pid, signal);
+    },
+  };
+}
+
+/** Runs the installer to its end (see startInstaller). */
+export function runInstaller(
+  server: string,
+  options: { home: string; args?: string[]; shell?: "sh" | "dash" | "bash"; pathPrefix?: string },
+): Promise<InstallerRun> {
+  return startInstaller(server, options).done;
 }
