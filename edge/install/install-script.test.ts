@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -52,5 +52,21 @@ describe("installScript", () => {
       expect(help).toMatch(/--name NAME[\s\S]*--with-token[\s\S]*--no-start/);
       expect(() => execFileSync(shell, [file, "--frobnicate"], { stdio: "pipe" })).toThrow(/unknown option/);
     }
+  });
+
+  it("without curl or wget says to install one, before it downloads or writes anything", () => {
+    // Fed on stdin as under curl | sh, with a PATH that holds neither (nor anything else).
+    const home = mkdtempSync(path.join(os.tmpdir(), "kai-home-"));
+    const empty = mkdtempSync(path.join(os.tmpdir(), "kai-path-"));
+    for (const shell of SHELLS) {
+      const run = () =>
+        execFileSync(`/bin/${shell}`, ["-s"], {
+          input: installScript("http://127.0.0.1:8787"),
+          env: { HOME: home, PATH: empty },
+          stdio: "pipe",
+        });
+      expect(run).toThrow(/this needs curl or wget to download kai-agent: install one/);
+    }
+    expect(readdirSync(home)).toEqual([]);
   });
 });

@@ -11,7 +11,14 @@ import { installScript } from "../../edge/install/install-script";
 import { type AgentManifest, buildAgentRelease } from "../../scripts/agent-bundle";
 import { AGENT_RELEASE } from "../../shared/version";
 import { type Edge, ROOT, startEdge } from "../support/edge-server";
-import { installedLayout, type RunningInstaller, runInstaller, startInstaller, tempHome } from "../support/installer";
+import {
+  installedLayout,
+  type RunningInstaller,
+  runInstaller,
+  startInstaller,
+  tempHome,
+  type XdgDirs,
+} from "../support/installer";
 import { enrollHost, request, type Session, signUp } from "../support/kai-client";
 import { until } from "../support/until";
 
@@ -44,11 +51,11 @@ afterAll(async () => {
 });
 
 /** A home where `kai-agent login` already ran for this server: the re-install path. */
-async function loggedInHome(token: string): Promise<string> {
+async function loggedInHome(token: string, xdg: XdgDirs = {}): Promise<string> {
   const home = await tempHome();
-  const dir = path.join(home, ".config", "kai");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(path.join(dir, "agent.json"), JSON.stringify({ server: edge.url, token }), { mode: 0o600 });
+  const { config } = installedLayout(home, xdg);
+  await mkdir(path.dirname(config), { recursive: true, mode: 0o700 });
+  await writeFile(config, JSON.stringify({ server: edge.url, token }), { mode: 0o600 });
   return home;
 }
 
@@ -130,13 +137,17 @@ describe("install.sh", () => {
     await installer.done;
   });
 
-  it("re-runs under bash as an upgrade in place: same files, login untouched, no leftovers", async () => {
+  it("re-runs under bash, with XDG dirs set, as an upgrade in place: same files, login untouched, no leftovers", async () => {
     const host = await enrollHost(session);
-    const home = await loggedInHome(host.token);
-    const layout = installedLayout(home);
-    expect((await runInstaller(edge.url, { home, args: ["--no-start"], shell: "bash" })).code).toBe(0);
+    const base = await tempHome();
+    const xdg = { XDG_DATA_HOME: path.join(base, "data"), XDG_CONFIG_HOME: path.join(base, "config") };
+    const home = await loggedInHome(host.token, xdg);
+    const layout = installedLayout(home, xdg);
+    const install = () => runInstaller(edge.url, { home, args: ["--no-start"], shell: "bash", xdg });
+    expect((await install()).code).toBe(0);
     await writeFile(layout.bundle, "an older bundle");
-    const again = await runInstaller(edge.url, { home, args: ["--no-start"], shell: "bash" });
+    const again = await install();
+    expect(again.stdout).toContain(`already logged in to ${edge.url} (${layout.config})`);
     expect(again.stderr).toBe("");
     expect(again.code).toBe(0);
     expect(sha256(await readFile(layout.bundle))).toBe(manifest.sha256);

@@ -9,17 +9,32 @@ export interface InstallerRun {
   stderr: string;
 }
 
-/** The paths install.sh writes in a home (XDG_* unset): the layout every kai-agent command shares. */
-export function installedLayout(home: string) {
+/** XDG base directories an install may be given; unset ones default to ~/.local/share and ~/.config. */
+export interface XdgDirs {
+  XDG_DATA_HOME?: string;
+  XDG_CONFIG_HOME?: string;
+}
+
+/** The paths install.sh writes in a home: the layout every kai-agent command shares. */
+export function installedLayout(home: string, xdg: XdgDirs = {}) {
   return {
-    bundle: path.join(home, ".local", "share", "kai", "kai-agent.mjs"),
+    bundle: path.join(xdg.XDG_DATA_HOME ?? path.join(home, ".local", "share"), "kai", "kai-agent.mjs"),
     launcher: path.join(home, ".local", "bin", "kai-agent"),
-    config: path.join(home, ".config", "kai", "agent.json"),
+    config: path.join(xdg.XDG_CONFIG_HOME ?? path.join(home, ".config"), "kai", "agent.json"),
   };
 }
 
 /** A fresh empty home directory for one install. */
 export const tempHome = () => mkdtemp(path.join(os.tmpdir(), "kai-home-"));
+
+interface InstallerOptions {
+  home: string;
+  args?: string[];
+  shell?: "sh" | "dash" | "bash";
+  /** Directories searched before the test's Node (a stand-in `node`, say). */
+  pathPrefix?: string;
+  xdg?: XdgDirs;
+}
 
 export interface RunningInstaller {
   /** stdout and stderr so far, interleaved. */
@@ -31,15 +46,12 @@ export interface RunningInstaller {
 
 /**
  * Starts `curl -fsSL SERVER/install.sh | SHELL -s -- ARGS` as a user pastes it: real curl, a
- * real pipe (so the script's stdin is the script), a clean environment with only HOME and PATH
- * (no XDG_*, no session bus: `systemctl --user` cannot answer), and PATH holding the test's own
+ * real pipe (so the script's stdin is the script), a clean environment with only HOME, PATH
+ * and the XDG dirs given (no session bus: `systemctl --user` cannot answer), and PATH holding the test's own
  * Node first unless `pathPrefix` puts something before it. Detached: a new session without a
  * controlling terminal, as under CI or ssh without -t, and one process group to kill.
  */
-export function startInstaller(
-  server: string,
-  options: { home: string; args?: string[]; shell?: "sh" | "dash" | "bash"; pathPrefix?: string },
-): RunningInstaller {
+export function startInstaller(server: string, options: InstallerOptions): RunningInstaller {
   const shell = options.shell ?? "sh";
   const nodeDir = path.dirname(process.execPath);
   const PATH = [options.pathPrefix, nodeDir, "/usr/local/bin", "/usr/bin", "/bin"].filter(Boolean).join(":");
@@ -47,7 +59,7 @@ export function startInstaller(
     "/bin/sh",
     ["-c", `curl -fsSL "$KAI_INSTALL_URL" | ${shell} -s -- "$@"`, "install", ...(options.args ?? [])],
     {
-      env: { HOME: options.home, PATH, KAI_INSTALL_URL: `${server}/install.sh` },
+      env: { ...options.xdg, HOME: options.home, PATH, KAI_INSTALL_URL: `${server}/install.sh` },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     },
@@ -78,9 +90,6 @@ export function startInstaller(
 }
 
 /** Runs the installer to its end (see startInstaller). */
-export function runInstaller(
-  server: string,
-  options: { home: string; args?: string[]; shell?: "sh" | "dash" | "bash"; pathPrefix?: string },
-): Promise<InstallerRun> {
+export function runInstaller(server: string, options: InstallerOptions): Promise<InstallerRun> {
   return startInstaller(server, options).done;
 }
