@@ -52,7 +52,8 @@ const VERIFY_JS = [
   "const fail = (why) => { console.error(why); process.exit(1); };",
   'if (typeof manifest.version !== "string" || !/^[0-9A-Za-z.+-]{1,64}$/.test(manifest.version))',
   '  fail("the manifest names no valid version");',
-  'if (bytes.length !== manifest.size) fail("its size is " + bytes.length + " bytes, the manifest says " + manifest.size);',
+  "if (bytes.length !== manifest.size)",
+  '  fail("its size is " + bytes.length + " bytes, the manifest says " + manifest.size);',
   'if (sha256 !== manifest.sha256) fail("its sha256 is " + sha256 + ", the manifest says " + manifest.sha256);',
   "process.stdout.write(manifest.version);",
 ].join("\n");
@@ -128,7 +129,8 @@ if command -v curl >/dev/null 2>&1; then
 elif command -v wget >/dev/null 2>&1; then
   fetch() { wget -q -O "$2" "$1"; }
 else
-  fail "this needs curl or wget to download kai-agent: install one (e.g. sudo apt-get install curl), then run this again"
+  fail "this needs curl or wget to download kai-agent:" \\
+    "install one (e.g. sudo apt-get install curl), then run this again"
 fi
 
 tmp=$(mktemp -d "\${TMPDIR:-/tmp}/kai-install.XXXXXX") || fail "cannot create a temporary directory in \${TMPDIR:-/tmp}"
@@ -174,8 +176,11 @@ case $need in
   *[!0-9.]*) fail "the manifest from $KAI_SERVER names no Node version this installer understands ('$node_range')" ;;
 esac
 
-get_node="install Node.js $need or newer (https://nodejs.org/en/download, your package manager, or nvm: nvm install --lts), make sure node is on your PATH, then run this again. Nothing was installed"
-command -v node >/dev/null 2>&1 || fail "kai-agent needs Node.js $need or newer, and there is no node on your PATH: $get_node"
+get_node="install Node.js $need or newer (https://nodejs.org/en/download, your package manager,"
+get_node="$get_node or nvm: nvm install --lts), make sure node is on your PATH, then run this again."
+get_node="$get_node Nothing was installed"
+command -v node >/dev/null 2>&1 ||
+  fail "kai-agent needs Node.js $need or newer, and there is no node on your PATH: $get_node"
 node_found=$(node --version 2>/dev/null) || fail "$(command -v node) --version failed: $get_node"
 node_found=\${node_found#v}
 version_at_least "$node_found" "$need" ||
@@ -187,7 +192,8 @@ say "downloading $KAI_SERVER/agent/kai-agent.mjs"
 fetch "$KAI_SERVER/agent/kai-agent.mjs" "$tmp/kai-agent.mjs" ||
   fail "cannot download $KAI_SERVER/agent/kai-agent.mjs: check that this machine reaches $KAI_SERVER"
 version=$("$node_path" -e '${VERIFY_JS}' "$tmp/kai-agent.json" "$tmp/kai-agent.mjs") ||
-  fail "the downloaded kai-agent does not match its manifest (above), so nothing was installed. Run this again; if it keeps failing, something between this machine and $KAI_SERVER changes downloads"
+  fail "the downloaded kai-agent does not match its manifest (above), so nothing was installed." \\
+    "Run this again; if it keeps failing, something between this machine and $KAI_SERVER changes downloads"
 say "kai-agent $version: size and sha256 match the manifest"
 
 data_dir=\${XDG_DATA_HOME:-$HOME/.local/share}/kai
@@ -210,7 +216,7 @@ say "installed $bundle"
 staged=$launcher.new.$$
 write_launcher() {
   printf '#!/bin/sh\\n'
-  printf '# kai-agent, installed from %s/install.sh: the bundle, run by the Node that passed its check.\\n' "$KAI_SERVER"
+  printf '# kai-agent, installed from %s/install.sh: runs the bundle with the Node it checked.\\n' "$KAI_SERVER"
   printf "exec '%s' '%s' \\"\\$@\\"\\n" "$node_path" "$bundle"
 }
 if ! { write_launcher >"$staged" && chmod 755 "$staged" && mv -f "$staged" "$launcher"; }; then
@@ -220,7 +226,10 @@ staged=''
 say "installed $launcher"
 case :$PATH: in
   *":$bin_dir:"*) ;;
-  *) say "note: $bin_dir is not on your PATH; add it in your shell's profile (export PATH=\\"$bin_dir:\\$PATH\\") or run $launcher" ;;
+  *)
+    say "note: $bin_dir is not on your PATH; add it in your shell's profile" \\
+      "(export PATH=\\"$bin_dir:\\$PATH\\") or run $launcher"
+    ;;
 esac
 
 config=\${XDG_CONFIG_HOME:-$HOME/.config}/kai/agent.json
@@ -230,7 +239,8 @@ if "$node_path" -e '${LOGGED_IN_JS}' "$config" "$KAI_SERVER" 2>/dev/null; then
 elif [ "$with_token" = 1 ]; then
   # Under curl | sh, stdin is this script: the token is asked for at the terminal.
   if ! (: </dev/tty) 2>/dev/null; then
-    fail "--with-token asks for the token at a terminal and there is none here; run: $launcher login --server $KAI_SERVER --with-token < FILE (a file holding only the token), then this again"
+    fail "--with-token asks for the token at a terminal and there is none here;" \\
+      "run: $launcher login --server $KAI_SERVER --with-token < FILE (a file holding only the token), then this again"
   fi
   say "logging in: paste the agent token the dashboard showed when you enrolled this machine"
   "$launcher" login --server "$KAI_SERVER" --with-token </dev/tty ||
@@ -266,7 +276,8 @@ if [ -n "$manager" ]; then
 else
   say "no service manager for your user here (systemctl --user does not answer): running kai-agent in the foreground"
 fi
-say "it stops with this terminal; to keep it running, run kai-agent service install where systemd --user or launchd works, or run kai-agent under tmux or nohup"
+say "it stops with this terminal; to keep it running, run kai-agent service install where systemd --user" \\
+  "or launchd works, or run kai-agent under tmux or nohup"
 cleanup
 trap - EXIT
 exec "$launcher" </dev/null

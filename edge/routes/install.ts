@@ -13,8 +13,10 @@ installRoutes.openapi(
     method: "get",
     path: "/install.sh",
     tags: ["hosts"],
-    summary:
-      "The installer: `curl -fsSL ORIGIN/install.sh | sh [-s -- --name NAME --with-token --no-start]` installs kai-agent in the user's home, logs the machine in and starts it",
+    summary: "The installer: installs kai-agent in the user's home, logs the machine in and starts it",
+    description:
+      "Run on the machine: `curl -fsSL ORIGIN/install.sh | sh`, or with options " +
+      "`… | sh -s -- [--name NAME] [--with-token] [--no-start]`. Needs Node (the release manifest's range).",
     responses: {
       200: {
         description: "A POSIX sh script for this server's origin",

@@ -46,7 +46,9 @@ export const enrolledHost = z
     install: z
       .string()
       .describe(
-        "The one line that installs kai-agent on that machine and logs it in with this token: `curl -fsSL <origin>/install.sh | sh -s -- --with-token` (it asks for the token at the terminal, then starts the agent).",
+        "The one line that installs kai-agent on that machine and logs it in with this token: " +
+          "`curl -fsSL <origin>/install.sh | sh -s -- --with-token` " +
+          "(it asks for the token at the terminal, then starts the agent).",
       ),
   })
   .meta({ id: "EnrolledHost" });

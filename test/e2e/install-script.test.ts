@@ -67,7 +67,7 @@ async function hostOnline(id: string): Promise<boolean> {
 }
 
 describe("GET /install.sh and the release beside it", () => {
-  it("answers the script for this origin, as a shell script never cached, and the manifest of the bundle it fetches", async () => {
+  it("answers the script for this origin, never cached, and the manifest of the bundle it fetches", async () => {
     const script = await fetch(`${edge.url}/install.sh`);
     expect(script.status).toBe(200);
     expect(script.headers.get("content-type")).toBe("text/x-shellscript; charset=utf-8");
@@ -137,7 +137,7 @@ describe("install.sh", () => {
     await installer.done;
   });
 
-  it("re-runs under bash, with XDG dirs set, as an upgrade in place: same files, login untouched, no leftovers", async () => {
+  it("re-runs under bash with XDG dirs as an upgrade in place: same files, login kept, no leftovers", async () => {
     const host = await enrollHost(session);
     const base = await tempHome();
     const xdg = { XDG_DATA_HOME: path.join(base, "data"), XDG_CONFIG_HOME: path.join(base, "config") };
@@ -156,7 +156,7 @@ describe("install.sh", () => {
     expect(JSON.parse(await readFile(layout.config, "utf8"))).toEqual({ server: edge.url, token: host.token });
   });
 
-  it("refuses a Node older than the manifest's range with the version found, the one needed and where to get it", async () => {
+  it("refuses a Node older than the manifest's range: the version found, the one needed, where to get it", async () => {
     // Node 18 cannot be installed here (no internet): a `node` that only answers --version as
     // Node 18 does stands in for it. The installer must stop at that answer, so it runs nothing else.
     const fakeNodeDir = await mkdtemp(path.join(os.tmpdir(), "kai-node18-"));
@@ -209,7 +209,7 @@ describe("install.sh", () => {
     const run = await runInstaller(edge.url, { home, args: ["--with-token", "--no-start"] });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `--with-token asks for the token at a terminal and there is none here; run: ${installedLayout(home).launcher} login --server ${edge.url} --with-token < FILE`,
+      `there is none here; run: ${installedLayout(home).launcher} login --server ${edge.url} --with-token < FILE`,
     );
     expect(existsSync(installedLayout(home).config)).toBe(false);
   });

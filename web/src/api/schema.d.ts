@@ -253,7 +253,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The installer: `curl -fsSL ORIGIN/install.sh | sh [-s -- --name NAME --with-token --no-start]` installs kai-agent in the user's home, logs the machine in and starts it */
+        /**
+         * The installer: installs kai-agent in the user's home, logs the machine in and starts it
+         * @description Run on the machine: `curl -fsSL ORIGIN/install.sh | sh`, or with options `… | sh -s -- [--name NAME] [--with-token] [--no-start]`. Needs Node (the release manifest's range).
+         */
         get: {
             parameters: {
                 query?: never;

@@ -67,7 +67,7 @@ export function EnrollForm({ onEnrolled }: { onEnrolled: () => void }) {
           <SecretOnce
             label="1. Run this on the machine"
             value={enrolled.install}
-            note="It installs kai-agent in your home directory (Node 20.19 or newer), asks for the token, then starts it."
+            note="It installs kai-agent in your home (Node 20.19 or newer), asks for the token, then starts it."
           />
           <SecretOnce
             label="2. Paste this agent token when it asks"
