@@ -165,6 +165,11 @@ say "reading what $KAI_SERVER serves ($KAI_SERVER/agent/kai-agent.json)"
 fetch "$KAI_SERVER/agent/kai-agent.json" "$tmp/kai-agent.json" ||
   fail "cannot download $KAI_SERVER/agent/kai-agent.json: check that this machine reaches $KAI_SERVER"
 
+# A server without the release answers its dashboard's index.html here (200): say what is missing.
+if ! grep -q '"sha256"' "$tmp/kai-agent.json"; then
+  fail "$KAI_SERVER/agent/kai-agent.json is not a kai-agent release manifest: this server serves no agent" \\
+    "(its operator builds it with npm run build:web before deploying)"
+fi
 # Read with sed: Node is not known to be usable yet.
 node_range=$(sed -n 's/.*"node"[[:space:]]*:[[:space:]]*"//p' "$tmp/kai-agent.json" | sed 's/".*//' | head -n 1)
 need=\${node_range#>=}

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -60,6 +60,23 @@ async function loggedInHome(token: string, xdg: XdgDirs = {}): Promise<string> {
 }
 
 const entries = async (dir: string) => (await readdir(dir)).sort();
+
+/**
+ * A real HTTP server standing where the edge would, for what the edge cannot be made to serve:
+ * `files` by path, and /install.sh for its own origin.
+ */
+async function serveStandIn(
+  files: Record<string, string | Buffer>,
+): Promise<{ origin: string; close(): Promise<void> }> {
+  let origin = "";
+  const server = http.createServer((req, res) => {
+    const body = req.url === "/install.sh" ? installScript(origin) : files[req.url ?? ""];
+    res.writeHead(body === undefined ? 404 : 200).end(body ?? "not found");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { origin, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
 
 async function hostOnline(id: string): Promise<boolean> {
   const hosts = await request(edge.url, "/api/hosts", { token: session.token });
@@ -174,34 +191,51 @@ describe("install.sh", () => {
   });
 
   it("refuses a bundle whose bytes do not match the manifest and installs nothing", async () => {
-    // A real HTTP server standing where the edge would, serving the real manifest next to the
-    // real bundle with one byte changed (same size, other sha256), and the script for its origin.
-    const real = await readFile(path.join(RELEASE_DIR, "kai-agent.mjs"));
-    const tampered = Buffer.from(real);
+    // The real manifest next to the real bundle with one byte changed (same size, other sha256).
+    const tampered = Buffer.from(await readFile(path.join(RELEASE_DIR, "kai-agent.mjs")));
     tampered[tampered.length - 2] = (tampered[tampered.length - 2] ?? 0) ^ 1;
-    const server = http.createServer((req, res) => {
-      const files: Record<string, [string, string | Buffer]> = {
-        "/install.sh": [
-          "text/x-shellscript",
-          installScript(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-        ],
-        "/agent/kai-agent.json": ["application/json", JSON.stringify(manifest)],
-        "/agent/kai-agent.mjs": ["text/javascript", tampered],
-      };
-      const file = files[req.url ?? ""];
-      res.writeHead(file ? 200 : 404, { "content-type": file?.[0] ?? "text/plain" }).end(file?.[1] ?? "not found");
+    const standIn = await serveStandIn({
+      "/agent/kai-agent.json": JSON.stringify(manifest),
+      "/agent/kai-agent.mjs": tampered,
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const home = await tempHome();
-      const run = await runInstaller(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { home });
+      const run = await runInstaller(standIn.origin, { home });
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`its sha256 is ${sha256(tampered)}, the manifest says ${manifest.sha256}`);
       expect(run.stderr).toContain("does not match its manifest (above), so nothing was installed");
       expect(await readdir(home)).toEqual([]);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await standIn.close();
     }
+  });
+
+  it("says so when the server serves no release (its dashboard's index.html in the manifest's place)", async () => {
+    const standIn = await serveStandIn({ "/agent/kai-agent.json": "<!doctype html><title>Kai</title>" });
+    try {
+      const home = await tempHome();
+      const run = await runInstaller(standIn.origin, { home });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${standIn.origin}/agent/kai-agent.json is not a kai-agent release manifest`);
+      expect(await readdir(home)).toEqual([]);
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  it("without Node on PATH, says which version to install and how, and installs nothing", async () => {
+    // A PATH with what the script needs up to its Node check, and no node.
+    const bin = await mkdtemp(path.join(os.tmpdir(), "kai-no-node-"));
+    for (const tool of ["curl", "dash", "mktemp", "rm", "sed", "grep", "head"])
+      await symlink(`/usr/bin/${tool}`, path.join(bin, tool)).catch(() =>
+        symlink(`/bin/${tool}`, path.join(bin, tool)),
+      );
+    const home = await tempHome();
+    const run = await runInstaller(edge.url, { home, shell: "dash", path: bin });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("kai-agent needs Node.js 20.19 or newer, and there is no node on your PATH");
+    expect(run.stderr).toContain("https://nodejs.org/en/download");
+    expect(await readdir(home)).toEqual([]);
   });
 
   it("with --with-token and no terminal to paste at, says how to log in instead", async () => {

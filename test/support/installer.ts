@@ -33,6 +33,8 @@ interface InstallerOptions {
   shell?: "sh" | "dash" | "bash";
   /** Directories searched before the test's Node (a stand-in `node`, say). */
   pathPrefix?: string;
+  /** The whole PATH instead (a machine without Node, say); it must hold curl and the shell. */
+  path?: string;
   xdg?: XdgDirs;
 }
 
@@ -54,7 +56,8 @@ export interface RunningInstaller {
 export function startInstaller(server: string, options: InstallerOptions): RunningInstaller {
   const shell = options.shell ?? "sh";
   const nodeDir = path.dirname(process.execPath);
-  const PATH = [options.pathPrefix, nodeDir, "/usr/local/bin", "/usr/bin", "/bin"].filter(Boolean).join(":");
+  const PATH =
+    options.path ?? [options.pathPrefix, nodeDir, "/usr/local/bin", "/usr/bin", "/bin"].filter(Boolean).join(":");
   const child = spawn(
     "/bin/sh",
     ["-c", `curl -fsSL "$KAI_INSTALL_URL" | ${shell} -s -- "$@"`, "install", ...(options.args ?? [])],
