@@ -247,7 +247,9 @@ elif [ "$with_token" = 1 ]; then
     fail "--with-token asks for the token at a terminal and there is none here;" \\
       "run: $launcher login --server $KAI_SERVER --with-token < FILE (a file holding only the token), then this again"
   fi
-  if [ -n "$name" ]; then say "(--name is not used with --with-token: the machine keeps the name it was enrolled with)"; fi
+  if [ -n "$name" ]; then
+    say "(--name is not used with --with-token: the machine keeps the name it was enrolled with)"
+  fi
   say "logging in: paste the agent token the dashboard showed when you enrolled this machine"
   "$launcher" login --server "$KAI_SERVER" --with-token </dev/tty ||
     fail "login did not finish (see above); kai-agent is installed but not logged in: run this again to retry"
