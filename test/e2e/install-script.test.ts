@@ -61,6 +61,17 @@ async function loggedInHome(token: string, xdg: XdgDirs = {}): Promise<string> {
 
 const entries = async (dir: string) => (await readdir(dir)).sort();
 
+/** A directory of links to these tools only, to be a whole PATH (a machine without curl, or Node). */
+async function binWith(tools: string[]): Promise<string> {
+  const bin = await mkdtemp(path.join(os.tmpdir(), "kai-bin-"));
+  for (const tool of tools) {
+    const found = [`/usr/bin/${tool}`, `/bin/${tool}`].find((candidate) => existsSync(candidate));
+    if (!found) throw new Error(`${tool} is not installed here`);
+    await symlink(tool === "node" ? process.execPath : found, path.join(bin, tool));
+  }
+  return bin;
+}
+
 /**
  * A real HTTP server standing where the edge would, for what the edge cannot be made to serve:
  * `files` by path, and /install.sh for its own origin.
@@ -173,6 +184,22 @@ describe("install.sh", () => {
     expect(JSON.parse(await readFile(layout.config, "utf8"))).toEqual({ server: edge.url, token: host.token });
   });
 
+  it("downloads with wget where there is no curl", async () => {
+    const host = await enrollHost(session);
+    const home = await loggedInHome(host.token);
+    const tools = ["wget", "dash", "mktemp", "rm", "sed", "grep", "head", "cp", "chmod", "mv", "mkdir", "node"];
+    const run = await runInstaller(edge.url, {
+      home,
+      args: ["--no-start"],
+      shell: "dash",
+      fetcher: "wget",
+      path: await binWith(tools),
+    });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(sha256(await readFile(installedLayout(home).bundle))).toBe(manifest.sha256);
+  });
+
   it("refuses a Node older than the manifest's range: the version found, the one needed, where to get it", async () => {
     // Node 18 cannot be installed here (no internet): a `node` that only answers --version as
     // Node 18 does stands in for it. The installer must stop at that answer, so it runs nothing else.
@@ -225,11 +252,7 @@ describe("install.sh", () => {
 
   it("without Node on PATH, says which version to install and how, and installs nothing", async () => {
     // A PATH with what the script needs up to its Node check, and no node.
-    const bin = await mkdtemp(path.join(os.tmpdir(), "kai-no-node-"));
-    for (const tool of ["curl", "dash", "mktemp", "rm", "sed", "grep", "head"])
-      await symlink(`/usr/bin/${tool}`, path.join(bin, tool)).catch(() =>
-        symlink(`/bin/${tool}`, path.join(bin, tool)),
-      );
+    const bin = await binWith(["curl", "dash", "mktemp", "rm", "sed", "grep", "head"]);
     const home = await tempHome();
     const run = await runInstaller(edge.url, { home, shell: "dash", path: bin });
     expect(run.code).toBe(1);

@@ -27,14 +27,18 @@ export function installedLayout(home: string, xdg: XdgDirs = {}) {
 /** A fresh empty home directory for one install. */
 export const tempHome = () => mkdtemp(path.join(os.tmpdir(), "kai-home-"));
 
+const FETCH = { curl: "curl -fsSL", wget: "wget -qO-" };
+
 interface InstallerOptions {
   home: string;
   args?: string[];
   shell?: "sh" | "dash" | "bash";
   /** Directories searched before the test's Node (a stand-in `node`, say). */
   pathPrefix?: string;
-  /** The whole PATH instead (a machine without Node, say); it must hold curl and the shell. */
+  /** The whole PATH instead (a machine without Node, say); it must hold the fetcher and the shell. */
   path?: string;
+  /** What pipes the script into the shell, as the user would paste it (default curl). */
+  fetcher?: "curl" | "wget";
   xdg?: XdgDirs;
 }
 
@@ -60,7 +64,12 @@ export function startInstaller(server: string, options: InstallerOptions): Runni
     options.path ?? [options.pathPrefix, nodeDir, "/usr/local/bin", "/usr/bin", "/bin"].filter(Boolean).join(":");
   const child = spawn(
     "/bin/sh",
-    ["-c", `curl -fsSL "$KAI_INSTALL_URL" | ${shell} -s -- "$@"`, "install", ...(options.args ?? [])],
+    [
+      "-c",
+      `${FETCH[options.fetcher ?? "curl"]} "$KAI_INSTALL_URL" | ${shell} -s -- "$@"`,
+      "install",
+      ...(options.args ?? []),
+    ],
     {
       env: { ...options.xdg, HOME: options.home, PATH, KAI_INSTALL_URL: `${server}/install.sh` },
       stdio: ["ignore", "pipe", "pipe"],
