@@ -26,6 +26,7 @@ import { flexyRoutes } from "./routes/flexy";
 import { hostDirectoriesRoutes } from "./routes/host-directories";
 import { hostDoctorRoutes } from "./routes/host-doctor";
 import { hostAgentRoutes, hostsRoutes } from "./routes/hosts";
+import { installRoutes } from "./routes/install";
 import { servicesRoutes } from "./routes/services";
 import { systemRoutes } from "./routes/system";
 import { systemStatsRoutes } from "./routes/system-stats";
@@ -77,6 +78,7 @@ app.use("/api/v1/auth/sessions", refuseCrossSite);
 app.use("/api/v1/auth/verifications/verify", refuseCrossSite);
 
 app.route("/", systemRoutes);
+app.route("/", installRoutes);
 app.route("/api/v1/auth/verifications", authVerifications);
 app.route("/api/v1/auth/sessions", authSessions);
 app.route("/api/v1/auth/users", authUsers);

@@ -22,6 +22,7 @@ import {
 import { toHost } from "../hosts/hosts";
 import { jsonBody, problems } from "../http/openapi";
 import { declareRoutes } from "../http/route-group";
+import { publicOrigin } from "../install/public-origin";
 import { clientIp } from "../middleware/client-ip";
 import { consume, rateLimit } from "../middleware/rate-limit";
 
@@ -58,7 +59,7 @@ deviceAgentRoutes.openapi(
       clientIp: clientIp(c),
       ttlSeconds,
     });
-    const origin = c.var.config.PUBLIC_ORIGIN ?? new URL(c.req.url).origin;
+    const origin = publicOrigin(c.var.config, c.req.url);
     const verificationUri = `${origin}/device`;
     return c.json(
       {

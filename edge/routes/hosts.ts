@@ -9,6 +9,8 @@ import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } fr
 import { envelopeErrors, jsonBody } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
+import { installCommand } from "../install/install-script";
+import { publicOrigin } from "../install/public-origin";
 import { relay } from "../relay/relay";
 
 /** `/api/hosts`: enroll machines, see which are online, rename and revoke them. */
@@ -43,13 +45,18 @@ hostsRoutes.openapi(
   }),
   async (c) => {
     const { row, token } = await enrollHost(c.var.db, c.var.principal.userId, c.req.valid("json").name);
-    const server = c.var.config.PUBLIC_ORIGIN ?? new URL(c.req.url).origin;
+    const server = publicOrigin(c.var.config, c.req.url);
     // The token is never part of the command: a command line shows in `ps` and shell history.
     // `kai-agent login --with-token` reads it from stdin (without echo) into a 0600 file; plain
     // `kai-agent` then runs. (Plain `kai-agent login` is the device flow, which needs no token.)
     return ok(
       c,
-      { host: toHost(row), token, command: `kai-agent login --server ${server} --with-token && kai-agent` },
+      {
+        host: toHost(row),
+        token,
+        command: `kai-agent login --server ${server} --with-token && kai-agent`,
+        install: installCommand(server, "--with-token"),
+      },
       "Host enrolled; run the command shown on that machine and paste the token when asked",
       201,
     );

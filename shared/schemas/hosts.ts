@@ -51,6 +51,13 @@ export const enrolledHost = z
       .describe(
         "The command to run on that machine: `kai-agent login --server <origin> --with-token && kai-agent`. It asks for the token (paste `token`), stores it in a 0600 file, then starts the agent; the token is never on a command line. (`kai-agent login --server <origin>` alone enrolls by device login instead: no token to copy.)",
       ),
+    install: z
+      .string()
+      .describe(
+        "The one line that installs kai-agent on that machine and logs it in with this token: " +
+          "`curl -fsSL <origin>/install.sh | sh -s -- --with-token` " +
+          "(it asks for the token at the terminal, then starts the agent).",
+      ),
   })
   .meta({ id: "EnrolledHost" });
 

@@ -88,11 +88,17 @@ describe("the dashboard, signed in with an emailed code", () => {
   it("enrolls a machine whose agent, started with the token shown, is online after a reload", async () => {
     const { page } = tab;
     await page.getByRole("link", { name: "Machines" }).click();
+    await expect(page.locator("pre[data-install-line]").textContent()).resolves.toBe(
+      `curl -fsSL ${edge.url}/install.sh | sh`,
+    );
     await page.getByLabel("Machine name").fill("laptop");
     await page.getByRole("button", { name: "Enroll" }).click();
     const command = (await page.locator('pre[data-secret^="1."]').textContent()) ?? "";
     const token = (await page.locator('pre[data-secret^="2."]').textContent()) ?? "";
-    expect(command).toBe(`kai-agent login --server ${edge.url} --with-token && kai-agent`);
+    expect(command).toBe(`curl -fsSL ${edge.url}/install.sh | sh -s -- --with-token`);
+    await expect(page.locator("[data-enroll-command] code").textContent()).resolves.toBe(
+      `kai-agent login --server ${edge.url} --with-token && kai-agent`,
+    );
     expect(token.length).toBeGreaterThan(20);
     await page.locator('[data-host="laptop"]').getByText("offline").waitFor();
     await tab.step("enrolled");

@@ -246,6 +246,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/install.sh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The installer: installs kai-agent in the user's home, logs the machine in and starts it
+         * @description Run on the machine: `curl -fsSL ORIGIN/install.sh | sh`, or with options `… | sh -s -- [--name NAME] [--with-token] [--no-start]`. Needs Node (the release manifest's range).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A POSIX sh script for this server's origin */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/x-shellscript": string;
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EnvelopeError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/verifications": {
         parameters: {
             query?: never;
@@ -10303,6 +10351,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        EnvelopeError: {
+            /** @enum {boolean} */
+            success: false;
+            error: {
+                code: string;
+                message: string;
+                details: {
+                    [key: string]: unknown;
+                };
+            };
+            timestamp: string;
+        };
         VerificationAccepted: {
             email: string;
         };
@@ -10404,18 +10464,6 @@ export interface components {
             /** @description The secret. Shown once: store it now. */
             token: string;
         };
-        EnvelopeError: {
-            /** @enum {boolean} */
-            success: false;
-            error: {
-                code: string;
-                message: string;
-                details: {
-                    [key: string]: unknown;
-                };
-            };
-            timestamp: string;
-        };
         CreateApiToken: {
             /** @description What the token is for, e.g. "CI". */
             name: string;
@@ -10437,6 +10485,8 @@ export interface components {
             token: string;
             /** @description The command to run on that machine: `kai-agent login --server <origin> --with-token && kai-agent`. It asks for the token (paste `token`), stores it in a 0600 file, then starts the agent; the token is never on a command line. (`kai-agent login --server <origin>` alone enrolls by device login instead: no token to copy.) */
             command: string;
+            /** @description The one line that installs kai-agent on that machine and logs it in with this token: `curl -fsSL <origin>/install.sh | sh -s -- --with-token` (it asks for the token at the terminal, then starts the agent). */
+            install: string;
         };
         Host: {
             id: string;

@@ -13,10 +13,10 @@ const POLL_MS = 2000;
 const HINT_AFTER_MS = 30_000;
 
 /**
- * Enrolls a machine: Kai answers with its one-time agent token and the command to run there
- * (it asks for the token on stdin, so the token never lands on a command line). Then it waits
- * live (the event feed's `host.online`) for the first connection, and says what to check when
- * none arrives after ~30 s.
+ * Enrolls a machine: Kai answers with its one-time agent token and the line to run there
+ * (install.sh with --with-token: it asks for the token at the terminal, so the token never
+ * lands on a command line). Then it waits live (the event feed's `host.online`) for the first
+ * connection, and says what to check when none arrives after ~30 s.
  */
 export function EnrollForm({ onEnrolled }: { onEnrolled: () => void }) {
   const [enrolled, setEnrolled] = useState<Enrolled>();
@@ -66,14 +66,17 @@ export function EnrollForm({ onEnrolled }: { onEnrolled: () => void }) {
         <div class="card" data-enrolled={enrolled.host.name}>
           <SecretOnce
             label="1. Run this on the machine"
-            value={enrolled.command}
-            note="Needs Node 20.19 or newer and kai-agent (from a checkout: npx kai-agent …)."
+            value={enrolled.install}
+            note="It installs kai-agent in your home (Node 20.19 or newer), asks for the token, then starts it."
           />
           <SecretOnce
             label="2. Paste this agent token when it asks"
             value={enrolled.token}
             note="Shown once: it is not stored anywhere you can read it again."
           />
+          <p class="muted" data-enroll-command>
+            kai-agent already installed there? Run <code>{enrolled.command}</code> instead.
+          </p>
           {online ? (
             <p class="online">{enrolled.host.name} is connected.</p>
           ) : (

@@ -3,6 +3,7 @@ import { api, call } from "../api/client";
 import { EnrollForm } from "../components/enroll-form";
 import { ErrorView } from "../components/error-view";
 import { HostItem } from "../components/host-item";
+import { InstallLine } from "../components/machines/install-line";
 import { approvalChanges, feedResets, hostsLive } from "../state/live-feed";
 import { pendingByHost, withLive } from "../state/live-hosts";
 import { useResource } from "../state/use-resource";
@@ -47,8 +48,10 @@ export function Machines() {
           />
         ))}
       </ul>
-      {hosts.data?.length === 0 && <p class="muted">No machine yet: enroll the first one below.</p>}
-      <h2>Enroll a machine</h2>
+      {hosts.data?.length === 0 && <p class="muted">No machine yet: add the first one below.</p>}
+      <h2>Add a machine</h2>
+      <InstallLine />
+      <h3>Or enroll it by name and paste a token</h3>
       <EnrollForm onEnrolled={hosts.reload} />
     </>
   );
