@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +9,7 @@ import { type Edge, ROOT, startEdge } from "../support/edge-server";
 import { enrollHost, request, type Session, signUp } from "../support/kai-client";
 import { buildOldAgent, OLD_AGENT_VERSION } from "../support/old-agent";
 import { runAgent } from "../support/run-agent";
+import { servedRelease } from "../support/served-release";
 import { setupOrFail } from "../support/setup-or-fail";
 import { until } from "../support/until";
 import { startUserManager, type UserManager } from "../support/user-manager";
@@ -21,8 +21,6 @@ import { startUserManager, type UserManager } from "../support/user-manager";
  * service is restarted onto the new version, which the edge sees in its hello.
  */
 
-const MANIFEST = path.join(ROOT, "web", "dist", "agent", "kai-agent.json");
-
 let edge: Edge;
 let session: Session;
 let dir: string;
@@ -31,11 +29,7 @@ let served: { version: string; sha256: string; size: number };
 
 const setup = setupOrFail(
   async () => {
-    if (!existsSync(MANIFEST))
-      throw new Error(
-        `${MANIFEST} is missing: run npm run build:web first (the edge serves the agent release from it)`,
-      );
-    served = JSON.parse(await readFile(MANIFEST, "utf8"));
+    served = await servedRelease();
     dir = await mkdtemp(path.join(os.tmpdir(), "kai-upgrade-"));
     oldBundle = path.join(dir, "old", "kai-agent.mjs");
     await buildOldAgent(oldBundle);

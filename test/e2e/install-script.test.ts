@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installScript } from "../../edge/install/install-script";
-import { type AgentManifest, buildAgentRelease } from "../../scripts/agent-bundle";
+import type { AgentManifest } from "../../scripts/agent-bundle";
 import { AGENT_RELEASE } from "../../shared/version";
-import { type Edge, ROOT, startEdge } from "../support/edge-server";
+import { type Edge, startEdge } from "../support/edge-server";
 import {
   installedLayout,
   type RunningInstaller,
@@ -20,6 +20,7 @@ import {
   type XdgDirs,
 } from "../support/installer";
 import { enrollHost, request, type Session, signUp } from "../support/kai-client";
+import { RELEASE_DIR, servedRelease } from "../support/served-release";
 import { until } from "../support/until";
 
 /**
@@ -29,7 +30,6 @@ import { until } from "../support/until";
  * must leave the home untouched.
  */
 
-const RELEASE_DIR = path.join(ROOT, "web", "dist", "agent");
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
 let edge: Edge;
@@ -38,9 +38,7 @@ let manifest: AgentManifest;
 const children: ChildProcess[] = [];
 const installers: RunningInstaller[] = [];
 beforeAll(async () => {
-  // The release the Worker serves as static files (npm run build:web does it too): built from
-  // these sources before the edge starts, so the test installs what this checkout is.
-  manifest = await buildAgentRelease(RELEASE_DIR);
+  manifest = await servedRelease();
   edge = await startEdge();
   session = await signUp(edge.url);
 });
@@ -161,6 +159,32 @@ describe("install.sh", () => {
     });
     expect(installer.output()).toContain("no service manager for your user here");
     expect(installer.output()).toContain("to keep it running, run kai-agent service install");
+    installer.kill();
+    await installer.done;
+  });
+
+  it("in a fresh home, logs in by device code approved through the API, then the agent it starts connects", async () => {
+    const home = await tempHome();
+    const name = `installed-${path.basename(home)}`.replace(/[^A-Za-z0-9-]/g, "-");
+    const installer = startInstaller(edge.url, { home, args: ["--name", name] });
+    installers.push(installer);
+    const printed = () => installer.output().match(/\/device\?code=([A-Z]{4}-[A-Z]{4})/)?.[1];
+    await until(async () => printed() !== undefined, 30_000, "the login code printed").catch((error: Error) => {
+      throw new Error(`${error.message}; the installer printed:\n${installer.output()}`);
+    });
+    const userCode = printed() as string;
+    const approved = await request(edge.url, `/api/v1/device/codes/${userCode}/approval`, {
+      token: session.token,
+      body: { name },
+    });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(201);
+    const hostId = approved.body.host.id as string;
+    await until(() => hostOnline(hostId), 30_000, "the device-login agent online").catch((error: Error) => {
+      throw new Error(`${error.message}; the installer printed:\n${installer.output()}`);
+    });
+    const { config } = installedLayout(home);
+    expect((await stat(config)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(config, "utf8"))).toMatchObject({ server: edge.url });
     installer.kill();
     await installer.done;
   });
