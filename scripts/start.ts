@@ -337,6 +337,7 @@ async function main(): Promise<void> {
         `    API reference  ${url}/api/docs`,
         `    Dev login      ${login.email} / ${login.password}`,
         `    API token      ${token}`,
+        `    Add a machine  curl -fsSL ${url}/install.sh | sh   (reachable from this machine only; approve its code)`,
         "",
         "  Try:",
         `    curl -H "Authorization: Bearer ${token}" ${url}/api/flexy`,
