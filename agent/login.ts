@@ -38,7 +38,7 @@ async function readToken(stdin: Readable, stderr: Writable): Promise<string> {
   text = text.trim();
   if (!text)
     throw new ConfigError(
-      "no token on stdin: run kai-agent login at a terminal and paste it when asked, or pipe it in (kai-agent login --server URL < FILE)",
+      "no token on stdin: run kai-agent login --with-token at a terminal and paste it when asked, or pipe it in (kai-agent login --server URL --with-token < FILE)",
     );
   return text;
 }
