@@ -60,15 +60,3 @@ export async function fetchManifest(server: string): Promise<{ url: URL; manifes
   }
   return { url, manifest: parsed.data };
 }
-
-/** True when Node `version` (e.g. "20.20.2") meets a range like ">=20.19"; other ranges are not checked. */
-export function nodeSatisfies(version: string, range: string): boolean {
-  const wanted = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(range.trim());
-  if (!wanted) return true;
-  const have = version.split(".").map(Number);
-  const need = wanted.slice(1).map((part) => Number(part ?? 0));
-  for (let i = 0; i < 3; i++) {
-    if ((have[i] ?? 0) !== need[i]) return (have[i] ?? 0) > (need[i] ?? 0);
-  }
-  return true;
-}

@@ -4,11 +4,12 @@ import { parseArgs } from "node:util";
 import { AGENT_VERSION } from "../../shared/version";
 import { ConfigError, defaultConfigFile, parseConfigText } from "../config";
 import { EXIT_CONFIG, EXIT_FAILURE } from "../exit-codes";
+import { nodeSatisfies } from "../node-version";
 import { replaceFile } from "../replace-file";
 import { runningBundle } from "../service/running-bundle";
 import { restartService } from "../service/service-command";
 import { downloadBundle } from "./download";
-import { fetchManifest, nodeSatisfies, UpgradeError } from "./manifest";
+import { fetchManifest, UpgradeError } from "./manifest";
 
 const UPGRADE_USAGE = `Usage: kai-agent upgrade [--server URL] [--config FILE] [--check]
 
