@@ -1,22 +1,31 @@
 import { createMiddleware } from "hono/factory";
 import { KaiError } from "../../shared/errors";
+import type { Db } from "../db/client";
 import type { AgentTokenEnv } from "../env";
-import { hostByAgentToken } from "../hosts/hosts";
+import { type HostRow, hostByAgentToken } from "../hosts/hosts";
 
 /**
- * kai-agent's own HTTP requests (the doctor's `whoami` and `ping`): the bearer is the host's
- * agent token, checked by its hash as `/api/agent/connect` checks it. The host is the
- * token's, so there is nothing to choose and nobody else's host to reach.
+ * The host whose agent token is the request's bearer, checked by its hash; anything else is
+ * 401. `/api/agent/connect` and kai-agent's own HTTP requests check it the same way.
  */
-export const authenticateAgent = createMiddleware<AgentTokenEnv>(async (c, next) => {
-  const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
-  const host = token ? await hostByAgentToken(c.var.db, token) : undefined;
+export async function agentHostOf(db: Db, authorization: string | undefined): Promise<HostRow> {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+  const host = token ? await hostByAgentToken(db, token) : undefined;
   if (!host) {
     throw new KaiError(
       "UNAUTHORIZED",
-      "the agent token is invalid or was revoked; enroll the host again (POST /api/hosts) and run kai-agent login",
+      "the agent token is invalid or was revoked; enroll the machine again (kai-agent login, or POST /api/hosts)",
     );
   }
+  return host;
+}
+
+/**
+ * kai-agent's own HTTP requests (the doctor's `whoami` and `ping`): the host is the agent
+ * token's, so there is nothing to choose and nobody else's host to reach.
+ */
+export const authenticateAgent = createMiddleware<AgentTokenEnv>(async (c, next) => {
+  const host = await agentHostOf(c.var.db, c.req.header("Authorization"));
   c.set("host", host);
   c.set("agent", {
     env: c.env,

@@ -4,7 +4,7 @@ import type { AppEnv } from "../env";
 import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-relay/host-relay";
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
-import { hostByAgentToken } from "../hosts/hosts";
+import { agentHostOf } from "../middleware/authenticate-agent";
 
 /** The longest an agent's dial is held for its turn; its handshake timeout is 15 s. */
 const MAX_CONNECT_WAIT_MS = 10_000;
@@ -19,14 +19,7 @@ const MAX_TURNS_PER_USER = 100;
 export const agentConnect = new Hono<AppEnv>();
 
 agentConnect.get("/", async (c) => {
-  const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "")?.[1];
-  const host = token ? await hostByAgentToken(c.var.db, token) : undefined;
-  if (!host) {
-    throw new KaiError(
-      "UNAUTHORIZED",
-      "the agent token is invalid or was revoked; enroll the host again with POST /api/hosts",
-    );
-  }
+  const host = await agentHostOf(c.var.db, c.req.header("Authorization"));
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new KaiError("BAD_REQUEST", "this endpoint only accepts a WebSocket upgrade from kai-agent");
   }
