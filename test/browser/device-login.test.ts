@@ -8,31 +8,29 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckedPage, launchBrowser } from "../support/browser";
+import type { CheckedPage } from "../support/browser";
+import { type BrowserWorld, openBrowserWorld } from "../support/browser-world";
 import { KaiAgentRun } from "../support/device-login";
-import { type Edge, startEdge } from "../support/edge-server";
-import { type Session, signUp, TEST_PASSWORD } from "../support/kai-client";
+import type { Edge } from "../support/edge-server";
+import { type Session, TEST_PASSWORD } from "../support/kai-client";
 
+let world: BrowserWorld;
 let edge: Edge;
-let browser: Browser;
 let tab: CheckedPage;
 let session: Session;
 let tmp: string;
 const runs: KaiAgentRun[] = [];
 
 beforeAll(async () => {
-  [edge, browser] = await Promise.all([startEdge(), launchBrowser()]);
-  session = await signUp(edge.url);
+  // Signed out: the link kai-agent prints must lead through sign-in.
+  world = await openBrowserWorld("device-login", { signedIn: false });
+  ({ edge, tab, session } = world);
   tmp = await mkdtemp(path.join(os.tmpdir(), "kai-web-device-"));
-  tab = await CheckedPage.open(browser, edge.url, "device-login");
 });
 afterAll(async () => {
   await Promise.all(runs.map((run) => run.stop()));
-  await tab?.close();
-  await browser?.close();
-  await edge?.stop();
+  await world?.close();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 

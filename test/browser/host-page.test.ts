@@ -7,34 +7,30 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../support/agent-process";
-import { CheckedPage, launchBrowser, signIn } from "../support/browser";
-import { type Edge, startEdge } from "../support/edge-server";
-import { enrollHost, signUp } from "../support/kai-client";
+import type { CheckedPage } from "../support/browser";
+import { type BrowserWorld, openBrowserWorld } from "../support/browser-world";
+import type { Edge } from "../support/edge-server";
+import { enrollHost } from "../support/kai-client";
 
+let world: BrowserWorld;
 let edge: Edge;
-let browser: Browser;
 let tab: CheckedPage;
 let root: string;
 let agent: AgentProcess;
 
 beforeAll(async () => {
-  [edge, browser] = await Promise.all([startEdge(), launchBrowser()]);
-  const session = await signUp(edge.url);
-  const host = await enrollHost(session, "buildbox");
+  world = await openBrowserWorld("host-page");
+  ({ edge, tab } = world);
+  const host = await enrollHost(world.session, "buildbox");
   root = await mkdtemp(path.join(os.tmpdir(), "kai-web-host-"));
   agent = new AgentProcess(edge.url, host.token, [root]);
   await agent.connected();
-  tab = await CheckedPage.open(browser, edge.url, "host-page");
-  await signIn(tab.page, session.email);
 });
 afterAll(async () => {
   await agent?.stop();
-  await tab?.close();
-  await browser?.close();
-  await edge?.stop();
+  await world?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 

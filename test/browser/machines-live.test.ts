@@ -7,15 +7,15 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../support/agent-process";
-import { CheckedPage, launchBrowser, signIn } from "../support/browser";
+import type { CheckedPage } from "../support/browser";
+import { type BrowserWorld, openBrowserWorld } from "../support/browser-world";
 import { type Edge, startEdge } from "../support/edge-server";
-import { enrollHost, type Session, signUp } from "../support/kai-client";
+import { enrollHost, type Session } from "../support/kai-client";
 
+let world: BrowserWorld;
 let edge: Edge;
-let browser: Browser;
 let tab: CheckedPage;
 let session: Session;
 let host: { id: string; token: string; name: string };
@@ -23,19 +23,14 @@ let root: string;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  [edge, browser] = await Promise.all([startEdge(), launchBrowser()]);
-  session = await signUp(edge.url);
+  world = await openBrowserWorld("machines-live");
+  ({ edge, tab, session } = world);
   host = await enrollHost(session, "workstation");
   root = await mkdtemp(path.join(os.tmpdir(), "kai-web-live-"));
-  tab = await CheckedPage.open(browser, edge.url, "machines-live");
-  const { page } = tab;
-  await signIn(page, session.email);
 });
 afterAll(async () => {
   await agent?.stop();
-  await tab?.close();
-  await browser?.close();
-  await edge?.stop();
+  await world?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -65,7 +60,7 @@ describe("the Machines page, live from the event feed", () => {
     const agentLines = agent?.lines.length ?? 0;
     await edge.stop();
     await page.locator('[data-live="reconnecting"]').waitFor();
-    edge = await startEdge({ persistDir, port });
+    edge = world.edge = await startEdge({ persistDir, port });
     await page.locator('[data-live="live"]').waitFor({ timeout: 30_000 });
     // The agent reconnects too (its own backoff); the next test's offline then comes through the resumed feed.
     await agent?.waitFor(/ connected /, 40_000, agentLines);

@@ -7,17 +7,17 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_RELEASE } from "../../shared/version";
 import { AgentProcess } from "../support/agent-process";
-import { CheckedPage, launchBrowser, signIn } from "../support/browser";
-import { type Edge, startEdge } from "../support/edge-server";
-import { enrollHost, type Session, signUp } from "../support/kai-client";
+import type { CheckedPage } from "../support/browser";
+import { type BrowserWorld, openBrowserWorld } from "../support/browser-world";
+import type { Edge } from "../support/edge-server";
+import { enrollHost, type Session } from "../support/kai-client";
 import { buildOldAgent, OLD_AGENT_VERSION } from "../support/old-agent";
 
+let world: BrowserWorld;
 let edge: Edge;
-let browser: Browser;
 let tab: CheckedPage;
 let session: Session;
 let host: { id: string; token: string; name: string };
@@ -26,18 +26,14 @@ let oldBundle: string;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  [edge, browser, oldBundle] = await Promise.all([startEdge(), launchBrowser(), buildOldAgent()]);
-  session = await signUp(edge.url);
+  [world, oldBundle] = await Promise.all([openBrowserWorld("machines-outdated"), buildOldAgent()]);
+  ({ edge, tab, session } = world);
   host = await enrollHost(session, "old-laptop");
   root = await mkdtemp(path.join(os.tmpdir(), "kai-web-outdated-"));
-  tab = await CheckedPage.open(browser, edge.url, "machines-outdated");
-  await signIn(tab.page, session.email);
 });
 afterAll(async () => {
   await agent?.stop();
-  await tab?.close();
-  await browser?.close();
-  await edge?.stop();
+  await world?.close();
   for (const dir of [root, oldBundle && path.dirname(oldBundle)])
     if (dir) await rm(dir, { recursive: true, force: true });
 });

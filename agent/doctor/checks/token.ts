@@ -25,7 +25,11 @@ async function messageIn(response: Response): Promise<string> {
 export async function checkToken(server: URL, token: string | undefined, reachable: boolean): Promise<TokenResult> {
   if (!token)
     return {
-      check: fail("token", "no agent token is configured", "run kai-agent login --server URL and approve the code it prints in the dashboard"),
+      check: fail(
+        "token",
+        "no agent token is configured",
+        "run kai-agent login --server URL and approve the code it prints in the dashboard",
+      ),
     };
   if (!reachable) return { check: skip("token", "not checked: the server is not reachable (see the server line)") };
   const sentMs = Date.now();
