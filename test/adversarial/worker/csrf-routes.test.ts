@@ -26,6 +26,11 @@ const PUBLIC_UNSAFE = new Set([
   "POST /api/v1/auth/sessions/refresh",
   // Sign-out ends the session of the refresh token in the body, not the cookie's.
   "DELETE /api/v1/auth/sessions",
+  // Device login's machine side: anonymous, the device code in the body is the only credential.
+  "POST /api/v1/device/codes",
+  "POST /api/v1/device/token",
+  // kai-agent's own request: its host's agent token in the Authorization header, never a cookie.
+  "POST /api/agent/ping",
 ]);
 
 /** GET routes that open a WebSocket acting for the caller (the only GETs that may act). */
