@@ -1,3 +1,4 @@
+import type Docker from "dockerode";
 import type { DoctorCheck, DoctorReport } from "../../shared/schemas/doctor";
 import { checkClock } from "./checks/clock";
 import { checkDocker } from "./checks/docker";
@@ -22,6 +23,8 @@ export interface DoctorSettings {
   configProblem?: string | undefined;
   /** Run inside the agent because the edge asked through its connection. */
   relayed: boolean;
+  /** The running agent's own Docker client, when relayed; the CLI makes one from dockerSocket. */
+  docker?: Docker | undefined;
 }
 
 const LOGIN = "run kai-agent login --server URL (or pass --server URL)";
@@ -71,7 +74,7 @@ export async function runDoctor(settings: DoctorSettings): Promise<DoctorReport>
     checks.push(checkClock(clockSample(token, reached.date)));
   }
 
-  checks.push(await checkDocker(settings.dockerSocket));
+  checks.push(await checkDocker(settings.dockerSocket, settings.docker));
   checks.push(...(await checkPolicy(settings.policyFile)));
   checks.push(checkNode());
   checks.push(

@@ -9,5 +9,5 @@ import type { Handler } from "./types";
 export const doctor: Handler<"doctor.run"> = async (_params, ctx) => {
   if (!ctx.settings) throw new KaiError("INTERNAL_ERROR", "this agent was started without settings to check");
   const { server, token, policyFile, dockerSocket } = ctx.settings;
-  return runDoctor({ server, token, policyFile, dockerSocket, relayed: true });
+  return runDoctor({ server, token, policyFile, dockerSocket, relayed: true, docker: ctx.docker });
 };

@@ -4,8 +4,8 @@ import path from "node:path";
 import { replaceFile } from "../replace-file";
 import { launchdPlist } from "./launchd-plist";
 import { LAUNCHD_LABEL, launchdLogFile, launchdPlistFile } from "./paths";
-import { run } from "./run";
-import type { ServiceManager, ServiceStatus } from "./service-manager";
+import { type RunResult, run } from "./run";
+import type { Outcome, ServiceManager, ServiceStatus } from "./service-manager";
 
 /**
  * kai-agent as a launchd agent on macOS: `~/Library/LaunchAgents/dev.kai.agent.plist`, loaded
@@ -74,10 +74,28 @@ export function launchdManager(env: NodeJS.ProcessEnv = process.env): ServiceMan
 
     async restart() {
       if (!existsSync(plistFile)) return undefined;
+      const stopped = notLoaded(await launchctl("print", target), domain, plistFile);
+      if (stopped) return stopped;
       // -k: kill the running instance first; launchd starts the job again at once.
       const result = await launchctl("kickstart", "-k", target);
       if (result.code !== 0) return { ok: false, lines: [`launchctl kickstart -k ${target} failed: ${result.stderr}`] };
       return { ok: true, lines: [`restarted ${LAUNCHD_LABEL} through launchd; logs: ${logs}`] };
     },
+  };
+}
+
+/**
+ * What an upgrade's restart says instead of restarting, from `launchctl print`'s answer: a job
+ * that is installed but not loaded was stopped by hand (`launchctl bootout`), so it stays
+ * stopped, as systemd's inactive unit does. Undefined when the job is loaded: restart it.
+ */
+export function notLoaded(print: RunResult, domain: string, plistFile: string): Outcome | undefined {
+  if (print.code === 0) return undefined;
+  return {
+    ok: true,
+    lines: [
+      `${LAUNCHD_LABEL} is installed but not loaded (stopped by hand?): ` +
+        `start it with launchctl bootstrap ${domain} ${plistFile}`,
+    ],
   };
 }

@@ -30,8 +30,12 @@ The service runs "<this Node> <bundle> --config FILE". kai-agent's exit codes: 1
 (restarted), ${EXIT_CONFIG} the configuration is wrong, ${EXIT_FINAL} the edge ended it for good (token revoked,
 protocol too old): not restarted, the log says what to do.`;
 
-/** Settings the service needs to behave like this shell's kai-agent; none of them is a secret. */
-const PASSED_ENVIRONMENT = ["XDG_CONFIG_HOME", "KAI_POLICY", "DOCKER_HOST"];
+/**
+ * Settings the service needs to behave like this shell's kai-agent; none of them is a secret.
+ * NODE_EXTRA_CA_CERTS: a private CA that worked here must work in the service. PATH: coding-agent
+ * commands installed with nvm or in ~/.local/bin are not on the service manager's short default PATH.
+ */
+const PASSED_ENVIRONMENT = ["XDG_CONFIG_HOME", "KAI_POLICY", "DOCKER_HOST", "NODE_EXTRA_CA_CERTS", "PATH"];
 
 /** This platform's service manager, or undefined where kai-agent knows none. */
 function serviceManager(env: NodeJS.ProcessEnv = process.env): ServiceManager | undefined {
@@ -132,8 +136,13 @@ async function serviceSpec(values: { bundle?: string; config?: string }, env: No
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(`the service would not start: ${error.message}; then run kai-agent service install again`);
   }
+  // The service starts elsewhere than this shell: a relative CA file would not be found there.
+  const serviceValue = (name: string, value: string) => (name === "NODE_EXTRA_CA_CERTS" ? path.resolve(value) : value);
   const environment = Object.fromEntries(
-    PASSED_ENVIRONMENT.flatMap((name) => (env[name] ? [[name, env[name]]] : [])),
+    PASSED_ENVIRONMENT.flatMap((name) => {
+      const value = env[name];
+      return value ? [[name, serviceValue(name, value)]] : [];
+    }),
   ) as Record<string, string>;
   return { node: process.execPath, bundle, config, environment };
 }

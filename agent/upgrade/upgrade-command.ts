@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { AGENT_VERSION } from "../../shared/version";
+import { AGENT_VERSION, compareVersions } from "../../shared/version";
 import { ConfigError, defaultConfigFile, parseConfigText } from "../config";
 import { EXIT_CONFIG, EXIT_FAILURE } from "../exit-codes";
+import { isLoopback } from "../loopback";
 import { nodeSatisfies } from "../node-version";
 import { replaceFile } from "../replace-file";
 import { runningBundle } from "../service/running-bundle";
@@ -11,7 +12,7 @@ import { restartService } from "../service/service-command";
 import { downloadBundle } from "./download";
 import { fetchManifest, UpgradeError } from "./manifest";
 
-const UPGRADE_USAGE = `Usage: kai-agent upgrade [--server URL] [--config FILE] [--check]
+const UPGRADE_USAGE = `Usage: kai-agent upgrade [--server URL] [--config FILE] [--check] [--allow-downgrade]
 
 Replaces this kai-agent with the release your Kai server serves (SERVER/agent/kai-agent.json):
 downloads it, checks its size and sha256, checks that it runs, and swaps it in place in one
@@ -19,14 +20,13 @@ rename, so the old one stays whole if anything fails. An installed service is re
 through its service manager; otherwise restart kai-agent yourself.
 
 Options:
-  --server URL    the Kai server (default: KAI_SERVER, or the one kai-agent login saved)
-  --config FILE   the config file holding the server (default: KAI_CONFIG, or ~/.config/kai/agent.json)
-  --check         only say whether a newer release is served
-  -h, --help      show this help`;
+  --server URL       the Kai server (default: KAI_SERVER, or the one kai-agent login saved)
+  --config FILE      the config file holding the server (default: KAI_CONFIG, or ~/.config/kai/agent.json)
+  --check            only say whether a newer release is served
+  --allow-downgrade  install the served release even when it is older than this kai-agent
+  -h, --help         show this help`;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-
-const isLoopback = (hostname: string) => hostname === "localhost" || hostname === "[::1]" || /^127\./.test(hostname);
 
 /** The server as the agent resolves it: the flag, KAI_SERVER, then the config file. */
 async function resolveServer(values: { server?: string; config?: string }, env: NodeJS.ProcessEnv) {
@@ -58,6 +58,7 @@ export async function upgradeCommand(argv: string[], env: NodeJS.ProcessEnv = pr
         server: { type: "string" },
         config: { type: "string" },
         check: { type: "boolean" },
+        "allow-downgrade": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -80,7 +81,14 @@ export async function upgradeCommand(argv: string[], env: NodeJS.ProcessEnv = pr
   }
 }
 
-async function upgrade(values: { server?: string; config?: string; check?: boolean }, env: NodeJS.ProcessEnv) {
+interface UpgradeValues {
+  server?: string;
+  config?: string;
+  check?: boolean;
+  "allow-downgrade"?: boolean;
+}
+
+async function upgrade(values: UpgradeValues, env: NodeJS.ProcessEnv) {
   const bundle = runningBundle();
   if (!bundle && !values.check)
     throw new UpgradeError(
@@ -95,14 +103,26 @@ async function upgrade(values: { server?: string; config?: string; check?: boole
   if (url.protocol === "http:" && !isLoopback(url.hostname))
     say(`warning: ${url.origin} is plain http: anyone on the way could swap the download; use the https address`);
   say(`kai-agent ${AGENT_VERSION} is running; ${url.origin} serves ${manifest.version}`);
-  if (manifest.version === AGENT_VERSION) {
+  const order = compareVersions(manifest.version, AGENT_VERSION);
+  if (order === 0 || manifest.version === AGENT_VERSION) {
     say(`kai-agent ${AGENT_VERSION} is already up to date`);
+    return 0;
+  }
+  // Older, or versions that cannot be ordered: never swapped in silently.
+  const downgrade = order !== 1;
+  if (downgrade && !values["allow-downgrade"]) {
+    say(
+      order === -1
+        ? `${manifest.version} is older than this kai-agent ${AGENT_VERSION}: nothing to do`
+        : `cannot tell whether ${manifest.version} is newer than ${AGENT_VERSION}: nothing was changed`,
+    );
+    if (bundle) say(`to install ${manifest.version} anyway: kai-agent upgrade --allow-downgrade`);
     return 0;
   }
   if (values.check || !bundle) {
     say(
       bundle
-        ? `run kai-agent upgrade to install ${manifest.version}`
+        ? `run kai-agent upgrade${downgrade ? " --allow-downgrade" : ""} to install ${manifest.version}`
         : "this is a source checkout: git pull to update it",
     );
     return 0;

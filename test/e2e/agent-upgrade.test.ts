@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildAgentBundle } from "../../scripts/agent-bundle";
 import { type Edge, ROOT, startEdge } from "../support/edge-server";
 import { enrollHost, request, type Session, signUp } from "../support/kai-client";
 import { buildOldAgent, OLD_AGENT_VERSION } from "../support/old-agent";
@@ -25,6 +26,9 @@ let edge: Edge;
 let session: Session;
 let dir: string;
 let oldBundle: string;
+/** A bundle newer than any release served: the edge's release would be a downgrade for it. */
+let newerBundle: string;
+const NEWER_VERSION = "99.0.0";
 let served: { version: string; sha256: string; size: number };
 
 const setup = setupOrFail(
@@ -33,6 +37,8 @@ const setup = setupOrFail(
     dir = await mkdtemp(path.join(os.tmpdir(), "kai-upgrade-"));
     oldBundle = path.join(dir, "old", "kai-agent.mjs");
     await buildOldAgent(oldBundle);
+    newerBundle = path.join(dir, "newer", "kai-agent.mjs");
+    await buildAgentBundle(newerBundle, { version: NEWER_VERSION });
     edge = await startEdge();
     session = await signUp(edge.url);
   },
@@ -50,11 +56,11 @@ const sha256 = async (file: string) =>
     .digest("hex");
 
 /** A home as install.sh leaves it: the old bundle in ~/.local/share/kai, a 0600 config with the server. */
-async function installedHome(name: string, config: { server: string; token?: string }) {
+async function installedHome(name: string, config: { server: string; token?: string }, from = oldBundle) {
   const home = path.join(dir, name);
   const bundle = path.join(home, ".local", "share", "kai", "kai-agent.mjs");
   await mkdir(path.dirname(bundle), { recursive: true });
-  await copyFile(oldBundle, bundle);
+  await copyFile(from, bundle);
   const configFile = path.join(home, ".config", "kai", "agent.json");
   await mkdir(path.dirname(configFile), { recursive: true });
   await writeFile(configFile, JSON.stringify(config), { mode: 0o600 });
@@ -115,6 +121,24 @@ describe("kai-agent upgrade", () => {
     } finally {
       server.close();
     }
+  });
+
+  it("does not downgrade a newer agent unless --allow-downgrade is given", async () => {
+    const { bundle, env } = await installedHome("newer", { server: edge.url }, newerBundle);
+
+    for (const args of [["upgrade", "--check"], ["upgrade"]]) {
+      const result = await runAgent([bundle], args, env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`${served.version} is older than this kai-agent ${NEWER_VERSION}: nothing to do`);
+      expect(result.stdout).toContain("kai-agent upgrade --allow-downgrade");
+      expect(result.stdout).not.toContain("installed kai-agent");
+      expect(await sha256(bundle)).toBe(await sha256(newerBundle));
+    }
+
+    const downgrade = await runAgent([bundle], ["upgrade", "--allow-downgrade"], env);
+    expect(downgrade.code).toBe(0);
+    expect(downgrade.stdout).toContain(`installed kai-agent ${served.version} at ${bundle} (was ${NEWER_VERSION})`);
+    expect(await sha256(bundle)).toBe(served.sha256);
   });
 
   it("refuses to replace a source checkout", async () => {

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import tls from "node:tls";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { systemdUnit } from "../../agent/service/systemd-unit";
@@ -132,7 +133,12 @@ describe("kai-agent service under a real systemd user manager", () => {
   it("installs, runs and reports the unit, and uninstalls it; each step again is harmless", async () => {
     const { home, unit, config } = await homeWithConfig("with-manager");
     manager = await startUserManager(home);
-    const env = envFor(home, manager.env);
+    // A private CA (relative, as typed in a shell) and a PATH with nvm-style folders needing quoting.
+    const caFile = path.join(home, "ca.pem");
+    await writeFile(caFile, tls.rootCertificates[0] ?? "");
+    const servicePath = `${path.join(home, ".nvm", "v22 %h $HOME", "bin")}:${process.env.PATH}`;
+    const env = envFor(home, { ...manager.env, NODE_EXTRA_CA_CERTS: path.relative(process.cwd(), caFile) });
+    env.PATH = servicePath;
 
     const install = await runAgent([bundle], ["service", "install"], env);
     expect(install.stderr).toBe("");
@@ -149,6 +155,10 @@ describe("kai-agent service under a real systemd user manager", () => {
     expect(shown.UnitFileState).toBe("enabled");
     const cmdline = (await readFile(`/proc/${shown.MainPID}/cmdline`, "utf8")).split("\0").filter(Boolean);
     expect(cmdline).toEqual([process.execPath, bundle, "--config", config]);
+    // The service runs with this shell's CA file (made absolute) and PATH, quoted back to the same words.
+    const environ = (await readFile(`/proc/${shown.MainPID}/environ`, "utf8")).split("\0");
+    expect(environ).toContain(`NODE_EXTRA_CA_CERTS=${caFile}`);
+    expect(environ).toContain(`PATH=${servicePath}`);
 
     const status = await runAgent([bundle], ["service", "status"], env);
     expect(status.code).toBe(0);

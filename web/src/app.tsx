@@ -39,7 +39,7 @@ function Gate() {
   const isPublic = PUBLIC_PATHS.has(path);
   useEffect(() => {
     if (user === null && !isPublic) route(path === "/" ? "/sign-in" : `/sign-in?next=${encodeURIComponent(url)}`, true);
-    if (user && (isPublic || path === "/")) route(afterSignIn(query.next), true);
+    if (user && (isPublic || path === "/")) route(afterSignIn(query.next, location.origin), true);
   }, [user, isPublic, path, url, query.next, route]);
   if (user === undefined) return <p class="muted">Loading…</p>;
   if (isPublic) {

@@ -1,6 +1,8 @@
 import os from "node:os";
+import type Docker from "dockerode";
 import type { DoctorCheck } from "../../../shared/schemas/doctor";
 import { createDockerClient } from "../../runtime/docker/client";
+import { engineVersion } from "../../runtime/docker/engine-version";
 import { codeOf, fail, pass, reasonOf } from "../report";
 import { NETWORK_TIMEOUT_MS } from "./server";
 
@@ -20,24 +22,20 @@ const userName = () => {
   }
 };
 
-/** The Docker engine answers `version` over the socket kai-agent uses, and this user may open it. */
-export async function checkDocker(socket: string | undefined): Promise<DoctorCheck> {
+/**
+ * The Docker engine answers `version` over the socket kai-agent uses, and this user may open it.
+ * Inside the agent `docker` is its own client (the one its handlers use); the CLI makes one.
+ */
+export async function checkDocker(socket: string | undefined, docker?: Docker): Promise<DoctorCheck> {
   const target = dockerTarget(socket);
-  const docker = createDockerClient(socket ? { socketPath: socket } : {});
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(Object.assign(new Error("no answer"), { code: "ETIMEDOUT" })),
-        NETWORK_TIMEOUT_MS,
-      );
-    });
-    const version = await Promise.race([docker.version(), timeout]);
+    const version = await engineVersion(
+      docker ?? createDockerClient(socket ? { socketPath: socket } : {}),
+      NETWORK_TIMEOUT_MS,
+    );
     return pass("docker", `Docker ${version.Version} answers at ${target}`);
   } catch (error) {
     return dockerFailure(target, error);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,6 +1,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { DoctorCheck } from "../../../shared/schemas/doctor";
+import { isLoopback } from "../../loopback";
 import { codeOf, fail, pass, reasonOf, skip, warn } from "../report";
 
 const TIMEOUT_MS = 5_000;
@@ -9,7 +10,7 @@ const EXPIRY_WARNING_DAYS = 14;
 
 const TRUST_A_PRIVATE_CA =
   "if the server uses your own CA, give kai-agent its certificate: NODE_EXTRA_CA_CERTS=/path/to/ca.pem " +
-  "in kai-agent's environment (Environment= in the systemd unit)";
+  "in kai-agent's environment; for the service, export NODE_EXTRA_CA_CERTS and run kai-agent service install again";
 
 const namesOf = (cert: tls.PeerCertificate | undefined) => cert?.subjectaltname ?? cert?.subject?.CN ?? "other hosts";
 
@@ -51,9 +52,6 @@ function explain(code: string, host: string, cert: tls.PeerCertificate | undefin
       };
   }
 }
-
-const isLoopback = (host: string) =>
-  host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host) || host === "[::1]" || host === "::1";
 
 /**
  * The server's TLS, as Node (and so kai-agent's WebSocket) sees it: the handshake is made

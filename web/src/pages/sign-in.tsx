@@ -12,7 +12,7 @@ export function SignIn() {
     const body = { email: field(form, "email"), password: field(form, "password") };
     await call(api.POST("/api/v1/auth/sessions", { body }));
     await refreshUser();
-    route(afterSignIn(query.next));
+    route(afterSignIn(query.next, location.origin));
   });
   return (
     <main>
