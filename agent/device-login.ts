@@ -18,12 +18,7 @@ export async function deviceLogin(
   io: { stderr: Writable },
 ): Promise<void> {
   const say = (text: string) => io.stderr.write(`${text}\n`);
-  const issued = await post(command.server, "/api/v1/device/codes", {
-    ...(command.name ? { name: command.name } : {}),
-    hostname: os.hostname(),
-    os: process.platform,
-    arch: process.arch,
-  });
+  const issued = await askForCodes(command, say);
   if (issued.status !== 201) throw new ConfigError(`could not start the login: ${problemText(issued)}`);
   const codes = parsed(deviceCode, issued.body);
   const deadline = Date.now() + codes.expiresIn * 1000;
@@ -42,35 +37,43 @@ export async function deviceLogin(
     ].join("\n"),
   );
 
+  const expired = () =>
+    new ConfigError(
+      `the code ${codes.userCode} expired before anyone approved it; nothing was saved. ` +
+        `Run kai-agent login --server ${command.server} again`,
+    );
   let waitSeconds = codes.interval;
   for (;;) {
     await sleep(waitSeconds * 1000);
-    if (Date.now() >= deadline)
-      throw new ConfigError(
-        `the code ${codes.userCode} expired before anyone approved it; nothing was saved. ` +
-          `Run kai-agent login --server ${command.server} again`,
-      );
+    // The deadline is checked after a poll, never instead of one: the poll just past it still
+    // collects a login approved in the code's last seconds (the edge extends an approved one).
+    const past = Date.now() >= deadline;
     waitSeconds = codes.interval;
     let answer: Answer;
     try {
       answer = await post(command.server, "/api/v1/device/token", { deviceCode: codes.deviceCode });
     } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      if (past) throw expired();
       // A dropped network is no reason to give up a code that is still good: try again next interval.
-      if (error instanceof ConfigError) say(`kai-agent: ${error.message}; trying again`);
-      else throw error;
+      say(`kai-agent: ${error.message}; trying again`);
       continue;
     }
+    if (answer.status === 403)
+      throw new ConfigError(`the login was denied in the dashboard; nothing was saved (${problemText(answer)})`);
+    if (past && answer.status !== 200) throw expired();
     if (answer.status === 429) {
       // RFC 8628's slow_down: the edge says how long; never come back sooner than the interval.
       waitSeconds = Math.max(codes.interval, Number(answer.retryAfter) || codes.interval);
       continue;
     }
     if (answer.status >= 500) continue;
-    if (answer.status === 403)
-      throw new ConfigError(`the login was denied in the dashboard; nothing was saved (${problemText(answer)})`);
     if (answer.status !== 200) throw new ConfigError(`the login ended: ${problemText(answer)}; nothing was saved`);
     const result = parsed(deviceToken, answer.body);
-    if (result.status === "pending") continue;
+    if (result.status === "pending") {
+      if (past) throw expired();
+      continue;
+    }
     const token = checkToken(result.token, "the server's answer");
     await saveLogin(command.configFile, command.server, token);
     const next = command.configFile === defaultConfigFile() ? "kai-agent" : `kai-agent --config ${command.configFile}`;
@@ -79,6 +82,32 @@ export async function deviceLogin(
         `${command.server} in ${command.configFile} (readable by you only); now run: ${next}`,
     );
     return;
+  }
+}
+
+/** Tries when the edge answers 429 to a new code before giving up. */
+const CODE_ATTEMPTS = 4;
+/** The longest wait for a code the agent accepts from Retry-After (the edge's window is a minute). */
+const MAX_CODE_WAIT_SECONDS = 90;
+
+/**
+ * Asks for the codes. A 429 is waited out (Retry-After) a few times, saying so: without a
+ * trusted client-IP header every anonymous caller of a self-hosted edge shares one bucket, so
+ * another machine's logins must slow this one, not fail it.
+ */
+async function askForCodes(command: { server: string; name?: string }, say: (text: string) => void): Promise<Answer> {
+  const body = {
+    ...(command.name ? { name: command.name } : {}),
+    hostname: os.hostname(),
+    os: process.platform,
+    arch: process.arch,
+  };
+  for (let attempt = 1; ; attempt++) {
+    const answer = await post(command.server, "/api/v1/device/codes", body);
+    if (answer.status !== 429 || attempt >= CODE_ATTEMPTS) return answer;
+    const wait = Math.min(MAX_CODE_WAIT_SECONDS, Math.max(1, Number(answer.retryAfter) || 10));
+    say(`kai-agent: ${command.server} is handing out too many login codes right now; asking again in ${wait} s`);
+    await sleep(wait * 1000);
   }
 }
 

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import { KaiError } from "../../shared/errors";
 import { displayUserCode, normaliseUserCode } from "../../shared/schemas/device";
 import type { Db } from "../db/client";
@@ -15,6 +15,12 @@ export const DEVICE_POLL_INTERVAL_SECONDS = 5;
  * answer, but its clock and ours tick apart, and workerd's clock moves only on I/O.
  */
 const POLL_SLACK_MS = 500;
+/**
+ * An approved login stays collectable at least this long after the approval: an approval in
+ * the code's last second must still reach an agent that polls every interval (two polls' worth
+ * and room for a slow network). Uncollected by then, the sweep deletes the host it made.
+ */
+const COLLECTION_GRACE_MS = (2 * DEVICE_POLL_INTERVAL_SECONDS + 30) * 1000;
 /** Finished and expired logins are kept this long (to answer "expired", not "unknown"), then swept. */
 const KEEP_AFTER_EXPIRY_MS = 24 * 3600_000;
 const DEVICE_CODE_PREFIX = "kai_device_";
@@ -40,7 +46,7 @@ export async function startDeviceLogin(
   request: { name?: string; hostname: string; os: string; arch: string; clientIp: string; ttlSeconds: number },
 ): Promise<{ deviceCode: string; userCode: string }> {
   const now = Date.now();
-  await db.delete(deviceLogins).where(lt(deviceLogins.expiresAt, new Date(now - KEEP_AFTER_EXPIRY_MS)));
+  await sweep(db, now);
   const { ttlSeconds, clientIp, ...asked } = request;
   // A user code may collide with a live one (1 in 2^34 per pair): draw again.
   for (let attempt = 0; ; attempt++) {
@@ -64,6 +70,27 @@ export async function startDeviceLogin(
       if (!isUniqueViolation(error) || attempt >= 2) throw error;
     }
   }
+}
+
+/**
+ * Deletes the placeholder hosts of approved logins whose agent never collected the token before
+ * expiry (nobody can ever hold a token for them; the cascade takes their login rows), then
+ * the logins kept past KEEP_AFTER_EXPIRY_MS.
+ */
+async function sweep(db: Db, now: number): Promise<void> {
+  const uncollected = db
+    .select({ hostId: deviceLogins.hostId })
+    .from(deviceLogins)
+    .where(
+      and(
+        isNotNull(deviceLogins.approvedAt),
+        isNull(deviceLogins.consumedAt),
+        isNotNull(deviceLogins.hostId),
+        lt(deviceLogins.expiresAt, new Date(now)),
+      ),
+    );
+  await db.delete(hosts).where(inArray(hosts.id, uncollected));
+  await db.delete(deviceLogins).where(lt(deviceLogins.expiresAt, new Date(now - KEEP_AFTER_EXPIRY_MS)));
 }
 
 export type DevicePoll = { status: "pending" } | { status: "approved"; host: HostRow; token: string };
@@ -156,14 +183,17 @@ function pendingNow() {
 /**
  * Approves a pending login as `userId`'s host `name` (the enroll rules: CONFLICT on a name the
  * user already has). The host exists from now on, so the dashboard lists it at once; its
- * token hash is of a random value nobody sees until the agent's next poll replaces it.
+ * token hash is of a random value nobody sees until the agent's next poll replaces it. The
+ * login stays collectable for at least COLLECTION_GRACE_MS, however close to expiry it was.
  */
 export async function approveDeviceLogin(db: Db, userId: string, userCode: string, name: string): Promise<HostRow> {
   const login = await findPendingDevice(db, userCode);
   const { row: host } = await enrollHost(db, userId, name);
+  const now = Date.now();
+  const collectBy = new Date(Math.max(login.expiresAt.getTime(), now + COLLECTION_GRACE_MS));
   const [approved] = await db
     .update(deviceLogins)
-    .set({ approvedBy: userId, hostId: host.id, approvedAt: new Date() })
+    .set({ approvedBy: userId, hostId: host.id, approvedAt: new Date(now), expiresAt: collectBy })
     .where(and(eq(deviceLogins.id, login.id), pendingNow()))
     .returning({ id: deviceLogins.id });
   if (!approved) {

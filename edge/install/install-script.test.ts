@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +19,8 @@ describe("installOrigin", () => {
     expect(installOrigin("https://kai.example.com/")).toBe("https://kai.example.com");
     expect(installOrigin("http://127.0.0.1:8787/install.sh?x=1")).toBe("http://127.0.0.1:8787");
     expect(installOrigin("http://[::1]:8787/")).toBe("http://[::1]:8787");
+    // A Compose service name: `_` is no sh syntax inside single quotes.
+    expect(installOrigin("http://kai_edge:8787/")).toBe("http://kai_edge:8787");
   });
 
   it("refuses what could not be embedded in the script as a plain quoted word", () => {
@@ -52,6 +54,27 @@ describe("installScript", () => {
       expect(help).toMatch(/--name NAME[\s\S]*--with-token[\s\S]*--no-start/);
       expect(() => execFileSync(shell, [file, "--frobnicate"], { stdio: "pipe" })).toThrow(/unknown option/);
     }
+  });
+
+  it("cut short anywhere (a dropped curl | sh download), runs nothing at all", () => {
+    // sh runs what it has read so far: every action is in main, called on the last line, so a
+    // prefix ending before that line only defines functions (or is a syntax error).
+    const home = mkdtempSync(path.join(os.tmpdir(), "kai-home-"));
+    const script = installScript("http://127.0.0.1:9");
+    const lines = script.split("\n");
+    const last = lines.findLastIndex((line) => line.trim() !== "");
+    expect(lines[last]).toBe('main "$@"');
+    // Every fifth line and the one just before the call: a spread of places to be cut.
+    for (const shell of SHELLS)
+      for (const cut of [...Array.from({ length: Math.ceil(last / 5) }, (_, i) => i * 5 + 1), last - 1]) {
+        const run = spawnSync(`/bin/${shell}`, ["-s"], {
+          input: `${lines.slice(0, cut).join("\n")}\n`,
+          env: { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        });
+        expect(run.stdout.toString(), `${shell}, cut after line ${cut}`).toBe("");
+        expect(run.stderr.toString(), `${shell}, cut after line ${cut}`).not.toContain("kai-install:");
+      }
+    expect(readdirSync(home)).toEqual([]);
   });
 
   it("without curl or wget says to install one, before it downloads or writes anything", () => {

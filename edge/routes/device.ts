@@ -49,17 +49,18 @@ deviceAgentRoutes.openapi(
     request: { body: jsonBody(deviceCodeBody) },
     responses: {
       201: { description: "Codes issued", content: { "application/json": { schema: deviceCode } } },
-      ...problems(422, 429),
+      ...problems(400, 422, 429),
     },
   }),
   async (c) => {
+    // Before anything is stored: a Host header no page can be named at is a 400 that leaves no code behind.
+    const origin = publicOrigin(c.var.config, c.req.url);
     const ttlSeconds = c.var.config.DEVICE_CODE_TTL_SECONDS;
     const { deviceCode, userCode } = await startDeviceLogin(c.var.db, {
       ...c.req.valid("json"),
       clientIp: clientIp(c),
       ttlSeconds,
     });
-    const origin = publicOrigin(c.var.config, c.req.url);
     const verificationUri = `${origin}/device`;
     return c.json(
       {
@@ -91,6 +92,8 @@ deviceAgentRoutes.openapi(
     },
   }),
   async (c) => {
+    // The approved answer carries a token: no cache may keep any answer here (RFC 6749 §5.1).
+    c.header("Cache-Control", "no-store");
     const poll = await pollDeviceLogin(c.var.db, c.req.valid("json").deviceCode);
     if (poll.status === "pending") return c.json({ status: "pending" as const }, 200);
     return c.json({ status: "approved" as const, host: toHost(poll.host), token: poll.token }, 200);
@@ -106,7 +109,7 @@ deviceApprovalRoutes.openapi(
     request: { params: userCodeParam },
     responses: {
       200: { description: "The waiting machine", content: { "application/json": { schema: pendingDevice } } },
-      ...problems(401, 404, 429),
+      ...problems(401, 404, 422, 429),
     },
   }),
   async (c) => {
@@ -156,7 +159,7 @@ deviceApprovalRoutes.openapi(
     tags: ["device"],
     summary: "Deny the machine: its agent is told so and gets nothing",
     request: { params: userCodeParam },
-    responses: { 204: { description: "Denied" }, ...problems(401, 404, 429) },
+    responses: { 204: { description: "Denied" }, ...problems(401, 404, 422, 429) },
   }),
   async (c) => {
     await consume(c, DECISIONS_PER_USER, c.var.principal.userId);

@@ -44,8 +44,11 @@ hostsRoutes.openapi(
     },
   }),
   async (c) => {
-    const { row, token } = await enrollHost(c.var.db, c.var.principal.userId, c.req.valid("json").name);
+    // Before anything is stored: a Host header install.sh cannot embed is a 400 that leaves no host behind.
     const server = publicOrigin(c.var.config, c.req.url);
+    const { row, token } = await enrollHost(c.var.db, c.var.principal.userId, c.req.valid("json").name);
+    // The token is in this answer: no cache may keep it (RFC 6749 §5.1).
+    c.header("Cache-Control", "no-store");
     // The token is never part of the command: a command line shows in `ps` and shell history.
     // `kai-agent login --with-token` reads it from stdin (without echo) into a 0600 file; plain
     // `kai-agent` then runs. (Plain `kai-agent login` is the device flow, which needs no token.)

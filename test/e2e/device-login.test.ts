@@ -250,7 +250,9 @@ describe("an expired code", () => {
   let shortEdge: Edge;
   let session: Session;
   beforeAll(async () => {
-    shortEdge = await startEdge({ vars: { DEVICE_CODE_TTL_SECONDS: "1" } });
+    // Shorter than the poll interval (5 s): the agent's first poll comes after its deadline.
+    // No trusted client-IP header: every caller shares one rate-limit bucket, as self-hosted.
+    shortEdge = await startEdge({ vars: { DEVICE_CODE_TTL_SECONDS: "4" } });
     session = await signUp(shortEdge.url);
   });
   afterAll(async () => {
@@ -259,8 +261,8 @@ describe("an expired code", () => {
 
   it("answers 404 to polls, lookups and approvals, saying to run kai-agent login again", async () => {
     const issued = await newCodes(shortEdge.url);
-    expect(issued.body.expiresIn).toBe(1);
-    await sleep(1100);
+    expect(issued.body.expiresIn).toBe(4);
+    await sleep(4100);
     const polled = await poll(issued.body.deviceCode, shortEdge.url);
     expect(polled.status).toBe(404);
     expect(polled.body.detail).toContain("kai-agent login");
@@ -276,5 +278,51 @@ describe("an expired code", () => {
     expect(login.output).toContain("expired before anyone approved it; nothing was saved");
     expect(login.output).toContain(`kai-agent login --server ${shortEdge.url} again`);
     await expect(stat(configOf(home))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("approved in the code's last seconds, the agent's poll past its deadline still collects the token", async () => {
+    const home = await machineHome("last-second");
+    const login = track(KaiAgentRun.login(shortEdge.url, home));
+    const { userCode } = await login.printed();
+    // Well before the 4 s expiry, long before the agent's first poll (5 s): that poll is past
+    // both the agent's deadline and the code's original expiry, which approval extended.
+    expect((await approve(session, userCode)).status).toBe(201);
+    expect(await login.exit).toBe(0);
+    expect(login.output).toContain("approved: this machine is the host");
+    expect(JSON.parse(await readFile(configOf(home), "utf8"))).toMatchObject({ server: shortEdge.url });
+  });
+
+  it("when every caller shares one bucket and it is full, the agent waits for Retry-After and asks again", async () => {
+    let refused = 0;
+    for (let i = 0; i < 20 && refused === 0; i++) if ((await newCodes(shortEdge.url)).status === 429) refused += 1;
+    expect(refused).toBe(1);
+    const home = await machineHome("crowded");
+    const login = track(KaiAgentRun.login(shortEdge.url, home));
+    await login.waitFor(/is handing out too many login codes right now; asking again in \d+ s/);
+    // The window (a minute) passes, and the same process gets its code.
+    await login.waitFor(/\/device\?code=/, 120_000);
+    expect(login.exited).toBe(false);
+    await login.stop();
+  }, 150_000);
+});
+
+describe("a public origin install.sh cannot embed", () => {
+  let badEdge: Edge;
+  let session: Session;
+  beforeAll(async () => {
+    // WHATWG URLs allow `$` in a host name; inside the script it would be sh syntax.
+    badEdge = await startEdge({ vars: { PUBLIC_ORIGIN: "http://ka$i.test" } });
+    session = await signUp(badEdge.url);
+  });
+  afterAll(async () => {
+    await badEdge?.stop();
+  });
+
+  it("is a 400 to enrolling and to a new device login, before a host or a code is stored", async () => {
+    const enrolled = await request(badEdge.url, "/api/hosts", { token: session.token, body: { name: "orphan" } });
+    expect(enrolled.status).toBe(400);
+    const hosts = await request(badEdge.url, "/api/hosts", { token: session.token });
+    expect(hosts.body.data.hosts).toEqual([]);
+    expect((await newCodes(badEdge.url)).status).toBe(400);
   });
 });

@@ -87,6 +87,20 @@ async function serveStandIn(
   return { origin, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+/** Approves, through the API, the device code the installer printed; answers the new host's id. */
+async function approvePrinted(installer: RunningInstaller, name: string): Promise<string> {
+  const printed = () => installer.output().match(/\/device\?code=([A-Z]{4}-[A-Z]{4})/)?.[1];
+  await until(async () => printed() !== undefined, 30_000, "the login code printed").catch((error: Error) => {
+    throw new Error(`${error.message}; the installer printed:\n${installer.output()}`);
+  });
+  const approved = await request(edge.url, `/api/v1/device/codes/${printed()}/approval`, {
+    token: session.token,
+    body: { name },
+  });
+  expect(approved.status, JSON.stringify(approved.body)).toBe(201);
+  return approved.body.host.id as string;
+}
+
 async function hostOnline(id: string): Promise<boolean> {
   const hosts = await request(edge.url, "/api/hosts", { token: session.token });
   return hosts.body.data.hosts.some((one: { id: string; online: boolean }) => one.id === id && one.online);
@@ -168,17 +182,7 @@ describe("install.sh", () => {
     const name = `installed-${path.basename(home)}`.replace(/[^A-Za-z0-9-]/g, "-");
     const installer = startInstaller(edge.url, { home, args: ["--name", name] });
     installers.push(installer);
-    const printed = () => installer.output().match(/\/device\?code=([A-Z]{4}-[A-Z]{4})/)?.[1];
-    await until(async () => printed() !== undefined, 30_000, "the login code printed").catch((error: Error) => {
-      throw new Error(`${error.message}; the installer printed:\n${installer.output()}`);
-    });
-    const userCode = printed() as string;
-    const approved = await request(edge.url, `/api/v1/device/codes/${userCode}/approval`, {
-      token: session.token,
-      body: { name },
-    });
-    expect(approved.status, JSON.stringify(approved.body)).toBe(201);
-    const hostId = approved.body.host.id as string;
+    const hostId = await approvePrinted(installer, name);
     await until(() => hostOnline(hostId), 30_000, "the device-login agent online").catch((error: Error) => {
       throw new Error(`${error.message}; the installer printed:\n${installer.output()}`);
     });
@@ -206,6 +210,50 @@ describe("install.sh", () => {
     expect(await entries(path.dirname(layout.bundle))).toEqual(["kai-agent.mjs"]);
     expect(await entries(path.dirname(layout.launcher))).toEqual(["kai-agent"]);
     expect(JSON.parse(await readFile(layout.config, "utf8"))).toEqual({ server: edge.url, token: host.token });
+  });
+
+  it("re-run where the saved token was revoked, logs in afresh by device code instead of keeping it", async () => {
+    const revoked = await enrollHost(session);
+    expect(
+      (await request(edge.url, `/api/hosts/${revoked.id}`, { method: "DELETE", token: session.token })).status,
+    ).toBeLessThan(300);
+    const home = await loggedInHome(revoked.token);
+    const installer = startInstaller(edge.url, { home, args: ["--no-start"] });
+    installers.push(installer);
+    const hostId = await approvePrinted(installer, `relogged-${path.basename(home)}`);
+    const run = await installer.done;
+    expect(run.stdout).toContain(`${edge.url} refuses the token in ${installedLayout(home).config}`);
+    expect(run.code).toBe(0);
+    const saved = JSON.parse(await readFile(installedLayout(home).config, "utf8"));
+    expect(saved.token).not.toBe(revoked.token);
+    const whoami = await fetch(`${edge.url}/api/agent/whoami`, { headers: { authorization: `Bearer ${saved.token}` } });
+    expect(((await whoami.json()) as { data: { hostId: string } }).data.hostId).toBe(hostId);
+  });
+
+  it("re-run with --name logs in afresh even when the saved token still works", async () => {
+    const host = await enrollHost(session);
+    const home = await loggedInHome(host.token);
+    const name = `renamed-${path.basename(home)}`.replace(/[^A-Za-z0-9-]/g, "-");
+    const installer = startInstaller(edge.url, { home, args: ["--no-start", "--name", name] });
+    installers.push(installer);
+    await approvePrinted(installer, name);
+    const run = await installer.done;
+    expect(run.stdout).not.toContain("already logged in");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(await readFile(installedLayout(home).config, "utf8")).token).not.toBe(host.token);
+  });
+
+  it("honours KAI_CONFIG as kai-agent does: the login saved there is the one it finds and keeps", async () => {
+    const host = await enrollHost(session);
+    const home = await tempHome();
+    const xdg = { KAI_CONFIG: path.join(home, "elsewhere", "kai.json") };
+    await mkdir(path.dirname(xdg.KAI_CONFIG), { recursive: true });
+    await writeFile(xdg.KAI_CONFIG, JSON.stringify({ server: edge.url, token: host.token }), { mode: 0o600 });
+    const run = await runInstaller(edge.url, { home, args: ["--no-start"], xdg });
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toContain(`already logged in to ${edge.url} (${xdg.KAI_CONFIG}) as host ${host.name}:`);
+    expect(run.code).toBe(0);
+    expect(existsSync(path.join(home, ".config"))).toBe(false);
   });
 
   it("downloads with wget where there is no curl", async () => {

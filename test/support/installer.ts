@@ -9,10 +9,14 @@ export interface InstallerRun {
   stderr: string;
 }
 
-/** XDG base directories an install may be given; unset ones default to ~/.local/share and ~/.config. */
+/**
+ * XDG base directories an install may be given; unset ones default to ~/.local/share and
+ * ~/.config. KAI_CONFIG, when given, is the config file itself (kai-agent reads it first).
+ */
 export interface XdgDirs {
   XDG_DATA_HOME?: string;
   XDG_CONFIG_HOME?: string;
+  KAI_CONFIG?: string;
 }
 
 /** The paths install.sh writes in a home: the layout every kai-agent command shares. */
@@ -20,7 +24,7 @@ export function installedLayout(home: string, xdg: XdgDirs = {}) {
   return {
     bundle: path.join(xdg.XDG_DATA_HOME ?? path.join(home, ".local", "share"), "kai", "kai-agent.mjs"),
     launcher: path.join(home, ".local", "bin", "kai-agent"),
-    config: path.join(xdg.XDG_CONFIG_HOME ?? path.join(home, ".config"), "kai", "agent.json"),
+    config: xdg.KAI_CONFIG ?? path.join(xdg.XDG_CONFIG_HOME ?? path.join(home, ".config"), "kai", "agent.json"),
   };
 }
 

@@ -1797,6 +1797,15 @@ export interface paths {
                         "application/json": components["schemas"]["DeviceCode"];
                     };
                 };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Invalid parameters */
                 422: {
                     headers: {
@@ -1942,6 +1951,15 @@ export interface paths {
                 };
                 /** @description Not found */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid parameters */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2096,6 +2114,15 @@ export interface paths {
                 };
                 /** @description Not found */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid parameters */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
