@@ -5,13 +5,13 @@
  * machine is on Machines, coming online live when its agent starts. A code typed by hand, a
  * wrong one and a denial too. 390 px and 1280 px, no page errors.
  */
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CheckedPage } from "../support/browser";
 import { type BrowserWorld, openBrowserWorld } from "../support/browser-world";
-import { KaiAgentRun } from "../support/device-login";
+import { KaiAgentRun, machineHome } from "../support/device-login";
 import type { Edge } from "../support/edge-server";
 import { type Session, TEST_PASSWORD } from "../support/kai-client";
 
@@ -34,14 +34,6 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-/** A config home for one machine, with a policy confining its agent to a temp dir. */
-async function machineHome(name: string): Promise<string> {
-  const home = path.join(tmp, name);
-  await mkdir(path.join(home, "kai"), { recursive: true });
-  await writeFile(path.join(home, "kai", "agent-policy.json"), JSON.stringify({ allowedRoots: [tmp] }));
-  return home;
-}
-
 function track(run: KaiAgentRun): KaiAgentRun {
   runs.push(run);
   return run;
@@ -50,7 +42,7 @@ function track(run: KaiAgentRun): KaiAgentRun {
 describe("the /device page", () => {
   it("signed out, the printed URL leads through sign-in to the code; Approve gives the agent its token", async () => {
     const { page } = tab;
-    const home = await machineHome("laptop");
+    const home = await machineHome(tmp, "laptop");
     const login = track(KaiAgentRun.login(edge.url, home, ["--name", "laptop"]));
     const { userCode, url } = await login.printed();
 
@@ -97,7 +89,7 @@ describe("the /device page", () => {
     await page.locator('[role="alert"][data-code="NOT_FOUND"]').getByText("kai-agent login").waitFor();
     await tab.step("wrong-code");
 
-    const home = await machineHome("stranger");
+    const home = await machineHome(tmp, "stranger");
     const login = track(KaiAgentRun.login(edge.url, home));
     const { userCode } = await login.printed();
     await page.getByRole("link", { name: "Enter another code" }).click();

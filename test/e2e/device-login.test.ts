@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, realpath, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KaiAgentRun } from "../support/device-login";
+import { KaiAgentRun, machineHome } from "../support/device-login";
 import { type Edge, startEdge } from "../support/edge-server";
 import { request, type Session, signUp, uniqueName } from "../support/kai-client";
 import { dialAgent } from "../support/raw-agent";
@@ -36,14 +36,6 @@ afterAll(async () => {
 });
 
 const freshAddress = () => `192.0.2.${(addresses += 1)}`;
-
-/** A config home for one machine, with a policy confining its agent to a temp dir. */
-async function machineHome(name: string): Promise<string> {
-  const home = path.join(tmp, name);
-  await mkdir(path.join(home, "kai"), { recursive: true });
-  await writeFile(path.join(home, "kai", "agent-policy.json"), JSON.stringify({ allowedRoots: [tmp] }));
-  return home;
-}
 
 function track(run: KaiAgentRun): KaiAgentRun {
   runs.push(run);
@@ -78,7 +70,7 @@ const configOf = (home: string) => path.join(home, "kai", "agent.json");
 
 describe("kai-agent login, approved through the API", () => {
   it("prints a code and URL; approved, it saves the token (0600), exits 0; then the agent comes online", async () => {
-    const home = await machineHome("laptop");
+    const home = await machineHome(tmp, "laptop");
     const name = uniqueName("laptop-");
     const login = track(KaiAgentRun.login(edge.url, home, ["--name", name]));
     const { userCode, url } = await login.printed();
@@ -119,7 +111,7 @@ describe("kai-agent login, approved through the API", () => {
   });
 
   it("denied in the dashboard: the agent says so, saves nothing and exits non-zero", async () => {
-    const home = await machineHome("denied");
+    const home = await machineHome(tmp, "denied");
     const login = track(KaiAgentRun.login(edge.url, home));
     const { userCode } = await login.printed();
     const denied = await request(edge.url, `/api/v1/device/codes/${userCode}/denial`, {
@@ -134,7 +126,7 @@ describe("kai-agent login, approved through the API", () => {
   });
 
   it("Ctrl-C while waiting leaves nothing saved", async () => {
-    const home = await machineHome("cancelled");
+    const home = await machineHome(tmp, "cancelled");
     const login = track(KaiAgentRun.login(edge.url, home));
     await login.printed();
     login.signal("SIGINT");
@@ -271,7 +263,7 @@ describe("an expired code", () => {
   });
 
   it("the agent gives up at expiry, says what to do and saves nothing", async () => {
-    const home = await machineHome("expired");
+    const home = await machineHome(tmp, "expired");
     const login = track(KaiAgentRun.login(shortEdge.url, home));
     await login.printed();
     expect(await login.exit).toBe(2);
@@ -281,7 +273,7 @@ describe("an expired code", () => {
   });
 
   it("approved in the code's last seconds, the agent's poll past its deadline still collects the token", async () => {
-    const home = await machineHome("last-second");
+    const home = await machineHome(tmp, "last-second");
     const login = track(KaiAgentRun.login(shortEdge.url, home));
     const { userCode } = await login.printed();
     // Well before the 4 s expiry, long before the agent's first poll (5 s): that poll is past
@@ -296,7 +288,7 @@ describe("an expired code", () => {
     let refused = 0;
     for (let i = 0; i < 20 && refused === 0; i++) if ((await newCodes(shortEdge.url)).status === 429) refused += 1;
     expect(refused).toBe(1);
-    const home = await machineHome("crowded");
+    const home = await machineHome(tmp, "crowded");
     const login = track(KaiAgentRun.login(shortEdge.url, home));
     await login.waitFor(/is handing out too many login codes right now; asking again in \d+ s/);
     // The window (a minute) passes, and the same process gets its code.

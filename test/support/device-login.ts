@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ROOT } from "./edge-server";
 import { until } from "./until";
@@ -10,6 +11,14 @@ const CLI = path.join(ROOT, "agent/cli.ts");
  * (stdout and stderr) kept: `kai-agent login` for the device flow, or the agent itself
  * started bare afterwards, reading what login saved.
  */
+/** A config home for one machine under `dir`, with a policy confining its agent to `dir`. */
+export async function machineHome(dir: string, name: string): Promise<string> {
+  const home = path.join(dir, name);
+  await mkdir(path.join(home, "kai"), { recursive: true });
+  await writeFile(path.join(home, "kai", "agent-policy.json"), JSON.stringify({ allowedRoots: [dir] }));
+  return home;
+}
+
 export class KaiAgentRun {
   output = "";
   readonly exit: Promise<number | null>;
