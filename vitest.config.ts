@@ -32,7 +32,7 @@ export default defineConfig(async () => {
           test: {
             name: "worker",
             include: ["test/worker/**/*.test.ts", "test/adversarial/worker/**/*.test.ts"],
-            setupFiles: ["test/worker/apply-migrations.ts"],
+            setupFiles: ["test/worker/apply-migrations.ts", "test/worker/query-plans.ts"],
           },
         },
         {

@@ -157,7 +157,11 @@ export const catalogItems = sqliteTable(
     containerId: text("container_id"),
     createdAt: createdAt(),
   },
-  (t) => [index("catalog_items_user_host_idx").on(t.userId, t.hostId)],
+  (t) => [
+    index("catalog_items_user_host_idx").on(t.userId, t.hostId),
+    // Deleting a host cascades here: without it, SQLite reads every item of every user.
+    index("catalog_items_host_idx").on(t.hostId),
+  ],
 );
 
 /** One row per relayed command: who, where, what, how it ended and how long it took. */
@@ -295,6 +299,8 @@ export const agentSessions = sqliteTable(
     index("agent_sessions_user_workspace_idx").on(t.userId, t.workspaceId, t.createdAt),
     index("agent_sessions_user_status_idx").on(t.userId, t.status, t.createdAt),
     index("agent_sessions_host_idx").on(t.hostId),
+    // Deleting a workspace cascades here by workspace_id alone.
+    index("agent_sessions_workspace_idx").on(t.workspaceId),
   ],
 );
 
@@ -332,6 +338,8 @@ export const agentApprovals = sqliteTable(
   (t) => [
     index("agent_approvals_user_state_idx").on(t.userId, t.state, t.createdAt),
     index("agent_approvals_session_idx").on(t.sessionId),
+    // Deleting a host cascades here by host_id alone.
+    index("agent_approvals_host_idx").on(t.hostId),
   ],
 );
 
@@ -370,5 +378,8 @@ export const deviceLogins = sqliteTable(
     uniqueIndex("device_logins_device_code_unique").on(t.deviceCodeHash),
     uniqueIndex("device_logins_user_code_unique").on(t.userCodeHash),
     index("device_logins_expires_idx").on(t.expiresAt),
+    // Deleting a host or a user cascades here by these columns alone.
+    index("device_logins_host_idx").on(t.hostId),
+    index("device_logins_approved_by_idx").on(t.approvedBy),
   ],
 );
