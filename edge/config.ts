@@ -37,6 +37,15 @@ const configSchema = z.object({
   AGENT_SESSION_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Days a settled approval (answered, expired, cancelled, withdrawn) stays in D1 after it ended. */
   APPROVAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /**
+   * Days an ended or failed agent session's D1 row (title, usage, status) stays after it ended;
+   * never less than AGENT_SESSION_RETENTION_DAYS, so its messages always go first.
+   */
+  AGENT_SESSION_ROW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Days a relayed command's audit row stays in D1. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Days a settled webhook delivery (succeeded or given up), with its attempts, stays in D1. */
+  WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Requests per hour per caller on `/api` (the auth routes have tighter limits of their own). */
   API_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(5000),
   /**

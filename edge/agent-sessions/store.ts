@@ -268,6 +268,17 @@ export async function deleteSettledApprovals(
 }
 
 /**
+ * Deletes the host's sessions that ended or failed before `before` (their approvals go with
+ * them); returns whether the host has ended sessions left, which a later sweep deletes.
+ */
+export async function deleteEndedSessions(db: Db, hostId: string, before: Date): Promise<boolean> {
+  const ended = and(eq(agentSessions.hostId, hostId), inArray(agentSessions.status, FINAL));
+  await db.delete(agentSessions).where(and(ended, lt(agentSessions.endedAt, before)));
+  const [left] = await db.select({ id: agentSessions.id }).from(agentSessions).where(ended).limit(1);
+  return left !== undefined;
+}
+
+/**
  * The user's approvals still waiting for an answer and not expired (of one session, or all:
  * the inbox), oldest first; at most MAX_PAGE_SIZE a page.
  */

@@ -179,7 +179,11 @@ export const auditLog = sqliteTable(
     requestId: text("request_id").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index("audit_log_user_created_idx").on(t.userId, t.createdAt)],
+  (t) => [
+    index("audit_log_user_created_idx").on(t.userId, t.createdAt),
+    // The retention sweep runs per host (its Durable Object) and deletes by age.
+    index("audit_log_host_created_idx").on(t.hostId, t.createdAt),
+  ],
 );
 
 /** Remembered answers of POST requests sent with an `Idempotency-Key`, replayed on retries. */

@@ -62,6 +62,8 @@ export class AgentSessionHub {
   readonly #waiters = new Map<string, Waiter>();
   /** Sessions with a sync in flight, so a burst of out-of-order messages asks once. */
   readonly #syncing = new Set<string>();
+  /** Whether this object's life already planned a sweep: the audit path asks per command. */
+  #sweepPlanned = false;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -161,10 +163,13 @@ export class AgentSessionHub {
     if (state.status === "interrupted" || state.status === "failed" || state.status === "ended") {
       this.#processGone(owner, sessionId);
     }
-    if (state.status === "failed" || state.status === "ended") this.#planSweep(owner);
+    if (state.status === "failed" || state.status === "ended") this.planSweep(owner);
   }
 
-  #planSweep(owner: Owner): void {
+  /** A retention sweep within a day, once per object's life (a planned one is kept, see plan). */
+  planSweep(owner: Owner): void {
+    if (this.#sweepPlanned) return;
+    this.#sweepPlanned = true;
     const planned = this.#retention.plan(owner);
     this.ctx.waitUntil(
       planned.catch((error) => console.error(`planning a retention sweep failed (${messageOf(error)})`)),
@@ -184,6 +189,7 @@ export class AgentSessionHub {
         now,
       );
       await this.#retention.swept(owner, more ? "more" : "done", now);
+      this.#sweepPlanned = more; // after a last sweep, the next session end or command plans again
     } catch (error) {
       console.error(`host ${owner.hostId}: the retention sweep failed (${messageOf(error)}); retried in an hour`);
       await this.#retention.swept(owner, "failed", now);
@@ -277,7 +283,7 @@ export class AgentSessionHub {
    */
   async reconnected(owner: Owner, ask: Ask): Promise<void> {
     // Sessions may have ended meanwhile without their state reaching this object (DELETE of an interrupted one).
-    if (this.#log.held().length > 0) this.#planSweep(owner);
+    if (this.#log.held().length > 0) this.planSweep(owner);
     const known = await liveSessionsOfHost(database(this.env.DB), owner.hostId);
     if (known.length > 0) await this.#sync(owner, known, ask);
     await this.#deliver(ask);

@@ -221,6 +221,8 @@ export class HostRelay extends DurableObject<Bindings> {
     const retention = {
       sessionDays: config.AGENT_SESSION_RETENTION_DAYS,
       approvalDays: config.APPROVAL_RETENTION_DAYS,
+      sessionRowDays: config.AGENT_SESSION_ROW_RETENTION_DAYS,
+      auditDays: config.AUDIT_RETENTION_DAYS,
     };
     await this.#sessions.sweepIfDue(retention);
   }
@@ -296,6 +298,8 @@ export class HostRelay extends DurableObject<Bindings> {
 
   #record(subject: AuditSubject, op: string, requestId: string, outcome: string, started: number): void {
     if (!subject.userId || !subject.hostId) return;
+    // The rows must age out: the host's retention sweep deletes old ones (retention.ts).
+    this.#sessions.planSweep({ userId: subject.userId, hostId: subject.hostId });
     this.#audit.add({
       id: crypto.randomUUID(),
       ...subject,

@@ -1,5 +1,7 @@
-import { deleteSettledApprovals, sessionsEndedBefore } from "../agent-sessions/store";
+import { and, eq, lt } from "drizzle-orm";
+import { deleteEndedSessions, deleteSettledApprovals, sessionsEndedBefore } from "../agent-sessions/store";
 import type { Db } from "../db/client";
+import { auditLog } from "../db/schema";
 import { wakeBy } from "./alarm";
 import type { ApprovalBook } from "./approval-book";
 import type { SessionLog } from "./session-log";
@@ -11,10 +13,12 @@ const RETRY_MS = 60 * 60 * 1000;
 const KEY = "retention-sweep";
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** How long ended sessions' messages and settled approvals are kept (edge/config.ts). */
+/** How long ended sessions' messages and rows, settled approvals and audit rows are kept (edge/config.ts). */
 export interface Retention {
   sessionDays: number;
   approvalDays: number;
+  sessionRowDays: number;
+  auditDays: number;
 }
 
 /** Whose host this object is: the sweep's D1 queries are scoped to it. */
@@ -68,9 +72,11 @@ export class RetentionSchedule {
 /**
  * One sweep of a host: deletes the messages of its sessions that ended more than
  * `sessionDays` ago (their numbering stays, see SessionLog.prune) with their approvals in the
- * object, and its approvals in D1 settled more than `approvalDays` ago. D1 says which sessions
+ * object, its approvals in D1 settled more than `approvalDays` ago, its ended sessions' rows
+ * after `sessionRowDays` and its audit rows after `auditDays`. D1 says which sessions
  * ended when: a session ended by a route while its process was gone never told the object.
- * Returns whether sessions still hold messages, so another sweep is due later.
+ * Returns whether anything is left to age out (messages, ended sessions, audit rows), so
+ * another sweep is due later.
  */
 export async function sweep(
   db: Db,
@@ -86,5 +92,16 @@ export async function sweep(
     approvals.forget(sessionId);
   }
   await deleteSettledApprovals(db, owner, new Date(now - retention.approvalDays * DAY_MS));
-  return log.held().length > 0;
+  // A row outlives its messages: the loop above only prunes sessions D1 still names.
+  const rowDays = Math.max(retention.sessionRowDays, retention.sessionDays);
+  const endedLeft = await deleteEndedSessions(db, owner.hostId, new Date(now - rowDays * DAY_MS));
+  const auditLeft = await deleteOldAudit(db, owner.hostId, new Date(now - retention.auditDays * DAY_MS));
+  return log.held().length > 0 || endedLeft || auditLeft;
+}
+
+/** Deletes the host's audit rows older than `before`; returns whether it has rows left to age out. */
+async function deleteOldAudit(db: Db, hostId: string, before: Date): Promise<boolean> {
+  await db.delete(auditLog).where(and(eq(auditLog.hostId, hostId), lt(auditLog.createdAt, before)));
+  const [left] = await db.select({ id: auditLog.id }).from(auditLog).where(eq(auditLog.hostId, hostId)).limit(1);
+  return left !== undefined;
 }

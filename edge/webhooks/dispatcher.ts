@@ -1,13 +1,31 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, asc, eq, lte } from "drizzle-orm";
+import { and, asc, eq, lt, lte, ne } from "drizzle-orm";
 import { messageOf } from "../../shared/errors";
 import { configFrom } from "../config";
-import { database } from "../db/client";
+import { type Db, database } from "../db/client";
 import { webhookAttempts, webhookDeliveries, webhooks } from "../db/schema";
 import type { Bindings } from "../env";
 import { type AttemptResult, attemptDelivery, MAX_ATTEMPTS, retryDelayMs } from "./deliver";
 
 const BATCH = 25;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Retention: the endpoint's settled deliveries created before `before` go, their attempts
+ * with them (cascade). Run on each wake, so an endpoint that receives events keeps about
+ * WEBHOOK_DELIVERY_RETENTION_DAYS of history; one that receives none adds nothing to prune.
+ */
+async function pruneSettled(db: Db, webhookId: string, before: Date): Promise<void> {
+  await db
+    .delete(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.webhookId, webhookId),
+        ne(webhookDeliveries.status, "pending"),
+        lt(webhookDeliveries.createdAt, before),
+      ),
+    );
+}
 
 /**
  * An attempt that throws (it should not) is recorded as a failed attempt and retried on the
@@ -51,6 +69,7 @@ export class WebhookDispatcher extends DurableObject<Bindings> {
     const [endpoint] = await db.select().from(webhooks).where(eq(webhooks.id, webhookId));
     if (!endpoint) return this.ctx.storage.deleteAll(); // the webhook was deleted
     if (!endpoint.active) return; // disabled (410 Gone): nothing more is sent
+    await pruneSettled(db, webhookId, new Date(Date.now() - config.WEBHOOK_DELIVERY_RETENTION_DAYS * DAY_MS));
 
     const due = await db
       .select()
