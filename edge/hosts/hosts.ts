@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { type AgentProfileInfo, agentProfileInfo } from "../../shared/schemas/agent-sessions";
@@ -62,17 +62,33 @@ export async function enrollHost(db: Db, userId: string, name: string): Promise<
   }
 }
 
-export function listHosts(db: Db, userId: string): Promise<HostRow[]> {
-  return db.select().from(hosts).where(eq(hosts.userId, userId)).orderBy(asc(hosts.createdAt));
+/** A page of the user's hosts, oldest first (`page.limit` is capped by the route's schema). */
+export function listHosts(db: Db, userId: string, page: { limit: number; offset?: number }): Promise<HostRow[]> {
+  return db
+    .select()
+    .from(hosts)
+    .where(eq(hosts.userId, userId))
+    .orderBy(asc(hosts.createdAt), asc(hosts.id))
+    .limit(page.limit)
+    .offset(page.offset ?? 0);
 }
 
-/** One of the user's own hosts by id or name; anyone else's is NOT_FOUND, never FORBIDDEN. */
+/**
+ * One of the user's own hosts by id or name; anyone else's is NOT_FOUND, never FORBIDDEN.
+ * Two index lookups (the id, then the unique lower-cased name), never the user's whole list.
+ */
 export async function findOwnHost(db: Db, userId: string, idOrName: string): Promise<HostRow> {
-  const own = await listHosts(db, userId);
-  const found =
-    own.find((row) => row.id === idOrName) ?? own.find((row) => row.name.toLowerCase() === idOrName.toLowerCase());
-  if (!found) throw new KaiError("NOT_FOUND", "no such host");
-  return found;
+  const [byId] = await db
+    .select()
+    .from(hosts)
+    .where(and(eq(hosts.id, idOrName), eq(hosts.userId, userId)));
+  if (byId) return byId;
+  const [byName] = await db
+    .select()
+    .from(hosts)
+    .where(and(eq(hosts.userId, userId), eq(sql`lower(${hosts.name})`, sql`lower(${idOrName})`)));
+  if (!byName) throw new KaiError("NOT_FOUND", "no such host");
+  return byName;
 }
 
 export async function renameHost(db: Db, userId: string, id: string, name: string): Promise<HostRow> {

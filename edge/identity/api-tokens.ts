@@ -3,6 +3,7 @@ import { KaiError } from "../../shared/errors";
 import type { ApiToken } from "../../shared/schemas/tokens";
 import type { Db } from "../db/client";
 import { apiTokens } from "../db/schema";
+import type { Page } from "../http/paging";
 import { randomSecret, sha256Hex } from "./crypto";
 
 export const API_TOKEN_PREFIX = "kai_pat_";
@@ -45,12 +46,15 @@ export async function createApiToken(
   return { ...toApiToken(row), token: secret };
 }
 
-export async function listApiTokens(db: Db, userId: string): Promise<ApiToken[]> {
+/** A page of the user's active tokens, newest first. */
+export async function listApiTokens(db: Db, userId: string, page: Page): Promise<ApiToken[]> {
   const rows = await db
     .select()
     .from(apiTokens)
     .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
-    .orderBy(desc(apiTokens.createdAt));
+    .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
+    .limit(page.limit)
+    .offset(page.offset);
   return rows.map(toApiToken);
 }
 

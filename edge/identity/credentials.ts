@@ -5,6 +5,7 @@ import { hostRelay } from "../host-relay/stub";
 import { listHosts } from "../hosts/hosts";
 import { userFeed } from "../user-feed/stub";
 
+const HOSTS_PER_PAGE = 100;
 /**
  * The credential a caller proved itself with, as a streamed command's viewer socket is
  * tagged with it: `pat:<token id>` for a personal API token, `session:<session id>` for an
@@ -34,14 +35,18 @@ export async function closeViewersOf(
   const feed = userFeed(env, userId)
     .closeViewers(credential)
     .catch((error) => console.error(`revocation: could not close the event feeds (${messageOf(error)})`));
-  const owned = await listHosts(db, userId);
-  const closed = await Promise.allSettled(owned.map((host) => hostRelay(env, host.id).closeViewers(credential)));
-  for (const [index, result] of closed.entries()) {
-    if (result.status === "rejected") {
-      console.error(
-        `revocation: could not close the streams of host ${owned[index]?.id} (${result.reason instanceof Error ? result.reason.message : String(result.reason)})`,
-      );
+  // Every host's object may hold a stream of the credential: page through them, a page at a time.
+  for (let offset = 0; ; offset += HOSTS_PER_PAGE) {
+    const owned = await listHosts(db, userId, { limit: HOSTS_PER_PAGE, offset });
+    const closed = await Promise.allSettled(owned.map((host) => hostRelay(env, host.id).closeViewers(credential)));
+    for (const [index, result] of closed.entries()) {
+      if (result.status === "rejected") {
+        console.error(
+          `revocation: could not close the streams of host ${owned[index]?.id} (${result.reason instanceof Error ? result.reason.message : String(result.reason)})`,
+        );
+      }
     }
+    if (owned.length < HOSTS_PER_PAGE) break;
   }
   await feed;
 }

@@ -11,6 +11,8 @@ import type { HostAgent } from "../relay/relay";
 
 export const HOST_HEADER = "X-Kai-Host";
 export const HOST_QUERY = "host";
+/** How many hosts a request without a choice is told about (GET /api/hosts pages the rest). */
+const CHOICES_SHOWN = 20;
 
 /**
  * The host a request means: `wanted` (an id or a name, from the `X-Kai-Host` header or the
@@ -19,7 +21,8 @@ export const HOST_QUERY = "host";
  */
 export async function chooseHost(db: Db, userId: string, wanted: string | undefined): Promise<HostRow> {
   if (wanted) return findOwnHost(db, userId, wanted);
-  const own = await listHosts(db, userId);
+  // Enough rows to tell none, one and several apart, and to name a page of choices.
+  const own = await listHosts(db, userId, { limit: CHOICES_SHOWN + 1 });
   if (own.length === 1 && own[0]) return own[0];
   if (own.length === 0) {
     throw new KaiError(
@@ -29,9 +32,9 @@ export async function chooseHost(db: Db, userId: string, wanted: string | undefi
   }
   throw new KaiError(
     "BAD_REQUEST",
-    `you have ${own.length} hosts: choose one with the ${HOST_HEADER} header or the host query parameter`,
+    `you have ${own.length > CHOICES_SHOWN ? `more than ${CHOICES_SHOWN}` : own.length} hosts: choose one with the ${HOST_HEADER} header or the host query parameter`,
     {
-      details: { hosts: own.map((row) => ({ id: row.id, name: row.name })) },
+      details: { hosts: own.slice(0, CHOICES_SHOWN).map((row) => ({ id: row.id, name: row.name })) },
     },
   );
 }

@@ -31,7 +31,7 @@ auditRoutes.openapi(
     request: {
       query: z.object({
         limit: z.coerce.number().int().min(1).max(200).default(50),
-        offset: z.coerce.number().int().min(0).default(0),
+        offset: z.coerce.number().int().min(0).max(100_000).default(0),
         hostId: z.string().max(64).optional().describe("Only this host's commands"),
         op: z.string().max(64).optional().describe("Only this command, e.g. `container.list`"),
         outcome: z

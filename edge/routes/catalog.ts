@@ -4,6 +4,7 @@ import { KaiError } from "../../shared/errors";
 import { catalogItem, createCatalogBody } from "../../shared/schemas/flexy";
 import { findOwnHost } from "../hosts/hosts";
 import { envelopeErrors, jsonBody } from "../http/openapi";
+import { pageQuery } from "../http/paging";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
 import { HOST_HEADER } from "../middleware/select-host";
@@ -33,7 +34,8 @@ catalogRoutes.openapi(
     path: "/",
     tags: ["catalog"],
     summary: "List catalog items (of one host when X-Kai-Host or host is given)",
-    request: { query: z.object({ host: z.string().optional() }) },
+    description: "Newest first, a page at a time (`limit`, `offset`).",
+    request: { query: pageQuery.extend({ host: z.string().optional() }) },
     responses: {
       200: {
         description: "Items",
@@ -45,11 +47,12 @@ catalogRoutes.openapi(
   async (c) => {
     const db = c.var.db;
     const userId = c.var.principal.userId;
-    const wanted = c.req.header(HOST_HEADER) ?? c.req.valid("query").host;
+    const { host, ...page } = c.req.valid("query");
+    const wanted = c.req.header(HOST_HEADER) ?? host;
     const hostId = wanted ? (await findOwnHost(db, userId, wanted)).id : undefined;
     return ok(
       c,
-      { items: (await listWorkspaces(db, userId, hostId)).map(toCatalogItem) },
+      { items: (await listWorkspaces(db, userId, hostId, page)).map(toCatalogItem) },
       "Catalog items retrieved successfully",
     );
   },

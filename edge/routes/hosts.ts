@@ -7,6 +7,7 @@ import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from 
 import { hostRelay } from "../host-relay/stub";
 import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } from "../hosts/hosts";
 import { envelopeErrors, jsonBody } from "../http/openapi";
+import { pageQuery } from "../http/paging";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
 import { installCommand } from "../install/install-script";
@@ -72,6 +73,8 @@ hostsRoutes.openapi(
     path: "/",
     tags: ["hosts"],
     summary: "Your hosts, with online state and what their agents last reported",
+    description: "Oldest first, a page at a time (`limit`, `offset`).",
+    request: { query: pageQuery },
     responses: {
       200: {
         description: "Hosts",
@@ -81,7 +84,11 @@ hostsRoutes.openapi(
     },
   }),
   async (c) =>
-    ok(c, { hosts: (await listHosts(c.var.db, c.var.principal.userId)).map(toHost) }, "Hosts retrieved successfully"),
+    ok(
+      c,
+      { hosts: (await listHosts(c.var.db, c.var.principal.userId, c.req.valid("query"))).map(toHost) },
+      "Hosts retrieved successfully",
+    ),
 );
 
 hostAgentRoutes.openapi(

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { apiToken, createApiTokenBody, createdApiToken, tokenIdParam } from "../../shared/schemas/tokens";
 import { envelopeErrors, jsonBody } from "../http/openapi";
+import { pageQuery } from "../http/paging";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
 import { createApiToken, listApiTokens, revokeApiToken } from "../identity/api-tokens";
@@ -34,6 +35,8 @@ tokensRoutes.openapi(
     path: "/",
     tags: ["tokens"],
     summary: "List your active API tokens (secrets are never shown again)",
+    description: "Newest first, a page at a time (`limit`, `offset`).",
+    request: { query: pageQuery },
     responses: {
       200: {
         description: "Tokens",
@@ -43,7 +46,11 @@ tokensRoutes.openapi(
     },
   }),
   async (c) =>
-    ok(c, { tokens: await listApiTokens(c.var.db, c.var.principal.userId) }, "Tokens retrieved successfully"),
+    ok(
+      c,
+      { tokens: await listApiTokens(c.var.db, c.var.principal.userId, c.req.valid("query")) },
+      "Tokens retrieved successfully",
+    ),
 );
 
 tokensRoutes.openapi(

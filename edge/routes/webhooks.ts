@@ -1,10 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { createdWebhook, createWebhookBody, webhook, webhookDelivery } from "../../shared/schemas/webhooks";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import { envelopeErrors, jsonBody } from "../http/openapi";
+import { pageQuery } from "../http/paging";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
 import { kick, queueTestPing } from "../webhooks/outbox";
@@ -58,13 +59,22 @@ webhooksRoutes.openapi(
     path: "/",
     tags: ["webhooks"],
     summary: "Your webhook endpoints",
+    description: "Oldest first, a page at a time (`limit`, `offset`).",
+    request: { query: pageQuery },
     responses: {
       200: { description: "Webhooks", content: { "application/json": { schema: envelopeOf(z.array(webhook)) } } },
       ...envelopeErrors(401),
     },
   }),
   async (c) => {
-    const rows = await c.var.db.select().from(webhooks).where(eq(webhooks.userId, c.var.principal.userId));
+    const { limit, offset } = c.req.valid("query");
+    const rows = await c.var.db
+      .select()
+      .from(webhooks)
+      .where(eq(webhooks.userId, c.var.principal.userId))
+      .orderBy(asc(webhooks.createdAt), asc(webhooks.id))
+      .limit(limit)
+      .offset(offset);
     return ok(c, rows.map(toWebhook), "Webhooks retrieved successfully");
   },
 );

@@ -2,6 +2,7 @@ import { and, desc, eq } from "drizzle-orm";
 import { KaiError } from "../../shared/errors";
 import type { Db } from "../db/client";
 import { catalogItems } from "../db/schema";
+import type { Page } from "../http/paging";
 
 /**
  * The workspaces Kai knows (D1 `catalog_items`, "catalog items" in the Kai API): a root on one
@@ -9,11 +10,23 @@ import { catalogItems } from "../db/schema";
  */
 export type WorkspaceRow = typeof catalogItems.$inferSelect;
 
-export function listWorkspaces(db: Db, userId: string, hostId?: string): Promise<WorkspaceRow[]> {
+/** A page of the user's workspaces (of one host, or all), newest first. */
+export function listWorkspaces(
+  db: Db,
+  userId: string,
+  hostId: string | undefined,
+  page: Page,
+): Promise<WorkspaceRow[]> {
   const condition = hostId
     ? and(eq(catalogItems.userId, userId), eq(catalogItems.hostId, hostId))
     : eq(catalogItems.userId, userId);
-  return db.select().from(catalogItems).where(condition).orderBy(desc(catalogItems.createdAt));
+  return db
+    .select()
+    .from(catalogItems)
+    .where(condition)
+    .orderBy(desc(catalogItems.createdAt), desc(catalogItems.id))
+    .limit(page.limit)
+    .offset(page.offset);
 }
 
 export async function addWorkspace(

@@ -980,10 +980,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your active API tokens (secrets are never shown again) */
+        /**
+         * List your active API tokens (secrets are never shown again)
+         * @description Newest first, a page at a time (`limit`, `offset`).
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Rows per page, at most 100 (the default) */
+                    limit?: number;
+                    /** @description Rows to skip: the previous offset plus the previous limit */
+                    offset?: number | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1181,10 +1189,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your hosts, with online state and what their agents last reported */
+        /**
+         * Your hosts, with online state and what their agents last reported
+         * @description Oldest first, a page at a time (`limit`, `offset`).
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Rows per page, at most 100 (the default) */
+                    limit?: number;
+                    /** @description Rows to skip: the previous offset plus the previous limit */
+                    offset?: number | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -3118,10 +3134,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List catalog items (of one host when X-Kai-Host or host is given) */
+        /**
+         * List catalog items (of one host when X-Kai-Host or host is given)
+         * @description Newest first, a page at a time (`limit`, `offset`).
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description Rows per page, at most 100 (the default) */
+                    limit?: number;
+                    /** @description Rows to skip: the previous offset plus the previous limit */
+                    offset?: number | null;
                     host?: string;
                 };
                 header?: never;
@@ -4765,10 +4788,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your webhook endpoints */
+        /**
+         * Your webhook endpoints
+         * @description Oldest first, a page at a time (`limit`, `offset`).
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Rows per page, at most 100 (the default) */
+                    limit?: number;
+                    /** @description Rows to skip: the previous offset plus the previous limit */
+                    offset?: number | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
