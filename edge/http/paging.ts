@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** The most rows one page of a list returns: no list answers with everything a user has. */
-export const MAX_PAGE = 100;
+const MAX_PAGE = 100;
 
 /** `?limit&offset` of a capped list; a page shorter than `limit` is the last. */
 export const pageQuery = z.object({
