@@ -11,7 +11,7 @@ import { declareRoutes } from "../http/route-group";
 import { kick, queueTestPing } from "../webhooks/outbox";
 import { encryptSecret } from "../webhooks/secrets";
 import { generateSecret } from "../webhooks/signing";
-import { findOwnDelivery, findOwnWebhook, listDeliveries, toWebhook } from "../webhooks/store";
+import { checkWebhookRoom, findOwnDelivery, findOwnWebhook, listDeliveries, toWebhook } from "../webhooks/store";
 import { checkTarget } from "../webhooks/targets";
 
 /** `/api/webhooks`: signed (Standard Webhooks) notifications of service, container and host events. */
@@ -29,13 +29,14 @@ webhooksRoutes.openapi(
     request: { body: jsonBody(createWebhookBody) },
     responses: {
       201: { description: "Registered", content: { "application/json": { schema: envelopeOf(createdWebhook) } } },
-      ...envelopeErrors(400, 401),
+      ...envelopeErrors(400, 401, 409),
     },
   }),
   async (c) => {
     const body = c.req.valid("json");
     const config = c.var.config;
     checkTarget(body.url, config.WEBHOOKS_ALLOW_PRIVATE);
+    await checkWebhookRoom(c.var.db, c.var.principal.userId);
     const secret = body.secret ?? generateSecret();
     const [row] = await c.var.db
       .insert(webhooks)

@@ -3,7 +3,7 @@ import { TEST_EVENT, type WebhookEvent } from "../../shared/schemas/webhooks";
 import { database } from "../db/client";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import type { Bindings } from "../env";
-import { eventsOf } from "./store";
+import { eventsOf, MAX_WEBHOOKS_PER_USER } from "./store";
 
 /** The body every endpoint receives, as Standard Webhooks suggests: type, timestamp, data. */
 function payloadOf(type: string, data: Record<string, unknown>): string {
@@ -31,6 +31,7 @@ export async function emitEvent(
       .select()
       .from(webhooks)
       .where(and(eq(webhooks.userId, userId), eq(webhooks.active, true)))
+      .limit(MAX_WEBHOOKS_PER_USER)
   ).filter((row) => eventsOf(row).includes(type));
   if (endpoints.length === 0) return 0;
   const payload = payloadOf(type, data);

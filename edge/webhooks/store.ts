@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, count, desc, eq, inArray } from "drizzle-orm";
 import { KaiError } from "../../shared/errors";
 import type { Webhook } from "../../shared/schemas/webhooks";
 import type { Db } from "../db/client";
@@ -78,4 +78,24 @@ export async function listDeliveries(db: Db, webhookId: string, limit: number) {
         error: attempt.error,
       })),
   }));
+}
+
+/**
+ * Endpoints one user may register. Every event reads all of the user's active endpoints to
+ * fan out, so their number is what one event costs.
+ */
+export const MAX_WEBHOOKS_PER_USER = 20;
+
+/**
+ * Refuses a new endpoint past MAX_WEBHOOKS_PER_USER. Two registrations racing can both pass
+ * and leave one more: the bound is what matters, not the exact number.
+ */
+export async function checkWebhookRoom(db: Db, userId: string): Promise<void> {
+  const [row] = await db.select({ n: count() }).from(webhooks).where(eq(webhooks.userId, userId));
+  if ((row?.n ?? 0) >= MAX_WEBHOOKS_PER_USER) {
+    throw new KaiError(
+      "CONFLICT",
+      `you have ${MAX_WEBHOOKS_PER_USER} webhooks, the most one user may have: delete one you no longer use first`,
+    );
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, registerUser, unique } from "./helpers";
+import { call, expectEnvelopeError, registerUser, unique } from "./helpers";
 
 /** Every list of things a user accumulates answers a page with a cap (edge/http/paging.ts), never everything. */
 describe("capped lists", () => {
@@ -40,4 +40,19 @@ describe("capped lists", () => {
       expect((await call(`${list.path}?limit=101`, { token: user.accessToken })).status).toBe(400);
     });
   }
+});
+
+describe("bounded fan-out", () => {
+  it("refuses a webhook past the 20 one user may have, with 409 saying what to do", async () => {
+    const user = await registerUser();
+    const body = { url: "https://hooks.example.com/kai", events: ["host.online"] };
+    for (let i = 0; i < 20; i++)
+      expect((await call("/api/webhooks", { token: user.accessToken, body })).status).toBe(201);
+    const refused = await expectEnvelopeError(
+      await call("/api/webhooks", { token: user.accessToken, body }),
+      409,
+      "CONFLICT",
+    );
+    expect(refused.error.message).toContain("delete one");
+  });
 });

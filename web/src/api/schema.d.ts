@@ -4880,6 +4880,15 @@ export interface paths {
                         "application/json": components["schemas"]["EnvelopeError"];
                     };
                 };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EnvelopeError"];
+                    };
+                };
             };
         };
         delete?: never;
