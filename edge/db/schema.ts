@@ -137,6 +137,8 @@ export const hosts = sqliteTable(
   },
   (t) => [
     index("hosts_user_idx").on(t.userId),
+    // The audit log flushes the user's online hosts before a read, without reading the others.
+    index("hosts_user_online_idx").on(t.userId, t.online),
     uniqueIndex("hosts_user_name_unique").on(t.userId, sql`lower(${t.name})`),
   ],
 );

@@ -10,6 +10,9 @@ import { declareRoutes } from "../http/route-group";
 /** `GET /api/audit`: every command relayed to your hosts, newest first. */
 export const auditRoutes = declareRoutes("signedIn");
 
+/** The most hosts one read of the log asks to flush first. */
+const FLUSHED_HOSTS = 50;
+
 const entry = z
   .object({
     id: z.string(),
@@ -59,7 +62,13 @@ auditRoutes.openapi(
     const userId = c.var.principal.userId;
     // Each host's Durable Object batches its audit rows; have them written before reading.
     // One that cannot flush now (its rows stay safe in its storage) must not fail the read.
-    const owned = await db.select({ id: hosts.id }).from(hosts).where(eq(hosts.userId, userId));
+    // Only connected hosts relay commands, so only they can hold rows from the last second:
+    // the one asked about, or at most FLUSHED_HOSTS online ones, never every host of the user.
+    const owned = await db
+      .select({ id: hosts.id })
+      .from(hosts)
+      .where(and(eq(hosts.userId, userId), filters.hostId ? eq(hosts.id, filters.hostId) : eq(hosts.online, true)))
+      .limit(FLUSHED_HOSTS);
     await Promise.allSettled(owned.map((host) => hostRelay(c.env, host.id).flushAudit()));
     const mine = and(eq(auditLog.userId, userId), ...auditFilters(filters));
     const rows = await db
