@@ -13,6 +13,13 @@ export const auditRoutes = declareRoutes("signedIn");
 /** The most hosts one read of the log asks to flush first. */
 const FLUSHED_HOSTS = 50;
 
+/**
+ * How far one read counts and pages. D1 bills every row a statement reads, and a busy fleet
+ * writes millions of rows within the retention: counting them all, or skipping them with an
+ * offset, would make every page view cost that much. Older entries are reached with `to`.
+ */
+const AUDIT_WINDOW = 10_000;
+
 const entry = z
   .object({
     id: z.string(),
@@ -34,7 +41,13 @@ auditRoutes.openapi(
     request: {
       query: z.object({
         limit: z.coerce.number().int().min(1).max(200).default(50),
-        offset: z.coerce.number().int().min(0).max(100_000).default(0),
+        offset: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(AUDIT_WINDOW, { error: `at most ${AUDIT_WINDOW}: reach older entries with \`to\`` })
+          .default(0)
+          .describe(`At most ${AUDIT_WINDOW}: reach older entries with \`to\``),
         hostId: z.string().max(64).optional().describe("Only this host's commands"),
         op: z.string().max(64).optional().describe("Only this command, e.g. `container.list`"),
         outcome: z
@@ -50,7 +63,15 @@ auditRoutes.openapi(
       200: {
         description: "Entries",
         content: {
-          "application/json": { schema: envelopeOf(z.object({ entries: z.array(entry), total: z.number() })) },
+          "application/json": {
+            schema: envelopeOf(
+              z.object({
+                entries: z.array(entry),
+                total: z.number().describe(`Matching entries, counted up to ${AUDIT_WINDOW}`),
+                totalCapped: z.boolean().describe(`More than ${AUDIT_WINDOW} match: total is a lower bound`),
+              }),
+            ),
+          },
         },
       },
       ...envelopeErrors(400, 401),
@@ -78,7 +99,16 @@ auditRoutes.openapi(
       .orderBy(desc(auditLog.createdAt))
       .limit(limit)
       .offset(offset);
-    const [total] = await db.select({ value: count() }).from(auditLog).where(mine);
+    // Counted through a LIMIT, so the count reads at most AUDIT_WINDOW + 1 index entries.
+    const window = db
+      .select({ id: auditLog.id })
+      .from(auditLog)
+      .where(mine)
+      .limit(AUDIT_WINDOW + 1)
+      .as("window");
+    const [counted] = await db.select({ value: count() }).from(window);
+    const total = Math.min(counted?.value ?? 0, AUDIT_WINDOW);
+    const totalCapped = (counted?.value ?? 0) > AUDIT_WINDOW;
     const entries = rows.map((row) => ({
       id: row.id,
       hostId: row.hostId,
@@ -88,7 +118,7 @@ auditRoutes.openapi(
       requestId: row.requestId,
       createdAt: row.createdAt.toISOString(),
     }));
-    return ok(c, { entries, total: total?.value ?? 0 }, "Audit log retrieved successfully");
+    return ok(c, { entries, total, totalCapped }, "Audit log retrieved successfully");
   },
 );
 

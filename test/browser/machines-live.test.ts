@@ -81,4 +81,17 @@ describe("the Machines page, live from the event feed", () => {
     await page.locator('[data-live="live"]').waitFor();
     await tab.step("offline-live");
   });
+
+  it("lists every machine past the API's page of 100, after a reload", async () => {
+    const { page } = tab;
+    // 100 more: with the first there are 101, one past the largest page the API answers.
+    const names = Array.from({ length: 100 }, (_, index) => `fleet-${String(index).padStart(3, "0")}`);
+    for (let start = 0; start < names.length; start += 10) {
+      await Promise.all(names.slice(start, start + 10).map((name) => enrollHost(session, name)));
+    }
+    await page.reload();
+    await page.locator('[data-host="fleet-099"]').waitFor();
+    expect(await page.locator("[data-host]").count()).toBe(101);
+    await tab.step("101-machines");
+  });
 });

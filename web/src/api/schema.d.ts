@@ -3488,6 +3488,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description At most 10000: reach older entries with `to` */
                     offset?: number | null;
                     /** @description Only this host's commands */
                     hostId?: string;
@@ -3517,7 +3518,10 @@ export interface paths {
                             success: true;
                             data: {
                                 entries: components["schemas"]["AuditEntry"][];
+                                /** @description Matching entries, counted up to 10000 */
                                 total: number;
+                                /** @description More than 10000 match: total is a lower bound */
+                                totalCapped: boolean;
                             };
                             message: string;
                             timestamp: string;

@@ -1,5 +1,6 @@
 import { useEffect } from "preact/hooks";
 import { api, call } from "../api/client";
+import { listHosts } from "../api/lists";
 import { EnrollForm } from "../components/enroll-form";
 import { ErrorView } from "../components/error-view";
 import { HostItem } from "../components/host-item";
@@ -14,7 +15,7 @@ import "../components/machines/machines.css";
  * CPU and memory, pending approvals (REST first, then the event feed); rename, revoke; enroll.
  */
 export function Machines() {
-  const hosts = useResource(async () => (await call(api.GET("/api/hosts"))).data.hosts);
+  const hosts = useResource(listHosts);
   const approvals = useResource(async () => (await call(api.GET("/api/v1/approvals"))).approvals);
   const live = hostsLive.value;
   const resets = feedResets.value;

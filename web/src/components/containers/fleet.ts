@@ -1,6 +1,7 @@
 import type { ApiError } from "../../api/api-error";
 import { asApiError } from "../../api/api-error";
 import { api, call } from "../../api/client";
+import { listHosts } from "../../api/lists";
 import type { components } from "../../api/schema";
 
 type Host = components["schemas"]["Host"];
@@ -45,7 +46,7 @@ async function rowsOf(host: Host): Promise<FleetRow[]> {
  * keeps showing what it ran, with actions off. A host that fails is reported, not fatal.
  */
 export async function loadFleet(previous: Fleet | undefined): Promise<Fleet> {
-  const hosts = (await call(api.GET("/api/hosts"))).data.hosts;
+  const hosts = await listHosts();
   const problems: HostProblem[] = [];
   const perHost = await Promise.all(
     hosts.map(async (host) => {

@@ -1,4 +1,4 @@
-import { api, call } from "../../api/client";
+import { listCatalog, listHosts } from "../../api/lists";
 import type { components } from "../../api/schema";
 
 type CatalogItem = components["schemas"]["CatalogItem"];
@@ -12,9 +12,9 @@ export interface WorkspaceWithHost {
 
 /** The user's catalog workspaces, each with its host: two calls, joined here. */
 export async function loadWorkspaces(): Promise<WorkspaceWithHost[]> {
-  const [catalog, hosts] = await Promise.all([call(api.GET("/api/catalog/flexy")), call(api.GET("/api/hosts"))]);
-  const byId = new Map(hosts.data.hosts.map((host) => [host.id, host]));
-  return catalog.data.items.map((workspace) => ({ workspace, host: byId.get(workspace.hostId) }));
+  const [catalog, hosts] = await Promise.all([listCatalog(), listHosts()]);
+  const byId = new Map(hosts.map((host) => [host.id, host]));
+  return catalog.map((workspace) => ({ workspace, host: byId.get(workspace.hostId) }));
 }
 
 /** The path parameter every workspace-scoped call carries (`/api/v1/workspaces/{workspaceId}/...`). */

@@ -1,6 +1,7 @@
 import { useRef, useState } from "preact/hooks";
 import { type ApiError, asApiError } from "../../api/api-error";
 import { api, call } from "../../api/client";
+import { listHosts } from "../../api/lists";
 import type { components } from "../../api/schema";
 import { type AuditFilter, AuditFilters } from "../../components/admin/audit-filters";
 import { AuditRow } from "../../components/admin/audit-row";
@@ -13,7 +14,7 @@ const PAGE_SIZE = 50;
 
 /** Every command relayed to your machines, newest first: filters, and pages read on demand. */
 export function Audit() {
-  const hosts = useResource(async () => (await call(api.GET("/api/hosts"))).data.hosts);
+  const hosts = useResource(listHosts);
   // A ref, not state: `apply` reads the first page again at once, before the next render.
   const filter = useRef<AuditFilter>({});
   const [more, setMore] = useState<Entry[]>([]);
@@ -31,6 +32,8 @@ export function Audit() {
   };
   const entries = [...(first.data?.entries ?? []), ...more];
   const total = first.data?.total ?? 0;
+  // Past 10,000 matches the API stops counting and paging (edge/routes/audit.ts): dates narrow it.
+  const capped = first.data?.totalCapped ?? false;
   const loadMore = async () => {
     setBusy(true);
     setMoreError(undefined);
@@ -54,7 +57,7 @@ export function Audit() {
       {first.loading && <p class="muted">Loading…</p>}
       {first.data && (
         <p class="muted" aria-live="polite" data-total={total}>
-          {total === 0 ? "No entries match." : `Showing ${entries.length} of ${total}.`}
+          {total === 0 ? "No entries match." : `Showing ${entries.length} of ${total}${capped ? "+" : ""}.`}
         </p>
       )}
       <ul class="list" aria-label="Audit entries">
@@ -63,6 +66,9 @@ export function Audit() {
         ))}
       </ul>
       <ErrorView error={moreError} />
+      {capped && entries.length >= total && (
+        <p class="muted">Older entries: set an earlier “Until” in the filters.</p>
+      )}
       {entries.length < total && (
         <button type="button" onClick={loadMore} disabled={busy}>
           {busy ? "Loading…" : "Load more"}

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { type ApiError, asApiError } from "../../api/api-error";
 import { api, call } from "../../api/client";
+import { listCatalog, listHosts } from "../../api/lists";
 import { DirectoryBrowser } from "../../components/containers/directory-browser";
 import { ErrorView } from "../../components/error-view";
 import { field, useSubmit } from "../../components/submit";
@@ -18,14 +19,13 @@ const baseName = (path: string) => path.split("/").filter(Boolean).at(-1) ?? pat
  */
 export function NewContainerPage() {
   const { route } = useLocation();
-  const hosts = useResource(async () => (await call(api.GET("/api/hosts"))).data.hosts);
+  const hosts = useResource(listHosts);
   const [hostId, setHostId] = useState<string>();
   const online = hosts.data?.filter((host) => host.online) ?? [];
   const chosenHost = hostId ?? online[0]?.id;
   const catalog = useResource(async () => {
     if (!chosenHost) return [];
-    const query = { host: chosenHost };
-    return (await call(api.GET("/api/catalog/flexy", { params: { query } }))).data.items;
+    return await listCatalog(chosenHost);
   });
   // The catalog is per machine: load it again whenever the chosen one changes (or first appears).
   useEffect(() => {

@@ -1,4 +1,4 @@
-import { api, call } from "../../api/client";
+import { listCatalog, listHosts } from "../../api/lists";
 import type { components } from "../../api/schema";
 import { useResource } from "../use-resource";
 
@@ -16,9 +16,7 @@ export interface Places {
 /** Loads the hosts and workspaces the session pages name (two calls, at once). */
 export function usePlaces() {
   return useResource<Places>(async () => {
-    const [hosts, items] = await Promise.all([call(api.GET("/api/hosts")), call(api.GET("/api/catalog/flexy"))]);
-    const hostList = hosts.data.hosts;
-    const workspaces = items.data.items;
+    const [hostList, workspaces] = await Promise.all([listHosts(), listCatalog()]);
     return {
       hosts: hostList,
       workspaces,
