@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { installLine } from "../../shared/install-line";
 import { CLOSE_CODES } from "../../shared/protocol";
 import type { Logger } from "../log";
 
@@ -18,14 +19,9 @@ const FINAL_CLOSES = new Map<number, (reason: string, server: string) => string>
     CLOSE_CODES.VERSION_UNSUPPORTED,
     (reason, server) =>
       `the edge no longer speaks this agent's protocol (${reason || "no reason given"}); ` +
-      `run kai-agent upgrade, or install again: ${installLine(server)}`,
+      `run kai-agent upgrade, or install again: ${installLine(new URL(server).origin)}`,
   ],
 ]);
-
-/** The one line that installs the agent this server serves (its /install.sh), for when upgrading is not enough. */
-function installLine(server: string): string {
-  return `curl -fsSL ${new URL("/install.sh", server).toString()} | sh`;
-}
 
 /**
  * After REPLACED (another agent with this host's token took over) the agent waits this long,

@@ -1,3 +1,5 @@
+import { installLine } from "../../shared/install-line";
+
 /**
  * `/install.sh`: the one line a machine runs to join Kai (`curl -fsSL ORIGIN/install.sh | sh`).
  *
@@ -35,9 +37,9 @@ export function installOrigin(url: string): string {
   return origin;
 }
 
-/** The line to paste on a machine; `flags` go to the script (e.g. `--with-token`). */
+/** The line to paste on a machine, for a checked origin; `flags` go to the script (e.g. `--with-token`). */
 export function installCommand(origin: string, flags = ""): string {
-  return `curl -fsSL ${installOrigin(origin)}/install.sh | sh${flags ? ` -s -- ${flags}` : ""}`;
+  return installLine(installOrigin(origin), flags);
 }
 
 /** The installer for the Kai at `origin`, which is embedded single-quoted after the same check. */
