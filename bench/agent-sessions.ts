@@ -123,7 +123,7 @@ interface Latency {
   rounds: number;
   /** Fixture's stamp → the viewer's arrival, ms (both wall clocks of this machine). */
   oneWay: number[];
-  /** The viewer's prompt frame sent → the stamped text arrived, ms (one clock). */
+  /** The prompt's HTTP request sent → the stamped text arrived, ms (one clock). */
   promptToText: number[];
   ping: Timed[];
 }
@@ -139,8 +139,8 @@ function pingEndpoint(stack: KaiStack): Endpoint {
 }
 
 /**
- * Each round: one `GET /api/hosts/{id}/ping`, and one turn `scenario:stamp` sent on the
- * viewer's own socket, in alternating order. The fixture stamps its one chunk with
+ * Each round: one `GET /api/hosts/{id}/ping`, and one turn `scenario:stamp` sent with
+ * `POST …/messages` (a viewer's socket takes about one frame a second), in alternating order. The fixture stamps its one chunk with
  * `performance.timeOrigin + performance.now()` right before writing it to kai-agent; the
  * viewer reads the same sum on arrival.
  */
@@ -159,7 +159,8 @@ async function measureLatency(stack: KaiStack, sessionId: string, since: number,
       }
       const from = viewer.arrivals.length;
       const sent = performance.now();
-      viewer.send({ type: "message", content: "scenario:stamp" });
+      // Over HTTP, not the viewer's socket: a viewer may send only about one frame a second.
+      await prompt(stack, sessionId, "scenario:stamp");
       const text = await viewer.next(
         (message) => message.type === "text" && message.content?.startsWith("stamp:") === true,
         from,
@@ -214,7 +215,7 @@ function latencyFigures(latency: Latency): Figure[] {
     "to kai-agent's pipe, the viewer takes the same sum when the frame arrives: both read this machine's one clock",
     "(checked: every sample lies between 0 and its own turn's round trip); the path: fixture stdout → kai-agent",
     "(ACP parse, map, number) → its WebSocket → the host's Durable Object (schema check, SQLite append, fan-out)",
-    "→ the viewer; clock-free cross-check, the viewer's prompt frame → the stamped text:",
+    "→ the viewer; clock-free cross-check, the prompt's HTTP request sent → the stamped text:",
     `p50 ${cross(0.5)} ms, p99 ${cross(0.99)} ms`,
   ].join(" ");
   const figure = (q: number, label: string, ratio: number): Figure => ({
