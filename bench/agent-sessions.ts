@@ -45,12 +45,14 @@ export const benchmark: Benchmark = {
   order: 7,
   async run({ quick }: RunOptions) {
     const scope = new Scope();
+    let started: KaiStack | undefined;
     try {
       const stack = await kaiStack(scope, {
         // Inspectable, so a full collection can be forced before each memory reading.
         agentNodeArgs: [["--inspect=127.0.0.1:0"]],
         policy: fixturePolicy(),
       });
+      started = stack;
       const agent = stack.agents[0];
       if (!agent?.pid) throw new Error("the agent did not start");
       const inspector = await Inspector.open(agent.inspectorUrl);
@@ -85,6 +87,11 @@ export const benchmark: Benchmark = {
         burstFigure(bursts),
         ...memoryFigures({ before, idle, filled, stored, sessions: SESSIONS }),
       ];
+    } catch (error) {
+      // A failure that is the agent's (it went offline mid-run) is explained by its own lines.
+      const lines = started?.agents[0]?.lifecycle.slice(-10).map((entry) => entry.line) ?? [];
+      if (lines.length > 0 && error instanceof Error) error.message += `\nkai-agent's last lines:\n${lines.join("\n")}`;
+      throw error;
     } finally {
       await scope.close();
     }
