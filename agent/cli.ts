@@ -4,7 +4,6 @@ import { AGENT_VERSION } from "../shared/version";
 import { ConfigError, parseCommand, USAGE } from "./config";
 import { AgentConnection } from "./connection";
 import { reportHostStats } from "./connection/stats-reporter";
-import { deviceLogin } from "./device-login";
 import { EXIT_CONFIG, EXIT_FINAL } from "./exit-codes";
 import { handlers } from "./handlers/index";
 import { systemStats } from "./handlers/system-stats";
@@ -35,6 +34,8 @@ async function main(): Promise<number> {
           process.stderr.write("\nkai-agent: login cancelled; nothing was saved\n");
           process.exit(130);
         });
+        // Imported here: its schemas are memory the running agent does not need.
+        const { deviceLogin } = await import("./device-login");
         await deviceLogin(command, { stderr: process.stderr });
       }
       return 0;

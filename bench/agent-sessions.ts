@@ -45,12 +45,14 @@ export const benchmark: Benchmark = {
   order: 7,
   async run({ quick }: RunOptions) {
     const scope = new Scope();
+    let started: KaiStack | undefined;
     try {
       const stack = await kaiStack(scope, {
         // Inspectable, so a full collection can be forced before each memory reading.
         agentNodeArgs: [["--inspect=127.0.0.1:0"]],
         policy: fixturePolicy(),
       });
+      started = stack;
       const agent = stack.agents[0];
       if (!agent?.pid) throw new Error("the agent did not start");
       const inspector = await Inspector.open(agent.inspectorUrl);
@@ -85,6 +87,11 @@ export const benchmark: Benchmark = {
         burstFigure(bursts),
         ...memoryFigures({ before, idle, filled, stored, sessions: SESSIONS }),
       ];
+    } catch (error) {
+      // A failure that is the agent's (it went offline mid-run) is explained by its own lines.
+      const lines = started?.agents[0]?.lifecycle.slice(-10).map((entry) => entry.line) ?? [];
+      if (lines.length > 0 && error instanceof Error) error.message += `\nkai-agent's last lines:\n${lines.join("\n")}`;
+      throw error;
     } finally {
       await scope.close();
     }
@@ -123,7 +130,7 @@ interface Latency {
   rounds: number;
   /** Fixture's stamp → the viewer's arrival, ms (both wall clocks of this machine). */
   oneWay: number[];
-  /** The viewer's prompt frame sent → the stamped text arrived, ms (one clock). */
+  /** The prompt's HTTP request sent → the stamped text arrived, ms (one clock). */
   promptToText: number[];
   ping: Timed[];
 }
@@ -139,8 +146,8 @@ function pingEndpoint(stack: KaiStack): Endpoint {
 }
 
 /**
- * Each round: one `GET /api/hosts/{id}/ping`, and one turn `scenario:stamp` sent on the
- * viewer's own socket, in alternating order. The fixture stamps its one chunk with
+ * Each round: one `GET /api/hosts/{id}/ping`, and one turn `scenario:stamp` sent with
+ * `POST …/messages` (a viewer's socket takes about one frame a second), in alternating order. The fixture stamps its one chunk with
  * `performance.timeOrigin + performance.now()` right before writing it to kai-agent; the
  * viewer reads the same sum on arrival.
  */
@@ -159,7 +166,8 @@ async function measureLatency(stack: KaiStack, sessionId: string, since: number,
       }
       const from = viewer.arrivals.length;
       const sent = performance.now();
-      viewer.send({ type: "message", content: "scenario:stamp" });
+      // Over HTTP, not the viewer's socket: a viewer may send only about one frame a second.
+      await prompt(stack, sessionId, "scenario:stamp");
       const text = await viewer.next(
         (message) => message.type === "text" && message.content?.startsWith("stamp:") === true,
         from,
@@ -214,7 +222,7 @@ function latencyFigures(latency: Latency): Figure[] {
     "to kai-agent's pipe, the viewer takes the same sum when the frame arrives: both read this machine's one clock",
     "(checked: every sample lies between 0 and its own turn's round trip); the path: fixture stdout → kai-agent",
     "(ACP parse, map, number) → its WebSocket → the host's Durable Object (schema check, SQLite append, fan-out)",
-    "→ the viewer; clock-free cross-check, the viewer's prompt frame → the stamped text:",
+    "→ the viewer; clock-free cross-check, the prompt's HTTP request sent → the stamped text:",
     `p50 ${cross(0.5)} ms, p99 ${cross(0.99)} ms`,
   ].join(" ");
   const figure = (q: number, label: string, ratio: number): Figure => ({

@@ -97,6 +97,11 @@ export const DOCKER_STATE_TOPIC = "host.docker";
 export const dockerState = helloFrame.shape.docker;
 /** Topic of container lifecycle events from the agent's Docker event stream (data: `containerEvent`). */
 export const CONTAINER_EVENT_TOPIC = "docker.container";
+/**
+ * Topic of the compact stats snapshot an agent publishes every few seconds (data: `hostStatsData`,
+ * shared/schemas/user-events.ts). Here with the other topics, so the agent needs no feed schemas.
+ */
+export const HOST_STATS_TOPIC = "host.stats";
 
 /** Everything an agent may send after connecting. */
 export const agentFrame = z.discriminatedUnion("type", [helloFrame, replyFrame, chunkFrame, chunksFrame, eventFrame]);

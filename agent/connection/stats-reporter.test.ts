@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ResultOf } from "../../shared/commands";
-import { HOST_STATS_TOPIC } from "../../shared/schemas/user-events";
+import { HOST_STATS_TOPIC } from "../../shared/protocol";
 import { until } from "../../test/support/until";
 import { reportHostStats } from "./stats-reporter";
 

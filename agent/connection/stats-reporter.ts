@@ -1,6 +1,6 @@
 import type { ResultOf } from "../../shared/commands";
 import { messageOf } from "../../shared/errors";
-import { HOST_STATS_TOPIC } from "../../shared/schemas/user-events";
+import { HOST_STATS_TOPIC } from "../../shared/protocol";
 import type { Logger } from "../log";
 
 export interface StatsReporterOptions {

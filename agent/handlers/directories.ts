@@ -4,14 +4,13 @@ import path from "node:path";
 import { KaiError } from "../../shared/errors";
 import type { DirectoryListing } from "../../shared/schemas/flexy";
 import type { Policy } from "../policy";
+import { byName } from "../runtime/fs/by-name";
 import { at, followAllowedLink, openAllowedDirectory, self } from "../runtime/fs/confined-fs";
 import { errnoCode } from "../runtime/fs/errors";
 import type { Handler, Handlers } from "./types";
 
 type DirectoryEntry = DirectoryListing["directories"][number];
 type FileEntry = DirectoryListing["files"][number];
-
-const byName = new Intl.Collator("en", { numeric: true });
 
 /**
  * Lists one directory inside the allowed roots. Entries are read one at a time (`opendir`),
@@ -49,8 +48,8 @@ const list: Handler<"directory.list"> = async (params, ctx) => {
       if (entry.kind === "directory") directories.push(entry.entry);
       else files.push(entry.entry);
     }
-    directories.sort((a, b) => byName.compare(a.name, b.name));
-    files.sort((a, b) => byName.compare(a.name, b.name));
+    directories.sort((a, b) => byName(a.name, b.name));
+    files.sort((a, b) => byName(a.name, b.name));
     return { path: folder.real, directories, files, truncated };
   } finally {
     await folder.handle.close();

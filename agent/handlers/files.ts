@@ -4,6 +4,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { KaiError } from "../../shared/errors";
 import { FILE_CHUNK_BYTES, type fileEntry, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
+import { byName } from "../runtime/fs/by-name";
 import {
   at,
   type Folder,
@@ -22,8 +23,6 @@ import { type UploadTarget, writeChunk } from "../runtime/fs/file-upload";
 import type { Handler, Handlers } from "./types";
 
 type FileEntry = z.infer<typeof fileEntry>;
-
-const byName = new Intl.Collator("en", { numeric: true });
 
 /**
  * Names are cheap to read (no stat); a directory bigger than this is not read to the end,
@@ -59,7 +58,7 @@ const list: Handler<"files.list"> = (params, ctx) =>
       } catch (error) {
         throw fsError(error, params.path);
       }
-      names.sort((a, b) => Number(b.directory) - Number(a.directory) || byName.compare(a.name, b.name));
+      names.sort((a, b) => Number(b.directory) - Number(a.directory) || byName(a.name, b.name));
 
       const cap = ctx.policy.maxDirectoryEntries;
       const entries: FileEntry[] = [];

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type FSWatcher, watch } from "chokidar";
+import type { FSWatcher } from "chokidar";
 import type { ChunkOf } from "../../shared/commands";
 import { ChangeCoalescer, type ChangeType } from "../runtime/fs/change-coalescer";
 import { workspaceRoot } from "../runtime/fs/workspace-paths";
@@ -52,6 +52,8 @@ const watchWorkspace: Handler<"workspace.watch"> = async (params, ctx) => {
     flush: (file, type) => send({ type: "file_changed", path: file, event_type: type }),
   });
   let cpuBefore = cpuTimes(os.cpus());
+  // Loaded by the first watch, not at start-up: an idle agent watches nothing.
+  const { watch } = await import("chokidar");
   const watcher = watch(root, { ignoreInitial: true, followSymlinks: false, ignored: (file) => isIgnored(root, file) });
   let statsTimer: NodeJS.Timeout | undefined;
   try {

@@ -1,6 +1,6 @@
-import { CONTAINER_EVENT_TOPIC, DOCKER_STATE_TOPIC, dockerState } from "../../shared/protocol";
+import { CONTAINER_EVENT_TOPIC, DOCKER_STATE_TOPIC, dockerState, HOST_STATS_TOPIC } from "../../shared/protocol";
 import { containerEvent } from "../../shared/schemas/services";
-import { HOST_STATS_TOPIC, hostStatsData } from "../../shared/schemas/user-events";
+import { hostStatsData } from "../../shared/schemas/user-events";
 import { database } from "../db/client";
 import type { Bindings } from "../env";
 import { recordDockerState } from "../hosts/presence";

@@ -11,9 +11,6 @@ import { containerEvent, systemStats } from "./services";
  * host is kept.
  */
 
-/** Topic of the compact stats snapshot an agent publishes every few seconds (data: `hostStatsData`). */
-export const HOST_STATS_TOPIC = "host.stats";
-
 /** A host's stats snapshot: the `system.stats` answer (container counts, CPU and memory of what runs). */
 export const hostStatsData = systemStats;
 

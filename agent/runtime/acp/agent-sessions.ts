@@ -9,7 +9,7 @@ import {
 } from "../../../shared/schemas/agent-sessions";
 import { TurnBatcher } from "../../turn-batcher";
 import { type AgentProfile, findAgentProfile } from "./agent-profiles";
-import { AgentSession, type SessionLimits } from "./agent-session";
+import type { AgentSession, SessionLimits } from "./agent-session";
 import { APPROVAL_TIMEOUT_MS } from "./approvals";
 
 /**
@@ -80,6 +80,10 @@ export class AgentSessions {
     cwd: string,
     signal: AbortSignal,
   ): Promise<ResultOf<"agentSession.start">> {
+    // Loaded on the first start, not at start-up: the ACP SDK and its schemas are memory an
+    // agent that runs no session does not need (one bundle: esbuild runs the module's top
+    // level on this first import). Before the checks below, which must not be split by an await.
+    const { AgentSession } = await import("./agent-session");
     const existing = this.#sessions.get(params.sessionId);
     if (existing?.live) {
       // A retried start (its answer was lost) finds the session it started.
