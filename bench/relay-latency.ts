@@ -111,7 +111,8 @@ async function measure(stack: KaiStack, quick: boolean): Promise<Figure[]> {
     const docker =
       dockerMs === undefined
         ? "the agent answers a ping without calling Docker"
-        : `the agent answers the list from its container index, kept current from Docker's events, instead of Docker's own list call (${round(dockerMs, 2)} ms from this process)`;
+        : "the agent answers the list from its container index, kept current from Docker's events, " +
+          `instead of Docker's own list call (${round(dockerMs, 2)} ms from this process)`;
     const extra = (p: "p50" | "p99") =>
       `the relay hop (Durable Object → agent WebSocket → back) adds ${round(measured[p] - noop[p], 1)} ms over the no-op at ${p}; ${docker}`;
     return [

@@ -330,6 +330,14 @@ function figures(
   ];
 }
 
+/** µs of CPU per line by process group, e.g. "workerd 3, agent 7, docker 13". */
+function costOf(cost: Record<string, number>): string {
+  return Object.entries(cost)
+    .filter(([group, us]) => group !== "machine" && us > 0)
+    .map(([group, us]) => `${group === "load generator" ? "client" : group} ${us}`)
+    .join(", ");
+}
+
 /** The same follow with `frames=batch`, against Docker's own follow of the same lines. */
 function batchedFigure(lines: number, batched: Metered[], dockerFollow: number[]): Figure {
   const rate = median(batched.map((one) => one.follow.framesPerSecond));
@@ -339,7 +347,7 @@ function batchedFigure(lines: number, batched: Metered[], dockerFollow: number[]
   const linesPerFrame = median(batched.map((one) => one.follow.received / Math.max(1, one.follow.frames)));
   const cost = cpuPerFrame(batched);
   return {
-    figure: `log lines/s with batched frames (frames=batch), container log → agent → DO → client (${lines} lines)`,
+    figure: `log lines/s with batched frames (frames=batch), log → agent → DO → client (${lines} lines)`,
     value: rate,
     baseline: followRate,
     baselineLabel: "Docker's own follow, read directly",
@@ -352,8 +360,15 @@ function batchedFigure(lines: number, batched: Metered[], dockerFollow: number[]
         failure: `${lost} lines were lost and ${disorder} lines skipped or went back over ${batched.length} runs`,
       },
     ],
-    why: `a frame carries the lines the agent read from Docker at once (${round(linesPerFrame, 0)} at the median); each line cost ${cost.machine} µs of CPU across workerd, the agent and the client`,
-    note: `median of ${batched.length} runs, each in the same loop as the per-line stream and Docker's own follow, timed from the first numeric line to the last at the client; seq and the numbers checked line by line; per run ${batched.map((one) => Math.round(one.follow.framesPerSecond)).join(", ")} lines/s in ${batched.map((one) => one.follow.frames).join(", ")} frames`,
+    why:
+      `a frame carries the lines the agent read from Docker at once (${round(linesPerFrame, 0)} at the median); ` +
+      `each line cost ${cost.machine} µs of CPU across Docker, the agent, workerd and the client ` +
+      `(${costOf(cost)})${foreignLoad(batched.map((one) => one.cpu)).clause}`,
+    note:
+      `median of ${batched.length} runs, each in the same loop as the per-line stream and Docker's own follow, ` +
+      "timed from the first numeric line to the last at the client; seq and the numbers checked line by line; " +
+      `per run ${batched.map((one) => Math.round(one.follow.framesPerSecond)).join(", ")} lines/s ` +
+      `in ${batched.map((one) => one.follow.frames).join(", ")} frames`,
     details: { lines, batched: batched.map((one) => ({ ...one.follow, sample: undefined, cpu: one.cpu })) },
   };
 }

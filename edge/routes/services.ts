@@ -33,7 +33,9 @@ const followQuery = z.object({
     .enum(["line", "batch"])
     .default("line")
     .describe(
-      'line: one `{type:"chunk",seq,data}` frame per line; batch: `{type:"chunks",seq,data:[…]}` frames, each holding the consecutive lines `seq`, `seq + 1`, … the agent read together (at most 512), for a client that reads many lines a second',
+      'line: one `{type:"chunk",seq,data}` frame per line; batch: `{type:"chunks",seq,data:[…]}` frames, ' +
+        "each holding the consecutive lines `seq`, `seq + 1`, … the agent read together (at most 512), " +
+        "for a client that reads many lines a second",
     ),
 });
 
@@ -199,7 +201,8 @@ servicesRoutes.openapi(
     path: "/{id}/logs/follow",
     tags: ["services"],
     summary:
-      'Follow a service\'s log live over a WebSocket: `{type:"chunk",seq,data}` per line (or `chunks` frames with `frames=batch`), then `end` or `error`',
+      'Follow a service\'s log live over a WebSocket: `{type:"chunk",seq,data}` per line ' +
+      "(or `chunks` frames with `frames=batch`), then `end` or `error`",
     request: { params: serviceRef, query: followQuery },
     responses: { 101: { description: "Switching to the WebSocket" }, ...relayErrors },
   }),

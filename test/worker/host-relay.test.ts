@@ -195,7 +195,7 @@ describe("HostRelay: streams", () => {
     agent.socket.close(1000, "done");
   });
 
-  it("hands a batched viewer runs of consecutive chunks, split where a chunk was dropped, never one twice", async () => {
+  it("hands a batched viewer runs of consecutive chunks, split at a dropped chunk, never one twice", async () => {
     const enrolled = await enrolledHost();
     const agent = await connectAgent(enrolled);
     const { viewer, requestId } = await openViewer(
