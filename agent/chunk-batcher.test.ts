@@ -6,7 +6,8 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 function recorder(batching = true) {
   const frames: (ChunkFrame | ChunksFrame)[] = [];
-  return { frames, batcher: new ChunkBatcher("request-1", (frame) => frames.push(frame), batching) };
+  const batcher = new ChunkBatcher("request-1", (text) => frames.push(JSON.parse(text)), batching);
+  return { frames, batcher };
 }
 
 describe("ChunkBatcher", () => {
@@ -21,6 +22,15 @@ describe("ChunkBatcher", () => {
       { type: "chunks", id: "request-1", seq: 0, data: ["a0", "a1", "a2"] },
       { type: "chunk", id: "request-1", seq: 3, data: "b0" },
     ]);
+  });
+
+  it("writes a batch's text exactly as JSON.stringify writes the frame", async () => {
+    const texts: string[] = [];
+    const batcher = new ChunkBatcher('request "2"', (text) => texts.push(text), true);
+    const items = [{ message: 'q"uote\n\u2028', gone: undefined }, "ü", 1.5, null, undefined, [1, { a: 2 }]];
+    for (const item of items) batcher.push(item);
+    await nextTurn();
+    expect(texts).toEqual([JSON.stringify({ type: "chunks", id: 'request "2"', seq: 0, data: items })]);
   });
 
   it("sends each chunk alone when the edge is older than batches", () => {

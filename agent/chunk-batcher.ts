@@ -1,4 +1,4 @@
-import { type ChunkFrame, type ChunksFrame, MAX_FRAME_BYTES } from "../shared/protocol";
+import { encodeAgentFrame, MAX_FRAME_BYTES } from "../shared/protocol";
 import { TurnBatcher } from "./turn-batcher";
 
 /** A batch is sent before it would pass this size, leaving room for the frame's own fields. */
@@ -12,11 +12,12 @@ const MAX_BATCH_ITEMS = 512;
  */
 export class ChunkBatcher {
   #nextSeq = 0;
-  readonly #batch: TurnBatcher<{ seq: number; data: unknown }>;
+  readonly #batch: TurnBatcher<{ seq: number; data: unknown; json: string }>;
 
   constructor(
     private readonly id: string,
-    private readonly send: (frame: ChunkFrame | ChunksFrame) => void,
+    /** Takes the text of one `chunk` or `chunks` frame. */
+    private readonly send: (text: string) => void,
     /** False while the edge is older than `chunks` frames: every chunk then goes alone. */
     private readonly batching: boolean,
   ) {
@@ -29,11 +30,13 @@ export class ChunkBatcher {
   push(data: unknown): void {
     const seq = this.#nextSeq++;
     if (!this.batching) {
-      this.send({ type: "chunk", id: this.id, seq, data });
+      this.send(encodeAgentFrame({ type: "chunk", id: this.id, seq, data }));
       return;
     }
-    // Serialized to be measured (escapes included), as the frame limit counts characters; +1 for the comma.
-    this.#batch.push({ seq, data }, (JSON.stringify(data)?.length ?? 4) + 1);
+    // Serialized once: measured (escapes included, as the frame limit counts characters; +1 for
+    // the comma), and that text goes into the frame as it is, so a line is never serialized twice.
+    const json = JSON.stringify(data) ?? "null";
+    this.#batch.push({ seq, data, json }, json.length + 1);
   }
 
   /** Sends what is gathered; called before the stream's final answer so chunks come first. */
@@ -46,13 +49,15 @@ export class ChunkBatcher {
     this.#batch.discard();
   }
 
-  #sendBatch(items: { seq: number; data: unknown }[]): void {
+  #sendBatch(items: { seq: number; data: unknown; json: string }[]): void {
     const [first] = items;
     if (!first) return;
-    this.send(
-      items.length === 1
-        ? { type: "chunk", id: this.id, seq: first.seq, data: first.data }
-        : { type: "chunks", id: this.id, seq: first.seq, data: items.map((item) => item.data) },
-    );
+    if (items.length === 1) {
+      this.send(encodeAgentFrame({ type: "chunk", id: this.id, seq: first.seq, data: first.data }));
+      return;
+    }
+    // What encodeAgentFrame would write for this `chunks` frame, from the texts already made.
+    const data = items.map((item) => item.json).join(",");
+    this.send(`{"type":"chunks","id":${JSON.stringify(this.id)},"seq":${first.seq},"data":[${data}]}`);
   }
 }

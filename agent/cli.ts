@@ -14,6 +14,7 @@ import { AgentRpc } from "./rpc";
 import { agentProfileInfos } from "./runtime/acp/agent-profiles";
 import { AgentSessions } from "./runtime/acp/agent-sessions";
 import { createDockerClient } from "./runtime/docker/client";
+import { ContainerIndex } from "./runtime/docker/container-index";
 import { watchContainerEvents } from "./runtime/docker/events";
 import { LiveStats } from "./runtime/docker/live-stats";
 import { SUBCOMMANDS } from "./subcommands";
@@ -66,6 +67,8 @@ async function main(): Promise<number> {
   const docker = createDockerClient(config.dockerSocket ? { socketPath: config.dockerSocket } : {});
   // One for the agent, not per connection: a reconnect keeps the streams it has warmed.
   const liveStats = new LiveStats(docker, { log });
+  // One for the agent, filled from the event stream of each connection.
+  const containerIndex = new ContainerIndex(docker);
   const profiles = policy.agentProfiles ?? [];
   // One for the agent: sessions outlive a connection; the edge re-syncs them after a reconnect.
   const agentSessions = new AgentSessions({ profiles, policyFile: policy.file, ...policy.agentSessionTimeouts });
@@ -82,7 +85,7 @@ async function main(): Promise<number> {
     rpcFor: (hostId, send, batchChunks) =>
       new AgentRpc({
         handlers,
-        context: { hostId, policy, docker, liveStats, agentSessions, settings: config },
+        context: { hostId, policy, docker, liveStats, containerIndex, agentSessions, settings: config },
         send,
         batchChunks,
         log,
@@ -92,7 +95,10 @@ async function main(): Promise<number> {
     // resubscribes (and the edge asks for the agent session messages it missed with sync).
     whileConnected: (hostId, publish, signal) => {
       agentSessions.attach(publish, signal);
-      void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log);
+      const observer = containerIndex.observer(hostId);
+      void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log, {
+        observer,
+      });
       if (config.statsIntervalMs > 0) {
         const context = { hostId, policy, docker, liveStats, agentSessions, emit() {} };
         const stats = (signal: AbortSignal) => systemStats({}, { ...context, requestId: "host-stats", signal });

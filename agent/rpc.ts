@@ -65,7 +65,7 @@ export class AgentRpc {
     const controller = new AbortController();
     this.#inflight.set(frame.id, controller);
     const batching = this.#options.batchChunks?.() ?? false;
-    const chunks = new ChunkBatcher(frame.id, (chunk) => send(encodeAgentFrame(chunk)), batching);
+    const chunks = new ChunkBatcher(frame.id, send, batching);
     controller.signal.addEventListener("abort", () => chunks.discard(), { once: true });
     let reply: ReplyFrame;
     let text: string;

@@ -9,6 +9,8 @@ import { type WireError, wireErrorSchema } from "./errors";
  *
  * - `chunk`: one item of the stream, numbered from 0 (`seq`), in order and without gaps
  *   except where the edge dropped an item that failed its command's chunk schema;
+ * - `chunks`: consecutive items `seq`, `seq + 1`, … in one frame, for a viewer that asked
+ *   for batched frames (`frames=batch`); otherwise the same stream, numbered the same way;
  * - `end`: the command's result; the socket then closes with 1000;
  * - `error`: why the stream stopped (the agent failed or left, the credential was revoked);
  *   the socket then closes.
@@ -18,9 +20,19 @@ import { type WireError, wireErrorSchema } from "./errors";
  * `end` and `error` are the same for every command.
  */
 const streamChunkFrame = z.object({ type: z.literal("chunk"), seq: z.number().int().min(0), data: z.unknown() });
+const streamChunksFrame = z.object({
+  type: z.literal("chunks"),
+  seq: z.number().int().min(0),
+  data: z.array(z.unknown()),
+});
 const streamEndFrame = z.object({ type: z.literal("end"), result: z.unknown() });
 const streamErrorFrame = z.object({ type: z.literal("error"), error: wireErrorSchema });
-const streamFrame = z.discriminatedUnion("type", [streamChunkFrame, streamEndFrame, streamErrorFrame]);
+const streamFrame = z.discriminatedUnion("type", [
+  streamChunkFrame,
+  streamChunksFrame,
+  streamEndFrame,
+  streamErrorFrame,
+]);
 
 /** Any stream's frame, with its chunk data and result unchecked (what the edge forwards, already checked). */
 export type WireStreamFrame = z.infer<typeof streamFrame>;
@@ -28,6 +40,7 @@ export type WireStreamFrame = z.infer<typeof streamFrame>;
 /** The frames of one command's stream, typed by its chunk and result schemas. */
 export type StreamFrame<O extends StreamOp = StreamOp> =
   | { type: "chunk"; seq: number; data: ChunkOf<O> }
+  | { type: "chunks"; seq: number; data: ChunkOf<O>[] }
   | { type: "end"; result: ResultOf<O> }
   | { type: "error"; error: WireError };
 
@@ -63,6 +76,10 @@ export function decodeStreamFrame<O extends StreamOp>(op: O, text: string): Stre
   if (isRawStream(op)) return { type: "chunk", seq: -1, data: command.chunk.parse(value) as ChunkOf<O> };
   if (envelope.success && envelope.data.type === "chunk") {
     return { type: "chunk", seq: envelope.data.seq, data: command.chunk.parse(envelope.data.data) as ChunkOf<O> };
+  }
+  if (envelope.success && envelope.data.type === "chunks") {
+    const data = envelope.data.data.map((item) => command.chunk.parse(item) as ChunkOf<O>);
+    return { type: "chunks", seq: envelope.data.seq, data };
   }
   throw new Error(`not a frame of the ${op} stream: ${text.slice(0, 200)}`);
 }

@@ -31,8 +31,15 @@ const STATUS_FILTER = { running: ["running"], stopped: ["created", "exited", "de
 const RESERVED_LABELS: readonly string[] = Object.values(LABELS);
 
 const list: Handler<"container.list"> = async (params, ctx) => {
-  const filters: Record<string, string[]> = params.status ? { status: [...STATUS_FILTER[params.status]] } : {};
-  const owned = await listContainers(ctx.docker, scopeOf(ctx), { filters, signal: ctx.signal });
+  const states: readonly string[] | undefined = params.status ? STATUS_FILTER[params.status] : undefined;
+  const indexed = await ctx.containerIndex?.list(scopeOf(ctx));
+  // The index holds what Docker's own status filter would match on: each container's State.
+  const owned = indexed
+    ? indexed.filter((info) => !states || states.includes(info.State))
+    : await listContainers(ctx.docker, scopeOf(ctx), {
+        filters: states ? { status: [...states] } : {},
+        signal: ctx.signal,
+      });
   owned.sort((a, b) => b.Created - a.Created);
   return {
     containers: owned.slice(params.offset, params.offset + params.limit).map(toFlexyContainer),

@@ -2,6 +2,7 @@ import type Docker from "dockerode";
 import type { ChunkOf, Op, ParamsOf, ResultOf, StreamOp } from "../../shared/commands";
 import type { Policy } from "../policy";
 import type { AgentSessions } from "../runtime/acp/agent-sessions";
+import type { ContainerIndex } from "../runtime/docker/container-index";
 import type { LiveStats } from "../runtime/docker/live-stats";
 
 /**
@@ -44,6 +45,11 @@ export interface RequestContext {
   signal: AbortSignal;
   /** Live resource use of running containers, shared by every request of the agent. */
   liveStats: LiveStats;
+  /**
+   * Kai's containers kept current from the engine's events, so a list needs no Docker call;
+   * absent (handler tests) or unsure, the handler asks Docker.
+   */
+  containerIndex?: ContainerIndex;
   /** The agent sessions of this kai-agent (coding agents over ACP), shared by every request. */
   agentSessions: AgentSessions;
   /**

@@ -2,20 +2,25 @@ import WebSocket from "ws";
 import { decodeStreamFrame, type StreamFrame } from "../../shared/stream-frames";
 
 /**
- * Reads a stream of `{type:"chunk", seq, data:{message}}` frames whose messages count 1..N
- * (after any number of non-numeric lines), checking that nothing is lost or reordered:
- * `seq` must go up by one from frame to frame and the numbers must be 1, 2, 3, … N.
- * The rate is taken from the first numeric frame to the Nth, on this side.
+ * Reads a stream of `{type:"chunk", seq, data:{message}}` frames (or `chunks` frames of
+ * several lines, `frames=batch`) whose messages count 1..N (after any number of non-numeric
+ * lines), checking that nothing is lost or reordered: `seq` must go up by one from line to
+ * line and the numbers must be 1, 2, 3, … N. The rate is taken from the first numeric line
+ * to the Nth, on this side.
  */
 
 export interface FollowResult {
+  /** Numeric lines received. */
   received: number;
-  /** Frames whose seq did not follow the previous one. */
+  /** Frames that carried them (as many as lines unless batched). */
+  frames: number;
+  /** Lines whose seq did not follow the previous one. */
   seqGaps: number;
   /** Numbers that did not follow the previous one (a line lost, repeated or out of order). */
   outOfOrder: number;
   firstAt: number;
   lastAt: number;
+  /** Lines per second (one frame per line unless batched). */
   framesPerSecond: number;
   meanFrameBytes: number;
   /** One numeric frame as received, parsed: the baseline sends frames shaped like it. */
@@ -46,6 +51,7 @@ export function followCount(
     });
     const result: FollowResult = {
       received: 0,
+      frames: 0,
       seqGaps: 0,
       outOfOrder: 0,
       firstAt: 0,
@@ -66,7 +72,7 @@ export function followCount(
       clearTimeout(timer);
       const seconds = (result.lastAt - result.firstAt) / 1000;
       result.framesPerSecond = seconds > 0 ? (result.received - 1) / seconds : 0;
-      result.meanFrameBytes = bytes / Math.max(1, result.received);
+      result.meanFrameBytes = bytes / Math.max(1, result.frames);
       result.complete = result.received === options.expected;
       socket.terminate();
       resolve(result);
@@ -97,24 +103,33 @@ export function followCount(
       } catch {
         return;
       }
-      if (frame.type !== "chunk") return finish();
-      if (lastSeq !== undefined && frame.seq !== lastSeq + 1) result.seqGaps += 1;
-      lastSeq = frame.seq;
-      const message = frame.data.message.trim();
-      if (!/^\d+$/.test(message)) {
-        options.onNonNumeric?.(message);
-        return;
+      if (frame.type !== "chunk" && frame.type !== "chunks") return finish();
+      const entries = frame.type === "chunks" ? frame.data : [frame.data];
+      let numeric = false;
+      for (const [index, entry] of entries.entries()) {
+        const seq = frame.seq + index;
+        if (lastSeq !== undefined && seq !== lastSeq + 1) result.seqGaps += 1;
+        lastSeq = seq;
+        const message = entry.message.trim();
+        if (!/^\d+$/.test(message)) {
+          options.onNonNumeric?.(message);
+          continue;
+        }
+        numeric = true;
+        if (result.received === 0) {
+          result.firstAt = at;
+          result.sample = frame;
+          options.onFirst?.();
+        }
+        result.received += 1;
+        if (Number(message) !== lastNumber + 1) result.outOfOrder += 1;
+        lastNumber = Number(message);
+        result.lastAt = at;
       }
-      if (result.received === 0) {
-        result.firstAt = at;
-        result.sample = frame;
-        options.onFirst?.();
+      if (numeric) {
+        result.frames += 1;
+        bytes += text.length;
       }
-      result.received += 1;
-      if (Number(message) !== lastNumber + 1) result.outOfOrder += 1;
-      lastNumber = Number(message);
-      bytes += text.length;
-      result.lastAt = at;
       if (result.received >= options.expected) {
         options.onLast?.();
         finish();

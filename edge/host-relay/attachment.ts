@@ -25,6 +25,8 @@ const viewerAttachment = z.object({
   requestId: z.string(),
   op: z.string(),
   nextSeq: z.number().int(),
+  /** The client asked for batched frames (`frames=batch`): a run of consecutive chunks per frame. */
+  batched: z.boolean().optional(),
 });
 export type ViewerAttachment = z.infer<typeof viewerAttachment>;
 

@@ -6,6 +6,8 @@ export const HOST_OWNER_HEADER = "X-Kai-User-Id";
 export const VIEWER_OP_HEADER = "X-Kai-Stream-Op";
 export const VIEWER_PARAMS_HEADER = "X-Kai-Stream-Params";
 export const VIEWER_REQUEST_HEADER = "X-Kai-Request-Id";
+/** `batch` when the viewer asked for batched frames (`frames=batch`); absent for one frame per chunk. */
+export const VIEWER_FRAMES_HEADER = "X-Kai-Stream-Frames";
 /**
  * The credential that opened a viewer (`pat:<token id>` or `session:<session id>`), so
  * revoking it closes the viewer.

@@ -29,6 +29,7 @@ import {
   HOST_NAME_HEADER,
   HOST_OWNER_HEADER,
   VIEWER_CREDENTIAL_HEADER,
+  VIEWER_FRAMES_HEADER,
   VIEWER_OP_HEADER,
   VIEWER_PARAMS_HEADER,
   VIEWER_REQUEST_HEADER,
@@ -263,7 +264,8 @@ export class HostRelay extends DurableObject<Bindings> {
     if (!isStreamOp(op) || !params?.success)
       return refuse({ code: "VALIDATION_ERROR", message: "invalid stream parameters" }, 400);
     if (!agent) return refuse(offline(NOT_CONNECTED), 503);
-    const client = this.#viewers.accept(requestId, op, request.headers.get(VIEWER_CREDENTIAL_HEADER));
+    const batched = request.headers.get(VIEWER_FRAMES_HEADER) === "batch";
+    const client = this.#viewers.accept(requestId, op, request.headers.get(VIEWER_CREDENTIAL_HEADER), batched);
     if (!sendToAgent(agent, { type: "req", id: requestId, op, params: params.data })) {
       this.#viewers.end(requestId, { ok: false, error: offline("the host agent's connection just closed") });
       return refuse(offline("the host agent's connection just closed"), 503);

@@ -3,7 +3,7 @@ import type { WireError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
 import { encodeStreamFrame, type WireStreamFrame } from "../../shared/stream-frames";
 import { AttachmentCache, readViewer, VIEWER_TAG, type ViewerAttachment } from "./attachment";
-import { checkChunks } from "./chunks";
+import { type CheckedChunk, checkChunks } from "./chunks";
 import type { Outcome } from "./pending";
 import { closeQuietly } from "./to-agent";
 
@@ -25,11 +25,14 @@ export class Viewers {
 
   constructor(private readonly ctx: DurableObjectState) {}
 
-  /** `credential` (`pat:<id>` or `session:<id>`) tags the socket, so revoking it finds the viewers it opened. */
-  accept(requestId: string, op: StreamOp, credential: string | null): WebSocket {
+  /**
+   * `credential` (`pat:<id>` or `session:<id>`) tags the socket, so revoking it finds the viewers it opened;
+   * `batched`: the client takes `chunks` frames (shared/stream-frames.ts).
+   */
+  accept(requestId: string, op: StreamOp, credential: string | null, batched = false): WebSocket {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, credential ? [VIEWER_TAG, requestId, credential] : [VIEWER_TAG, requestId]);
-    this.#known.set(server, { kind: "viewer", requestId, op, nextSeq: 0 });
+    this.#known.set(server, { kind: "viewer", requestId, op, nextSeq: 0, ...(batched ? { batched } : {}) });
     return client;
   }
 
@@ -38,9 +41,11 @@ export class Viewers {
   }
 
   /**
-   * Forwards consecutive chunks (the first numbered `seq`) to the request's viewers, one
-   * frame per chunk, each checked once against the command's chunk schema (checkChunks);
-   * false when nobody watches the request any more.
+   * Forwards consecutive chunks (the first numbered `seq`) to the request's viewers, each
+   * checked once against the command's chunk schema (checkChunks): one frame per chunk, or
+   * for a batched viewer one `chunks` frame per run of consecutive numbers (the agent's frame,
+   * split only where a chunk was dropped, so `seq` means the same in both). False when nobody
+   * watches the request any more.
    */
   chunks(requestId: string, seq: number, values: readonly unknown[]): boolean {
     const sockets = this.#of(requestId);
@@ -50,10 +55,14 @@ export class Viewers {
     for (const socket of sockets) {
       const viewer = this.#known.get(socket);
       if (!viewer) continue;
-      for (const { seq, data } of chunks) {
-        if (seq < viewer.nextSeq) continue;
-        viewer.nextSeq = seq + 1;
-        this.#send(socket, viewer.op, { type: "chunk", seq, data });
+      const fresh = chunks.filter((chunk) => chunk.seq >= viewer.nextSeq);
+      const last = fresh.at(-1);
+      if (!last) continue;
+      viewer.nextSeq = last.seq + 1;
+      if (viewer.batched) {
+        for (const run of consecutiveRuns(fresh)) this.#send(socket, viewer.op, run);
+      } else {
+        for (const { seq, data } of fresh) this.#send(socket, viewer.op, { type: "chunk", seq, data });
       }
     }
     return true;
@@ -109,4 +118,15 @@ export class Viewers {
       // the viewer is gone; its close hook cleans up
     }
   }
+}
+
+/** `chunks` frames of runs of consecutive numbers: a gap (a dropped chunk) starts a new frame. */
+function consecutiveRuns(chunks: readonly CheckedChunk[]): WireStreamFrame[] {
+  const runs: { type: "chunks"; seq: number; data: unknown[] }[] = [];
+  let current: { type: "chunks"; seq: number; data: unknown[] } | undefined;
+  for (const { seq, data } of chunks) {
+    if (current && seq === current.seq + current.data.length) current.data.push(data);
+    else runs.push((current = { type: "chunks", seq, data: [data] }));
+  }
+  return runs;
 }

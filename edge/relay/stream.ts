@@ -5,6 +5,7 @@ import {
   HOST_ID_HEADER,
   HOST_OWNER_HEADER,
   VIEWER_CREDENTIAL_HEADER,
+  VIEWER_FRAMES_HEADER,
   VIEWER_OP_HEADER,
   VIEWER_PARAMS_HEADER,
   VIEWER_REQUEST_HEADER,
@@ -12,6 +13,11 @@ import {
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
 import type { HostAgent } from "./relay";
+
+export interface StreamOptions {
+  /** `batch`: `chunks` frames, a run of consecutive chunks each; `line` (the default): one `chunk` frame per chunk. */
+  frames?: "line" | "batch";
+}
 
 /** Whether the request asks to become a WebSocket. */
 export function wantsWebSocket(c: Context): boolean {
@@ -32,6 +38,7 @@ export async function openStream<O extends StreamOp>(
   c: Context,
   op: O,
   params: ParamsOf<O>,
+  options: StreamOptions = {},
 ): Promise<Response> {
   if (!wantsWebSocket(c)) {
     throw new KaiError(
@@ -52,6 +59,7 @@ export async function openStream<O extends StreamOp>(
       [HOST_ID_HEADER]: agent.hostId,
       [HOST_OWNER_HEADER]: agent.userId,
       ...(credential ? { [VIEWER_CREDENTIAL_HEADER]: credential } : {}),
+      ...(options.frames === "batch" ? { [VIEWER_FRAMES_HEADER]: "batch" } : {}),
     }),
   );
   if (response.status === 101) return response;

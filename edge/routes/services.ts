@@ -29,6 +29,14 @@ const followQuery = z.object({
     .datetime({ offset: true })
     .optional()
     .describe("Send every line written at or after this time first (e.g. the last line's timestamp, to resume)"),
+  frames: z
+    .enum(["line", "batch"])
+    .default("line")
+    .describe(
+      'line: one `{type:"chunk",seq,data}` frame per line; batch: `{type:"chunks",seq,data:[…]}` frames, ' +
+        "each holding the consecutive lines `seq`, `seq + 1`, … the agent read together (at most 512), " +
+        "for a client that reads many lines a second",
+    ),
 });
 
 const graceQuery = z.object({ timeout: z.coerce.number().int().min(0).max(300).default(STOP_GRACE_DEFAULT_SECONDS) });
@@ -192,19 +200,27 @@ servicesRoutes.openapi(
     method: "get",
     path: "/{id}/logs/follow",
     tags: ["services"],
-    summary: 'Follow a service\'s log live over a WebSocket: `{type:"chunk",seq,data}` per line, then `end` or `error`',
+    summary:
+      'Follow a service\'s log live over a WebSocket: `{type:"chunk",seq,data}` per line ' +
+      "(or `chunks` frames with `frames=batch`), then `end` or `error`",
     request: { params: serviceRef, query: followQuery },
     responses: { 101: { description: "Switching to the WebSocket" }, ...relayErrors },
   }),
   async (c) => {
-    const { lines, since } = c.req.valid("query");
+    const { lines, since, frames } = c.req.valid("query");
     // With `since` and no `lines`, the agent sends every line from that time on: how a viewer
     // resumes after a reconnect without a gap (it skips the lines it already has at that time).
-    return openStream(c.var.agent, c, "service.logs.follow", {
-      id: c.req.valid("param").id,
-      ...(lines !== undefined || !since ? { lines: lines ?? 0 } : {}),
-      ...(since ? { since } : {}),
-    });
+    return openStream(
+      c.var.agent,
+      c,
+      "service.logs.follow",
+      {
+        id: c.req.valid("param").id,
+        ...(lines !== undefined || !since ? { lines: lines ?? 0 } : {}),
+        ...(since ? { since } : {}),
+      },
+      { frames },
+    );
   },
 );
 

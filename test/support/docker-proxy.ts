@@ -18,6 +18,8 @@ export interface DockerProxy {
   reset(): void;
   /** Cuts every open connection, as an engine restart would; the proxy keeps listening. */
   dropConnections(): void;
+  /** Requests whose line (`GET /v1.41/events?…`) matches are cut before they reach the engine. */
+  refuse: RegExp | undefined;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function startDockerProxy(upstream: string = engineSocket()): Promi
     socketPath,
     requests: [],
     connections: 0,
+    refuse: undefined,
     reset() {
       proxy.requests.length = 0;
       proxy.connections = 0;
@@ -63,8 +66,15 @@ export async function startDockerProxy(upstream: string = engineSocket()): Promi
       });
     }
     client.on("data", (chunk: Buffer) => {
-      for (const match of chunk.toString("latin1").matchAll(REQUEST_LINE))
-        proxy.requests.push(`${match[1]} ${match[2]}`);
+      for (const match of chunk.toString("latin1").matchAll(REQUEST_LINE)) {
+        const line = `${match[1]} ${match[2]}`;
+        if (proxy.refuse?.test(line)) {
+          client.destroy();
+          engine.destroy();
+          return;
+        }
+        proxy.requests.push(line);
+      }
     });
     client.pipe(engine);
     engine.pipe(client);

@@ -7,6 +7,7 @@ import { HELLO_TIMEOUT_MS } from "../../edge/host-relay/agent-connections";
 import {
   HOST_ID_HEADER,
   HOST_OWNER_HEADER,
+  VIEWER_FRAMES_HEADER,
   VIEWER_OP_HEADER,
   VIEWER_PARAMS_HEADER,
   VIEWER_REQUEST_HEADER,
@@ -63,6 +64,7 @@ async function openViewer(
   enrolled: EnrolledHost,
   op: string,
   params: unknown,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ viewer: RawSocket; requestId: string }> {
   const requestId = crypto.randomUUID();
   const response = await hostRelay(enrolled.host.id).fetch(
@@ -74,6 +76,7 @@ async function openViewer(
         [VIEWER_REQUEST_HEADER]: requestId,
         [HOST_ID_HEADER]: enrolled.host.id,
         [HOST_OWNER_HEADER]: enrolled.user.id,
+        ...extraHeaders,
       },
     }),
   );
@@ -188,6 +191,35 @@ describe("HostRelay: streams", () => {
       { type: "chunk", seq: 0, data: logLine("one") },
       { type: "chunk", seq: 2, data: logLine("three") },
       { type: "end", result: { ended: "container-stopped", lines: 2 } },
+    ]);
+    agent.socket.close(1000, "done");
+  });
+
+  it("hands a batched viewer runs of consecutive chunks, split at a dropped chunk, never one twice", async () => {
+    const enrolled = await enrolledHost();
+    const agent = await connectAgent(enrolled);
+    const { viewer, requestId } = await openViewer(
+      enrolled,
+      "service.logs.follow",
+      { id: "web" },
+      { [VIEWER_FRAMES_HEADER]: "batch" },
+    );
+    await agent.next(isRequest("service.logs.follow"));
+    const send = (seq: number, data: unknown[]) =>
+      agent.socket.send(JSON.stringify({ type: "chunks", id: requestId, seq, data }));
+    send(0, [logLine("0"), logLine("1"), { not: "a log line" }, logLine("3")]);
+    // Numbers the viewer already has are not sent again (as for a per-line viewer).
+    send(3, [logLine("3"), logLine("4")]);
+    await viewer.next((frame) => frame.seq === 4);
+    agent.socket.send(
+      JSON.stringify({ type: "res", id: requestId, ok: true, result: { ended: "container-stopped", lines: 4 } }),
+    );
+    expect((await viewer.closed).code).toBe(1000);
+    expect(viewer.texts.map((text) => decodeStreamFrame("service.logs.follow", text))).toEqual([
+      { type: "chunks", seq: 0, data: [logLine("0"), logLine("1")] },
+      { type: "chunks", seq: 3, data: [logLine("3")] },
+      { type: "chunks", seq: 4, data: [logLine("4")] },
+      { type: "end", result: { ended: "container-stopped", lines: 4 } },
     ]);
     agent.socket.close(1000, "done");
   });

@@ -54,8 +54,20 @@ export function fromDockerEvent(event: DockerEvent, hostId: string): ContainerEv
   };
 }
 
+/** Hooks into the event stream itself, for state that must know what it may have missed. */
+export interface EventObserver {
+  /** A subscription to the engine's events is open. */
+  opened(): void;
+  /** It ended; until it opens again, changes go unseen. */
+  lost(): void;
+  /** Every container or image event, as the engine sent it. */
+  event(event: DockerEvent): void;
+}
+
 export interface WatchOptions {
   backoff?: Backoff;
+  /** Told when the stream opens and ends, and given every event line (image events too): the container index. */
+  observer?: EventObserver;
 }
 
 /**
@@ -73,6 +85,7 @@ export async function watchContainerEvents(
   options: WatchOptions = {},
 ): Promise<void> {
   const backoff = options.backoff ?? new Backoff({ baseMs: 200, capMs: 5_000 });
+  const observer = options.observer;
   /** Nanoseconds of the last event delivered: where a new subscription resumes. */
   let lastNano = 0;
   let failures = 0;
@@ -89,6 +102,7 @@ export async function watchContainerEvents(
         if (replaying && nano <= lastNano) return;
         replaying = false;
         lastNano = Math.max(lastNano, nano);
+        observer?.event(event);
         const converted = fromDockerEvent(event, hostId);
         if (!converted) return;
         try {
@@ -101,11 +115,13 @@ export async function watchContainerEvents(
         }
       },
       () => {
+        observer?.opened();
         if (failures > 0) log?.("info", "docker event stream restored");
         failures = 0;
         backoff.reset();
       },
     );
+    observer?.lost();
     if (signal.aborted) break;
     failures += 1;
     const delay = backoff.next();
@@ -128,7 +144,8 @@ async function subscribeOnce(
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.getEvents({
-      filters: { type: ["container"] },
+      // Image events too: a retag or removal changes the image a container list shows.
+      filters: { type: ["container", "image"] },
       ...(since !== undefined ? { since } : {}),
       abortSignal: signal,
     });

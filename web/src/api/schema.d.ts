@@ -4451,7 +4451,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Follow a service's log live over a WebSocket: `{type:"chunk",seq,data}` per line, then `end` or `error` */
+        /** Follow a service's log live over a WebSocket: `{type:"chunk",seq,data}` per line (or `chunks` frames with `frames=batch`), then `end` or `error` */
         get: {
             parameters: {
                 query?: {
@@ -4460,6 +4460,8 @@ export interface paths {
                     lines?: number | null;
                     /** @description Send every line written at or after this time first (e.g. the last line's timestamp, to resume) */
                     since?: string;
+                    /** @description line: one `{type:"chunk",seq,data}` frame per line; batch: `{type:"chunks",seq,data:[…]}` frames, each holding the consecutive lines `seq`, `seq + 1`, … the agent read together (at most 512), for a client that reads many lines a second */
+                    frames?: "line" | "batch";
                 };
                 header?: {
                     /** @description The host: its id or name (needed when you have several) */
