@@ -45,6 +45,9 @@ export default defineConfig(async () => {
             maxWorkers: UNIT_WORKERS,
             include: ["test/worker/**/*.test.ts", "test/adversarial/worker/**/*.test.ts"],
             setupFiles: ["test/worker/apply-migrations.ts", "test/worker/query-plans.ts"],
+            // Not vitest's 5 s: a file of many real requests through workerd can take longer on
+            // a busy machine, and speed is for the benchmarks, never a test's verdict.
+            testTimeout: 30_000,
           },
         },
         {
