@@ -29,7 +29,7 @@ export const WRANGLER_ENV = {
   XDG_CONFIG_HOME: path.join(os.tmpdir(), "kai-e2e-xdg"),
 };
 
-/** A free loopback port, so a restarted edge can come back at the same address. */
+/** A loopback port nothing listens on when asked (a closed port for a test to dial). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -89,7 +89,10 @@ export async function startEdge(
     persistDir = await mkdtemp(path.join(os.tmpdir(), "kai-e2e-state-"));
     await cp(await migratedState(), persistDir, { recursive: true });
   }
-  const port = options.port ?? (await freePort());
+  // Port 0: workerd takes a free port itself. Picking one first and handing it over leaves a
+  // moment in which another process (files run side by side) can take it; a restarted edge
+  // comes back at the port its first start got.
+  const port = options.port ?? 0;
   // wrangler.toml serves the dashboard from web/dist and refuses to start without the folder;
   // `npm test` builds it, and an API-only run needs no more than the folder.
   mkdirSync(path.join(ROOT, "web", "dist"), { recursive: true });
@@ -110,5 +113,5 @@ export async function startEdge(
   });
   await worker.ready;
   const url = (await worker.url).origin;
-  return { url, port, persistDir, stop: () => worker.dispose() };
+  return { url, port: Number(new URL(url).port), persistDir, stop: () => worker.dispose() };
 }
