@@ -15,6 +15,17 @@ export const TEST_BINDINGS = {
   TRUSTED_CLIENT_IP_HEADER: "CF-Connecting-IP",
 };
 
+/**
+ * Test files run side by side, this many at a time per group. The end-to-end and browser files
+ * spend most of their time waiting (on workerd, Docker, child agents, Chromium, timers), not
+ * computing, so even two cores run three of them at once; each is independent of the others
+ * (its own Worker on a free port with its own state folder, users, hosts, container labels and
+ * temporary folders). KAI_TEST_WORKERS overrides it (1: one file at a time, to debug).
+ */
+const E2E_WORKERS = Number(process.env.KAI_TEST_WORKERS ?? 3);
+/** The Workers-pool and Node unit files: mostly CPU, yet Docker and child processes leave room for two. */
+const UNIT_WORKERS = Number(process.env.KAI_TEST_WORKERS ?? 2);
+
 export default defineConfig(async () => {
   // wrangler.toml's [assets] folder must exist for the Workers pool (`npm test` builds the dashboard into it).
   mkdirSync(path.join(import.meta.dirname, "web", "dist"), { recursive: true });
@@ -31,8 +42,12 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "worker",
+            maxWorkers: UNIT_WORKERS,
             include: ["test/worker/**/*.test.ts", "test/adversarial/worker/**/*.test.ts"],
             setupFiles: ["test/worker/apply-migrations.ts", "test/worker/query-plans.ts"],
+            // Not vitest's 5 s: a file of many real requests through workerd can take longer on
+            // a busy machine, and speed is for the benchmarks, never a test's verdict.
+            testTimeout: 30_000,
           },
         },
         {
@@ -46,6 +61,7 @@ export default defineConfig(async () => {
               "shared/**/*.test.ts",
               "agent/**/*.test.ts",
             ],
+            maxWorkers: UNIT_WORKERS,
             testTimeout: 60_000,
           },
         },
@@ -54,8 +70,11 @@ export default defineConfig(async () => {
             name: "e2e",
             environment: "node",
             include: ["test/e2e/**/*.test.ts", "test/adversarial/e2e/**/*.test.ts"],
-            // Each file starts its own Worker and agent; two cores run them one at a time.
-            fileParallelism: false,
+            // Each file starts its own Worker and agent: a group of its own, after the unit files,
+            // shared with the browser files so a slow file of either overlaps the others.
+            maxWorkers: E2E_WORKERS,
+            sequence: { groupOrder: 1 },
+            globalSetup: ["test/support/warm-edge-state.ts"],
             testTimeout: 120_000,
             hookTimeout: 180_000,
           },
@@ -65,9 +84,10 @@ export default defineConfig(async () => {
             name: "browser",
             environment: "node",
             include: ["test/browser/**/*.test.ts"],
-            // A real Chromium against a real Worker (and agent): one file at a time.
-            fileParallelism: false,
-            globalSetup: ["test/browser/build-web.ts"],
+            // A real Chromium against a real Worker (and agent), in the end-to-end files' group.
+            maxWorkers: E2E_WORKERS,
+            sequence: { groupOrder: 1 },
+            globalSetup: ["test/browser/build-web.ts", "test/support/warm-edge-state.ts"],
             testTimeout: 120_000,
             hookTimeout: 180_000,
           },

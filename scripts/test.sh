@@ -28,7 +28,12 @@ bash scripts/ensure-systemd-analyze.sh || echo "kai: no systemd tools; the servi
 
 # The Worker serves the dashboard from web/dist (wrangler.toml [assets]); the Workers pool and
 # every started Worker refuse to run without that folder, and the browser tests drive the build.
-npm run --silent build:web || echo "kai: the dashboard did not build; the browser tests will fail" >&2
+# Built once: the browser tests' own set-up skips its build when KAI_WEB_BUILT says this one is fresh.
+if npm run --silent build:web; then
+  export KAI_WEB_BUILT=1
+else
+  echo "kai: the dashboard did not build; the browser tests will fail" >&2
+fi
 
 report_dir="$(mktemp -d)"
 trap 'rm -rf "$report_dir"' EXIT

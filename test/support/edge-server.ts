@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { cp, mkdtemp, readdir, readFile, rename, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -10,12 +11,15 @@ import { unstable_startWorker } from "wrangler";
 const run = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** Secrets and settings for end-to-end runs; never used outside tests. */
+/**
+ * Secrets and settings for end-to-end runs; never used outside tests. The agent timeout stays
+ * production's (30 s): a Docker call on a busy machine (files run side by side) can take more
+ * than a few seconds, and only the files that test the timeout itself shorten it.
+ */
 export const E2E_VARS = {
   ENVIRONMENT: "development",
   JWT_SECRET: "e2e-jwt-secret-0123456789abcdef0123456789abcdef",
   PASSWORD_PEPPER: "e2e-pepper-0123456789abcdef",
-  AGENT_TIMEOUT_MS: "3000",
 };
 
 export const WRANGLER_ENV = {
@@ -25,7 +29,7 @@ export const WRANGLER_ENV = {
   XDG_CONFIG_HOME: path.join(os.tmpdir(), "kai-e2e-xdg"),
 };
 
-/** A free loopback port, so a restarted edge can come back at the same address. */
+/** A loopback port nothing listens on when asked (a closed port for a test to dial). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -50,15 +54,45 @@ export async function migrate(persistDir: string): Promise<void> {
 }
 
 /**
+ * A state folder with every migration applied, made once per set of migrations (and wrangler
+ * version, whose local D1 format it is) and kept between runs, like the busybox image: a new
+ * edge starts from a copy instead of running `wrangler d1 migrations apply` again, which costs
+ * a wrangler process and a workerd (seconds of CPU) per edge. Built aside and renamed into
+ * place, so files starting at once never see a half-migrated folder.
+ */
+export async function migratedState(): Promise<string> {
+  const migrations = path.join(ROOT, "migrations");
+  const hash = createHash("sha256").update(await readFile(path.join(ROOT, "node_modules", "wrangler", "package.json")));
+  for (const file of (await readdir(migrations)).filter((name) => name.endsWith(".sql")).sort())
+    hash.update(file).update(await readFile(path.join(migrations, file)));
+  const state = path.join(os.tmpdir(), `kai-e2e-migrated-${hash.digest("hex").slice(0, 16)}`);
+  if (existsSync(state)) return state;
+  const building = await mkdtemp(path.join(os.tmpdir(), "kai-e2e-migrating-"));
+  await migrate(building);
+  // Another file may have won the race: its folder is the same, keep it.
+  await rename(building, state).catch(async (error) => {
+    await rm(building, { recursive: true, force: true });
+    if (!existsSync(state)) throw error;
+  });
+  return state;
+}
+
+/**
  * Starts the real Worker on local workerd (wrangler's dev server, no watching), with its
  * D1 and Durable Objects persisted in `persistDir` so a restart keeps the data.
  */
 export async function startEdge(
   options: { persistDir?: string; port?: number; vars?: Record<string, string> } = {},
 ): Promise<Edge> {
-  const persistDir = options.persistDir ?? (await mkdtemp(path.join(os.tmpdir(), "kai-e2e-state-")));
-  if (!options.persistDir) await migrate(persistDir);
-  const port = options.port ?? (await freePort());
+  let persistDir = options.persistDir;
+  if (!persistDir) {
+    persistDir = await mkdtemp(path.join(os.tmpdir(), "kai-e2e-state-"));
+    await cp(await migratedState(), persistDir, { recursive: true });
+  }
+  // Port 0: workerd takes a free port itself. Picking one first and handing it over leaves a
+  // moment in which another process (files run side by side) can take it; a restarted edge
+  // comes back at the port its first start got.
+  const port = options.port ?? 0;
   // wrangler.toml serves the dashboard from web/dist and refuses to start without the folder;
   // `npm test` builds it, and an API-only run needs no more than the folder.
   mkdirSync(path.join(ROOT, "web", "dist"), { recursive: true });
@@ -79,5 +113,5 @@ export async function startEdge(
   });
   await worker.ready;
   const url = (await worker.url).origin;
-  return { url, port, persistDir, stop: () => worker.dispose() };
+  return { url, port: Number(new URL(url).port), persistDir, stop: () => worker.dispose() };
 }
