@@ -22,6 +22,12 @@ export const CHUNK_BATCHES_SINCE = 2;
 /** The largest frame either side sends or accepts (Workers' WebSocket message cap is 1 MiB). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
+/**
+ * The longest the edge holds an agent's dial for its turn in the connect pace before the
+ * upgrade; the agent's handshake timeout is well beyond it (agent/connection/dial.ts).
+ */
+export const MAX_CONNECT_WAIT_MS = 10_000;
+
 export const KEEPALIVE_PING = "ping";
 export const KEEPALIVE_PONG = "pong";
 

@@ -4,6 +4,7 @@ import {
   type AgentFrame,
   encodeAgentFrame,
   type HelloFrame,
+  MAX_CONNECT_WAIT_MS,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
 } from "../../shared/protocol";
@@ -19,12 +20,21 @@ export function connectUrl(server: string): string {
   return url.toString();
 }
 
+/**
+ * How long a dial may take to be upgraded. The edge may hold it for its turn in the connect
+ * pace (MAX_CONNECT_WAIT_MS) and then record it, so the agent waits well beyond that: a dial
+ * given up while the edge is still working on it wastes that work, and with a whole fleet
+ * dialling again after a restart, a slow edge would then admit nobody (`bench/fleet.ts`
+ * measured that with a 15 s timeout).
+ */
+const HANDSHAKE_TIMEOUT_MS = MAX_CONNECT_WAIT_MS + 20_000;
+
 /** Opens the agent's one WebSocket to the edge, authenticated by the host's token. */
 export function dial(url: string, token: string): WebSocket {
   return new WebSocket(url, {
     headers: { Authorization: `Bearer ${token}` },
     maxPayload: MAX_FRAME_BYTES,
-    handshakeTimeout: 15_000,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     // Frames are small JSON or base64 file chunks: compressing each one costs more CPU on
     // both ends than it saves on the wire, and it caps the relay's frame rate.
     perMessageDeflate: false,

@@ -1,13 +1,12 @@
 import { type Context, Hono } from "hono";
 import { KaiError } from "../../shared/errors";
+import { MAX_CONNECT_WAIT_MS } from "../../shared/protocol";
 import type { AppEnv } from "../env";
 import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-relay/host-relay";
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
 import { agentHostOf } from "../middleware/authenticate-agent";
 
-/** The longest an agent's dial is held for its turn; its handshake timeout is 15 s. */
-const MAX_CONNECT_WAIT_MS = 10_000;
 /** Turns one user's hosts may hold at once: a fleet of thousands waits its turn in rounds. */
 const MAX_TURNS_PER_USER = 100;
 
