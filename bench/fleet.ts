@@ -38,7 +38,7 @@ const CONNECT_CAP_MS = { full: 90_000, quick: 60_000 };
 /** Dials the closed loop keeps open at once (AgentSwarm.startClosedLoop). */
 const CLOSED_LOOP_IN_FLIGHT = 20;
 const CONNECT_TIMEOUT_MS = 300_000;
-const BURST_TIMEOUT_MS = 300_000;
+const BURST_TIMEOUT_MS = 180_000;
 /** Quiet before a ping that follows an event, so it is not queued behind the event's writes. */
 const QUIET_MS = 20;
 /**
@@ -113,6 +113,8 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   await migrate(persistDir);
   const started = await trackWorkerd(() => startEdge({ persistDir, vars: FLEET_VARS }));
   let edge: Edge = started.value;
+  /** The edge's workerd processes: new ones after each restart. */
+  let pids = started.pids;
   scope.defer("fleet edge (workerd)", () => edge.stop());
 
   const secret = `whsec_${randomBytes(24).toString("base64")}`;
@@ -142,19 +144,23 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   await swarm.stop([probe]);
   await sleep(2_000);
 
-  // (a) + (b): all dial at once, paced by the edge; then idle.
-  const rssBefore = workerdRss(started.pids);
-  const connectFrom = performance.now();
-  swarm.start();
   const { port } = edge;
+  // Memory is read before the fleet connects, on the same processes as after: a restart
+  // (the fallback of connectFleet) starts new ones, read again while they hold no agent.
+  let rssBefore = workerdRss(pids);
   const restartEdge = async () => {
     await edge.stop();
-    edge = await startEdge({ persistDir, port, vars: FLEET_VARS });
+    const restarted = await trackWorkerd(() => startEdge({ persistDir, port, vars: FLEET_VARS }));
+    edge = restarted.value;
+    pids = restarted.pids;
+    rssBefore = workerdRss(pids);
   };
+  // (a) + (b): all dial at once, paced by the edge; then idle.
+  const connectFrom = performance.now();
+  swarm.start();
   const connect = await connectFleet(swarm, "first connect", connectFrom, capMs, restartEdge);
   await sleep(SETTLE_MS);
-  const rssAfter = workerdRss(started.pids);
-  const onlineAtRss = swarm.online();
+  const memory = { before: rssBefore, after: workerdRss(pids), online: swarm.online() };
 
   // (c) + (d): the relay and the owner's host list with all connected, interleaved.
   const crowded = await sample([endpoints.ping, endpoints.hosts], rounds);
@@ -176,7 +182,7 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
     alone,
     connect,
     restart,
-    memory: { before: rssBefore, after: rssAfter, online: onlineAtRss },
+    memory,
     crowded,
     feed,
     burst,
@@ -358,16 +364,23 @@ async function webhookBurst(
     if (!agent.event(events[index] as ContainerEvent)) notSent += 1;
   });
   const sentMs = performance.now() - from;
+  // The relay is pinged back to back in the background while the deliveries are counted.
   const during: Timed[] = [];
+  let draining = true;
+  const pinging = (async () => {
+    while (draining) during.push(await timedGet(ping));
+  })();
   const deadline = from + BURST_TIMEOUT_MS;
   let lastPrint = from;
   while (delivered().events.size < sentIds.size - notSent && performance.now() < deadline) {
-    during.push(await timedGet(ping));
-    if (performance.now() - lastPrint > 2000) {
+    await sleep(200);
+    if (performance.now() - lastPrint > 5000) {
       lastPrint = performance.now();
       process.stderr.write(`  fleet: webhook burst: ${delivered().events.size}/${sentIds.size} delivered\n`);
     }
   }
+  draining = false;
+  await pinging;
   const { fresh, byId, events: deliveredEvents } = delivered();
   const lastAt = Math.max(...fresh.map((item) => item.at));
   return {
@@ -380,6 +393,7 @@ async function webhookBurst(
     deliveredEvents: [...deliveredEvents].filter((id) => sentIds.has(id)).length,
     unverified: fresh.filter((item) => !item.verified).length,
     lastMs: lastAt - sentAt,
+    timeoutMs: BURST_TIMEOUT_MS,
     during,
   };
 }

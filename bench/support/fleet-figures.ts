@@ -46,6 +46,8 @@ export interface FleetMeasures {
     unverified: number;
     /** Burst sent → its last delivery (ms, wall clock). */
     lastMs: number;
+    /** How long the deliveries were waited for. */
+    timeoutMs: number;
     during: Timed[];
   };
   agentErrors: string[];
@@ -230,7 +232,7 @@ function burstFigures(run: Run): Figure[] {
     {
       label: "none lost",
       ok: burst.notSent === 0 && lost === 0,
-      failure: `${lost} of ${burst.sent} events were never delivered (${burst.notSent} could not be sent)`,
+      failure: `${lost} of ${burst.sent} events were not delivered within ${seconds(burst.timeoutMs)} (${burst.notSent} could not be sent)`,
     },
     {
       label: "all signed",
@@ -245,6 +247,7 @@ function burstFigures(run: Run): Figure[] {
       baseline: burst.aloneMs,
       baselineLabel: "one event alone",
       unit: "ms",
+      ...(lost > 0 ? { display: `${burst.deliveredEvents} of ${burst.sent} in ${seconds(burst.timeoutMs)}` } : {}),
       checks,
       note: `every agent reported one start of a Kai-managed container within ${round(burst.sentMs)} ms, each a container.started webhook to its user's one endpoint (a local receiver verifying signatures with the standardwebhooks package), ${run.users} endpoints in all; ${burst.uniqueDeliveries} deliveries by webhook id in ${burst.requests} requests (${burst.requests - burst.uniqueDeliveries} repeated), ${round(burst.deliveredEvents / (burst.lastMs / 1000))} events a second delivered; timed by the wall clock from the burst's sending to the last request's arrival`,
     },
@@ -254,6 +257,7 @@ function burstFigures(run: Run): Figure[] {
       baseline: without.p50,
       baselineLabel: "without the burst",
       unit: "ms",
+      ...(during.errors === during.count ? { display: "no answer" } : {}),
       checks: [noErrors("pings during the burst", during)],
       note: `${during.count} relay pings back to back while the burst was delivered (p99 ${round(during.p99, 2)} ms against ${round(without.p99, 2)} ms without); the baseline is the ${run.agents}-connected relay above; on local workerd every Durable Object shares one process, so the burst's work competes with the relay for the same threads, which Cloudflare spreads over machines`,
     },
