@@ -357,6 +357,7 @@ async function webhookBurst(
     const events = new Set([...byId.values()].map((item) => String(item.payload?.data.containerId)));
     return { fresh, byId, events };
   };
+  const dialsBefore = swarm.agents.reduce((sum, agent) => sum + agent.dials, 0);
   const sentAt = Date.now();
   const from = performance.now();
   let notSent = 0;
@@ -394,6 +395,7 @@ async function webhookBurst(
     unverified: fresh.filter((item) => !item.verified).length,
     lastMs: lastAt - sentAt,
     timeoutMs: BURST_TIMEOUT_MS,
+    redials: swarm.agents.reduce((sum, agent) => sum + agent.dials, 0) - dialsBefore,
     during,
   };
 }

@@ -48,6 +48,8 @@ export interface FleetMeasures {
     lastMs: number;
     /** How long the deliveries were waited for. */
     timeoutMs: number;
+    /** Dials the agents made while the burst drained: connections the edge lost meanwhile. */
+    redials: number;
     during: Timed[];
   };
   agentErrors: string[];
@@ -249,7 +251,7 @@ function burstFigures(run: Run): Figure[] {
       unit: "ms",
       ...(lost > 0 ? { display: `${burst.deliveredEvents} of ${burst.sent} in ${seconds(burst.timeoutMs)}` } : {}),
       checks,
-      note: `every agent reported one start of a Kai-managed container within ${round(burst.sentMs)} ms, each a container.started webhook to its user's one endpoint (a local receiver verifying signatures with the standardwebhooks package), ${run.users} endpoints in all; ${burst.uniqueDeliveries} deliveries by webhook id in ${burst.requests} requests (${burst.requests - burst.uniqueDeliveries} repeated), ${round(burst.deliveredEvents / (burst.lastMs / 1000))} events a second delivered; timed by the wall clock from the burst's sending to the last request's arrival`,
+      note: `every agent reported one start of a Kai-managed container within ${round(burst.sentMs)} ms, each a container.started webhook to its user's one endpoint (a local receiver verifying signatures with the standardwebhooks package), ${run.users} endpoints in all; ${burst.uniqueDeliveries} deliveries by webhook id in ${burst.requests} requests (${burst.requests - burst.uniqueDeliveries} repeated), ${round(burst.deliveredEvents / (burst.lastMs / 1000))} events a second delivered; timed by the wall clock from the burst's sending to the last request's arrival; the agents dialled ${burst.redials} times meanwhile (connections lost, e.g. a keepalive pong later than 20 s)`,
     },
     {
       figure: "fleet: relay p50 during the webhook burst",
