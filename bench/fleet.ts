@@ -13,7 +13,7 @@ import { type Connects, type FleetMeasures, fleetFigures } from "./support/fleet
 import { enrollFleet, type FleetUser, registerWebhooks } from "./support/fleet-setup";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { Scope } from "./support/scope";
-import { trackWorkerd, workerdRss } from "./support/workerd-memory";
+import { workerdRss } from "./support/workerd-memory";
 
 /**
  * The fleet: 1,000 simulated agents (bench/support/agent-swarm.ts: kai-agent's own connection
@@ -87,13 +87,13 @@ async function bareBaseline(): Promise<FleetMeasures["bare"]> {
     // One socket first, so the Worker's own start is not counted as the sockets' cost.
     for (const socket of await openBareSockets(edge.url, 1)) socket.close();
     await sleep(SETTLE_MS / 2);
-    const before = workerdRss(edge.pids);
+    const before = workerdRss();
     const sockets = await openBareSockets(edge.url, AGENTS);
     scope.defer("bare sockets", () => {
       for (const socket of sockets) socket.terminate();
     });
     await sleep(SETTLE_MS);
-    const after = workerdRss(edge.pids);
+    const after = workerdRss();
     return { before, after, sockets: sockets.length };
   } finally {
     await scope.close();
@@ -111,10 +111,7 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   const persistDir = await mkdtemp(path.join(os.tmpdir(), "kai-bench-fleet-"));
   scope.defer("fleet edge state dir", () => rm(persistDir, { recursive: true, force: true }));
   await migrate(persistDir);
-  const started = await trackWorkerd(() => startEdge({ persistDir, vars: FLEET_VARS }));
-  let edge: Edge = started.value;
-  /** The edge's workerd processes: new ones after each restart. */
-  let pids = started.pids;
+  let edge: Edge = await startEdge({ persistDir, vars: FLEET_VARS });
   scope.defer("fleet edge (workerd)", () => edge.stop());
 
   const secret = `whsec_${randomBytes(24).toString("base64")}`;
@@ -147,20 +144,20 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   const { port } = edge;
   // Memory is read before the fleet connects, on the same processes as after: a restart
   // (the fallback of connectFleet) starts new ones, read again while they hold no agent.
-  let rssBefore = workerdRss(pids);
+  let rssBefore = workerdRss();
   const restartEdge = async () => {
     await edge.stop();
-    const restarted = await trackWorkerd(() => startEdge({ persistDir, port, vars: FLEET_VARS }));
-    edge = restarted.value;
-    pids = restarted.pids;
-    rssBefore = workerdRss(pids);
+    edge = await startEdge({ persistDir, port, vars: FLEET_VARS });
+    // wrangler starts the Worker's process at the first request: memory is read after one.
+    await fetch(`${edge.url}/health`).then((response) => response.text());
+    rssBefore = workerdRss();
   };
   // (a) + (b): all dial at once, paced by the edge; then idle.
   const connectFrom = performance.now();
   swarm.start();
   const connect = await connectFleet(swarm, "first connect", connectFrom, capMs, restartEdge);
   await sleep(SETTLE_MS);
-  const memory = { before: rssBefore, after: workerdRss(pids), online: swarm.online() };
+  const memory = { before: rssBefore, after: workerdRss(), online: swarm.online() };
 
   // (c) + (d): the relay and the owner's host list with all connected, interleaved.
   const crowded = await sample([endpoints.ping, endpoints.hosts], rounds);

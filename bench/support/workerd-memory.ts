@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import { descendantPids, workerPids } from "./cpu-meter";
 
 /**
- * The resident memory of one local edge's workerd processes, read from /proc. Several edges
- * may run under this bench at once (the fleet's and its bare baseline), so an edge's
- * processes are the workerd ones that appeared while it started (`trackWorkerd`).
+ * The resident memory of the local edge's workerd processes, read from /proc: every workerd
+ * under this bench, so only one edge may run at a time (the fleet bench stops its bare
+ * baseline before it starts Kai's). wrangler spawns the Worker's process lazily, so read
+ * only once the edge has answered a request.
  */
 
 function comm(pid: number): string {
@@ -13,17 +14,6 @@ function comm(pid: number): string {
   } catch {
     return "";
   }
-}
-
-function workerdPids(): number[] {
-  return descendantPids(process.pid).filter((pid) => comm(pid).startsWith("workerd"));
-}
-
-/** Runs `start` and returns what it returned with the workerd processes that appeared meanwhile. */
-export async function trackWorkerd<T>(start: () => Promise<T>): Promise<{ value: T; pids: number[] }> {
-  const before = new Set(workerdPids());
-  const value = await start();
-  return { value, pids: workerdPids().filter((pid) => !before.has(pid)) };
 }
 
 export interface WorkerdRss {
@@ -42,7 +32,8 @@ function rssBytes(pid: number): number {
   }
 }
 
-export function workerdRss(pids: number[]): WorkerdRss {
+export function workerdRss(): WorkerdRss {
+  const pids = descendantPids(process.pid).filter((pid) => comm(pid).startsWith("workerd"));
   const workers = new Set(workerPids());
   return {
     all: pids.reduce((sum, pid) => sum + rssBytes(pid), 0),
