@@ -39,6 +39,8 @@ const CONNECT_CAP_MS = { full: 90_000, quick: 60_000 };
 const CLOSED_LOOP_IN_FLIGHT = 20;
 const CONNECT_TIMEOUT_MS = 300_000;
 const BURST_TIMEOUT_MS = 180_000;
+/** Past AGENT_TIMEOUT_MS (30 s), when the edge itself answers 504. */
+const PING_TIMEOUT_MS = 45_000;
 /** Quiet before a ping that follows an event, so it is not queued behind the event's writes. */
 const QUIET_MS = 20;
 /**
@@ -366,7 +368,8 @@ async function webhookBurst(
   const during: Timed[] = [];
   let draining = true;
   const pinging = (async () => {
-    while (draining) during.push(await timedGet(ping));
+    // A ping the edge never answers must not hold the bench for undici's 5 minutes.
+    while (draining) during.push(await timedGet(ping, PING_TIMEOUT_MS));
   })();
   const deadline = from + BURST_TIMEOUT_MS;
   let lastPrint = from;
