@@ -166,7 +166,9 @@ export class AgentSwarm {
         timeline.push(done.length);
         const count = (key: "refusals" | "connectionErrors") => agents.reduce((sum, agent) => sum + agent[key], 0);
         process.stderr.write(
-          `  fleet: ${what}: ${done.length}/${agents.length} welcomed after ${Math.round(elapsed / 1000)} s (so far ${count("refusals")} dials answered 429, ${count("connectionErrors")} failed)\n`,
+          `  fleet: ${what}: ${done.length}/${agents.length} welcomed after ${Math.round(elapsed / 1000)} ` +
+            `s (so far ${count("refusals")} dials answered 429, ${count("connectionErrors")} ` +
+            `failed)\n`,
         );
       }
       await sleep(100);

@@ -117,14 +117,21 @@ function connectFigures(run: Run): Figure[] {
   ];
   const spread = (connects: Connects) => {
     const at = (q: number) => seconds(percentile(connects.welcomesMs, q));
-    const dials = `${connects.dials} dials: ${connects.refusals} answered 429 + Retry-After, ${connects.connectionErrors} failed unanswered (the agent's 15 s handshake timeout), at most ${connects.maxDials} by one agent`;
+    const dials =
+      `${connects.dials} dials: ${connects.refusals} answered 429 + Retry-After, ${connects.connectionErrors} ` +
+      `failed unanswered (the agent's 15 s handshake timeout), at most ${connects.maxDials} ` +
+      `by one agent`;
     return connects.welcomed === agents ? `half welcomed by ${at(0.5)}, 90% by ${at(0.9)}; ${dials}` : dials;
   };
   const why = (connects: Connects) => {
     const loop = connects.closedLoop;
     const rate = loop ? round(loop.agents / (loop.ms / 1000), 1) : undefined;
     const collapse = loop
-      ? `; the edge took upgrades in slower than its pace admits them, the queue in front of the pace outgrew the agents' handshake timeout and they dialled again, so the edge served dials already abandoned; after a restart of the edge all ${loop.agents} got in ${run.inFlight} dialling at a time in ${seconds(loop.ms)} (${rate}/s, what this edge took in on this machine)`
+      ? `; the edge took upgrades in slower than its pace admits them, the queue in front ` +
+        `of the pace outgrew the agents' handshake timeout and they dialled again, so the ` +
+        `edge served dials already abandoned; after a restart of the edge all ${loop.agents} ` +
+        `got in ${run.inFlight} dialling at a time in ${seconds(loop.ms)} (${rate}/s, what ` +
+        `this edge took in on this machine)`
       : "";
     return `${spread(connects)}${collapse}`;
   };
@@ -134,7 +141,8 @@ function connectFigures(run: Run): Figure[] {
     ...(connects.welcomed === agents ? {} : { display: `${connects.welcomed} in ${seconds(run.capMs)}, not all` }),
     baseline: idealMs,
     baselineLabel: "the pace's own schedule",
-    baselineDisplay: `${seconds(idealMs)} (${agents - pace.burst} after a burst of ${pace.burst}, at ${pace.perSecond}/s)`,
+    baselineDisplay:
+      `${seconds(idealMs)} (${agents - pace.burst} after a burst of ${pace.burst}, ` + `at ${pace.perSecond}/s)`,
     unit: "ms",
     target: { ratioAtMost: 1.25 },
     checks: checks(connects),
@@ -146,12 +154,18 @@ function connectFigures(run: Run): Figure[] {
     figure(
       "connected at the default pace",
       run.connect,
-      `${agents} simulated agents (kai-agent's own connection loop and RPC layer, one process, one socket each) dialled at once; timed from the first dial to the last welcome, for at most ${seconds(run.capMs)}; the edge's default connect pace (AGENT_CONNECT_RATE_PER_SECOND ${pace.perSecond}, AGENT_CONNECT_BURST ${pace.burst}); ${run.users} users of ${agents / run.users} hosts, enrolled through the API in ${seconds(run.enrollMs)}`,
+      `${agents} simulated agents (kai-agent's own connection loop and RPC layer, one process, ` +
+        `one socket each) dialled at once; timed from the first dial to the last welcome, ` +
+        `for at most ${seconds(run.capMs)}; the edge's default connect pace (AGENT_CONNECT_RATE_PER_SECOND ` +
+        `${pace.perSecond}, AGENT_CONNECT_BURST ${pace.burst}); ${run.users} users of ${agents / run.users} ` +
+        `hosts, enrolled through the API in ${seconds(run.enrollMs)}`,
     ),
     figure(
       "back after an edge restart",
       run.restart,
-      "the edge stopped and started again on the same port and state; timed from the restarted edge answering to the last agent's welcome; each agent's own jittered backoff (100 ms to 10 s) and the edge's Retry-After decide when it dials",
+      "the edge stopped and started again on the same port and state; timed from the restarted edge answering " +
+        "to the last agent's welcome; each agent's own jittered backoff (100 ms to 10 s) and the edge's " +
+        "Retry-After decide when it dials",
     ),
   ];
 }
@@ -169,7 +183,15 @@ function memoryFigure(run: Run): Figure {
     baseline: kib(bareAll),
     baselineLabel: "bare WebSocket to a no-op DO",
     unit: "KiB",
-    note: `workerd's resident memory (VmRSS of every workerd process of that edge, the Worker and wrangler's dev proxy, from /proc) ${SETTLE_NOTE}: Kai ${mib(memory.before.all)} → ${mib(memory.after.all)} for ${memory.online} welcomed agents; the baseline, a Worker whose Durable Object only accepts hibernatable WebSockets (one object per socket, as Kai has one per host; bench/support/bare-ws/), ${mib(bare.before.all)} → ${mib(bare.after.all)} for ${bare.sockets} sockets; the Worker's process alone (what production runs): ${round(kib(kaiWorker))} KiB per agent against ${round(kib(bareWorker))} KiB per bare socket`,
+    note:
+      `workerd's resident memory (VmRSS of every workerd process of that edge, the Worker ` +
+      `and wrangler's dev proxy, from /proc) ${SETTLE_NOTE}: Kai ${mib(memory.before.all)} ` +
+      `→ ${mib(memory.after.all)} for ${memory.online} welcomed agents; the baseline, a ` +
+      `Worker whose Durable Object only accepts hibernatable WebSockets (one object per ` +
+      `socket, as Kai has one per host; bench/support/bare-ws/), ${mib(bare.before.all)} ` +
+      `→ ${mib(bare.after.all)} for ${bare.sockets} sockets; the Worker's process alone ` +
+      `(what production runs): ${round(kib(kaiWorker))} KiB per agent against ${round(kib(bareWorker))} ` +
+      `KiB per bare socket`,
     details: { kai: memory, bare },
   };
 }
@@ -179,7 +201,11 @@ const SETTLE_NOTE = "read 10 s after the last socket opened";
 function relayFigures(run: Run): Figure[] {
   const alone = latency(run.alone.ping);
   const crowded = latency(run.crowded.ping);
-  const note = `GET /api/hosts/{id}/ping through the API to one simulated agent (answered by kai-agent's own ping handler), ${run.rounds} sequential calls after a warm-up on one keep-alive connection, first with only that agent connected, then with all ${run.agents} connected and idle (interleaved with the host list below)`;
+  const note =
+    `GET /api/hosts/{id}/ping through the API to one simulated agent (answered by kai-agent's ` +
+    `own ping handler), ${run.rounds} sequential calls after a warm-up on one keep-alive ` +
+    `connection, first with only that agent connected, then with all ${run.agents} connected ` +
+    `and idle (interleaved with the host list below)`;
   const figure = (q: "p50" | "p99"): Figure => ({
     figure: `fleet: relay latency ${q}, ${run.agents} connected`,
     value: crowded[q],
@@ -207,7 +233,10 @@ function ownerFigures(run: Run): Figure[] {
       baselineLabel: "relay ping round trip",
       unit: "ms",
       checks: [noErrors("host lists", hosts)],
-      note: `one page of ${perUser} hosts (limit 100, the largest page) for the user whose agent answers the pings, interleaved with them, all ${run.agents} agents connected; p99 ${round(hosts.p99, 2)} ms against the ping's ${round(ping.p99, 2)} ms`,
+      note:
+        `one page of ${perUser} hosts (limit 100, the largest page) for the user whose agent ` +
+        `answers the pings, interleaved with them, all ${run.agents} agents connected; p99 ` +
+        `${round(hosts.p99, 2)} ms against the ping's ${round(ping.p99, 2)} ms`,
     },
     {
       figure: `fleet: container event → live feed p50, a user with ${perUser} hosts`,
@@ -218,7 +247,13 @@ function ownerFigures(run: Run): Figure[] {
       target: { ratioAtMost: 1.5 },
       checks: [noErrors("pings", feedPing)],
       why: "the event crosses the host's Durable Object, the user's feed object and its SQLite write",
-      note: `${run.feed.eventMs.length} container events, each from the next of the user's ${perUser} simulated agents in turn, timed from the event frame's sending to the frame's arrival on the user's feed socket (WS /api/v1/ws/events), each followed by a relay ping after ${QUIET_NOTE}; p99 ${round(percentile(run.feed.eventMs, 0.99), 2)} ms against the ping's ${round(feedPing.p99, 2)} ms; unlike dashboard-feed, Docker's own event stream is not in the path`,
+      note:
+        `${run.feed.eventMs.length} container events, each from the next of the user's ${perUser} ` +
+        `simulated agents in turn, timed from the event frame's sending to the frame's arrival ` +
+        `on the user's feed socket (WS /api/v1/ws/events), each followed by a relay ping ` +
+        `after ${QUIET_NOTE}; p99 ${round(percentile(run.feed.eventMs, 0.99), 2)} ms against ` +
+        `the ping's ${round(feedPing.p99, 2)} ms; unlike dashboard-feed, Docker's own event ` +
+        `stream is not in the path`,
     },
   ];
 }
@@ -234,7 +269,9 @@ function burstFigures(run: Run): Figure[] {
     {
       label: "none lost",
       ok: burst.notSent === 0 && lost === 0,
-      failure: `${lost} of ${burst.sent} events were not delivered within ${seconds(burst.timeoutMs)} (${burst.notSent} could not be sent)`,
+      failure:
+        `${lost} of ${burst.sent} events were not delivered within ${seconds(burst.timeoutMs)} ` +
+        `(${burst.notSent} could not be sent)`,
     },
     {
       label: "all signed",
@@ -251,7 +288,16 @@ function burstFigures(run: Run): Figure[] {
       unit: "ms",
       ...(lost > 0 ? { display: `${burst.deliveredEvents} of ${burst.sent} in ${seconds(burst.timeoutMs)}` } : {}),
       checks,
-      note: `every agent reported one start of a Kai-managed container within ${round(burst.sentMs)} ms, each a container.started webhook to its user's one endpoint (a local receiver verifying signatures with the standardwebhooks package), ${run.users} endpoints in all; ${burst.uniqueDeliveries} deliveries by webhook id in ${burst.requests} requests (${burst.requests - burst.uniqueDeliveries} repeated), ${round(burst.deliveredEvents / (burst.lastMs / 1000))} events a second delivered; timed by the wall clock from the burst's sending to the last request's arrival; the agents dialled ${burst.redials} times meanwhile (connections lost, e.g. a keepalive pong later than 20 s)`,
+      note:
+        `every agent reported one start of a Kai-managed container within ${round(burst.sentMs)} ` +
+        `ms, each a container.started webhook to its user's one endpoint (a local receiver ` +
+        `verifying signatures with the standardwebhooks package), ${run.users} endpoints ` +
+        `in all; ${burst.uniqueDeliveries} deliveries by webhook id in ${burst.requests} ` +
+        `requests (${burst.requests - burst.uniqueDeliveries} repeated), ` +
+        `${round(burst.deliveredEvents / (burst.lastMs / 1000))} ` +
+        `events a second delivered; timed by the wall clock from the burst's sending to the ` +
+        `last request's arrival; the agents dialled ${burst.redials} times meanwhile (connections ` +
+        `lost, e.g. a keepalive pong later than 20 s)`,
     },
     {
       figure: "fleet: relay p50 during the webhook burst",
@@ -261,7 +307,12 @@ function burstFigures(run: Run): Figure[] {
       unit: "ms",
       ...(during.errors === during.count ? { display: "no answer" } : {}),
       checks: [noErrors("pings during the burst", during)],
-      note: `${during.count} relay pings back to back while the burst was delivered (p99 ${round(during.p99, 2)} ms against ${round(without.p99, 2)} ms without); the baseline is the ${run.agents}-connected relay above; on local workerd every Durable Object shares one process, so the burst's work competes with the relay for the same threads, which Cloudflare spreads over machines`,
+      note:
+        `${during.count} relay pings back to back while the burst was delivered (p99 ${round(during.p99, 2)} ` +
+        `ms against ${round(without.p99, 2)} ms without); the baseline is the ${run.agents}-connected ` +
+        `relay above; on local workerd every Durable Object shares one process, so the burst's ` +
+        `work competes with the relay for the same threads, which Cloudflare spreads over ` +
+        `machines`,
     },
   ];
 }
