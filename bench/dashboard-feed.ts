@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
-import WebSocket from "ws";
-import { type UserFeedFrame, userFeedFrame } from "../shared/schemas/user-events";
+import type { UserFeedFrame } from "../shared/schemas/user-events";
 import type { Benchmark, Figure, RunOptions } from "./run";
+import { FeedClient } from "./support/feed-client";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { type KaiStack, kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
@@ -18,7 +18,6 @@ import { percentile, round } from "./support/stats";
 
 const ROUNDS = { full: 200, quick: 60 };
 const WARMUP_ROUNDS = 10;
-const EVENT_MS = 30_000;
 /** Quiet before each ping, so it is not queued behind the last event's writes. */
 const QUIET_MS = 20;
 
@@ -143,56 +142,4 @@ function figures(samples: Samples): Figure[] {
       : {}),
   });
   return [figure(0.5, "p50", 1.5), figure(0.99, "p99", 2)];
-}
-
-/**
- * The page's side, as lean as the dashboard's: one socket to the user's feed, each frame
- * checked against the schema and stamped with performance.now() the moment it arrives.
- */
-class FeedClient {
-  #waiter: { match: (frame: UserFeedFrame) => boolean; resolve: (seen: Seen) => void } | undefined;
-
-  private constructor(private readonly socket: WebSocket) {
-    socket.on("message", (data) => {
-      const arrived = performance.now();
-      const frame = userFeedFrame.parse(JSON.parse(data.toString()));
-      if (this.#waiter?.match(frame)) {
-        this.#waiter.resolve({ frame, arrived });
-        this.#waiter = undefined;
-      }
-    });
-  }
-
-  static open(edgeUrl: string, token: string): Promise<FeedClient> {
-    const socket = new WebSocket(`${edgeUrl.replace("http", "ws")}/api/v1/ws/events`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    return new Promise((resolve, reject) => {
-      socket.once("open", () => resolve(new FeedClient(socket)));
-      socket.once("error", reject);
-    });
-  }
-
-  /** The next frame matching `match`, from now on. */
-  next(match: (frame: UserFeedFrame) => boolean, what: string): Promise<Seen> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what} did not arrive in ${EVENT_MS} ms`)), EVENT_MS);
-      this.#waiter = {
-        match,
-        resolve: (seen) => {
-          clearTimeout(timer);
-          resolve(seen);
-        },
-      };
-    });
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
-interface Seen {
-  frame: UserFeedFrame;
-  arrived: number;
 }

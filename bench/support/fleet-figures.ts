@@ -1,0 +1,318 @@
+import type { Check, Figure } from "../run";
+import type { Timed } from "./http-load";
+import { percentile, round } from "./stats";
+import type { WorkerdRss } from "./workerd-memory";
+
+/** What bench/fleet.ts measured, turned into the table's figures here. */
+
+export interface Connects {
+  /** From the first dial (or the restarted edge answering) to the last welcome; the cap when not all got in. */
+  ms: number;
+  /** Agents welcomed within the cap. */
+  welcomed: number;
+  /** Welcomed so far, every 2 s. */
+  timeline: number[];
+  dials: number;
+  /** Dials the edge answered 429 + Retry-After (its pace was full). */
+  refusals: number;
+  /** Dials that failed before any answer (the agent's 15 s handshake timeout, mostly). */
+  connectionErrors: number;
+  maxDials: number;
+  welcomesMs: number[];
+  /** When not all got in: the rest let in by a closed loop (a fixed number dialling at once), and its time. */
+  closedLoop?: { agents: number; ms: number };
+}
+
+export interface FleetMeasures {
+  bare: { before: WorkerdRss; after: WorkerdRss; sockets: number };
+  enrollMs: number;
+  /** The probe's relay samples with only its agent connected. */
+  alone: Record<string, Timed[]>;
+  connect: Connects;
+  restart: Connects;
+  memory: { before: WorkerdRss; after: WorkerdRss; online: number };
+  /** The probe's relay and the owner's host list, interleaved, with the whole fleet connected. */
+  crowded: Record<string, Timed[]>;
+  feed: { eventMs: number[]; ping: Timed[] };
+  burst: {
+    /** One such event alone, sent → delivered (ms, wall clock). */
+    aloneMs: number;
+    sent: number;
+    notSent: number;
+    sentMs: number;
+    requests: number;
+    uniqueDeliveries: number;
+    deliveredEvents: number;
+    unverified: number;
+    /** Burst sent → its last delivery (ms, wall clock). */
+    lastMs: number;
+    /** How long the deliveries were waited for. */
+    timeoutMs: number;
+    /** Dials the agents made while the burst drained: connections the edge lost meanwhile. */
+    redials: number;
+    during: Timed[];
+  };
+  agentErrors: string[];
+}
+
+interface Run extends FleetMeasures {
+  agents: number;
+  users: number;
+  pace: { perSecond: number; burst: number };
+  rounds: number;
+  capMs: number;
+  inFlight: number;
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+  count: number;
+  errors: number;
+  firstError: string | undefined;
+}
+
+function latency(samples: Timed[] | undefined): Latency {
+  const list = samples ?? [];
+  const ok = list.filter((sample) => sample.ok).map((sample) => sample.ms);
+  const failed = list.filter((sample) => !sample.ok);
+  return {
+    p50: percentile(ok, 0.5),
+    p99: percentile(ok, 0.99),
+    count: list.length,
+    errors: failed.length,
+    firstError: failed[0] ? `${failed[0].status} ${failed[0].error ?? ""}`.trim() : undefined,
+  };
+}
+
+const noErrors = (what: string, measured: Latency): Check => ({
+  label: "0 errors",
+  ok: measured.errors === 0,
+  failure: `${measured.errors} of ${measured.count} ${what} failed (first: ${measured.firstError})`,
+});
+
+const kib = (bytes: number) => bytes / 1024;
+const mib = (bytes: number) => `${round(bytes / 2 ** 20)} MiB`;
+const seconds = (ms: number) => `${round(ms / 1000, 1)} s`;
+
+export function fleetFigures(run: Run): Figure[] {
+  return [...connectFigures(run), memoryFigure(run), ...relayFigures(run), ...ownerFigures(run), ...burstFigures(run)];
+}
+
+function connectFigures(run: Run): Figure[] {
+  const { agents, pace } = run;
+  // The pace's own schedule: a burst at once, then one turn per interval.
+  const idealMs = (Math.max(0, agents - pace.burst) / pace.perSecond) * 1000;
+  const checks = (connects: Connects): Check[] => [
+    {
+      label: "all in",
+      ok: connects.welcomed === agents,
+      failure: `only ${connects.welcomed} of ${agents} agents were welcomed within ${seconds(run.capMs)}`,
+    },
+    {
+      label: "0 agent errors",
+      ok: run.agentErrors.length === 0,
+      failure: `the agents logged ${run.agentErrors.length} errors (first: ${run.agentErrors[0]})`,
+    },
+  ];
+  const spread = (connects: Connects) => {
+    const at = (q: number) => seconds(percentile(connects.welcomesMs, q));
+    const dials =
+      `${connects.dials} dials: ${connects.refusals} answered 429 + Retry-After, ${connects.connectionErrors} ` +
+      `failed unanswered (the agent's 15 s handshake timeout), at most ${connects.maxDials} ` +
+      `by one agent`;
+    return connects.welcomed === agents ? `half welcomed by ${at(0.5)}, 90% by ${at(0.9)}; ${dials}` : dials;
+  };
+  const why = (connects: Connects) => {
+    const loop = connects.closedLoop;
+    const rate = loop ? round(loop.agents / (loop.ms / 1000), 1) : undefined;
+    const collapse = loop
+      ? `; the edge took upgrades in slower than its pace admits them, the queue in front ` +
+        `of the pace outgrew the agents' handshake timeout and they dialled again, so the ` +
+        `edge served dials already abandoned; after a restart of the edge all ${loop.agents} ` +
+        `got in ${run.inFlight} dialling at a time in ${seconds(loop.ms)} (${rate}/s, what ` +
+        `this edge took in on this machine)`
+      : "";
+    return `${spread(connects)}${collapse}`;
+  };
+  const figure = (what: string, connects: Connects, note: string): Figure => ({
+    figure: `fleet: ${agents} agents ${what}`,
+    value: connects.ms,
+    ...(connects.welcomed === agents ? {} : { display: `${connects.welcomed} in ${seconds(run.capMs)}, not all` }),
+    baseline: idealMs,
+    baselineLabel: "the pace's own schedule",
+    baselineDisplay:
+      `${seconds(idealMs)} (${agents - pace.burst} after a burst of ${pace.burst}, ` + `at ${pace.perSecond}/s)`,
+    unit: "ms",
+    target: { ratioAtMost: 1.25 },
+    checks: checks(connects),
+    why: why(connects),
+    note: `${note}; ${spread(connects)}; welcomed every 2 s: ${connects.timeline.join(", ")}`,
+    details: { ...connects, welcomesMs: connects.welcomesMs.map((ms) => Math.round(ms)) },
+  });
+  return [
+    figure(
+      "connected at the default pace",
+      run.connect,
+      `${agents} simulated agents (kai-agent's own connection loop and RPC layer, one process, ` +
+        `one socket each) dialled at once; timed from the first dial to the last welcome, ` +
+        `for at most ${seconds(run.capMs)}; the edge's default connect pace (AGENT_CONNECT_RATE_PER_SECOND ` +
+        `${pace.perSecond}, AGENT_CONNECT_BURST ${pace.burst}); ${run.users} users of ${agents / run.users} ` +
+        `hosts, enrolled through the API in ${seconds(run.enrollMs)}`,
+    ),
+    figure(
+      "back after an edge restart",
+      run.restart,
+      "the edge stopped and started again on the same port and state; timed from the restarted edge answering " +
+        "to the last agent's welcome; each agent's own jittered backoff (100 ms to 10 s) and the edge's " +
+        "Retry-After decide when it dials",
+    ),
+  ];
+}
+
+function memoryFigure(run: Run): Figure {
+  const { bare, memory } = run;
+  const per = (after: number, before: number, count: number) => (after - before) / count;
+  const kaiAll = per(memory.after.all, memory.before.all, memory.online);
+  const bareAll = per(bare.after.all, bare.before.all, bare.sockets);
+  const kaiWorker = per(memory.after.worker, memory.before.worker, memory.online);
+  const bareWorker = per(bare.after.worker, bare.before.worker, bare.sockets);
+  return {
+    figure: "fleet: edge memory per idle connected agent",
+    value: kib(kaiAll),
+    baseline: kib(bareAll),
+    baselineLabel: "bare WebSocket to a no-op DO",
+    unit: "KiB",
+    note:
+      `workerd's resident memory (VmRSS of every workerd process of that edge, the Worker ` +
+      `and wrangler's dev proxy, from /proc) ${SETTLE_NOTE}: Kai ${mib(memory.before.all)} ` +
+      `→ ${mib(memory.after.all)} for ${memory.online} welcomed agents; the baseline, a ` +
+      `Worker whose Durable Object only accepts hibernatable WebSockets (one object per ` +
+      `socket, as Kai has one per host; bench/support/bare-ws/), ${mib(bare.before.all)} ` +
+      `→ ${mib(bare.after.all)} for ${bare.sockets} sockets; the Worker's process alone ` +
+      `(what production runs): ${round(kib(kaiWorker))} KiB per agent against ${round(kib(bareWorker))} ` +
+      `KiB per bare socket`,
+    details: { kai: memory, bare },
+  };
+}
+
+const SETTLE_NOTE = "read 10 s after the last socket opened";
+
+function relayFigures(run: Run): Figure[] {
+  const alone = latency(run.alone.ping);
+  const crowded = latency(run.crowded.ping);
+  const note =
+    `GET /api/hosts/{id}/ping through the API to one simulated agent (answered by kai-agent's ` +
+    `own ping handler), ${run.rounds} sequential calls after a warm-up on one keep-alive ` +
+    `connection, first with only that agent connected, then with all ${run.agents} connected ` +
+    `and idle (interleaved with the host list below)`;
+  const figure = (q: "p50" | "p99"): Figure => ({
+    figure: `fleet: relay latency ${q}, ${run.agents} connected`,
+    value: crowded[q],
+    baseline: alone[q],
+    baselineLabel: "1 connected",
+    unit: "ms",
+    target: { ratioAtMost: 1.2 },
+    checks: [noErrors("pings", crowded), noErrors("pings with 1 connected", alone)],
+    why: `the relay took ${round(crowded[q] - alone[q], 2)} ms more at ${q} with the fleet connected`,
+    ...(q === "p50" ? { note } : {}),
+  });
+  return [figure("p50"), figure("p99")];
+}
+
+function ownerFigures(run: Run): Figure[] {
+  const hosts = latency(run.crowded.hosts);
+  const ping = latency(run.crowded.ping);
+  const feedPing = latency(run.feed.ping);
+  const perUser = run.agents / run.users;
+  return [
+    {
+      figure: `fleet: GET /api/hosts p50, a user with ${perUser} hosts`,
+      value: hosts.p50,
+      baseline: ping.p50,
+      baselineLabel: "relay ping round trip",
+      unit: "ms",
+      checks: [noErrors("host lists", hosts)],
+      note:
+        `one page of ${perUser} hosts (limit 100, the largest page) for the user whose agent ` +
+        `answers the pings, interleaved with them, all ${run.agents} agents connected; p99 ` +
+        `${round(hosts.p99, 2)} ms against the ping's ${round(ping.p99, 2)} ms`,
+    },
+    {
+      figure: `fleet: container event → live feed p50, a user with ${perUser} hosts`,
+      value: percentile(run.feed.eventMs, 0.5),
+      baseline: feedPing.p50,
+      baselineLabel: "relay ping round trip",
+      unit: "ms",
+      target: { ratioAtMost: 1.5 },
+      checks: [noErrors("pings", feedPing)],
+      why: "the event crosses the host's Durable Object, the user's feed object and its SQLite write",
+      note:
+        `${run.feed.eventMs.length} container events, each from the next of the user's ${perUser} ` +
+        `simulated agents in turn, timed from the event frame's sending to the frame's arrival ` +
+        `on the user's feed socket (WS /api/v1/ws/events), each followed by a relay ping ` +
+        `after ${QUIET_NOTE}; p99 ${round(percentile(run.feed.eventMs, 0.99), 2)} ms against ` +
+        `the ping's ${round(feedPing.p99, 2)} ms; unlike dashboard-feed, Docker's own event ` +
+        `stream is not in the path`,
+    },
+  ];
+}
+
+const QUIET_NOTE = "20 ms of quiet";
+
+function burstFigures(run: Run): Figure[] {
+  const { burst } = run;
+  const during = latency(burst.during);
+  const without = latency(run.crowded.ping);
+  const lost = burst.sent - burst.notSent - burst.deliveredEvents;
+  const checks: Check[] = [
+    {
+      label: "none lost",
+      ok: burst.notSent === 0 && lost === 0,
+      failure:
+        `${lost} of ${burst.sent} events were not delivered within ${seconds(burst.timeoutMs)} ` +
+        `(${burst.notSent} could not be sent)`,
+    },
+    {
+      label: "all signed",
+      ok: burst.unverified === 0,
+      failure: `${burst.unverified} deliveries failed the standardwebhooks signature check`,
+    },
+  ];
+  return [
+    {
+      figure: `fleet: webhook fan-out, ${burst.sent} events in a burst → last delivery`,
+      value: burst.lastMs,
+      baseline: burst.aloneMs,
+      baselineLabel: "one event alone",
+      unit: "ms",
+      ...(lost > 0 ? { display: `${burst.deliveredEvents} of ${burst.sent} in ${seconds(burst.timeoutMs)}` } : {}),
+      checks,
+      note:
+        `every agent reported one start of a Kai-managed container within ${round(burst.sentMs)} ` +
+        `ms, each a container.started webhook to its user's one endpoint (a local receiver ` +
+        `verifying signatures with the standardwebhooks package), ${run.users} endpoints ` +
+        `in all; ${burst.uniqueDeliveries} deliveries by webhook id in ${burst.requests} ` +
+        `requests (${burst.requests - burst.uniqueDeliveries} repeated), ` +
+        `${round(burst.deliveredEvents / (burst.lastMs / 1000))} ` +
+        `events a second delivered; timed by the wall clock from the burst's sending to the ` +
+        `last request's arrival; the agents dialled ${burst.redials} times meanwhile (connections ` +
+        `lost, e.g. a keepalive pong later than 20 s)`,
+    },
+    {
+      figure: "fleet: relay p50 during the webhook burst",
+      value: during.p50,
+      baseline: without.p50,
+      baselineLabel: "without the burst",
+      unit: "ms",
+      ...(during.errors === during.count ? { display: "no answer" } : {}),
+      checks: [noErrors("pings during the burst", during)],
+      note:
+        `${during.count} relay pings back to back while the burst was delivered (p99 ${round(during.p99, 2)} ` +
+        `ms against ${round(without.p99, 2)} ms without); the baseline is the ${run.agents}-connected ` +
+        `relay above; on local workerd every Durable Object shares one process, so the burst's ` +
+        `work competes with the relay for the same threads, which Cloudflare spreads over ` +
+        `machines`,
+    },
+  ];
+}

@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { descendantPids, workerPids } from "./cpu-meter";
+
+/**
+ * The resident memory of the local edge's workerd processes, read from /proc: every workerd
+ * under this bench, so only one edge may run at a time (the fleet bench stops its bare
+ * baseline before it starts Kai's). wrangler spawns the Worker's process lazily, so read
+ * only once the edge has answered a request.
+ */
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+export interface WorkerdRss {
+  /** Every workerd process of the edge (the Worker and wrangler's dev proxy), bytes. */
+  all: number;
+  /** The Worker's own process, where its Durable Objects live (production has no dev proxy), bytes. */
+  worker: number;
+}
+
+function rssBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+export function workerdRss(): WorkerdRss {
+  const pids = descendantPids(process.pid).filter((pid) => comm(pid).startsWith("workerd"));
+  const workers = new Set(workerPids());
+  return {
+    all: pids.reduce((sum, pid) => sum + rssBytes(pid), 0),
+    worker: pids.filter((pid) => workers.has(pid)).reduce((sum, pid) => sum + rssBytes(pid), 0),
+  };
+}
