@@ -66,9 +66,7 @@ export function Audit() {
         ))}
       </ul>
       <ErrorView error={moreError} />
-      {capped && entries.length >= total && (
-        <p class="muted">Older entries: set an earlier “Until” in the filters.</p>
-      )}
+      {capped && entries.length >= total && <p class="muted">Older entries: set an earlier “Until” in the filters.</p>}
       {entries.length < total && (
         <button type="button" onClick={loadMore} disabled={busy}>
           {busy ? "Loading…" : "Load more"}
