@@ -22,9 +22,15 @@ export const TEST_BINDINGS = {
  * (its own Worker on a free port with its own state folder, users, hosts, container labels and
  * temporary folders). KAI_TEST_WORKERS overrides it (1: one file at a time, to debug).
  */
-const E2E_WORKERS = Number(process.env.KAI_TEST_WORKERS ?? 3);
+const E2E_WORKERS = workers(3);
 /** The Workers-pool and Node unit files: mostly CPU, yet Docker and child processes leave room for two. */
-const UNIT_WORKERS = Number(process.env.KAI_TEST_WORKERS ?? 2);
+const UNIT_WORKERS = workers(2);
+
+/** KAI_TEST_WORKERS when it is a whole number of at least 1, else `fallback`. */
+function workers(fallback: number): number {
+  const asked = Number(process.env.KAI_TEST_WORKERS);
+  return Number.isInteger(asked) && asked >= 1 ? asked : fallback;
+}
 
 export default defineConfig(async () => {
   // wrangler.toml's [assets] folder must exist for the Workers pool (`npm test` builds the dashboard into it).

@@ -171,9 +171,12 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
 
   // (a) again: the edge restarts on the same state; every agent dials back.
   const dialsBefore = snapshotDials(swarm);
+  // Agents dial back while the edge is still starting: one welcomed before `ready` (the health
+  // check and the memory reading take a moment) is back too, at no time after the edge answered.
+  const stopping = performance.now();
   await restartEdge();
   const ready = performance.now();
-  const restart = await connectFleet(swarm, "after an edge restart", ready, capMs, restartEdge, dialsBefore);
+  const restart = await connectFleet(swarm, "after an edge restart", ready, capMs, restartEdge, dialsBefore, stopping);
   const errors = swarm.agents.flatMap((agent) => agent.errors);
 
   return {
@@ -233,14 +236,15 @@ async function connectFleet(
   capMs: number,
   restartEdge: () => Promise<void>,
   before?: Dials,
+  countFrom = from,
 ): Promise<Connects> {
-  const arrival = await swarm.welcomedAfter(from, what, capMs);
+  const arrival = await swarm.welcomedAfter(countFrom, what, capMs);
   const counted = (key: "dials" | "refusals" | "connectionErrors") =>
     swarm.agents.map((agent) => agent[key] - (before?.get(agent)?.[key] ?? 0));
   const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
   const dials = counted("dials");
   const connects: Connects = {
-    ms: arrival.lastAt === undefined ? capMs : arrival.lastAt - from,
+    ms: arrival.lastAt === undefined ? capMs : Math.max(0, arrival.lastAt - from),
     welcomed: arrival.welcomed,
     timeline: arrival.timeline,
     dials: sum(dials),

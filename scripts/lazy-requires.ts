@@ -35,6 +35,15 @@ export function lazyRequires(): Plugin {
   return {
     name: "kai-lazy-requires",
     setup(build) {
+      const rewritten = new Set<LazyRequire>();
+      // A file renamed by an upgrade matches no filter: that must fail the build too.
+      build.onEnd((result) => {
+        const missed = LAZY_REQUIRES.filter((lazy) => !rewritten.has(lazy));
+        if (result.errors.length === 0 && missed.length > 0) {
+          const files = missed.map((lazy) => lazy.file.source).join(", ");
+          throw new Error(`lazy requires: no bundled file matched ${files}; update scripts/lazy-requires.ts`);
+        }
+      });
       for (const lazy of LAZY_REQUIRES) {
         build.onLoad({ filter: lazy.file }, async (args) => {
           const source = await readFile(args.path, "utf8");
@@ -49,6 +58,7 @@ export function lazyRequires(): Plugin {
             eager,
             `${lazy.binding} = function () { return require('${lazy.module}').apply(this, arguments); }`,
           );
+          rewritten.add(lazy);
           return { contents, loader: "js" };
         });
       }

@@ -3,10 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import type { FSWatcher } from "chokidar";
 import type { ChunkOf } from "../../shared/commands";
+import { lazy } from "../lazy";
 import { ChangeCoalescer, type ChangeType } from "../runtime/fs/change-coalescer";
 import { workspaceRoot } from "../runtime/fs/workspace-paths";
 import { cpuPercent, cpuTimes, diskPercent, memoryPercent } from "../runtime/process/host-usage";
 import type { Handler, Handlers } from "./types";
+
+const loadChokidar = lazy(() => import("chokidar"));
 
 type WorkspaceEvent = ChunkOf<"workspace.watch">;
 
@@ -46,14 +49,14 @@ const watchWorkspace: Handler<"workspace.watch"> = async (params, ctx) => {
   const started = Date.now();
   const root = await workspaceRoot(ctx.policy, params.root);
   const send = (event: WorkspaceEvent) => ctx.emit(event);
+  // Loaded by the first watch, not at start-up: an idle agent watches nothing.
+  const { watch } = await loadChokidar();
   const coalescer = new ChangeCoalescer({
     delayMs: DEBOUNCE_MS,
     maxWaitMs: MAX_WAIT_MS,
     flush: (file, type) => send({ type: "file_changed", path: file, event_type: type }),
   });
   let cpuBefore = cpuTimes(os.cpus());
-  // Loaded by the first watch, not at start-up: an idle agent watches nothing.
-  const { watch } = await import("chokidar");
   const watcher = watch(root, { ignoreInitial: true, followSymlinks: false, ignored: (file) => isIgnored(root, file) });
   let statsTimer: NodeJS.Timeout | undefined;
   try {

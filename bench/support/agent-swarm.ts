@@ -16,9 +16,10 @@ import type { ContainerEvent } from "../../shared/schemas/services";
  * Many simulated agents in ONE process: each is kai-agent's own connection loop
  * (agent/connection.ts: dial, hello, keepalive ping, the jittered backoff, the edge's
  * 429 + Retry-After honoured) and its own RPC layer and handler table (agent/rpc.ts,
- * agent/handlers), so a request such as `ping` or `container.list` is answered exactly as a
- * real agent answers it, against the real Docker engine. What is not simulated: each agent's
- * own Node process and its Docker event watcher; events are sent by the bench instead
+ * agent/handlers), so a request such as `ping` or `container.list` goes through the same code
+ * as in a real agent, against the real Docker engine. What is not simulated: each agent's own
+ * Node process and its Docker event watcher, hence its container index (a list asks Docker,
+ * as a real agent does while its event stream is down); events are sent by the bench instead
  * (`event`), through the same publish function the watcher uses.
  */
 
@@ -36,7 +37,7 @@ class SimAgent {
   dials = 0;
   /** Upgrades the edge answered with an HTTP status instead (429 with Retry-After, mostly). */
   refusals = 0;
-  /** Dials that failed before an answer (the agent's 15 s handshake timeout, mostly). */
+  /** Dials that failed before an answer (the agent's handshake timeout, mostly). */
   connectionErrors = 0;
   errors: string[] = [];
   #publish: ((topic: string, data: unknown) => void) | undefined;

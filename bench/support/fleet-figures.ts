@@ -15,7 +15,7 @@ export interface Connects {
   dials: number;
   /** Dials the edge answered 429 + Retry-After (its pace was full). */
   refusals: number;
-  /** Dials that failed before any answer (the agent's 15 s handshake timeout, mostly). */
+  /** Dials that failed before any answer (the agent's handshake timeout, mostly). */
   connectionErrors: number;
   maxDials: number;
   welcomesMs: number[];
@@ -119,7 +119,7 @@ function connectFigures(run: Run): Figure[] {
     const at = (q: number) => seconds(percentile(connects.welcomesMs, q));
     const dials =
       `${connects.dials} dials: ${connects.refusals} answered 429 + Retry-After, ${connects.connectionErrors} ` +
-      `failed unanswered (the agent's 15 s handshake timeout), at most ${connects.maxDials} ` +
+      `failed unanswered (the agent's handshake timeout), at most ${connects.maxDials} ` +
       `by one agent`;
     return connects.welcomed === agents ? `half welcomed by ${at(0.5)}, 90% by ${at(0.9)}; ${dials}` : dials;
   };

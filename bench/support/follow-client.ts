@@ -65,13 +65,16 @@ export function followCount(
     let lastSeq: number | undefined;
     let lastNumber = 0;
     let bytes = 0;
+    let firstFrameLines = 0;
     let settled = false;
     const finish = () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       const seconds = (result.lastAt - result.firstAt) / 1000;
-      result.framesPerSecond = seconds > 0 ? (result.received - 1) / seconds : 0;
+      // Lines after the first frame's, over the time from it to the last: the first frame's
+      // lines (512 when batched) arrived at no cost and must not count.
+      result.framesPerSecond = seconds > 0 ? (result.received - firstFrameLines) / seconds : 0;
       result.meanFrameBytes = bytes / Math.max(1, result.frames);
       result.complete = result.received === options.expected;
       socket.terminate();
@@ -121,6 +124,7 @@ export function followCount(
           result.sample = frame;
           options.onFirst?.();
         }
+        if (at === result.firstAt) firstFrameLines += 1;
         result.received += 1;
         if (Number(message) !== lastNumber + 1) result.outOfOrder += 1;
         lastNumber = Number(message);

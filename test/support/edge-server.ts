@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
-import { cp, mkdtemp, readdir, readFile, rename, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -60,19 +60,33 @@ export async function migrate(persistDir: string): Promise<void> {
  * a wrangler process and a workerd (seconds of CPU) per edge. Built aside and renamed into
  * place, so files starting at once never see a half-migrated folder.
  */
+const MIGRATED_MARKER = ".kai-migrated";
+
 export async function migratedState(): Promise<string> {
   const migrations = path.join(ROOT, "migrations");
-  const hash = createHash("sha256").update(await readFile(path.join(ROOT, "node_modules", "wrangler", "package.json")));
+  // wrangler.toml too: the local D1 file is named after the binding's database_id.
+  const hash = createHash("sha256")
+    .update(await readFile(path.join(ROOT, "node_modules", "wrangler", "package.json")))
+    .update(await readFile(path.join(ROOT, "wrangler.toml")));
   for (const file of (await readdir(migrations)).filter((name) => name.endsWith(".sql")).sort())
     hash.update(file).update(await readFile(path.join(migrations, file)));
   const state = path.join(os.tmpdir(), `kai-e2e-migrated-${hash.digest("hex").slice(0, 16)}`);
-  if (existsSync(state)) return state;
+  // The marker is written last: a folder /tmp's cleaner thinned out, or one left half-made, has none.
+  const complete = path.join(state, MIGRATED_MARKER);
+  if (existsSync(complete)) return state;
   const building = await mkdtemp(path.join(os.tmpdir(), "kai-e2e-migrating-"));
   await migrate(building);
+  await writeFile(path.join(building, MIGRATED_MARKER), "");
+  if (existsSync(state) && !existsSync(complete)) {
+    // An incomplete folder is moved aside in one step (another file may be copying a complete one).
+    const stale = `${building}-stale`;
+    await rename(state, stale).catch(() => undefined);
+    await rm(stale, { recursive: true, force: true });
+  }
   // Another file may have won the race: its folder is the same, keep it.
   await rename(building, state).catch(async (error) => {
     await rm(building, { recursive: true, force: true });
-    if (!existsSync(state)) throw error;
+    if (!existsSync(complete)) throw error;
   });
   return state;
 }

@@ -7,10 +7,14 @@ import {
   type AgentSessionEvent,
   MAX_MESSAGES_PER_EVENT,
 } from "../../../shared/schemas/agent-sessions";
+import { lazy } from "../../lazy";
 import { TurnBatcher } from "../../turn-batcher";
 import { type AgentProfile, findAgentProfile } from "./agent-profiles";
 import type { AgentSession, SessionLimits } from "./agent-session";
 import { APPROVAL_TIMEOUT_MS } from "./approvals";
+
+/** The session code and the ACP SDK, loaded by the first start. */
+const loadAgentSession = lazy(() => import("./agent-session"));
 
 /**
  * At most this many agent processes per host. Each is a full coding agent (Claude Code alone
@@ -83,7 +87,7 @@ export class AgentSessions {
     // Loaded on the first start, not at start-up: the ACP SDK and its schemas are memory an
     // agent that runs no session does not need (one bundle: esbuild runs the module's top
     // level on this first import). Before the checks below, which must not be split by an await.
-    const { AgentSession } = await import("./agent-session");
+    const { AgentSession } = await loadAgentSession();
     const existing = this.#sessions.get(params.sessionId);
     if (existing?.live) {
       // A retried start (its answer was lost) finds the session it started.

@@ -8,8 +8,9 @@ import type { DockerEvent, EventObserver } from "./events";
  * patches what it holds from an event's fields: anything that may change the list (an event of
  * one of these containers, any image event, any write this agent makes to the engine) makes it
  * list them again from Docker, and those reads run one after another, each started after what
- * caused it, so the last one applied is the newest state. A list waits for the reads that are
- * due. While the event stream is down (the engine restarted, the socket dropped) it knows
+ * caused it, so the last one applied is the newest state. A list waits (at most 2 s) for the
+ * reads that are due, and a read older than 15 s is made again: Docker drops events for a slow
+ * reader without closing the stream. A change by another client shows once its event arrives. While the event stream is down (the engine restarted, the socket dropped) it knows
  * nothing: callers ask Docker, until the stream is back and a fresh read has filled it.
  */
 export class ContainerIndex {
@@ -24,6 +25,8 @@ export class ContainerIndex {
   /** The chain of reads; `#due` while one is queued that has not started (it covers later triggers too). */
   #reading: Promise<void> = Promise.resolve();
   #due = false;
+  /** When the newest applied read began. */
+  #readAt = 0;
   /** The newest connection's observer: a late hook of an earlier connection's stream is ignored. */
   #observers = 0;
 
@@ -33,18 +36,20 @@ export class ContainerIndex {
 
   /**
    * Kai's containers of `scope` in Docker's order, once every change seen so far is read; or
-   * undefined when the index cannot answer exactly (no stream, another host, a failed read).
+   * undefined when the index cannot answer exactly (no stream, another host, a failed read, a
+   * read that takes too long): the caller then asks Docker itself.
    */
   async list(scope: ContainerScope): Promise<Docker.ContainerInfo[] | undefined> {
-    if (!this.#live || scope.kind !== "kai" || scope.hostId !== this.#hostId) return undefined;
-    // Event lines already read from the socket in this turn of the loop are applied first.
+    if (!this.#open || scope.kind !== "kai" || scope.hostId !== this.#hostId) return undefined;
+    // Docker drops events for a slow reader without closing the stream, and a failed read
+    // leaves the index unknowing: an old or failed read is followed by a fresh one.
+    if (!this.#live || Date.now() - this.#readAt > MAX_AGE_MS) this.#refresh();
+    if (!this.#live) return undefined;
+    // Event lines already read from the socket in this turn of the loop are applied first;
+    // a write of this agent queued its read before its caller went on.
     await new Promise((resolve) => setImmediate(resolve));
-    let reading: Promise<void>;
-    do {
-      reading = this.#reading;
-      await reading;
-    } while (reading !== this.#reading);
-    return this.#live ? [...this.#containers] : undefined;
+    const read = await settledWithin(this.#reading, MAX_WAIT_MS);
+    return read && this.#live ? [...this.#containers] : undefined;
   }
 
   /** The hooks of the engine's event stream (watchContainerEvents) for one connection as `hostId`. */
@@ -86,16 +91,36 @@ export class ContainerIndex {
       const epoch = this.#epoch;
       const hostId = this.#hostId;
       if (!hostId) return;
+      const startedAt = Date.now();
       try {
         const infos = await listContainers(this.docker, kaiContainersOf(hostId));
         if (epoch !== this.#epoch || !this.#open) return;
         this.#containers = infos;
+        this.#readAt = startedAt;
         this.#live = true;
       } catch {
         // Not knowing is safe: lists ask Docker until a read succeeds.
         this.#live = false;
       }
     });
+  }
+}
+
+/** The longest a list trusts what it holds without a fresh read (events Docker dropped). */
+const MAX_AGE_MS = 15_000;
+/** The longest a list waits for the reads that are due before asking Docker itself (a hung call). */
+const MAX_WAIT_MS = 2_000;
+
+/** Whether `work` settled within `ms`. */
+async function settledWithin(work: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
