@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import type { FSWatcher } from "chokidar";
 import type { ChunkOf } from "../../shared/commands";
-import { lazy } from "../lazy";
 import { ChangeCoalescer, type ChangeType } from "../runtime/fs/change-coalescer";
 import { workspaceRoot } from "../runtime/fs/workspace-paths";
+import { lazy } from "../runtime/lazy";
 import { cpuPercent, cpuTimes, diskPercent, memoryPercent } from "../runtime/process/host-usage";
 import type { Handler, Handlers } from "./types";
 

@@ -7,8 +7,8 @@ import {
   type AgentSessionEvent,
   MAX_MESSAGES_PER_EVENT,
 } from "../../../shared/schemas/agent-sessions";
-import { lazy } from "../../lazy";
 import { TurnBatcher } from "../../turn-batcher";
+import { lazy } from "../lazy";
 import { type AgentProfile, findAgentProfile } from "./agent-profiles";
 import type { AgentSession, SessionLimits } from "./agent-session";
 import { APPROVAL_TIMEOUT_MS } from "./approvals";
