@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { messageOf } from "../../../shared/errors";
 import type { Logger } from "../../log";
+import { waitBounded } from "../wait-bounded";
 import { dockerStatsFrame, type StatsSample, toStatsSample } from "./stats";
 
 /**
@@ -196,23 +197,5 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-/** Resolves when `work` settles, `ms` pass or `signal` aborts, whichever is first. */
-async function waitBounded(work: Promise<unknown>, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort = () => {};
-  const timeout = new Promise<void>((resolve) => {
-    // Not unref'd: a caller is waiting, and this bounds the wait.
-    timer = setTimeout(resolve, ms);
-    onAbort = () => resolve();
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
   }
 }
