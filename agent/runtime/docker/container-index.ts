@@ -1,4 +1,5 @@
 import type Docker from "dockerode";
+import { waitBounded } from "../wait-bounded";
 import { type ContainerScope, kaiContainersOf, LABELS, listContainers } from "./containers";
 import type { DockerEvent, EventObserver } from "./events";
 
@@ -25,6 +26,8 @@ export class ContainerIndex {
   /** The chain of reads; `#due` while one is queued that has not started (it covers later triggers too). */
   #reading: Promise<void> = Promise.resolve();
   #due = false;
+  /** The read a moment after the last event (#settleLater). */
+  #settleTimer: NodeJS.Timeout | undefined;
   /** When the newest applied read began. */
   #readAt = 0;
   /** The newest connection's observer: a late hook of an earlier connection's stream is ignored. */
@@ -48,7 +51,7 @@ export class ContainerIndex {
     // Event lines already read from the socket in this turn of the loop are applied first;
     // a write of this agent queued its read before its caller went on.
     await new Promise((resolve) => setImmediate(resolve));
-    const read = await settledWithin(this.#reading, MAX_WAIT_MS);
+    const read = await waitBounded(this.#reading, MAX_WAIT_MS);
     return read && this.#live ? [...this.#containers] : undefined;
   }
 
@@ -71,9 +74,23 @@ export class ContainerIndex {
       },
       event: (event) => {
         if (!current()) return;
-        if (event.Type === "image" || (event.Type === "container" && this.#mayChangeList(event))) this.#refresh();
+        if (event.Type === "image" || (event.Type === "container" && this.#mayChangeList(event))) {
+          this.#refresh();
+          this.#settleLater();
+        }
       },
     };
+  }
+
+  /**
+   * Docker may announce a change before the list it answers shows it (20.10 logs `pause`
+   * before it saves the state its list reads): one more read a moment after the last event
+   * catches what the read that event caused was too early for.
+   */
+  #settleLater(): void {
+    clearTimeout(this.#settleTimer);
+    this.#settleTimer = setTimeout(() => this.#refresh(), SETTLE_MS);
+    this.#settleTimer.unref();
   }
 
   #mayChangeList(event: DockerEvent): boolean {
@@ -106,23 +123,12 @@ export class ContainerIndex {
   }
 }
 
+/** How long after the last event the index reads once more (#settleLater). */
+const SETTLE_MS = 500;
 /** The longest a list trusts what it holds without a fresh read (events Docker dropped). */
 const MAX_AGE_MS = 15_000;
 /** The longest a list waits for the reads that are due before asking Docker itself (a hung call). */
 const MAX_WAIT_MS = 2_000;
-
-/** Whether `work` settled within `ms`. */
-async function settledWithin(work: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Container actions that leave its line of the list as it was (exec, health probes, attach, resize, …). */
 const QUIET_ACTIONS = ["exec_", "health_status", "attach", "detach", "resize", "top", "copy", "archive-path", "export"];
