@@ -23,19 +23,28 @@ import type { Handler, HandlerContext, Handlers } from "./types";
  * one-shot `docker stats` per container.
  */
 
-/** Sorted by name; `stopped` means every state but running (paused, created, exited, dead…). */
+/**
+ * Sorted by name; `stopped` means every state but running (paused, created, exited, dead…).
+ * The page is chosen from one list and shown from one inspect each: a container whose state
+ * changed between the two reads (another client started or stopped it) no longer matches the
+ * filter and is left out, so every service answered has the status that was asked for.
+ */
 const list: Handler<"service.list"> = async (params, ctx) => {
+  const matches = (info: Parameters<typeof statusOf>[0]) =>
+    params.filter === "all" || (statusOf(info) === "running") === (params.filter === "running");
   const wanted = (await listContainers(ctx.docker, ANY_CONTAINER, { signal: ctx.signal }))
-    .filter((info) => params.filter === "all" || (info.State === "running") === (params.filter === "running"))
+    .filter(matches)
     .map((info) => ({ id: info.Id, name: stripSlash(info.Names?.[0] ?? "") }))
     .sort((a, b) => a.name.localeCompare(b.name, "en"));
   const page = wanted.slice((params.page - 1) * params.limit, params.page * params.limit);
   // One inspect each (well under a millisecond) for health, start time and restart count.
-  const inspected = await inspectEach(
-    ctx.docker,
-    page.map((entry) => entry.id),
-    ctx.signal,
-  );
+  const inspected = (
+    await inspectEach(
+      ctx.docker,
+      page.map((entry) => entry.id),
+      ctx.signal,
+    )
+  ).filter(matches);
   const running = inspected.filter((info) => info.State.Running).map((info) => info.Id);
   const samples = await ctx.liveStats.samples(running, { signal: ctx.signal });
   return { services: inspected.map((info) => toService(info, samples.get(info.Id))), total: wanted.length };
