@@ -1,11 +1,18 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { installLine } from "../../shared/install-line";
+import { installInfo } from "../../shared/schemas/hosts";
 import { envelopeErrors } from "../http/openapi";
+import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
 import { installScript } from "../install/install-script";
 import { publicOrigin } from "../install/public-origin";
 
-/** `/install.sh`: the installer a machine pipes to sh to join this Kai (edge/install/install-script.ts). */
+/**
+ * `/install.sh`: the installer a machine pipes to sh to join this Kai (edge/install/install-script.ts),
+ * and `/api/install`: the line that runs it, for the dashboard (its own address may not be the one
+ * machines reach: PUBLIC_ORIGIN).
+ */
 export const installRoutes = declareRoutes("public");
 
 installRoutes.openapi(
@@ -31,4 +38,21 @@ installRoutes.openapi(
       // A deploy changes what it installs: never run a stale copy.
       "Cache-Control": "no-cache",
     }),
+);
+
+installRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/install",
+    tags: ["hosts"],
+    summary: "How a machine joins this Kai: the address agents reach and the one line to run there",
+    responses: {
+      200: { description: "The install line", content: { "application/json": { schema: envelopeOf(installInfo) } } },
+      ...envelopeErrors(400),
+    },
+  }),
+  (c) => {
+    const server = publicOrigin(c.var.config, c.req.url);
+    return ok(c, { server, install: installLine(server) }, "Run the install line on the machine");
+  },
 );

@@ -62,3 +62,17 @@ export const enrolledHost = z
   .meta({ id: "EnrolledHost" });
 
 export type Host = z.infer<typeof host>;
+
+/** How a machine joins this Kai: the address agents reach and the one line to run there. */
+export const installInfo = z
+  .object({
+    server: z
+      .string()
+      .describe("The address machines reach this Kai at (PUBLIC_ORIGIN when set, else the request's origin)"),
+    install: z
+      .string()
+      .describe(
+        "The one line to run on a machine: `curl -fsSL <server>/install.sh | sh` (device login, no token to copy)",
+      ),
+  })
+  .meta({ id: "InstallInfo" });

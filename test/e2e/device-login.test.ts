@@ -316,5 +316,27 @@ describe("a public origin install.sh cannot embed", () => {
     const hosts = await request(badEdge.url, "/api/hosts", { token: session.token });
     expect(hosts.body.data.hosts).toEqual([]);
     expect((await newCodes(badEdge.url)).status).toBe(400);
+    const install = await request(badEdge.url, "/api/install");
+    expect(install.status).toBe(400);
+    expect(install.body.error.code).toBe("BAD_REQUEST");
+  });
+});
+
+describe("a public origin other than the address the dashboard is reached at (a proxy)", () => {
+  const PUBLIC = "https://kai.example.test";
+  let proxied: Edge;
+  beforeAll(async () => {
+    proxied = await startEdge({ vars: { PUBLIC_ORIGIN: PUBLIC } });
+  });
+  afterAll(async () => {
+    await proxied?.stop();
+  });
+
+  it("is the server in the install line the dashboard shows and in the script it runs", async () => {
+    const install = await request(proxied.url, "/api/install");
+    expect(install.status).toBe(200);
+    expect(install.body.data).toEqual({ server: PUBLIC, install: `curl -fsSL ${PUBLIC}/install.sh | sh` });
+    const script = await fetch(`${proxied.url}/install.sh`).then((res) => res.text());
+    expect(script).toContain(`\nKAI_SERVER='${PUBLIC}'\n`);
   });
 });

@@ -18,6 +18,15 @@ describe("GET /install.sh", () => {
   });
 });
 
+describe("GET /api/install", () => {
+  it("answers anyone the line the dashboard shows, for the address machines reach", async () => {
+    const res = await call("/api/install");
+    expect(res.status).toBe(200);
+    const { data } = (await res.json()) as { data: { server: string; install: string } };
+    expect(data).toEqual({ server: BASE, install: `curl -fsSL ${BASE}/install.sh | sh` });
+  });
+});
+
 describe("POST /api/hosts", () => {
   it("answers the one line that installs with the pasted token, which never carries the token", async () => {
     const user = await registerUser();

@@ -294,6 +294,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How a machine joins this Kai: the address agents reach and the one line to run there */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The install line */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            success: true;
+                            data: components["schemas"]["InstallInfo"];
+                            message: string;
+                            timestamp: string;
+                        };
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EnvelopeError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/verifications": {
         parameters: {
             query?: never;
@@ -10435,6 +10486,12 @@ export interface components {
                 };
             };
             timestamp: string;
+        };
+        InstallInfo: {
+            /** @description The address machines reach this Kai at (PUBLIC_ORIGIN when set, else the request's origin) */
+            server: string;
+            /** @description The one line to run on a machine: `curl -fsSL <server>/install.sh | sh` (device login, no token to copy) */
+            install: string;
         };
         VerificationAccepted: {
             email: string;
