@@ -143,6 +143,19 @@ export const hosts = sqliteTable(
   ],
 );
 
+/**
+ * The last `kai-agent doctor` report the edge relayed for a host (one row per host, replaced by
+ * each run), so the host's page can show it while the machine is offline.
+ */
+export const doctorReports = sqliteTable("doctor_reports", {
+  hostId: text("host_id")
+    .primaryKey()
+    .references(() => hosts.id, { onDelete: "cascade" }),
+  /** The DoctorReport as the agent answered it (checked against its schema), as JSON. */
+  reportJson: text("report_json").notNull(),
+  checkedAt: integer("checked_at", { mode: "timestamp_ms" }).notNull(),
+});
+
 /** A Flexy catalog item: a directory on one of the user's hosts, and the container made for it. */
 export const catalogItems = sqliteTable(
   "catalog_items",

@@ -1,12 +1,18 @@
 import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
 import { doctorReport } from "../../shared/schemas/doctor";
 import { hostIdParam } from "../../shared/schemas/hosts";
+import { keepDoctorReport, lastDoctorReport } from "../hosts/doctor-reports";
 import { envelopeErrors } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
 import { relay } from "../relay/relay";
 
-/** `POST /api/hosts/{id}/doctor`: the host's connected agent runs `kai-agent doctor` and answers its report. */
+/**
+ * `POST /api/hosts/{id}/doctor`: the host's connected agent runs `kai-agent doctor` and answers its
+ * report, which the edge keeps; `GET` answers the kept one, so a machine that went offline still
+ * shows what its last run found.
+ */
 export const hostDoctorRoutes = declareRoutes("hostInPath");
 
 hostDoctorRoutes.openapi(
@@ -26,5 +32,30 @@ hostDoctorRoutes.openapi(
       ...envelopeErrors(400, 401, 404, 503, 504),
     },
   }),
-  async (c) => ok(c, await relay(c.var.agent, "doctor.run", {}), "The host's agent ran its checks"),
+  async (c) => {
+    const report = await relay(c.var.agent, "doctor.run", {});
+    await keepDoctorReport(c.var.db, c.var.agent.hostId, report);
+    return ok(c, report, "The host's agent ran its checks");
+  },
+);
+
+hostDoctorRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}/doctor",
+    tags: ["hosts"],
+    summary: "The host's last kai-agent doctor report (run through POST), online or not; null before the first run",
+    request: { params: hostIdParam },
+    responses: {
+      200: {
+        description: "The last report, or null",
+        content: { "application/json": { schema: envelopeOf(z.object({ report: doctorReport.nullable() })) } },
+      },
+      ...envelopeErrors(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const report = await lastDoctorReport(c.var.db, c.var.agent.hostId);
+    return ok(c, { report }, report ? "The host's last doctor report" : "No doctor report yet: run the checks");
+  },
 );

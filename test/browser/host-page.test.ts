@@ -2,7 +2,8 @@
  * A machine's page in a real Chromium against the real Worker and a real kai-agent on the real
  * Docker engine: the Machines list links to it, it shows what Kai knows of the machine, and
  * "Run checks" has the connected agent run kai-agent doctor and shows each check with its
- * outcome. 390 px and 1280 px, no errors.
+ * outcome; once the machine is offline, its page still shows that last report. 390 px and 1280 px,
+ * no errors.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -56,5 +57,17 @@ describe("a machine's page", () => {
     await expect(report.textContent()).resolves.toContain("kai-agent looks healthy");
     await expect(report.locator('[data-check="token"]').textContent()).resolves.toContain("buildbox");
     await tab.step("checks");
+  });
+
+  it("still shows the last report once the machine is offline", async () => {
+    const { page } = tab;
+    await agent.stop();
+    await page.reload();
+    const facts = page.locator('[data-host-page="buildbox"]');
+    await facts.locator("[data-state]").getByText("offline", { exact: true }).waitFor();
+    const report = page.locator('[data-doctor="ok"]');
+    await report.locator('[data-check="round-trip"][data-status="pass"]').waitFor();
+    await expect(page.textContent("main")).resolves.toContain("The machine is offline");
+    await tab.step("offline-last-report");
   });
 });

@@ -23,7 +23,8 @@ function dockerText(host: Host, docker: { ok: boolean; version: string | null; e
 
 /**
  * One machine, `/machines/:id`: what Kai knows of it (online, last seen, versions, OS, agent
- * profiles) and "Run checks", which has its connected kai-agent run `kai-agent doctor`.
+ * profiles) and "Run checks", which has its connected kai-agent run `kai-agent doctor`; the last
+ * run's report shows until then.
  */
 export function HostPage() {
   const { params } = useRoute();
@@ -31,7 +32,12 @@ export function HostPage() {
   const loaded = useResource(async () => (await call(api.GET("/api/hosts/{id}", { params: { path: { id } } }))).data);
   const live = hostsLive.value.get(id);
   const host = loaded.data && withLive(loaded.data, live);
-  const [report, setReport] = useState<DoctorReport>();
+  // The last run's report (kept by the edge, so it shows while the machine is offline) until this page runs one.
+  const last = useResource(
+    async () => (await call(api.GET("/api/hosts/{id}/doctor", { params: { path: { id } } }))).data.report,
+  );
+  const [ran, setReport] = useState<DoctorReport>();
+  const report = ran ?? last.data ?? undefined;
   const [running, setRunning] = useState(false);
   const [error, setError] = useState<ApiError>();
   const runChecks = async () => {
