@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { hosts } from "../db/schema";
 
 /** Hosts per page of the walk that starts a user's online hosts: one D1 read, this many object calls. */
-export const ONLINE_HOSTS_PAGE = 100;
+const ONLINE_HOSTS_PAGE = 100;
 
 /**
  * One page of the user's online hosts after `from`, in rowid order. The index

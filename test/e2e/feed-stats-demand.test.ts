@@ -16,6 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => world?.dispose());
 
+type StatsFrame = Extract<UserFeedFrame, { type: "host.stats" }>;
 const PUBLISHED = /host stats published/;
 const OFF = /host stats off/;
 const ON = /host stats on/;
@@ -39,8 +40,11 @@ describe("host stats only while the user's feed is watched (real agent, real edg
     const viewer = await FeedViewer.open(world.edge.url, world.session.token);
     const onAt = world.agent.lines.length;
     await world.agent.waitFor(ON, 30_000);
-    const fresh = await viewer.waitFor(isStats(world.host.id, opened), "a snapshot taken after the viewer came");
-    expect(fresh.type).toBe("host.stats");
+    const fresh = await viewer.waitFor<StatsFrame>(
+      isStats(world.host.id, opened),
+      "a snapshot taken after the viewer came",
+    );
+    expect(fresh.stats.services).toBeDefined();
     await world.agent.waitFor(PUBLISHED, 30_000, onAt);
 
     // More follow while it watches, one per interval.
