@@ -129,3 +129,22 @@ describe("stats on demand, with the real feed and host objects", () => {
     expect(statsFrames(old)).toEqual([]);
   });
 });
+
+describe("the first viewer's walk past one page of D1", () => {
+  it("starts all 101 online hosts of a user: a page of 100, then the next on the next alarm", async () => {
+    const owner = await enrolledHost();
+    const hosts = [owner];
+    while (hosts.length < 101) hosts.push(await anotherHost(owner));
+    const agents: RawSocket[] = [];
+    // A few at a time: each connect is an upgrade, a hello and its D1 write.
+    for (let batch = 0; batch < hosts.length; batch += 10) {
+      const connected = hosts.slice(batch, batch + 10).map((host) => connectAgent(host, [HOST_STATS_ON_DEMAND]));
+      agents.push(...(await Promise.all(connected)));
+    }
+    const viewer = record(await call("/api/v1/ws/events", { token: owner.user.accessToken, headers: upgrade }));
+    await viewer.next((frame) => frame.type === "live");
+    await Promise.all(agents.map((agent) => agent.next((frame) => frame.type === "stats" && frame.send === true)));
+    // By the time the last host (on the second page) was told, none had been told twice.
+    expect(agents.map((agent) => statsFrames(agent).length)).toEqual(agents.map(() => 1));
+  });
+});
