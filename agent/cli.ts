@@ -93,7 +93,7 @@ async function main(): Promise<number> {
     agentProfiles: agentProfileInfos(profiles),
     // Container events and agent session events go to the edge while it listens; a reconnect
     // resubscribes (and the edge asks for the agent session messages it missed with sync).
-    whileConnected: (hostId, publish, signal) => {
+    whileConnected: (hostId, publish, signal, asks) => {
       agentSessions.attach(publish, signal);
       const observer = containerIndex.observer(hostId);
       void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log, {
@@ -103,7 +103,15 @@ async function main(): Promise<number> {
         const context = { hostId, policy, docker, liveStats, agentSessions, emit() {} };
         const stats = (signal: AbortSignal) => systemStats({}, { ...context, requestId: "host-stats", signal });
         const canPublish = () => !signal.aborted;
-        reportHostStats({ stats, publish, canPublish, intervalMs: config.statsIntervalMs, log, signal });
+        const reporter = reportHostStats({
+          stats,
+          publish,
+          canPublish,
+          intervalMs: config.statsIntervalMs,
+          log,
+          signal,
+        });
+        asks.hostStats = (send) => reporter.send(send);
       }
     },
     dockerState: async () => {

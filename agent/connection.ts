@@ -32,7 +32,18 @@ export interface ConnectionOptions {
    * Work that runs for as long as one connection is welcomed (the Docker event watcher):
    * it publishes host events, and stops when `signal` aborts as the connection ends.
    */
-  whileConnected?: (hostId: string, publish: (topic: string, data: unknown) => void, signal: AbortSignal) => void;
+  whileConnected?: (
+    hostId: string,
+    publish: (topic: string, data: unknown) => void,
+    signal: AbortSignal,
+    asks: EdgeAsks,
+  ) => void;
+}
+
+/** What the edge may ask of a connection's running work; `whileConnected` fills in who answers. */
+export interface EdgeAsks {
+  /** The owner's feed gained its first viewer (true) or lost its last (false): see the `stats` frame. */
+  hostStats?: (send: boolean) => void;
 }
 
 /**
@@ -109,6 +120,7 @@ export class AgentConnection {
       };
       let rpc: AgentRpc | undefined;
       let refused: Ending | undefined;
+      const asks: EdgeAsks = {};
       const publish = (topic: string, data: unknown) =>
         sendFrame(socket, { type: "event", topic, seq: connection.eventSeq++, data });
 
@@ -140,9 +152,11 @@ export class AgentConnection {
           connection.edgeProtocol = frame.protocolVersion;
           this.#backoff.reset();
           const open = () => socket.readyState === WebSocket.OPEN;
-          this.#whileWelcomed(connection.hostId, connection.hello, publish, open, connectionWork.signal);
+          this.#whileWelcomed(connection.hostId, connection.hello, publish, open, connectionWork.signal, asks);
         } else if (frame.type === "req") {
           void rpc?.handle(frame);
+        } else if (frame.type === "stats") {
+          asks.hostStats?.(frame.send);
         } else {
           rpc?.cancel(frame.id);
         }
@@ -170,10 +184,11 @@ export class AgentConnection {
     publish: (topic: string, data: unknown) => void,
     canPublish: () => boolean,
     signal: AbortSignal,
+    asks: EdgeAsks,
   ): void {
     const { dockerState, log } = this.#options;
     const intervalMs = this.#options.dockerCheckMs ?? 15_000;
     reportDockerState({ dockerState, reported, publish, canPublish, intervalMs, log, signal });
-    if (!signal.aborted) this.#options.whileConnected?.(hostId, publish, signal);
+    if (!signal.aborted) this.#options.whileConnected?.(hostId, publish, signal, asks);
   }
 }

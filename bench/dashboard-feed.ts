@@ -3,6 +3,7 @@ import type { UserFeedFrame } from "../shared/schemas/user-events";
 import type { Benchmark, Figure, RunOptions } from "./run";
 import { FeedClient } from "./support/feed-client";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
+import { idleStatsFigures, measureIdleStats } from "./support/idle-stats";
 import { type KaiStack, kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
 import { percentile, round } from "./support/stats";
@@ -14,6 +15,10 @@ import { percentile, round } from "./support/stats";
  * the user's feed object (numbered, stored) → the page's socket. Measured against the relay's
  * own round trip (`GET /api/hosts/{id}/ping`), the two interleaved in one sequential loop.
  * The page's own rendering is not included: it is one signal update, microseconds.
+ *
+ * Then what a user's idle hosts cost the edge with and without a dashboard open: 100 hosts
+ * reporting stats at kai-agent's default interval send them only while their user's feed has a
+ * viewer (support/idle-stats.ts).
  */
 
 const ROUNDS = { full: 200, quick: 60 };
@@ -32,7 +37,8 @@ export const benchmark: Benchmark = {
       const viewer = await FeedClient.open(stack.url, stack.session.token);
       scope.defer("feed viewer", () => viewer.close());
       const samples = await measure(stack, container, viewer, quick ? ROUNDS.quick : ROUNDS.full);
-      return figures(samples);
+      const idle = await measureIdleStats(stack, scope, quick);
+      return [...figures(samples), ...idleStatsFigures(idle)];
     } finally {
       await scope.close();
     }

@@ -128,8 +128,17 @@ const requestFrame = z.object({
 
 const cancelFrame = z.object({ type: z.literal("cancel"), id: requestId });
 
+/**
+ * Whether the owner's live feed has a viewer, so whether the host's stats snapshots are
+ * wanted: `send: true` asks for one at once and then one every interval, `false` stops them.
+ * Sent only to agents whose hello lists HOST_STATS_ON_DEMAND; older ones keep sending.
+ */
+const statsFrame = z.object({ type: z.literal("stats"), send: z.boolean() });
+/** The hello capability of an agent that sends stats only when asked (statsFrame). */
+export const HOST_STATS_ON_DEMAND = "host-stats-on-demand";
+
 /** Everything the edge may send to an agent. */
-export const edgeFrame = z.discriminatedUnion("type", [welcomeFrame, requestFrame, cancelFrame]);
+export const edgeFrame = z.discriminatedUnion("type", [welcomeFrame, requestFrame, cancelFrame, statsFrame]);
 
 export type HelloFrame = z.infer<typeof helloFrame>;
 export type ReplyFrame = z.infer<typeof replyFrame>;

@@ -14,15 +14,20 @@ export class FeedQueue {
   constructor(
     private readonly work: OrderedWork,
     private readonly env: Pick<Bindings, "USER_FEED">,
+    /** The feed answered a snapshot "unwanted" (nobody watches): the agent is told to stop them. */
+    private readonly statsUnwanted: (epoch: number) => void,
   ) {}
 
   publish(userId: string, event: FeedEvent): void {
     this.work.add(`publishing ${event.type} to the user's feed`, () => userFeed(this.env, userId).publish(event));
   }
 
-  /** A stats snapshot; the feed drops it when nobody watches. */
+  /** A stats snapshot; the feed drops it when nobody watches, and its answer then stops the agent's. */
   publishStats(userId: string, frame: HostStatsFrame): void {
-    this.work.add("publishing host stats to the user's feed", () => userFeed(this.env, userId).publishStats(frame));
+    this.work.add("publishing host stats to the user's feed", async () => {
+      const answer = await userFeed(this.env, userId).publishStats(frame);
+      if (!answer.wanted) this.statsUnwanted(answer.epoch);
+    });
   }
 
   /** An agent session's change that is no webhook: its status, an approval settled. */

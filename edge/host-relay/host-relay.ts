@@ -35,6 +35,7 @@ import {
   VIEWER_REQUEST_HEADER,
 } from "./headers";
 import { HostEvents } from "./host-events";
+import { HostStatsSwitch } from "./host-stats-switch";
 import { OrderedWork } from "./ordered-work";
 import { type Outcome, PendingRequests } from "./pending";
 import { closeQuietly, sendToAgent } from "./to-agent";
@@ -67,13 +68,19 @@ export class HostRelay extends DurableObject<Bindings> {
   readonly #audit: AuditBuffer;
   /** The owner's live event feed (edge/user-feed/). */
   readonly #feed: FeedQueue;
+  readonly #stats: HostStatsSwitch;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.#viewers = new Viewers(ctx);
     this.#audit = new AuditBuffer(ctx.storage, env.DB);
     const work = new OrderedWork(ctx);
-    this.#feed = new FeedQueue(work, env);
+    this.#stats = new HostStatsSwitch(ctx.storage.kv, () => {
+      const socket = this.#agents.live();
+      const agent = socket ? this.#agents.attachment(socket) : undefined;
+      return socket && agent ? { socket, agent } : undefined;
+    });
+    this.#feed = new FeedQueue(work, env, (epoch) => this.#stats.unwanted(epoch));
     const webhooks = new WebhookQueue(work, env, (userId, type, data) =>
       this.#feed.fromWebhook(userId, this.#name(), type, data),
     );
@@ -152,6 +159,11 @@ export class HostRelay extends DurableObject<Bindings> {
       const outcome = await this.call(crypto.randomUUID(), op, params, waitMs + deadlineOf(op, params), subject);
       return succeeded(outcome).result as never;
     };
+  }
+
+  /** The owner's feed got its first viewer (edge/user-feed/): the agent's stats snapshots start. */
+  async sendHostStats(epoch: number): Promise<void> {
+    this.#stats.start(epoch);
   }
 
   /** A welcomed connection: the agent sessions catch up on what they missed while it was away. */

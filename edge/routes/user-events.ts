@@ -9,7 +9,7 @@ import { declareRoutes } from "../http/route-group";
 import { credentialOf } from "../identity/credentials";
 import { wantsWebSocket } from "../relay/stream";
 import { userFeed } from "../user-feed/stub";
-import { FEED_CREDENTIAL_HEADER, FEED_SINCE_HEADER, MAX_FEED_VIEWERS } from "../user-feed/user-feed";
+import { FEED_CREDENTIAL_HEADER, FEED_SINCE_HEADER, FEED_USER_HEADER, MAX_FEED_VIEWERS } from "../user-feed/user-feed";
 
 const sinceQuery = z.object({
   since: z.coerce
@@ -35,6 +35,7 @@ userEventRoutes.plain("GET", "/events", async (c) => {
   const credential = credentialOf(c.var.principal);
   const answer = await userFeed(c.env, c.var.principal.userId).fetch(
     upgradeRequest(c.req.raw, {
+      [FEED_USER_HEADER]: c.var.principal.userId,
       ...(since === undefined ? {} : { [FEED_SINCE_HEADER]: String(since) }),
       ...(credential ? { [FEED_CREDENTIAL_HEADER]: credential } : {}),
     }),
@@ -55,7 +56,8 @@ userEventRoutes.document(
     description:
       "Each frame is one JSON object of the UserFeedFrame schema. Events carry a per-user `seq`; the feed keeps the " +
       "last 1,000 of them for up to 24 h, so reconnect with `?since=<last seq>` to miss and repeat nothing. " +
-      "`host.stats` frames are not numbered: the latest of each host comes on connecting, then every few seconds. " +
+      "`host.stats` frames are not numbered: the latest of each host comes on connecting, then every few seconds " +
+      "(hosts send them only while a feed of theirs is open, so a first feed gets fresh ones within a moment). " +
       `At most ${MAX_FEED_VIEWERS} feeds per user are open at once (429 beyond). Viewers only listen.`,
     request: { query: sinceQuery },
     responses: {

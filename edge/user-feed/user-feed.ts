@@ -7,9 +7,13 @@ import {
   hostStatsFrame,
   type UserFeedFrame,
 } from "../../shared/schemas/user-events";
+import { database } from "../db/client";
 import type { Bindings } from "../env";
+import { hostRelay } from "../host-relay/stub";
 import { closeQuietly } from "../host-relay/to-agent";
 import { EventRing } from "./event-ring";
+import { onlineHostsPage } from "./online-hosts";
+import { type StatsAnswer, StatsDemand } from "./stats-demand";
 
 /** At most this many open feed sockets per user (tabs, phones); one more is refused with 429. */
 export const MAX_FEED_VIEWERS = 32;
@@ -17,6 +21,9 @@ export const MAX_FEED_VIEWERS = 32;
 /** Internal headers of the Worker's upgrade request (never taken from the client: see upgradeRequest). */
 export const FEED_SINCE_HEADER = "X-Kai-Feed-Since";
 export const FEED_CREDENTIAL_HEADER = "X-Kai-Feed-Credential";
+/** The feed's user: kept, so the feed can find that user's online hosts when its first viewer comes. */
+export const FEED_USER_HEADER = "X-Kai-Feed-User";
+const USER_KEY = "user";
 
 const VIEWER_TAG = "feed-viewer";
 const STATS_KEY = (hostId: string) => `stats:${hostId}`;
@@ -30,13 +37,19 @@ const STATS_KEY = (hostId: string) => `stats:${hostId}`;
  * Replay-then-live has no gap and no repeat: `fetch` registers the socket and sends the
  * replay in one synchronous stretch, and `publish` stores and broadcasts in another, so an
  * event is either in a viewer's replay or broadcast to it, never both and never neither.
+ *
+ * Stats are sent only while someone watches (StatsDemand): the answer to a snapshot tells the
+ * host's object to stop them when nobody does, and the first viewer starts the user's online
+ * hosts again, walking them one page of D1 per alarm.
  */
 export class UserFeed extends DurableObject<Bindings> {
   readonly #ring: EventRing;
+  readonly #demand: StatsDemand;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.#ring = new EventRing(ctx.storage.sql);
+    this.#demand = new StatsDemand(ctx.storage.kv);
   }
 
   /**
@@ -56,6 +69,8 @@ export class UserFeed extends DurableObject<Bindings> {
     }
     const sinceHeader = request.headers.get(FEED_SINCE_HEADER);
     const credential = request.headers.get(FEED_CREDENTIAL_HEADER);
+    const userId = request.headers.get(FEED_USER_HEADER);
+    if (userId) this.ctx.storage.kv.put(USER_KEY, userId);
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, credential ? [VIEWER_TAG, credential] : [VIEWER_TAG]);
     const replay =
@@ -71,6 +86,7 @@ export class UserFeed extends DurableObject<Bindings> {
     }
     send(server, { type: "live", seq: replay.latest });
     for (const stats of this.#stats()) send(server, stats);
+    if (this.#demand.viewerJoined()) await this.ctx.storage.setAlarm(Date.now());
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -84,14 +100,38 @@ export class UserFeed extends DurableObject<Bindings> {
 
   /**
    * A host's latest stats: sent to the viewers and kept as that host's snapshot for the
-   * next one to connect. With nobody watching it is dropped (false), so a feed nobody looks
-   * at costs no writes; the next snapshot comes within seconds of someone connecting.
+   * next one to connect (also in the grace after the last left, so a reload gets fresh ones).
+   * Past that it is dropped, so a feed nobody looks at costs no writes, and the answer says
+   * "unwanted": the host's object stops its agent's snapshots until a viewer comes.
    */
-  async publishStats(frame: HostStatsFrame): Promise<boolean> {
-    if (this.ctx.getWebSockets(VIEWER_TAG).length === 0) return false;
+  async publishStats(frame: HostStatsFrame): Promise<StatsAnswer> {
+    const watched = this.ctx.getWebSockets(VIEWER_TAG).length > 0;
+    const answer = this.#demand.answer(watched);
+    if (!answer.wanted) return answer;
     this.ctx.storage.kv.put(STATS_KEY(frame.hostId), frame);
-    this.#broadcast(frame);
-    return true;
+    if (watched) this.#broadcast(frame);
+    return answer;
+  }
+
+  /**
+   * The walk a first viewer started: one page of the user's online hosts, each told to send
+   * stats (a snapshot at once), then the next page on the next alarm, so no invocation holds
+   * more than one bounded read and one page of calls. A host that connects meanwhile needs no
+   * call: its first snapshot is answered "wanted". A failed call is logged; that host's stats
+   * come once it reconnects or the next first viewer walks again.
+   */
+  override async alarm(): Promise<void> {
+    const walk = this.#demand.walk();
+    const userId = this.ctx.storage.kv.get<string>(USER_KEY);
+    if (!walk || !userId) return;
+    const page = await onlineHostsPage(database(this.env.DB), userId, walk.from);
+    const calls = await Promise.allSettled(
+      page.hostIds.map((hostId) => hostRelay(this.env, hostId).sendHostStats(walk.epoch)),
+    );
+    const failed = calls.filter((call) => call.status === "rejected").length;
+    if (failed > 0) console.error(`user ${userId}: ${failed} of ${calls.length} hosts not told to send stats`);
+    this.#demand.walked(walk.epoch, page.next);
+    if (this.#demand.walk()) await this.ctx.storage.setAlarm(Date.now());
   }
 
   /** Closes the viewers `credential` opened (it was revoked); returns how many. */
@@ -105,6 +145,7 @@ export class UserFeed extends DurableObject<Bindings> {
       });
       closeQuietly(socket, CLOSE_CODES.CREDENTIAL_REVOKED, "the credential was revoked");
     }
+    if (sockets.length > 0) this.#viewerLeft(sockets);
     return sockets.length;
   }
 
@@ -113,10 +154,18 @@ export class UserFeed extends DurableObject<Bindings> {
 
   override async webSocketClose(socket: WebSocket): Promise<void> {
     closeQuietly(socket, 1000, "bye");
+    this.#viewerLeft([socket]);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
     closeQuietly(socket, 1011, "socket error");
+    this.#viewerLeft([socket]);
+  }
+
+  /** Starts the grace when `gone` were the last viewers (closing sockets may still be listed). */
+  #viewerLeft(gone: WebSocket[]): void {
+    const open = this.ctx.getWebSockets(VIEWER_TAG).filter((socket) => !gone.includes(socket));
+    if (open.length === 0) this.#demand.lastViewerLeft();
   }
 
   #stats(): HostStatsFrame[] {

@@ -4,14 +4,14 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { Backoff } from "../../agent/backoff";
-import { AgentConnection, REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../agent/connection";
+import { AgentConnection, type ConnectionOptions, REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../agent/connection";
 import { handlers } from "../../agent/handlers/index";
 import { createLogger } from "../../agent/log";
 import { AgentRpc } from "../../agent/rpc";
 import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
-import { agentFrame, CLOSE_CODES, PROTOCOL_VERSION, parseFrame } from "../../shared/protocol";
+import { agentFrame, CLOSE_CODES, HOST_STATS_ON_DEMAND, PROTOCOL_VERSION, parseFrame } from "../../shared/protocol";
 import type { AgentProfileInfo } from "../../shared/schemas/agent-sessions";
 import { until } from "../support/until";
 
@@ -83,6 +83,7 @@ function agent(
     keepaliveMs?: number;
     random?: () => number;
     agentProfiles?: AgentProfileInfo[];
+    whileConnected?: ConnectionOptions["whileConnected"];
   } = {},
 ) {
   const lines: string[] = [];
@@ -127,10 +128,28 @@ describe("agent connection loop", () => {
       hostId: "host-from-edge",
       docker: { ok: true, version: "test-engine" },
       arch: process.arch,
-      capabilities: ["agent-sessions"],
+      capabilities: ["agent-sessions", HOST_STATS_ON_DEMAND],
       agentProfiles: [claude],
     });
     expect(agentFrame.safeParse(edge.frames[0]).success).toBe(true);
+  });
+
+  it("hands the edge's stats frames to the work running while it is welcomed", async () => {
+    const edge = await fakeEdge();
+    cleanups.push(edge.close);
+    const asked: boolean[] = [];
+    let welcomed = false;
+    const { connection } = agent(edge.url, {
+      whileConnected: (_hostId, _publish, _signal, asks) => {
+        welcomed = true;
+        asks.hostStats = (send) => asked.push(send);
+      },
+    });
+    void connection.run();
+    await until(() => welcomed);
+    for (const send of [false, true]) edge.sockets[0]?.send(JSON.stringify({ type: "stats", send }));
+    await until(() => asked.length === 2);
+    expect(asked).toEqual([false, true]);
   });
 
   it("reconnects after the edge drops it, starting again from the shortest delay once welcomed", async () => {

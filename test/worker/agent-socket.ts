@@ -51,13 +51,16 @@ export async function dial(token: string): Promise<RawSocket> {
 }
 
 /** An agent's hello; `versions` plays an older (or newer) agent. */
-export const hello = (hostId: string, versions: { protocolVersion?: number; agentVersion?: string } = {}) =>
+export const hello = (
+  hostId: string,
+  versions: { protocolVersion?: number; agentVersion?: string; capabilities?: string[] } = {},
+) =>
   JSON.stringify({
     type: "hello",
     protocolVersion: versions.protocolVersion ?? PROTOCOL_VERSION,
     agentVersion: versions.agentVersion ?? "test",
     hostId,
-    capabilities: [],
+    capabilities: versions.capabilities ?? [],
     docker: { ok: true, version: "test" },
     os: "test",
     arch: "test",
@@ -79,10 +82,10 @@ export async function enrolledHost(): Promise<EnrolledHost> {
   return { user, host, token };
 }
 
-/** Dials and says hello, then waits for the welcome. */
-export async function connectAgent(enrolled: EnrolledHost): Promise<RawSocket> {
+/** Dials and says hello (listing `capabilities`), then waits for the welcome. */
+export async function connectAgent(enrolled: EnrolledHost, capabilities: string[] = []): Promise<RawSocket> {
   const agent = await dial(enrolled.token);
-  agent.socket.send(hello(enrolled.host.id));
+  agent.socket.send(hello(enrolled.host.id, { capabilities }));
   await agent.next((frame) => frame.type === "welcome");
   return agent;
 }

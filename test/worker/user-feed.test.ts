@@ -140,12 +140,12 @@ describe("UserFeed: replay, then live, to every viewer", () => {
 
   it("keeps only the latest stats of each host, sent on connecting; drops them while nobody watches", async () => {
     const feed = feedOf();
-    expect(await feed.publishStats(stats("h1", 1))).toBe(false);
+    expect(await feed.publishStats(stats("h1", 1))).toEqual({ wanted: false, epoch: 0 });
     const watcher = await open(feed);
     await live(watcher);
-    expect(await feed.publishStats(stats("h1", 2))).toBe(true);
-    expect(await feed.publishStats(stats("h1", 3))).toBe(true);
-    expect(await feed.publishStats(stats("h2", 7))).toBe(true);
+    expect(await feed.publishStats(stats("h1", 2))).toEqual({ wanted: true, epoch: 1 });
+    expect(await feed.publishStats(stats("h1", 3))).toMatchObject({ wanted: true });
+    expect(await feed.publishStats(stats("h2", 7))).toMatchObject({ wanted: true });
     await watcher.next((frame) => frame.hostId === "h2");
 
     const newcomer = await open(feed);

@@ -10459,7 +10459,7 @@ export interface paths {
         };
         /**
          * WebSocket: your live events (host online/offline, Docker state, containers, agent sessions) numbered by seq, then `live`; host stats snapshots; a `reset` first when `since` cannot be served
-         * @description Each frame is one JSON object of the UserFeedFrame schema. Events carry a per-user `seq`; the feed keeps the last 1,000 of them for up to 24 h, so reconnect with `?since=<last seq>` to miss and repeat nothing. `host.stats` frames are not numbered: the latest of each host comes on connecting, then every few seconds. At most 32 feeds per user are open at once (429 beyond). Viewers only listen.
+         * @description Each frame is one JSON object of the UserFeedFrame schema. Events carry a per-user `seq`; the feed keeps the last 1,000 of them for up to 24 h, so reconnect with `?since=<last seq>` to miss and repeat nothing. `host.stats` frames are not numbered: the latest of each host comes on connecting, then every few seconds (hosts send them only while a feed of theirs is open, so a first feed gets fresh ones within a moment). At most 32 feeds per user are open at once (429 beyond). Viewers only listen.
          */
         get: {
             parameters: {
