@@ -47,7 +47,9 @@ const list: Handler<"service.list"> = async (params, ctx) => {
   ).filter(matches);
   const running = inspected.filter((info) => info.State.Running).map((info) => info.Id);
   const samples = await ctx.liveStats.samples(running, { signal: ctx.signal });
-  return { services: inspected.map((info) => toService(info, samples.get(info.Id))), total: wanted.length };
+  // What left the page between the reads (changed state, or removed) is not counted either.
+  const total = wanted.length - (page.length - inspected.length);
+  return { services: inspected.map((info) => toService(info, samples.get(info.Id))), total };
 };
 
 const inspect: Handler<"service.inspect"> = async (params, ctx) => {

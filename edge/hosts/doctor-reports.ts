@@ -22,6 +22,10 @@ export async function keepDoctorReport(db: Db, hostId: string, report: DoctorRep
 export async function lastDoctorReport(db: Db, hostId: string): Promise<DoctorReport | null> {
   const [row] = await db.select().from(doctorReports).where(eq(doctorReports.hostId, hostId)).limit(1);
   if (!row) return null;
-  const parsed = doctorReport.safeParse(JSON.parse(row.reportJson));
-  return parsed.success ? parsed.data : null;
+  try {
+    const parsed = doctorReport.safeParse(JSON.parse(row.reportJson));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

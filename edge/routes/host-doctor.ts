@@ -34,7 +34,12 @@ hostDoctorRoutes.openapi(
   }),
   async (c) => {
     const report = await relay(c.var.agent, "doctor.run", {});
-    await keepDoctorReport(c.var.db, c.var.agent.hostId, report);
+    // Kept before answering, so a read right after shows it; but the run's answer never fails on
+    // keeping it: a failed write (or a host deleted meanwhile, whose row the foreign key refuses)
+    // costs only the page's memory of this run.
+    await keepDoctorReport(c.var.db, c.var.agent.hostId, report).catch((error: unknown) =>
+      console.error(`doctor: keeping the report of host ${c.var.agent.hostId} failed: ${String(error)}`),
+    );
     return ok(c, report, "The host's agent ran its checks");
   },
 );

@@ -1,11 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { installLine } from "../../shared/install-line";
 import { installInfo } from "../../shared/schemas/hosts";
 import { envelopeErrors } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";
-import { installScript } from "../install/install-script";
+import { installCommand, installScript } from "../install/install-script";
 import { publicOrigin } from "../install/public-origin";
 
 /**
@@ -53,6 +52,6 @@ installRoutes.openapi(
   }),
   (c) => {
     const server = publicOrigin(c.var.config, c.req.url);
-    return ok(c, { server, install: installLine(server) }, "Run the install line on the machine");
+    return ok(c, { server, install: installCommand(server) }, "Run the install line on the machine");
   },
 );

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { DoctorReport } from "../../shared/schemas/doctor";
 import { connectAgent, enrolledHost } from "./agent-socket";
@@ -18,7 +19,7 @@ const reportOf = (summary: string, ok: boolean): DoctorReport => ({
 
 type Frame = { type: string; id?: string; op?: string };
 
-/** Runs the doctor through the relay with the raw agent answering `report`. */
+/** Runs the doctor through the relay with the raw agent answering `report`; the run's answer is 200 either way. */
 async function runDoctor(enrolled: Awaited<ReturnType<typeof enrolledHost>>, report: DoctorReport) {
   const agent = await connectAgent(enrolled);
   const answer = call(`/api/hosts/${enrolled.host.id}/doctor`, { method: "POST", token: enrolled.user.accessToken });
@@ -26,6 +27,7 @@ async function runDoctor(enrolled: Awaited<ReturnType<typeof enrolledHost>>, rep
   agent.socket.send(JSON.stringify({ type: "res", id: request.id, ok: true, result: report }));
   const res = await answer;
   expect(res.status).toBe(200);
+  expect(((await res.json()) as { data: DoctorReport }).data).toEqual(report);
   agent.socket.close(1000, "done");
   await agent.closed;
 }
@@ -68,5 +70,22 @@ describe("GET /api/hosts/{id}/doctor", () => {
     const stranger = await registerUser();
     const res = await call(`/api/hosts/${enrolled.host.id}/doctor`, { token: stranger.accessToken });
     await expectEnvelopeError(res, 404, "NOT_FOUND");
+  });
+
+  it("answers the run even when keeping its report fails, and keeps the one before", async () => {
+    const enrolled = await enrolledHost();
+    const first = reportOf("kai-agent looks healthy", true);
+    await runDoctor(enrolled, first);
+    // D1 refuses this host's report rows (a trigger), as a failing write would.
+    const trigger = `fail_doctor_${enrolled.host.id.replaceAll("-", "_")}`;
+    await env.DB.exec(
+      `CREATE TRIGGER ${trigger} BEFORE UPDATE ON doctor_reports WHEN NEW.host_id = '${enrolled.host.id}' BEGIN SELECT RAISE(ABORT, 'injected D1 failure'); END;`,
+    );
+    try {
+      await runDoctor(enrolled, reportOf("1 check failed", false));
+    } finally {
+      await env.DB.exec(`DROP TRIGGER ${trigger}`);
+    }
+    expect(await lastReport(enrolled.host.id, enrolled.user.accessToken)).toEqual(first);
   });
 });

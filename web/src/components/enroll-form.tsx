@@ -89,8 +89,8 @@ export function EnrollForm({ onEnrolled }: { onEnrolled: () => void }) {
                     <li>the command ran on the machine and the token was pasted whole (enroll again for a new one);</li>
                     <li>kai-agent's own output there: it says why it cannot connect;</li>
                     <li>
-                      that the machine reaches {location.origin} with outbound WebSockets (wss): a firewall or proxy may
-                      block them.
+                      that the machine reaches the address in the command with outbound WebSockets (wss): a firewall or
+                      proxy may block them.
                     </li>
                   </ul>
                 </div>
