@@ -2,15 +2,23 @@ import { HOST_STATS_ON_DEMAND } from "../../shared/protocol";
 import type { AgentAttachment } from "./attachment";
 import { sendToAgent } from "./to-agent";
 
-const EPOCH_KEY = "stats-epoch";
+const SWITCH_KEY = "stats-switch";
+
+/** The last switch the feed asked for, and as of which of its epochs. */
+interface Switched {
+  epoch: number;
+  on: boolean;
+}
 
 /**
  * Switches the connected agent's stats snapshots on and off for the owner's feed
  * (edge/user-feed/stats-demand.ts): on when the feed's first viewer walks its hosts, off when
- * the feed answers a snapshot "unwanted". Both may cross (a snapshot answered just before a
- * viewer came, its answer handled after that viewer's start), so the epoch of the last start
- * is kept and an older "unwanted" is ignored. Agents without HOST_STATS_ON_DEMAND are never
- * sent the frame: they keep sending, and the feed keeps dropping what they send.
+ * the feed answers a snapshot "unwanted". Both may cross, so the last switch and its epoch are
+ * kept: an "unwanted" older than the last start is ignored (answered just before a viewer
+ * came, handled after that viewer's start), and so is a start older than the last switch or
+ * as old as the last "unwanted" (a slow call of a walk the feed has since ended: it would
+ * switch on an agent nobody watches for). Agents without HOST_STATS_ON_DEMAND are never sent
+ * the frame: they keep sending, and the feed keeps dropping what they send.
  */
 export class HostStatsSwitch {
   constructor(
@@ -20,20 +28,26 @@ export class HostStatsSwitch {
 
   /** The feed has a viewer (as of `epoch`): a snapshot at once, then every interval. */
   start(epoch: number): void {
-    if (epoch > (this.kv.get<number>(EPOCH_KEY) ?? 0)) this.kv.put(EPOCH_KEY, epoch);
-    this.#tell(true);
+    const last = this.#last();
+    if (epoch < last.epoch || (epoch === last.epoch && !last.on)) return;
+    this.#switch({ epoch, on: true });
   }
 
   /** The feed answered a snapshot "unwanted" as of `epoch`. */
   unwanted(epoch: number): void {
-    if ((this.kv.get<number>(EPOCH_KEY) ?? 0) > epoch) return;
-    this.#tell(false);
+    if (epoch < this.#last().epoch) return;
+    this.#switch({ epoch, on: false });
   }
 
-  #tell(send: boolean): void {
+  #last(): Switched {
+    return this.kv.get<Switched>(SWITCH_KEY) ?? { epoch: 0, on: true };
+  }
+
+  #switch(switched: Switched): void {
+    this.kv.put(SWITCH_KEY, switched);
     const live = this.liveAgent();
     if (live?.agent.hello?.capabilities.includes(HOST_STATS_ON_DEMAND)) {
-      sendToAgent(live.socket, { type: "stats", send });
+      sendToAgent(live.socket, { type: "stats", send: switched.on });
     }
   }
 }

@@ -23,7 +23,13 @@ interface State {
   leftAt: number | null;
   /** Where the walk that starts the user's online hosts goes on (a D1 rowid); null when none is due. */
   walkFrom: number | null;
+  /** Failed tries of the walk's current page in a row: each retry waits longer. */
+  failures?: number;
 }
+
+/** A failed page of the walk is first retried after this long; each next retry waits twice as long, up to a minute. */
+export const WALK_RETRY_MS = 1_000;
+const WALK_RETRY_MAX_MS = 60_000;
 
 const KEY = "stats-demand";
 
@@ -31,7 +37,11 @@ const KEY = "stats-demand";
  * Whether a user's hosts should send stats snapshots, kept in the feed object's storage so
  * it outlives hibernation. Hosts start sending on every connect; the answer to their first
  * snapshot stops them when nobody watches. So a host is stopped only by an "unwanted" answer,
- * which clears `sending`: while `sending` holds, no online host needs a start, and a viewer
+ * which clears `sending`. `sending` is set when the walk that starts the hosts begins, before
+ * any host was told, so it holds only together with that walk: a page whose calls failed stays
+ * due (`walkFrom`) and is tried again until every host on it was told, and a viewer arriving
+ * while a walk is due arms it again (the platform drops an alarm after a few failed runs).
+ * Once the walk is done, no online host needs a start while `sending` holds, and a viewer
  * arriving then (a reload) costs no call to any host.
  */
 export class StatsDemand {
@@ -40,14 +50,16 @@ export class StatsDemand {
     private readonly graceMs = STATS_GRACE_MS,
   ) {}
 
-  /** A viewer connected. True when the user's online hosts must be told to start (a walk from the first). */
+  /**
+   * A viewer connected. True when a walk is due and its alarm must be armed: a new one from the
+   * first host when the hosts were stopped, or one still unfinished (its alarm may be gone).
+   */
   viewerJoined(): boolean {
     const state = this.#state();
     state.leftAt = null;
-    const starting = !state.sending;
-    if (starting) Object.assign(state, { sending: true, epoch: state.epoch + 1, walkFrom: 0 });
+    if (!state.sending) Object.assign(state, { sending: true, epoch: state.epoch + 1, walkFrom: 0, failures: 0 });
     this.#save(state);
-    return starting;
+    return state.walkFrom !== null;
   }
 
   /** The last viewer left: snapshots stay wanted for the grace, then the next one is answered "unwanted". */
@@ -60,7 +72,7 @@ export class StatsDemand {
     const state = this.#state();
     const inGrace = state.sending && state.leftAt !== null && now - state.leftAt < this.graceMs;
     if (watched || inGrace) return { wanted: true, epoch: state.epoch };
-    if (state.sending) this.#save({ ...state, sending: false, walkFrom: null });
+    if (state.sending) this.#save({ ...state, sending: false, walkFrom: null, failures: 0 });
     return { wanted: false, epoch: state.epoch };
   }
 
@@ -73,7 +85,20 @@ export class StatsDemand {
   /** One page of the walk for `epoch` is done: it goes on from `next`, or ends (null). A newer walk is left alone. */
   walked(epoch: number, next: number | null): void {
     const state = this.#state();
-    if (state.epoch === epoch && state.walkFrom !== null) this.#save({ ...state, walkFrom: next });
+    if (state.epoch === epoch && state.walkFrom !== null) this.#save({ ...state, walkFrom: next, failures: 0 });
+  }
+
+  /**
+   * A page of the walk for `epoch` failed (the read, or a call to some host on it): it stays
+   * due, to be tried again (a start is idempotent) after the returned delay, which doubles with
+   * each failure in a row. Undefined when that walk is no longer due (a newer one, or stopped).
+   */
+  walkFailed(epoch: number): number | undefined {
+    const state = this.#state();
+    if (state.epoch !== epoch || state.walkFrom === null) return undefined;
+    const failures = (state.failures ?? 0) + 1;
+    this.#save({ ...state, failures });
+    return Math.min(WALK_RETRY_MS * 2 ** (failures - 1), WALK_RETRY_MAX_MS);
   }
 
   #state(): State {

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { WireError } from "../../shared/errors";
+import { messageOf, type WireError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
 import {
   type FeedEvent,
@@ -117,21 +117,37 @@ export class UserFeed extends DurableObject<Bindings> {
    * The walk a first viewer started: one page of the user's online hosts, each told to send
    * stats (a snapshot at once), then the next page on the next alarm, so no invocation holds
    * more than one bounded read and one page of calls. A host that connects meanwhile needs no
-   * call: its first snapshot is answered "wanted". A failed call is logged; that host's stats
-   * come once it reconnects or the next first viewer walks again.
+   * call: its first snapshot is answered "wanted". A page whose read or any call failed is
+   * not passed: it is tried again later, with backoff (hosts already told are told again, which
+   * changes nothing), since until every host was told some would stay off while someone watches.
    */
   override async alarm(): Promise<void> {
     const walk = this.#demand.walk();
     const userId = this.ctx.storage.kv.get<string>(USER_KEY);
     if (!walk || !userId) return;
+    let next: number | null;
+    try {
+      next = await this.#startPage(userId, walk);
+    } catch (error) {
+      const retryMs = this.#demand.walkFailed(walk.epoch);
+      const then = retryMs === undefined ? "that walk is no longer due" : `retry in ${retryMs} ms`;
+      console.error(`user ${userId}: hosts not told to send stats (${messageOf(error)}); ${then}`);
+      if (retryMs !== undefined) await this.ctx.storage.setAlarm(Date.now() + retryMs);
+      return;
+    }
+    this.#demand.walked(walk.epoch, next);
+    if (this.#demand.walk()) await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** Tells one page of the user's online hosts to send stats; returns where the walk goes on, or throws. */
+  async #startPage(userId: string, walk: { from: number; epoch: number }): Promise<number | null> {
     const page = await onlineHostsPage(database(this.env.DB), userId, walk.from);
     const calls = await Promise.allSettled(
       page.hostIds.map((hostId) => hostRelay(this.env, hostId).sendHostStats(walk.epoch)),
     );
     const failed = calls.filter((call) => call.status === "rejected").length;
-    if (failed > 0) console.error(`user ${userId}: ${failed} of ${calls.length} hosts not told to send stats`);
-    this.#demand.walked(walk.epoch, page.next);
-    if (this.#demand.walk()) await this.ctx.storage.setAlarm(Date.now());
+    if (failed > 0) throw new Error(`${failed} of ${calls.length} calls failed`);
+    return page.next;
   }
 
   /** Closes the viewers `credential` opened (it was revoked); returns how many. */

@@ -1,10 +1,13 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../edge/db/client";
+import { AGENT_TAG, type AgentAttachment, readAgent } from "../../edge/host-relay/attachment";
+import { HostStatsSwitch } from "../../edge/host-relay/host-stats-switch";
 import { onlineHostsPage } from "../../edge/user-feed/online-hosts";
-import { STATS_GRACE_MS, StatsDemand } from "../../edge/user-feed/stats-demand";
+import { STATS_GRACE_MS, StatsDemand, WALK_RETRY_MS } from "../../edge/user-feed/stats-demand";
+import { userFeed } from "../../edge/user-feed/stub";
 import { HOST_STATS_ON_DEMAND, HOST_STATS_TOPIC } from "../../shared/protocol";
-import { connectAgent, type EnrolledHost, enrolledHost, type RawSocket, record } from "./agent-socket";
+import { connectAgent, type EnrolledHost, enrolledHost, hostRelay, type RawSocket, record } from "./agent-socket";
 import { call } from "./helpers";
 
 /**
@@ -39,7 +42,11 @@ describe("StatsDemand: whether a user's hosts should send stats", () => {
       expect(demand.answer(false, 0)).toEqual({ wanted: false, epoch: 0 });
       expect(demand.viewerJoined()).toBe(true);
       expect(demand.walk()).toEqual({ from: 0, epoch: 1 });
-      // A second viewer (another tab) asks no host again.
+      // Another viewer while that walk is due re-arms it (its alarm may be gone), same walk, same epoch.
+      expect(demand.viewerJoined()).toBe(true);
+      expect(demand.walk()).toEqual({ from: 0, epoch: 1 });
+      demand.walked(1, null);
+      // A second viewer (another tab) once the walk is done asks no host again.
       expect(demand.viewerJoined()).toBe(false);
       expect(demand.answer(true, 10)).toEqual({ wanted: true, epoch: 1 });
       demand.lastViewerLeft(100);
@@ -58,6 +65,34 @@ describe("StatsDemand: whether a user's hosts should send stats", () => {
       expect(demand.walk()).toBeUndefined();
     });
     expect(STATS_GRACE_MS).toBeGreaterThan(0);
+  });
+
+  it("keeps a failed page of the walk due, retrying it later each time, until it is passed or stopped", async () => {
+    const feed = env.USER_FEED.get(env.USER_FEED.idFromName(`demand-${crypto.randomUUID()}`));
+    await runInDurableObject(feed, (_instance, state) => {
+      const demand = new StatsDemand(state.storage.kv, 1_000);
+      expect(demand.viewerJoined()).toBe(true);
+      demand.walked(1, 7);
+      // The page from 7 failed three times in a row: it stays due, each retry waits twice as long.
+      expect([demand.walkFailed(1), demand.walkFailed(1), demand.walkFailed(1)]).toEqual([
+        WALK_RETRY_MS,
+        2 * WALK_RETRY_MS,
+        4 * WALK_RETRY_MS,
+      ]);
+      expect(demand.walk()).toEqual({ from: 7, epoch: 1 });
+      // A viewer coming meanwhile arms the walk again rather than taking it for done.
+      expect(demand.viewerJoined()).toBe(true);
+      // Passed at last: the next page's first failure waits the least again.
+      demand.walked(1, 9);
+      expect(demand.walkFailed(1)).toBe(WALK_RETRY_MS);
+      // A failure of a walk that is not the one due (an older epoch) changes nothing.
+      expect(demand.walkFailed(0)).toBeUndefined();
+      // Stopped (nobody watches): nothing is due, nothing to retry.
+      demand.lastViewerLeft(0);
+      expect(demand.answer(false, 5_000)).toEqual({ wanted: false, epoch: 1 });
+      expect(demand.walkFailed(1)).toBeUndefined();
+      expect(demand.walk()).toBeUndefined();
+    });
   });
 });
 
@@ -116,9 +151,20 @@ describe("stats on demand, with the real feed and host objects", () => {
     await viewer.next((frame) => frame.type === "host.stats" && frame.hostId === second.host.id);
     await viewer.next((frame) => frame.type === "host.stats" && frame.hostId === owner.host.id);
 
-    // A second tab asks no host again; the older agent was never sent a frame it does not know.
+    // A second tab asks no host again. Its walk (if it started one) would run in the feed's
+    // alarm: run whatever alarm is pending now, then check that no walk is due and the epoch
+    // is still the first viewer's, before looking at what the agents were sent.
+    const feed = userFeed(env, owner.user.id);
     const tab = record(await call("/api/v1/ws/events", { token: owner.user.accessToken, headers: upgrade }));
     await tab.next((frame) => frame.type === "live");
+    await runDurableObjectAlarm(feed);
+    await runInDurableObject(feed, (_instance, state) => {
+      const demand = new StatsDemand(state.storage.kv);
+      expect(demand.walk()).toBeUndefined();
+      expect(demand.answer(true)).toEqual({ wanted: true, epoch: 1 });
+    });
+    // The older agent was never sent a frame it does not know; its snapshot reaches the viewer
+    // (after the stats frames the agents were sent, had any walk told them again).
     publishStats(old, 3);
     await viewer.next((frame) => frame.type === "host.stats" && frame.hostId === older.host.id);
     for (const agent of agents)
@@ -127,6 +173,78 @@ describe("stats on demand, with the real feed and host objects", () => {
         { type: "stats", send: true },
       ]);
     expect(statsFrames(old)).toEqual([]);
+  });
+
+  it("retries a page of the walk that failed, and a viewer re-arms a walk whose alarm was dropped", async () => {
+    const owner = await enrolledHost();
+    const agent = await connectAgent(owner, [HOST_STATS_ON_DEMAND]);
+    publishStats(agent, 1);
+    await agent.next((frame) => frame.type === "stats" && frame.send === false);
+    const feed = userFeed(env, owner.user.id);
+
+    // A first viewer's walk (epoch 1) whose read of D1 throws: the user id kept for it is one
+    // D1 cannot bind. Set up in the feed's storage, so no alarm runs the walk before it is broken.
+    await runInDurableObject(feed, async (_instance, state) => {
+      state.storage.kv.put("user", { unbindable: true });
+      expect(new StatsDemand(state.storage.kv).viewerJoined()).toBe(true);
+      await state.storage.setAlarm(Date.now() + 3_600_000);
+    });
+    expect(await runDurableObjectAlarm(feed)).toBe(true);
+    // The page stays due and the alarm is armed again for a retry.
+    await runInDurableObject(feed, (_instance, state) => {
+      expect(new StatsDemand(state.storage.kv).walk()).toEqual({ from: 0, epoch: 1 });
+    });
+    await expect.poll(() => runInDurableObject(feed, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
+    await runInDurableObject(feed, (_instance, state) => state.storage.kv.put("user", owner.user.id));
+    // The retry (run now, or already run by the platform) tells the host.
+    await runDurableObjectAlarm(feed);
+    await agent.next((frame) => frame.type === "stats" && frame.send === true);
+
+    // A walk still due whose alarm is gone (the platform dropped it): the next viewer arms it.
+    const second = await connectAgent(await anotherHost(owner), [HOST_STATS_ON_DEMAND]);
+    await runInDurableObject(feed, async (_instance, state) => {
+      const demand = new StatsDemand(state.storage.kv);
+      expect(demand.answer(false)).toEqual({ wanted: false, epoch: 1 });
+      // A viewer's walk began (epoch 2, sending) and then its alarm was lost.
+      expect(demand.viewerJoined()).toBe(true);
+      await state.storage.deleteAlarm();
+    });
+    const tab = record(await call("/api/v1/ws/events", { token: owner.user.accessToken, headers: upgrade }));
+    await tab.next((frame) => frame.type === "live");
+    await runDurableObjectAlarm(feed);
+    await second.next((frame) => frame.type === "stats" && frame.send === true);
+    await runInDurableObject(feed, (_instance, state) => {
+      expect(new StatsDemand(state.storage.kv).walk()).toBeUndefined();
+    });
+  });
+
+  it("ignores an unwanted older than the last start, and a start older than the last switch", async () => {
+    const owner = await enrolledHost();
+    const agent = await connectAgent(owner, [HOST_STATS_ON_DEMAND]);
+    const relay = hostRelay(owner.host.id);
+    await runInDurableObject(relay, (_instance, state) => {
+      const socket = state.getWebSockets(AGENT_TAG)[0];
+      const live = () => (socket ? { socket, agent: readAgent(socket) as AgentAttachment } : undefined);
+      const stats = new HostStatsSwitch(state.storage.kv, live);
+      stats.start(2);
+      // Answered "unwanted" as of epoch 1, handled after the start of epoch 2: ignored.
+      stats.unwanted(1);
+      stats.unwanted(2);
+      // A slow call of walk 2 (or 1) after the host was answered "unwanted" for 2: ignored.
+      stats.start(2);
+      stats.start(1);
+      // The next viewer's walk, then its answer "unwanted": the last frame, so once it is
+      // seen every frame sent before it was too.
+      stats.start(3);
+      stats.unwanted(3);
+    });
+    await expect.poll(() => statsFrames(agent).filter((frame) => !(frame as { send: boolean }).send).length).toBe(2);
+    expect(statsFrames(agent)).toEqual([
+      { type: "stats", send: true },
+      { type: "stats", send: false },
+      { type: "stats", send: true },
+      { type: "stats", send: false },
+    ]);
   });
 });
 
