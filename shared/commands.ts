@@ -432,9 +432,10 @@ interface CommandSchemas {
 }
 
 /**
- * The command table, each command's schemas built the first time it is looked up: a zod
- * schema costs memory (each classic schema carries its own methods), and an idle agent
- * uses a handful of its ~50 commands. Keys, `in` and `Object.keys` behave as on a plain object.
+ * The command table, each command's schemas built the first time it is looked up: every zod
+ * schema is a graph of objects built by running code, and an idle agent uses a handful of its
+ * ~50 commands (measured on the bundle: ~0.4 MiB of heap, and fewer of the ~870 schemas an
+ * agent otherwise builds at start-up). Keys, `in` and `Object.keys` behave as on a plain object.
  */
 export const COMMANDS = lazyTable(DEFINITIONS);
 
