@@ -68,6 +68,7 @@ export const benchmark: Benchmark = {
           collectedAgent: await rssMiB(inspectedAgent.pid),
           collectedBare: await rssMiB(inspectedBare.child.pid),
           agentHeap: (await (inspectors[0] as Inspector).heapUsed()) / MIB,
+          containers: (await stack.docker.listContainers()).length,
         });
       }
       const lifecycle = [...agent.lifecycle, ...inspectedAgent.lifecycle].map((entry) => entry.line);
@@ -88,6 +89,11 @@ interface Sample {
   collectedBare: number;
   /** The inspectable agent's JavaScript heap in use after the collection (MiB). */
   agentHeap: number;
+  /**
+   * Containers running on the engine, anyone's: the host stats reporter samples each of them
+   * (a stats stream per container), so a step in the agent's memory may follow one started.
+   */
+  containers: number;
 }
 
 /** VmRSS of a process from /proc/<pid>/status, in MiB. */
@@ -109,6 +115,19 @@ async function rssSplit(pid: number): Promise<{ file: number; anonymous: number 
   const rss = kib("Rss");
   const anonymous = kib("Anonymous");
   return { file: (rss - anonymous) / 1024, anonymous: anonymous / 1024 };
+}
+
+/** How many containers the engine ran over the samples, and when that changed. */
+function containersText(samples: Sample[]): string {
+  const counts = samples.map((sample) => sample.containers);
+  const low = Math.min(...counts);
+  const high = Math.max(...counts);
+  if (low === high) return `${low} running container(s) throughout`;
+  const changes = samples
+    .slice(1)
+    .filter((sample, index) => sample.containers !== samples[index]?.containers)
+    .map((sample) => `${sample.containers} at minute ${round(sample.minute, 1)}`);
+  return `${low}–${high} running containers (${changes.slice(0, 8).join(", ")}${changes.length > 8 ? ", …" : ""})`;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -133,7 +152,7 @@ function series(values: { minute: number; value: number }[]) {
 type Split = Record<"agent" | "bare", { file: number; anonymous: number }>;
 
 function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecycle: string[], split: Split): Figure[] {
-  const pick = (key: Exclude<keyof Sample, "minute">) =>
+  const pick = (key: Exclude<keyof Sample, "minute" | "containers">) =>
     series(samples.map((sample) => ({ minute: sample.minute, value: sample[key] })));
   const agent = pick("agent");
   const bare = pick("bare");
@@ -174,8 +193,8 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
       baselineLabel: "bare Node",
       unit: "MiB",
       target: { ratioAtMost: 1.3, atMost: 80 },
-      why: `of the ${round(agent.start - bare.start)} MiB more than bare Node, ${round(split.agent.file - split.bare.file)} MiB are pages of the node binary that bare Node never touches (the compilers and the built-in modules a connected agent runs: http, tls, crypto, streams, child_process) and ${round(split.agent.anonymous - split.bare.anonymous)} MiB its own memory: a JavaScript heap of ${round(heap.start)} MiB after a full collection (the ${round(bundleBytes / MIB, 1)} MiB bundle's source, dockerode, ws, zod and the command table) and garbage not yet collected`,
-      note: `VmRSS from /proc/<pid>/status once both have settled after the agent's welcome; the bare process is \`node -e "setInterval(()=>{},1e3)"\` started at the same time; split from /proc/<pid>/smaps_rollup: agent ${describeSplit(split.agent)}, bare Node ${describeSplit(split.bare)}; what an idle agent does not use loads on first use (the ACP SDK with the first agent session, chokidar with the first watch, ICU's collation data with the first listing, and dockerode's ssh2 and gRPC transports only for ssh:// and BuildKit)`,
+      why: `of the ${round(agent.start - bare.start)} MiB more than bare Node, ${round(split.agent.file - split.bare.file)} MiB are pages of the node binary that bare Node never touches (the compilers and the built-in modules a connected agent runs: http, tls, crypto, streams, child_process) and ${round(split.agent.anonymous - split.bare.anonymous)} MiB its own memory: a JavaScript heap of ${round(heap.start)} MiB after a full collection (the ${round(bundleBytes / MIB, 1)} MiB bundle's source, dockerode, ws, zod and the schemas the agent parses with) and garbage not yet collected`,
+      note: `VmRSS from /proc/<pid>/status once both have settled after the agent's welcome; the bare process is \`node -e "setInterval(()=>{},1e3)"\` started at the same time; split from /proc/<pid>/smaps_rollup: agent ${describeSplit(split.agent)}, bare Node ${describeSplit(split.bare)}; what an idle agent does not use loads on first use (the ACP SDK with the first agent session, chokidar with the first watch, ICU's collation data with the first listing, dockerode's ssh2 transport only for ssh://, each command's schemas with its first call; BuildKit's gRPC client and zod's 40 locales are left out of the bundle)`,
       details: { samples: rounded, split, agent, bare, collected, collectedBare, heap, agentLifecycle: lifecycle },
     },
     {
@@ -187,7 +206,7 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
       target: { atMost: STABLE_SLOPE_MIB_PER_MIN },
       targetLabel: `stable: growth ≤ ${STABLE_SLOPE_MIB_PER_MIN} MiB/min`,
       why: `even right after full collections it grew from ${round(collected.start)} to ${round(collected.end)} MiB (peak ${round(collected.max)}): memory the agent keeps, not garbage awaiting collection`,
-      note: `a second agent (another host, same bundle) started with \`--inspect\`, sampled every ${SAMPLE_EVERY_MS / 1000} s for ${minutes} min (${samples.length} samples), each sample taken right after a full collection forced through the inspector (HeapProfiler.collectGarbage), so the slope (least squares) measures what the agent retains (its JavaScript heap in use: ${describe(heap)}); over the second half of the run alone the slope is ${secondHalf.slope >= 0 ? "+" : ""}${round(secondHalf.slope, 3)} MiB/min; the baseline is an inspected bare Node treated the same way; ${connectedText}`,
+      note: `a second agent (another host, same bundle) started with \`--inspect\`, sampled every ${SAMPLE_EVERY_MS / 1000} s for ${minutes} min (${samples.length} samples), each sample taken right after a full collection forced through the inspector (HeapProfiler.collectGarbage), so the slope (least squares) measures what the agent retains (its JavaScript heap in use: ${describe(heap)}); over the second half of the run alone the slope is ${secondHalf.slope >= 0 ? "+" : ""}${round(secondHalf.slope, 3)} MiB/min; the baseline is an inspected bare Node treated the same way; ${connectedText}; the engine ran ${containersText(samples)} during the run`,
     },
     {
       figure: `agent RSS over a ${minutes}-minute idle run, as it runs`,

@@ -15,15 +15,14 @@ interface LazyRequire {
 }
 
 /**
- * What an idle agent loads without using it: measured on the bundle, these two were about
+ * What an idle agent loads without using it: measured on the bundle, this and dockerode's
+ * BuildKit session (now left out of the bundle, scripts/left-out-modules.ts) were about
  * 20 MiB of its resident memory (ssh2 alone compiles WebAssembly and allocates its crypto
- * state at load time). Both stay available: the first call loads them.
+ * state at load time). ssh2 stays available: the first call loads it.
  */
 const LAZY_REQUIRES: LazyRequire[] = [
   // ssh2: only for DOCKER_HOST=ssh://…, which dockerode follows like the docker CLI.
   { file: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, binding: "ssh", module: "./ssh" },
-  // @grpc/grpc-js and protobufjs: a BuildKit session for `buildImage({ version: "2" })`, which Kai never asks for.
-  { file: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/, binding: "withSession", module: "./session" },
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { lazyTable } from "./lazy-table";
 import { agentProfileName, agentPrompt, agentSessionState, approvalOptionKind } from "./schemas/agent-sessions";
 import { doctorReport } from "./schemas/doctor";
 import {
@@ -104,26 +105,26 @@ export const containerSecurityOptions = z
   })
   .strict();
 
-export const COMMANDS = {
-  ping: {
+const DEFINITIONS = {
+  ping: () => ({
     params: z.object({}).strict(),
     result: z.object({ pong: z.literal(true), agentTime: z.string() }),
-  },
+  }),
   /** Runs `kai-agent doctor` inside the agent, with its own settings; the request itself is the round trip. */
-  "doctor.run": { params: z.object({}).strict(), result: doctorReport, deadline: () => DOCTOR_DEADLINE_MS },
-  "docker.info": {
+  "doctor.run": () => ({ params: z.object({}).strict(), result: doctorReport, deadline: () => DOCTOR_DEADLINE_MS }),
+  "docker.info": () => ({
     params: z.object({}).strict(),
     result: z.object({ ok: z.boolean(), version: z.string().nullable(), error: z.string().optional() }),
-  },
-  "container.list": {
+  }),
+  "container.list": () => ({
     params: z.object({
       status: z.enum(["running", "stopped", "paused"]).optional(),
       limit: z.number().int().min(1).max(100),
       offset: z.number().int().min(0),
     }),
     result: z.object({ containers: z.array(flexyContainer), total: z.number().int() }),
-  },
-  "container.create": {
+  }),
+  "container.create": () => ({
     params: z
       .object({
         name: containerName,
@@ -137,32 +138,32 @@ export const COMMANDS = {
       })
       .strict(),
     result: flexyContainer,
-  },
-  "container.inspect": { params: z.object({ id: containerRef }).strict(), result: flexyContainerDetails },
-  "container.remove": { params: z.object({ id: containerRef }).strict(), result: z.object({ id: z.string() }) },
-  "container.start": {
+  }),
+  "container.inspect": () => ({ params: z.object({ id: containerRef }).strict(), result: flexyContainerDetails }),
+  "container.remove": () => ({ params: z.object({ id: containerRef }).strict(), result: z.object({ id: z.string() }) }),
+  "container.start": () => ({
     params: z.object({ id: containerRef }).strict(),
     result: z.object({ id: z.string(), status: containerStatus }),
-  },
-  "container.stop": {
+  }),
+  "container.stop": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     result: z.object({ id: z.string(), status: containerStatus }),
     deadline: stopDeadline,
-  },
-  "container.restart": {
+  }),
+  "container.restart": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     result: z.object({ id: z.string(), status: containerStatus }),
     deadline: stopDeadline,
-  },
-  "directory.list": {
+  }),
+  "directory.list": () => ({
     params: z.object({ path: absolutePath.optional() }).strict(),
     result: directoryListing,
-  },
-  "path.check": {
+  }),
+  "path.check": () => ({
     params: z.object({ path: absolutePath }).strict(),
     result: z.object({ path: z.string(), isDirectory: z.boolean() }),
-  },
-  "service.list": {
+  }),
+  "service.list": () => ({
     params: z
       .object({
         filter: z.enum(["running", "stopped", "all"]),
@@ -171,20 +172,23 @@ export const COMMANDS = {
       })
       .strict(),
     result: z.object({ services: z.array(service), total: z.number().int() }),
-  },
-  "service.inspect": { params: z.object({ id: containerRef }).strict(), result: serviceDetails },
-  "service.start": { params: z.object({ id: containerRef }).strict(), result: z.object({ status: serviceStatus }) },
-  "service.stop": {
+  }),
+  "service.inspect": () => ({ params: z.object({ id: containerRef }).strict(), result: serviceDetails }),
+  "service.start": () => ({
+    params: z.object({ id: containerRef }).strict(),
+    result: z.object({ status: serviceStatus }),
+  }),
+  "service.stop": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     result: z.object({ status: serviceStatus }),
     deadline: stopDeadline,
-  },
-  "service.restart": {
+  }),
+  "service.restart": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     result: z.object({ status: serviceStatus }),
     deadline: stopDeadline,
-  },
-  "service.update": {
+  }),
+  "service.update": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     deadline: (params: { timeoutSeconds?: number | undefined }) => IMAGE_PULL_DEADLINE_MS + stopDeadline(params),
     result: z.object({
@@ -193,32 +197,32 @@ export const COMMANDS = {
       version: z.string().nullable(),
       updated: z.boolean().describe("False when the image was already current"),
     }),
-  },
-  "service.logs": {
+  }),
+  "service.logs": () => ({
     params: z
       .object({ id: containerRef, lines: z.number().int().min(1).max(10_000), since: z.string().optional() })
       .strict(),
     result: z.object({ logs: z.array(logEntry) }),
-  },
-  "service.stats": { params: z.object({ id: containerRef }).strict(), result: containerStats },
-  "system.stats": { params: z.object({}).strict(), result: systemStats },
+  }),
+  "service.stats": () => ({ params: z.object({ id: containerRef }).strict(), result: containerStats }),
+  "system.stats": () => ({ params: z.object({}).strict(), result: systemStats }),
   /**
    * A streamed command: the agent sends each new log line as a `chunk` frame (the `chunk`
    * schema) until the container stops or the edge cancels, then one `res`.
    */
-  "service.logs.follow": {
+  "service.logs.follow": () => ({
     params: z
       .object({ id: containerRef, since: z.string().optional(), lines: z.number().int().min(0).max(10_000).optional() })
       .strict(),
     result: z.object({ ended: z.enum(["container-stopped", "cancelled"]), lines: z.number().int() }),
     chunk: logEntry,
-  },
-  "files.list": {
+  }),
+  "files.list": () => ({
     params: z.object({ ...inWorkspace, path: workspacePath, hidden: z.boolean() }).strict(),
     result: z.object({ path: z.string(), entries: z.array(fileEntry), truncated: z.boolean() }),
-  },
+  }),
   /** One chunk of a file from `offset`; the edge asks again until `eof` (large files never travel as one frame). */
-  "files.read": {
+  "files.read": () => ({
     params: z
       .object({
         ...inWorkspace,
@@ -232,12 +236,12 @@ export const COMMANDS = {
       })
       .strict(),
     result: fileChunk,
-  },
+  }),
   /**
    * One chunk of a write. Chunks of one `uploadId` go to a temporary file beside the target
    * in order; the `last` one renames it into place atomically.
    */
-  "files.write": {
+  "files.write": () => ({
     params: z
       .object({
         ...inWorkspace,
@@ -254,19 +258,19 @@ export const COMMANDS = {
       size: z.number().int(),
       written: z.boolean().describe("True once the last chunk put the file in place"),
     }),
-  },
-  "files.delete": {
+  }),
+  "files.delete": () => ({
     params: z.object({ ...inWorkspace, path: workspacePath, recursive: z.boolean() }).strict(),
     result: z.object({ path: z.string(), deleted: z.literal(true) }),
-  },
-  "git.status": { params: z.object(inWorkspace).strict(), result: gitStatus },
-  "git.log": {
+  }),
+  "git.status": () => ({ params: z.object(inWorkspace).strict(), result: gitStatus }),
+  "git.log": () => ({
     params: z
       .object({ ...inWorkspace, skip: z.number().int().min(0), limit: z.number().int().min(1).max(200) })
       .strict(),
     result: z.object({ commits: z.array(gitCommitInfo), hasMore: z.boolean() }),
-  },
-  "git.commit": {
+  }),
+  "git.commit": () => ({
     params: z
       .object({
         ...inWorkspace,
@@ -277,34 +281,37 @@ export const COMMANDS = {
       })
       .strict(),
     result: z.object({ hash: z.string(), branch: z.string().nullable(), summary: z.string() }),
-  },
-  "git.push": {
+  }),
+  "git.push": () => ({
     params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional() }).strict(),
     result: z.object({ remote: z.string(), branch: z.string(), output: z.string() }),
     deadline: () => GIT_NETWORK_DEADLINE_MS,
-  },
-  "git.pull": {
+  }),
+  "git.pull": () => ({
     // The author signs the merge commit a pull may have to make (the host's git may have no identity).
     params: z
       .object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional(), author: gitAuthor.optional() })
       .strict(),
     result: z.object({ remote: z.string(), branch: z.string(), output: z.string(), updated: z.boolean() }),
     deadline: () => GIT_NETWORK_DEADLINE_MS,
-  },
-  "git.branches": {
+  }),
+  "git.branches": () => ({
     params: z.object(inWorkspace).strict(),
     result: z.object({
       current: z.string().nullable(),
       branches: z.array(z.object({ name: z.string(), current: z.boolean(), remote: z.boolean(), commit: z.string() })),
     }),
-  },
-  "git.checkout": {
+  }),
+  "git.checkout": () => ({
     params: z.object({ ...inWorkspace, branch: refName, create: z.boolean() }).strict(),
     result: z.object({ branch: z.string(), created: z.boolean() }),
-  },
-  "scripts.list": { params: z.object(inWorkspace).strict(), result: z.object({ scripts: z.array(scriptInfo) }) },
+  }),
+  "scripts.list": () => ({
+    params: z.object(inWorkspace).strict(),
+    result: z.object({ scripts: z.array(scriptInfo) }),
+  }),
   /** Runs one listed script, streaming its output; never an arbitrary command line. */
-  "scripts.run": {
+  "scripts.run": () => ({
     params: z
       .object({ ...inWorkspace, name: z.string().min(1).max(200), timeoutSeconds: z.number().int().min(1).max(3600) })
       .strict(),
@@ -317,19 +324,19 @@ export const COMMANDS = {
     }),
     chunk: scriptOutput,
     deadline: (params: { timeoutSeconds: number }) => params.timeoutSeconds * 1000,
-  },
-  "settings.read": {
+  }),
+  "settings.read": () => ({
     params: z.object({ ...inWorkspace, section: settingsSection }).strict(),
     result: z.object({ section: settingsSection, value: z.record(z.string(), z.unknown()), exists: z.boolean() }),
-  },
+  }),
   /** Validated by section (settings, hooks, mcp); unknown keys kept; written atomically. */
-  "settings.write": {
+  "settings.write": () => ({
     params: z.object({ ...inWorkspace, section: settingsSection, value: z.record(z.string(), z.unknown()) }).strict(),
     result: z.object({ section: settingsSection, value: z.record(z.string(), z.unknown()) }),
-  },
-  "openspec.state": { params: z.object(inWorkspace).strict(), result: openspecState },
+  }),
+  "openspec.state": () => ({ params: z.object(inWorkspace).strict(), result: openspecState }),
   /** Runs one action that openspec.state currently offers (for the workspace, or for `change`) through the OpenSpec CLI. */
-  "openspec.run": {
+  "openspec.run": () => ({
     params: z.object({ ...inWorkspace, action: openspecAction, change: openspecChangeName.optional() }).strict(),
     result: z.object({
       action: openspecAction,
@@ -339,21 +346,21 @@ export const COMMANDS = {
       timedOut: z.boolean(),
     }),
     deadline: () => OPENSPEC_RUN_DEADLINE_MS,
-  },
+  }),
   /** Watches the workspace: file changes (debounced, .git ignored) and system stats, until cancelled. */
-  "workspace.watch": {
+  "workspace.watch": () => ({
     params: z.object({ ...inWorkspace, statsIntervalMs: z.number().int().min(250).max(60_000) }).strict(),
     result: z.object({ ended: z.literal("cancelled") }),
     chunk: workspaceEvent,
     /** Viewers get each event as it is (the documented `file_changed` / `system_stats` shapes), not wrapped. */
     viewer: "raw",
-  },
+  }),
   /**
    * Starts (or, with `restore`, restores) an agent session: the agent process of the host's own
    * profile `profile`, in the workspace directory. Messages and state changes then arrive as
    * `agent.session` events numbered per session; the result is the state after start.
    */
-  "agentSession.start": {
+  "agentSession.start": () => ({
     params: z
       .object({
         ...inWorkspace,
@@ -366,39 +373,39 @@ export const COMMANDS = {
       .strict(),
     result: z.object({ profile: agentProfileName, state: agentSessionState }),
     deadline: () => AGENT_START_DEADLINE_MS,
-  },
+  }),
   /** Starts a turn and answers at once; the turn's messages follow as events. CONFLICT while a turn runs. */
-  "agentSession.prompt": {
+  "agentSession.prompt": () => ({
     params: z.object({ sessionId: agentSessionId, runId: z.uuid(), message: agentPrompt }).strict(),
     result: z.object({ runId: z.uuid() }),
-  },
+  }),
   /** Cancels the running turn (pending approvals are answered `cancelled`); false when none runs. */
-  "agentSession.cancel": {
+  "agentSession.cancel": () => ({
     params: z.object({ sessionId: agentSessionId }).strict(),
     result: z.object({ cancelled: z.boolean() }),
-  },
+  }),
   /**
    * Answers a pending approval with an option of that kind (the agent's own option ids differ
    * per agent). CONFLICT when it is no longer pending (answered, expired, withdrawn).
    */
-  "agentSession.answer": {
+  "agentSession.answer": () => ({
     params: z
       .object({ sessionId: agentSessionId, approvalId: z.uuid(), kind: approvalOptionKind.or(z.literal("cancelled")) })
       .strict(),
     result: z.object({ state: z.enum(["allowed", "rejected", "cancelled"]), optionId: z.string().optional() }),
-  },
+  }),
   /** Ends a session: cancels its turn, closes it, stops the process (SIGTERM, then SIGKILL). */
-  "agentSession.close": {
+  "agentSession.close": () => ({
     params: z.object({ sessionId: agentSessionId }).strict(),
     result: z.object({ state: agentSessionState }),
     deadline: () => AGENT_STOP_GRACE_MS,
-  },
+  }),
   /**
    * After a reconnect: for each session the edge knows on this host, the agent re-sends the
    * messages after `lastSeq` it still holds (as events, before this reply) and says what it knows.
    * A session it does not know is `interrupted` (kai-agent restarted).
    */
-  "agentSession.sync": {
+  "agentSession.sync": () => ({
     params: z
       .object({ sessions: z.array(z.object({ sessionId: agentSessionId, lastSeq: z.number().int().min(0) })).max(256) })
       .strict(),
@@ -412,12 +419,25 @@ export const COMMANDS = {
         }),
       ),
     }),
-  },
-} as const satisfies Record<
-  string,
+  }),
+} satisfies Record<string, () => CommandSchemas>;
+
+interface CommandSchemas {
+  params: z.ZodType;
+  result: z.ZodType;
+  chunk?: z.ZodType;
+  viewer?: "raw";
   // biome-ignore lint/suspicious/noExplicitAny: each deadline takes its own command's params (see deadlineOf)
-  { params: z.ZodType; result: z.ZodType; chunk?: z.ZodType; viewer?: "raw"; deadline?: (params: any) => number }
->;
+  deadline?: (params: any) => number;
+}
+
+/**
+ * The command table, each command's schemas built the first time it is looked up: every zod
+ * schema is a graph of objects built by running code, and an idle agent uses a handful of its
+ * ~50 commands (measured on the bundle: ~0.4 MiB of heap, and fewer of the ~870 schemas an
+ * agent otherwise builds at start-up). Keys, `in` and `Object.keys` behave as on a plain object.
+ */
+export const COMMANDS = lazyTable(DEFINITIONS);
 
 /** Section schemas for `settings.write` (the agent validates with them). */
 export const SETTINGS_SCHEMAS = { settings: claudeSettings, hooks: hooksSettings, mcp: mcpServers } as const;

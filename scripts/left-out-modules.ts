@@ -1,0 +1,79 @@
+import path from "node:path";
+import type { Plugin } from "esbuild";
+
+/**
+ * A module a dependency requires for something kai-agent never does, bundled as a stub.
+ * Every byte of the bundle is held in memory for as long as the agent runs (V8 keeps a
+ * module's source), whether or not its code ever runs.
+ */
+interface LeftOut {
+  /** The requiring file, inside node_modules. */
+  importer: RegExp;
+  /** The specifier exactly as that file writes it. */
+  specifier: string;
+  /** What the stub is: the module's exports. */
+  contents: string;
+  why: string;
+}
+
+const BUILDKIT_ONLY =
+  "module.exports = function () { throw new Error('kai-agent is built without BuildKit sessions (buildImage version 2)'); };";
+
+const LEFT_OUT: LeftOut[] = [
+  // @grpc/grpc-js and protobufjs (about 430 KB): BuildKit sessions, for
+  // `buildImage({ version: "2" })`. Kai never builds images.
+  {
+    importer: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/,
+    specifier: "./session",
+    contents: BUILDKIT_ONLY,
+    why: "BuildKit sessions",
+  },
+  {
+    importer: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/,
+    specifier: "./buildkit",
+    contents: BUILDKIT_ONLY,
+    why: "BuildKit builds",
+  },
+  // zod's error messages in 40 languages (about 260 KB) for `z.config(z.locales.xx())`; the
+  // agent's messages are English, which zod loads on its own (locales/en.js), and `z.locales` is empty.
+  {
+    importer: /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/,
+    specifier: "../locales/index.js",
+    contents: "export {};",
+    why: "zod's locales",
+  },
+];
+
+/**
+ * An esbuild plugin that bundles each of LEFT_OUT as its stub. The build fails when one
+ * matched nothing (a dependency upgraded its files), rather than silently bundling it again.
+ */
+export function leftOutModules(): Plugin {
+  return {
+    name: "kai-left-out-modules",
+    setup(build) {
+      const matched = new Set<LeftOut>();
+      build.onEnd((result) => {
+        const missed = LEFT_OUT.filter((one) => !matched.has(one));
+        if (result.errors.length === 0 && missed.length > 0) {
+          const what = missed.map((one) => `${one.specifier} (${one.why})`).join(", ");
+          throw new Error(`left-out modules: nothing required ${what}; update scripts/left-out-modules.ts`);
+        }
+      });
+      const specifiers = [...new Set(LEFT_OUT.map((one) => one.specifier))];
+      const filter = new RegExp(`^(${specifiers.map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|")})$`);
+      build.onResolve({ filter }, (args) => {
+        const one = LEFT_OUT.find(
+          (candidate) => candidate.specifier === args.path && candidate.importer.test(args.importer),
+        );
+        if (!one) return undefined;
+        matched.add(one);
+        return { path: `${path.basename(args.importer)}:${one.specifier}`, namespace: "kai-left-out", pluginData: one };
+      });
+      build.onLoad({ filter: /.*/, namespace: "kai-left-out" }, (args) => ({
+        contents: (args.pluginData as LeftOut).contents,
+        loader: "js",
+      }));
+    },
+  };
+}
