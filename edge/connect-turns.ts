@@ -52,10 +52,10 @@ interface Waiter {
  * Turns to connect, admitted by completions: at most `inFlight` leases are held at once, so
  * the edge takes no more concurrent connects than it finishes, and turns start no faster than
  * the pace (the generic cell rate algorithm's "theoretical arrival time" in `#nextSlot`). A
- * caller waits in a queue for a lease while its estimated turn (its place in the queue times
- * the slower of the pace and what recent leases took) is within `maxWaitMs`; one further off,
- * or still queued after `maxWaitMs`, is refused and told when to come back, those times spread
- * one interval apart so the refused do not return as one wave. Memory only: after an eviction
+ * caller waits in a queue for a lease while its place in the queue is within `maxWaitMs` at
+ * the pace; one further off, or still queued after `maxWaitMs`, is refused and told when to
+ * come back, those times spread one turn apart (at the slower of the pace and what recent
+ * leases took) so the refused do not return as one wave. Memory only: after an eviction
  * every lease is forgotten and the object starts idle again.
  */
 export class ConnectTurns {
@@ -89,7 +89,9 @@ export class ConnectTurns {
       this.#queue.filter((waiter) => waiter.options.group === group).length +
       [...this.#leases.values()].filter((lease) => lease.group === group && lease.at > now).length;
     const startsNow = this.#queue.length === 0 && this.#hasRoom(options);
-    const waitMs = startsNow ? this.#paced(options, 1, now) : this.#estimate(options, this.#queue.length + 1, now);
+    // The queue is bounded by the pace (what it would start within maxWaitMs), not by how slow
+    // leases are now: a held dial costs the edge nothing, one sent away dials (and is checked) again.
+    const waitMs = this.#paced(options, startsNow ? 1 : this.#queue.length + 1, now);
     if (waitMs > maxWaitMs || (waitMs > 0 && groupTurns >= maxPerGroup)) {
       return Promise.resolve(this.#refuse(options, waitMs, now));
     }
@@ -129,11 +131,9 @@ export class ConnectTurns {
     return { admitted: true, waitMs, lease: id };
   }
 
-  /** When the `position`-th caller in the queue would start: the pace or the leases, whichever is slower. */
-  #estimate(options: TurnOptions, position: number, now: number): number {
-    const paced = this.#paced(options, position, now);
-    if (options.inFlight === undefined) return paced;
-    return Math.max(paced, position * Math.max(options.intervalMs, this.#leaseDuration / options.inFlight));
+  /** How far apart turns start: the pace, or what the leases take one after another, whichever is slower. */
+  #perTurn({ intervalMs, inFlight }: TurnOptions): number {
+    return inFlight === undefined ? intervalMs : Math.max(intervalMs, this.#leaseDuration / inFlight);
   }
 
   /** When the `position`-th turn from now would start at the pace alone. */
@@ -147,7 +147,8 @@ export class ConnectTurns {
       now + MAX_RETRY_AFTER_MS,
       Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)),
     );
-    this.#nextRetry = retryAt + intervalMs;
+    // The refused come back one turn apart, at the rate turns really start.
+    this.#nextRetry = retryAt + this.#perTurn(options);
     this.#refused.set(holder, retryAt);
     return { admitted: false, retryAfterMs: retryAt - now };
   }
@@ -179,7 +180,7 @@ export class ConnectTurns {
       if (!overdue && !this.#hasRoom(head.options)) break;
       this.#queue.shift();
       const decision = overdue
-        ? this.#refuse(head.options, this.#estimate(head.options, this.#queue.length + 1, now), now)
+        ? this.#refuse(head.options, this.#paced(head.options, this.#queue.length + 1, now), now)
         : this.#start(head.options, now);
       head.answer(decision);
       for (const answer of head.also) answer(decision);
