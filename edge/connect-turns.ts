@@ -26,15 +26,16 @@ export interface TurnOptions {
 
 /** The furthest a refused caller is sent away. */
 const MAX_RETRY_AFTER_MS = 60_000;
-/** Weight of the newest lease in the average lease duration. */
-const DURATION_WEIGHT = 0.2;
+/** How far back released leases are counted to tell how fast turns really start. */
+const COMPLETIONS_WINDOW_MS = 5_000;
+/** Fewer releases than this in the window say nothing about the rate: the pace is assumed. */
+const MIN_COMPLETIONS = 10;
 
 interface Lease {
   holder: string;
   group: string;
   /** When its turn starts (the caller waits until then), and when it expires unreleased. */
   at: number;
-  startedAt: number;
   expiresAt: number;
   /** Released by the work it admits; otherwise (an open-loop turn) it only counts until its turn starts. */
   inFlight: boolean;
@@ -61,8 +62,8 @@ interface Waiter {
 export class ConnectTurns {
   #nextSlot = 0;
   #nextRetry = 0;
-  /** Average milliseconds from a lease's start to its release (or expiry); 0 until one ended. */
-  #leaseDuration = 0;
+  /** When recent leases were released, oldest first (COMPLETIONS_WINDOW_MS of them). */
+  readonly #completions: number[] = [];
   readonly #leases = new Map<string, Lease>();
   readonly #queue: Waiter[] = [];
   /** When each refused holder was told to come back: asking again does not push others back. */
@@ -104,9 +105,8 @@ export class ConnectTurns {
 
   /** The work a lease admitted completed or failed: its place goes to the next in the queue. */
   release(id: string): void {
-    const lease = this.#leases.get(id);
-    if (!lease) return;
-    this.#end(id, lease, this.now());
+    if (!this.#leases.delete(id)) return;
+    this.#completions.push(this.now());
     this.#pump();
   }
 
@@ -127,13 +127,19 @@ export class ConnectTurns {
     const at = now + waitMs;
     const inFlight = options.inFlight !== undefined;
     const expiresAt = inFlight ? at + (leaseMs ?? 0) : at;
-    this.#leases.set(id, { holder, group, at, startedAt: now, expiresAt, inFlight });
+    this.#leases.set(id, { holder, group, at, expiresAt, inFlight });
     return { admitted: true, waitMs, lease: id };
   }
 
-  /** How far apart turns start: the pace, or what the leases take one after another, whichever is slower. */
-  #perTurn({ intervalMs, inFlight }: TurnOptions): number {
-    return inFlight === undefined ? intervalMs : Math.max(intervalMs, this.#leaseDuration / inFlight);
+  /**
+   * How far apart turns start: the pace, or what the edge completed lately, whichever is slower.
+   * Counted from releases (not from how long a lease took), so a slow start does not linger.
+   */
+  #perTurn({ intervalMs, inFlight }: TurnOptions, now: number): number {
+    while ((this.#completions[0] ?? now) < now - COMPLETIONS_WINDOW_MS) this.#completions.shift();
+    const count = this.#completions.length;
+    if (inFlight === undefined || count < MIN_COMPLETIONS) return intervalMs;
+    return Math.max(intervalMs, COMPLETIONS_WINDOW_MS / count);
   }
 
   /** When the `position`-th turn from now would start at the pace alone. */
@@ -148,25 +154,15 @@ export class ConnectTurns {
       Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)),
     );
     // The refused come back one turn apart, at the rate turns really start.
-    this.#nextRetry = retryAt + this.#perTurn(options);
+    this.#nextRetry = retryAt + this.#perTurn(options, now);
     this.#refused.set(holder, retryAt);
     return { admitted: false, retryAfterMs: retryAt - now };
-  }
-
-  #end(id: string, lease: Lease, now: number): void {
-    this.#leases.delete(id);
-    const took = now - lease.startedAt;
-    this.#leaseDuration = this.#leaseDuration
-      ? this.#leaseDuration + DURATION_WEIGHT * (took - this.#leaseDuration)
-      : took;
   }
 
   /** Leases past their bound end (the Worker that held one died mid-connect, say). */
   #expire(now: number): void {
     for (const [id, lease] of this.#leases) {
-      if (lease.expiresAt > now) continue;
-      if (lease.inFlight) this.#end(id, lease, now);
-      else this.#leases.delete(id);
+      if (lease.expiresAt <= now) this.#leases.delete(id);
     }
   }
 

@@ -201,7 +201,8 @@ export class AgentConnections {
 
   /** Lets the next connect in the pace go; releasing a turn twice, or one that expired, does nothing. */
   #freeTurn(attachment: AgentAttachment | undefined): void {
-    if (attachment?.lease) void releaseConnectTurn(this.env, attachment.lease);
+    // waitUntil: a socket hook's own work ends when it returns, and the release must still arrive.
+    if (attachment?.lease) this.ctx.waitUntil(releaseConnectTurn(this.env, attachment.lease));
   }
 
   refuse(socket: WebSocket, code: number, reason: string): void {
