@@ -11,6 +11,7 @@ import { openBareSockets, startBareEdge } from "./support/bare-edge";
 import { FeedClient } from "./support/feed-client";
 import { type Connects, type FleetMeasures, fleetFigures } from "./support/fleet-figures";
 import { enrollFleet, type FleetUser, registerWebhooks } from "./support/fleet-setup";
+import { probeLines, watchEdge } from "./support/fleet-watch";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { Scope } from "./support/scope";
 import { workerdRss } from "./support/workerd-memory";
@@ -43,6 +44,8 @@ const BURST_TIMEOUT_MS = 180_000;
 const PING_TIMEOUT_MS = 45_000;
 /** Quiet before a ping that follows an event, so it is not queued behind the event's writes. */
 const QUIET_MS = 20;
+/** How often the side probes are sent during the webhook burst. */
+const WATCH_EVERY_MS = 1000;
 /**
  * What the bench raises and why: the API limiter is set out of reach (1,000 enrollments and
  * thousands of timed calls from one user), loopback webhook targets are allowed (the local
@@ -167,7 +170,11 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   const feed = await feedLatency(edge.url, owner, ownerAgents, endpoints.ping, feedRounds);
 
   // (e) the webhook burst, with the relay timed while it drains.
-  const burst = await webhookBurst(swarm, receiver, endpoints.ping);
+  const burst = await webhookBurst(swarm, receiver, endpoints.ping, [
+    { name: "health", url: `${edge.url}/health`, headers: {} },
+    endpoints.session,
+    { ...endpoints.ping, name: "ping" },
+  ]);
 
   // (a) again: the edge restarts on the same state; every agent dials back.
   const dialsBefore = snapshotDials(swarm);
@@ -192,7 +199,7 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   };
 }
 
-function probeEndpoints(url: string, owner: FleetUser): { ping: Endpoint; hosts: Endpoint } {
+function probeEndpoints(url: string, owner: FleetUser): { ping: Endpoint; hosts: Endpoint; session: Endpoint } {
   const host = owner.hosts[0];
   if (!host) throw new Error("the owner has no host");
   const headers = { authorization: `Bearer ${owner.session.token}`, "x-kai-host": host.id };
@@ -200,6 +207,8 @@ function probeEndpoints(url: string, owner: FleetUser): { ping: Endpoint; hosts:
     ping: { name: "ping", url: `${url}/api/hosts/${host.id}/ping`, headers },
     // One page of the default (and largest) size: all of the owner's 100 hosts, as the dashboard asks.
     hosts: { name: "hosts", url: `${url}/api/hosts?limit=100&offset=0`, headers },
+    // The Worker, D1 (the session and the host) and the host's object, without the agent.
+    session: { name: "session", url: `${url}/api/hosts/${host.id}/session`, headers },
   };
 }
 
@@ -341,7 +350,9 @@ async function webhookBurst(
   swarm: AgentSwarm,
   receiver: Awaited<ReturnType<typeof startReceiver>>,
   ping: Endpoint,
+  watched: Endpoint[],
 ): Promise<FleetMeasures["burst"]> {
+  const probe = swarm.agents[0] as SimAgent;
   // The baseline: one such event alone, sent to delivered.
   const single = containerEvent("start", true);
   const arrived = receiver.waitFor(receiver.received.length + 1, 30_000);
@@ -368,6 +379,9 @@ async function webhookBurst(
     if (!agent.event(events[index] as ContainerEvent)) notSent += 1;
   });
   const sentMs = performance.now() - from;
+  // Where a ping is held, if it is: the Worker alone, the Worker with D1 and the host's object, the relay.
+  const stopWatch = watchEdge(watched, WATCH_EVERY_MS, PING_TIMEOUT_MS);
+  const pingsBefore = probe.pingsReceived.length;
   // The relay is pinged back to back in the background while the deliveries are counted.
   const during: Timed[] = [];
   let draining = true;
@@ -386,6 +400,14 @@ async function webhookBurst(
   }
   draining = false;
   await pinging;
+  const probes = await stopWatch();
+  const reached = probe.pingsReceived.slice(pingsBefore).map((at) => Math.round(at - from));
+  process.stderr.write(
+    `  fleet: webhook burst: the probe agent was handed ${reached.length} pings, at ${reached.join(", ")} ms; ` +
+      `side probes (sent at, answered in ms):\n${probeLines(probes)
+        .map((line) => `    ${line}`)
+        .join("\n")}\n`,
+  );
   const { fresh, byId, events: deliveredEvents } = delivered();
   const lastAt = Math.max(...fresh.map((item) => item.at));
   return {

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { ConnectTurns, type TurnDecision, type TurnOptions } from "./connect-turns";
 import type { Bindings } from "./env";
 
 export interface RateDecision {
@@ -8,11 +9,6 @@ export interface RateDecision {
   /** When the window resets, in UTC epoch seconds (as `X-RateLimit-Reset` documents). */
   resetAt: number;
 }
-
-type PaceDecision = { admitted: true; waitMs: number } | { admitted: false; retryAfterMs: number };
-
-/** The furthest a refused caller of `pace` is sent away. */
-const MAX_RETRY_AFTER_MS = 60_000;
 
 interface Window {
   startedAt: number;
@@ -26,58 +22,21 @@ interface Window {
  * also pace instead of refuse (`pace`), for callers that should wait their turn.
  */
 export class RateLimiter extends DurableObject<Bindings> {
-  /**
-   * When the next paced caller may go ("theoretical arrival time" of the generic cell rate
-   * algorithm), the turns handed out and not yet due, and the next time a refused caller is
-   * told to come back. Memory only: after an eviction the bucket simply starts idle again.
-   */
-  #nextSlot = 0;
-  readonly #turns = new Map<string, { at: number; group: string }>();
-  #nextRetry = 0;
-  /** When each refused holder was told to come back: asking again does not push others back. */
-  readonly #refused = new Map<string, number>();
+  /** The bucket's turns when it paces (memory only: after an eviction it simply starts idle again). */
+  readonly #turns = new ConnectTurns();
 
   /**
-   * Hands each caller its own turn, `intervalMs` apart after a burst of `burst`: the caller
-   * waits `waitMs` before going ahead. A `holder` that already has a turn coming shares it
-   * rather than taking another, and one `group` holds at most `maxPerGroup` turns, so one
-   * party dialling in a loop cannot crowd out the rest. A caller whose turn would be more
-   * than `maxWaitMs` away is refused without taking one, and told when to come back; those
-   * times are spread `intervalMs` apart too, so the refused do not return as one wave.
+   * Hands each caller its own turn (`ConnectTurns`): the caller waits `waitMs` and then goes
+   * ahead, or is refused and told when to come back. With `inFlight`, a turn's lease is held
+   * until `release` (or until it expires), and the next turn waits for one to come free.
    */
-  async pace(options: {
-    intervalMs: number;
-    burst: number;
-    maxWaitMs: number;
-    holder: string;
-    group: string;
-    maxPerGroup: number;
-  }): Promise<PaceDecision> {
-    const { intervalMs, burst, maxWaitMs, holder, group, maxPerGroup } = options;
-    const now = Date.now();
-    for (const [key, turn] of this.#turns) if (turn.at <= now) this.#turns.delete(key);
-    for (const [key, at] of this.#refused) if (at <= now) this.#refused.delete(key);
-    const held = this.#turns.get(holder);
-    if (held) return { admitted: true, waitMs: held.at - now };
-    const told = this.#refused.get(holder);
-    if (told) return { admitted: false, retryAfterMs: told - now };
+  pace(options: TurnOptions): Promise<TurnDecision> {
+    return this.#turns.take(options);
+  }
 
-    const slot = Math.max(this.#nextSlot, now);
-    const waitMs = Math.max(0, slot - (burst - 1) * intervalMs - now);
-    const groupTurns = [...this.#turns.values()].filter((turn) => turn.group === group).length;
-    if (waitMs > maxWaitMs || (waitMs > 0 && groupTurns >= maxPerGroup)) {
-      // Spread one interval apart, but never more than a minute off.
-      const retryAt = Math.min(
-        now + MAX_RETRY_AFTER_MS,
-        Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)),
-      );
-      this.#nextRetry = retryAt + intervalMs;
-      this.#refused.set(holder, retryAt);
-      return { admitted: false, retryAfterMs: retryAt - now };
-    }
-    this.#nextSlot = slot + intervalMs;
-    if (waitMs > 0) this.#turns.set(holder, { at: now + waitMs, group });
-    return { admitted: true, waitMs };
+  /** The work admitted on `lease` completed or failed. */
+  release(lease: string): void {
+    this.#turns.release(lease);
   }
 
   async hit(limit: number, windowSeconds: number): Promise<RateDecision> {

@@ -40,6 +40,8 @@ class SimAgent {
   /** Dials that failed before an answer (the agent's handshake timeout, mostly). */
   connectionErrors = 0;
   errors: string[] = [];
+  /** performance.now() of each `ping` request this agent's RPC layer was handed (where a relay ping got to). */
+  readonly pingsReceived: number[] = [];
   #publish: ((topic: string, data: unknown) => void) | undefined;
   #connection: AgentConnection | undefined;
   #loop: Promise<string> | undefined;
@@ -65,7 +67,13 @@ class SimAgent {
       token: this.host.token,
       log,
       rpcFor: (hostId, send, batchChunks) =>
-        new AgentRpc({ handlers, context: { ...shared.context, hostId }, send, batchChunks, log: quiet }),
+        new AgentRpc({
+          handlers: { ...handlers, ping: (params, context) => this.#pinged(params, context) },
+          context: { ...shared.context, hostId },
+          send,
+          batchChunks,
+          log: quiet,
+        }),
       dockerState: async () => shared.docker,
       // Called on every welcome with the connection's publish, until `signal` aborts.
       whileConnected: (_hostId, publish, signal) => {
@@ -86,6 +94,11 @@ class SimAgent {
     await this.#loop;
     this.#loop = undefined;
     this.#connection = undefined;
+  }
+
+  #pinged(...args: Parameters<typeof handlers.ping>): ReturnType<typeof handlers.ping> {
+    this.pingsReceived.push(performance.now());
+    return handlers.ping(...args);
   }
 
   /** Reports a container event as the agent's Docker watcher would; false while not welcomed. */

@@ -118,8 +118,8 @@ function connectFigures(run: Run): Figure[] {
   const spread = (connects: Connects) => {
     const at = (q: number) => seconds(percentile(connects.welcomesMs, q));
     const dials =
-      `${connects.dials} dials: ${connects.refusals} answered 429 + Retry-After, ${connects.connectionErrors} ` +
-      `failed unanswered (the agent's handshake timeout), at most ${connects.maxDials} ` +
+      `${connects.dials} dials: ${connects.refusals} answered 429 + Retry-After, ${unanswered(connects)} ` +
+      `failed unanswered (the agent's handshake timeout, or the edge still down), at most ${connects.maxDials} ` +
       `by one agent`;
     return connects.welcomed === agents ? `half welcomed by ${at(0.5)}, 90% by ${at(0.9)}; ${dials}` : dials;
   };
@@ -127,11 +127,8 @@ function connectFigures(run: Run): Figure[] {
     const loop = connects.closedLoop;
     const rate = loop ? round(loop.agents / (loop.ms / 1000), 1) : undefined;
     const collapse = loop
-      ? `; the edge took upgrades in slower than its pace admits them, the queue in front ` +
-        `of the pace outgrew the agents' handshake timeout and they dialled again, so the ` +
-        `edge served dials already abandoned; after a restart of the edge all ${loop.agents} ` +
-        `got in ${run.inFlight} dialling at a time in ${seconds(loop.ms)} (${rate}/s, what ` +
-        `this edge took in on this machine)`
+      ? `; after a restart of the edge all ${loop.agents} got in ${run.inFlight} dialling at a time ` +
+        `in ${seconds(loop.ms)} (${rate}/s, what this edge took in on this machine)`
       : "";
     return `${spread(connects)}${collapse}`;
   };
@@ -169,6 +166,9 @@ function connectFigures(run: Run): Figure[] {
     ),
   ];
 }
+
+/** Every dial the edge refused also ends in the socket's error: the rest failed without an answer. */
+const unanswered = (connects: Connects) => Math.max(0, connects.connectionErrors - connects.refusals);
 
 function memoryFigure(run: Run): Figure {
   const { bare, memory } = run;

@@ -2,6 +2,7 @@ import { messageOf, type WireError } from "../../shared/errors";
 import { CLOSE_CODES, type HelloFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from "../../shared/protocol";
 import { database } from "../db/client";
 import type { Bindings } from "../env";
+import { releaseConnectTurn } from "../hosts/connect-pacer";
 import { markHostOffline, markHostOnline } from "../hosts/presence";
 import { wakeBy } from "./alarm";
 import { AGENT_TAG, type AgentAttachment, AttachmentCache, readAgent } from "./attachment";
@@ -65,7 +66,10 @@ export class AgentConnections {
   }
 
   /** Takes a new agent socket; it has HELLO_TIMEOUT_MS to say hello (checked by `closeSilent`). */
-  async accept(server: WebSocket, who: Pick<AgentAttachment, "hostId" | "hostName" | "userId">): Promise<void> {
+  async accept(
+    server: WebSocket,
+    who: Pick<AgentAttachment, "hostId" | "hostName" | "userId" | "lease">,
+  ): Promise<void> {
     this.ctx.acceptWebSocket(server, [AGENT_TAG]);
     try {
       const connectedAt = Date.now();
@@ -94,9 +98,10 @@ export class AgentConnections {
       const attachment = this.#attachments.get(socket);
       if (attachment?.hello || this.#greeting.has(socket)) continue;
       const due = (attachment?.connectedAt ?? 0) + HELLO_TIMEOUT_MS;
-      if (due <= Date.now())
+      if (due <= Date.now()) {
         this.refuse(socket, CLOSE_CODES.HELLO_REQUIRED, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
-      else next = Math.min(next, due);
+        this.#freeTurn(attachment);
+      } else next = Math.min(next, due);
     }
     if (Number.isFinite(next)) await wakeBy(this.ctx.storage, next);
   }
@@ -111,6 +116,15 @@ export class AgentConnections {
    * but was never welcomed. Only then is the previous connection of this host replaced.
    */
   async hello(socket: WebSocket, attachment: AgentAttachment, hello: HelloFrame): Promise<void> {
+    try {
+      await this.#hello(socket, attachment, hello);
+    } finally {
+      // Recorded or refused, this connect is done with its turn in the pace: the next may go.
+      this.#freeTurn(attachment);
+    }
+  }
+
+  async #hello(socket: WebSocket, attachment: AgentAttachment, hello: HelloFrame): Promise<void> {
     if (attachment.hello || this.#greeting.has(socket)) {
       return this.refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello was already sent on this connection");
     }
@@ -136,7 +150,7 @@ export class AgentConnections {
       if (!this.live()) await markHostOffline(database(this.env.DB), attachment.hostId);
       return;
     }
-    this.#attachments.set(socket, { ...attachment, hello });
+    this.#attachments.set(socket, { ...attachment, hello, lease: undefined });
     this.#replaceOthers(socket);
     const { hostId, hostName, userId } = attachment;
     sendToAgent(socket, { type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId, hostName });
@@ -167,6 +181,7 @@ export class AgentConnections {
     if (!successor) this.inFlight.viewers.failAll(offline(reason));
     const attachment = this.#attachments.get(socket);
     closeQuietly(socket, 1000, "closing");
+    if (!attachment?.hello) this.#freeTurn(attachment);
     if (attachment?.hello && !successor) {
       await markHostOffline(database(this.env.DB), attachment.hostId);
       const { hostId, hostName, userId } = attachment;
@@ -178,7 +193,16 @@ export class AgentConnections {
   /** Closes every agent socket at once, failing what ran on them (the host was deleted, say). */
   closeAll(code: number, reason: string): void {
     this.inFlight.viewers.failAll(offline(reason));
-    for (const socket of this.ctx.getWebSockets(AGENT_TAG)) this.refuse(socket, code, reason);
+    for (const socket of this.ctx.getWebSockets(AGENT_TAG)) {
+      this.refuse(socket, code, reason);
+      this.#freeTurn(this.#attachments.get(socket));
+    }
+  }
+
+  /** Lets the next connect in the pace go; releasing a turn twice, or one that expired, does nothing. */
+  #freeTurn(attachment: AgentAttachment | undefined): void {
+    // waitUntil: a socket hook's own work ends when it returns, and the release must still arrive.
+    if (attachment?.lease) this.ctx.waitUntil(releaseConnectTurn(this.env, attachment.lease));
   }
 
   refuse(socket: WebSocket, code: number, reason: string): void {

@@ -11,6 +11,8 @@ const agentAttachment = z.object({
   userId: z.string(),
   connectedAt: z.number(),
   hello: helloFrame.nullable(),
+  /** Its turn in the connect pace, held until the hello is recorded (or the socket ends without one). */
+  lease: z.string().optional(),
 });
 export type AgentAttachment = z.infer<typeof agentAttachment>;
 

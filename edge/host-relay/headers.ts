@@ -2,6 +2,8 @@
 export const HOST_ID_HEADER = "X-Kai-Host-Id";
 export const HOST_NAME_HEADER = "X-Kai-Host-Name";
 export const HOST_OWNER_HEADER = "X-Kai-User-Id";
+/** The agent's turn in the connect pace (edge/connect-turns.ts), released once its hello is recorded. */
+export const CONNECT_LEASE_HEADER = "X-Kai-Connect-Lease";
 /** Set by the Worker when a client (not an agent) opens a socket to watch a streamed command. */
 export const VIEWER_OP_HEADER = "X-Kai-Stream-Op";
 export const VIEWER_PARAMS_HEADER = "X-Kai-Stream-Params";

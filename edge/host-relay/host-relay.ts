@@ -25,6 +25,7 @@ import { FeedQueue } from "./feed-queue";
 import {
   AGENT_SESSION_HEADER,
   AGENT_SESSION_SINCE_HEADER,
+  CONNECT_LEASE_HEADER,
   HOST_ID_HEADER,
   HOST_NAME_HEADER,
   HOST_OWNER_HEADER,
@@ -120,8 +121,9 @@ export class HostRelay extends DurableObject<Bindings> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !hostId || !userId) {
       return new Response("expected a WebSocket upgrade from the edge", { status: 426 });
     }
+    const lease = request.headers.get(CONNECT_LEASE_HEADER) ?? undefined;
     const { 0: client, 1: server } = new WebSocketPair();
-    await this.#agents.accept(server, { hostId, hostName, userId });
+    await this.#agents.accept(server, { hostId, hostName, userId, lease });
     // The agent learns which host its token belongs to from this header, and repeats it in hello.
     return new Response(null, { status: 101, webSocket: client, headers: { [HOST_ID_HEADER]: hostId } });
   }

@@ -2,13 +2,21 @@ import { type Context, Hono } from "hono";
 import { KaiError } from "../../shared/errors";
 import { MAX_CONNECT_WAIT_MS } from "../../shared/protocol";
 import type { AppEnv } from "../env";
-import { HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-relay/host-relay";
+import { HELLO_TIMEOUT_MS } from "../host-relay/agent-connections";
+import { CONNECT_LEASE_HEADER, HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-relay/host-relay";
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
+import { connectPacer, releaseConnectTurn } from "../hosts/connect-pacer";
 import { agentHostOf } from "../middleware/authenticate-agent";
 
 /** Turns one user's hosts may hold at once: a fleet of thousands waits its turn in rounds. */
 const MAX_TURNS_PER_USER = 100;
+/**
+ * How long a connect's turn is held at most once it started: the host's object closes a socket
+ * that has not said hello within HELLO_TIMEOUT_MS and then frees the turn, and recording a
+ * hello takes a D1 write. A turn still held past this was lost (its Worker died mid-connect).
+ */
+const CONNECT_LEASE_MS = HELLO_TIMEOUT_MS + 5_000;
 
 /**
  * `GET /api/agent/connect`: where `kai-agent` dials in. The agent token is checked here,
@@ -22,32 +30,44 @@ agentConnect.get("/", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new KaiError("BAD_REQUEST", "this endpoint only accepts a WebSocket upgrade from kai-agent");
   }
-  await waitForTurn(c, host);
-  return hostRelay(c.env, host.id).fetch(
-    upgradeRequest(c.req.raw, {
-      [HOST_ID_HEADER]: host.id,
-      [HOST_NAME_HEADER]: host.name,
-      [HOST_OWNER_HEADER]: host.userId,
-    }),
-  );
+  const lease = await waitForTurn(c, host);
+  let response: Response | undefined;
+  try {
+    response = await hostRelay(c.env, host.id).fetch(
+      upgradeRequest(c.req.raw, {
+        [HOST_ID_HEADER]: host.id,
+        [HOST_NAME_HEADER]: host.name,
+        [HOST_OWNER_HEADER]: host.userId,
+        [CONNECT_LEASE_HEADER]: lease,
+      }),
+    );
+    return response;
+  } finally {
+    // Upgraded, the host's object frees the turn once it recorded the hello; otherwise nothing will.
+    if (response?.status !== 101) c.executionCtx.waitUntil(releaseConnectTurn(c.env, lease));
+  }
 });
 
 /**
  * Paces agent connections edge-wide: after an edge restart every agent dials within the
  * same second, and each connect costs D1 writes. Each dial gets its own turn and waits for
- * it here (waiting costs a Worker no CPU), so the herd arrives spread out at the configured
- * rate; one whose turn is too far off is told when to come back.
+ * it here (waiting costs a Worker no CPU). Turns are admitted by completions: at most
+ * AGENT_CONNECT_BURST connects are between their turn and their recorded hello at once, and
+ * they start no faster than AGENT_CONNECT_RATE_PER_SECOND, so an edge slower than the pace
+ * takes in what it finishes instead of piling up dials its agents give up on. One whose turn
+ * is too far off is told when to come back. Returns the turn's lease.
  */
-async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: string }): Promise<void> {
+async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: string }): Promise<string> {
   const { AGENT_CONNECT_RATE_PER_SECOND: rate, AGENT_CONNECT_BURST: burst } = c.var.config;
-  const pacer = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName("agent-connect"));
-  const turn = await pacer.pace({
+  const turn = await connectPacer(c.env).pace({
     intervalMs: 1000 / rate,
     burst,
     maxWaitMs: MAX_CONNECT_WAIT_MS,
     holder: host.id,
     group: host.userId,
     maxPerGroup: MAX_TURNS_PER_USER,
+    inFlight: burst,
+    leaseMs: CONNECT_LEASE_MS,
   });
   if (!turn.admitted) {
     const retryAfter = Math.ceil(turn.retryAfterMs / 1000);
@@ -57,4 +77,5 @@ async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: strin
     });
   }
   if (turn.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, turn.waitMs));
+  return turn.lease;
 }

@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type Edge, startEdge } from "../support/edge-server";
 import { enrollHost, type Session, signUp } from "../support/kai-client";
+import { helloFrame } from "../support/raw-agent";
 
 /**
  * The edge paces agent connections (AGENT_CONNECT_RATE_PER_SECOND after a burst of
  * AGENT_CONNECT_BURST): a herd of agents dialling at once, as after an edge restart, is let
  * in one at a time, and a dial whose turn is more than 10 s away is told when to come back.
+ * Each dial says hello as kai-agent does: a turn is held until its hello is recorded.
  */
 
 let edge: Edge;
@@ -23,8 +25,13 @@ function dial(token: string): Promise<Dial> {
   const socket = new WebSocket(`${edge.url.replace("http", "ws")}/api/agent/connect`, {
     headers: { Authorization: `Bearer ${token}` },
   });
+  let hostId = "";
+  socket.once("upgrade", (response) => (hostId = String(response.headers["x-kai-host-id"])));
   return new Promise((resolve) => {
-    socket.once("open", () => resolve({ socket, openedAt: performance.now() }));
+    socket.once("open", () => {
+      socket.send(helloFrame(hostId));
+      resolve({ socket, openedAt: performance.now() });
+    });
     socket.once("unexpected-response", (_request, response) => {
       resolve({ socket, status: response.statusCode, retryAfter: String(response.headers["retry-after"]) });
       socket.terminate();

@@ -73,3 +73,65 @@ describe("connect pacing (RateLimiter.pace)", () => {
     expect(other.earliest - first.latest).toBeLessThan(1200);
   });
 });
+
+describe("connect admission by completions (RateLimiter.pace with inFlight)", () => {
+  const leased = { intervalMs: 1, burst: 1, maxWaitMs: 10_000, maxPerGroup: 100, inFlight: 1, leaseMs: 60_000 };
+
+  it("holds the next turn until the one in flight is released", async () => {
+    const bucket = pacer();
+    const first = await bucket.pace({ ...leased, holder: "a", group: "u" });
+    if (!first.admitted) throw new Error("the first caller was refused");
+    let settled = false;
+    const second = bucket.pace({ ...leased, holder: "b", group: "v" }).then((turn) => {
+      settled = true;
+      return turn;
+    });
+    // Another call on the same object is answered after the second one was queued.
+    await bucket.hit(1000, 60);
+    expect(settled).toBe(false);
+    await bucket.release(first.lease);
+    expect((await second).admitted).toBe(true);
+  });
+
+  it("lets a holder that dials again while its turn is in flight share it", async () => {
+    const bucket = pacer();
+    const turn = await bucket.pace({ ...leased, holder: "a", group: "u" });
+    const again = await bucket.pace({ ...leased, holder: "a", group: "u" });
+    expect(turn.admitted && again.admitted).toBe(true);
+    if (turn.admitted && again.admitted) expect(again.lease).toBe(turn.lease);
+  });
+
+  it("frees a turn whose lease expires unreleased, as when its Worker died mid-connect", async () => {
+    const bucket = pacer();
+    const lost = await bucket.pace({ ...leased, leaseMs: 100, holder: "lost", group: "u" });
+    expect(lost.admitted).toBe(true);
+    const next = await bucket.pace({ ...leased, holder: "next", group: "v" });
+    expect(next.admitted).toBe(true);
+  });
+
+  it("refuses a queued caller still waiting after maxWaitMs, and tells it when to come back", async () => {
+    const bucket = pacer();
+    const stuck = { ...leased, maxWaitMs: 200 };
+    expect((await bucket.pace({ ...stuck, holder: "a", group: "u" })).admitted).toBe(true);
+    const waited = await bucket.pace({ ...stuck, holder: "b", group: "v" });
+    expect(waited.admitted).toBe(false);
+    if (!waited.admitted) expect(waited.retryAfterMs).toBeGreaterThan(0);
+  });
+
+  it("refuses up front those whose place in the queue is further off than maxWaitMs at the pace", async () => {
+    const bucket = pacer();
+    const slow = { ...leased, intervalMs: 10_000, maxWaitMs: 25_000 };
+    const first = await bucket.pace({ ...slow, holder: "h0", group: "u0" });
+    const h1 = bucket.pace({ ...slow, holder: "h1", group: "u1" });
+    const h2 = bucket.pace({ ...slow, holder: "h2", group: "u2" });
+    // Two turns 10 s and 20 s off are queued; a third, 30 s off, is refused without waiting.
+    const h3 = await bucket.pace({ ...slow, holder: "h3", group: "u3" });
+    expect(h3.admitted).toBe(false);
+    if (first.admitted) await bucket.release(first.lease);
+    // Whichever of the queued two went first, releasing it lets the other go.
+    const next = await Promise.race([h1, h2]);
+    if (!next.admitted) throw new Error("a queued caller was refused");
+    await bucket.release(next.lease);
+    expect([(await h1).admitted, (await h2).admitted]).toEqual([true, true]);
+  });
+});

@@ -1,0 +1,197 @@
+/** What a caller of `ConnectTurns.take` is told: go (after `waitMs`, holding `lease`), or come back later. */
+export type TurnDecision =
+  | { admitted: true; waitMs: number; lease: string }
+  | { admitted: false; retryAfterMs: number };
+
+export interface TurnOptions {
+  /** The ceiling: turns start at most one per interval after a burst of `burst`. */
+  intervalMs: number;
+  burst: number;
+  /** The longest a caller is held for its turn; one due later is refused and told when to come back. */
+  maxWaitMs: number;
+  /** Who dials: a holder that dials again shares its turn rather than taking another. */
+  holder: string;
+  /** One group (a user) holds at most `maxPerGroup` turns not yet started. */
+  group: string;
+  maxPerGroup: number;
+  /**
+   * Turns whose lease is still held at once. A turn's lease is held from its start until it is
+   * released (the work it admits completed or failed) or `leaseMs` after its start, whichever
+   * comes first; the next turn waits for a lease to come free. Without it turns only keep the
+   * pace (an open loop).
+   */
+  inFlight?: number;
+  leaseMs?: number;
+}
+
+/** The furthest a refused caller is sent away. */
+const MAX_RETRY_AFTER_MS = 60_000;
+/** How far back released leases are counted to tell how fast turns really start. */
+const COMPLETIONS_WINDOW_MS = 5_000;
+/** Fewer releases than this in the window say nothing about the rate: the pace is assumed. */
+const MIN_COMPLETIONS = 10;
+
+interface Lease {
+  holder: string;
+  group: string;
+  /** When its turn starts (the caller waits until then), and when it expires unreleased. */
+  at: number;
+  expiresAt: number;
+  /** Released by the work it admits; otherwise (an open-loop turn) it only counts until its turn starts. */
+  inFlight: boolean;
+}
+
+interface Waiter {
+  options: TurnOptions;
+  queuedAt: number;
+  answer: (decision: TurnDecision) => void;
+  /** Callers with the same holder that dialled again while it waited: they get its answer. */
+  also: ((decision: TurnDecision) => void)[];
+}
+
+/**
+ * Turns to connect, admitted by completions: at most `inFlight` leases are held at once, so
+ * the edge takes no more concurrent connects than it finishes, and turns start no faster than
+ * the pace (the generic cell rate algorithm's "theoretical arrival time" in `#nextSlot`). A
+ * caller waits in a queue for a lease while its place in the queue is within `maxWaitMs` at
+ * the pace; one further off, or still queued after `maxWaitMs`, is refused and told when to
+ * come back, those times spread one turn apart (at the slower of the pace and what recent
+ * leases took) so the refused do not return as one wave. Memory only: after an eviction
+ * every lease is forgotten and the object starts idle again.
+ */
+export class ConnectTurns {
+  #nextSlot = 0;
+  #nextRetry = 0;
+  /** When recent leases were released, oldest first (COMPLETIONS_WINDOW_MS of them). */
+  readonly #completions: number[] = [];
+  readonly #leases = new Map<string, Lease>();
+  readonly #queue: Waiter[] = [];
+  /** When each refused holder was told to come back: asking again does not push others back. */
+  readonly #refused = new Map<string, number>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  take(options: TurnOptions): Promise<TurnDecision> {
+    const now = this.now();
+    this.#expire(now);
+    for (const [key, at] of this.#refused) if (at <= now) this.#refused.delete(key);
+    const { holder, group, maxWaitMs, maxPerGroup } = options;
+    for (const [id, lease] of this.#leases) {
+      if (lease.holder === holder)
+        return Promise.resolve({ admitted: true, waitMs: Math.max(0, lease.at - now), lease: id });
+    }
+    const queued = this.#queue.find((waiter) => waiter.options.holder === holder);
+    if (queued) return new Promise((resolve) => queued.also.push(resolve));
+    const told = this.#refused.get(holder);
+    if (told) return Promise.resolve({ admitted: false, retryAfterMs: told - now });
+
+    const groupTurns =
+      this.#queue.filter((waiter) => waiter.options.group === group).length +
+      [...this.#leases.values()].filter((lease) => lease.group === group && lease.at > now).length;
+    const startsNow = this.#queue.length === 0 && this.#hasRoom(options);
+    // The queue is bounded by the pace (what it would start within maxWaitMs), not by how slow
+    // leases are now: a held dial costs the edge nothing, one sent away dials (and is checked) again.
+    const waitMs = this.#paced(options, startsNow ? 1 : this.#queue.length + 1, now);
+    if (waitMs > maxWaitMs || (waitMs > 0 && groupTurns >= maxPerGroup)) {
+      return Promise.resolve(this.#refuse(options, waitMs, now));
+    }
+    if (startsNow) return Promise.resolve(this.#start(options, now));
+    return new Promise((answer) => {
+      this.#queue.push({ options, queuedAt: now, answer, also: [] });
+      this.#arm();
+    });
+  }
+
+  /** The work a lease admitted completed or failed: its place goes to the next in the queue. */
+  release(id: string): void {
+    if (!this.#leases.delete(id)) return;
+    this.#completions.push(this.now());
+    this.#pump();
+  }
+
+  #hasRoom(options: TurnOptions): boolean {
+    if (options.inFlight === undefined) return true;
+    let held = 0;
+    for (const lease of this.#leases.values()) if (lease.inFlight) held += 1;
+    return held < options.inFlight;
+  }
+
+  /** Takes the pace's next slot and a lease on it; the caller waits until the slot. */
+  #start(options: TurnOptions, now: number): TurnDecision {
+    const { intervalMs, burst, holder, group, leaseMs } = options;
+    const slot = Math.max(this.#nextSlot, now);
+    const waitMs = Math.max(0, slot - (burst - 1) * intervalMs - now);
+    this.#nextSlot = slot + intervalMs;
+    const id = crypto.randomUUID();
+    const at = now + waitMs;
+    const inFlight = options.inFlight !== undefined;
+    const expiresAt = inFlight ? at + (leaseMs ?? 0) : at;
+    this.#leases.set(id, { holder, group, at, expiresAt, inFlight });
+    return { admitted: true, waitMs, lease: id };
+  }
+
+  /**
+   * How far apart turns start: the pace, or what the edge completed lately, whichever is slower.
+   * Counted from releases (not from how long a lease took), so a slow start does not linger.
+   */
+  #perTurn({ intervalMs, inFlight }: TurnOptions, now: number): number {
+    while ((this.#completions[0] ?? now) < now - COMPLETIONS_WINDOW_MS) this.#completions.shift();
+    const count = this.#completions.length;
+    if (inFlight === undefined || count < MIN_COMPLETIONS) return intervalMs;
+    return Math.max(intervalMs, COMPLETIONS_WINDOW_MS / count);
+  }
+
+  /** When the `position`-th turn from now would start at the pace alone. */
+  #paced({ intervalMs, burst }: TurnOptions, position: number, now: number): number {
+    return Math.max(0, Math.max(this.#nextSlot, now) - (burst - 1) * intervalMs - now + (position - 1) * intervalMs);
+  }
+
+  #refuse(options: TurnOptions, waitMs: number, now: number): TurnDecision {
+    const { intervalMs, maxWaitMs, holder } = options;
+    const retryAt = Math.min(
+      now + MAX_RETRY_AFTER_MS,
+      Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)),
+    );
+    // The refused come back one turn apart, at the rate turns really start.
+    this.#nextRetry = retryAt + this.#perTurn(options, now);
+    this.#refused.set(holder, retryAt);
+    return { admitted: false, retryAfterMs: retryAt - now };
+  }
+
+  /** Leases past their bound end (the Worker that held one died mid-connect, say). */
+  #expire(now: number): void {
+    for (const [id, lease] of this.#leases) {
+      if (lease.expiresAt <= now) this.#leases.delete(id);
+    }
+  }
+
+  /** Starts queued turns while there is room, and refuses those queued past their longest wait. */
+  #pump(): void {
+    const now = this.now();
+    this.#expire(now);
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0] as Waiter;
+      const overdue = now - head.queuedAt >= head.options.maxWaitMs;
+      if (!overdue && !this.#hasRoom(head.options)) break;
+      this.#queue.shift();
+      const decision = overdue
+        ? this.#refuse(head.options, this.#paced(head.options, this.#queue.length + 1, now), now)
+        : this.#start(head.options, now);
+      head.answer(decision);
+      for (const answer of head.also) answer(decision);
+    }
+    this.#arm();
+  }
+
+  /** Wakes for the next lease to expire or queued caller to time out, while anyone is queued. */
+  #arm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const head = this.#queue[0];
+    if (!head) return;
+    let due = head.queuedAt + head.options.maxWaitMs;
+    for (const lease of this.#leases.values()) due = Math.min(due, lease.expiresAt);
+    this.#timer = setTimeout(() => this.#pump(), Math.max(0, due - this.now()));
+  }
+}
