@@ -39,8 +39,11 @@ export class LogDemuxer {
 
   /** Feeds one chunk; returns the lines it completed, in order. */
   push(chunk: Buffer): RawLogLine[] {
-    if (this.#tty) return this.#lines.stdout.push(chunk, "stdout");
     const out: RawLogLine[] = [];
+    if (this.#tty) {
+      this.#lines.stdout.push(chunk, "stdout", out);
+      return out;
+    }
     let data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
     this.#pending = Buffer.alloc(0);
     while (data.length > 0) {
@@ -56,7 +59,7 @@ export class LogDemuxer {
         continue;
       }
       const take = Math.min(this.#frameLeft, data.length);
-      out.push(...this.#lines[this.#frameStream].push(data.subarray(0, take), this.#frameStream));
+      this.#lines[this.#frameStream].push(data.subarray(0, take), this.#frameStream, out);
       this.#frameLeft -= take;
       data = data.subarray(take);
     }
@@ -69,20 +72,38 @@ export class LogDemuxer {
   }
 }
 
+const NEWLINE = 0x0a;
+
 /** Splits one stream's bytes into lines without breaking a multi-byte character. */
 class LineSplitter {
   readonly #decoder = new StringDecoder("utf8");
   #partial = "";
+  /** The last bytes ended a line: nothing is pending, in the decoder or in `#partial`. */
+  #clean = true;
 
-  push(bytes: Buffer, stream: LogStreamName): RawLogLine[] {
+  /** Appends the lines `bytes` completes to `out`. */
+  push(bytes: Buffer, stream: LogStreamName, out: RawLogLine[]): void {
+    if (bytes.length === 0) return;
+    const endsLine = bytes[bytes.length - 1] === NEWLINE;
+    // Docker sends each line as a frame of its own: from a clean start, a frame that ends
+    // its line is decoded on its own, without the decoder, the carry-over or a split.
+    if (this.#clean && endsLine) {
+      const text = bytes.toString("utf8", 0, bytes.length - 1);
+      if (!text.includes("\n")) {
+        out.push({ stream, text });
+        return;
+      }
+    }
     const parts = (this.#partial + this.#decoder.write(bytes)).split("\n");
     this.#partial = parts.pop() ?? "";
-    return parts.map((text) => ({ stream, text }));
+    for (const text of parts) out.push({ stream, text });
+    this.#clean = endsLine;
   }
 
   end(stream: LogStreamName): RawLogLine[] {
     const rest = this.#partial + this.#decoder.end();
     this.#partial = "";
+    this.#clean = true;
     return rest.length > 0 ? [{ stream, text: rest }] : [];
   }
 }
