@@ -40,7 +40,9 @@ export async function followLogs(
 ): Promise<NodeJS.ReadableStream> {
   const given = Object.entries(options).filter(([, value]) => value !== undefined);
   const modem = docker.modem as { socketPath?: unknown; version?: unknown };
-  if (typeof modem.socketPath !== "string") {
+  // docker-modem's default is a function that finds the socket (~/.docker/run or /var/run).
+  const socketPath = typeof modem.socketPath === "function" ? await modem.socketPath() : modem.socketPath;
+  if (typeof socketPath !== "string") {
     const stream = await docker
       .getContainer(id)
       .logs({ ...Object.fromEntries(given), follow: true, abortSignal: signal });
@@ -50,7 +52,7 @@ export async function followLogs(
   const query = new URLSearchParams(given.map(([key, value]): [string, string] => [key, String(value)]));
   const prefix = typeof modem.version === "string" && modem.version ? `/${modem.version}` : "";
   const path = `${prefix}/containers/${encodeURIComponent(id)}/logs?${query}`;
-  return openBody(modem.socketPath, `GET ${path} HTTP/1.0\r\nHost: docker\r\n\r\n`, signal);
+  return openBody(socketPath, `GET ${path} HTTP/1.0\r\nHost: docker\r\n\r\n`, signal);
 }
 
 function openBody(socketPath: string, request: string, signal: AbortSignal): Promise<net.Socket> {
