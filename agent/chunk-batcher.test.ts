@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type ChunkFrame, type ChunksFrame, MAX_FRAME_BYTES } from "../shared/protocol";
 import { ChunkBatcher } from "./chunk-batcher";
 
@@ -60,6 +60,30 @@ describe("ChunkBatcher", () => {
     );
     expect(flat.map((item) => item.seq)).toEqual([...Array(1005).keys()]);
     expect(flat.slice(5).map((item) => item.data)).toEqual([...Array(1000).keys()]);
+  });
+
+  it("after a batch of many, gathers the next turns' chunks into one frame; after a few, does not wait", () => {
+    vi.useFakeTimers({ toFake: ["setImmediate", "clearImmediate", "setTimeout", "clearTimeout", "performance"] });
+    try {
+      const { frames, batcher } = recorder();
+      for (let n = 0; n < 40; n++) batcher.push(n);
+      vi.advanceTimersByTime(0);
+      expect(frames).toHaveLength(1);
+      // A busy stream: the chunks of the next turns wait for each other (a frame at most every few ms).
+      batcher.push(40);
+      vi.advanceTimersByTime(0);
+      batcher.push(41);
+      vi.advanceTimersByTime(0);
+      expect(frames).toHaveLength(1);
+      vi.runAllTimers();
+      expect(frames.slice(1)).toEqual([{ type: "chunks", id: "request-1", seq: 40, data: [40, 41] }]);
+      // That batch was small: the stream is quiet again, and a lone chunk goes at the end of its turn.
+      batcher.push(42);
+      vi.advanceTimersByTime(0);
+      expect(frames.slice(2)).toEqual([{ type: "chunk", id: "request-1", seq: 42, data: 42 }]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("sends what it holds on flush, and nothing after a discard", async () => {

@@ -5,6 +5,14 @@ import { TurnBatcher } from "./turn-batcher";
 const MAX_BATCH_CHARS = MAX_FRAME_BYTES - 4 * 1024;
 /** And before it holds this many chunks, so the edge's fan-out of one frame stays short. */
 const MAX_BATCH_ITEMS = 512;
+/**
+ * A stream that just sent a batch of this many is busy: its next batch gathers for up to
+ * HOLD_MS (or until full). Reading Docker's socket raw, the agent keeps up with a fast log and
+ * its turns hold a read or two (~50 lines); a frame per turn then spent the agent's, workerd's
+ * and the client's per-frame costs on every few dozen lines. A quiet stream is not delayed.
+ */
+const BUSY_BATCH_ITEMS = 32;
+const HOLD_MS = 5;
 
 /**
  * One stream's chunks, numbered, and sent as one `chunks` frame per turn of the event loop
@@ -24,6 +32,7 @@ export class ChunkBatcher {
     this.#batch = new TurnBatcher((items) => this.#sendBatch(items), {
       maxItems: MAX_BATCH_ITEMS,
       maxChars: MAX_BATCH_CHARS,
+      hold: { afterItems: BUSY_BATCH_ITEMS, ms: HOLD_MS },
     });
   }
 

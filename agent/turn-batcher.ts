@@ -3,6 +3,13 @@ export interface BatchLimits {
   maxItems: number;
   /** Measured by the caller (usually the item's JSON length, escapes included). */
   maxChars: number;
+  /**
+   * Opt-in, for a stream that can run hot (a log follow): after a batch of at least
+   * `afterItems`, the next one waits until `ms` after it went, unless it fills up first. A
+   * busy stream then sends fewer, fuller frames, each costing the sockets and the edge
+   * once; a quiet one (a small last batch) still goes at the end of the turn.
+   */
+  hold?: { afterItems: number; ms: number };
 }
 
 /**
@@ -17,6 +24,9 @@ export class TurnBatcher<T> {
   #items: T[] = [];
   #chars = 0;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
+  #held: ReturnType<typeof setTimeout> | undefined;
+  /** When the last batch went, if it was big enough to hold the next one (see `hold`). */
+  #busySince: number | undefined;
   readonly #deliver: (items: T[]) => void;
   readonly #limits: BatchLimits;
 
@@ -31,13 +41,20 @@ export class TurnBatcher<T> {
     if (this.#items.length > 0 && (this.#chars + chars > maxChars || this.#items.length >= maxItems)) this.flush();
     this.#items.push(item);
     this.#chars += chars;
-    this.#scheduled ??= setImmediate(() => this.flush());
+    if (this.#scheduled || this.#held) return;
+    const wait =
+      this.#busySince === undefined ? 0 : (this.#limits.hold?.ms ?? 0) - (performance.now() - this.#busySince);
+    if (wait > 0) this.#held = setTimeout(() => this.flush(), wait);
+    else this.#scheduled = setImmediate(() => this.flush());
   }
 
   /** Hands over what is gathered now (before something that must follow it). */
   flush(): void {
     const items = this.#take();
-    if (items.length > 0) this.#deliver(items);
+    if (items.length === 0) return;
+    const hold = this.#limits.hold;
+    this.#busySince = hold && items.length >= hold.afterItems ? performance.now() : undefined;
+    this.#deliver(items);
   }
 
   /** Drops what is gathered (its stream was cancelled). */
@@ -47,7 +64,9 @@ export class TurnBatcher<T> {
 
   #take(): T[] {
     clearImmediate(this.#scheduled);
+    clearTimeout(this.#held);
     this.#scheduled = undefined;
+    this.#held = undefined;
     const items = this.#items;
     this.#items = [];
     this.#chars = 0;

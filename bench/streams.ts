@@ -5,6 +5,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import type Docker from "dockerode";
+import { followLogs } from "../agent/runtime/docker/log-socket";
 import { LogDemuxer, toLogEntry } from "../agent/runtime/docker/log-stream";
 import { ROOT } from "../test/support/edge-server";
 import type { Benchmark, Figure, RunOptions } from "./run";
@@ -178,17 +179,20 @@ async function plainWs(scope: Scope, lines: number, template: unknown): Promise<
 async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond: number; readPerSecond: number }> {
   const container = await printer(ctx, lines);
   try {
-    const stream = (await container.logs({
-      follow: true,
-      stdout: true,
-      stderr: true,
-      timestamps: true,
-      tail: 0,
-    })) as unknown as Readable;
+    // Read as the agent reads it (its raw socket reader, not dockerode's slower node:http path),
+    // so the baseline is Docker's rate, not a slower client's.
+    const stream = (await followLogs(
+      ctx.stack.docker,
+      container.id,
+      { follow: true, stdout: true, stderr: true, timestamps: true, tail: 0 },
+      new AbortController().signal,
+    )) as Readable;
     const demuxer = new LogDemuxer({ tty: false });
     let count = 0;
     let firstAt = 0;
     let lastAt = 0;
+    /** Lines of the first read: they arrived at no cost, as the Kai client leaves out its first frame's. */
+    let firstReadLines = 0;
     let triggered = false;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => resolve(), 60_000 + lines);
@@ -204,6 +208,7 @@ async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond:
             continue;
           }
           if (count === 0) firstAt = at;
+          if (at === firstAt) firstReadLines += 1;
           count += 1;
           lastAt = at;
         }
@@ -213,6 +218,7 @@ async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond:
         }
       });
       stream.on("error", reject);
+      stream.resume();
     });
     stream.destroy();
     if (count < lines) throw new Error(`Docker's own follow delivered ${count} of ${lines} lines`);
@@ -222,7 +228,10 @@ async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond:
     const all = new LogDemuxer({ tty: false }).push(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
     const readSeconds = (performance.now() - readStarted) / 1000;
     const numeric = all.filter((line) => /^\d+$/.test(toLogEntry(line).message.trim())).length;
-    return { followPerSecond: (count - 1) / ((lastAt - firstAt) / 1000), readPerSecond: numeric / readSeconds };
+    return {
+      followPerSecond: (count - firstReadLines) / ((lastAt - firstAt) / 1000),
+      readPerSecond: numeric / readSeconds,
+    };
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }
@@ -319,7 +328,7 @@ function figures(
       figure: `Docker log follow read directly, the agent's source (${lines} lines)`,
       value: followRate,
       unit: "lines/s",
-      note: "the same container recipe followed straight from the engine API in the bench process (timestamps on, demultiplexed as the agent does): the ceiling for any log stream",
+      note: "the same container recipe followed straight from the engine API in the bench process (follow, timestamps, stdout and stderr, read off the socket and demultiplexed as the agent does, the first read's lines left out as the client leaves out its first frame's): the ceiling for any log stream",
     },
     {
       figure: `docker logs of the same ${lines} lines, read at once`,

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { KaiError } from "../../shared/errors";
 import type { LogEntry } from "../../shared/schemas/services";
 import { dockerError } from "../runtime/docker/client";
+import { followLogs } from "../runtime/docker/log-socket";
 import { LogDemuxer, toLogEntry } from "../runtime/docker/log-stream";
 import { inspectService } from "./service-lookup";
 import type { Handler, Handlers } from "./types";
@@ -46,15 +47,12 @@ const follow: Handler<"service.logs.follow"> = async (params, ctx) => {
   const tail = params.lines ?? (since ? undefined : 0);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await ctx.docker.getContainer(info.Id).logs({
-      follow: true,
-      stdout: true,
-      stderr: true,
-      timestamps: true,
-      ...(tail !== undefined ? { tail } : {}),
-      ...(since ? { since } : {}),
-      abortSignal: ctx.signal,
-    });
+    stream = await followLogs(
+      ctx.docker,
+      info.Id,
+      { follow: true, stdout: true, stderr: true, timestamps: true, tail, since },
+      ctx.signal,
+    );
   } catch (error) {
     if (ctx.signal.aborted) return { ended: "cancelled", lines: 0 };
     throw dockerError(error);
@@ -76,6 +74,7 @@ const follow: Handler<"service.logs.follow"> = async (params, ctx) => {
     stream.on("end", () => resolve("ended"));
     stream.on("close", () => resolve("ended"));
     stream.on("error", (error: Error) => resolve(error));
+    stream.resume();
   });
   if (stream instanceof Readable) stream.destroy();
   if (ending === "cancelled" || ctx.signal.aborted) return { ended: "cancelled", lines: sent };

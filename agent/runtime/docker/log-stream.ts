@@ -24,10 +24,11 @@ export interface RawLogLine {
 }
 
 const HEADER_BYTES = 8;
+const EMPTY = Buffer.alloc(0);
 
 export class LogDemuxer {
   readonly #tty: boolean;
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer = EMPTY;
   /** Bytes still owed to the frame being read, and its stream. */
   #frameLeft = 0;
   #frameStream: LogStreamName = "stdout";
@@ -37,28 +38,36 @@ export class LogDemuxer {
     this.#tty = options.tty;
   }
 
-  /** Feeds one chunk; returns the lines it completed, in order. */
+  /**
+   * Feeds one chunk; returns the lines it completed, in order. Walks the chunk by offset
+   * rather than slicing it: a Buffer view per header and per payload was a third of the
+   * garbage a busy follow made (Docker sends one frame per line).
+   */
   push(chunk: Buffer): RawLogLine[] {
-    if (this.#tty) return this.#lines.stdout.push(chunk, "stdout");
     const out: RawLogLine[] = [];
-    let data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
-    this.#pending = Buffer.alloc(0);
-    while (data.length > 0) {
+    if (this.#tty) {
+      this.#lines.stdout.push(chunk, 0, chunk.length, "stdout", out);
+      return out;
+    }
+    const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    this.#pending = EMPTY;
+    let at = 0;
+    while (at < data.length) {
       if (this.#frameLeft === 0) {
-        if (data.length < HEADER_BYTES) {
-          this.#pending = Buffer.from(data);
+        if (data.length - at < HEADER_BYTES) {
+          this.#pending = Buffer.from(data.subarray(at));
           break;
         }
         // Stream 0 (stdin echoed back) is shown as stdout; 2 and anything newer as stderr.
-        this.#frameStream = (data[0] ?? 0) <= 1 ? "stdout" : "stderr";
-        this.#frameLeft = data.readUInt32BE(4);
-        data = data.subarray(HEADER_BYTES);
+        this.#frameStream = (data[at] ?? 0) <= 1 ? "stdout" : "stderr";
+        this.#frameLeft = data.readUInt32BE(at + 4);
+        at += HEADER_BYTES;
         continue;
       }
-      const take = Math.min(this.#frameLeft, data.length);
-      out.push(...this.#lines[this.#frameStream].push(data.subarray(0, take), this.#frameStream));
+      const take = Math.min(this.#frameLeft, data.length - at);
+      this.#lines[this.#frameStream].push(data, at, at + take, this.#frameStream, out);
       this.#frameLeft -= take;
-      data = data.subarray(take);
+      at += take;
     }
     return out;
   }
@@ -69,20 +78,38 @@ export class LogDemuxer {
   }
 }
 
+const NEWLINE = 0x0a;
+
 /** Splits one stream's bytes into lines without breaking a multi-byte character. */
 class LineSplitter {
   readonly #decoder = new StringDecoder("utf8");
   #partial = "";
+  /** The last bytes ended a line: nothing is pending, in the decoder or in `#partial`. */
+  #clean = true;
 
-  push(bytes: Buffer, stream: LogStreamName): RawLogLine[] {
-    const parts = (this.#partial + this.#decoder.write(bytes)).split("\n");
+  /** Appends the lines that `bytes[start, end)` completes to `out`. */
+  push(bytes: Buffer, start: number, end: number, stream: LogStreamName, out: RawLogLine[]): void {
+    if (start >= end) return;
+    const endsLine = bytes[end - 1] === NEWLINE;
+    // Docker sends each line as a frame of its own: from a clean start, a frame that ends
+    // its line is decoded on its own, without the decoder, the carry-over or a split.
+    if (this.#clean && endsLine) {
+      const text = bytes.toString("utf8", start, end - 1);
+      if (!text.includes("\n")) {
+        out.push({ stream, text });
+        return;
+      }
+    }
+    const parts = (this.#partial + this.#decoder.write(bytes.subarray(start, end))).split("\n");
     this.#partial = parts.pop() ?? "";
-    return parts.map((text) => ({ stream, text }));
+    for (const text of parts) out.push({ stream, text });
+    this.#clean = endsLine;
   }
 
   end(stream: LogStreamName): RawLogLine[] {
     const rest = this.#partial + this.#decoder.end();
     this.#partial = "";
+    this.#clean = true;
     return rest.length > 0 ? [{ stream, text: rest }] : [];
   }
 }
