@@ -17,6 +17,8 @@ const HOLD_MS = 5;
 /**
  * One stream's chunks, numbered, and sent as one `chunks` frame per turn of the event loop
  * (see TurnBatcher): a log follow hands over hundreds of lines per read of Docker's stream.
+ * Every stream (logs, scripts' output, workspace watches) holds a busy run for HOLD_MS; its
+ * last chunks are never held past its answer (`flush`).
  */
 export class ChunkBatcher {
   #nextSeq = 0;
