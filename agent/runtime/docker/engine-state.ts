@@ -7,7 +7,7 @@ import { engineVersion } from "./engine-version";
  * the edge's few connect turns, so a hung Docker daemon must not keep the hello (and the turn)
  * waiting. Past it the state is reported as not ok, which the periodic report corrects later.
  */
-export const ENGINE_STATE_TIMEOUT_MS = 2_500;
+const ENGINE_STATE_TIMEOUT_MS = 2_500;
 
 /** The engine's state as the hello and the periodic Docker-state report carry it. */
 export async function engineState(docker: Docker, timeoutMs = ENGINE_STATE_TIMEOUT_MS): Promise<HelloFrame["docker"]> {
