@@ -16,12 +16,16 @@ interface LeftOut {
   why: string;
 }
 
-const BUILDKIT_THROWER =
-  "function () { throw new Error('kai-agent is built without BuildKit (buildImage version 2)'); }";
 /** lib/session.js exports the function itself (`withSession`). */
-const SESSION_STUB = `module.exports = ${BUILDKIT_THROWER};`;
-/** lib/buildkit.js exports an object: docker.js calls `buildkit.followProgress(...)`. */
-const BUILDKIT_STUB = `module.exports = { followProgress: ${BUILDKIT_THROWER} };`;
+const SESSION_STUB =
+  "module.exports = function () { throw new Error('kai-agent is built without BuildKit sessions (buildImage version 2)'); };";
+/**
+ * lib/buildkit.js exports an object: `docker.followProgress` calls `buildkit.followProgress(...)`
+ * (for every stream, BuildKit or not). kai-agent follows pulls with `docker.modem.followProgress`.
+ */
+const BUILDKIT_STUB =
+  "module.exports = { followProgress: function () { throw new Error('kai-agent is built without BuildKit: " +
+  "use docker.modem.followProgress'); } };";
 
 const LEFT_OUT: LeftOut[] = [
   // @grpc/grpc-js and protobufjs (about 430 KB): BuildKit sessions, for
