@@ -108,7 +108,7 @@ describe("ConnectTurns admitted by completions", () => {
     expect(h2.decision?.admitted).toBe(true);
   });
 
-  it("counts a group's started, unreleased turns against its cap: its silent dials cannot hold every turn", async () => {
+  it("counts a group's started, unreleased turns against its cap, so its silent dials cannot hold all", async () => {
     const capped = { ...leased, maxPerGroup: 2 };
     const mine = [];
     for (const holder of ["m0", "m1"]) mine.push(await turns.take({ ...capped, holder, group: "greedy" }));
@@ -133,7 +133,7 @@ describe("ConnectTurns admitted by completions", () => {
     expect(next.decision?.admitted).toBe(true);
   });
 
-  it("gives a turn freed by an expiry to the head of the queue when a call comes before the expiry's timer", async () => {
+  it("gives a turn freed by an expiry to the queue's head when a call beats the expiry's timer", async () => {
     const one = { ...leased, inFlight: 1, leaseMs: 1000 };
     await turns.take({ ...one, holder: "lost", group: "u" });
     const head = watch(turns.take({ ...one, holder: "head", group: "v" }));
@@ -165,7 +165,7 @@ describe("ConnectTurns admitted by completions", () => {
     expect((await turns.take({ ...slow, holder: "h3", group: "u3" })).admitted).toBe(false);
   });
 
-  it("spaces the refused by what the edge completed in a long busy spell, by the pace just after it got busy", async () => {
+  it("spaces the refused by completions in a long busy spell, by the pace just after it got busy", async () => {
     // One turn in flight at a time, one per user: a user's second host is refused while its first holds the turn.
     const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
     await turns.take({ ...one, holder: "busy", group: "u" });

@@ -18,7 +18,8 @@ interface LeftOut {
 
 /** lib/session.js exports the function itself (`withSession`). */
 const SESSION_STUB =
-  "module.exports = function () { throw new Error('kai-agent is built without BuildKit sessions (buildImage version 2)'); };";
+  "module.exports = function () { throw new Error('kai-agent is built without BuildKit sessions " +
+  "(buildImage version 2)'); };";
 /**
  * lib/buildkit.js exports an object: `docker.followProgress` calls `buildkit.followProgress(...)`
  * (for every stream, BuildKit or not). kai-agent follows pulls with `docker.modem.followProgress`.
