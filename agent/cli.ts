@@ -15,6 +15,7 @@ import { agentProfileInfos } from "./runtime/acp/agent-profiles";
 import { AgentSessions } from "./runtime/acp/agent-sessions";
 import { createDockerClient } from "./runtime/docker/client";
 import { ContainerIndex } from "./runtime/docker/container-index";
+import { engineState } from "./runtime/docker/engine-state";
 import { watchContainerEvents } from "./runtime/docker/events";
 import { LiveStats } from "./runtime/docker/live-stats";
 import { SUBCOMMANDS } from "./subcommands";
@@ -114,14 +115,8 @@ async function main(): Promise<number> {
         asks.hostStats = (send) => reporter.send(send);
       }
     },
-    dockerState: async () => {
-      try {
-        const version = await docker.version();
-        return { ok: true, version: version.Version };
-      } catch {
-        return { ok: false, version: null };
-      }
-    },
+    // Bounded: the hello waits for it while the connect holds a turn at the edge.
+    dockerState: () => engineState(docker),
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {

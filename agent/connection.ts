@@ -17,7 +17,10 @@ export interface ConnectionOptions {
   log: Logger;
   /** Builds the per-connection RPC layer once the host id is known. */
   rpcFor: (hostId: string, send: RpcOptions["send"], batchChunks: () => boolean) => AgentRpc;
-  /** Asked on every connect, so the edge always has the engine's current state. */
+  /**
+   * Asked on every connect, so the edge always has the engine's current state. It must answer
+   * within a few seconds (engine-state.ts): the hello waits for it while holding a connect turn.
+   */
   dockerState: () => Promise<HelloFrame["docker"]>;
   /** The agent profiles hello reports (agent sessions). */
   agentProfiles?: AgentProfileInfo[];

@@ -11,7 +11,11 @@ export interface TurnOptions {
   maxWaitMs: number;
   /** Who dials: a holder that dials again shares its turn rather than taking another. */
   holder: string;
-  /** One group (a user) holds at most `maxPerGroup` turns not yet started. */
+  /**
+   * One group (a user) holds at most `maxPerGroup` turns: queued, not yet started, or (with
+   * `inFlight`) started and not yet released. Kept well below `inFlight`, so one group's dials
+   * that never complete cannot hold every lease while other groups wait.
+   */
   group: string;
   maxPerGroup: number;
   /**
@@ -28,8 +32,6 @@ export interface TurnOptions {
 const MAX_RETRY_AFTER_MS = 60_000;
 /** How far back released leases are counted to tell how fast turns really start. */
 const COMPLETIONS_WINDOW_MS = 5_000;
-/** Fewer releases than this in the window say nothing about the rate: the pace is assumed. */
-const MIN_COMPLETIONS = 10;
 
 interface Lease {
   holder: string;
@@ -62,8 +64,10 @@ interface Waiter {
 export class ConnectTurns {
   #nextSlot = 0;
   #nextRetry = 0;
-  /** When recent leases were released, oldest first (COMPLETIONS_WINDOW_MS of them). */
+  /** When leases were released in the last COMPLETIONS_WINDOW_MS, oldest first (trimmed on each release). */
   readonly #completions: number[] = [];
+  /** Since when leases have been held without a break (undefined while none is held). */
+  #busySince: number | undefined;
   readonly #leases = new Map<string, Lease>();
   readonly #queue: Waiter[] = [];
   /** When each refused holder was told to come back: asking again does not push others back. */
@@ -74,7 +78,9 @@ export class ConnectTurns {
 
   take(options: TurnOptions): Promise<TurnDecision> {
     const now = this.now();
-    this.#expire(now);
+    // Expires lapsed leases and hands their places to the queue first: a place freed by an
+    // expiry whose timer has not fired yet goes to the head of the queue, not to no one.
+    this.#pump();
     for (const [key, at] of this.#refused) if (at <= now) this.#refused.delete(key);
     const { holder, group, maxWaitMs, maxPerGroup } = options;
     for (const [id, lease] of this.#leases) {
@@ -88,12 +94,12 @@ export class ConnectTurns {
 
     const groupTurns =
       this.#queue.filter((waiter) => waiter.options.group === group).length +
-      [...this.#leases.values()].filter((lease) => lease.group === group && lease.at > now).length;
+      [...this.#leases.values()].filter((lease) => lease.group === group && (lease.inFlight || lease.at > now)).length;
     const startsNow = this.#queue.length === 0 && this.#hasRoom(options);
     // The queue is bounded by the pace (what it would start within maxWaitMs), not by how slow
     // leases are now: a held dial costs the edge nothing, one sent away dials (and is checked) again.
     const waitMs = this.#paced(options, startsNow ? 1 : this.#queue.length + 1, now);
-    if (waitMs > maxWaitMs || (waitMs > 0 && groupTurns >= maxPerGroup)) {
+    if (waitMs > maxWaitMs || groupTurns >= maxPerGroup) {
       return Promise.resolve(this.#refuse(options, waitMs, now));
     }
     if (startsNow) return Promise.resolve(this.#start(options, now));
@@ -106,15 +112,24 @@ export class ConnectTurns {
   /** The work a lease admitted completed or failed: its place goes to the next in the queue. */
   release(id: string): void {
     if (!this.#leases.delete(id)) return;
-    this.#completions.push(this.now());
+    const now = this.now();
+    this.#completions.push(now);
+    this.#trimCompletions(now);
     this.#pump();
   }
 
   #hasRoom(options: TurnOptions): boolean {
-    if (options.inFlight === undefined) return true;
+    return options.inFlight === undefined || this.#held() < options.inFlight;
+  }
+
+  #held(): number {
     let held = 0;
     for (const lease of this.#leases.values()) if (lease.inFlight) held += 1;
-    return held < options.inFlight;
+    return held;
+  }
+
+  #trimCompletions(now: number): void {
+    while ((this.#completions[0] ?? now) < now - COMPLETIONS_WINDOW_MS) this.#completions.shift();
   }
 
   /** Takes the pace's next slot and a lease on it; the caller waits until the slot. */
@@ -126,6 +141,7 @@ export class ConnectTurns {
     const id = crypto.randomUUID();
     const at = now + waitMs;
     const inFlight = options.inFlight !== undefined;
+    if (inFlight && this.#busySince === undefined) this.#busySince = now;
     const expiresAt = inFlight ? at + (leaseMs ?? 0) : at;
     this.#leases.set(id, { holder, group, at, expiresAt, inFlight });
     return { admitted: true, waitMs, lease: id };
@@ -133,13 +149,16 @@ export class ConnectTurns {
 
   /**
    * How far apart turns start: the pace, or what the edge completed lately, whichever is slower.
-   * Counted from releases (not from how long a lease took), so a slow start does not linger.
+   * Counted from releases (not from how long a lease took), so a slow start does not linger,
+   * over the time leases have been held without a break (at most COMPLETIONS_WINDOW_MS): few
+   * releases in a long busy spell mean the edge is slow, while just after an idle edge got
+   * busy (an edge restart) none could have come yet, and the pace is all there is to go by.
    */
   #perTurn({ intervalMs, inFlight }: TurnOptions, now: number): number {
-    while ((this.#completions[0] ?? now) < now - COMPLETIONS_WINDOW_MS) this.#completions.shift();
-    const count = this.#completions.length;
-    if (inFlight === undefined || count < MIN_COMPLETIONS) return intervalMs;
-    return Math.max(intervalMs, COMPLETIONS_WINDOW_MS / count);
+    this.#trimCompletions(now);
+    if (inFlight === undefined || this.#busySince === undefined) return intervalMs;
+    const span = Math.min(COMPLETIONS_WINDOW_MS, now - this.#busySince);
+    return Math.max(intervalMs, span / Math.max(this.#completions.length, 1));
   }
 
   /** When the `position`-th turn from now would start at the pace alone. */
@@ -164,6 +183,7 @@ export class ConnectTurns {
     for (const [id, lease] of this.#leases) {
       if (lease.expiresAt <= now) this.#leases.delete(id);
     }
+    if (this.#held() === 0) this.#busySince = undefined;
   }
 
   /** Starts queued turns while there is room, and refuses those queued past their longest wait. */

@@ -16,8 +16,17 @@ interface LeftOut {
   why: string;
 }
 
-const BUILDKIT_ONLY =
-  "module.exports = function () { throw new Error('kai-agent is built without BuildKit sessions (buildImage version 2)'); };";
+/** lib/session.js exports the function itself (`withSession`). */
+const SESSION_STUB =
+  "module.exports = function () { throw new Error('kai-agent is built without BuildKit sessions " +
+  "(buildImage version 2)'); };";
+/**
+ * lib/buildkit.js exports an object: `docker.followProgress` calls `buildkit.followProgress(...)`
+ * (for every stream, BuildKit or not). kai-agent follows pulls with `docker.modem.followProgress`.
+ */
+const BUILDKIT_STUB =
+  "module.exports = { followProgress: function () { throw new Error('kai-agent is built without BuildKit: " +
+  "use docker.modem.followProgress'); } };";
 
 const LEFT_OUT: LeftOut[] = [
   // @grpc/grpc-js and protobufjs (about 430 KB): BuildKit sessions, for
@@ -25,13 +34,13 @@ const LEFT_OUT: LeftOut[] = [
   {
     importer: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/,
     specifier: "./session",
-    contents: BUILDKIT_ONLY,
+    contents: SESSION_STUB,
     why: "BuildKit sessions",
   },
   {
     importer: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]docker\.js$/,
     specifier: "./buildkit",
-    contents: BUILDKIT_ONLY,
+    contents: BUILDKIT_STUB,
     why: "BuildKit builds",
   },
   // zod's error messages in 40 languages (about 260 KB) for `z.config(z.locales.xx())`; the

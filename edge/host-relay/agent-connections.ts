@@ -100,7 +100,7 @@ export class AgentConnections {
       const due = (attachment?.connectedAt ?? 0) + HELLO_TIMEOUT_MS;
       if (due <= Date.now()) {
         this.refuse(socket, CLOSE_CODES.HELLO_REQUIRED, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
-        this.#freeTurn(attachment);
+        this.#freeTurn(socket);
       } else next = Math.min(next, due);
     }
     if (Number.isFinite(next)) await wakeBy(this.ctx.storage, next);
@@ -120,7 +120,7 @@ export class AgentConnections {
       await this.#hello(socket, attachment, hello);
     } finally {
       // Recorded or refused, this connect is done with its turn in the pace: the next may go.
-      this.#freeTurn(attachment);
+      this.#freeTurn(socket);
     }
   }
 
@@ -150,7 +150,8 @@ export class AgentConnections {
       if (!this.live()) await markHostOffline(database(this.env.DB), attachment.hostId);
       return;
     }
-    this.#attachments.set(socket, { ...attachment, hello, lease: undefined });
+    // The lease stays until `hello`'s finally frees it, right after this (no await in between).
+    this.#attachments.set(socket, { ...attachment, hello });
     this.#replaceOthers(socket);
     const { hostId, hostName, userId } = attachment;
     sendToAgent(socket, { type: "welcome", protocolVersion: PROTOCOL_VERSION, hostId, hostName });
@@ -181,7 +182,7 @@ export class AgentConnections {
     if (!successor) this.inFlight.viewers.failAll(offline(reason));
     const attachment = this.#attachments.get(socket);
     closeQuietly(socket, 1000, "closing");
-    if (!attachment?.hello) this.#freeTurn(attachment);
+    if (!attachment?.hello) this.#freeTurn(socket);
     if (attachment?.hello && !successor) {
       await markHostOffline(database(this.env.DB), attachment.hostId);
       const { hostId, hostName, userId } = attachment;
@@ -195,14 +196,22 @@ export class AgentConnections {
     this.inFlight.viewers.failAll(offline(reason));
     for (const socket of this.ctx.getWebSockets(AGENT_TAG)) {
       this.refuse(socket, code, reason);
-      this.#freeTurn(this.#attachments.get(socket));
+      this.#freeTurn(socket);
     }
   }
 
-  /** Lets the next connect in the pace go; releasing a turn twice, or one that expired, does nothing. */
-  #freeTurn(attachment: AgentAttachment | undefined): void {
-    // waitUntil: a socket hook's own work ends when it returns, and the release must still arrive.
-    if (attachment?.lease) this.ctx.waitUntil(releaseConnectTurn(this.env, attachment.lease));
+  /**
+   * Lets the next connect in the pace go, once per socket: the lease is dropped from the
+   * socket's attachment as it is freed, so a refused hello followed by the close (or the
+   * hello deadline, or closeAll) does not release it again.
+   */
+  #freeTurn(socket: WebSocket): void {
+    const attachment = this.#attachments.get(socket);
+    if (!attachment?.lease) return;
+    this.#attachments.set(socket, { ...attachment, lease: undefined });
+    // Not awaited: a Durable Object stays active while outbound I/O is pending, so the release
+    // arrives after the hook returns (and releaseConnectTurn logs rather than throws).
+    void releaseConnectTurn(this.env, attachment.lease);
   }
 
   refuse(socket: WebSocket, code: number, reason: string): void {

@@ -9,8 +9,12 @@ import { upgradeRequest } from "../host-relay/upgrade";
 import { connectPacer, releaseConnectTurn } from "../hosts/connect-pacer";
 import { agentHostOf } from "../middleware/authenticate-agent";
 
-/** Turns one user's hosts may hold at once: a fleet of thousands waits its turn in rounds. */
-const MAX_TURNS_PER_USER = 100;
+/**
+ * The share of the connects in flight one user's hosts may hold (queued or between turn and
+ * hello): a tenth, so hosts that dial and never say hello cannot hold every turn while other
+ * users' hosts wait, and a user's fleet of thousands comes in rounds.
+ */
+const USER_SHARE_OF_TURNS = 10;
 /**
  * How long a connect's turn is held at most once it started: the host's object closes a socket
  * that has not said hello within HELLO_TIMEOUT_MS and then frees the turn, and recording a
@@ -65,7 +69,7 @@ async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: strin
     maxWaitMs: MAX_CONNECT_WAIT_MS,
     holder: host.id,
     group: host.userId,
-    maxPerGroup: MAX_TURNS_PER_USER,
+    maxPerGroup: Math.max(1, Math.floor(burst / USER_SHARE_OF_TURNS)),
     inFlight: burst,
     leaseMs: CONNECT_LEASE_MS,
   });

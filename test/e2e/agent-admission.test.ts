@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type Edge, startEdge } from "../support/edge-server";
-import { enrollHost, type Session, signUp } from "../support/kai-client";
+import { enrollHost, signUp } from "../support/kai-client";
 import { helloFrame } from "../support/raw-agent";
 
 /**
@@ -12,10 +12,8 @@ import { helloFrame } from "../support/raw-agent";
  */
 
 let edge: Edge;
-let session: Session;
 beforeAll(async () => {
   edge = await startEdge({ vars: { AGENT_CONNECT_RATE_PER_SECOND: "1", AGENT_CONNECT_BURST: "1" } });
-  session = await signUp(edge.url);
 });
 afterAll(async () => edge?.stop());
 
@@ -41,8 +39,11 @@ function dial(token: string): Promise<Dial> {
 }
 
 describe("agent connection pacing", () => {
-  it("lets a herd of agents in one per turn, and sends those whose turn is too far off away with Retry-After", async () => {
-    const hosts = await Promise.all(Array.from({ length: 13 }, () => enrollHost(session)));
+  it("lets a herd in one per turn, and sends those whose turn is too far off away with Retry-After", async () => {
+    // One host per user: a user's hosts hold at most a tenth of the connects in flight (here one),
+    // so a second host of the same user would be refused at once rather than given a later turn.
+    const users = await Promise.all(Array.from({ length: 13 }, () => signUp(edge.url)));
+    const hosts = await Promise.all(users.map((user) => enrollHost(user)));
     const dials = await Promise.all(hosts.map((host) => dial(host.token)));
     for (const one of dials) one.socket.terminate();
 

@@ -1,0 +1,184 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ConnectTurns, type TurnDecision, type TurnOptions } from "./connect-turns";
+
+/**
+ * ConnectTurns on a clock the test moves: `t` is what the object reads as now, and its timers
+ * are vitest's fake ones, fired only by `advance`. `jump` moves the clock without firing them,
+ * as when a call arrives just before a due timer runs.
+ */
+let t = 0;
+let turns: ConnectTurns;
+beforeEach(() => {
+  vi.useFakeTimers();
+  t = 1_000_000;
+  turns = new ConnectTurns(() => t);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+const jump = (ms: number) => {
+  t += ms;
+};
+const advance = (ms: number) => {
+  t += ms;
+  vi.advanceTimersByTime(ms);
+};
+
+/** A pending answer whose state the test can read without awaiting it. */
+function watch(answer: Promise<TurnDecision>) {
+  const seen: { decision?: TurnDecision } = {};
+  void answer.then((decision) => {
+    seen.decision = decision;
+  });
+  return seen;
+}
+/** Lets answered promises run their callbacks. */
+const settle = () => vi.advanceTimersByTimeAsync(0);
+
+const leaseOf = (decision: TurnDecision | undefined): string => {
+  if (!decision?.admitted) throw new Error(`expected an admitted turn, got ${JSON.stringify(decision)}`);
+  return decision.lease;
+};
+
+describe("ConnectTurns at the pace alone", () => {
+  const paced = { intervalMs: 1000, burst: 1, maxWaitMs: 10_000, maxPerGroup: 100 };
+
+  it("hands out turns one interval apart after the burst", async () => {
+    const waits = [];
+    for (const holder of ["a", "b", "c", "d"]) waits.push(await turns.take({ ...paced, holder, group: "u" }));
+    expect(waits.map((turn) => (turn.admitted ? turn.waitMs : -1))).toEqual([0, 1000, 2000, 3000]);
+  });
+
+  it("lets a holder that dials again share its turn instead of taking another", async () => {
+    await turns.take({ ...paced, holder: "first", group: "u" });
+    const turn = await turns.take({ ...paced, holder: "looping", group: "u" });
+    const again = await turns.take({ ...paced, holder: "looping", group: "u" });
+    const next = await turns.take({ ...paced, holder: "other", group: "v" });
+    expect([turn, again, next].map((one) => (one.admitted ? one.waitMs : -1))).toEqual([1000, 1000, 2000]);
+    expect(leaseOf(again)).toBe(leaseOf(turn));
+  });
+
+  it("refuses callers whose turn is too far off, telling each a different time to come back", async () => {
+    const decisions = [];
+    for (let n = 0; n < 6; n++)
+      decisions.push(await turns.take({ ...paced, maxWaitMs: 2500, holder: `h${n}`, group: `u${n}` }));
+    expect(decisions.map((turn) => turn.admitted)).toEqual([true, true, true, false, false, false]);
+    // Retries start half a wait before the turn would have come, then one turn apart.
+    expect(decisions.flatMap((turn) => (turn.admitted ? [] : [turn.retryAfterMs]))).toEqual([1750, 2750, 3750]);
+  });
+
+  it("tells a refused holder that asks again the same time, without pushing the others back", async () => {
+    const tight = { ...paced, maxWaitMs: 1500, group: "u" };
+    for (const holder of ["a", "b"]) await turns.take({ ...tight, holder });
+    const first = await turns.take({ ...tight, holder: "looping" });
+    for (let n = 0; n < 20; n++) await turns.take({ ...tight, holder: "looping" });
+    const again = await turns.take({ ...tight, holder: "looping" });
+    const patient = await turns.take({ ...tight, holder: "patient" });
+    expect([first, again, patient]).toEqual([
+      { admitted: false, retryAfterMs: 1250 },
+      { admitted: false, retryAfterMs: 1250 },
+      { admitted: false, retryAfterMs: 2250 },
+    ]);
+  });
+});
+
+describe("ConnectTurns admitted by completions", () => {
+  const leased: Omit<TurnOptions, "holder" | "group"> = {
+    intervalMs: 20,
+    burst: 10,
+    maxWaitMs: 10_000,
+    maxPerGroup: 100,
+    inFlight: 10,
+    leaseMs: 60_000,
+  };
+
+  it("holds the next turn until one in flight is released, and hands it out in order", async () => {
+    const one = { ...leased, inFlight: 1 };
+    const first = await turns.take({ ...one, holder: "h0", group: "u0" });
+    const h1 = watch(turns.take({ ...one, holder: "h1", group: "u1" }));
+    const h2 = watch(turns.take({ ...one, holder: "h2", group: "u2" }));
+    await settle();
+    expect([h1.decision, h2.decision]).toEqual([undefined, undefined]);
+    turns.release(leaseOf(first));
+    await settle();
+    expect(h1.decision?.admitted).toBe(true);
+    expect(h2.decision).toBeUndefined();
+    turns.release(leaseOf(h1.decision));
+    await settle();
+    expect(h2.decision?.admitted).toBe(true);
+  });
+
+  it("counts a group's started, unreleased turns against its cap, so its silent dials cannot hold all", async () => {
+    const capped = { ...leased, maxPerGroup: 2 };
+    const mine = [];
+    for (const holder of ["m0", "m1"]) mine.push(await turns.take({ ...capped, holder, group: "greedy" }));
+    expect(mine.map((turn) => turn.admitted)).toEqual([true, true]);
+    // Their turns started; neither said hello, so neither was released.
+    advance(5000);
+    expect((await turns.take({ ...capped, holder: "m2", group: "greedy" })).admitted).toBe(false);
+    expect((await turns.take({ ...capped, holder: "theirs", group: "other" })).admitted).toBe(true);
+    turns.release(leaseOf(mine[0]));
+    expect((await turns.take({ ...capped, holder: "m3", group: "greedy" })).admitted).toBe(true);
+  });
+
+  it("frees a turn whose lease expires unreleased, as when its Worker died mid-connect", async () => {
+    const one = { ...leased, inFlight: 1, leaseMs: 100 };
+    await turns.take({ ...one, holder: "lost", group: "u" });
+    const next = watch(turns.take({ ...one, holder: "next", group: "v" }));
+    advance(99);
+    await settle();
+    expect(next.decision).toBeUndefined();
+    advance(1);
+    await settle();
+    expect(next.decision?.admitted).toBe(true);
+  });
+
+  it("gives a turn freed by an expiry to the queue's head when a call beats the expiry's timer", async () => {
+    const one = { ...leased, inFlight: 1, leaseMs: 1000 };
+    await turns.take({ ...one, holder: "lost", group: "u" });
+    const head = watch(turns.take({ ...one, holder: "head", group: "v" }));
+    jump(1000);
+    const later = watch(turns.take({ ...one, holder: "later", group: "w" }));
+    await settle();
+    expect(head.decision?.admitted).toBe(true);
+    expect(later.decision).toBeUndefined();
+  });
+
+  it("refuses a queued caller still waiting after maxWaitMs, and tells it when to come back", async () => {
+    const stuck = { ...leased, inFlight: 1, maxWaitMs: 200 };
+    await turns.take({ ...stuck, holder: "a", group: "u" });
+    const waited = watch(turns.take({ ...stuck, holder: "b", group: "v" }));
+    advance(199);
+    await settle();
+    expect(waited.decision).toBeUndefined();
+    advance(1);
+    await settle();
+    expect(waited.decision).toEqual({ admitted: false, retryAfterMs: 20 });
+  });
+
+  it("refuses up front those whose place in the queue is further off than maxWaitMs at the pace", async () => {
+    const slow = { ...leased, intervalMs: 10_000, burst: 1, inFlight: 1, maxWaitMs: 25_000 };
+    await turns.take({ ...slow, holder: "h0", group: "u0" });
+    watch(turns.take({ ...slow, holder: "h1", group: "u1" }));
+    watch(turns.take({ ...slow, holder: "h2", group: "u2" }));
+    // Two turns 10 s and 20 s off are queued; a third, 30 s off, is refused without waiting.
+    expect((await turns.take({ ...slow, holder: "h3", group: "u3" })).admitted).toBe(false);
+  });
+
+  it("spaces the refused by completions in a long busy spell, by the pace just after it got busy", async () => {
+    // One turn in flight at a time, one per user: a user's second host is refused while its first holds the turn.
+    const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
+    await turns.take({ ...one, holder: "busy", group: "u" });
+    const refusedTwo = async (prefix: string) => {
+      const a = await turns.take({ ...one, holder: `${prefix}-a`, group: "u" });
+      const b = await turns.take({ ...one, holder: `${prefix}-b`, group: "u" });
+      if (a.admitted || b.admitted) throw new Error("expected two refusals");
+      return b.retryAfterMs - a.retryAfterMs;
+    };
+    // Just busy: no release could have come yet, so the pace.
+    expect(await refusedTwo("early")).toBe(20);
+    // Five seconds busy without a release: the edge is at its slowest, and the refused come back that far apart.
+    advance(5000);
+    expect(await refusedTwo("late")).toBe(5000);
+  });
+});
