@@ -11,10 +11,12 @@ import { agentHostOf } from "../middleware/authenticate-agent";
 
 /**
  * The share of the connects in flight one user's hosts may hold (queued or between turn and
- * hello): a tenth, so hosts that dial and never say hello cannot hold every turn while other
- * users' hosts wait, and a user's fleet of thousands comes in rounds.
+ * hello): half, so hosts that dial and never say hello cannot hold every turn while other
+ * users' hosts wait, while one user's own fleet (the common case: one developer's machines)
+ * still comes in at half the edge's width. Not a tenth: with nobody else connecting, that
+ * would pace a lone user's thousand hosts at five at a time.
  */
-const USER_SHARE_OF_TURNS = 10;
+const USER_SHARE_OF_TURNS = 2;
 /**
  * How long a connect's turn is held at most once it started: the host's object closes a socket
  * that has not said hello within HELLO_TIMEOUT_MS and then frees the turn, and recording a

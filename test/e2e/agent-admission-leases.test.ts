@@ -39,7 +39,7 @@ function waitingDial(token: string): { socket: WebSocket; opened: Promise<void>;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Two hosts of two users: one user's hosts hold at most a tenth of the connects in flight
+ * Two hosts of two users: one user's hosts hold at most half the connects in flight
  * (at least one), so with one in flight a second host of the same user would be refused, not held.
  */
 async function twoHosts() {
