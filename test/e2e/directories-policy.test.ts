@@ -155,7 +155,9 @@ describe("the agent's local policy holds whatever the edge sends", () => {
     const res = await world.api("/api/flexy", { body: { name, image: world.image, hostPath: hostPath() } });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe("PERMISSION_DENIED");
-    expect(proxy.requests).toEqual([]);
+    // Nothing that could make or change a container: the agent's container index may read the
+    // list at any moment (its settle read after an earlier test's events), which is no escape.
+    expect(proxy.requests.filter((line) => !line.startsWith("GET /containers/json?"))).toEqual([]);
     expect(await world.docker.listContainers({ all: true, filters: { name: [name] } })).toEqual([]);
   });
 
