@@ -108,17 +108,40 @@ describe("ConnectTurns admitted by completions", () => {
     expect(h2.decision?.admitted).toBe(true);
   });
 
-  it("counts a group's started, unreleased turns against its cap, so its silent dials cannot hold all", async () => {
-    const capped = { ...leased, maxPerGroup: 2 };
+  it("lets other groups pass a group holding its share in flight, whose queued caller keeps its place", async () => {
+    const shared = { ...leased, inFlight: 3, maxInFlightPerGroup: 2 };
     const mine = [];
-    for (const holder of ["m0", "m1"]) mine.push(await turns.take({ ...capped, holder, group: "greedy" }));
+    for (const holder of ["m0", "m1"]) mine.push(await turns.take({ ...shared, holder, group: "greedy" }));
     expect(mine.map((turn) => turn.admitted)).toEqual([true, true]);
-    // Their turns started; neither said hello, so neither was released.
-    advance(5000);
-    expect((await turns.take({ ...capped, holder: "m2", group: "greedy" })).admitted).toBe(false);
-    expect((await turns.take({ ...capped, holder: "theirs", group: "other" })).admitted).toBe(true);
+    // Their turns started; neither said hello, so neither was released: a third of theirs waits.
+    const m2 = watch(turns.take({ ...shared, holder: "m2", group: "greedy" }));
+    const theirs = watch(turns.take({ ...shared, holder: "theirs", group: "other" }));
+    await settle();
+    expect(m2.decision).toBeUndefined();
+    expect(theirs.decision?.admitted).toBe(true);
     turns.release(leaseOf(mine[0]));
-    expect((await turns.take({ ...capped, holder: "m3", group: "greedy" })).admitted).toBe(true);
+    await settle();
+    expect(m2.decision?.admitted).toBe(true);
+  });
+
+  it("gives a group connecting alone every free lease in turn", async () => {
+    const shared = { ...leased, inFlight: 4, maxInFlightPerGroup: 2 };
+    const first = [];
+    for (const holder of ["a0", "a1"]) first.push(await turns.take({ ...shared, holder, group: "alone" }));
+    const a2 = watch(turns.take({ ...shared, holder: "a2", group: "alone" }));
+    await settle();
+    expect(a2.decision).toBeUndefined();
+    turns.release(leaseOf(first[0]));
+    await settle();
+    expect(a2.decision?.admitted).toBe(true);
+  });
+
+  it("refuses a group's caller past its cap of turns, queued or in flight", async () => {
+    const capped = { ...leased, maxPerGroup: 2 };
+    for (const holder of ["c0", "c1"])
+      expect((await turns.take({ ...capped, holder, group: "g" })).admitted).toBe(true);
+    expect((await turns.take({ ...capped, holder: "c2", group: "g" })).admitted).toBe(false);
+    expect((await turns.take({ ...capped, holder: "other", group: "h" })).admitted).toBe(true);
   });
 
   it("frees a turn whose lease expires unreleased, as when its Worker died mid-connect", async () => {
@@ -165,20 +188,26 @@ describe("ConnectTurns admitted by completions", () => {
     expect((await turns.take({ ...slow, holder: "h3", group: "u3" })).admitted).toBe(false);
   });
 
-  it("spaces the refused by completions in a long busy spell, by the pace just after it got busy", async () => {
+  it("spaces the refused at the pace until releases tell how fast the edge completes, then at that rate", async () => {
     // One turn in flight at a time, one per user: a user's second host is refused while its first holds the turn.
     const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
-    await turns.take({ ...one, holder: "busy", group: "u" });
     const refusedTwo = async (prefix: string) => {
-      const a = await turns.take({ ...one, holder: `${prefix}-a`, group: "u" });
-      const b = await turns.take({ ...one, holder: `${prefix}-b`, group: "u" });
+      const a = await turns.take({ ...one, holder: `${prefix}-a`, group: `${prefix}` });
+      const b = await turns.take({ ...one, holder: `${prefix}-b`, group: `${prefix}` });
       if (a.admitted || b.admitted) throw new Error("expected two refusals");
       return b.retryAfterMs - a.retryAfterMs;
     };
-    // Just busy: no release could have come yet, so the pace.
+    const holdsFirst = async (prefix: string) => turns.take({ ...one, holder: `${prefix}-first`, group: prefix });
+    // No release yet (an edge just restarted): the pace.
+    const early = await holdsFirst("early");
     expect(await refusedTwo("early")).toBe(20);
-    // Five seconds busy without a release: the edge is at its slowest, and the refused come back that far apart.
-    advance(5000);
-    expect(await refusedTwo("late")).toBe(5000);
+    turns.release(leaseOf(early));
+    // Twenty releases in the last five seconds (the first host's and 19 more): one every 250 ms, and the refused come back that far apart.
+    for (let index = 0; index < 19; index += 1) {
+      jump(100);
+      turns.release(leaseOf(await turns.take({ ...one, holder: `r${index}`, group: `r${index}` })));
+    }
+    await holdsFirst("late");
+    expect(await refusedTwo("late")).toBe(250);
   });
 });

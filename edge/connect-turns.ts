@@ -13,11 +13,16 @@ export interface TurnOptions {
   holder: string;
   /**
    * One group (a user) holds at most `maxPerGroup` turns: queued, not yet started, or (with
-   * `inFlight`) started and not yet released. Kept well below `inFlight`, so one group's dials
-   * that never complete cannot hold every lease while other groups wait.
+   * `inFlight`) started and not yet released; past that its callers are refused.
    */
   group: string;
   maxPerGroup: number;
+  /**
+   * With `inFlight`: a group holding this many started, unreleased leases waits while other
+   * groups' queued callers start, so one group's dials that never complete cannot hold every
+   * lease; alone, a group still gets every free lease in turn.
+   */
+  maxInFlightPerGroup?: number;
   /**
    * Turns whose lease is still held at once. A turn's lease is held from its start until it is
    * released (the work it admits completed or failed) or `leaseMs` after its start, whichever
@@ -32,6 +37,8 @@ export interface TurnOptions {
 const MAX_RETRY_AFTER_MS = 60_000;
 /** How far back released leases are counted to tell how fast turns really start. */
 const COMPLETIONS_WINDOW_MS = 5_000;
+/** Fewer releases than this in the window say nothing yet (an edge just restarted): the pace it is. */
+const MIN_COMPLETIONS = 10;
 
 interface Lease {
   holder: string;
@@ -66,8 +73,6 @@ export class ConnectTurns {
   #nextRetry = 0;
   /** When leases were released in the last COMPLETIONS_WINDOW_MS, oldest first (trimmed on each release). */
   readonly #completions: number[] = [];
-  /** Since when leases have been held without a break (undefined while none is held). */
-  #busySince: number | undefined;
   readonly #leases = new Map<string, Lease>();
   readonly #queue: Waiter[] = [];
   /** When each refused holder was told to come back: asking again does not push others back. */
@@ -95,7 +100,7 @@ export class ConnectTurns {
     const groupTurns =
       this.#queue.filter((waiter) => waiter.options.group === group).length +
       [...this.#leases.values()].filter((lease) => lease.group === group && (lease.inFlight || lease.at > now)).length;
-    const startsNow = this.#queue.length === 0 && this.#hasRoom(options);
+    const startsNow = this.#queue.length === 0 && this.#hasRoom(options) && this.#groupHasRoom(options);
     // The queue is bounded by the pace (what it would start within maxWaitMs), not by how slow
     // leases are now: a held dial costs the edge nothing, one sent away dials (and is checked) again.
     const waitMs = this.#paced(options, startsNow ? 1 : this.#queue.length + 1, now);
@@ -105,7 +110,8 @@ export class ConnectTurns {
     if (startsNow) return Promise.resolve(this.#start(options, now));
     return new Promise((answer) => {
       this.#queue.push({ options, queuedAt: now, answer, also: [] });
-      this.#arm();
+      // Queued behind callers whose group holds its share, it may start at once.
+      this.#pump();
     });
   }
 
@@ -120,6 +126,13 @@ export class ConnectTurns {
 
   #hasRoom(options: TurnOptions): boolean {
     return options.inFlight === undefined || this.#held() < options.inFlight;
+  }
+
+  #groupHasRoom({ group, maxInFlightPerGroup }: TurnOptions): boolean {
+    if (maxInFlightPerGroup === undefined) return true;
+    let held = 0;
+    for (const lease of this.#leases.values()) if (lease.inFlight && lease.group === group) held += 1;
+    return held < maxInFlightPerGroup;
   }
 
   #held(): number {
@@ -141,24 +154,22 @@ export class ConnectTurns {
     const id = crypto.randomUUID();
     const at = now + waitMs;
     const inFlight = options.inFlight !== undefined;
-    if (inFlight && this.#busySince === undefined) this.#busySince = now;
     const expiresAt = inFlight ? at + (leaseMs ?? 0) : at;
     this.#leases.set(id, { holder, group, at, expiresAt, inFlight });
     return { admitted: true, waitMs, lease: id };
   }
 
   /**
-   * How far apart turns start: the pace, or what the edge completed lately, whichever is slower.
-   * Counted from releases (not from how long a lease took), so a slow start does not linger,
-   * over the time leases have been held without a break (at most COMPLETIONS_WINDOW_MS): few
-   * releases in a long busy spell mean the edge is slow, while just after an idle edge got
-   * busy (an edge restart) none could have come yet, and the pace is all there is to go by.
+   * How far apart turns start: the pace, or what the edge completed lately (releases in the
+   * last COMPLETIONS_WINDOW_MS), whichever is slower. Counted from releases, not from how long
+   * a lease took, so a slow start does not linger; too few releases (an edge just busy after a
+   * restart) say nothing yet, and the pace is all there is to go by.
    */
   #perTurn({ intervalMs, inFlight }: TurnOptions, now: number): number {
     this.#trimCompletions(now);
-    if (inFlight === undefined || this.#busySince === undefined) return intervalMs;
-    const span = Math.min(COMPLETIONS_WINDOW_MS, now - this.#busySince);
-    return Math.max(intervalMs, span / Math.max(this.#completions.length, 1));
+    const count = this.#completions.length;
+    if (inFlight === undefined || count < MIN_COMPLETIONS) return intervalMs;
+    return Math.max(intervalMs, COMPLETIONS_WINDOW_MS / count);
   }
 
   /** When the `position`-th turn from now would start at the pace alone. */
@@ -183,23 +194,29 @@ export class ConnectTurns {
     for (const [id, lease] of this.#leases) {
       if (lease.expiresAt <= now) this.#leases.delete(id);
     }
-    if (this.#held() === 0) this.#busySince = undefined;
   }
 
-  /** Starts queued turns while there is room, and refuses those queued past their longest wait. */
+  /**
+   * Starts queued turns while there is room, in order, passing over a caller whose group holds
+   * its share of leases (it keeps its place); refuses those queued past their longest wait.
+   */
   #pump(): void {
     const now = this.now();
     this.#expire(now);
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0] as Waiter;
-      const overdue = now - head.queuedAt >= head.options.maxWaitMs;
-      if (!overdue && !this.#hasRoom(head.options)) break;
-      this.#queue.shift();
+    for (let index = 0; index < this.#queue.length; ) {
+      const waiter = this.#queue[index] as Waiter;
+      const overdue = now - waiter.queuedAt >= waiter.options.maxWaitMs;
+      if (!overdue && !this.#hasRoom(waiter.options)) break;
+      if (!overdue && !this.#groupHasRoom(waiter.options)) {
+        index += 1;
+        continue;
+      }
+      this.#queue.splice(index, 1);
       const decision = overdue
-        ? this.#refuse(head.options, this.#paced(head.options, this.#queue.length + 1, now), now)
-        : this.#start(head.options, now);
-      head.answer(decision);
-      for (const answer of head.also) answer(decision);
+        ? this.#refuse(waiter.options, this.#paced(waiter.options, this.#queue.length + 1, now), now)
+        : this.#start(waiter.options, now);
+      waiter.answer(decision);
+      for (const answer of waiter.also) answer(decision);
     }
     this.#arm();
   }

@@ -9,14 +9,14 @@ import { upgradeRequest } from "../host-relay/upgrade";
 import { connectPacer, releaseConnectTurn } from "../hosts/connect-pacer";
 import { agentHostOf } from "../middleware/authenticate-agent";
 
+/** Turns one user's hosts may hold at once, queued or in flight: a fleet of thousands waits its turn in rounds. */
+const MAX_TURNS_PER_USER = 100;
 /**
- * The share of the connects in flight one user's hosts may hold (queued or between turn and
- * hello): half, so hosts that dial and never say hello cannot hold every turn while other
- * users' hosts wait, while one user's own fleet (the common case: one developer's machines)
- * still comes in at half the edge's width. Not a tenth: with nobody else connecting, that
- * would pace a lone user's thousand hosts at five at a time.
+ * The share of the connects in flight (between turn and hello) one user's hosts may hold while
+ * others' wait: half, so hosts that dial and never say hello cannot hold every turn. It only
+ * orders the queue: a user connecting alone still gets every free turn.
  */
-const USER_SHARE_OF_TURNS = 2;
+const USER_SHARE_IN_FLIGHT = 2;
 /**
  * How long a connect's turn is held at most once it started: the host's object closes a socket
  * that has not said hello within HELLO_TIMEOUT_MS and then frees the turn, and recording a
@@ -71,7 +71,8 @@ async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: strin
     maxWaitMs: MAX_CONNECT_WAIT_MS,
     holder: host.id,
     group: host.userId,
-    maxPerGroup: Math.max(1, Math.floor(burst / USER_SHARE_OF_TURNS)),
+    maxPerGroup: MAX_TURNS_PER_USER,
+    maxInFlightPerGroup: Math.max(1, Math.floor(burst / USER_SHARE_IN_FLIGHT)),
     inFlight: burst,
     leaseMs: CONNECT_LEASE_MS,
   });
