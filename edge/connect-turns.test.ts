@@ -109,31 +109,71 @@ describe("ConnectTurns admitted by completions", () => {
   });
 
   it("lets other groups pass a group holding its share in flight, whose queued caller keeps its place", async () => {
-    const shared = { ...leased, inFlight: 3, maxInFlightPerGroup: 2 };
+    const shared = { ...leased, inFlight: 3 };
     const mine = [];
-    for (const holder of ["m0", "m1"]) mine.push(await turns.take({ ...shared, holder, group: "greedy" }));
-    expect(mine.map((turn) => turn.admitted)).toEqual([true, true]);
-    // Their turns started; neither said hello, so neither was released: a third of theirs waits.
-    const m2 = watch(turns.take({ ...shared, holder: "m2", group: "greedy" }));
+    for (const holder of ["m0", "m1", "m2"]) mine.push(await turns.take({ ...shared, holder, group: "greedy" }));
+    expect(mine.map((turn) => turn.admitted)).toEqual([true, true, true]);
+    // Their turns started; none said hello, so none was released. Another group's caller and a
+    // fourth of theirs wait, and the lease freed next goes to the other group, under its share.
+    const m3 = watch(turns.take({ ...shared, holder: "m3", group: "greedy" }));
     const theirs = watch(turns.take({ ...shared, holder: "theirs", group: "other" }));
-    await settle();
-    expect(m2.decision).toBeUndefined();
-    expect(theirs.decision?.admitted).toBe(true);
     turns.release(leaseOf(mine[0]));
     await settle();
-    expect(m2.decision?.admitted).toBe(true);
+    expect(m3.decision).toBeUndefined();
+    expect(theirs.decision?.admitted).toBe(true);
+    turns.release(leaseOf(mine[1]));
+    await settle();
+    expect(m3.decision?.admitted).toBe(true);
   });
 
-  it("gives a group connecting alone every free lease in turn", async () => {
-    const shared = { ...leased, inFlight: 4, maxInFlightPerGroup: 2 };
-    const first = [];
-    for (const holder of ["a0", "a1"]) first.push(await turns.take({ ...shared, holder, group: "alone" }));
-    const a2 = watch(turns.take({ ...shared, holder: "a2", group: "alone" }));
+  it("gives a group connecting alone every free lease at once", async () => {
+    const shared = { ...leased, inFlight: 4 };
+    const alone = [];
+    for (const holder of ["a0", "a1", "a2", "a3"]) alone.push(await turns.take({ ...shared, holder, group: "alone" }));
+    expect(alone.map((turn) => turn.admitted)).toEqual([true, true, true, true]);
+    const a4 = watch(turns.take({ ...shared, holder: "a4", group: "alone" }));
     await settle();
-    expect(a2.decision).toBeUndefined();
-    turns.release(leaseOf(first[0]));
+    expect(a4.decision).toBeUndefined();
+    turns.release(leaseOf(alone[0]));
     await settle();
-    expect(a2.decision?.admitted).toBe(true);
+    expect(a4.decision?.admitted).toBe(true);
+  });
+
+  it("hands the leases two groups hold to a third group first, so they cannot lock it out", async () => {
+    const shared = { ...leased, inFlight: 4 };
+    const held = [];
+    for (const [holder, group] of [
+      ["a0", "a"],
+      ["b0", "b"],
+      ["a1", "a"],
+      ["b1", "b"],
+    ])
+      held.push(await turns.take({ ...shared, holder: holder as string, group: group as string }));
+    // Both go on dialling; a third group's caller queues behind them all.
+    const again = ["a2", "b2", "a3", "b3"].map((holder) =>
+      watch(turns.take({ ...shared, holder, group: holder[0] as string })),
+    );
+    const third = watch(turns.take({ ...shared, holder: "c0", group: "c" }));
+    turns.release(leaseOf(held[0]));
+    await settle();
+    expect(third.decision?.admitted).toBe(true);
+    expect(again.map((turn) => turn.decision)).toEqual([undefined, undefined, undefined, undefined]);
+    // Then a's and b's queued callers in order, each under its share of a third again.
+    turns.release(leaseOf(held[1]));
+    await settle();
+    expect(again.map((turn) => turn.decision?.admitted)).toEqual([true, undefined, undefined, undefined]);
+  });
+
+  it("refuses a holder dialling in a loop past a few callers waiting on its queued turn", async () => {
+    const one = { ...leased, inFlight: 1 };
+    await turns.take({ ...one, holder: "first", group: "u" });
+    const waiting = [];
+    // Its first dial and four more wait on one queued turn; the sixth is sent away.
+    for (let n = 0; n < 5; n++) waiting.push(watch(turns.take({ ...one, holder: "looping", group: "v" })));
+    const turned = await turns.take({ ...one, holder: "looping", group: "v" });
+    expect(turned.admitted).toBe(false);
+    await settle();
+    expect(waiting.map((turn) => turn.decision)).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
 
   it("refuses a group's caller past its cap of turns, queued or in flight", async () => {

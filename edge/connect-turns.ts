@@ -18,12 +18,6 @@ export interface TurnOptions {
   group: string;
   maxPerGroup: number;
   /**
-   * With `inFlight`: a group holding this many started, unreleased leases waits while other
-   * groups' queued callers start, so one group's dials that never complete cannot hold every
-   * lease; alone, a group still gets every free lease in turn.
-   */
-  maxInFlightPerGroup?: number;
-  /**
    * Turns whose lease is still held at once. A turn's lease is held from its start until it is
    * released (the work it admits completed or failed) or `leaseMs` after its start, whichever
    * comes first; the next turn waits for a lease to come free. Without it turns only keep the
@@ -33,6 +27,8 @@ export interface TurnOptions {
   leaseMs?: number;
 }
 
+/** Callers dialling again that may wait on their holder's queued turn: more are refused (a token dialling in a loop). */
+const MAX_SHARED_WAITS = 4;
 /** The furthest a refused caller is sent away. */
 const MAX_RETRY_AFTER_MS = 60_000;
 /** How far back released leases are counted to tell how fast turns really start. */
@@ -65,7 +61,8 @@ interface Waiter {
  * caller waits in a queue for a lease while its place in the queue is within `maxWaitMs` at
  * the pace; one further off, or still queued after `maxWaitMs`, is refused and told when to
  * come back, those times spread one turn apart (at the slower of the pace and what recent
- * leases took) so the refused do not return as one wave. Memory only: after an eviction
+ * leases took) so the refused do not return as one wave. With `inFlight`, the leases are
+ * shared fairly between groups (`#pump`). Memory only: after an eviction
  * every lease is forgotten and the object starts idle again.
  */
 export class ConnectTurns {
@@ -93,25 +90,26 @@ export class ConnectTurns {
         return Promise.resolve({ admitted: true, waitMs: Math.max(0, lease.at - now), lease: id });
     }
     const queued = this.#queue.find((waiter) => waiter.options.holder === holder);
-    if (queued) return new Promise((resolve) => queued.also.push(resolve));
+    if (queued && queued.also.length < MAX_SHARED_WAITS) return new Promise((resolve) => queued.also.push(resolve));
+    if (queued) return Promise.resolve(this.#refuse(options, this.#paced(options, this.#placeOf(options), now), now));
     const told = this.#refused.get(holder);
     if (told) return Promise.resolve({ admitted: false, retryAfterMs: told - now });
 
     const groupTurns =
       this.#queue.filter((waiter) => waiter.options.group === group).length +
       [...this.#leases.values()].filter((lease) => lease.group === group && (lease.inFlight || lease.at > now)).length;
-    const startsNow = this.#queue.length === 0 && this.#hasRoom(options) && this.#groupHasRoom(options);
+    // After the pump, a caller queued means no lease is free: only a caller alone starts now.
+    const startsNow = this.#queue.length === 0 && this.#hasRoom(options);
     // The queue is bounded by the pace (what it would start within maxWaitMs), not by how slow
     // leases are now: a held dial costs the edge nothing, one sent away dials (and is checked) again.
-    const waitMs = this.#paced(options, startsNow ? 1 : this.#queue.length + 1, now);
+    const waitMs = this.#paced(options, startsNow ? 1 : this.#placeOf(options), now);
     if (waitMs > maxWaitMs || groupTurns >= maxPerGroup) {
       return Promise.resolve(this.#refuse(options, waitMs, now));
     }
     if (startsNow) return Promise.resolve(this.#start(options, now));
     return new Promise((answer) => {
       this.#queue.push({ options, queuedAt: now, answer, also: [] });
-      // Queued behind callers whose group holds its share, it may start at once.
-      this.#pump();
+      this.#arm();
     });
   }
 
@@ -128,11 +126,27 @@ export class ConnectTurns {
     return options.inFlight === undefined || this.#held() < options.inFlight;
   }
 
-  #groupHasRoom({ group, maxInFlightPerGroup }: TurnOptions): boolean {
-    if (maxInFlightPerGroup === undefined) return true;
+  /**
+   * Whether `group` holds less than its fair share of the leases in flight: an equal part for
+   * each group holding or waiting for one. Without `inFlight` there is nothing to share.
+   */
+  #underShare({ group, inFlight }: TurnOptions): boolean {
+    if (inFlight === undefined) return true;
+    const groups = new Set([group]);
     let held = 0;
-    for (const lease of this.#leases.values()) if (lease.inFlight && lease.group === group) held += 1;
-    return held < maxInFlightPerGroup;
+    for (const lease of this.#leases.values()) {
+      if (!lease.inFlight) continue;
+      groups.add(lease.group);
+      if (lease.group === group) held += 1;
+    }
+    for (const waiter of this.#queue) groups.add(waiter.options.group);
+    return held < Math.max(1, Math.floor(inFlight / groups.size));
+  }
+
+  /** Where a caller joining the queue now would start: behind everyone, or, under its group's share, behind those under theirs. */
+  #placeOf(options: TurnOptions): number {
+    if (!this.#underShare(options)) return this.#queue.length + 1;
+    return this.#queue.filter((waiter) => this.#underShare(waiter.options)).length + 1;
   }
 
   #held(): number {
@@ -197,28 +211,42 @@ export class ConnectTurns {
   }
 
   /**
-   * Starts queued turns while there is room, in order, passing over a caller whose group holds
-   * its share of leases (it keeps its place); refuses those queued past their longest wait.
+   * Refuses those queued past their longest wait, then starts queued turns while there is room:
+   * first, in order, callers whose group holds less than its fair share of the leases in flight
+   * (`#underShare`), then, in order, the rest. So a group alone gets every free lease, and groups
+   * whose dials never complete cannot hold the leases others wait for: each lease they free goes
+   * to a group under its share first.
    */
   #pump(): void {
     const now = this.now();
     this.#expire(now);
     for (let index = 0; index < this.#queue.length; ) {
       const waiter = this.#queue[index] as Waiter;
-      const overdue = now - waiter.queuedAt >= waiter.options.maxWaitMs;
-      if (!overdue && !this.#hasRoom(waiter.options)) break;
-      if (!overdue && !this.#groupHasRoom(waiter.options)) {
+      if (now - waiter.queuedAt < waiter.options.maxWaitMs) {
         index += 1;
         continue;
       }
       this.#queue.splice(index, 1);
-      const decision = overdue
-        ? this.#refuse(waiter.options, this.#paced(waiter.options, this.#queue.length + 1, now), now)
-        : this.#start(waiter.options, now);
-      waiter.answer(decision);
-      for (const answer of waiter.also) answer(decision);
+      this.#answer(waiter, this.#refuse(waiter.options, this.#paced(waiter.options, this.#queue.length + 1, now), now));
+    }
+    for (const fairFirst of [true, false]) {
+      for (let index = 0; index < this.#queue.length; ) {
+        const waiter = this.#queue[index] as Waiter;
+        if (!this.#hasRoom(waiter.options)) break;
+        if (fairFirst && !this.#underShare(waiter.options)) {
+          index += 1;
+          continue;
+        }
+        this.#queue.splice(index, 1);
+        this.#answer(waiter, this.#start(waiter.options, now));
+      }
     }
     this.#arm();
+  }
+
+  #answer(waiter: Waiter, decision: TurnDecision): void {
+    waiter.answer(decision);
+    for (const answer of waiter.also) answer(decision);
   }
 
   /** Wakes for the next lease to expire or queued caller to time out, while anyone is queued. */

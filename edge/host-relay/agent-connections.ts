@@ -100,7 +100,6 @@ export class AgentConnections {
       const due = (attachment?.connectedAt ?? 0) + HELLO_TIMEOUT_MS;
       if (due <= Date.now()) {
         this.refuse(socket, CLOSE_CODES.HELLO_REQUIRED, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
-        this.#freeTurn(socket);
       } else next = Math.min(next, due);
     }
     if (Number.isFinite(next)) await wakeBy(this.ctx.storage, next);
@@ -120,7 +119,7 @@ export class AgentConnections {
       await this.#hello(socket, attachment, hello);
     } finally {
       // Recorded or refused, this connect is done with its turn in the pace: the next may go.
-      this.#freeTurn(socket);
+      this.freeTurn(socket);
     }
   }
 
@@ -182,7 +181,7 @@ export class AgentConnections {
     if (!successor) this.inFlight.viewers.failAll(offline(reason));
     const attachment = this.#attachments.get(socket);
     closeQuietly(socket, 1000, "closing");
-    if (!attachment?.hello) this.#freeTurn(socket);
+    if (!attachment?.hello) this.freeTurn(socket);
     if (attachment?.hello && !successor) {
       await markHostOffline(database(this.env.DB), attachment.hostId);
       const { hostId, hostName, userId } = attachment;
@@ -194,18 +193,16 @@ export class AgentConnections {
   /** Closes every agent socket at once, failing what ran on them (the host was deleted, say). */
   closeAll(code: number, reason: string): void {
     this.inFlight.viewers.failAll(offline(reason));
-    for (const socket of this.ctx.getWebSockets(AGENT_TAG)) {
-      this.refuse(socket, code, reason);
-      this.#freeTurn(socket);
-    }
+    for (const socket of this.ctx.getWebSockets(AGENT_TAG)) this.refuse(socket, code, reason);
   }
 
   /**
    * Lets the next connect in the pace go, once per socket: the lease is dropped from the
    * socket's attachment as it is freed, so a refused hello followed by the close (or the
-   * hello deadline, or closeAll) does not release it again.
+   * hello deadline, or closeAll) does not release it again. A closed socket's turn must be
+   * freed by whoever closed it: the runtime need not call webSocketClose for the edge's own close.
    */
-  #freeTurn(socket: WebSocket): void {
+  freeTurn(socket: WebSocket): void {
     const attachment = this.#attachments.get(socket);
     if (!attachment?.lease) return;
     this.#attachments.set(socket, { ...attachment, lease: undefined });
@@ -214,8 +211,10 @@ export class AgentConnections {
     void releaseConnectTurn(this.env, attachment.lease);
   }
 
+  /** Closes an agent socket, failing what ran on it; a connect refused before its hello frees its turn. */
   refuse(socket: WebSocket, code: number, reason: string): void {
     this.inFlight.pending.failSocket(socket, offline(reason));
     closeQuietly(socket, code, reason);
+    this.freeTurn(socket);
   }
 }

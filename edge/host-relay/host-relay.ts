@@ -385,6 +385,7 @@ export class HostRelay extends DurableObject<Bindings> {
       console.error(`host ${hostId}: handling ${what} failed (${messageOf(error)}); closing the socket with 1011`);
       this.#pending.failSocket(socket, offline("the edge closed the host agent's connection after an internal error"));
       closeQuietly(socket, 1011, "internal error");
+      this.#agents.freeTurn(socket);
     }
   }
 

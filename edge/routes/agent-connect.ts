@@ -12,12 +12,6 @@ import { agentHostOf } from "../middleware/authenticate-agent";
 /** Turns one user's hosts may hold at once, queued or in flight: a fleet of thousands waits its turn in rounds. */
 const MAX_TURNS_PER_USER = 100;
 /**
- * The share of the connects in flight (between turn and hello) one user's hosts may hold while
- * others' wait: half, so hosts that dial and never say hello cannot hold every turn. It only
- * orders the queue: a user connecting alone still gets every free turn.
- */
-const USER_SHARE_IN_FLIGHT = 2;
-/**
  * How long a connect's turn is held at most once it started: the host's object closes a socket
  * that has not said hello within HELLO_TIMEOUT_MS and then frees the turn, and recording a
  * hello takes a D1 write. A turn still held past this was lost (its Worker died mid-connect).
@@ -60,8 +54,10 @@ agentConnect.get("/", async (c) => {
  * it here (waiting costs a Worker no CPU). Turns are admitted by completions: at most
  * AGENT_CONNECT_BURST connects are between their turn and their recorded hello at once, and
  * they start no faster than AGENT_CONNECT_RATE_PER_SECOND, so an edge slower than the pace
- * takes in what it finishes instead of piling up dials its agents give up on. One whose turn
- * is too far off is told when to come back. Returns the turn's lease.
+ * takes in what it finishes instead of piling up dials its agents give up on. Users share the
+ * connects in flight fairly (one alone gets them all; a freed one goes first to a user holding
+ * less than an equal part), so hosts that dial and never say hello cannot lock others out. One
+ * whose turn is too far off is told when to come back. Returns the turn's lease.
  */
 async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: string }): Promise<string> {
   const { AGENT_CONNECT_RATE_PER_SECOND: rate, AGENT_CONNECT_BURST: burst } = c.var.config;
@@ -72,7 +68,6 @@ async function waitForTurn(c: Context<AppEnv>, host: { id: string; userId: strin
     holder: host.id,
     group: host.userId,
     maxPerGroup: MAX_TURNS_PER_USER,
-    maxInFlightPerGroup: Math.max(1, Math.floor(burst / USER_SHARE_IN_FLIGHT)),
     inFlight: burst,
     leaseMs: CONNECT_LEASE_MS,
   });

@@ -38,10 +38,7 @@ function waitingDial(token: string): { socket: WebSocket; opened: Promise<void>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Two hosts of two users: one user's hosts hold at most half the connects in flight
- * (at least one), so with one in flight a second host of the same user would be refused, not held.
- */
+/** Two hosts of two users, so neither's turn is shared with the other's. */
 async function twoHosts() {
   const other = await signUp(edge.url);
   const [first, second] = await Promise.all([enrollHost(session), enrollHost(other)]);
@@ -72,5 +69,25 @@ describe("agent connect admission", () => {
     silent.socket.close(1000, "leaving");
     await next.opened;
     next.socket.terminate();
+  }, 30_000);
+
+  it("frees the turn of a dial refused for a first frame that is not a hello, though it never answers the close", async () => {
+    const { first, second } = await twoHosts();
+    const garbled = await dialAgent(edge.url, first.token);
+    const next = waitingDial(second.token);
+    await sleep(1000);
+    expect(next.isOpen()).toBe(false);
+    // It stops reading, so the edge's close is never answered and no close reaches the host's
+    // object: only the refusal itself can free the turn, long before the lease's 15 s expiry.
+    garbled.socket.send("not a frame");
+    garbled.socket.pause();
+    await Promise.race([
+      next.opened,
+      sleep(8000).then(() => {
+        throw new Error("the refused dial's turn was not freed");
+      }),
+    ]);
+    next.socket.terminate();
+    garbled.socket.terminate();
   }, 30_000);
 });

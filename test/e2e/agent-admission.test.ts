@@ -40,8 +40,7 @@ function dial(token: string): Promise<Dial> {
 
 describe("agent connection pacing", () => {
   it("lets a herd in one per turn, and sends those whose turn is too far off away with Retry-After", async () => {
-    // One host per user: a user's hosts hold at most half the connects in flight (here one),
-    // so a second host of the same user would be refused at once rather than given a later turn.
+    // One host per user: the herd is many users' machines, each queued in arrival order.
     const users = await Promise.all(Array.from({ length: 13 }, () => signUp(edge.url)));
     const hosts = await Promise.all(users.map((user) => enrollHost(user)));
     const dials = await Promise.all(hosts.map((host) => dial(host.token)));
