@@ -43,8 +43,15 @@ export class HostStatsSwitch {
     return this.kv.get<Switched>(SWITCH_KEY) ?? { epoch: 0, on: true };
   }
 
+  /**
+   * Keeps the switch and tells a capable agent. An unchanged switch is not written again: an
+   * agent without HOST_STATS_ON_DEMAND keeps sending, and each of its snapshots is answered
+   * "unwanted" while nobody watches. A capable one is told again, since it may be a new
+   * connection that started sending on connect.
+   */
   #switch(switched: Switched): void {
-    this.kv.put(SWITCH_KEY, switched);
+    const last = this.#last();
+    if (last.epoch !== switched.epoch || last.on !== switched.on) this.kv.put(SWITCH_KEY, switched);
     const live = this.liveAgent();
     if (live?.agent.hello?.capabilities.includes(HOST_STATS_ON_DEMAND)) {
       sendToAgent(live.socket, { type: "stats", send: switched.on });

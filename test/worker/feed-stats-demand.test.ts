@@ -246,6 +246,30 @@ describe("stats on demand, with the real feed and host objects", () => {
       { type: "stats", send: false },
     ]);
   });
+  it("writes an unchanged switch once: an old agent's snapshots, each answered unwanted, cost no write", async () => {
+    const owner = await enrolledHost();
+    const agent = await connectAgent(owner, [HOST_STATS_ON_DEMAND]);
+    await runInDurableObject(hostRelay(owner.host.id), (_instance, state) => {
+      const socket = state.getWebSockets(AGENT_TAG)[0];
+      const live = () => (socket ? { socket, agent: readAgent(socket) as AgentAttachment } : undefined);
+      let puts = 0;
+      const kv = state.storage.kv;
+      const counted = Object.assign(Object.create(kv), {
+        get: (key: string) => kv.get(key),
+        put: (key: string, value: unknown) => {
+          puts += 1;
+          kv.put(key, value);
+        },
+      }) as SyncKvStorage;
+      const stats = new HostStatsSwitch(counted, live);
+      for (let n = 0; n < 5; n++) stats.unwanted(1);
+      expect(puts).toBe(1);
+      stats.start(2);
+      expect(puts).toBe(2);
+    });
+    // A capable agent is told each time (a reconnected one started sending on connect).
+    await expect.poll(() => statsFrames(agent).length).toBe(6);
+  });
 });
 
 describe("the first viewer's walk past one page of D1", () => {
