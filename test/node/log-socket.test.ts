@@ -197,4 +197,24 @@ describe("followLogs against unusual answers", () => {
     expect(error).toMatchObject({ statusCode: 500, json: { message: "engine says no" } });
     expect(dockerError(error).message).toContain("engine says no");
   });
+
+  it("is cancelled while it reads an error answer whose body stalls", async () => {
+    // The head promises 100 bytes of message and only 10 come: without the cancel the read
+    // would wait for the rest (up to its 30 s bound).
+    const docker = await engine(
+      ["HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\n", '{"message"'],
+      "stalled",
+    );
+    const cancel = new AbortController();
+    const failed = followLogs(docker, "c4", OPTIONS, cancel.signal).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    await expect.poll(() => requests.length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    cancel.abort();
+    const ended = await Promise.race([failed, new Promise((resolve) => setTimeout(resolve, 10_000, "still reading"))]);
+    expect(ended).toMatchObject({ statusCode: 500 });
+    await expect.poll(() => [...connections].every((socket) => socket.closed || socket.readableEnded)).toBe(true);
+  });
 });

@@ -109,7 +109,7 @@ function openBody(socketPath: string, request: string, signal: AbortSignal): Pro
         socket.pause();
         if (head.status !== 200) {
           socket.off("error", fail);
-          void refusal(socket, head, rest).then(reject, reject);
+          void refusal(socket, head, rest, signal).then(reject, reject);
           return;
         }
         if (head.headers.has("transfer-encoding")) {
@@ -150,16 +150,20 @@ function parseHead(text: string): Head {
 /**
  * An error answer as dockerode reports it: its JSON body (`{"message": …}`), read up to its
  * Content-Length (the engine may keep the connection open after it), else to the end, and
- * never more than MAX_ERROR_BYTES; then the socket is closed.
+ * never more than MAX_ERROR_BYTES; then the socket is closed. A cancel, or HEAD_TIMEOUT_MS in
+ * all (an engine that stalls or trickles mid-body, as one that never answered), ends the read
+ * with what arrived.
  */
-async function refusal(socket: net.Socket, head: Head, start: Buffer): Promise<Error> {
+async function refusal(socket: net.Socket, head: Head, start: Buffer, signal: AbortSignal): Promise<Error> {
   const declared = Number(head.headers.get("content-length"));
   const wanted = Math.min(Number.isFinite(declared) && declared >= 0 ? declared : MAX_ERROR_BYTES, MAX_ERROR_BYTES);
   const parts = [start];
   let got = start.length;
+  const stop = () => socket.destroy();
+  const deadline = setTimeout(stop, HEAD_TIMEOUT_MS);
+  signal.addEventListener("abort", stop, { once: true });
   try {
-    // An engine that stops sending mid-body is given up on, as one that never answered.
-    socket.setTimeout(HEAD_TIMEOUT_MS, () => socket.destroy());
+    if (signal.aborted) stop();
     if (got < wanted) {
       socket.resume();
       for await (const chunk of socket) {
@@ -171,6 +175,8 @@ async function refusal(socket: net.Socket, head: Head, start: Buffer): Promise<E
   } catch {
     // What arrived before the socket failed is all the engine said.
   } finally {
+    clearTimeout(deadline);
+    signal.removeEventListener("abort", stop);
     socket.destroy();
   }
   const text = Buffer.concat(parts).subarray(0, wanted).toString("utf8");
