@@ -15,7 +15,7 @@ import { probeLines, watchEdge } from "./support/fleet-watch";
 import { measuredWindow, type RelayWindow } from "./support/fleet-window";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { Scope } from "./support/scope";
-import { workerdRss } from "./support/workerd-memory";
+import { awakeObjects, workerdRss } from "./support/workerd-memory";
 
 /**
  * The fleet: 1,000 simulated agents (bench/support/agent-swarm.ts: kai-agent's own connection
@@ -166,7 +166,7 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   swarm.start();
   const connect = await connectFleet(swarm, "first connect", connectFrom, capMs, restartEdge);
   await sleep(SETTLE_MS);
-  const memory = { before: rssBefore, after: workerdRss(), online: swarm.online() };
+  const memory = { before: rssBefore, after: workerdRss(), online: swarm.online(), awake: awakeObjects("HostRelay") };
 
   // (c) + (d): the relay and the owner's host list with all connected, interleaved.
   const crowdedFirst = await relayWindow(probe, [endpoints.ping, endpoints.hosts], rounds);

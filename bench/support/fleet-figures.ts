@@ -31,7 +31,8 @@ export interface FleetMeasures {
   alone: RelayWindow[];
   connect: Connects;
   restart: Connects;
-  memory: { before: WorkerdRss; after: WorkerdRss; online: number };
+  /** `awake`: host objects still in memory (not hibernated) at the reading. */
+  memory: { before: WorkerdRss; after: WorkerdRss; online: number; awake: number };
   /** The same with the whole fleet connected: early and late. */
   crowded: RelayWindow[];
   feed: { eventMs: number[]; ping: Timed[] };
@@ -192,7 +193,8 @@ function memoryFigure(run: Run): Figure {
       `socket, as Kai has one per host; bench/support/bare-ws/), ${mib(bare.before.all)} ` +
       `→ ${mib(bare.after.all)} for ${bare.sockets} sockets; the Worker's process alone ` +
       `(what production runs): ${round(kib(kaiWorker))} KiB per agent against ${round(kib(bareWorker))} ` +
-      `KiB per bare socket`,
+      `KiB per bare socket; ${memory.awake} of the ${memory.online} host objects were awake at the reading ` +
+      `(their SQLite database open; the rest hibernated)`,
     details: { kai: memory, bare },
   };
 }
