@@ -18,8 +18,9 @@ export interface RelayWindow {
   requests: number;
   /** Share of the window this process's event loop was busy, 0..1. */
   loopBusy: number;
-  /** How late this process's timers ran, ms, p99. */
+  /** How late this process's timers ran, ms: p99, and the longest stall (a garbage collection of the swarm's heap, say). */
   loopLateP99: number;
+  loopLateMax: number;
   /** The probe agent's own time per ping, from its handler being called to the answer handed to its socket. */
   probeHandlingMs: number[];
 }
@@ -42,6 +43,7 @@ export async function measuredWindow(
     loopBusy: performance.eventLoopUtilization(usage).utilization,
     // The histogram records each timer interval whole: what exceeds the 1 ms resolution is lateness.
     loopLateP99: Math.max(0, delay.percentile(99) / 1e6 - 1),
+    loopLateMax: Math.max(0, delay.max / 1e6 - 1),
   };
 }
 
@@ -50,7 +52,7 @@ export const samplesOf = (windows: RelayWindow[], name: string): Timed[] =>
   windows.flatMap((window) => window.samples[name] ?? []);
 
 /**
- * Each window's ping p50 with what it cost per request, for a figure's note: when two windows
+ * Each window's ping p50 (and p99) with what it cost per request, for a figure's note: when two windows
  * of one side differ, the machine (other processes' CPU) or the edge (workerd's) says why.
  */
 export function describeWindows(windows: RelayWindow[]): string {
@@ -59,9 +61,9 @@ export function describeWindows(windows: RelayWindow[]): string {
       const pings = (window.samples.ping ?? []).filter((sample) => sample.ok).map((sample) => sample.ms);
       const perRequest = (group: string) => round((window.cpu.groups[group] ?? 0) / Math.max(1, window.requests), 2);
       return (
-        `${round(percentile(pings, 0.5), 2)} ms (per request ${perRequest("workerd")} ms of workerd CPU, ` +
+        `${round(percentile(pings, 0.5), 2)} ms (p99 ${round(percentile(pings, 0.99), 1)} ms; per request ${perRequest("workerd")} ms of workerd CPU, ` +
         `${perRequest("foreign")} ms of other processes'; the bench's event loop ${Math.round(window.loopBusy * 100)}% ` +
-        `busy, its timers late by ${round(window.loopLateP99, 1)} ms at p99; the probe agent's own handling ` +
+        `busy, its timers late by ${round(window.loopLateP99, 1)} ms at p99 and ${round(window.loopLateMax)} ms at most; the probe agent's own handling ` +
         `${round(percentile(window.probeHandlingMs, 0.5), 2)} ms p50)`
       );
     })
