@@ -12,7 +12,7 @@ import { FeedClient } from "./support/feed-client";
 import { type Connects, type FleetMeasures, fleetFigures } from "./support/fleet-figures";
 import { enrollFleet, type FleetUser, registerWebhooks } from "./support/fleet-setup";
 import { probeLines, watchEdge } from "./support/fleet-watch";
-import { measuredWindow, type RelayWindow } from "./support/fleet-window";
+import { measuredWindow, type RelayWindow, type Sent } from "./support/fleet-window";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { Scope } from "./support/scope";
 import { awakeObjects, workerdRss } from "./support/workerd-memory";
@@ -227,13 +227,14 @@ function probeEndpoints(url: string, owner: FleetUser): { ping: Endpoint; hosts:
 }
 
 /** Sequential rounds of `endpoints` in a rotating order after a warm-up; samples by name. */
-async function sample(endpoints: Endpoint[], rounds: number): Promise<Record<string, Timed[]>> {
-  const samples: Record<string, Timed[]> = Object.fromEntries(endpoints.map((endpoint) => [endpoint.name, []]));
+async function sample(endpoints: Endpoint[], rounds: number): Promise<Record<string, Sent[]>> {
+  const samples: Record<string, Sent[]> = Object.fromEntries(endpoints.map((endpoint) => [endpoint.name, []]));
   for (let turn = 0; turn < WARMUP_ROUNDS + rounds; turn++) {
     for (let slot = 0; slot < endpoints.length; slot++) {
       const endpoint = endpoints[(turn + slot) % endpoints.length] as Endpoint;
+      const sentAt = performance.now();
       const timed = await timedGet(endpoint);
-      if (turn >= WARMUP_ROUNDS) samples[endpoint.name]?.push(timed);
+      if (turn >= WARMUP_ROUNDS) samples[endpoint.name]?.push({ ...timed, sentAt });
     }
   }
   return samples;
