@@ -12,9 +12,10 @@ import { FeedClient } from "./support/feed-client";
 import { type Connects, type FleetMeasures, fleetFigures } from "./support/fleet-figures";
 import { enrollFleet, type FleetUser, registerWebhooks } from "./support/fleet-setup";
 import { probeLines, watchEdge } from "./support/fleet-watch";
+import { measuredWindow, type RelayWindow, type Sent } from "./support/fleet-window";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { Scope } from "./support/scope";
-import { workerdRss } from "./support/workerd-memory";
+import { awakeObjects, workerdRss } from "./support/workerd-memory";
 
 /**
  * The fleet: 1,000 simulated agents (bench/support/agent-swarm.ts: kai-agent's own connection
@@ -22,7 +23,8 @@ import { workerdRss } from "./support/workerd-memory";
  * 10 users of 100 hosts each, agent connects paced by the edge's DEFAULT pace. In order:
  * the bare baseline's memory; the relay with 1 agent connected; all 1,000 dialling at once;
  * the edge's memory with them idle; the relay, a user's host list and a container event on
- * its live feed with all connected; a burst of 1,000 webhook-worthy events; an edge restart.
+ * its live feed with all connected; a burst of 1,000 webhook-worthy events; an edge restart;
+ * the relay again with all connected, then with only 1.
  */
 
 const AGENTS = 1000;
@@ -139,10 +141,12 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   const probe = swarm.agents[0] as SimAgent;
   const endpoints = probeEndpoints(edge.url, owner);
 
-  // (c) the baseline: the relay with only the probe's agent connected.
+  // (c) the baseline: the relay with only the probe's agent connected. The owner's host list is
+  // interleaved as it is with the fleet connected (below): the same requests between two pings
+  // (the list's D1 read and its garbage in the Worker's isolate), so only the fleet differs.
   swarm.start([probe]);
   await swarm.welcomedAfter(0, "the probe agent", 30_000, [probe]);
-  const alone = await sample([endpoints.ping], rounds);
+  const aloneFirst = await relayWindow(probe, [endpoints.ping, endpoints.hosts], rounds);
   await swarm.stop([probe]);
   await sleep(2_000);
 
@@ -162,10 +166,10 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   swarm.start();
   const connect = await connectFleet(swarm, "first connect", connectFrom, capMs, restartEdge);
   await sleep(SETTLE_MS);
-  const memory = { before: rssBefore, after: workerdRss(), online: swarm.online() };
+  const memory = { before: rssBefore, after: workerdRss(), online: swarm.online(), awake: awakeObjects("HostRelay") };
 
   // (c) + (d): the relay and the owner's host list with all connected, interleaved.
-  const crowded = await sample([endpoints.ping, endpoints.hosts], rounds);
+  const crowdedFirst = await relayWindow(probe, [endpoints.ping, endpoints.hosts], rounds);
   // (d) a container state change reaching the owner's live feed, each followed by a ping.
   const feed = await feedLatency(edge.url, owner, ownerAgents, endpoints.ping, feedRounds);
 
@@ -186,13 +190,23 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   const restart = await connectFleet(swarm, "after an edge restart", ready, capMs, restartEdge, dialsBefore, stopping);
   const errors = swarm.agents.flatMap((agent) => agent.errors);
 
+  // (c) again, in the reverse order (1,000 connected, then 1): each side is measured once early
+  // and once late in the run, so what drifts meanwhile (the shared machine's load, the edge's
+  // JIT warming up, its state growing) weighs on both sides alike instead of on one.
+  await sleep(SETTLE_MS);
+  const crowdedAgain = await relayWindow(probe, [endpoints.ping, endpoints.hosts], rounds);
+  await swarm.stop(swarm.agents.filter((agent) => agent !== probe));
+  // The hosts' objects record their agents gone (D1 writes, presence events): not in the window.
+  await sleep(SETTLE_MS);
+  const aloneAgain = await relayWindow(probe, [endpoints.ping, endpoints.hosts], rounds);
+
   return {
     enrollMs,
-    alone,
+    alone: [aloneFirst, aloneAgain],
     connect,
     restart,
     memory,
-    crowded,
+    crowded: [crowdedFirst, crowdedAgain],
     feed,
     burst,
     agentErrors: errors,
@@ -213,16 +227,25 @@ function probeEndpoints(url: string, owner: FleetUser): { ping: Endpoint; hosts:
 }
 
 /** Sequential rounds of `endpoints` in a rotating order after a warm-up; samples by name. */
-async function sample(endpoints: Endpoint[], rounds: number): Promise<Record<string, Timed[]>> {
-  const samples: Record<string, Timed[]> = Object.fromEntries(endpoints.map((endpoint) => [endpoint.name, []]));
+async function sample(endpoints: Endpoint[], rounds: number): Promise<Record<string, Sent[]>> {
+  const samples: Record<string, Sent[]> = Object.fromEntries(endpoints.map((endpoint) => [endpoint.name, []]));
   for (let turn = 0; turn < WARMUP_ROUNDS + rounds; turn++) {
     for (let slot = 0; slot < endpoints.length; slot++) {
       const endpoint = endpoints[(turn + slot) % endpoints.length] as Endpoint;
+      const sentAt = performance.now();
       const timed = await timedGet(endpoint);
-      if (turn >= WARMUP_ROUNDS) samples[endpoint.name]?.push(timed);
+      if (turn >= WARMUP_ROUNDS) samples[endpoint.name]?.push({ ...timed, sentAt });
     }
   }
   return samples;
+}
+
+/** `sample` as one measured window (fleet-window.ts), with the probe agent's own handling of its pings. */
+async function relayWindow(probe: SimAgent, endpoints: Endpoint[], rounds: number): Promise<RelayWindow> {
+  const handledBefore = probe.pingHandlingMs.length;
+  const requests = (WARMUP_ROUNDS + rounds) * endpoints.length;
+  const window = await measuredWindow(requests, () => sample(endpoints, rounds));
+  return { ...window, probeHandlingMs: probe.pingHandlingMs.slice(handledBefore) };
 }
 
 type Dials = Map<SimAgent, { dials: number; refusals: number; connectionErrors: number }>;

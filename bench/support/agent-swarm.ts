@@ -42,6 +42,9 @@ class SimAgent {
   errors: string[] = [];
   /** performance.now() of each `ping` request this agent's RPC layer was handed (where a relay ping got to). */
   readonly pingsReceived: number[] = [];
+  /** Per answered ping, ms from its handler being called to its answer handed to the socket (the probe's own work). */
+  readonly pingHandlingMs: number[] = [];
+  #pingAt: number | undefined;
   #publish: ((topic: string, data: unknown) => void) | undefined;
   #connection: AgentConnection | undefined;
   #loop: Promise<string> | undefined;
@@ -70,7 +73,11 @@ class SimAgent {
         new AgentRpc({
           handlers: { ...handlers, ping: (params, context) => this.#pinged(params, context) },
           context: { ...shared.context, hostId },
-          send,
+          send: (text) => {
+            if (this.#pingAt !== undefined) this.pingHandlingMs.push(performance.now() - this.#pingAt);
+            this.#pingAt = undefined;
+            return send(text);
+          },
           batchChunks,
           log: quiet,
         }),
@@ -97,7 +104,8 @@ class SimAgent {
   }
 
   #pinged(...args: Parameters<typeof handlers.ping>): ReturnType<typeof handlers.ping> {
-    this.pingsReceived.push(performance.now());
+    this.#pingAt = performance.now();
+    this.pingsReceived.push(this.#pingAt);
     return handlers.ping(...args);
   }
 

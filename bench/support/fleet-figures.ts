@@ -1,4 +1,5 @@
 import type { Check, Figure } from "../run";
+import { describeWindows, type RelayWindow, samplesOf } from "./fleet-window";
 import type { Timed } from "./http-load";
 import { percentile, round } from "./stats";
 import type { WorkerdRss } from "./workerd-memory";
@@ -26,13 +27,14 @@ export interface Connects {
 export interface FleetMeasures {
   bare: { before: WorkerdRss; after: WorkerdRss; sockets: number };
   enrollMs: number;
-  /** The probe's relay samples with only its agent connected. */
-  alone: Record<string, Timed[]>;
+  /** The probe's relay and the owner's host list, interleaved, with only the probe's agent connected: early and late. */
+  alone: RelayWindow[];
   connect: Connects;
   restart: Connects;
-  memory: { before: WorkerdRss; after: WorkerdRss; online: number };
-  /** The probe's relay and the owner's host list, interleaved, with the whole fleet connected. */
-  crowded: Record<string, Timed[]>;
+  /** `awake`: host objects still in memory (not hibernated) at the reading. */
+  memory: { before: WorkerdRss; after: WorkerdRss; online: number; awake: number };
+  /** The same with the whole fleet connected: early and late. */
+  crowded: RelayWindow[];
   feed: { eventMs: number[]; ping: Timed[] };
   burst: {
     /** One such event alone, sent → delivered (ms, wall clock). */
@@ -191,7 +193,8 @@ function memoryFigure(run: Run): Figure {
       `socket, as Kai has one per host; bench/support/bare-ws/), ${mib(bare.before.all)} ` +
       `→ ${mib(bare.after.all)} for ${bare.sockets} sockets; the Worker's process alone ` +
       `(what production runs): ${round(kib(kaiWorker))} KiB per agent against ${round(kib(bareWorker))} ` +
-      `KiB per bare socket`,
+      `KiB per bare socket; ${memory.awake} of the ${memory.online} host objects were awake at the reading ` +
+      `(their SQLite database open; the rest hibernated)`,
     details: { kai: memory, bare },
   };
 }
@@ -199,13 +202,16 @@ function memoryFigure(run: Run): Figure {
 const SETTLE_NOTE = "read 10 s after the last socket opened";
 
 function relayFigures(run: Run): Figure[] {
-  const alone = latency(run.alone.ping);
-  const crowded = latency(run.crowded.ping);
+  const alone = latency(samplesOf(run.alone, "ping"));
+  const crowded = latency(samplesOf(run.crowded, "ping"));
   const note =
     `GET /api/hosts/{id}/ping through the API to one simulated agent (answered by kai-agent's ` +
-    `own ping handler), ${run.rounds} sequential calls after a warm-up on one keep-alive ` +
-    `connection, first with only that agent connected, then with all ${run.agents} connected ` +
-    `and idle (interleaved with the host list below)`;
+    `own ping handler), sequential calls on one keep-alive connection interleaved with the ` +
+    `owner's host list, in windows of ${run.rounds} rounds after a warm-up: with only that agent ` +
+    `connected (before the fleet dials, and again after all others left) and with all ${run.agents} ` +
+    `connected and idle (once connected, and again after the edge restart), so drift during the run ` +
+    `weighs on both sides; p50 per window with 1 connected ${describeWindows(run.alone)}; with ` +
+    `${run.agents} connected ${describeWindows(run.crowded)}`;
   const figure = (q: "p50" | "p99"): Figure => ({
     figure: `fleet: relay latency ${q}, ${run.agents} connected`,
     value: crowded[q],
@@ -221,8 +227,8 @@ function relayFigures(run: Run): Figure[] {
 }
 
 function ownerFigures(run: Run): Figure[] {
-  const hosts = latency(run.crowded.hosts);
-  const ping = latency(run.crowded.ping);
+  const hosts = latency(samplesOf(run.crowded, "hosts"));
+  const ping = latency(samplesOf(run.crowded, "ping"));
   const feedPing = latency(run.feed.ping);
   const perUser = run.agents / run.users;
   return [
@@ -263,7 +269,7 @@ const QUIET_NOTE = "20 ms of quiet";
 function burstFigures(run: Run): Figure[] {
   const { burst } = run;
   const during = latency(burst.during);
-  const without = latency(run.crowded.ping);
+  const without = latency(samplesOf(run.crowded, "ping"));
   const lost = burst.sent - burst.notSent - burst.deliveredEvents;
   const checks: Check[] = [
     {

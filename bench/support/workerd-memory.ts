@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { descendantPids, workerPids } from "./cpu-meter";
 
 /**
@@ -39,4 +39,31 @@ export function workerdRss(): WorkerdRss {
     all: pids.reduce((sum, pid) => sum + rssBytes(pid), 0),
     worker: pids.filter((pid) => workers.has(pid)).reduce((sum, pid) => sum + rssBytes(pid), 0),
   };
+}
+
+/**
+ * Durable Objects of `className` awake right now in the edge's workerd: an object holds its
+ * SQLite database open while it is in memory and closes it as it hibernates, so the open
+ * database files count the awake objects (a hibernated one costs only its sockets).
+ */
+export function awakeObjects(className: string): number {
+  const pids = descendantPids(process.pid).filter((pid) => comm(pid).startsWith("workerd"));
+  const database = new RegExp(`/do/[^/]*-${className}/[0-9a-f]+\\.sqlite$`);
+  let open = 0;
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (database.test(readlinkSync(`/proc/${pid}/fd/${fd}`))) open += 1;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return open;
 }

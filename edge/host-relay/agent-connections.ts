@@ -94,15 +94,32 @@ export class AgentConnections {
   /** Closes agent sockets past their hello deadline, and sets the alarm for the next one due. */
   async closeSilent(): Promise<void> {
     let next = Number.POSITIVE_INFINITY;
-    for (const socket of this.ctx.getWebSockets(AGENT_TAG)) {
-      const attachment = this.#attachments.get(socket);
-      if (attachment?.hello || this.#greeting.has(socket)) continue;
-      const due = (attachment?.connectedAt ?? 0) + HELLO_TIMEOUT_MS;
+    for (const socket of this.#awaitingHello()) {
+      const due = this.#helloDue(socket);
       if (due <= Date.now()) {
         this.refuse(socket, CLOSE_CODES.HELLO_REQUIRED, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
       } else next = Math.min(next, due);
     }
     if (Number.isFinite(next)) await wakeBy(this.ctx.storage, next);
+  }
+
+  /** When the earliest open socket still owing its hello is due to have said it; undefined when none owes one. */
+  nextHelloDue(): number | undefined {
+    const due = this.#awaitingHello()
+      .filter((socket) => socket.readyState === WebSocket.OPEN)
+      .map((socket) => this.#helloDue(socket));
+    return due.length > 0 ? Math.min(...due) : undefined;
+  }
+
+  /** Agent sockets that have not said hello and are not being greeted right now. */
+  #awaitingHello(): WebSocket[] {
+    return this.ctx
+      .getWebSockets(AGENT_TAG)
+      .filter((socket) => !this.#attachments.get(socket)?.hello && !this.#greeting.has(socket));
+  }
+
+  #helloDue(socket: WebSocket): number {
+    return (this.#attachments.get(socket)?.connectedAt ?? 0) + HELLO_TIMEOUT_MS;
   }
 
   /**

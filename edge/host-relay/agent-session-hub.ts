@@ -176,6 +176,11 @@ export class AgentSessionHub {
     );
   }
 
+  /** When the next retention sweep is due (the object's alarm must ring by then); undefined when none is planned. */
+  sweepDueAt(): Promise<number | undefined> {
+    return this.#retention.plannedAt();
+  }
+
   /** Retention, from the object's alarm: sweeps when one is due (retention.ts) and plans the next. */
   async sweepIfDue(retention: Retention, now = Date.now()): Promise<void> {
     const owner = await this.#retention.due(now);

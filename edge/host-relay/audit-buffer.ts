@@ -53,6 +53,12 @@ export class AuditBuffer {
     else this.#persistTimer ??= setTimeout(() => this.#persist(), this.persistMs);
   }
 
+  /** Whether no row waits, in memory or in storage, and no flush is scheduled: the object's alarm is not the audit's. */
+  idle(): boolean {
+    if (this.#rows.length > 0 || this.#alarmSet) return false;
+    return this.storage.sql.exec("SELECT 1 FROM audit_pending LIMIT 1").toArray().length === 0;
+  }
+
   /** Writes everything pending to D1; called by the object's alarm and before the log is read. */
   flush(): Promise<void> {
     this.#flushing = this.#flushing.then(() => this.#flushOnce());

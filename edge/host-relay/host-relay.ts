@@ -177,6 +177,11 @@ export class HostRelay extends DurableObject<Bindings> {
       const outdated = isOutdated(agentVersion);
       this.#feed.publish(userId, { type: "host.online", hostId, hostName, at, agentVersion, outdated, docker });
     }
+    this.ctx.waitUntil(
+      this.#releaseHelloAlarm().catch((error) => {
+        console.error(`host ${agent.hostId}: releasing the hello check's alarm failed (${messageOf(error)})`);
+      }),
+    );
     const ask = this.#asker();
     if (!ask) return;
     const owner = { userId: agent.userId, hostId: agent.hostId };
@@ -185,6 +190,24 @@ export class HostRelay extends DurableObject<Bindings> {
         console.error(`host ${agent.hostId}: syncing agent sessions failed (${messageOf(error)})`);
       }),
     );
+  }
+
+  /**
+   * A hello arrived, so the alarm set for its deadline (AgentConnections.accept) has nothing left
+   * to check, unless another dial still owes its hello, a retention sweep is planned or the audit
+   * waits for a flush: it goes, or moves to the earliest of those. Left set, it woke every host's
+   * object 10 s after each connect for nothing, which then stayed in memory 10 s more (an object
+   * hibernates after 10 s without work): a fleet dialling back at once held twice the objects awake.
+   */
+  async #releaseHelloAlarm(): Promise<void> {
+    const sweepAt = (await this.#sessions.sweepDueAt()) ?? Number.POSITIVE_INFINITY;
+    const current = await this.ctx.storage.getAlarm();
+    // Checked after the reads and written with no await in between: a command audited meanwhile
+    // scheduled its own flush, which this must not cancel.
+    if (current === null || !this.#audit.idle()) return;
+    const next = Math.min(this.#agents.nextHelloDue() ?? Number.POSITIVE_INFINITY, sweepAt);
+    if (!Number.isFinite(next)) await this.ctx.storage.deleteAlarm();
+    else if (current < next) await this.ctx.storage.setAlarm(next);
   }
 
   /** A person's answer to an approval (REST); the Worker checked the session is theirs. */
@@ -224,7 +247,8 @@ export class HostRelay extends DurableObject<Bindings> {
   /**
    * One alarm serves three needs: the audit buffer's flush, closing agent sockets that
    * never said hello, and the agent sessions' retention sweep (retention.ts). All run on every
-   * ring, and each ring re-arms the next hello check and the next sweep.
+   * ring, and each ring re-arms the next hello check and the next sweep; a welcome takes the
+   * hello check's alarm back when nothing else needs it (#releaseHelloAlarm).
    * wakeBy only brings the alarm forward, so the audit's flush is never postponed; the
    * audit buffer sets its time without looking, so a hello check can ring late by its
    * flush delay (1 s), or a failing flush's retry (up to a minute), but is never lost.

@@ -46,6 +46,11 @@ export class RetentionSchedule {
     await this.#at(owner, now + SWEEP_INTERVAL_MS);
   }
 
+  /** When the planned sweep is due; undefined when none is planned. */
+  async plannedAt(): Promise<number | undefined> {
+    return (await this.storage.get<Due>(KEY))?.at;
+  }
+
   /** From the alarm: the owner when a sweep is due now, else undefined (and the alarm kept for it). */
   async due(now = Date.now()): Promise<SweepOwner | undefined> {
     const due = await this.storage.get<Due>(KEY);
