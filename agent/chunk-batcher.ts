@@ -30,6 +30,8 @@ export class ChunkBatcher {
     private readonly send: (text: string) => void,
     /** False while the edge is older than `chunks` frames: every chunk then goes alone. */
     private readonly batching: boolean,
+    /** Writes one chunk's JSON, as JSON.stringify would (chunk-json.ts has the busy streams' own). */
+    private readonly toJson: (data: unknown) => string = (data) => JSON.stringify(data) ?? "null",
   ) {
     this.#batch = new TurnBatcher((items) => this.#sendBatch(items), {
       maxItems: MAX_BATCH_ITEMS,
@@ -46,7 +48,7 @@ export class ChunkBatcher {
     }
     // Serialized once: measured (escapes included, as the frame limit counts characters; +1 for
     // the comma), and that text goes into the frame as it is, so a line is never serialized twice.
-    const json = JSON.stringify(data) ?? "null";
+    const json = this.toJson(data);
     this.#batch.push({ seq, data, json }, json.length + 1);
   }
 
