@@ -17,7 +17,8 @@ describe("ChunkBatcher", () => {
     expect(frames).toEqual([]);
     await nextTurn();
     batcher.push("b0");
-    await nextTurn();
+    // Held until 5 ms after the first frame (a timer due later fires after it).
+    await new Promise((resolve) => setTimeout(resolve, 10));
     expect(frames).toEqual([
       { type: "chunks", id: "request-1", seq: 0, data: ["a0", "a1", "a2"] },
       { type: "chunk", id: "request-1", seq: 3, data: "b0" },
@@ -62,25 +63,28 @@ describe("ChunkBatcher", () => {
     expect(flat.slice(5).map((item) => item.data)).toEqual([...Array(1000).keys()]);
   });
 
-  it("after a batch of many, gathers the next turns' chunks into one frame; after a few, does not wait", () => {
+  it("gathers the chunks that follow a frame within 5 ms into one frame; after a quiet spell, does not wait", () => {
     vi.useFakeTimers({ toFake: ["setImmediate", "clearImmediate", "setTimeout", "clearTimeout", "performance"] });
     try {
       const { frames, batcher } = recorder();
-      for (let n = 0; n < 40; n++) batcher.push(n);
+      // A lone chunk of a stream that was quiet goes at the end of its turn.
+      batcher.push(0);
       vi.advanceTimersByTime(0);
+      expect(frames).toEqual([{ type: "chunk", id: "request-1", seq: 0, data: 0 }]);
+      // A busy stream: the chunks of the next turns wait for each other, a few at a time as
+      // Docker's reads come when the agent keeps up, until 5 ms after the last frame.
+      for (let n = 1; n <= 9; n++) {
+        batcher.push(n);
+        vi.advanceTimersByTime(0);
+      }
       expect(frames).toHaveLength(1);
-      // A busy stream: the chunks of the next turns wait for each other (a frame at most every few ms).
-      batcher.push(40);
+      vi.advanceTimersByTime(5);
+      expect(frames.slice(1)).toEqual([{ type: "chunks", id: "request-1", seq: 1, data: [1, 2, 3, 4, 5, 6, 7, 8, 9] }]);
+      // 5 ms after that frame, the stream is quiet again: a lone chunk goes at the end of its turn.
+      vi.advanceTimersByTime(5);
+      batcher.push(10);
       vi.advanceTimersByTime(0);
-      batcher.push(41);
-      vi.advanceTimersByTime(0);
-      expect(frames).toHaveLength(1);
-      vi.runAllTimers();
-      expect(frames.slice(1)).toEqual([{ type: "chunks", id: "request-1", seq: 40, data: [40, 41] }]);
-      // That batch was small: the stream is quiet again, and a lone chunk goes at the end of its turn.
-      batcher.push(42);
-      vi.advanceTimersByTime(0);
-      expect(frames.slice(2)).toEqual([{ type: "chunk", id: "request-1", seq: 42, data: 42 }]);
+      expect(frames.slice(2)).toEqual([{ type: "chunk", id: "request-1", seq: 10, data: 10 }]);
     } finally {
       vi.useRealTimers();
     }

@@ -2,6 +2,7 @@ import { COMMANDS, isOp, type Op } from "../shared/commands";
 import { KaiError, type WireError } from "../shared/errors";
 import { encodeAgentFrame, MAX_FRAME_BYTES, type ReplyFrame, type RequestFrame } from "../shared/protocol";
 import { ChunkBatcher } from "./chunk-batcher";
+import { chunkJsonOf } from "./chunk-json";
 import type { HandlerContext, Handlers, RequestContext } from "./handlers/types";
 import type { Logger } from "./log";
 
@@ -65,7 +66,7 @@ export class AgentRpc {
     const controller = new AbortController();
     this.#inflight.set(frame.id, controller);
     const batching = this.#options.batchChunks?.() ?? false;
-    const chunks = new ChunkBatcher(frame.id, send, batching);
+    const chunks = new ChunkBatcher(frame.id, send, batching, chunkJsonOf(frame.op));
     controller.signal.addEventListener("abort", () => chunks.discard(), { once: true });
     let reply: ReplyFrame;
     let text: string;

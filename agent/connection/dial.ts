@@ -11,6 +11,7 @@ import {
 } from "../../shared/protocol";
 import type { AgentProfileInfo } from "../../shared/schemas/agent-sessions";
 import { AGENT_VERSION } from "../../shared/version";
+import { isLoopback } from "../loopback";
 
 /** The edge names the host in this header of its upgrade answer; `hello` repeats it back. */
 export const HOST_ID_HEADER = "x-kai-host-id";
@@ -30,9 +31,26 @@ export function connectUrl(server: string): string {
  */
 const HANDSHAKE_TIMEOUT_MS = MAX_CONNECT_WAIT_MS + 20_000;
 
+/**
+ * Whether the agent's frames to `url` need RFC 6455's random mask. The mask keeps a script
+ * from choosing the bytes a plaintext intermediary (a proxy, a cache) reads, which could poison
+ * it. Over TLS nobody in between reads plaintext, and a loopback server has nobody in between:
+ * there the mask buys nothing, while ws copies and XORs every byte the agent sends, in
+ * JavaScript (the bundle has no bufferutil), a busy log follow's lines included.
+ */
+export function masksFrames(url: URL): boolean {
+  return url.protocol !== "wss:" && !isLoopback(url.hostname);
+}
+
+/** An all-zero key: ws then sends the frame's bytes as they are (`skipMasking`, ws/lib/sender.js). */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 /** Opens the agent's one WebSocket to the edge, authenticated by the host's token. */
 export function dial(url: string, token: string): WebSocket {
   return new WebSocket(url, {
+    ...(masksFrames(new URL(url)) ? {} : { generateMask: zeroMask }),
     headers: { Authorization: `Bearer ${token}` },
     maxPayload: MAX_FRAME_BYTES,
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,

@@ -300,7 +300,7 @@ describe("streamed chunks", () => {
     stream: "stdout",
   });
 
-  /** A raw agent speaking `protocolVersion` answers one log follow with `frames`; returns what the viewer got. */
+  /** A raw agent speaking `protocolVersion` answers one log follow with `frames`; returns what the viewer got (decoded, and as sent). */
   async function followThrough(protocolVersion: number, frames: (id: string) => object[]) {
     const host = await enrollHost(world.session);
     const { socket, hostId } = await rawAgentSocket(host.token);
@@ -324,8 +324,10 @@ describe("streamed chunks", () => {
       },
     );
     const received: StreamFrame<"service.logs.follow">[] = [];
+    const texts: string[] = [];
     await new Promise<void>((resolve, reject) => {
       viewer.on("message", (data) => {
+        texts.push(data.toString());
         const frame = streamFrameOf("service.logs.follow", data);
         received.push(frame);
         if (frame.type === "end" || frame.type === "error") resolve();
@@ -336,7 +338,7 @@ describe("streamed chunks", () => {
     viewer.close();
     socket.close();
     await world.api(`/api/hosts/${host.id}`, { method: "DELETE" });
-    return received;
+    return { received, texts };
   }
 
   const expected = [
@@ -345,14 +347,14 @@ describe("streamed chunks", () => {
   ];
 
   it("reach a viewer one frame per chunk from an agent that sends them one by one (protocol 1)", async () => {
-    const received = await followThrough(1, (id) =>
+    const { received } = await followThrough(1, (id) =>
       [0, 1, 2, 3, 4].map((seq) => ({ type: "chunk", id, seq, data: line(seq) })),
     );
     expect(received).toEqual(expected);
   });
 
   it("reach a viewer one frame per chunk, in order, from an agent that batches them (protocol 2)", async () => {
-    const received = await followThrough(2, (id) => [
+    const { received } = await followThrough(2, (id) => [
       { type: "chunks", id, seq: 0, data: [line(0), line(1), line(2)] },
       { type: "chunk", id, seq: 3, data: line(3) },
       { type: "chunks", id, seq: 4, data: [line(4)] },
@@ -361,10 +363,33 @@ describe("streamed chunks", () => {
   });
 
   it("drop a batched chunk that breaks the command's chunk schema, and keep the rest", async () => {
-    const received = await followThrough(2, (id) => [
+    const { received } = await followThrough(2, (id) => [
       { type: "chunks", id, seq: 0, data: [line(0), { message: 42 }, line(2), line(3), line(4)] },
     ]);
     expect(received.map((frame) => (frame.type === "chunk" ? frame.seq : frame.type))).toEqual([0, 2, 3, 4, "end"]);
+  });
+
+  it("forward only the keys a chunk's schema knows, and drop the chunks it refuses", async () => {
+    const { texts } = await followThrough(2, (id) => [
+      {
+        type: "chunks",
+        id,
+        seq: 0,
+        data: [
+          { ...line(0), extra: "never forwarded" },
+          { ...line(1), level: "loud" },
+          { ...line(2), stream: "stdin" },
+          { timestamp: line(3).timestamp, message: line(3).message, level: "info", other: "stdout" },
+          line(4),
+        ],
+      },
+    ]);
+    // As the viewer's socket carried them, before any client-side check could strip a key.
+    expect(texts.map((text) => JSON.parse(text))).toEqual([
+      { type: "chunk", seq: 0, data: line(0) },
+      { type: "chunk", seq: 4, data: line(4) },
+      { type: "end", result: { ended: "container-stopped", lines: 5 } },
+    ]);
   });
 });
 
