@@ -115,8 +115,7 @@ async function main(): Promise<number> {
         asks.hostStats = (send) => reporter.send(send);
       }
     },
-    // Bounded: the hello waits for it while the connect holds a turn at the edge.
-    dockerState: () => engineState(docker),
+    dockerState: (timeoutMs) => engineState(docker, timeoutMs),
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {

@@ -9,6 +9,15 @@ import { Keepalive } from "./connection/keepalive";
 import type { Logger } from "./log";
 import type { AgentRpc, RpcOptions } from "./rpc";
 
+/**
+ * The longest the hello waits for the engine's state: a hung Docker daemon must not hold the
+ * connect's turn at the edge. Past it the state is reported as not ok, which the periodic
+ * report corrects once the engine answers.
+ */
+const HELLO_DOCKER_WAIT_MS = 2_500;
+/** The periodic report's wait: nothing waits on it, so an engine slow under load is not called down. */
+const DOCKER_CHECK_WAIT_MS = 10_000;
+
 export { REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "./connection/endings";
 
 export interface ConnectionOptions {
@@ -18,10 +27,10 @@ export interface ConnectionOptions {
   /** Builds the per-connection RPC layer once the host id is known. */
   rpcFor: (hostId: string, send: RpcOptions["send"], batchChunks: () => boolean) => AgentRpc;
   /**
-   * Asked on every connect, so the edge always has the engine's current state. It must answer
-   * within a few seconds (engine-state.ts): the hello waits for it while holding a connect turn.
+   * The engine's state, answered within `timeoutMs` (past it: not ok). Asked on every dial, so
+   * the edge always has the engine's current state, and by the periodic report.
    */
-  dockerState: () => Promise<HelloFrame["docker"]>;
+  dockerState: (timeoutMs: number) => Promise<HelloFrame["docker"]>;
   /** The agent profiles hello reports (agent sessions). */
   agentProfiles?: AgentProfileInfo[];
   backoff?: Backoff;
@@ -109,6 +118,9 @@ export class AgentConnection {
     const url = connectUrl(server);
     log("info", "connecting", { server: url });
     return new Promise<Ending>((resolve) => {
+      // Asked as the dial starts, so a slow engine is waited for while the dial waits for its
+      // turn at the edge, not after: the hello waits for it while the connect holds that turn.
+      const engine = dockerState(HELLO_DOCKER_WAIT_MS);
       const socket = dial(url, token);
       this.#socket = socket;
       /** Aborts when the socket closes: everything that runs for this connection stops with it. */
@@ -132,7 +144,7 @@ export class AgentConnection {
         const send: RpcOptions["send"] = (text) => sendText(socket, text);
         rpc = rpcFor(connection.hostId, send, () => connection.edgeProtocol >= CHUNK_BATCHES_SINCE);
         socket.once("open", async () => {
-          connection.hello = await dockerState();
+          connection.hello = await engine;
           sendFrame(socket, helloFrame(connection.hostId, connection.hello, this.#options.agentProfiles));
         });
       });
@@ -191,7 +203,8 @@ export class AgentConnection {
   ): void {
     const { dockerState, log } = this.#options;
     const intervalMs = this.#options.dockerCheckMs ?? 15_000;
-    reportDockerState({ dockerState, reported, publish, canPublish, intervalMs, log, signal });
+    const check = () => dockerState(DOCKER_CHECK_WAIT_MS);
+    reportDockerState({ dockerState: check, reported, publish, canPublish, intervalMs, log, signal });
     if (!signal.aborted) this.#options.whileConnected?.(hostId, publish, signal, asks);
   }
 }

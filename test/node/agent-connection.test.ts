@@ -84,6 +84,8 @@ function agent(
     random?: () => number;
     agentProfiles?: AgentProfileInfo[];
     whileConnected?: ConnectionOptions["whileConnected"];
+    dockerState?: ConnectionOptions["dockerState"];
+    dockerCheckMs?: number;
   } = {},
 ) {
   const lines: string[] = [];
@@ -132,6 +134,25 @@ describe("agent connection loop", () => {
       agentProfiles: [claude],
     });
     expect(agentFrame.safeParse(edge.frames[0]).success).toBe(true);
+  });
+
+  it("asks the engine's state as it dials, bounded tighter for the hello than for the periodic check", async () => {
+    const edge = await fakeEdge();
+    cleanups.push(edge.close);
+    const asked: { timeoutMs: number; upgradedBefore: number }[] = [];
+    const { connection } = agent(edge.url, {
+      dockerCheckMs: 20,
+      dockerState: async (timeoutMs) => {
+        asked.push({ timeoutMs, upgradedBefore: edge.sockets.length });
+        return { ok: true, version: "test-engine" };
+      },
+    });
+    void connection.run();
+    await until(() => asked.length >= 3);
+    // The first, for the hello, before the dial reached the edge: the engine is asked while the
+    // dial waits for its turn, not after, when the connect holds it.
+    expect(asked[0]).toEqual({ timeoutMs: 2_500, upgradedBefore: 0 });
+    expect(asked.slice(1).map((one) => one.timeoutMs)).toEqual(asked.slice(1).map(() => 10_000));
   });
 
   it("hands the edge's stats frames to the work running while it is welcomed", async () => {

@@ -26,7 +26,7 @@ describe("engineState", () => {
   });
 
   it("reports the real engine's version", async () => {
-    const state = await engineState(createDockerClient({}));
+    const state = await engineState(createDockerClient({}), 5_000);
     expect(state.ok).toBe(true);
     expect(state.version).toMatch(/^\d+\./);
   });
