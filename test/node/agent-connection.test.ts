@@ -4,15 +4,9 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { Backoff } from "../../agent/backoff";
-import { AgentConnection, type ConnectionOptions, REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../agent/connection";
-import { handlers } from "../../agent/handlers/index";
-import { createLogger } from "../../agent/log";
-import { AgentRpc } from "../../agent/rpc";
-import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
-import { createDockerClient } from "../../agent/runtime/docker/client";
-import { LiveStats } from "../../agent/runtime/docker/live-stats";
+import { REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../agent/connection";
 import { agentFrame, CLOSE_CODES, HOST_STATS_ON_DEMAND, PROTOCOL_VERSION, parseFrame } from "../../shared/protocol";
-import type { AgentProfileInfo } from "../../shared/schemas/agent-sessions";
+import { loopAgent } from "../support/loop-agent";
 import { until } from "../support/until";
 
 /**
@@ -76,44 +70,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-function agent(
-  url: string,
-  extra: {
-    sleep?: (ms: number) => Promise<void>;
-    keepaliveMs?: number;
-    random?: () => number;
-    agentProfiles?: AgentProfileInfo[];
-    whileConnected?: ConnectionOptions["whileConnected"];
-    dockerState?: ConnectionOptions["dockerState"];
-    dockerCheckMs?: number;
-  } = {},
-) {
-  const lines: string[] = [];
-  const docker = createDockerClient();
-  const connection = new AgentConnection({
-    server: url,
-    token: "kai_agent_test",
-    log: createLogger((line) => lines.push(line)),
-    rpcFor: (hostId, send, batchChunks) =>
-      new AgentRpc({
-        handlers,
-        context: {
-          hostId,
-          docker,
-          liveStats: new LiveStats(docker),
-          agentSessions: new AgentSessions({ profiles: [] }),
-          policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 },
-        },
-        send,
-        batchChunks,
-        log: () => undefined,
-      }),
-    dockerState: async () => ({ ok: true, version: "test-engine" }),
-    backoff: new Backoff({ random: () => 1 }),
-    ...extra,
-  });
-  cleanups.push(() => connection.stop());
-  return { connection, lines };
+function agent(url: string, extra: Parameters<typeof loopAgent>[1] = {}) {
+  const made = loopAgent(url, { backoff: new Backoff({ random: () => 1 }), ...extra });
+  cleanups.push(() => made.connection.stop());
+  return made;
 }
 
 describe("agent connection loop", () => {

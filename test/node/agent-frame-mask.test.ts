@@ -4,15 +4,9 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { AgentConnection } from "../../agent/connection";
 import { masksFrames } from "../../agent/connection/dial";
-import { handlers } from "../../agent/handlers/index";
-import { createLogger } from "../../agent/log";
-import { AgentRpc } from "../../agent/rpc";
-import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
-import { createDockerClient } from "../../agent/runtime/docker/client";
-import { LiveStats } from "../../agent/runtime/docker/live-stats";
 import { KEEPALIVE_PING, KEEPALIVE_PONG, PROTOCOL_VERSION } from "../../shared/protocol";
+import { loopAgent } from "../support/loop-agent";
 import { until } from "../support/until";
 
 /**
@@ -105,29 +99,7 @@ afterEach(() => {
 
 /** A real agent connection to `server` that sends its keepalive every 20 ms, until it has sent `frames` frames. */
 async function framesSentTo(server: string, edge: Awaited<ReturnType<typeof recordingEdge>>, frames = 4) {
-  const lines: string[] = [];
-  const docker = createDockerClient();
-  const connection = new AgentConnection({
-    server,
-    token: "kai_agent_test",
-    log: createLogger((line) => lines.push(line)),
-    rpcFor: (hostId, send, batchChunks) =>
-      new AgentRpc({
-        handlers,
-        context: {
-          hostId,
-          docker,
-          liveStats: new LiveStats(docker),
-          agentSessions: new AgentSessions({ profiles: [] }),
-          policy: { allowedRoots: ["/tmp"], maxDirectoryEntries: 10 },
-        },
-        send,
-        batchChunks,
-        log: () => undefined,
-      }),
-    dockerState: async () => ({ ok: true, version: "test-engine" }),
-    keepaliveMs: 20,
-  });
+  const { connection, lines } = loopAgent(server, { keepaliveMs: 20 });
   cleanups.push(() => connection.stop());
   void connection.run();
   await until(() => lines.some((line) => line.includes(" connected ")) && edge.frames().length >= frames);
