@@ -35,7 +35,10 @@ export function record(response: Response): RawSocket {
   );
   const next = async <T>(match: (frame: Record<string, unknown>) => boolean): Promise<T> => {
     let found: unknown;
-    await expect.poll(() => (found = frames.find((frame) => match(frame as Record<string, unknown>)))).toBeDefined();
+    // Polled well past expect.poll's default second: on a loaded machine a frame through workerd can take longer.
+    await expect
+      .poll(() => (found = frames.find((frame) => match(frame as Record<string, unknown>))), { timeout: 10_000 })
+      .toBeDefined();
     return found as T;
   };
   return { socket, frames, texts, closed, next };
