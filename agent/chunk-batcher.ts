@@ -38,7 +38,7 @@ export class ChunkBatcher {
     this.#batch = new TurnBatcher((items) => this.#sendBatch(items), {
       maxItems: MAX_BATCH_ITEMS,
       maxChars: MAX_BATCH_CHARS,
-      hold: { afterItems: 1, ms: HOLD_MS },
+      holdMs: HOLD_MS,
     });
   }
 

@@ -4,12 +4,12 @@ export interface BatchLimits {
   /** Measured by the caller (usually the item's JSON length, escapes included). */
   maxChars: number;
   /**
-   * Opt-in, for a stream that can run hot (a log follow): after a batch of at least
-   * `afterItems`, the next one waits until `ms` after it went, unless it fills up first. A
-   * busy stream then sends fewer, fuller frames, each costing the sockets and the edge
-   * once; a quiet one (a small last batch) still goes at the end of the turn.
+   * Opt-in, for a stream that can run hot (a log follow): after a batch, the next one waits
+   * until `holdMs` after it went, unless it fills up first. A busy stream then sends fewer,
+   * fuller frames, each costing the sockets and the edge once; an item after a quiet spell
+   * still goes at the end of its turn.
    */
-  hold?: { afterItems: number; ms: number };
+  holdMs?: number;
 }
 
 /**
@@ -25,7 +25,7 @@ export class TurnBatcher<T> {
   #chars = 0;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
   #held: ReturnType<typeof setTimeout> | undefined;
-  /** When the last batch went, if it was big enough to hold the next one (see `hold`). */
+  /** When the last batch went, with `holdMs` set. */
   #busySince: number | undefined;
   readonly #deliver: (items: T[]) => void;
   readonly #limits: BatchLimits;
@@ -42,8 +42,7 @@ export class TurnBatcher<T> {
     this.#items.push(item);
     this.#chars += chars;
     if (this.#scheduled || this.#held) return;
-    const wait =
-      this.#busySince === undefined ? 0 : (this.#limits.hold?.ms ?? 0) - (performance.now() - this.#busySince);
+    const wait = this.#busySince === undefined ? 0 : (this.#limits.holdMs ?? 0) - (performance.now() - this.#busySince);
     if (wait > 0) this.#held = setTimeout(() => this.flush(), wait);
     else this.#scheduled = setImmediate(() => this.flush());
   }
@@ -52,8 +51,7 @@ export class TurnBatcher<T> {
   flush(): void {
     const items = this.#take();
     if (items.length === 0) return;
-    const hold = this.#limits.hold;
-    this.#busySince = hold && items.length >= hold.afterItems ? performance.now() : undefined;
+    this.#busySince = this.#limits.holdMs === undefined ? undefined : performance.now();
     this.#deliver(items);
   }
 
