@@ -46,6 +46,11 @@ interface Lease {
   inFlight: boolean;
 }
 
+interface Holdings {
+  held: Map<string, number>;
+  groups: Set<string>;
+}
+
 interface Waiter {
   options: TurnOptions;
   queuedAt: number;
@@ -127,26 +132,35 @@ export class ConnectTurns {
   }
 
   /**
+   * Who holds the leases in flight: the count per group, and every group holding or waiting for
+   * one. Taken once per pump or take (not per waiter, which made a pump quadratic in the queue)
+   * and kept current as the pump starts turns.
+   */
+  #holdings(): Holdings {
+    const held = new Map<string, number>();
+    for (const lease of this.#leases.values()) {
+      if (lease.inFlight) held.set(lease.group, (held.get(lease.group) ?? 0) + 1);
+    }
+    const groups = new Set(held.keys());
+    for (const waiter of this.#queue) groups.add(waiter.options.group);
+    return { held, groups };
+  }
+
+  /**
    * Whether `group` holds less than its fair share of the leases in flight: an equal part for
    * each group holding or waiting for one. Without `inFlight` there is nothing to share.
    */
-  #underShare({ group, inFlight }: TurnOptions): boolean {
+  #underShare({ group, inFlight }: TurnOptions, { held, groups }: Holdings): boolean {
     if (inFlight === undefined) return true;
-    const groups = new Set([group]);
-    let held = 0;
-    for (const lease of this.#leases.values()) {
-      if (!lease.inFlight) continue;
-      groups.add(lease.group);
-      if (lease.group === group) held += 1;
-    }
-    for (const waiter of this.#queue) groups.add(waiter.options.group);
-    return held < Math.max(1, Math.floor(inFlight / groups.size));
+    const sharing = groups.size + (groups.has(group) ? 0 : 1);
+    return (held.get(group) ?? 0) < Math.max(1, Math.floor(inFlight / sharing));
   }
 
   /** Where a caller joining the queue now would start: behind everyone, or, under its group's share, behind those under theirs. */
   #placeOf(options: TurnOptions): number {
-    if (!this.#underShare(options)) return this.#queue.length + 1;
-    return this.#queue.filter((waiter) => this.#underShare(waiter.options)).length + 1;
+    const holdings = this.#holdings();
+    if (!this.#underShare(options, holdings)) return this.#queue.length + 1;
+    return this.#queue.filter((waiter) => this.#underShare(waiter.options, holdings)).length + 1;
   }
 
   #held(): number {
@@ -229,15 +243,18 @@ export class ConnectTurns {
       this.#queue.splice(index, 1);
       this.#answer(waiter, this.#refuse(waiter.options, this.#paced(waiter.options, this.#queue.length + 1, now), now));
     }
+    const holdings = this.#holdings();
     for (const fairFirst of [true, false]) {
       for (let index = 0; index < this.#queue.length; ) {
         const waiter = this.#queue[index] as Waiter;
         if (!this.#hasRoom(waiter.options)) break;
-        if (fairFirst && !this.#underShare(waiter.options)) {
+        if (fairFirst && !this.#underShare(waiter.options, holdings)) {
           index += 1;
           continue;
         }
         this.#queue.splice(index, 1);
+        const { group } = waiter.options;
+        holdings.held.set(group, (holdings.held.get(group) ?? 0) + 1);
         this.#answer(waiter, this.#start(waiter.options, now));
       }
     }
