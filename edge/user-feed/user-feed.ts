@@ -13,7 +13,7 @@ import { hostRelay } from "../host-relay/stub";
 import { closeQuietly } from "../host-relay/to-agent";
 import { EventRing } from "./event-ring";
 import { onlineHostsPage } from "./online-hosts";
-import { type StatsAnswer, StatsDemand } from "./stats-demand";
+import { HOST_TRIES, type StatsAnswer, StatsDemand } from "./stats-demand";
 
 /** At most this many open feed sockets per user (tabs, phones); one more is refused with 429. */
 export const MAX_FEED_VIEWERS = 32;
@@ -117,37 +117,55 @@ export class UserFeed extends DurableObject<Bindings> {
    * The walk a first viewer started: one page of the user's online hosts, each told to send
    * stats (a snapshot at once), then the next page on the next alarm, so no invocation holds
    * more than one bounded read and one page of calls. A host that connects meanwhile needs no
-   * call: its first snapshot is answered "wanted". A page whose read or any call failed is
-   * not passed: it is tried again later, with backoff (hosts already told are told again, which
-   * changes nothing), since until every host was told some would stay off while someone watches.
+   * call: its first snapshot is answered "wanted". A page whose read failed is read again
+   * later, with backoff. A host whose call failed is called again on its own, with backoff,
+   * while the walk goes on to later pages (until every host was told, some would stay off
+   * while someone watches); one whose object keeps failing is given up after HOST_TRIES calls.
    */
   override async alarm(): Promise<void> {
-    const walk = this.#demand.walk();
     const userId = this.ctx.storage.kv.get<string>(USER_KEY);
-    if (!walk || !userId) return;
-    let next: number | null;
+    if (!userId) return;
+    const retries = this.#demand.retriesDue();
+    if (retries) await this.#start(userId, retries.epoch, retries.hostIds);
+    await this.#walkPage(userId);
+    const next = this.#demand.nextAlarm();
+    if (next !== undefined) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Reads the walk's next page of online hosts and tells them to send stats; a failed read stays due. */
+  async #walkPage(userId: string): Promise<void> {
+    const walk = this.#demand.pageDue();
+    if (!walk) return;
+    let page: Awaited<ReturnType<typeof onlineHostsPage>>;
     try {
-      next = await this.#startPage(userId, walk);
+      page = await onlineHostsPage(database(this.env.DB), userId, walk.from);
     } catch (error) {
       const retryMs = this.#demand.walkFailed(walk.epoch);
       const then = retryMs === undefined ? "that walk is no longer due" : `retry in ${retryMs} ms`;
-      console.error(`user ${userId}: hosts not told to send stats (${messageOf(error)}); ${then}`);
-      if (retryMs !== undefined) await this.ctx.storage.setAlarm(Date.now() + retryMs);
+      console.error(`user ${userId}: online hosts not read to send stats (${messageOf(error)}); ${then}`);
       return;
     }
-    this.#demand.walked(walk.epoch, next);
-    if (this.#demand.walk()) await this.ctx.storage.setAlarm(Date.now());
+    await this.#start(userId, walk.epoch, page.hostIds);
+    this.#demand.walked(walk.epoch, page.next);
   }
 
-  /** Tells one page of the user's online hosts to send stats; returns where the walk goes on, or throws. */
-  async #startPage(userId: string, walk: { from: number; epoch: number }): Promise<number | null> {
-    const page = await onlineHostsPage(database(this.env.DB), userId, walk.from);
-    const calls = await Promise.allSettled(
-      page.hostIds.map((hostId) => hostRelay(this.env, hostId).sendHostStats(walk.epoch)),
-    );
-    const failed = calls.filter((call) => call.status === "rejected").length;
-    if (failed > 0) throw new Error(`${failed} of ${calls.length} calls failed`);
-    return page.next;
+  /** Tells `hostIds` to send stats (as of `epoch`); those whose call failed are kept for a retry. */
+  async #start(userId: string, epoch: number, hostIds: string[]): Promise<void> {
+    const calls = await Promise.allSettled(hostIds.map((hostId) => hostRelay(this.env, hostId).sendHostStats(epoch)));
+    const failed = hostIds.filter((_hostId, index) => calls[index]?.status === "rejected");
+    const told = hostIds.filter((_hostId, index) => calls[index]?.status === "fulfilled");
+    const givenUp = this.#demand.hostsCalled(epoch, told, failed);
+    const firstError = calls.find((call) => call.status === "rejected")?.reason;
+    if (failed.length > 0) {
+      console.error(
+        `user ${userId}: ${failed.length} of ${hostIds.length} hosts not told to send stats (${messageOf(firstError)}); each is tried again later`,
+      );
+    }
+    for (const hostId of givenUp) {
+      console.error(
+        `user ${userId}: host ${hostId} not told to send stats after ${HOST_TRIES} tries, given up: it sends them again on its next connect`,
+      );
+    }
   }
 
   /** Closes the viewers `credential` opened (it was revoked); returns how many. */

@@ -4,7 +4,7 @@ import { database } from "../../edge/db/client";
 import { AGENT_TAG, type AgentAttachment, readAgent } from "../../edge/host-relay/attachment";
 import { HostStatsSwitch } from "../../edge/host-relay/host-stats-switch";
 import { onlineHostsPage } from "../../edge/user-feed/online-hosts";
-import { STATS_GRACE_MS, StatsDemand, WALK_RETRY_MS } from "../../edge/user-feed/stats-demand";
+import { HOST_TRIES, STATS_GRACE_MS, StatsDemand, WALK_RETRY_MS } from "../../edge/user-feed/stats-demand";
 import { userFeed } from "../../edge/user-feed/stub";
 import { HOST_STATS_ON_DEMAND, HOST_STATS_TOPIC } from "../../shared/protocol";
 import { connectAgent, type EnrolledHost, enrolledHost, hostRelay, type RawSocket, record } from "./agent-socket";
@@ -92,6 +92,63 @@ describe("StatsDemand: whether a user's hosts should send stats", () => {
       expect(demand.answer(false, 5_000)).toEqual({ wanted: false, epoch: 1 });
       expect(demand.walkFailed(1)).toBeUndefined();
       expect(demand.walk()).toBeUndefined();
+    });
+  });
+});
+
+describe("StatsDemand: hosts of the walk whose call failed", () => {
+  it("retries each failed host on its own with backoff, gives up after its tries, and goes on meanwhile", async () => {
+    const feed = env.USER_FEED.get(env.USER_FEED.idFromName(`demand-${crypto.randomUUID()}`));
+    await runInDurableObject(feed, (_instance, state) => {
+      const demand = new StatsDemand(state.storage.kv, 1_000);
+      expect(demand.viewerJoined()).toBe(true);
+      // The first page: "a" was told, "b" failed. The page is passed, "b" is due a second later.
+      expect(demand.hostsCalled(1, ["a"], ["b"], 0)).toEqual([]);
+      demand.walked(1, 7);
+      expect(demand.pageDue()).toEqual({ from: 7, epoch: 1 });
+      expect(demand.retriesDue(WALK_RETRY_MS - 1)).toBeUndefined();
+      expect(demand.retriesDue(WALK_RETRY_MS)).toEqual({ hostIds: ["b"], epoch: 1 });
+      // The walk's next page is due at once, before b's retry.
+      expect(demand.nextAlarm(10)).toBe(10);
+      demand.walked(1, null);
+      expect(demand.nextAlarm(10)).toBe(WALK_RETRY_MS);
+      // b fails again and again: each wait doubles; the last of its tries gives it up.
+      let now = WALK_RETRY_MS;
+      for (let tries = 2; tries < HOST_TRIES; tries++) {
+        expect(demand.hostsCalled(1, [], ["b"], now)).toEqual([]);
+        expect(demand.nextAlarm(now)).toBe(now + WALK_RETRY_MS * 2 ** (tries - 1));
+        now += WALK_RETRY_MS * 2 ** (tries - 1);
+      }
+      expect(demand.hostsCalled(1, [], ["b"], now)).toEqual(["b"]);
+      expect(demand.retriesDue(Number.MAX_SAFE_INTEGER)).toBeUndefined();
+      expect(demand.nextAlarm(now)).toBeUndefined();
+      // A host told on its retry is done; a stopped walk keeps none and takes none.
+      demand.hostsCalled(1, [], ["c"], now);
+      demand.hostsCalled(1, ["c"], [], now);
+      expect(demand.retriesDue(Number.MAX_SAFE_INTEGER)).toBeUndefined();
+      demand.hostsCalled(1, [], ["d"], now);
+      demand.lastViewerLeft(now);
+      expect(demand.answer(false, now + 5_000).wanted).toBe(false);
+      expect(demand.retriesDue(Number.MAX_SAFE_INTEGER)).toBeUndefined();
+      expect(demand.hostsCalled(1, [], ["e"], now)).toEqual([]);
+      expect(demand.nextAlarm(now)).toBeUndefined();
+    });
+  });
+
+  it("holds the walk's next page while a page's worth of hosts wait for a retry", async () => {
+    const feed = env.USER_FEED.get(env.USER_FEED.idFromName(`demand-${crypto.randomUUID()}`));
+    await runInDurableObject(feed, (_instance, state) => {
+      const demand = new StatsDemand(state.storage.kv);
+      demand.viewerJoined();
+      const page = Array.from({ length: 100 }, (_, n) => `h${n}`);
+      demand.hostsCalled(1, [], page, 0);
+      demand.walked(1, 100);
+      expect(demand.walk()).toEqual({ from: 100, epoch: 1 });
+      expect(demand.pageDue()).toBeUndefined();
+      // The alarm waits for the retries, not for the held page.
+      expect(demand.nextAlarm(0)).toBe(WALK_RETRY_MS);
+      demand.hostsCalled(1, ["h0"], [], 0);
+      expect(demand.pageDue()).toEqual({ from: 100, epoch: 1 });
     });
   });
 });
@@ -269,6 +326,82 @@ describe("stats on demand, with the real feed and host objects", () => {
     });
     // A capable agent is told each time (a reconnected one started sending on connect).
     await expect.poll(() => statsFrames(agent).length).toBe(6);
+  });
+});
+
+/**
+ * Breaks a host's object for real: its storage gets an index named like the table its
+ * constructor creates (as a bad migration might leave it), so each new instance of the object
+ * throws ("there is already an index named audit_pending") and every call to it fails. The
+ * object is then reset, so the next call makes a new instance.
+ */
+async function breakHostObject(hostId: string): Promise<void> {
+  await runInDurableObject(hostRelay(hostId), (_instance, state) => {
+    state.storage.sql.exec("DROP TABLE audit_pending");
+    state.storage.sql.exec("CREATE TABLE broken (a)");
+    state.storage.sql.exec("CREATE INDEX audit_pending ON broken (a)");
+  });
+  await runInDurableObject(hostRelay(hostId), (_instance, state) => state.abort("broken on purpose")).catch(() => {});
+  const failure = await hostRelay(hostId)
+    .sendHostStats(0)
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  expect(String(failure)).toMatch(/already an index named audit_pending/);
+}
+
+describe("a walk past a host whose object keeps failing", () => {
+  it("passes the page, tells every other host once, and keeps only that host for a retry", async () => {
+    const owner = await enrolledHost();
+    const broken = await anotherHost(owner);
+    // Listed online (its agent's connect was recorded), then its object broke.
+    await env.DB.prepare("UPDATE hosts SET online = 1 WHERE id = ?").bind(broken.host.id).run();
+    await breakHostObject(broken.host.id);
+    const healthy = [owner, ...(await Promise.all([1, 2].map(() => anotherHost(owner))))];
+    const agents: RawSocket[] = [];
+    for (const host of healthy) agents.push(await connectAgent(host, [HOST_STATS_ON_DEMAND]));
+    const feed = userFeed(env, owner.user.id);
+    // A first viewer's walk, set up in the feed's storage and run here rather than by the platform.
+    await runInDurableObject(feed, async (_instance, state) => {
+      state.storage.kv.put("user", owner.user.id);
+      expect(new StatsDemand(state.storage.kv).viewerJoined()).toBe(true);
+      await state.storage.setAlarm(Date.now() + 3_600_000);
+    });
+    expect(await runDurableObjectAlarm(feed)).toBe(true);
+    await Promise.all(agents.map((agent) => agent.next((frame) => frame.type === "stats" && frame.send === true)));
+    // The page is passed (a later one would be read next); the broken host alone waits for its retry.
+    const later = Date.now() + 3_600_000;
+    const firstRetryAt = await runInDurableObject(feed, (_instance, state) => {
+      const demand = new StatsDemand(state.storage.kv);
+      expect(demand.walk()).toBeUndefined();
+      expect(demand.retriesDue(later)?.hostIds).toEqual([broken.host.id]);
+      return demand.nextAlarm();
+    });
+    // Its retry calls that host only: the platform runs it once due (and sets the next one's
+    // alarm), or it is run here as soon as it is due.
+    await expect
+      .poll(
+        () =>
+          runInDurableObject(feed, (_instance, state) => {
+            const demand = new StatsDemand(state.storage.kv);
+            return demand.retriesDue() !== undefined || demand.nextAlarm() !== firstRetryAt;
+          }),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
+    await runDurableObjectAlarm(feed);
+    await runInDurableObject(feed, (_instance, state) => {
+      expect(new StatsDemand(state.storage.kv).retriesDue(later)?.hostIds).toEqual([broken.host.id]);
+    });
+    // A start sent to each healthy host now arrives after any a retry sent them: it is their second frame.
+    for (const host of healthy) await hostRelay(host.host.id).sendHostStats(2);
+    await Promise.all(agents.map((agent) => expect.poll(() => statsFrames(agent).length).toBeGreaterThan(1)));
+    for (const agent of agents)
+      expect(statsFrames(agent)).toEqual([
+        { type: "stats", send: true },
+        { type: "stats", send: true },
+      ]);
   });
 });
 
