@@ -196,6 +196,39 @@ describe("ConnectTurns admitted by completions", () => {
     expect(next.decision?.admitted).toBe(true);
   });
 
+  it("keeps a renewed lease while its work is under way, once, so a stuck one still frees its turn", async () => {
+    // A 15 s lease; the hello arrives near its 10 s deadline and its write is still running at 14 s.
+    const one = { ...leased, inFlight: 1, leaseMs: 15_000, maxWaitMs: 60_000 };
+    const hello = leaseOf(await turns.take({ ...one, holder: "late-hello", group: "u" }));
+    const next = watch(turns.take({ ...one, holder: "next", group: "v" }));
+    advance(14_000);
+    turns.renew(hello, 15_000);
+    // Past the lease's first end the write still holds it: no second connect is let in.
+    advance(1_000);
+    await settle();
+    expect(next.decision).toBeUndefined();
+    // A second renewal (the write is stuck) does not stretch it further: 15 s after the renewal it is gone.
+    advance(13_000);
+    turns.renew(hello, 15_000);
+    advance(999);
+    await settle();
+    expect(next.decision).toBeUndefined();
+    advance(1);
+    await settle();
+    expect(next.decision?.admitted).toBe(true);
+  });
+
+  it("ignores renewing a lease already released or expired", async () => {
+    const one = { ...leased, inFlight: 1, leaseMs: 100 };
+    const done = leaseOf(await turns.take({ ...one, holder: "done", group: "u" }));
+    turns.release(done);
+    turns.renew(done, 60_000);
+    const next = leaseOf(await turns.take({ ...one, holder: "next", group: "v" }));
+    advance(100);
+    turns.renew(next, 60_000);
+    expect((await turns.take({ ...one, holder: "after", group: "w" })).admitted).toBe(true);
+  });
+
   it("gives a turn freed by an expiry to the queue's head when a call beats the expiry's timer", async () => {
     const one = { ...leased, inFlight: 1, leaseMs: 1000 };
     await turns.take({ ...one, holder: "lost", group: "u" });

@@ -44,6 +44,8 @@ interface Lease {
   expiresAt: number;
   /** Released by the work it admits; otherwise (an open-loop turn) it only counts until its turn starts. */
   inFlight: boolean;
+  /** Renewed once already (`renew`): a second renewal is ignored, so no lease outlives its bound. */
+  renewed?: boolean;
 }
 
 interface Holdings {
@@ -125,6 +127,22 @@ export class ConnectTurns {
     this.#completions.push(now);
     this.#trimCompletions(now);
     this.#pump();
+  }
+
+  /**
+   * The work a lease admitted is still under way and may outlast the lease (a hello whose D1
+   * write is slow, arriving near its deadline): the lease now lasts at least `ms` from now. Once
+   * per lease, so work that never ends (a stuck write) holds it at most `leaseMs` plus `ms`
+   * past the later of its start and the renewal, and then its place goes to the queue anyway.
+   */
+  renew(id: string, ms: number): void {
+    const lease = this.#leases.get(id);
+    const now = this.now();
+    // One past its end is lapsed even while no timer has expired it yet: its place is given away.
+    if (!lease?.inFlight || lease.renewed || lease.expiresAt <= now) return;
+    lease.expiresAt = Math.max(lease.expiresAt, now + ms);
+    lease.renewed = true;
+    this.#arm();
   }
 
   #hasRoom(options: TurnOptions): boolean {

@@ -39,6 +39,11 @@ export class RateLimiter extends DurableObject<Bindings> {
     this.#turns.release(lease);
   }
 
+  /** The work admitted on `lease` is still under way: it holds the lease `ms` more (once). */
+  renew(lease: string, ms: number): void {
+    this.#turns.renew(lease, ms);
+  }
+
   async hit(limit: number, windowSeconds: number): Promise<RateDecision> {
     const now = Date.now();
     const windowMs = windowSeconds * 1000;

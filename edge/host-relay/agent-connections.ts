@@ -2,7 +2,7 @@ import { messageOf, type WireError } from "../../shared/errors";
 import { CLOSE_CODES, type HelloFrame, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from "../../shared/protocol";
 import { database } from "../db/client";
 import type { Bindings } from "../env";
-import { releaseConnectTurn } from "../hosts/connect-pacer";
+import { releaseConnectTurn, renewConnectTurn } from "../hosts/connect-pacer";
 import { markHostOffline, markHostOnline } from "../hosts/presence";
 import { wakeBy } from "./alarm";
 import { AGENT_TAG, type AgentAttachment, AttachmentCache, readAgent } from "./attachment";
@@ -16,6 +16,16 @@ import type { WebhookQueue } from "./webhook-queue";
  * says it as soon as the socket opens; a dial that never does must not linger.
  */
 export const HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * A hello whose D1 write has taken this long renews its connect turn (`renewConnectTurn`), so
+ * the turn lasts while the write is under way: one arriving near its deadline would otherwise
+ * see its lease (HELLO_TIMEOUT_MS plus 5 s from its start) run out mid-write and let one more
+ * connect in than the burst. A write is normally done well before, so a connect costs the
+ * pacer no extra call; and this is early enough that even a hello at the deadline renews
+ * with seconds of its lease to spare.
+ */
+const SLOW_HELLO_WRITE_MS = 1_000;
 
 /**
  * The close reason for an agent whose protocol this edge no longer speaks: what it spoke, what
@@ -151,6 +161,8 @@ export class AgentConnections {
       return this.refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "hello names another host than the token");
     }
     this.#greeting.add(socket);
+    const { lease } = attachment;
+    const renewal = lease ? setTimeout(() => void renewConnectTurn(this.env, lease), SLOW_HELLO_WRITE_MS) : undefined;
     try {
       await markHostOnline(database(this.env.DB), attachment.hostId, hello);
     } catch (error) {
@@ -158,6 +170,7 @@ export class AgentConnections {
       // 1011 (internal error) is not a final close for kai-agent: it dials again with backoff.
       return this.refuse(socket, 1011, "the edge could not record this connection; reconnect in a moment");
     } finally {
+      clearTimeout(renewal);
       this.#greeting.delete(socket);
     }
     if (socket.readyState !== WebSocket.OPEN) {

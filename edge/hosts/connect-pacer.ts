@@ -17,3 +17,19 @@ export async function releaseConnectTurn(env: Pick<Bindings, "RATE_LIMITER">, le
     console.error(`releasing a connect turn failed (${messageOf(error)})`);
   }
 }
+
+/**
+ * How long a connect's turn is held past a renewal: the hello is being recorded and the write
+ * is slow. The hello's D1 write needs no more than this unless it is stuck, and a stuck one
+ * must not hold a turn forever (a lease is renewed once).
+ */
+const CONNECT_RENEWAL_MS = 15_000;
+
+/** Keeps a connect's turn while its hello is still being recorded; like a release, a failure is only logged. */
+export async function renewConnectTurn(env: Pick<Bindings, "RATE_LIMITER">, lease: string): Promise<void> {
+  try {
+    await connectPacer(env).renew(lease, CONNECT_RENEWAL_MS);
+  } catch (error) {
+    console.error(`renewing a connect turn failed (${messageOf(error)})`);
+  }
+}

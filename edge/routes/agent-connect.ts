@@ -14,7 +14,8 @@ const MAX_TURNS_PER_USER = 100;
 /**
  * How long a connect's turn is held at most once it started: the host's object closes a socket
  * that has not said hello within HELLO_TIMEOUT_MS and then frees the turn, and recording a
- * hello takes a D1 write. A turn still held past this was lost (its Worker died mid-connect).
+ * hello takes a D1 write (a slow one renews the turn: SLOW_HELLO_WRITE_MS in
+ * edge/host-relay/agent-connections.ts). A turn still held past this was lost (its Worker died mid-connect).
  */
 const CONNECT_LEASE_MS = HELLO_TIMEOUT_MS + 5_000;
 
