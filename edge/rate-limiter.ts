@@ -1,6 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { ConnectTurns, type TurnDecision, type TurnOptions } from "./connect-turns";
 import type { Bindings } from "./env";
+import { DialGroups, UNKNOWN_DIALER } from "./hosts/dial-groups";
+
+/** An agent dial's turn, and whether the pacer knew whose dial it was (else the Worker tells it, once the token is checked). */
+export type DialTurn = TurnDecision & { known: boolean };
 
 export interface RateDecision {
   allowed: boolean;
@@ -32,6 +36,22 @@ export class RateLimiter extends DurableObject<Bindings> {
    */
   pace(options: TurnOptions): Promise<TurnDecision> {
     return this.#turns.take(options);
+  }
+
+  /**
+   * An agent dial's turn, before its token is read: `holder` is the token's hash, and the dial
+   * is grouped with its user's when a check of that token told the pacer whose it is
+   * (`learnDialer`), else with the unknown (DialGroups).
+   */
+  async paceDial(options: Omit<TurnOptions, "group">): Promise<DialTurn> {
+    const group = new DialGroups(this.ctx.storage.kv).of(options.holder);
+    const decision = await this.#turns.take({ ...options, group: group ?? UNKNOWN_DIALER });
+    return { ...decision, known: group !== undefined };
+  }
+
+  /** The token whose hash is `holder` was checked and belongs to `userId`: its next dials are grouped with that user's. */
+  learnDialer(holder: string, userId: string): void {
+    new DialGroups(this.ctx.storage.kv).learn(holder, userId);
   }
 
   /** The work admitted on `lease` completed or failed. */

@@ -33,3 +33,16 @@ export async function renewConnectTurn(env: Pick<Bindings, "RATE_LIMITER">, leas
     console.error(`renewing a connect turn failed (${messageOf(error)})`);
   }
 }
+
+/** Tells the pacer whose agent token `tokenHash` is, for its next dials (DialGroups); a failure only leaves it unknown. */
+export async function learnDialer(
+  env: Pick<Bindings, "RATE_LIMITER">,
+  tokenHash: string,
+  userId: string,
+): Promise<void> {
+  try {
+    await connectPacer(env).learnDialer(tokenHash, userId);
+  } catch (error) {
+    console.error(`telling the connect pacer whose a token is failed (${messageOf(error)})`);
+  }
+}

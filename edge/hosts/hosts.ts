@@ -116,12 +116,13 @@ export async function deleteHost(db: Db, userId: string, id: string): Promise<Ho
   return row;
 }
 
-/** The host an agent token belongs to, or undefined. */
-export async function hostByAgentToken(db: Db, token: string): Promise<HostRow | undefined> {
-  if (!token.startsWith(AGENT_TOKEN_PREFIX)) return undefined;
-  const [row] = await db
-    .select()
-    .from(hosts)
-    .where(eq(hosts.tokenHash, await sha256Hex(token)));
+/** The hash `hosts` keeps of an agent token, or undefined when it is no agent token at all (no D1 read needed). */
+export async function agentTokenHash(token: string): Promise<string | undefined> {
+  return token.startsWith(AGENT_TOKEN_PREFIX) ? sha256Hex(token) : undefined;
+}
+
+/** The host whose agent token has this hash, or undefined: one D1 read. */
+export async function hostByAgentTokenHash(db: Db, tokenHash: string): Promise<HostRow | undefined> {
+  const [row] = await db.select().from(hosts).where(eq(hosts.tokenHash, tokenHash));
   return row;
 }

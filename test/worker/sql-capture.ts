@@ -16,6 +16,18 @@ export const captured = new Map<string, CapturedStatement>();
 
 let paused = false;
 
+type StatementListener = (query: string, values: unknown[]) => void;
+const listeners = new Set<StatementListener>();
+
+/**
+ * Calls `listener` with each statement the edge's code binds (each use, with its values, not
+ * only the first) until the returned function is called: to count the queries a request made.
+ */
+export function watchStatements(listener: StatementListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /** Runs `work` without recording (the plan check's own statements). */
 export async function uncaptured<T>(work: () => Promise<T>): Promise<T> {
   paused = true;
@@ -53,6 +65,7 @@ export function startCapture(): void {
     const bind = statement.bind;
     statement.bind = (...values: unknown[]) => {
       if (entry.values.length === 0) entry.values = values;
+      for (const listener of listeners) listener(query, values);
       return bind.apply(statement, values);
     };
     return statement;
