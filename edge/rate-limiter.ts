@@ -1,10 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { ConnectTurns, type TurnDecision, type TurnOptions } from "./connect-turns";
 import type { Bindings } from "./env";
-import { DialGroups, UNKNOWN_DIALER } from "./hosts/dial-groups";
-
-/** An agent dial's turn, and whether the pacer knew whose dial it was (else the Worker tells it, once the token is checked). */
-export type DialTurn = TurnDecision & { known: boolean };
+import { DialGroups } from "./hosts/dial-groups";
 
 export interface RateDecision {
   allowed: boolean;
@@ -39,19 +36,26 @@ export class RateLimiter extends DurableObject<Bindings> {
   }
 
   /**
-   * An agent dial's turn, before its token is read: `holder` is the token's hash, and the dial
-   * is grouped with its user's when a check of that token told the pacer whose it is
-   * (`learnDialer`), else with the unknown (DialGroups).
+   * An agent dial's turn before its token is read, `holder` being the token's hash: grouped
+   * with the user a check of that token showed it belongs to (DialGroups). A token the pacer
+   * never saw checked gets no turn (undefined): the Worker reads it first and then asks
+   * `paceCheckedDial`. So a forged token never holds a turn nor adds to the pacer's state.
    */
-  async paceDial(options: Omit<TurnOptions, "group">): Promise<DialTurn> {
-    const group = new DialGroups(this.ctx.storage.kv).of(options.holder);
-    const decision = await this.#turns.take({ ...options, group: group ?? UNKNOWN_DIALER });
-    return { ...decision, known: group !== undefined };
+  paceKnownDial(options: Omit<TurnOptions, "group">): Promise<TurnDecision> | undefined {
+    const userId = new DialGroups(this.ctx.storage.kv).of(options.holder);
+    return userId === undefined ? undefined : this.#turns.take({ ...options, group: userId });
   }
 
-  /** The token whose hash is `holder` was checked and belongs to `userId`: its next dials are grouped with that user's. */
-  learnDialer(holder: string, userId: string): void {
-    new DialGroups(this.ctx.storage.kv).learn(holder, userId);
+  /** An agent dial's turn once its token was read and found `userId`'s, which the pacer keeps for the token's next dials. */
+  paceCheckedDial(options: Omit<TurnOptions, "group">, userId: string): Promise<TurnDecision> {
+    const groups = new DialGroups(this.ctx.storage.kv);
+    if (groups.of(options.holder) !== userId) groups.learn(options.holder, userId);
+    return this.#turns.take({ ...options, group: userId });
+  }
+
+  /** The token whose hash is `holder` is no host's any more (revoked, or its host deleted): its dials are read first again. */
+  forgetDialer(holder: string): void {
+    new DialGroups(this.ctx.storage.kv).forget(holder);
   }
 
   /** The work admitted on `lease` completed or failed. */

@@ -34,15 +34,11 @@ export async function renewConnectTurn(env: Pick<Bindings, "RATE_LIMITER">, leas
   }
 }
 
-/** Tells the pacer whose agent token `tokenHash` is, for its next dials (DialGroups); a failure only leaves it unknown. */
-export async function learnDialer(
-  env: Pick<Bindings, "RATE_LIMITER">,
-  tokenHash: string,
-  userId: string,
-): Promise<void> {
+/** The agent token whose hash is `tokenHash` is no host's any more: the pacer forgets whose it was; a failure is only logged. */
+export async function forgetDialer(env: Pick<Bindings, "RATE_LIMITER">, tokenHash: string): Promise<void> {
   try {
-    await connectPacer(env).learnDialer(tokenHash, userId);
+    await connectPacer(env).forgetDialer(tokenHash);
   } catch (error) {
-    console.error(`telling the connect pacer whose a token is failed (${messageOf(error)})`);
+    console.error(`telling the connect pacer a token is gone failed (${messageOf(error)})`);
   }
 }

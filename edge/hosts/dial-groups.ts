@@ -1,17 +1,13 @@
-/** The group of dials whose token the connect pacer has not seen checked: new hosts, and tokens that are no host's. */
-export const UNKNOWN_DIALER = "unknown";
-
 const KEY = (tokenHash: string) => `dial-group:${tokenHash}`;
 
 /**
  * Whose agent token a dial carries, as far as the connect pacer knows without D1: the user a
- * token's hash was last checked to belong to. The pacer groups a dial by it (so users share
- * connects fairly) before the Worker reads the token, and so a herd of dials it refuses costs
- * no D1 read. Kept in the pacer's storage, not memory: a deploy restarts the pacer along with
- * the hosts' objects whose agents then all dial again. A token once checked stays known (a
- * host's token belongs to one user for good; a revoked one is still refused by the read after
- * its turn); one never checked (a new host, or a forged token) is UNKNOWN_DIALER, one group that
- * gets no more than a fair part of the connects however many such dials come.
+ * token's hash was checked to belong to. The pacer groups a dial by it (so users share
+ * connects fairly) before the Worker reads the token, so a herd of dials it refuses costs no
+ * D1 read. Kept in the pacer's storage, not memory: a deploy restarts the pacer along with the
+ * hosts' objects whose agents then all dial again. Only a token D1 confirmed is learnt, so
+ * nobody without a valid token adds a key; one is forgotten when its host is deleted or a read
+ * finds it no host's (revoked, re-enrolled).
  */
 export class DialGroups {
   constructor(private readonly kv: SyncKvStorage) {}
@@ -22,5 +18,9 @@ export class DialGroups {
 
   learn(tokenHash: string, userId: string): void {
     this.kv.put(KEY(tokenHash), userId);
+  }
+
+  forget(tokenHash: string): void {
+    this.kv.delete(KEY(tokenHash));
   }
 }

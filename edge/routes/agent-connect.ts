@@ -1,30 +1,37 @@
 import { type Context, Hono } from "hono";
 import { KaiError } from "../../shared/errors";
 import { MAX_CONNECT_WAIT_MS } from "../../shared/protocol";
+import type { TurnDecision, TurnOptions } from "../connect-turns";
 import type { AppEnv } from "../env";
 import { HELLO_TIMEOUT_MS } from "../host-relay/agent-connections";
 import { CONNECT_LEASE_HEADER, HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-relay/host-relay";
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
-import { connectPacer, learnDialer, releaseConnectTurn } from "../hosts/connect-pacer";
+import { connectPacer, forgetDialer, releaseConnectTurn } from "../hosts/connect-pacer";
+import type { HostRow } from "../hosts/hosts";
 import { agentHostByHash, agentHostOf, agentTokenHashOf } from "../middleware/authenticate-agent";
 
 /** Turns one user's hosts may hold at once, queued or in flight: a fleet of thousands waits its turn in rounds. */
 const MAX_TURNS_PER_USER = 100;
 /**
- * How long a connect's turn is held at most once it started: the host's object closes a socket
- * that has not said hello within HELLO_TIMEOUT_MS and then frees the turn, and recording a
- * hello takes a D1 write (a slow one renews the turn: SLOW_HELLO_WRITE_MS in
- * edge/host-relay/agent-connections.ts). A turn still held past this was lost (its Worker died mid-connect).
+ * How long a connect's turn is held at most once it started: the Worker reads the dial's token
+ * (one D1 read, which a restart herd can slow), the host's object closes a socket that has not
+ * said hello within HELLO_TIMEOUT_MS and then frees the turn, and recording a hello takes a D1
+ * write (one still running after SLOW_HELLO_WRITE_MS renews the turn: edge/host-relay/agent-connections.ts).
+ * So it allows the read TOKEN_READ_MS and the renewal's call a few seconds. A turn still held
+ * past this was lost (its Worker died mid-connect).
  */
-const CONNECT_LEASE_MS = HELLO_TIMEOUT_MS + 5_000;
+const TOKEN_READ_MS = 5_000;
+const CONNECT_LEASE_MS = TOKEN_READ_MS + HELLO_TIMEOUT_MS + 5_000;
 
 /**
- * `GET /api/agent/connect`: where `kai-agent` dials in. The dial waits for its turn in the
- * edge-wide connect pace first, by its token's hash alone, then the agent token is checked
- * (one D1 read) and the upgrade is handed to the host's Durable Object, which holds the
- * socket. So a herd of dials the pace refuses costs no D1 read: after an edge restart, every
- * agent dials at once, again and again until let in.
+ * `GET /api/agent/connect`: where `kai-agent` dials in. A dial whose token the pacer saw
+ * checked before waits for its turn in the edge-wide connect pace first, by the token's hash
+ * alone, and then the token is read (one D1 read); so a herd of known hosts the pace refuses
+ * (after an edge restart, every agent dials at once, again and again until let in) costs no
+ * D1 read. A token the pacer does not know (a new host, a forged one) is read first, so a
+ * forged one is refused with no turn taken. Then the upgrade is handed to the host's Durable
+ * Object, which holds the socket.
  */
 export const agentConnect = new Hono<AppEnv>();
 
@@ -36,24 +43,34 @@ agentConnect.get("/", async (c) => {
   }
   // Not an agent token at all: 401 at once, with no turn and no read.
   const tokenHash = await agentTokenHashOf(authorization);
-  const turn = await waitForTurn(c, tokenHash);
+  let host: HostRow | undefined;
+  let turn = await connectPacer(c.env).paceKnownDial(dialOptions(c, tokenHash));
+  if (!turn) {
+    host = await agentHostByHash(c.var.db, tokenHash);
+    turn = await connectPacer(c.env).paceCheckedDial(dialOptions(c, tokenHash), host.userId);
+  }
+  const lease = await waitForTurn(turn);
   let response: Response | undefined;
   try {
-    const host = await agentHostByHash(c.var.db, tokenHash);
-    if (!turn.known) c.executionCtx.waitUntil(learnDialer(c.env, tokenHash, host.userId));
+    host ??= await agentHostByHash(c.var.db, tokenHash).catch((error: unknown) => {
+      // Known to the pacer but no host's now (revoked, re-enrolled): its next dials are read first.
+      if (error instanceof KaiError && error.code === "UNAUTHORIZED")
+        c.executionCtx.waitUntil(forgetDialer(c.env, tokenHash));
+      throw error;
+    });
     response = await hostRelay(c.env, host.id).fetch(
       upgradeRequest(c.req.raw, {
         [HOST_ID_HEADER]: host.id,
         [HOST_NAME_HEADER]: host.name,
         [HOST_OWNER_HEADER]: host.userId,
-        [CONNECT_LEASE_HEADER]: turn.lease,
+        [CONNECT_LEASE_HEADER]: lease,
       }),
     );
     return response;
   } finally {
     // Upgraded, the host's object frees the turn once it recorded the hello; otherwise (the
     // token was refused, the object failed) nothing will.
-    if (response?.status !== 101) c.executionCtx.waitUntil(releaseConnectTurn(c.env, turn.lease));
+    if (response?.status !== 101) c.executionCtx.waitUntil(releaseConnectTurn(c.env, lease));
   }
 });
 
@@ -66,13 +83,13 @@ agentConnect.get("/", async (c) => {
  * takes in what it finishes instead of piling up dials its agents give up on. Users share the
  * connects in flight fairly (one alone gets them all; a freed one goes first to a user holding
  * less than an equal part), so hosts that dial and never say hello cannot lock others out. The
- * user is the one the pacer learnt the token belongs to (DialGroups: tokens it never saw
- * checked share one group). One whose turn is too far off is told when to come back. Returns
- * the turn's lease, and whether the pacer knew the token's user.
+ * user is the one the pacer learnt the token belongs to (DialGroups), or the one the token was
+ * just read to be (a token the pacer did not know). One whose turn is too far off is told when
+ * to come back. These are the options of a dial's turn.
  */
-async function waitForTurn(c: Context<AppEnv>, tokenHash: string): Promise<{ lease: string; known: boolean }> {
+function dialOptions(c: Context<AppEnv>, tokenHash: string): Omit<TurnOptions, "group"> {
   const { AGENT_CONNECT_RATE_PER_SECOND: rate, AGENT_CONNECT_BURST: burst } = c.var.config;
-  const turn = await connectPacer(c.env).paceDial({
+  return {
     intervalMs: 1000 / rate,
     burst,
     maxWaitMs: MAX_CONNECT_WAIT_MS,
@@ -80,7 +97,11 @@ async function waitForTurn(c: Context<AppEnv>, tokenHash: string): Promise<{ lea
     maxPerGroup: MAX_TURNS_PER_USER,
     inFlight: burst,
     leaseMs: CONNECT_LEASE_MS,
-  });
+  };
+}
+
+/** Waits for an admitted turn to start and returns its lease; a refused one is 429 with Retry-After. */
+async function waitForTurn(turn: TurnDecision): Promise<string> {
   if (!turn.admitted) {
     const retryAfter = Math.ceil(turn.retryAfterMs / 1000);
     throw new KaiError("RATE_LIMITED", `too many agents are connecting; try again in ${retryAfter} s`, {
@@ -89,5 +110,5 @@ async function waitForTurn(c: Context<AppEnv>, tokenHash: string): Promise<{ lea
     });
   }
   if (turn.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, turn.waitMs));
-  return { lease: turn.lease, known: turn.known };
+  return turn.lease;
 }

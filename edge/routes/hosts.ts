@@ -5,6 +5,7 @@ import { KaiError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
 import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from "../../shared/schemas/hosts";
 import { hostRelay } from "../host-relay/stub";
+import { forgetDialer } from "../hosts/connect-pacer";
 import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } from "../hosts/hosts";
 import { envelopeErrors, jsonBody } from "../http/openapi";
 import { pageQuery } from "../http/paging";
@@ -217,6 +218,7 @@ hostsRoutes.openapi(
   async (c) => {
     const row = await deleteHost(c.var.db, c.var.principal.userId, c.req.valid("param").id);
     await hostRelay(c.env, row.id).disconnect(CLOSE_CODES.TOKEN_REVOKED, "this host was deleted and its token revoked");
+    c.executionCtx.waitUntil(forgetDialer(c.env, row.tokenHash));
     return ok(c, { id: row.id }, "Host deleted and its agent disconnected");
   },
 );

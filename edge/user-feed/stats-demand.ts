@@ -109,8 +109,13 @@ export class StatsDemand {
     return walkFrom === null ? undefined : { from: walkFrom, epoch };
   }
 
-  /** The walk's page to read now: the walk due, unless too many of its hosts wait for a retry. */
-  pageDue(): { from: number; epoch: number } | undefined {
+  /** The walk's page to read by `now`: the walk due and past the backoff of a failed read, unless too many of its hosts wait for a retry. */
+  pageDue(now = Date.now()): { from: number; epoch: number } | undefined {
+    return (this.#state().walkAt ?? 0) <= now ? this.#pageWaiting() : undefined;
+  }
+
+  /** The walk's page still to read, now or after a failed read's backoff; none while too many hosts wait for a retry. */
+  #pageWaiting(): { from: number; epoch: number } | undefined {
     return this.#retrying(this.#state()).length < MAX_RETRYING ? this.walk() : undefined;
   }
 
@@ -169,7 +174,7 @@ export class StatsDemand {
   nextAlarm(now = Date.now()): number | undefined {
     const state = this.#state();
     const times = this.#retrying(state).map((hostId) => state.retries?.[hostId]?.at ?? now);
-    if (this.pageDue()) times.push(state.walkAt ?? now);
+    if (this.#pageWaiting()) times.push(state.walkAt ?? now);
     return times.length > 0 ? Math.max(now, Math.min(...times)) : undefined;
   }
 

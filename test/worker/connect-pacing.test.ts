@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { connectPacer } from "../../edge/hosts/connect-pacer";
 import { connectAgent, enrolledHost } from "./agent-socket";
-import { BASE, expectEnvelopeError } from "./helpers";
+import { BASE, call, expectEnvelopeError } from "./helpers";
 import { watchStatements } from "./sql-capture";
 
 /**
@@ -38,8 +38,17 @@ describe("an agent dial is paced before its token is read", () => {
       .join("");
   const dialWith = (token: string) =>
     SELF.fetch(`${BASE}/api/agent/connect`, { headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` } });
+  /** The pacer's answer for this token's dial when it gives a user no turn at all (as to a herd it has no room for). */
+  const refusedTurn = (tokenHash: string) =>
+    connectPacer(env).paceKnownDial({
+      intervalMs: 5_000,
+      burst: 1,
+      maxWaitMs: 10_000,
+      holder: tokenHash,
+      maxPerGroup: 0,
+    });
 
-  it("reads no token for a dial the pace refuses, and reads it once for a dial let in", async () => {
+  it("reads no token for a known host's dial the pace refuses, and reads it once for a dial let in", async () => {
     const enrolled = await enrolledHost();
     const tokenHash = await tokenHashOf(enrolled.token);
     const reads: unknown[][] = [];
@@ -47,23 +56,13 @@ describe("an agent dial is paced before its token is read", () => {
       if (values.includes(tokenHash)) reads.push(values);
     });
     try {
-      // Let in: its token is read once (and the pacer learns whose it is).
+      // Never seen: the pacer knows no user for it and takes no turn; the Worker reads it first.
+      expect(await refusedTurn(tokenHash)).toBeUndefined();
       const agent = await connectAgent(enrolled);
       expect(reads).toHaveLength(1);
       agent.socket.close(1000, "done");
-      // The pacer tells this token's holder to come back later (here through its own API: a
-      // caller whose group may hold no turn), as it tells a dial of a herd it has no room for.
-      // It is known by then as the user's (learnt after its read, off the answer's path).
-      const refuse = () =>
-        connectPacer(env).paceDial({
-          intervalMs: 5_000,
-          burst: 1,
-          maxWaitMs: 10_000,
-          holder: tokenHash,
-          maxPerGroup: 0,
-        });
-      await expect.poll(async () => (await refuse()).known).toBe(true);
-      expect((await refuse()).admitted).toBe(false);
+      // Checked once, the pacer groups its dials with the user's before any read: refused here.
+      expect((await refusedTurn(tokenHash))?.admitted).toBe(false);
       const again = await dialWith(enrolled.token);
       expect(again.status).toBe(429);
       expect(Number(again.headers.get("Retry-After"))).toBeGreaterThan(0);
@@ -73,18 +72,24 @@ describe("an agent dial is paced before its token is read", () => {
     }
   });
 
-  it("answers a token that is no host's 401 after its turn, and one that is no agent token at once", async () => {
+  it("refuses a forged token with no turn and nothing kept, and forgets a known token once it is no host's", async () => {
     const forged = `kai_agent_${crypto.randomUUID()}`;
     await expectEnvelopeError(await dialWith(forged), 401, "UNAUTHORIZED");
     await expectEnvelopeError(await dialWith("not-a-token"), 401, "UNAUTHORIZED");
-    // Nobody's token is never learnt: its next dials stay with the unknown.
-    const next = await connectPacer(env).paceDial({
-      intervalMs: 1,
-      burst: 1,
-      maxWaitMs: 10_000,
-      holder: await tokenHashOf(forged),
-      maxPerGroup: 100,
+    // Read first and refused: the pacer learnt nothing of it, so it still gives it no turn.
+    expect(await refusedTurn(await tokenHashOf(forged))).toBeUndefined();
+
+    // A host that connected once, then was deleted: the pacer forgets its token.
+    const enrolled = await enrolledHost();
+    const tokenHash = await tokenHashOf(enrolled.token);
+    const agent = await connectAgent(enrolled);
+    agent.socket.close(1000, "done");
+    expect(await refusedTurn(tokenHash)).toBeDefined();
+    const deleted = await call(`/api/hosts/${enrolled.host.id}`, {
+      method: "DELETE",
+      token: enrolled.user.accessToken,
     });
-    expect(next.known).toBe(false);
+    expect(deleted.status).toBe(200);
+    await expect.poll(() => refusedTurn(tokenHash)).toBeUndefined();
   });
 });

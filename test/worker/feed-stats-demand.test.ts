@@ -80,6 +80,12 @@ describe("StatsDemand: whether a user's hosts should send stats", () => {
         4 * WALK_RETRY_MS,
       ]);
       expect(demand.walk()).toEqual({ from: 7, epoch: 1 });
+      // The page is read again only once its backoff has passed, whatever wakes the object before.
+      const failedAt = Date.now();
+      expect(demand.walkFailed(1, failedAt)).toBe(8 * WALK_RETRY_MS);
+      expect(demand.pageDue(failedAt + 8 * WALK_RETRY_MS - 1)).toBeUndefined();
+      expect(demand.nextAlarm(failedAt)).toBe(failedAt + 8 * WALK_RETRY_MS);
+      expect(demand.pageDue(failedAt + 8 * WALK_RETRY_MS)).toEqual({ from: 7, epoch: 1 });
       // A viewer coming meanwhile arms the walk again rather than taking it for done.
       expect(demand.viewerJoined()).toBe(true);
       // Passed at last: the next page's first failure waits the least again.
