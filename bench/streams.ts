@@ -62,7 +62,7 @@ export const benchmark: Benchmark = {
         const one = await dockerDirect(ctx, lines);
         dockerFollow.push(one.followPerSecond);
         dockerRead.push(one.readPerSecond);
-        return one.followPerSecond;
+        return one;
       };
       for (let index = 0; index < Math.max(runs, batchedRuns); index++) {
         // Docker's own follow right before and right after each batched run, and that run set
@@ -72,7 +72,11 @@ export const benchmark: Benchmark = {
         const before = await direct();
         const run = await kaiStream(ctx, lines, "batch");
         const after = await direct();
-        batched.push({ ...run, docker: [before, after] });
+        batched.push({
+          ...run,
+          docker: [before.followPerSecond, after.followPerSecond],
+          dockerCpu: [before.cpu, after.cpu],
+        });
         if (index >= runs) continue;
         kai.push(await kaiStream(ctx, lines));
         plain.push(await plainWs(scope, lines, template));
@@ -94,7 +98,7 @@ interface Ctx {
 /** `cpu` covers the streaming itself: from the first numeric frame to the last. */
 type Metered = { follow: FollowResult; cpu: CpuWindow };
 /** A batched run with Docker's own follow rate (lines/s) right before and right after it. */
-type Paired = Metered & { docker: [number, number] };
+type Paired = Metered & { docker: [number, number]; dockerCpu: [CpuWindow, CpuWindow] };
 
 /** A container that prints "waiting" until /go exists, then 1..lines, then sleeps. */
 async function printer(ctx: Ctx, lines: number): Promise<Docker.Container> {
@@ -192,7 +196,10 @@ async function plainWs(scope: Scope, lines: number, template: unknown): Promise<
  * Docker alone: the same container's log followed straight from the engine in this process
  * (what the agent reads), then the finished log read in one go (`docker logs`).
  */
-async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond: number; readPerSecond: number }> {
+async function dockerDirect(
+  ctx: Ctx,
+  lines: number,
+): Promise<{ followPerSecond: number; readPerSecond: number; cpu: CpuWindow }> {
   const container = await printer(ctx, lines);
   try {
     // Read as the agent reads it (its raw socket reader, not dockerode's slower node:http path),
@@ -210,6 +217,10 @@ async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond:
     /** Lines of the first read: they arrived at no cost, as the Kai client leaves out its first frame's. */
     let firstReadLines = 0;
     let triggered = false;
+    // Metered as the Kai stream is, from the first numeric line to the last: Docker's and the
+    // reader's CPU per line here are what the relay adds to.
+    const meter = new CpuMeter([]);
+    let cpu: CpuWindow | undefined;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => resolve(), 60_000 + lines);
       stream.on("data", (chunk: Buffer) => {
@@ -223,12 +234,16 @@ async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond:
             }
             continue;
           }
-          if (count === 0) firstAt = at;
+          if (count === 0) {
+            firstAt = at;
+            meter.start();
+          }
           if (at === firstAt) firstReadLines += 1;
           count += 1;
           lastAt = at;
         }
         if (count >= lines) {
+          cpu ??= meter.stop();
           clearTimeout(timer);
           resolve();
         }
@@ -247,6 +262,7 @@ async function dockerDirect(ctx: Ctx, lines: number): Promise<{ followPerSecond:
     return {
       followPerSecond: (count - firstReadLines) / ((lastAt - firstAt) / 1000),
       readPerSecond: numeric / readSeconds,
+      cpu: cpu ?? meter.stop(),
     };
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
@@ -355,6 +371,17 @@ function figures(
   ];
 }
 
+/** Machine CPU µs per line over windows of `lines` lines each, in all and per process group. */
+function cpuPerLine(windows: CpuWindow[], lines: number): Record<string, number> {
+  const totals: Record<string, number> = { machine: 0 };
+  for (const window of windows) {
+    totals.machine = (totals.machine ?? 0) + window.machineBusy * os.cpus().length * window.elapsedMs;
+    for (const [group, ms] of Object.entries(window.groups)) totals[group] = (totals[group] ?? 0) + ms;
+  }
+  const count = Math.max(1, windows.length * lines);
+  return Object.fromEntries(Object.entries(totals).map(([group, ms]) => [group, Math.round((ms * 1000) / count)]));
+}
+
 /** µs of CPU per line by process group, e.g. "workerd 3, agent 7, docker 13". */
 function costOf(cost: Record<string, number>): string {
   return Object.entries(cost)
@@ -374,6 +401,10 @@ function batchedFigure(lines: number, batched: Paired[]): Figure {
   const disorder = batched.reduce((sum, one) => sum + one.follow.seqGaps + one.follow.outOfOrder, 0);
   const linesPerFrame = median(batched.map((one) => one.follow.received / Math.max(1, one.follow.frames)));
   const cost = cpuPerFrame(batched);
+  const direct = cpuPerLine(
+    batched.flatMap((one) => one.dockerCpu),
+    lines,
+  );
   return {
     figure: `log lines/s with batched frames (frames=batch), log → agent → DO → client (${lines} lines)`,
     value: middle?.follow.framesPerSecond ?? 0,
@@ -391,7 +422,9 @@ function batchedFigure(lines: number, batched: Paired[]): Figure {
     why:
       `a frame carries the lines the agent read from Docker at once (${round(linesPerFrame, 0)} at the median); ` +
       `each line cost ${cost.machine} µs of CPU across Docker, the agent, workerd and the client ` +
-      `(${costOf(cost)})${foreignLoad(batched.map((one) => one.cpu)).clause}`,
+      `(${costOf(cost)}), against ${direct.machine} µs with Docker's own follow read directly (${costOf(direct)}): ` +
+      "on two cores both sides pay Docker's share, so the ratio follows the CPU the relay adds per line" +
+      foreignLoad(batched.map((one) => one.cpu)).clause,
     note:
       `the run with the median ratio of ${batched.length}, each run set against Docker's own follow of the same lines ` +
       "measured right before and right after it (their mean), timed from the first numeric line to the last at the client; " +
@@ -404,7 +437,14 @@ function batchedFigure(lines: number, batched: Paired[]): Figure {
         .join(", "),
     details: {
       lines,
-      batched: batched.map((one) => ({ ...one.follow, sample: undefined, cpu: one.cpu, docker: one.docker })),
+      batched: batched.map((one) => ({
+        ...one.follow,
+        sample: undefined,
+        cpu: one.cpu,
+        docker: one.docker,
+        dockerCpu: one.dockerCpu,
+      })),
+      cpuMicrosecondsPerLine: { batched: cost, dockerDirect: direct },
     },
   };
 }
