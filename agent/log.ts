@@ -1,3 +1,5 @@
+import { isoTime } from "./runtime/iso-time";
+
 /**
  * The agent's log: one line per event on stderr, `time level message key=value…`, so a
  * request id from the edge's audit log can be grepped straight out of it.
@@ -25,6 +27,6 @@ export function createLogger(
     const pairs = Object.entries(fields)
       .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
       .map(([key, value]) => `${key}=${format(value)}`);
-    write([new Date().toISOString(), level.toUpperCase().padEnd(5), message, ...pairs].join(" "));
+    write([isoTime(Date.now()), level.toUpperCase().padEnd(5), message, ...pairs].join(" "));
   };
 }

@@ -5,6 +5,7 @@ import { messageOf } from "../../../shared/errors";
 import { type ContainerEvent, containerEvent } from "../../../shared/schemas/services";
 import { Backoff } from "../../backoff";
 import type { Logger } from "../../log";
+import { isoTime } from "../iso-time";
 import { LABELS } from "./containers";
 
 /**
@@ -50,7 +51,7 @@ export function fromDockerEvent(event: DockerEvent, hostId: string): ContainerEv
     image: attributes.image ?? "",
     managed: attributes[LABELS.managed] === "true" && attributes[LABELS.host] === hostId,
     exitCode: Number.isInteger(exitCode) ? exitCode : null,
-    time: new Date(millis || Date.now()).toISOString(),
+    time: isoTime(millis || Date.now()),
   };
 }
 
