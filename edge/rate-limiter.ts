@@ -90,6 +90,20 @@ export class RateLimiter extends DurableObject<Bindings> {
     };
   }
 
+  /** Whether one more request would be allowed, without counting one. */
+  async peek(limit: number, windowSeconds: number): Promise<RateDecision> {
+    const now = Date.now();
+    const windowMs = windowSeconds * 1000;
+    const stored = await this.ctx.storage.get<Window>("window");
+    const window = stored && now < stored.startedAt + windowMs ? stored : { startedAt: now, count: 0 };
+    return {
+      allowed: window.count < limit,
+      limit,
+      remaining: Math.max(0, limit - window.count),
+      resetAt: Math.ceil((window.startedAt + windowMs) / 1000),
+    };
+  }
+
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();
   }

@@ -163,8 +163,9 @@ export class AgentConnections {
     this.#greeting.add(socket);
     const { lease } = attachment;
     const renewal = lease ? setTimeout(() => void renewConnectTurn(this.env, lease), SLOW_HELLO_WRITE_MS) : undefined;
+    let recorded: boolean;
     try {
-      await markHostOnline(database(this.env.DB), attachment.hostId, hello);
+      recorded = await markHostOnline(database(this.env.DB), attachment.hostId, hello);
     } catch (error) {
       console.error(`host ${attachment.hostId}: recording the agent's hello failed (${messageOf(error)})`);
       // 1011 (internal error) is not a final close for kai-agent: it dials again with backoff.
@@ -172,6 +173,11 @@ export class AgentConnections {
     } finally {
       clearTimeout(renewal);
       this.#greeting.delete(socket);
+    }
+    if (!recorded) {
+      // Its token was read before the host was deleted (a dial waits up to 10 s for its turn):
+      // the token is revoked, as a connection open at the deletion is told.
+      return this.refuse(socket, CLOSE_CODES.TOKEN_REVOKED, "this host was deleted and its token revoked");
     }
     if (socket.readyState !== WebSocket.OPEN) {
       // It left (or was closed) while the row was written, before any welcome or host.online:

@@ -9,9 +9,9 @@ import { hosts } from "../db/schema";
  * as its agent comes, reports and goes; read by the host routes.
  */
 
-/** The agent said hello: the host is online, as the agent describes it. */
-export async function markHostOnline(db: Db, hostId: string, hello: HelloFrame): Promise<void> {
-  await db
+/** The agent said hello: the host is online, as the agent describes it. False when the host is gone (deleted meanwhile). */
+export async function markHostOnline(db: Db, hostId: string, hello: HelloFrame): Promise<boolean> {
+  const rows = await db
     .update(hosts)
     .set({
       online: true,
@@ -25,7 +25,9 @@ export async function markHostOnline(db: Db, hostId: string, hello: HelloFrame):
       hostname: hello.hostname,
       agentProfilesJson: hello.agentProfiles ? JSON.stringify(hello.agentProfiles) : null,
     })
-    .where(eq(hosts.id, hostId));
+    .where(eq(hosts.id, hostId))
+    .returning({ id: hosts.id });
+  return rows.length > 0;
 }
 
 /** The agent's Docker engine came or went. */

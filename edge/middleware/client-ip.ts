@@ -3,7 +3,7 @@ import type { AppEnv } from "../env";
 import { parseIPv4, parseIPv6 } from "../net/ip-literal";
 
 /** The one bucket shared by every caller whose address nothing trustworthy vouches for. */
-const UNATTRIBUTED = "unattributed";
+export const UNATTRIBUTED = "unattributed";
 
 /**
  * The bucket of an address: an IPv4 address as it is, an IPv6 one by its /64 (the block one

@@ -24,10 +24,40 @@ const API_PER_CALLER_WINDOW_SECONDS = 3600;
 
 const decisionsKey = new WeakMap<Context, RateDecision[]>();
 
+/**
+ * Agent tokens no host has, per client IP: a dial whose token the connect pacer does not know
+ * costs a D1 read, so an IP that sent this many is refused before the read until the window
+ * ends. kai-agent stops at its first 401, so only a forger or a broken script gets here.
+ */
+export const BAD_AGENT_TOKENS_PER_IP: RatePolicy = { name: "bad-agent-token-ip", limit: 30, windowSeconds: 600 };
+
+const bucket = <E extends AppEnv>(c: Context<E>, policy: RatePolicy, subject: string) =>
+  c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(`${policy.name}:${subject}`));
+
 /** Counts one request against `policy` for `subject`; throws RATE_LIMITED when over. */
 export async function consume<E extends AppEnv>(c: Context<E>, policy: RatePolicy, subject: string): Promise<void> {
-  const stub = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(`${policy.name}:${subject}`));
-  const decision = await stub.hit(policy.limit, policy.windowSeconds);
+  refuseWhenOver(c, await bucket(c, policy, subject).hit(policy.limit, policy.windowSeconds));
+}
+
+/** Throws RATE_LIMITED when `policy` is used up for `subject`, without counting this request (`countAgainst` does, later). */
+export async function refuseWhenSpent<E extends AppEnv>(
+  c: Context<E>,
+  policy: RatePolicy,
+  subject: string,
+): Promise<void> {
+  refuseWhenOver(c, await bucket(c, policy, subject).peek(policy.limit, policy.windowSeconds));
+}
+
+/** Counts one request against `policy` for `subject`, refusing nothing: what `refuseWhenSpent` checks. */
+export async function countAgainst<E extends AppEnv>(
+  c: Context<E>,
+  policy: RatePolicy,
+  subject: string,
+): Promise<void> {
+  await bucket(c, policy, subject).hit(policy.limit, policy.windowSeconds);
+}
+
+function refuseWhenOver<E extends AppEnv>(c: Context<E>, decision: RateDecision): void {
   const decisions = decisionsKey.get(c) ?? [];
   decisions.push(decision);
   decisionsKey.set(c, decisions);

@@ -10,6 +10,8 @@ import { upgradeRequest } from "../host-relay/upgrade";
 import { connectPacer, forgetDialer, releaseConnectTurn } from "../hosts/connect-pacer";
 import type { HostRow } from "../hosts/hosts";
 import { agentHostByHash, agentHostOf, agentTokenHashOf } from "../middleware/authenticate-agent";
+import { clientIp } from "../middleware/client-ip";
+import { BAD_AGENT_TOKENS_PER_IP, countAgainst, refuseWhenSpent } from "../middleware/rate-limit";
 
 /** Turns one user's hosts may hold at once, queued or in flight: a fleet of thousands waits its turn in rounds. */
 const MAX_TURNS_PER_USER = 100;
@@ -46,7 +48,14 @@ agentConnect.get("/", async (c) => {
   let host: HostRow | undefined;
   let turn = await connectPacer(c.env).paceKnownDial(dialOptions(c, tokenHash));
   if (!turn) {
-    host = await agentHostByHash(c.var.db, tokenHash);
+    // Read first, so only a token that is some host's takes a turn; an IP that sent many that
+    // are no host's is refused before the read (BAD_AGENT_TOKENS_PER_IP).
+    const ip = clientIp(c);
+    await refuseWhenSpent(c, BAD_AGENT_TOKENS_PER_IP, ip);
+    host = await agentHostByHash(c.var.db, tokenHash).catch(async (error: unknown) => {
+      if (isUnauthorized(error)) await countAgainst(c, BAD_AGENT_TOKENS_PER_IP, ip);
+      throw error;
+    });
     turn = await connectPacer(c.env).paceCheckedDial(dialOptions(c, tokenHash), host.userId);
   }
   const lease = await waitForTurn(turn);
@@ -54,8 +63,7 @@ agentConnect.get("/", async (c) => {
   try {
     host ??= await agentHostByHash(c.var.db, tokenHash).catch((error: unknown) => {
       // Known to the pacer but no host's now (revoked, re-enrolled): its next dials are read first.
-      if (error instanceof KaiError && error.code === "UNAUTHORIZED")
-        c.executionCtx.waitUntil(forgetDialer(c.env, tokenHash));
+      if (isUnauthorized(error)) c.executionCtx.waitUntil(forgetDialer(c.env, tokenHash));
       throw error;
     });
     response = await hostRelay(c.env, host.id).fetch(
@@ -112,3 +120,5 @@ async function waitForTurn(turn: TurnDecision): Promise<string> {
   if (turn.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, turn.waitMs));
   return turn.lease;
 }
+
+const isUnauthorized = (error: unknown) => error instanceof KaiError && error.code === "UNAUTHORIZED";

@@ -1,7 +1,10 @@
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { connectPacer } from "../../edge/hosts/connect-pacer";
-import { connectAgent, enrolledHost } from "./agent-socket";
+import { UNATTRIBUTED } from "../../edge/middleware/client-ip";
+import { BAD_AGENT_TOKENS_PER_IP } from "../../edge/middleware/rate-limit";
+import { CLOSE_CODES } from "../../shared/protocol";
+import { connectAgent, dial, enrolledHost, hello } from "./agent-socket";
 import { BASE, call, expectEnvelopeError } from "./helpers";
 import { watchStatements } from "./sql-capture";
 
@@ -91,5 +94,43 @@ describe("an agent dial is paced before its token is read", () => {
     });
     expect(deleted.status).toBe(200);
     await expect.poll(() => refusedTurn(tokenHash)).toBeUndefined();
+  });
+
+  it("refuses an IP that sent too many tokens no host has before reading the next one", async () => {
+    const statuses: number[] = [];
+    let refusedHash = "";
+    const reads: string[] = [];
+    const stop = watchStatements((_query, values) => {
+      for (const value of values) if (typeof value === "string") reads.push(value);
+    });
+    try {
+      // This file's earlier forged dials count too (every test caller shares one unattributed IP).
+      for (let dials = 0; dials <= BAD_AGENT_TOKENS_PER_IP.limit && !statuses.includes(429); dials++) {
+        const forged = `kai_agent_${crypto.randomUUID()}`;
+        const response = await dialWith(forged);
+        statuses.push(response.status);
+        if (response.status === 429) {
+          refusedHash = await tokenHashOf(forged);
+          expect(Number(response.headers.get("Retry-After"))).toBeGreaterThan(0);
+        }
+      }
+    } finally {
+      stop();
+      // Every test caller shares that IP: the others' new hosts must not find its budget spent.
+      const bucket = env.RATE_LIMITER.idFromName(`${BAD_AGENT_TOKENS_PER_IP.name}:${UNATTRIBUTED}`);
+      await runInDurableObject(env.RATE_LIMITER.get(bucket), (_instance, state) => state.storage.deleteAll());
+    }
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.slice(0, -1).every((status) => status === 401)).toBe(true);
+    expect(reads).not.toContain(refusedHash);
+  });
+
+  it("refuses a hello once its host was deleted after the token was read", async () => {
+    const enrolled = await enrolledHost();
+    const agent = await dial(enrolled.token);
+    await env.DB.prepare("DELETE FROM hosts WHERE id = ?").bind(enrolled.host.id).run();
+    agent.socket.send(hello(enrolled.host.id));
+    expect((await agent.closed).code).toBe(CLOSE_CODES.TOKEN_REVOKED);
+    expect(agent.frames.some((frame) => (frame as { type?: string }).type === "welcome")).toBe(false);
   });
 });
