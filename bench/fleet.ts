@@ -6,14 +6,16 @@ import type { ContainerEvent } from "../shared/schemas/services";
 import { type Edge, migrate, startEdge } from "../test/support/edge-server";
 import { startReceiver } from "../test/support/webhook-receiver";
 import type { Benchmark, RunOptions } from "./run";
-import { AgentSwarm, type SimAgent } from "./support/agent-swarm";
+import { AgentSwarm, type SwarmAgent } from "./support/agent-swarm";
 import { openBareSockets, startBareEdge } from "./support/bare-edge";
+import { meterCpu } from "./support/cpu-meter";
 import { FeedClient } from "./support/feed-client";
 import { type Connects, type FleetMeasures, fleetFigures } from "./support/fleet-figures";
 import { enrollFleet, type FleetUser, registerWebhooks } from "./support/fleet-setup";
 import { probeLines, watchEdge } from "./support/fleet-watch";
-import { measuredWindow, type RelayWindow, type Sent } from "./support/fleet-window";
+import type { RelayWindow } from "./support/fleet-window";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
+import { ProbeProcess } from "./support/probe-process";
 import { Scope } from "./support/scope";
 import { awakeObjects, workerdRss } from "./support/workerd-memory";
 
@@ -31,11 +33,17 @@ const AGENTS = 1000;
 const USERS = 10;
 /** The edge's defaults (edge/config.ts), which this bench does not override. */
 const DEFAULT_PACE = { perSecond: 50, burst: 50 };
-const ROUNDS = { full: 300, quick: 100 };
+/**
+ * Per relay window; two windows a side. 1,000 rounds make each side's p99 the 20th-slowest of
+ * 2,000 pings rather than the 6th of 600, which one stall of the shared machine moved.
+ */
+const ROUNDS = { full: 1000, quick: 100 };
 const WARMUP_ROUNDS = 20;
 const FEED_ROUNDS = { full: 100, quick: 40 };
 /** Idle time before memory is read, so the handshakes' transient allocations are gone. */
 const SETTLE_MS = 10_000;
+/** Quiet before each relay window, over which workerd's CPU at rest is read (the fleet's own upkeep). */
+const REST_MS = 5_000;
 /** How long a fleet gets to connect at the pace before what is left is let in by the closed loop. */
 const CONNECT_CAP_MS = { full: 90_000, quick: 60_000 };
 /** Dials the closed loop keeps open at once (AgentSwarm.startClosedLoop). */
@@ -134,11 +142,17 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   await registerWebhooks(users, `${receiver.url}/hook`, secret, ["container.started"]);
 
   const hosts = users.flatMap((user) => user.hosts);
-  const swarm = await AgentSwarm.create(edge.url, hosts);
+  const [probeHost, ...otherHosts] = hosts;
+  if (!probeHost) throw new Error("no host enrolled");
+  // The probe agent and the relay's HTTP client in a process of their own (relay-sampler.ts):
+  // the measured path is the edge's, not this process's event loop with 999 agents on it.
+  const probe = await ProbeProcess.start(edge.url, probeHost);
+  scope.defer("relay sampler", () => probe.close());
+  const swarm = await AgentSwarm.create(edge.url, otherHosts, [probe]);
   scope.defer("simulated agents", () => swarm.close());
   const owner = users[0] as FleetUser;
-  const ownerAgents = swarm.agents.slice(0, owner.hosts.length);
-  const probe = swarm.agents[0] as SimAgent;
+  // The feed's events come from the owner's agents in this process: the probe's would cross to its process first.
+  const feedAgents = swarm.simulated.slice(0, owner.hosts.length - 1);
   const endpoints = probeEndpoints(edge.url, owner);
 
   // (c) the baseline: the relay with only the probe's agent connected. The owner's host list is
@@ -171,10 +185,10 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   // (c) + (d): the relay and the owner's host list with all connected, interleaved.
   const crowdedFirst = await relayWindow(probe, [endpoints.ping, endpoints.hosts], rounds);
   // (d) a container state change reaching the owner's live feed, each followed by a ping.
-  const feed = await feedLatency(edge.url, owner, ownerAgents, endpoints.ping, feedRounds);
+  const feed = await feedLatency(edge.url, owner, feedAgents, endpoints.ping, feedRounds);
 
   // (e) the webhook burst, with the relay timed while it drains.
-  const burst = await webhookBurst(swarm, receiver, endpoints.ping, [
+  const burst = await webhookBurst(swarm, probe, receiver, endpoints.ping, [
     { name: "health", url: `${edge.url}/health`, headers: {} },
     endpoints.session,
     { ...endpoints.ping, name: "ping" },
@@ -226,29 +240,16 @@ function probeEndpoints(url: string, owner: FleetUser): { ping: Endpoint; hosts:
   };
 }
 
-/** Sequential rounds of `endpoints` in a rotating order after a warm-up; samples by name. */
-async function sample(endpoints: Endpoint[], rounds: number): Promise<Record<string, Sent[]>> {
-  const samples: Record<string, Sent[]> = Object.fromEntries(endpoints.map((endpoint) => [endpoint.name, []]));
-  for (let turn = 0; turn < WARMUP_ROUNDS + rounds; turn++) {
-    for (let slot = 0; slot < endpoints.length; slot++) {
-      const endpoint = endpoints[(turn + slot) % endpoints.length] as Endpoint;
-      const sentAt = performance.now();
-      const timed = await timedGet(endpoint);
-      if (turn >= WARMUP_ROUNDS) samples[endpoint.name]?.push({ ...timed, sentAt });
-    }
-  }
-  return samples;
+/**
+ * A window of the relay sampled by the probe's process, after REST_MS with no requests over
+ * which workerd's CPU is read: what the edge spends on its own with 1 or 1,000 connected.
+ */
+async function relayWindow(probe: ProbeProcess, endpoints: Endpoint[], rounds: number): Promise<RelayWindow> {
+  const { cpu: rest } = await meterCpu([], () => sleep(REST_MS));
+  return { ...(await probe.window(endpoints, rounds, WARMUP_ROUNDS)), rest };
 }
 
-/** `sample` as one measured window (fleet-window.ts), with the probe agent's own handling of its pings. */
-async function relayWindow(probe: SimAgent, endpoints: Endpoint[], rounds: number): Promise<RelayWindow> {
-  const handledBefore = probe.pingHandlingMs.length;
-  const requests = (WARMUP_ROUNDS + rounds) * endpoints.length;
-  const window = await measuredWindow(requests, () => sample(endpoints, rounds));
-  return { ...window, probeHandlingMs: probe.pingHandlingMs.slice(handledBefore) };
-}
-
-type Dials = Map<SimAgent, { dials: number; refusals: number; connectionErrors: number }>;
+type Dials = Map<SwarmAgent, { dials: number; refusals: number; connectionErrors: number }>;
 
 function snapshotDials(swarm: AgentSwarm): Dials {
   return new Map(swarm.agents.map((agent) => [agent, { ...agent }]));
@@ -333,7 +334,7 @@ function containerEvent(action: ContainerEvent["action"], managed: boolean): Con
 async function feedLatency(
   url: string,
   owner: FleetUser,
-  agents: SimAgent[],
+  agents: SwarmAgent[],
   ping: Endpoint,
   rounds: number,
 ): Promise<FleetMeasures["feed"]> {
@@ -341,7 +342,7 @@ async function feedLatency(
   const result: FleetMeasures["feed"] = { eventMs: [], ping: [] };
   try {
     for (let round = 0; round < WARMUP_ROUNDS + rounds; round++) {
-      const agent = agents[round % agents.length] as SimAgent;
+      const agent = agents[round % agents.length] as SwarmAgent;
       const event = containerEvent("start", false);
       const seen = viewer.next(
         (frame) => frame.type === "container" && frame.event.containerId === event.containerId,
@@ -371,16 +372,16 @@ async function feedLatency(
  */
 async function webhookBurst(
   swarm: AgentSwarm,
+  probe: ProbeProcess,
   receiver: Awaited<ReturnType<typeof startReceiver>>,
   ping: Endpoint,
   watched: Endpoint[],
 ): Promise<FleetMeasures["burst"]> {
-  const probe = swarm.agents[0] as SimAgent;
-  // The baseline: one such event alone, sent to delivered.
+  // The baseline: one such event alone, sent to delivered, from an agent of this process.
   const single = containerEvent("start", true);
   const arrived = receiver.waitFor(receiver.received.length + 1, 30_000);
   const singleAt = Date.now();
-  if (!(swarm.agents[0] as SimAgent).event(single)) throw new Error("the probe agent is not connected");
+  if (!swarm.simulated[0]?.event(single)) throw new Error("the first simulated agent is not connected");
   await arrived;
   const isSingle = (item: (typeof receiver.received)[number]) => item.payload?.data.containerId === single.containerId;
   const aloneMs = Math.min(...receiver.received.filter(isSingle).map((item) => item.at)) - singleAt;
@@ -395,6 +396,7 @@ async function webhookBurst(
     return { fresh, byId, events };
   };
   const dialsBefore = swarm.agents.reduce((sum, agent) => sum + agent.dials, 0);
+  const pingsBefore = (await probe.pingsReceived()).length;
   const sentAt = Date.now();
   const from = performance.now();
   let notSent = 0;
@@ -404,7 +406,6 @@ async function webhookBurst(
   const sentMs = performance.now() - from;
   // Where a ping is held, if it is: the Worker alone, the Worker with D1 and the host's object, the relay.
   const stopWatch = watchEdge(watched, WATCH_EVERY_MS, PING_TIMEOUT_MS);
-  const pingsBefore = probe.pingsReceived.length;
   // The relay is pinged back to back in the background while the deliveries are counted.
   const during: Timed[] = [];
   let draining = true;
@@ -424,7 +425,7 @@ async function webhookBurst(
   draining = false;
   await pinging;
   const probes = await stopWatch();
-  const reached = probe.pingsReceived.slice(pingsBefore).map((at) => Math.round(at - from));
+  const reached = (await probe.pingsReceived()).slice(pingsBefore).map((at) => Math.round(at - from));
   process.stderr.write(
     `  fleet: webhook burst: the probe agent was handed ${reached.length} pings, at ${reached.join(", ")} ms; ` +
       `side probes (sent at, answered in ms):\n${probeLines(probes)

@@ -23,13 +23,36 @@ import type { ContainerEvent } from "../../shared/schemas/services";
  * (`event`), through the same publish function the watcher uses.
  */
 
-interface SwarmHost {
+export interface SwarmHost {
   id: string;
   token: string;
 }
 
+/**
+ * What the swarm and the fleet bench read and drive of an agent: a SimAgent in this process,
+ * or the probe agent in a process of its own (probe-process.ts).
+ */
+export interface SwarmAgent {
+  readonly host: SwarmHost;
+  /** performance.now() of the latest welcome; undefined until the first. */
+  welcomedAt: number | undefined;
+  /** Whether the edge's welcome holds now (reset when the connection ends). */
+  online: boolean;
+  dials: number;
+  /** Upgrades the edge answered with an HTTP status instead (429 with Retry-After, mostly). */
+  refusals: number;
+  /** Dials that failed before an answer (the agent's handshake timeout, mostly). */
+  connectionErrors: number;
+  errors: string[];
+  /** Starts the reconnect loop (a no-op while it runs). */
+  start(): void;
+  stop(): Promise<void>;
+  /** Reports a container event as the agent's Docker watcher would; false while not welcomed. */
+  event(event: ContainerEvent): boolean;
+}
+
 /** What one simulated agent did, from its own connection loop's log. */
-class SimAgent {
+class SimAgent implements SwarmAgent {
   /** performance.now() of the latest welcome; undefined until the first. */
   welcomedAt: number | undefined;
   /** Whether the edge's welcome holds now (reset when the connection ends). */
@@ -44,6 +67,8 @@ class SimAgent {
   readonly pingsReceived: number[] = [];
   /** Per answered ping, ms from its handler being called to its answer handed to the socket (the probe's own work). */
   readonly pingHandlingMs: number[] = [];
+  /** Called after any of the fields above changed (the probe's process reports them to the bench). */
+  onChange: () => void = () => undefined;
   #pingAt: number | undefined;
   #publish: ((topic: string, data: unknown) => void) | undefined;
   #connection: AgentConnection | undefined;
@@ -64,6 +89,8 @@ class SimAgent {
       else if (message === "the edge refused the connection") this.refusals += 1;
       else if (message === "connection error") this.connectionErrors += 1;
       else if (level === "error") this.errors.push(`${message} ${JSON.stringify(fields ?? {})}`);
+      else return;
+      this.onChange();
     };
     this.#connection = new AgentConnection({
       server: this.server,
@@ -87,9 +114,11 @@ class SimAgent {
         this.welcomedAt = performance.now();
         this.online = true;
         this.#publish = publish;
+        this.onChange();
         signal.addEventListener("abort", () => {
           this.online = false;
           this.#publish = undefined;
+          this.onChange();
         });
       },
     });
@@ -128,12 +157,20 @@ interface Shared {
 }
 
 export class AgentSwarm {
-  private constructor(
-    readonly agents: SimAgent[],
-    private readonly shared: Shared,
-  ) {}
+  /** Every agent: those run elsewhere first, then `simulated`. */
+  readonly agents: SwarmAgent[];
 
-  static async create(server: string, hosts: SwarmHost[]): Promise<AgentSwarm> {
+  private constructor(
+    first: SwarmAgent[],
+    /** The agents this process runs. */
+    readonly simulated: SimAgent[],
+    private readonly shared: Shared,
+  ) {
+    this.agents = [...first, ...simulated];
+  }
+
+  /** `first`: agents that run elsewhere (the probe's process), placed before the simulated ones of `hosts`. */
+  static async create(server: string, hosts: SwarmHost[], first: SwarmAgent[] = []): Promise<AgentSwarm> {
     const docker = createDockerClient();
     const version = await docker.version().then(
       (info) => info.Version,
@@ -153,12 +190,13 @@ export class AgentSwarm {
       liveStats,
     };
     return new AgentSwarm(
+      first,
       hosts.map((host) => new SimAgent(host, server, shared)),
       shared,
     );
   }
 
-  start(agents: SimAgent[] = this.agents): void {
+  start(agents: SwarmAgent[] = this.agents): void {
     for (const agent of agents) agent.start();
   }
 
@@ -202,7 +240,7 @@ export class AgentSwarm {
    * not yet welcomed after `since`): a closed loop that goes exactly as fast as the edge
    * lets agents in, whatever the machine.
    */
-  async startClosedLoop(agents: SimAgent[], inFlight: number, since: number): Promise<void> {
+  async startClosedLoop(agents: SwarmAgent[], inFlight: number, since: number): Promise<void> {
     let next = 0;
     while (next < agents.length) {
       const dialling = agents.slice(0, next).filter((agent) => (agent.welcomedAt ?? 0) <= since).length;
@@ -211,7 +249,7 @@ export class AgentSwarm {
     }
   }
 
-  async stop(agents: SimAgent[] = this.agents): Promise<void> {
+  async stop(agents: SwarmAgent[] = this.agents): Promise<void> {
     await Promise.all(agents.map((agent) => agent.stop()));
   }
 

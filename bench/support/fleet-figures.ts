@@ -153,8 +153,8 @@ function connectFigures(run: Run): Figure[] {
     figure(
       "connected at the default pace",
       run.connect,
-      `${agents} simulated agents (kai-agent's own connection loop and RPC layer, one process, ` +
-        `one socket each) dialled at once; timed from the first dial to the last welcome, ` +
+      `${agents} simulated agents (kai-agent's own connection loop and RPC layer, one socket each; ` +
+        `${agents - 1} in one process, the probe's in the relay sampler's) dialled at once; timed from the first dial to the last welcome, ` +
         `for at most ${seconds(run.capMs)}; the edge's default connect pace (AGENT_CONNECT_RATE_PER_SECOND ` +
         `${pace.perSecond}, AGENT_CONNECT_BURST ${pace.burst}); ${run.users} users of ${agents / run.users} ` +
         `hosts, enrolled through the API in ${seconds(run.enrollMs)}`,
@@ -199,6 +199,8 @@ function memoryFigure(run: Run): Figure {
   };
 }
 
+const REST_NOTE = "5 s without requests (workerd's CPU at rest is read over them)";
+
 const SETTLE_NOTE = "read 10 s after the last socket opened";
 
 function relayFigures(run: Run): Figure[] {
@@ -207,7 +209,9 @@ function relayFigures(run: Run): Figure[] {
   const note =
     `GET /api/hosts/{id}/ping through the API to one simulated agent (answered by kai-agent's ` +
     `own ping handler), sequential calls on one keep-alive connection interleaved with the ` +
-    `owner's host list, in windows of ${run.rounds} rounds after a warm-up: with only that agent ` +
+    `owner's host list, made with that agent in a process of their own (not the one of the ` +
+    `${run.agents - 1} other simulated agents), ` +
+    `in windows of ${run.rounds} rounds after a warm-up and ${REST_NOTE}: with only that agent ` +
     `connected (before the fleet dials, and again after all others left) and with all ${run.agents} ` +
     `connected and idle (once connected, and again after the edge restart), so drift during the run ` +
     `weighs on both sides; p50 per window with 1 connected ${describeWindows(run.alone)}; with ` +
@@ -254,8 +258,8 @@ function ownerFigures(run: Run): Figure[] {
       checks: [noErrors("pings", feedPing)],
       why: "the event crosses the host's Durable Object, the user's feed object and its SQLite write",
       note:
-        `${run.feed.eventMs.length} container events, each from the next of the user's ${perUser} ` +
-        `simulated agents in turn, timed from the event frame's sending to the frame's arrival ` +
+        `${run.feed.eventMs.length} container events, each from the next of the user's other ${perUser - 1} ` +
+        `simulated agents (not the probe's, in its own process) in turn, timed from the event frame's sending to the frame's arrival ` +
         `on the user's feed socket (WS /api/v1/ws/events), each followed by a relay ping ` +
         `after ${QUIET_NOTE}; p99 ${round(percentile(run.feed.eventMs, 0.99), 2)} ms against ` +
         `the ping's ${round(feedPing.p99, 2)} ms; unlike dashboard-feed, Docker's own event ` +

@@ -1,27 +1,33 @@
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { type CpuWindow, meterCpu } from "./cpu-meter";
+import type { CpuWindow } from "./cpu-meter";
 import type { Timed } from "./http-load";
 import { percentile, round } from "./stats";
 
 /**
  * One window of relay samples and what it cost beyond the times it took, so "1 connected" and
  * "1,000 connected" can be told apart by cause: the workerd CPU per request (what the edge
- * paid), what other processes on the shared machine took meanwhile, and how busy this
- * process's own event loop was (the swarm's agents, the probe agent and the HTTP client share
- * it: a late callback here delays the probe's answer without the edge being any slower).
+ * paid), what other processes on the shared machine took meanwhile, and how busy the sampler's
+ * own event loop was (the probe agent and the HTTP client run in a process of their own,
+ * relay-sampler.ts, but a late callback there still delays a ping without the edge being slower).
  */
-export interface RelayWindow {
-  /** Samples by endpoint name, after the warm-up. */
-  samples: Record<string, Sent[]>;
+export interface RelayWindow extends SamplerWindow {
   cpu: CpuWindow;
+  /** CPU per process group over a few seconds with no requests just before the window: the edge's upkeep of its agents. */
+  rest: CpuWindow;
   /** Requests made in the window, the warm-up's included (the CPU was spent on them too). */
   requests: number;
-  /** Share of the window this process's event loop was busy, 0..1. */
+}
+
+/** What the sampler's process measures of a window itself (relay-sampler.ts). */
+export interface SamplerWindow {
+  /** Samples by endpoint name, after the warm-up. */
+  samples: Record<string, Sent[]>;
+  /** Share of the window the sampler's event loop was busy, 0..1. */
   loopBusy: number;
-  /** How late this process's timers ran, ms: p99, and the longest stall (a garbage collection of the swarm's heap, say). */
+  /** How late the sampler's timers ran, ms: p99, and the longest stall (a garbage collection, say). */
   loopLateP99: number;
   loopLateMax: number;
-  /** Stalls of this process's event loop of STALL_MS or more: when each began and ended (performance.now()). */
+  /** Stalls of the sampler's event loop of STALL_MS or more: when each began and ended (its performance.now()). */
   stalls: { from: number; to: number }[];
   /** The probe agent's own time per ping, from its handler being called to the answer handed to its socket. */
   probeHandlingMs: number[];
@@ -55,23 +61,20 @@ function watchStalls(): () => { from: number; to: number }[] {
   };
 }
 
-/** Runs `work` (which makes `requests` requests) and measures its window. */
-export async function measuredWindow(
-  requests: number,
+/** Runs `work` and measures how this process's event loop fared meanwhile (the sampler's side of a window). */
+export async function watchedLoop(
   work: () => Promise<Record<string, Sent[]>>,
-): Promise<Omit<RelayWindow, "probeHandlingMs">> {
+): Promise<Omit<SamplerWindow, "probeHandlingMs">> {
   // 1 ms, the finest resolution: a coarser one hides delays of a few ms.
   const delay = monitorEventLoopDelay({ resolution: 1 });
   const usage = performance.eventLoopUtilization();
   delay.enable();
   const stopWatch = watchStalls();
-  const { result, cpu } = await meterCpu([], work);
+  const samples = await work();
   const stalls = stopWatch();
   delay.disable();
   return {
-    samples: result,
-    cpu,
-    requests,
+    samples,
     loopBusy: performance.eventLoopUtilization(usage).utilization,
     // The histogram records each timer interval whole: what exceeds the 1 ms resolution is lateness.
     loopLateP99: Math.max(0, delay.percentile(99) / 1e6 - 1),
@@ -99,9 +102,14 @@ export function describeWindows(windows: RelayWindow[]): string {
         window.stalls.some((stall) => stall.from < sample.sentAt + sample.ms && stall.to > sample.sentAt),
       );
       const perRequest = (group: string) => round((window.cpu.groups[group] ?? 0) / Math.max(1, window.requests), 2);
+      // Both workerd processes: the dev proxy is told apart only once it listens on a fixed port (after a restart).
+      const atRest = round(
+        (((window.rest.groups.workerd ?? 0) + (window.rest.groups["dev proxy"] ?? 0)) / window.rest.elapsedMs) * 1000,
+      );
       return (
         `${round(percentile(pings, 0.5), 2)} ms (p99 ${round(percentile(pings, 0.99), 1)} ms; per request ${perRequest("workerd")} ms of workerd CPU, ` +
-        `${perRequest("foreign")} ms of other processes'; the bench's event loop ${Math.round(window.loopBusy * 100)}% ` +
+        `${perRequest("foreign")} ms of other processes'; at rest just before, workerd (with wrangler's dev ` +
+        `proxy) ${atRest} ms of CPU a second; the sampler's event loop ${Math.round(window.loopBusy * 100)}% ` +
         `busy, its timers late by ${round(window.loopLateP99, 1)} ms at p99 and ${round(window.loopLateMax)} ms at most, ` +
         `${window.stalls.length} stalls of ${STALL_MS} ms or more; ${slow.length} pings took over twice the p50, ` +
         `${stalled.length} of them during such a stall; the probe agent's own handling ` +
