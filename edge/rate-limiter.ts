@@ -69,42 +69,43 @@ export class RateLimiter extends DurableObject<Bindings> {
   }
 
   async hit(limit: number, windowSeconds: number): Promise<RateDecision> {
-    const now = Date.now();
     const windowMs = windowSeconds * 1000;
-    let window = await this.ctx.storage.get<Window>("window");
-    if (!window || now >= window.startedAt + windowMs) {
-      window = { startedAt: now, count: 0 };
+    let window = await this.#window(windowMs);
+    if (!window) {
+      window = { startedAt: Date.now(), count: 0 };
       // Forget the bucket once its window is over, so idle buckets cost no storage.
-      await this.ctx.storage.setAlarm(now + windowMs + 1000);
+      await this.ctx.storage.setAlarm(window.startedAt + windowMs + 1000);
     }
     const allowed = window.count < limit;
     if (allowed) {
       window.count += 1;
       await this.ctx.storage.put("window", window);
     }
-    return {
-      allowed,
-      limit,
-      remaining: Math.max(0, limit - window.count),
-      resetAt: Math.ceil((window.startedAt + windowMs) / 1000),
-    };
+    return { ...decisionOf(window, limit, windowMs), allowed };
   }
 
   /** Whether one more request would be allowed, without counting one. */
   async peek(limit: number, windowSeconds: number): Promise<RateDecision> {
-    const now = Date.now();
     const windowMs = windowSeconds * 1000;
-    const stored = await this.ctx.storage.get<Window>("window");
-    const window = stored && now < stored.startedAt + windowMs ? stored : { startedAt: now, count: 0 };
-    return {
-      allowed: window.count < limit,
-      limit,
-      remaining: Math.max(0, limit - window.count),
-      resetAt: Math.ceil((window.startedAt + windowMs) / 1000),
-    };
+    return decisionOf((await this.#window(windowMs)) ?? { startedAt: Date.now(), count: 0 }, limit, windowMs);
+  }
+
+  /** The bucket's window, unless there is none or it is over. */
+  async #window(windowMs: number): Promise<Window | undefined> {
+    const window = await this.ctx.storage.get<Window>("window");
+    return window && Date.now() < window.startedAt + windowMs ? window : undefined;
   }
 
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();
   }
+}
+
+function decisionOf(window: Window, limit: number, windowMs: number): RateDecision {
+  return {
+    allowed: window.count < limit,
+    limit,
+    remaining: Math.max(0, limit - window.count),
+    resetAt: Math.ceil((window.startedAt + windowMs) / 1000),
+  };
 }

@@ -20,7 +20,7 @@ export const HELLO_TIMEOUT_MS = 10_000;
 /**
  * A hello whose D1 write has taken this long renews its connect turn (`renewConnectTurn`), so
  * the turn lasts while the write is under way: one arriving near its deadline would otherwise
- * see its lease (HELLO_TIMEOUT_MS plus 5 s from its start) run out mid-write and let one more
+ * see its lease (CONNECT_LEASE_MS from its start, edge/routes/agent-connect.ts) run out mid-write and let one more
  * connect in than the burst. A write is normally done well before, so a connect costs the
  * pacer no extra call; and this is early enough that even a hello at the deadline renews
  * with seconds of its lease to spare.

@@ -1,21 +1,29 @@
 import { messageOf } from "../../shared/errors";
 import type { Bindings } from "../env";
 
+type Env = Pick<Bindings, "RATE_LIMITER">;
+
 /** The one edge-wide pacer of agent connects (a RateLimiter bucket). */
-export function connectPacer(env: Pick<Bindings, "RATE_LIMITER">) {
+export function connectPacer(env: Env) {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("agent-connect"));
 }
 
 /**
- * Frees a connect's turn: its hello was recorded, or the dial failed. A release that does
- * not arrive only keeps the turn until its lease expires, so a failure here is logged, not thrown.
+ * Tells the pacer something it can do without: a turn not released or renewed only lasts
+ * until its lease ends, and a token not forgotten is read and refused on its next dial. So a
+ * failure here is logged, not thrown.
  */
-export async function releaseConnectTurn(env: Pick<Bindings, "RATE_LIMITER">, lease: string): Promise<void> {
+async function tellPacer(env: Env, what: string, tell: (pacer: ReturnType<typeof connectPacer>) => Promise<void>) {
   try {
-    await connectPacer(env).release(lease);
+    await tell(connectPacer(env));
   } catch (error) {
-    console.error(`releasing a connect turn failed (${messageOf(error)})`);
+    console.error(`${what} failed (${messageOf(error)})`);
   }
+}
+
+/** Frees a connect's turn: its hello was recorded, or the dial failed. */
+export function releaseConnectTurn(env: Env, lease: string): Promise<void> {
+  return tellPacer(env, "releasing a connect turn", (pacer) => pacer.release(lease));
 }
 
 /**
@@ -25,20 +33,12 @@ export async function releaseConnectTurn(env: Pick<Bindings, "RATE_LIMITER">, le
  */
 const CONNECT_RENEWAL_MS = 15_000;
 
-/** Keeps a connect's turn while its hello is still being recorded; like a release, a failure is only logged. */
-export async function renewConnectTurn(env: Pick<Bindings, "RATE_LIMITER">, lease: string): Promise<void> {
-  try {
-    await connectPacer(env).renew(lease, CONNECT_RENEWAL_MS);
-  } catch (error) {
-    console.error(`renewing a connect turn failed (${messageOf(error)})`);
-  }
+/** Keeps a connect's turn while its hello is still being recorded. */
+export function renewConnectTurn(env: Env, lease: string): Promise<void> {
+  return tellPacer(env, "renewing a connect turn", (pacer) => pacer.renew(lease, CONNECT_RENEWAL_MS));
 }
 
-/** The agent token whose hash is `tokenHash` is no host's any more: the pacer forgets whose it was; a failure is only logged. */
-export async function forgetDialer(env: Pick<Bindings, "RATE_LIMITER">, tokenHash: string): Promise<void> {
-  try {
-    await connectPacer(env).forgetDialer(tokenHash);
-  } catch (error) {
-    console.error(`telling the connect pacer a token is gone failed (${messageOf(error)})`);
-  }
+/** The agent token whose hash is `tokenHash` is no host's any more: the pacer forgets whose it was. */
+export function forgetDialer(env: Env, tokenHash: string): Promise<void> {
+  return tellPacer(env, "telling the connect pacer a token is gone", (pacer) => pacer.forgetDialer(tokenHash));
 }
