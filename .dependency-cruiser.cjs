@@ -46,6 +46,22 @@ module.exports = {
       },
     },
     {
+      name: "agent-builds-no-reply-schemas",
+      comment:
+        "The agent checks params and never a reply: it takes only types from the replies and the API's " +
+        "schemas, so it never builds them (about 6 MiB of an idle agent's memory, README's benchmarks). " +
+        "shared/commands.ts and the modules it is built from keep to the same, as the agent loads them.",
+      severity: "error",
+      from: {
+        path: "^(agent/|shared/(commands|protocol)\\.ts$|shared/schemas/(command-params|agent-profiles|claude-settings)\\.ts$)",
+        pathNot: "\\.test\\.ts$",
+      },
+      to: {
+        path: "^shared/(command-replies|stream-frames|schemas/(agent-sessions|flexy|services|workspace|user-events))\\.ts$",
+        dependencyTypesNot: ["type-only"],
+      },
+    },
+    {
       name: "no-circular",
       comment: "Type-only cycles (a binding's type naming its Durable Object class) erase at compile time.",
       severity: "error",

@@ -1,4 +1,5 @@
-import { type ChunkOf, isStreamOp, type StreamOp } from "../shared/commands";
+import type { ChunkOf } from "../shared/command-replies";
+import { isStreamOp, type StreamOp } from "../shared/commands";
 import type { LogEntry } from "../shared/schemas/services";
 
 /**

@@ -2,7 +2,8 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
-import { MAX_FILE_BYTES } from "../shared/schemas/workspace";
+
+import { MAX_FILE_BYTES } from "../shared/schemas/command-params";
 import { configFrom } from "./config";
 import { database } from "./db/client";
 import type { AppEnv } from "./env";

@@ -1,41 +1,24 @@
 import { z } from "zod";
 import { lazyTable } from "./lazy-table";
-import { agentProfileName, agentPrompt, agentSessionState, approvalOptionKind } from "./schemas/agent-sessions";
-import { doctorReport } from "./schemas/doctor";
+import { agentProfileName } from "./schemas/agent-profiles";
+import { settingsSection } from "./schemas/claude-settings";
 import {
   absolutePath,
+  agentPrompt,
+  approvalOptionKind,
   containerName,
   containerRef,
-  containerStatus,
-  directoryListing,
-  flexyContainer,
-  flexyContainerDetails,
-  imageReference,
-  portMapping,
-} from "./schemas/flexy";
-import { containerStats, logEntry, service, serviceDetails, serviceStatus, systemStats } from "./schemas/services";
-import {
-  claudeSettings,
-  fileChunk,
-  fileEntry,
   gitAuthor,
-  gitCommitInfo,
-  gitStatus,
-  hooksSettings,
-  mcpServers,
+  imageReference,
   openspecAction,
   openspecChangeName,
-  openspecState,
+  portMapping,
   refName,
-  scriptInfo,
-  scriptOutput,
-  settingsSection,
-  workspaceEvent,
   workspacePath,
-  workspaceRoot,
-} from "./schemas/workspace";
+} from "./schemas/command-params";
 
-const inWorkspace = { root: workspaceRoot };
+/** A workspace is named by its root: its catalog item's directory on the host. */
+const inWorkspace = { root: absolutePath };
 
 /** How long a container gets to stop before it is killed, when the caller does not say (Docker's own default). */
 export const STOP_GRACE_DEFAULT_SECONDS = 10;
@@ -81,12 +64,6 @@ const DOCTOR_DEADLINE_MS = 20_000;
 const IMAGE_PULL_DEADLINE_MS = 120_000;
 
 /**
- * Every operation the edge can ask an agent to run: its name, its params and its result.
- * The agent's handler map is typed from this table (a missing handler does not compile),
- * the edge's `relay(op, params)` is typed from it, and both sides validate with it.
- */
-
-/**
  * Container options a client could ask for. The Kai API never sets the dangerous ones, but
  * the agent checks them anyway: its policy must hold whatever the edge sends.
  */
@@ -106,23 +83,16 @@ export const containerSecurityOptions = z
   .strict();
 
 const DEFINITIONS = {
-  ping: () => ({
-    params: z.object({}).strict(),
-    result: z.object({ pong: z.literal(true), agentTime: z.string() }),
-  }),
+  ping: () => ({ params: z.object({}).strict() }),
   /** Runs `kai-agent doctor` inside the agent, with its own settings; the request itself is the round trip. */
-  "doctor.run": () => ({ params: z.object({}).strict(), result: doctorReport, deadline: () => DOCTOR_DEADLINE_MS }),
-  "docker.info": () => ({
-    params: z.object({}).strict(),
-    result: z.object({ ok: z.boolean(), version: z.string().nullable(), error: z.string().optional() }),
-  }),
+  "doctor.run": () => ({ params: z.object({}).strict(), deadline: () => DOCTOR_DEADLINE_MS }),
+  "docker.info": () => ({ params: z.object({}).strict() }),
   "container.list": () => ({
     params: z.object({
       status: z.enum(["running", "stopped", "paused"]).optional(),
       limit: z.number().int().min(1).max(100),
       offset: z.number().int().min(0),
     }),
-    result: z.object({ containers: z.array(flexyContainer), total: z.number().int() }),
   }),
   "container.create": () => ({
     params: z
@@ -137,32 +107,20 @@ const DEFINITIONS = {
         security: containerSecurityOptions.optional(),
       })
       .strict(),
-    result: flexyContainer,
   }),
-  "container.inspect": () => ({ params: z.object({ id: containerRef }).strict(), result: flexyContainerDetails }),
-  "container.remove": () => ({ params: z.object({ id: containerRef }).strict(), result: z.object({ id: z.string() }) }),
-  "container.start": () => ({
-    params: z.object({ id: containerRef }).strict(),
-    result: z.object({ id: z.string(), status: containerStatus }),
-  }),
+  "container.inspect": () => ({ params: z.object({ id: containerRef }).strict() }),
+  "container.remove": () => ({ params: z.object({ id: containerRef }).strict() }),
+  "container.start": () => ({ params: z.object({ id: containerRef }).strict() }),
   "container.stop": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
-    result: z.object({ id: z.string(), status: containerStatus }),
     deadline: stopDeadline,
   }),
   "container.restart": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
-    result: z.object({ id: z.string(), status: containerStatus }),
     deadline: stopDeadline,
   }),
-  "directory.list": () => ({
-    params: z.object({ path: absolutePath.optional() }).strict(),
-    result: directoryListing,
-  }),
-  "path.check": () => ({
-    params: z.object({ path: absolutePath }).strict(),
-    result: z.object({ path: z.string(), isDirectory: z.boolean() }),
-  }),
+  "directory.list": () => ({ params: z.object({ path: absolutePath.optional() }).strict() }),
+  "path.check": () => ({ params: z.object({ path: absolutePath }).strict() }),
   "service.list": () => ({
     params: z
       .object({
@@ -171,41 +129,28 @@ const DEFINITIONS = {
         page: z.number().int().min(1),
       })
       .strict(),
-    result: z.object({ services: z.array(service), total: z.number().int() }),
   }),
-  "service.inspect": () => ({ params: z.object({ id: containerRef }).strict(), result: serviceDetails }),
-  "service.start": () => ({
-    params: z.object({ id: containerRef }).strict(),
-    result: z.object({ status: serviceStatus }),
-  }),
+  "service.inspect": () => ({ params: z.object({ id: containerRef }).strict() }),
+  "service.start": () => ({ params: z.object({ id: containerRef }).strict() }),
   "service.stop": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
-    result: z.object({ status: serviceStatus }),
     deadline: stopDeadline,
   }),
   "service.restart": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
-    result: z.object({ status: serviceStatus }),
     deadline: stopDeadline,
   }),
   "service.update": () => ({
     params: z.object({ id: containerRef, timeoutSeconds: graceSeconds.optional() }).strict(),
     deadline: (params: { timeoutSeconds?: number | undefined }) => IMAGE_PULL_DEADLINE_MS + stopDeadline(params),
-    result: z.object({
-      containerId: z.string().describe("The new container's id (unchanged when nothing was updated)"),
-      image: z.string(),
-      version: z.string().nullable(),
-      updated: z.boolean().describe("False when the image was already current"),
-    }),
   }),
   "service.logs": () => ({
     params: z
       .object({ id: containerRef, lines: z.number().int().min(1).max(10_000), since: z.string().optional() })
       .strict(),
-    result: z.object({ logs: z.array(logEntry) }),
   }),
-  "service.stats": () => ({ params: z.object({ id: containerRef }).strict(), result: containerStats }),
-  "system.stats": () => ({ params: z.object({}).strict(), result: systemStats }),
+  "service.stats": () => ({ params: z.object({ id: containerRef }).strict() }),
+  "system.stats": () => ({ params: z.object({}).strict() }),
   /**
    * A streamed command: the agent sends each new log line as a `chunk` frame (the `chunk`
    * schema) until the container stops or the edge cancels, then one `res`.
@@ -214,13 +159,9 @@ const DEFINITIONS = {
     params: z
       .object({ id: containerRef, since: z.string().optional(), lines: z.number().int().min(0).max(10_000).optional() })
       .strict(),
-    result: z.object({ ended: z.enum(["container-stopped", "cancelled"]), lines: z.number().int() }),
-    chunk: logEntry,
+    stream: true,
   }),
-  "files.list": () => ({
-    params: z.object({ ...inWorkspace, path: workspacePath, hidden: z.boolean() }).strict(),
-    result: z.object({ path: z.string(), entries: z.array(fileEntry), truncated: z.boolean() }),
-  }),
+  "files.list": () => ({ params: z.object({ ...inWorkspace, path: workspacePath, hidden: z.boolean() }).strict() }),
   /** One chunk of a file from `offset`; the edge asks again until `eof` (large files never travel as one frame). */
   "files.read": () => ({
     params: z
@@ -235,7 +176,6 @@ const DEFINITIONS = {
           .max(512 * 1024),
       })
       .strict(),
-    result: fileChunk,
   }),
   /**
    * One chunk of a write. Chunks of one `uploadId` go to a temporary file beside the target
@@ -253,22 +193,15 @@ const DEFINITIONS = {
         createParents: z.boolean(),
       })
       .strict(),
-    result: z.object({
-      path: z.string(),
-      size: z.number().int(),
-      written: z.boolean().describe("True once the last chunk put the file in place"),
-    }),
   }),
   "files.delete": () => ({
     params: z.object({ ...inWorkspace, path: workspacePath, recursive: z.boolean() }).strict(),
-    result: z.object({ path: z.string(), deleted: z.literal(true) }),
   }),
-  "git.status": () => ({ params: z.object(inWorkspace).strict(), result: gitStatus }),
+  "git.status": () => ({ params: z.object(inWorkspace).strict() }),
   "git.log": () => ({
     params: z
       .object({ ...inWorkspace, skip: z.number().int().min(0), limit: z.number().int().min(1).max(200) })
       .strict(),
-    result: z.object({ commits: z.array(gitCommitInfo), hasMore: z.boolean() }),
   }),
   "git.commit": () => ({
     params: z
@@ -280,11 +213,9 @@ const DEFINITIONS = {
         author: gitAuthor,
       })
       .strict(),
-    result: z.object({ hash: z.string(), branch: z.string().nullable(), summary: z.string() }),
   }),
   "git.push": () => ({
     params: z.object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional() }).strict(),
-    result: z.object({ remote: z.string(), branch: z.string(), output: z.string() }),
     deadline: () => GIT_NETWORK_DEADLINE_MS,
   }),
   "git.pull": () => ({
@@ -292,68 +223,34 @@ const DEFINITIONS = {
     params: z
       .object({ ...inWorkspace, remote: refName.optional(), branch: refName.optional(), author: gitAuthor.optional() })
       .strict(),
-    result: z.object({ remote: z.string(), branch: z.string(), output: z.string(), updated: z.boolean() }),
     deadline: () => GIT_NETWORK_DEADLINE_MS,
   }),
-  "git.branches": () => ({
-    params: z.object(inWorkspace).strict(),
-    result: z.object({
-      current: z.string().nullable(),
-      branches: z.array(z.object({ name: z.string(), current: z.boolean(), remote: z.boolean(), commit: z.string() })),
-    }),
-  }),
-  "git.checkout": () => ({
-    params: z.object({ ...inWorkspace, branch: refName, create: z.boolean() }).strict(),
-    result: z.object({ branch: z.string(), created: z.boolean() }),
-  }),
-  "scripts.list": () => ({
-    params: z.object(inWorkspace).strict(),
-    result: z.object({ scripts: z.array(scriptInfo) }),
-  }),
+  "git.branches": () => ({ params: z.object(inWorkspace).strict() }),
+  "git.checkout": () => ({ params: z.object({ ...inWorkspace, branch: refName, create: z.boolean() }).strict() }),
+  "scripts.list": () => ({ params: z.object(inWorkspace).strict() }),
   /** Runs one listed script, streaming its output; never an arbitrary command line. */
   "scripts.run": () => ({
     params: z
       .object({ ...inWorkspace, name: z.string().min(1).max(200), timeoutSeconds: z.number().int().min(1).max(3600) })
       .strict(),
-    result: z.object({
-      exitCode: z.number().int().nullable(),
-      signal: z.string().nullable(),
-      timedOut: z.boolean(),
-      cancelled: z.boolean(),
-      durationMs: z.number().int(),
-    }),
-    chunk: scriptOutput,
+    stream: true,
     deadline: (params: { timeoutSeconds: number }) => params.timeoutSeconds * 1000,
   }),
-  "settings.read": () => ({
-    params: z.object({ ...inWorkspace, section: settingsSection }).strict(),
-    result: z.object({ section: settingsSection, value: z.record(z.string(), z.unknown()), exists: z.boolean() }),
-  }),
+  "settings.read": () => ({ params: z.object({ ...inWorkspace, section: settingsSection }).strict() }),
   /** Validated by section (settings, hooks, mcp); unknown keys kept; written atomically. */
   "settings.write": () => ({
     params: z.object({ ...inWorkspace, section: settingsSection, value: z.record(z.string(), z.unknown()) }).strict(),
-    result: z.object({ section: settingsSection, value: z.record(z.string(), z.unknown()) }),
   }),
-  "openspec.state": () => ({ params: z.object(inWorkspace).strict(), result: openspecState }),
+  "openspec.state": () => ({ params: z.object(inWorkspace).strict() }),
   /** Runs one action that openspec.state currently offers (for the workspace, or for `change`) through the OpenSpec CLI. */
   "openspec.run": () => ({
     params: z.object({ ...inWorkspace, action: openspecAction, change: openspecChangeName.optional() }).strict(),
-    result: z.object({
-      action: openspecAction,
-      change: z.string().nullable(),
-      exitCode: z.number().int().nullable().describe("null when the CLI was stopped (timeout)"),
-      output: z.string().describe("stdout and stderr interleaved as they came; only the last 256 KiB when longer"),
-      timedOut: z.boolean(),
-    }),
     deadline: () => OPENSPEC_RUN_DEADLINE_MS,
   }),
   /** Watches the workspace: file changes (debounced, .git ignored) and system stats, until cancelled. */
   "workspace.watch": () => ({
     params: z.object({ ...inWorkspace, statsIntervalMs: z.number().int().min(250).max(60_000) }).strict(),
-    result: z.object({ ended: z.literal("cancelled") }),
-    chunk: workspaceEvent,
-    /** Viewers get each event as it is (the documented `file_changed` / `system_stats` shapes), not wrapped. */
-    viewer: "raw",
+    stream: true,
   }),
   /**
    * Starts (or, with `restore`, restores) an agent session: the agent process of the host's own
@@ -371,19 +268,14 @@ const DEFINITIONS = {
         restore: z.object({ acpSessionId: acpSessionId, lastSeq: z.number().int().min(0) }).optional(),
       })
       .strict(),
-    result: z.object({ profile: agentProfileName, state: agentSessionState }),
     deadline: () => AGENT_START_DEADLINE_MS,
   }),
   /** Starts a turn and answers at once; the turn's messages follow as events. CONFLICT while a turn runs. */
   "agentSession.prompt": () => ({
     params: z.object({ sessionId: agentSessionId, runId: z.uuid(), message: agentPrompt }).strict(),
-    result: z.object({ runId: z.uuid() }),
   }),
   /** Cancels the running turn (pending approvals are answered `cancelled`); false when none runs. */
-  "agentSession.cancel": () => ({
-    params: z.object({ sessionId: agentSessionId }).strict(),
-    result: z.object({ cancelled: z.boolean() }),
-  }),
+  "agentSession.cancel": () => ({ params: z.object({ sessionId: agentSessionId }).strict() }),
   /**
    * Answers a pending approval with an option of that kind (the agent's own option ids differ
    * per agent). CONFLICT when it is no longer pending (answered, expired, withdrawn).
@@ -392,12 +284,10 @@ const DEFINITIONS = {
     params: z
       .object({ sessionId: agentSessionId, approvalId: z.uuid(), kind: approvalOptionKind.or(z.literal("cancelled")) })
       .strict(),
-    result: z.object({ state: z.enum(["allowed", "rejected", "cancelled"]), optionId: z.string().optional() }),
   }),
   /** Ends a session: cancels its turn, closes it, stops the process (SIGTERM, then SIGKILL). */
   "agentSession.close": () => ({
     params: z.object({ sessionId: agentSessionId }).strict(),
-    result: z.object({ state: agentSessionState }),
     deadline: () => AGENT_STOP_GRACE_MS,
   }),
   /**
@@ -409,47 +299,35 @@ const DEFINITIONS = {
     params: z
       .object({ sessions: z.array(z.object({ sessionId: agentSessionId, lastSeq: z.number().int().min(0) })).max(256) })
       .strict(),
-    result: z.object({
-      sessions: z.array(
-        z.object({
-          sessionId: agentSessionId,
-          state: agentSessionState,
-          /** Messages after `lastSeq` that the agent no longer holds (its buffer is bounded): first and last seq lost. */
-          lost: z.object({ from: z.number().int(), to: z.number().int() }).optional(),
-        }),
-      ),
-    }),
   }),
 } satisfies Record<string, () => CommandSchemas>;
 
 interface CommandSchemas {
   params: z.ZodType;
-  result: z.ZodType;
-  chunk?: z.ZodType;
-  viewer?: "raw";
+  /** The command streams `chunk` frames before its result (their schema: command-replies.ts). */
+  stream?: true;
   // biome-ignore lint/suspicious/noExplicitAny: each deadline takes its own command's params (see deadlineOf)
   deadline?: (params: any) => number;
 }
 
 /**
- * The command table, each command's schemas built the first time it is looked up: every zod
- * schema is a graph of objects built by running code, and an idle agent uses a handful of its
- * ~50 commands (measured on the bundle: ~0.4 MiB of heap, and fewer of the ~870 schemas an
- * agent otherwise builds at start-up). Keys, `in` and `Object.keys` behave as on a plain object.
+ * Every operation the edge can ask an agent to run: its name, its params, its deadline and
+ * whether it streams. The agent's handler map is typed from this table (a missing handler
+ * does not compile), the edge's `relay(op, params)` is typed from it, and both sides check
+ * params with it. What each answers is in command-replies.ts, which only the edge loads.
+ *
+ * Each command's schemas are built the first time it is looked up: every zod schema is a
+ * graph of objects built by running code, and an idle agent uses a handful of its ~50
+ * commands. Keys, `in` and `Object.keys` behave as on a plain object.
  */
 export const COMMANDS = lazyTable(DEFINITIONS);
-
-/** Section schemas for `settings.write` (the agent validates with them). */
-export const SETTINGS_SCHEMAS = { settings: claudeSettings, hooks: hooksSettings, mcp: mcpServers } as const;
 
 export type Op = keyof typeof COMMANDS;
 export const OPS = Object.keys(COMMANDS) as Op[];
 export type ParamsOf<O extends Op> = z.infer<(typeof COMMANDS)[O]["params"]>;
-export type ResultOf<O extends Op> = z.infer<(typeof COMMANDS)[O]["result"]>;
 
 /** Commands that stream `chunk` frames before their result. */
-export type StreamOp = { [O in Op]: (typeof COMMANDS)[O] extends { chunk: z.ZodType } ? O : never }[Op];
-export type ChunkOf<O extends StreamOp> = z.infer<(typeof COMMANDS)[O]["chunk"]>;
+export type StreamOp = { [O in Op]: (typeof COMMANDS)[O] extends { stream: true } ? O : never }[Op];
 
 /** The agent's work budget for one call of `op` (see `stopDeadline` above); 0 for commands without one. */
 export function deadlineOf<O extends Op>(op: O, params: ParamsOf<O>): number {
@@ -459,7 +337,7 @@ export function deadlineOf<O extends Op>(op: O, params: ParamsOf<O>): number {
 }
 
 export function isStreamOp(value: string): value is StreamOp {
-  return isOp(value) && "chunk" in COMMANDS[value];
+  return isOp(value) && "stream" in COMMANDS[value];
 }
 
 export function isOp(value: string): value is Op {

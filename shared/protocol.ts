@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { wireErrorSchema } from "./errors";
-import { agentProfileInfo } from "./schemas/agent-sessions";
+
+import { agentProfileInfo } from "./schemas/agent-profiles";
 
 /**
  * The wire protocol between the edge's HostRelay Durable Object and `kai-agent`: JSON
@@ -103,11 +104,34 @@ export const DOCKER_STATE_TOPIC = "host.docker";
 export const dockerState = helloFrame.shape.docker;
 /** Topic of container lifecycle events from the agent's Docker event stream (data: `containerEvent`). */
 export const CONTAINER_EVENT_TOPIC = "docker.container";
+/** The Docker actions a container event reports; the agent drops the others. */
+export const CONTAINER_EVENT_ACTIONS = [
+  "create",
+  "start",
+  "stop",
+  "restart",
+  "die",
+  "destroy",
+  "kill",
+  "pause",
+  "unpause",
+  "oom",
+  "health_status",
+] as const;
 /**
  * Topic of the compact stats snapshot an agent publishes every few seconds (data: `hostStatsData`,
  * shared/schemas/user-events.ts). Here with the other topics, so the agent needs no feed schemas.
  */
 export const HOST_STATS_TOPIC = "host.stats";
+/**
+ * Topic of the events kai-agent sends for agent sessions (data: `agentSessionEvent`,
+ * shared/schemas/agent-sessions.ts), with their bounds.
+ */
+export const AGENT_SESSION_TOPIC = "agent.session";
+/** The most messages one `messages` event carries. */
+export const MAX_MESSAGES_PER_EVENT = 256;
+/** The longest text one message field carries; longer tool output is cut and flagged `truncated`. */
+export const MAX_MESSAGE_FIELD_CHARS = 64 * 1024;
 
 /** Everything an agent may send after connecting. */
 export const agentFrame = z.discriminatedUnion("type", [helloFrame, replyFrame, chunkFrame, chunksFrame, eventFrame]);

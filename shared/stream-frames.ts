@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { type ChunkOf, COMMANDS, isStreamOp, type ResultOf, type StreamOp } from "./commands";
+import { type ChunkOf, REPLIES, type ResultOf } from "./command-replies";
+import { isStreamOp, type StreamOp } from "./commands";
 import { type WireError, wireErrorSchema } from "./errors";
 
 /**
@@ -47,8 +48,8 @@ export type StreamFrame<O extends StreamOp = StreamOp> =
 /** Whether `op`'s viewers get each chunk's data as the frame itself, unwrapped. */
 function isRawStream(op: string): boolean {
   if (!isStreamOp(op)) return false;
-  const command = COMMANDS[op];
-  return "viewer" in command && command.viewer === "raw";
+  const reply = REPLIES[op];
+  return "viewer" in reply && reply.viewer === "raw";
 }
 
 /**
@@ -67,18 +68,18 @@ export function encodeStreamFrame(op: string, frame: WireStreamFrame): string {
  */
 export function decodeStreamFrame<O extends StreamOp>(op: O, text: string): StreamFrame<O> {
   const value: unknown = JSON.parse(text);
-  const command = COMMANDS[op];
+  const reply = REPLIES[op];
   const envelope = streamFrame.safeParse(value);
   if (envelope.success && envelope.data.type === "error") return envelope.data;
   if (envelope.success && envelope.data.type === "end") {
-    return { type: "end", result: command.result.parse(envelope.data.result) as ResultOf<O> };
+    return { type: "end", result: reply.result.parse(envelope.data.result) as ResultOf<O> };
   }
-  if (isRawStream(op)) return { type: "chunk", seq: -1, data: command.chunk.parse(value) as ChunkOf<O> };
+  if (isRawStream(op)) return { type: "chunk", seq: -1, data: reply.chunk.parse(value) as ChunkOf<O> };
   if (envelope.success && envelope.data.type === "chunk") {
-    return { type: "chunk", seq: envelope.data.seq, data: command.chunk.parse(envelope.data.data) as ChunkOf<O> };
+    return { type: "chunk", seq: envelope.data.seq, data: reply.chunk.parse(envelope.data.data) as ChunkOf<O> };
   }
   if (envelope.success && envelope.data.type === "chunks") {
-    const data = envelope.data.data.map((item) => command.chunk.parse(item) as ChunkOf<O>);
+    const data = envelope.data.data.map((item) => reply.chunk.parse(item) as ChunkOf<O>);
     return { type: "chunks", seq: envelope.data.seq, data };
   }
   throw new Error(`not a frame of the ${op} stream: ${text.slice(0, 200)}`);

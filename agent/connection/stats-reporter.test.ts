@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ResultOf } from "../../shared/commands";
+
+import type { ResultOf } from "../../shared/command-replies";
 import { HOST_STATS_TOPIC } from "../../shared/protocol";
 import { until } from "../../test/support/until";
 import { reportHostStats } from "./stats-reporter";

@@ -1,4 +1,4 @@
-import type { ResultOf } from "../../shared/commands";
+import type { ResultOf } from "../../shared/command-replies";
 import { messageOf } from "../../shared/errors";
 import { HOST_STATS_TOPIC } from "../../shared/protocol";
 import type { Logger } from "../log";

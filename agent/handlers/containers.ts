@@ -2,7 +2,8 @@ import type Docker from "dockerode";
 import type { ParamsOf } from "../../shared/commands";
 import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import { containerPathProblem, type FlexyContainer } from "../../shared/schemas/flexy";
+import { containerPathProblem } from "../../shared/schemas/command-params";
+import type { FlexyContainer } from "../../shared/schemas/flexy";
 import { checkContainerSecurity } from "../policy";
 import { dockerError, httpStatus } from "../runtime/docker/client";
 import {

@@ -3,7 +3,8 @@ import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
 import { KaiError } from "../../shared/errors";
-import { FILE_CHUNK_BYTES, type fileEntry, MAX_FILE_BYTES } from "../../shared/schemas/workspace";
+import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/command-params";
+import type { fileEntry } from "../../shared/schemas/workspace";
 import { byName } from "../runtime/fs/by-name";
 import {
   at,

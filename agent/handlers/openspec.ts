@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { constants } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { deadlineOf, type ParamsOf, type ResultOf } from "../../shared/commands";
+import type { ResultOf } from "../../shared/command-replies";
+import { deadlineOf, type ParamsOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { requireScriptsAllowed } from "../policy";
 import {

@@ -1,8 +1,7 @@
 import path from "node:path";
 import type { z } from "zod";
-import { SETTINGS_SCHEMAS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import type { settingsSection } from "../../shared/schemas/workspace";
+import { SETTINGS_SCHEMAS, type settingsSection } from "../../shared/schemas/claude-settings";
 import { locate, withWorkspace } from "../runtime/fs/confined-fs";
 import { fsError } from "../runtime/fs/errors";
 import { isPlainObject, readJsonAt, readJsonObject, writeJsonAtomic } from "../runtime/fs/json-file";

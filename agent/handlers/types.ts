@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
-import type { ChunkOf, Op, ParamsOf, ResultOf, StreamOp } from "../../shared/commands";
+import type { ChunkOf, ResultOf } from "../../shared/command-replies";
+import type { Op, ParamsOf, StreamOp } from "../../shared/commands";
 import type { Policy } from "../policy";
 import type { AgentSessions } from "../runtime/acp/agent-sessions";
 import type { ContainerIndex } from "../runtime/docker/container-index";

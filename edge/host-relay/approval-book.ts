@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { type ApprovalInfo, approvalOptionKind } from "../../shared/schemas/agent-sessions";
+import type { ApprovalInfo } from "../../shared/schemas/agent-sessions";
+import { approvalOptionKind } from "../../shared/schemas/command-params";
 
 /** What the agent is told: an option kind (it picks its own option of that kind) or `cancelled`. */
 const answerKind = approvalOptionKind.or(z.literal("cancelled"));

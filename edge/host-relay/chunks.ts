@@ -1,4 +1,5 @@
-import { COMMANDS, isStreamOp } from "../../shared/commands";
+import { REPLIES } from "../../shared/command-replies";
+import { isStreamOp } from "../../shared/commands";
 import { EXACT_CHUNKS } from "./exact-chunks";
 
 /** One chunk of a stream with its number, checked against its command's chunk schema. */
@@ -15,7 +16,7 @@ export interface CheckedChunk {
  */
 export function checkChunks(op: string, requestId: string, seq: number, values: readonly unknown[]): CheckedChunk[] {
   if (!isStreamOp(op)) return [];
-  const schema = COMMANDS[op].chunk;
+  const schema = REPLIES[op].chunk;
   const exact = EXACT_CHUNKS[op];
   const checked: CheckedChunk[] = [];
   let dropped = 0;

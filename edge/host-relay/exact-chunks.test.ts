@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COMMANDS } from "../../shared/commands";
+import { REPLIES } from "../../shared/command-replies";
 import { logEntry } from "../../shared/schemas/services";
 import { checkChunks } from "./chunks";
 import { exactLogEntry, LOG_ENTRY_KEYS } from "./exact-chunks";
@@ -35,7 +35,7 @@ const samples: unknown[] = [
 describe("the quick log-entry check", () => {
   it("knows the schema's keys, in its order", () => {
     expect(Object.keys(logEntry.shape)).toEqual([...LOG_ENTRY_KEYS]);
-    expect(COMMANDS["service.logs.follow"].chunk).toBe(logEntry);
+    expect(REPLIES["service.logs.follow"].chunk).toBe(logEntry);
   });
 
   it("passes only what the schema passes unchanged, and returns what the schema returns", () => {

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { COMMANDS, deadlineOf, isStreamOp } from "../../shared/commands";
 import { KaiError, messageOf, type WireError } from "../../shared/errors";
 import {
+  AGENT_SESSION_TOPIC,
   type AgentFrame,
   agentFrame,
   CLOSE_CODES,
@@ -10,7 +11,7 @@ import {
   KEEPALIVE_PONG,
   parseFrame,
 } from "../../shared/protocol";
-import { AGENT_SESSION_TOPIC, type ApprovalOptionKind } from "../../shared/schemas/agent-sessions";
+import type { ApprovalOptionKind } from "../../shared/schemas/agent-sessions";
 import { isOutdated } from "../../shared/version";
 import { configFrom } from "../config";
 import type { Bindings } from "../env";

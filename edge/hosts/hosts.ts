@@ -1,7 +1,8 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
-import { type AgentProfileInfo, agentProfileInfo } from "../../shared/schemas/agent-sessions";
+
+import { type AgentProfileInfo, agentProfileInfo } from "../../shared/schemas/agent-profiles";
 import type { Host } from "../../shared/schemas/hosts";
 import { AGENT_RELEASE, isOutdated } from "../../shared/version";
 import type { Db } from "../db/client";

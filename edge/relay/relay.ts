@@ -1,4 +1,5 @@
-import { COMMANDS, deadlineOf, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
+import type { ResultOf } from "../../shared/command-replies";
+import { COMMANDS, deadlineOf, type Op, type ParamsOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import type { Bindings } from "../env";
 import type { Outcome } from "../host-relay/pending";

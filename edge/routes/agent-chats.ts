@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
-import { type AgentMessage, agentPrompt } from "../../shared/schemas/agent-sessions";
+import type { AgentMessage } from "../../shared/schemas/agent-sessions";
+import { agentPrompt } from "../../shared/schemas/command-params";
 import { startSession } from "../agent-sessions/start";
 import { findOwnSession } from "../agent-sessions/store";
 import { hostRelay } from "../host-relay/stub";

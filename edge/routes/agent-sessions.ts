@@ -2,14 +2,9 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
-import {
-  agentProfileName,
-  agentPrompt,
-  agentSessionResource,
-  agentSessionStatus,
-  approvalOptionKind,
-  approvalResource,
-} from "../../shared/schemas/agent-sessions";
+import { agentProfileName } from "../../shared/schemas/agent-profiles";
+import { agentSessionResource, agentSessionStatus, approvalResource } from "../../shared/schemas/agent-sessions";
+import { agentPrompt, approvalOptionKind } from "../../shared/schemas/command-params";
 import { startSession } from "../agent-sessions/start";
 import {
   findOwnSession,

@@ -2,13 +2,8 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { STOP_GRACE_DEFAULT_SECONDS } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
-import {
-  containerRef,
-  createFlexyBody,
-  flexyContainer,
-  flexyContainerDetails,
-  listFlexyQuery,
-} from "../../shared/schemas/flexy";
+import { containerRef } from "../../shared/schemas/command-params";
+import { createFlexyBody, flexyContainer, flexyContainerDetails, listFlexyQuery } from "../../shared/schemas/flexy";
 import { envelopeErrors, jsonBody } from "../http/openapi";
 import { envelopeOf, ok } from "../http/respond";
 import { declareRoutes } from "../http/route-group";

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { COMMANDS } from "../../shared/commands";
+import { REPLIES } from "../../shared/command-replies";
 import { KaiError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
 import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from "../../shared/schemas/hosts";
@@ -106,7 +106,7 @@ hostAgentRoutes.openapi(
           "application/json": {
             schema: envelopeOf(
               host.extend({
-                docker: COMMANDS["docker.info"].result
+                docker: REPLIES["docker.info"].result
                   .nullable()
                   .describe("null when the agent is offline or did not answer within 2 s"),
               }),
@@ -146,7 +146,7 @@ hostAgentRoutes.openapi(
       200: {
         description: "The agent answered",
         content: {
-          "application/json": { schema: envelopeOf(COMMANDS.ping.result.extend({ roundTripMs: z.number() })) },
+          "application/json": { schema: envelopeOf(REPLIES.ping.result.extend({ roundTripMs: z.number() })) },
         },
       },
       ...envelopeErrors(400, 401, 404, 503, 504),

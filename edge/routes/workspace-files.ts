@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
-import { fileEntry, workspacePath } from "../../shared/schemas/workspace";
+import { workspacePath } from "../../shared/schemas/command-params";
+import { fileEntry } from "../../shared/schemas/workspace";
 import type { WorkspaceEnv } from "../env";
 import { parseOrThrow as parse } from "../http/errors";
 import { problems } from "../http/openapi";

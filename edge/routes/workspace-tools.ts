@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
-import { COMMANDS } from "../../shared/commands";
+import { REPLIES } from "../../shared/command-replies";
 import { KaiError } from "../../shared/errors";
 import { scriptInfo, scriptOutput } from "../../shared/schemas/workspace";
 import type { WorkspaceEnv } from "../env";
@@ -71,7 +71,7 @@ export function registerScriptRoutes(group: RouteGroup<WorkspaceEnv>): void {
   );
 
   const runQuery = z.object({ timeout: z.coerce.number().int().min(1).max(3600).default(300) });
-  const runResult = COMMANDS["scripts.run"].result.extend({
+  const runResult = REPLIES["scripts.run"].result.extend({
     name: z.string(),
     output: z.array(scriptOutput),
     outputTruncated: z.boolean(),

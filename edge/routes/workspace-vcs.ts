@@ -1,8 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
-import { COMMANDS } from "../../shared/commands";
-import { openspecAction, openspecChangeName, refName, workspacePath } from "../../shared/schemas/workspace";
+import { REPLIES } from "../../shared/command-replies";
+
+import { openspecAction, openspecChangeName, refName, workspacePath } from "../../shared/schemas/command-params";
 import type { WorkspaceEnv } from "../env";
 import { parseOrThrow } from "../http/errors";
 import { jsonBody, problems } from "../http/openapi";
@@ -31,7 +32,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       path: "/version-control/status",
       tags,
       summary: "git status",
-      responses: { 200: json(COMMANDS["git.status"].result), ...errors },
+      responses: { 200: json(REPLIES["git.status"].result), ...errors },
     }),
     async (c) => c.json(await relay(c.var.agent, "git.status", { root: root(c) }), 200),
   );
@@ -47,7 +48,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
           limit: z.coerce.number().int().min(1).max(200).default(20),
         }),
       },
-      responses: { 200: json(COMMANDS["git.log"].result.extend({ page: z.number(), limit: z.number() })), ...errors },
+      responses: { 200: json(REPLIES["git.log"].result.extend({ page: z.number(), limit: z.number() })), ...errors },
     }),
     async (c) => {
       const { page, limit } = c.req.valid("query");
@@ -74,7 +75,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
             .strict(),
         ),
       },
-      responses: { 200: json(COMMANDS["git.commit"].result), ...errors },
+      responses: { 200: json(REPLIES["git.commit"].result), ...errors },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -100,7 +101,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
         summary:
           action === "push" ? "git push (a rejected push is CONFLICT)" : "git pull (a merge conflict is CONFLICT)",
         request: { body: { content: { "application/json": { schema: remoteBody } }, required: false } },
-        responses: { 200: json(COMMANDS[`git.${action}`].result), ...errors },
+        responses: { 200: json(REPLIES[`git.${action}`].result), ...errors },
       }),
       async (c) => {
         const body = parseOrThrow(remoteBody, (await c.req.json().catch(() => ({}))) ?? {});
@@ -116,7 +117,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       path: "/version-control/branches",
       tags,
       summary: "Local and remote branches",
-      responses: { 200: json(COMMANDS["git.branches"].result), ...errors },
+      responses: { 200: json(REPLIES["git.branches"].result), ...errors },
     }),
     async (c) => c.json(await relay(c.var.agent, "git.branches", { root: root(c) }), 200),
   );
@@ -127,7 +128,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       tags,
       summary: "Switch branch, or create it with create=true",
       request: { body: jsonBody(z.object({ branch: refName, create: z.boolean().default(false) }).strict()) },
-      responses: { 200: json(COMMANDS["git.checkout"].result), ...errors },
+      responses: { 200: json(REPLIES["git.checkout"].result), ...errors },
     }),
     async (c) => {
       const body = c.req.valid("json");
@@ -143,7 +144,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       path: "/openspec",
       tags: ["openspec"],
       summary: "OpenSpec state: specs, active changes with task progress, archived changes, and the actions available",
-      responses: { 200: json(COMMANDS["openspec.state"].result), ...errors },
+      responses: { 200: json(REPLIES["openspec.state"].result), ...errors },
     }),
     async (c) => c.json(await relay(c.var.agent, "openspec.state", { root: root(c) }), 200),
   );
@@ -155,7 +156,7 @@ export function registerVersionControlRoutes(group: RouteGroup<WorkspaceEnv>): v
       summary:
         "Run an action GET /openspec offers (for the workspace, or for `change`) through the OpenSpec CLI; anything not offered, or no CLI on the host, is CONFLICT",
       request: { body: jsonBody(z.object({ action: openspecAction, change: openspecChangeName.optional() }).strict()) },
-      responses: { 200: json(COMMANDS["openspec.run"].result), ...errors },
+      responses: { 200: json(REPLIES["openspec.run"].result), ...errors },
     }),
     async (c) => {
       const body = c.req.valid("json");

@@ -1,25 +1,13 @@
 import { z } from "zod";
+import { MAX_MESSAGE_FIELD_CHARS, MAX_MESSAGES_PER_EVENT } from "../protocol";
+import { agentProfileName } from "./agent-profiles";
+import { agentPrompt, approvalOptionKind } from "./command-params";
 
 /**
  * Agent sessions: a coding agent (Claude Code, Codex, Gemini, any ACP agent) run by kai-agent
  * in a workspace. The messages are the Workspace Runtime API's `AgentMessage`, with the
  * additive fields `seq`, `run_id`, `tool_call_id`, `approval` and `truncated`.
  */
-
-/** A profile's name: chosen by the host's owner in kai-agent's config; the edge can only name one. */
-export const agentProfileName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, "a profile name: lowercase letters, digits, '.', '_' or '-', at most 32");
-
-/** A profile as the host reports it (hello, `GET /api/hosts/{id}`): what runs, never its environment. */
-export const agentProfileInfo = z.object({
-  name: agentProfileName,
-  /** The command as configured (a name looked up on PATH, or an absolute path). */
-  command: z.string().min(1).max(255),
-  args: z.array(z.string().max(1024)).max(64),
-  /** The profile a session gets when none is named (the first available one unless configured). */
-  default: z.boolean(),
-});
 
 /**
  * What a user reads at a glance. `disconnected`: the host went offline, the agent process may
@@ -35,9 +23,6 @@ export const agentSessionStatus = z.enum([
   "ended",
   "failed",
 ]);
-
-/** ACP's permission option kinds; Kai chooses an option by kind, never by its id or name. */
-export const approvalOptionKind = z.enum(["allow_once", "allow_always", "reject_once", "reject_always"]);
 
 export const approvalOption = z.object({
   id: z.string().min(1).max(256),
@@ -64,9 +49,6 @@ const approvalInfo = z.object({
 
 const agentMessageType = z.enum(["thinking", "tool_use", "tool_result", "text", "done", "error"]);
 
-/** The longest text one message field carries; longer tool output is cut and flagged `truncated`. */
-export const MAX_MESSAGE_FIELD_CHARS = 64 * 1024;
-
 export const agentMessage = z.object({
   type: agentMessageType,
   content: z.string().max(MAX_MESSAGE_FIELD_CHARS).optional(),
@@ -84,9 +66,6 @@ export const agentMessage = z.object({
   /** A field above was cut to MAX_MESSAGE_FIELD_CHARS. */
   truncated: z.boolean().optional(),
 });
-
-/** A user message: 1 to 8000 characters (the Runtime API's bound for agent-chats). */
-export const agentPrompt = z.string().min(1).max(8000);
 
 /** Token usage as the agent last reported it (ACP `usage_update`), kept on the session. */
 export const agentUsage = z.object({
@@ -118,12 +97,6 @@ export const agentSessionState = z.object({
   acpSessionId: z.string().max(256).optional(),
 });
 
-/** Topic of the events kai-agent sends for agent sessions (data: `agentSessionEvent`). */
-export const AGENT_SESSION_TOPIC = "agent.session";
-
-/** The most messages one `messages` event carries. */
-export const MAX_MESSAGES_PER_EVENT = 256;
-
 export const agentSessionEvent = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("message"), sessionId: z.uuid(), message: agentMessage }),
   /** Consecutive messages of one session made within one turn of kai-agent's event loop. */
@@ -135,7 +108,6 @@ export const agentSessionEvent = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("state"), sessionId: z.uuid(), state: agentSessionState }),
 ]);
 
-export type AgentProfileInfo = z.infer<typeof agentProfileInfo>;
 export type AgentSessionStatus = z.infer<typeof agentSessionStatus>;
 export type ApprovalOption = z.infer<typeof approvalOption>;
 export type ApprovalOptionKind = z.infer<typeof approvalOptionKind>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { absolutePath, containerName, containerPathProblem, imageReference, portMapping } from "./command-params";
 
 /**
  * Containers, catalog items and host directories as the Kai API documents them
@@ -11,58 +12,6 @@ const CONTAINER_STATUSES = ["created", "running", "paused", "restarting", "remov
 export const containerStatus = z.enum(CONTAINER_STATUSES);
 export type ContainerStatus = z.infer<typeof containerStatus>;
 
-/** Names Docker accepts, without the leading slash. */
-export const containerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, {
-  message: "1-128 characters: letters, digits, _ . - (not starting with a symbol)",
-});
-
-/** An image reference: name[:tag][@digest], no whitespace or option-like leading dash. */
-export const imageReference = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.\-/:@]*$/, { message: "an image reference such as busybox:latest" });
-
-/** A container id (full or short hex) or a container name. */
-export const containerRef = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: "a container id or name" });
-
-export const absolutePath = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((value) => value.startsWith("/"), { message: "must be an absolute path" })
-  .refine((value) => !value.includes("\0"), { message: "must not contain NUL" });
-
-/**
- * Where the host directory is mounted inside the container. Docker refuses `/` at create,
- * and the container runtime fails at start on its own mounts (`/proc`, `/dev`) or files it
- * writes itself (`/etc/hosts`); `/sys` would hide the kernel's interface. A path with `..`,
- * `.` or doubled slashes is refused rather than quietly normalised, so what is stored and
- * shown is what the client sent.
- */
-const RUNTIME_TREES = ["/proc", "/sys", "/dev"];
-const RUNTIME_FILES = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.dockerenv"];
-
-/** Why `value` cannot be a container mount point, or undefined when it can. */
-export function containerPathProblem(value: string): string | undefined {
-  if (!value.startsWith("/")) return "must be an absolute path inside the container, such as /workspace";
-  if (/[\0-\x1f\x7f]/.test(value)) return "must not contain NUL or control characters";
-  if (value === "/")
-    return "cannot be / (Docker cannot mount over the container's root); use a directory such as /workspace";
-  if (value.split("/").some((part) => part === "." || part === "..")) return "must not contain . or .. segments";
-  if (value.includes("//") || value.endsWith("/")) return "must be normalised: no doubled or trailing slashes";
-  const reserved =
-    RUNTIME_TREES.find((tree) => value === tree || value.startsWith(`${tree}/`)) ??
-    RUNTIME_FILES.find((file) => value === file);
-  if (reserved)
-    return `cannot be ${value}: ${reserved} belongs to the container runtime; use a directory such as /workspace`;
-  return undefined;
-}
-
 const containerPath = z
   .string()
   .min(1)
@@ -73,11 +22,6 @@ const containerPath = z
   });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "an environment variable name" });
-
-export const portMapping = z.object({
-  containerPort: z.number().int().min(1).max(65535),
-  hostPort: z.number().int().min(0).max(65535).optional().describe("0 or omitted: Docker picks a free port"),
-});
 
 export const flexyContainer = z
   .object({

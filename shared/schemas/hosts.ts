@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { agentProfileInfo } from "./agent-sessions";
+
+import { agentProfileInfo } from "./agent-profiles";
 
 /** Enrolled machines (`/api/hosts`). */
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { containerRef } from "./flexy";
+import { CONTAINER_EVENT_ACTIONS } from "../protocol";
+import { containerRef } from "./command-params";
 
 /**
  * Services and monitoring as the AIKit Dashboard API documents them
@@ -92,19 +93,7 @@ export const serviceRef = z.object({ id: containerRef });
 
 /** A container lifecycle event from the agent's Docker event stream. */
 export const containerEvent = z.object({
-  action: z.enum([
-    "create",
-    "start",
-    "stop",
-    "restart",
-    "die",
-    "destroy",
-    "kill",
-    "pause",
-    "unpause",
-    "oom",
-    "health_status",
-  ]),
+  action: z.enum(CONTAINER_EVENT_ACTIONS),
   containerId: z.string(),
   name: z.string(),
   image: z.string(),

@@ -9,7 +9,8 @@ import type { Policy } from "../../agent/policy";
 import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
-import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
+import type { ResultOf } from "../../shared/command-replies";
+import type { Op, ParamsOf } from "../../shared/commands";
 import { kaiError } from "../support/service-world";
 import { call as checkedCall } from "../support/workspace-handlers";
 

@@ -5,9 +5,10 @@ import { expect } from "vitest";
 import { agentSessionHandlers } from "../../agent/handlers/agent-sessions";
 import type { AgentProfile } from "../../agent/runtime/acp/agent-profiles";
 import { AgentSessions, type AgentSessionsOptions } from "../../agent/runtime/acp/agent-sessions";
-import type { Op, ParamsOf, ResultOf } from "../../shared/commands";
+import type { ResultOf } from "../../shared/command-replies";
+import type { Op, ParamsOf } from "../../shared/commands";
+import { AGENT_SESSION_TOPIC } from "../../shared/protocol";
 import {
-  AGENT_SESSION_TOPIC,
   type AgentMessage,
   type AgentSessionEvent,
   type AgentSessionState,

@@ -6,7 +6,8 @@ import type { HandlerContext } from "../../agent/handlers/types";
 import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
-import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
+import { REPLIES, type ResultOf } from "../../shared/command-replies";
+import { COMMANDS, type Op, type ParamsOf } from "../../shared/commands";
 import { KaiError } from "../../shared/errors";
 import { busyboxImage, requireDocker } from "./busybox-image";
 
@@ -71,7 +72,7 @@ export async function serviceWorld(what: string): Promise<ServiceWorld> {
     async call(op, params, context = ctx()) {
       const parsed = COMMANDS[op].params.parse(params) as ParamsOf<typeof op>;
       const result = await handlers[op](parsed, context as HandlerContext<typeof op>);
-      return COMMANDS[op].result.parse(result) as ResultOf<typeof op>;
+      return REPLIES[op].result.parse(result) as ResultOf<typeof op>;
     },
     name: (label) => `kai-test-${what}-${run}-${label}-${++counter}`,
     async container({ start = true, ...options }) {

@@ -7,7 +7,8 @@ import type { Policy } from "../../agent/policy";
 import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
-import { COMMANDS, type Op, type ParamsOf, type ResultOf } from "../../shared/commands";
+import { REPLIES, type ResultOf } from "../../shared/command-replies";
+import { COMMANDS, type Op, type ParamsOf } from "../../shared/commands";
 
 /**
  * Workspace handlers called directly, the way the RPC layer calls them: params parsed
@@ -63,7 +64,8 @@ export async function call<O extends Op>(
   const handler = handlers[op];
   if (!handler) throw new Error(`no handler for ${op} in this map`);
   const command = COMMANDS[op];
-  const chunk = "chunk" in command ? command.chunk : undefined;
+  const reply = REPLIES[op];
+  const chunk = "chunk" in reply ? reply.chunk : undefined;
   const checked: HandlerContext = {
     ...ctx,
     emit: (data) => {
@@ -73,7 +75,7 @@ export async function call<O extends Op>(
   };
   const parsed = command.params.parse(params) as ParamsOf<O>;
   // A generic `O` cannot pick its handler's emit type; `checked` has the open one, which fits any.
-  return command.result.parse(await handler(parsed, checked as HandlerContext<O>)) as ResultOf<O>;
+  return reply.result.parse(await handler(parsed, checked as HandlerContext<O>)) as ResultOf<O>;
 }
 
 /** The same assertion helper the service tests use: one definition. */

@@ -5,7 +5,8 @@ import { database } from "../../edge/db/client";
 import { AGENT_SESSION_HEADER, AGENT_SESSION_SINCE_HEADER } from "../../edge/host-relay/headers";
 import { SWEEP_INTERVAL_MS } from "../../edge/host-relay/retention";
 import { addWorkspace } from "../../edge/workspaces/workspaces";
-import { AGENT_SESSION_TOPIC, type AgentMessage, type ApprovalInfo } from "../../shared/schemas/agent-sessions";
+import { AGENT_SESSION_TOPIC } from "../../shared/protocol";
+import type { AgentMessage, ApprovalInfo } from "../../shared/schemas/agent-sessions";
 import { connectAgent, enrolledHost, hostRelay, type RawSocket, record } from "./agent-socket";
 import { BASE, unique } from "./helpers";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AGENT_SESSION_HEADER, AGENT_SESSION_SINCE_HEADER } from "../../edge/host-relay/headers";
-import { AGENT_SESSION_TOPIC, type AgentMessage } from "../../shared/schemas/agent-sessions";
+import { AGENT_SESSION_TOPIC } from "../../shared/protocol";
+import type { AgentMessage } from "../../shared/schemas/agent-sessions";
 import { connectAgent, enrolledHost, hostRelay, type RawSocket, record } from "./agent-socket";
 import { BASE } from "./helpers";
 

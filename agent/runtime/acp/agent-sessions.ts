@@ -1,12 +1,8 @@
-import { AGENT_STOP_GRACE_MS, type ParamsOf, type ResultOf } from "../../../shared/commands";
+import type { ResultOf } from "../../../shared/command-replies";
+import { AGENT_STOP_GRACE_MS, type ParamsOf } from "../../../shared/commands";
 import { KaiError } from "../../../shared/errors";
-import { MAX_FRAME_BYTES } from "../../../shared/protocol";
-import {
-  AGENT_SESSION_TOPIC,
-  type AgentMessage,
-  type AgentSessionEvent,
-  MAX_MESSAGES_PER_EVENT,
-} from "../../../shared/schemas/agent-sessions";
+import { AGENT_SESSION_TOPIC, MAX_FRAME_BYTES, MAX_MESSAGES_PER_EVENT } from "../../../shared/protocol";
+import type { AgentMessage, AgentSessionEvent } from "../../../shared/schemas/agent-sessions";
 import { TurnBatcher } from "../../turn-batcher";
 import { lazy } from "../lazy";
 import { type AgentProfile, findAgentProfile } from "./agent-profiles";

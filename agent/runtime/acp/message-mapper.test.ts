@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_MESSAGE_FIELD_CHARS } from "../../../shared/schemas/agent-sessions";
+
+import { MAX_MESSAGE_FIELD_CHARS } from "../../../shared/protocol";
 import { MessageMapper } from "./message-mapper";
 
 const text = (value: string) => ({ type: "text", text: value });

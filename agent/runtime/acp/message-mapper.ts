@@ -1,8 +1,5 @@
-import {
-  type AgentMessage,
-  type AgentSessionState,
-  MAX_MESSAGE_FIELD_CHARS,
-} from "../../../shared/schemas/agent-sessions";
+import { MAX_MESSAGE_FIELD_CHARS } from "../../../shared/protocol";
+import type { AgentMessage, AgentSessionState } from "../../../shared/schemas/agent-sessions";
 
 /** A message before the session numbers it (`seq`) and tags it with its turn (`run_id`). */
 export type UnnumberedMessage = Omit<AgentMessage, "seq" | "run_id">;

@@ -2,7 +2,8 @@ import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { z } from "zod";
 import { messageOf } from "../../../shared/errors";
-import { type ContainerEvent, containerEvent } from "../../../shared/schemas/services";
+import { CONTAINER_EVENT_ACTIONS } from "../../../shared/protocol";
+import type { ContainerEvent } from "../../../shared/schemas/services";
 import { Backoff } from "../../backoff";
 import type { Logger } from "../../log";
 import { isoTime } from "../iso-time";
@@ -24,7 +25,7 @@ export const dockerEvent = z.object({
 export type DockerEvent = z.infer<typeof dockerEvent>;
 
 type Action = ContainerEvent["action"];
-const ACTIONS: ReadonlySet<string> = new Set<Action>(containerEvent.shape.action.options);
+const ACTIONS: ReadonlySet<string> = new Set<Action>(CONTAINER_EVENT_ACTIONS);
 
 function isAction(value: string): value is Action {
   return ACTIONS.has(value);
