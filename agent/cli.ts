@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import type Docker from "dockerode";
 import { CONTAINER_EVENT_TOPIC } from "../shared/protocol";
 import { AGENT_VERSION } from "../shared/version";
 import { ConfigError, parseCommand, USAGE } from "./config";
@@ -13,7 +14,7 @@ import { loadPolicy } from "./policy";
 import { AgentRpc } from "./rpc";
 import { agentProfileInfos } from "./runtime/acp/agent-profiles";
 import { AgentSessions } from "./runtime/acp/agent-sessions";
-import { createDockerClient } from "./runtime/docker/client";
+import { createDockerClient, RemoteEngineError } from "./runtime/docker/client";
 import { ContainerIndex } from "./runtime/docker/container-index";
 import { engineState } from "./runtime/docker/engine-state";
 import { watchContainerEvents } from "./runtime/docker/events";
@@ -65,7 +66,14 @@ async function main(): Promise<number> {
     process.stderr.write(`kai-agent: ${(error as Error).message}\n`);
     return EXIT_CONFIG;
   }
-  const docker = createDockerClient(config.dockerSocket ? { socketPath: config.dockerSocket } : {});
+  let docker: Docker;
+  try {
+    docker = createDockerClient(config.dockerSocket ? { socketPath: config.dockerSocket } : {});
+  } catch (error) {
+    if (!(error instanceof RemoteEngineError)) throw error;
+    process.stderr.write(`kai-agent: ${error.message}: ${error.fix}\n`);
+    return EXIT_CONFIG;
+  }
   // One for the agent, not per connection: a reconnect keeps the streams it has warmed.
   const liveStats = new LiveStats(docker, { log });
   // One for the agent, filled from the event stream of each connection.

@@ -3,7 +3,6 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build } from "esbuild";
 import { AGENT_RELEASE } from "../shared/version";
-import { lazyRequires } from "./lazy-requires";
 import { leftOutModules } from "./left-out-modules";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -41,7 +40,7 @@ export async function buildAgentBundle(outfile: string, options: { version?: str
     define: options.version ? { __KAI_AGENT_VERSION__: JSON.stringify(options.version) } : {},
     // dockerode's ssh transport pulls optional native modules; Kai talks to local sockets only.
     external: ["cpu-features", "*.node"],
-    plugins: [lazyRequires(), leftOutModules()],
+    plugins: [leftOutModules()],
     // Bundled CommonJS dependencies use require() and __dirname; give the ESM bundle both.
     banner: {
       js: [

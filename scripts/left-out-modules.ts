@@ -28,7 +28,44 @@ const BUILDKIT_STUB =
   "module.exports = { followProgress: function () { throw new Error('kai-agent is built without BuildKit: " +
   "use docker.modem.followProgress'); } };";
 
+/** docker-modem's ssh transport (lib/ssh.js) exports the function that makes its http agent. */
+const SSH_STUB =
+  "module.exports = function () { throw new Error('kai-agent drives the Docker engine of its own machine, " +
+  "not one reached over ssh: run kai-agent on that machine'); };";
+
+/**
+ * dockerode's lib/util.js requires tar-fs at load for one function, `prepareBuildContext`
+ * (an image build's context); `tar.pack` is all it calls.
+ */
+const TAR_STUB =
+  "module.exports = { pack: function () { throw new Error('kai-agent is built without image builds'); } };";
+/** docker-modem's lib/http_duplex.js exports the class of a hijacked stream (exec, attach). */
+const HTTP_DUPLEX_STUB =
+  "module.exports = function () { throw new Error('kai-agent is built without exec and attach streams'); };";
+
 const LEFT_OUT: LeftOut[] = [
+  // tar-fs, tar-stream, bl and readable-stream (about 60 KB): image builds. Kai never builds.
+  {
+    importer: /[\\/]node_modules[\\/]dockerode[\\/]lib[\\/]util\.js$/,
+    specifier: "tar-fs",
+    contents: TAR_STUB,
+    why: "image builds",
+  },
+  // Streams of `exec` and `attach` (hijacked connections). Kai runs nothing inside containers.
+  {
+    importer: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/,
+    specifier: "./http_duplex",
+    contents: HTTP_DUPLEX_STUB,
+    why: "exec and attach streams",
+  },
+  // ssh2 with its crypto (about 330 KB): dockerode's transport for DOCKER_HOST=ssh://, an
+  // engine on another machine, which kai-agent refuses (agent/runtime/docker/client.ts).
+  {
+    importer: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/,
+    specifier: "./ssh",
+    contents: SSH_STUB,
+    why: "ssh:// engines",
+  },
   // @grpc/grpc-js and protobufjs (about 430 KB): BuildKit sessions, for
   // `buildImage({ version: "2" })`. Kai never builds images.
   {

@@ -113,6 +113,15 @@ describe("kai-agent doctor", () => {
     expect(checkOf(report, "token").status).toBe("pass");
   });
 
+  it("fails the Docker line for an ssh:// engine, saying to run kai-agent on that machine", async () => {
+    const run = await runDoctorCli(["--json"], { home: await home(), env: { DOCKER_HOST: "ssh://dev@build-box" } });
+    const docker = checkOf(reportOf(run), "docker");
+    expect(docker.status).toBe("fail");
+    expect(docker.detail).toContain("DOCKER_HOST=ssh://dev@build-box is an engine on another machine");
+    expect(docker.fix).toContain("run kai-agent on that machine");
+    expect(run.code).toBe(1);
+  });
+
   it("fails the Docker line with the docker group hint when this user may not open the socket", async () => {
     // Root opens any socket whatever its mode: the doctor runs as nobody, against a real
     // listening unix socket owned by root with mode 0600, as the engine's is to a user

@@ -1,7 +1,7 @@
 import os from "node:os";
 import type Docker from "dockerode";
 import type { DoctorCheck } from "../../../shared/schemas/doctor";
-import { createDockerClient } from "../../runtime/docker/client";
+import { createDockerClient, RemoteEngineError } from "../../runtime/docker/client";
 import { engineVersion } from "../../runtime/docker/engine-version";
 import { codeOf, fail, pass, reasonOf } from "../report";
 import { NETWORK_TIMEOUT_MS } from "./server";
@@ -40,6 +40,7 @@ export async function checkDocker(socket: string | undefined, docker?: Docker): 
 }
 
 function dockerFailure(target: string, error: unknown): DoctorCheck {
+  if (error instanceof RemoteEngineError) return fail("docker", error.message, error.fix);
   const code = codeOf(error);
   const socket = target.startsWith("unix://") ? target.slice("unix://".length) : target;
   const startDocker =

@@ -2,11 +2,31 @@ import Docker from "dockerode";
 import { KaiError } from "../../../shared/errors";
 
 /**
- * The dockerode client. With no socket path it follows `DOCKER_HOST` (unix://, tcp://,
- * ssh://) like the docker CLI, falling back to the default socket.
+ * The dockerode client. With no socket path it follows `DOCKER_HOST` (unix:// or tcp://) like
+ * the docker CLI, falling back to the default socket. Throws for an ssh:// engine.
  */
-export function createDockerClient(options: { socketPath?: string } = {}): Docker {
-  return options.socketPath ? new Docker({ socketPath: options.socketPath }) : new Docker();
+export function createDockerClient(options: { socketPath?: string } = {}, env = process.env): Docker {
+  if (options.socketPath) return new Docker({ socketPath: options.socketPath });
+  const host = env.DOCKER_HOST?.trim();
+  if (host?.startsWith("ssh://")) throw new RemoteEngineError(host);
+  return new Docker();
+}
+
+/**
+ * An engine reached over ssh runs on another machine, and kai-agent binds this machine's
+ * directories into containers and works on this machine's files: the two would not see the
+ * same disk. So the agent is built without dockerode's ssh transport (scripts/left-out-modules.ts,
+ * about 330 KB of every agent's memory) and says what to do instead.
+ */
+export class RemoteEngineError extends Error {
+  readonly fix = "run kai-agent on that machine, or unset DOCKER_HOST (or pass --docker-socket PATH)";
+
+  constructor(host: string) {
+    super(
+      `DOCKER_HOST=${host} is an engine on another machine; kai-agent drives the engine of the machine it runs ` +
+        "on, whose directories it binds into containers",
+    );
+  }
 }
 
 const UNREACHABLE_CODES = new Set([
