@@ -10,8 +10,8 @@ import type Docker from "dockerode";
  * engine (Go's net/http) sends the body unchunked and closes the connection at its end, so
  * each read of the socket is a few KiB of the multiplexed log itself.
  *
- * Only for a local socket (the default and `--docker-socket`): an engine over TCP, TLS or
- * ssh keeps dockerode's path, whose transports this does not repeat.
+ * Only for a local socket (the default and `--docker-socket`): an engine over TCP or TLS
+ * keeps dockerode's path, whose transports this does not repeat.
  */
 
 export interface FollowOptions {
