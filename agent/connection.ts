@@ -1,6 +1,5 @@
 import WebSocket from "ws";
 import { CHUNK_BATCHES_SINCE, edgeFrame, type HelloFrame, KEEPALIVE_PONG, parseFrame } from "../shared/protocol";
-
 import type { AgentProfileInfo } from "../shared/schemas/agent-profiles";
 import { Backoff } from "./backoff";
 import { connectUrl, dial, HOST_ID_HEADER, helloFrame, sendFrame, sendText } from "./connection/dial";

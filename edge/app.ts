@@ -2,7 +2,6 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
-
 import { MAX_FILE_BYTES } from "../shared/schemas/command-params";
 import { configFrom } from "./config";
 import { database } from "./db/client";

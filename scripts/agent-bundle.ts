@@ -25,9 +25,11 @@ export const AGENT_MANIFEST_FILE = "kai-agent.json";
 /**
  * Bundles kai-agent into one file that runs with Node alone (`node kai-agent.mjs`), so a
  * machine needs no npm install to join Kai. `version` overrides the one it reports (tests).
+ * Resolves with the files bundled (paths from the project root).
  */
-export async function buildAgentBundle(outfile: string, options: { version?: string } = {}): Promise<void> {
-  await build({
+export async function buildAgentBundle(outfile: string, options: { version?: string } = {}): Promise<string[]> {
+  const { metafile } = await build({
+    metafile: true,
     entryPoints: [path.join(ROOT, "agent", "cli.ts")],
     outfile,
     bundle: true,
@@ -38,8 +40,6 @@ export async function buildAgentBundle(outfile: string, options: { version?: str
     sourcemap: false,
     legalComments: "none",
     define: options.version ? { __KAI_AGENT_VERSION__: JSON.stringify(options.version) } : {},
-    // dockerode's ssh transport pulls optional native modules; Kai talks to local sockets only.
-    external: ["cpu-features", "*.node"],
     plugins: [leftOutModules()],
     // Bundled CommonJS dependencies use require() and __dirname; give the ESM bundle both.
     banner: {
@@ -53,6 +53,7 @@ export async function buildAgentBundle(outfile: string, options: { version?: str
     },
     logLevel: "warning",
   });
+  return Object.keys(metafile?.inputs ?? {});
 }
 
 /**

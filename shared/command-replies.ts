@@ -113,8 +113,8 @@ const DEFINITIONS = {
   }),
   "workspace.watch": () => ({
     result: z.object({ ended: z.literal("cancelled") }),
-    chunk:
-      workspaceEvent /** Viewers get each event as it is (the documented `file_changed` / `system_stats` shapes), not wrapped. */,
+    chunk: workspaceEvent,
+    /** Viewers get each event as it is (the documented `file_changed` / `system_stats` shapes), not wrapped. */
     viewer: "raw",
   }),
   "agentSession.start": () => ({ result: z.object({ profile: agentProfileName, state: agentSessionState }) }),

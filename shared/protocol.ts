@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { wireErrorSchema } from "./errors";
-
 import { agentProfileInfo } from "./schemas/agent-profiles";
 
 /**

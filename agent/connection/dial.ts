@@ -9,7 +9,6 @@ import {
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
 } from "../../shared/protocol";
-
 import type { AgentProfileInfo } from "../../shared/schemas/agent-profiles";
 import { AGENT_VERSION } from "../../shared/version";
 import { isLoopback } from "../loopback";

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-
 import type { ResultOf } from "../../shared/command-replies";
 import { HOST_STATS_TOPIC } from "../../shared/protocol";
 import { until } from "../../test/support/until";

@@ -1,5 +1,4 @@
 import type Docker from "dockerode";
-
 import type { ResultOf } from "../../shared/command-replies";
 import { ANY_CONTAINER, inspectEach, listContainers } from "../runtime/docker/containers";
 import type { Handler } from "./types";

@@ -2,7 +2,6 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FSWatcher } from "chokidar";
-
 import type { ChunkOf } from "../../shared/command-replies";
 import { ChangeCoalescer, type ChangeType } from "../runtime/fs/change-coalescer";
 import { workspaceRoot } from "../runtime/fs/workspace-paths";

@@ -4,6 +4,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, defaultConfigFile, parseCommand } from "../config";
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_FINAL } from "../exit-codes";
+import { refusedEngine } from "../runtime/docker/client";
 import { launchdManager } from "./launchd";
 import { runningBundle } from "./running-bundle";
 import type { Outcome, ServiceManager } from "./service-manager";
@@ -131,7 +132,12 @@ async function serviceSpec(values: { bundle?: string; config?: string }, env: No
   // As the service will read it: only its config file, no KAI_SERVER/KAI_CONFIG of this shell.
   const { KAI_SERVER: _server, KAI_CONFIG: _config, KAI_TOKEN: _token, ...serviceEnv } = env;
   try {
-    await parseCommand(["--config", config], serviceEnv);
+    const parsed = await parseCommand(["--config", config], serviceEnv);
+    // The agent would refuse an ssh:// engine at every start (agent/runtime/docker/client.ts).
+    const docker =
+      parsed.kind === "run" && parsed.config.dockerSocket ? { socketPath: parsed.config.dockerSocket } : {};
+    const refused = parsed.kind === "run" ? refusedEngine(docker, serviceEnv) : undefined;
+    if (refused) throw new ConfigError(`${refused.message}: ${refused.fix}`);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(`the service would not start: ${error.message}; then run kai-agent service install again`);

@@ -3,7 +3,6 @@ import { reportHostStats, type StatsReporter } from "../../agent/connection/stat
 import { handlers } from "../../agent/handlers";
 import type { Logger } from "../../agent/log";
 import { AgentRpc } from "../../agent/rpc";
-
 import type { ResultOf } from "../../shared/command-replies";
 import { HOST_STATS_TOPIC } from "../../shared/protocol";
 

@@ -1,7 +1,6 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { KaiError } from "../../shared/errors";
-
 import { type AgentProfileInfo, agentProfileInfo } from "../../shared/schemas/agent-profiles";
 import type { Host } from "../../shared/schemas/hosts";
 import { AGENT_RELEASE, isOutdated } from "../../shared/version";

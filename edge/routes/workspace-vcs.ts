@@ -2,7 +2,6 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { REPLIES } from "../../shared/command-replies";
-
 import { openspecAction, openspecChangeName, refName, workspacePath } from "../../shared/schemas/command-params";
 import type { WorkspaceEnv } from "../env";
 import { parseOrThrow } from "../http/errors";

@@ -1,5 +1,4 @@
 import { KaiError } from "../../shared/errors";
-
 import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/command-params";
 import type { Workspace } from "../env";
 import { fromBase64, toBase64 } from "../identity/crypto";

@@ -1,5 +1,4 @@
 import { z } from "zod";
-
 import { agentProfileInfo } from "./agent-profiles";
 
 /** Enrolled machines (`/api/hosts`). */

@@ -3,7 +3,6 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-
 import type { ChunkOf } from "../../shared/command-replies";
 import { gitAsAsync } from "../support/git-identity";
 import { request, signUp, streamFrameOf } from "../support/kai-client";

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { createDockerClient, RemoteEngineError } from "../../agent/runtime/docker/client";
 import { agentHome } from "../support/doctor-cli";
 import { ROOT } from "../support/edge-server";
@@ -12,18 +12,31 @@ import { ROOT } from "../support/edge-server";
  */
 const homes: string[] = [];
 afterAll(() => Promise.all(homes.map((home) => rm(home, { recursive: true, force: true }))));
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 describe("DOCKER_HOST=ssh://", () => {
-  it("is refused by the client, and a local socket path still wins over it", () => {
-    const env = { DOCKER_HOST: "ssh://dev@build-box" };
-    expect(() => createDockerClient({}, env)).toThrow(RemoteEngineError);
-    expect(() => createDockerClient({}, env)).toThrow(
-      /DOCKER_HOST=ssh:\/\/dev@build-box is an engine on another machine/,
+  it("is refused by the client, any case of the scheme, and never with the URL's password", () => {
+    vi.stubEnv("DOCKER_HOST", "SSH://dev:secret@build-box:2222");
+    expect(() => createDockerClient()).toThrow(RemoteEngineError);
+    expect(() => createDockerClient()).toThrow(
+      /^DOCKER_HOST=ssh:\/\/dev@build-box:2222 is an engine on another machine/,
     );
-    expect(
-      (createDockerClient({ socketPath: "/var/run/docker.sock" }, env).modem as { socketPath?: string }).socketPath,
-    ).toBe("/var/run/docker.sock");
-    expect(createDockerClient({}, { DOCKER_HOST: "unix:///var/run/docker.sock" })).toBeDefined();
+    expect(() => createDockerClient()).not.toThrow(/secret/);
+    vi.stubEnv("DOCKER_HOST", "tcp://127.0.0.1:2375");
+    expect(createDockerClient().modem).toMatchObject({ host: "127.0.0.1", protocol: "http" });
+  });
+
+  it("gives way to a socket path, which the client then really uses", () => {
+    vi.stubEnv("DOCKER_HOST", "ssh://dev@build-box");
+    // docker-modem on its own would take DOCKER_HOST's host over the socket path.
+    const modem = createDockerClient({ socketPath: "/var/run/docker.sock" }).modem as {
+      host?: string;
+      socketPath?: string;
+    };
+    expect(modem.host).toBeUndefined();
+    expect(modem.socketPath).toBe("/var/run/docker.sock");
   });
 
   it("stops kai-agent at start with exit 2 and the fix, without dialling the server", async () => {

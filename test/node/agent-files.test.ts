@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fileHandlers } from "../../agent/handlers/files";
 import { pendingUploads, UPLOAD_IDLE_MS } from "../../agent/runtime/fs/file-upload";
 import { COMMANDS } from "../../shared/commands";
-
 import { FILE_CHUNK_BYTES, MAX_FILE_BYTES } from "../../shared/schemas/command-params";
 import { until } from "../support/until";
 import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../support/workspace-handlers";

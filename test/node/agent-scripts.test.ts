@@ -4,7 +4,6 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptHandlers } from "../../agent/handlers/scripts";
 import { OUTPUT_CHUNK_BYTES } from "../../agent/runtime/process/run-process-group";
-
 import type { ChunkOf } from "../../shared/command-replies";
 import { until } from "../support/until";
 import { call, kaiError, type WorkspaceWorld, workspaceWorld, writeExecutable } from "../support/workspace-handlers";

@@ -120,6 +120,18 @@ describe("kai-agent service without a user manager", () => {
     expect(noLogin.stderr).toContain("kai-agent login --server URL");
     expect(existsSync(path.join(empty, ".config", "systemd"))).toBe(false);
 
+    // The agent would refuse an engine on another machine at every start.
+    const remote = await runAgent([bundle], ["service", "install"], {
+      ...env,
+      DOCKER_HOST: "ssh://dev:secret@build-box",
+    });
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toContain(
+      "the service would not start: DOCKER_HOST=ssh://dev@build-box is an engine on another machine",
+    );
+    expect(remote.stderr).not.toContain("secret");
+    expect(existsSync(path.join(home, ".config", "systemd"))).toBe(false);
+
     const usage = await runAgent([bundle], ["service", "restart"], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("say install, uninstall or status");

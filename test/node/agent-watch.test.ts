@@ -2,7 +2,6 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchHandlers } from "../../agent/handlers/workspace-watch";
-
 import type { ChunkOf } from "../../shared/command-replies";
 import { until } from "../support/until";
 import { call, kaiError, type WorkspaceWorld, workspaceWorld } from "../support/workspace-handlers";

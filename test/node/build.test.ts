@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildAgentBundle } from "../../scripts/agent-bundle";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 /**
@@ -78,6 +79,19 @@ describe("build", () => {
   it("has no unused file, export or dependency: knip exits 0", { timeout: TIMEOUT_MS }, async () => {
     const { code, output } = await runBin("knip/bin/knip.js", ["--no-progress"]);
     expect(code, `knip failed:\n${output}`).toBe(0);
+  });
+
+  it("bundles an agent that builds no reply or API schema and carries no left-out module", {
+    timeout: TIMEOUT_MS,
+  }, async () => {
+    // The lint rule sees one import at a time; the bundle is everything the agent loads.
+    const bundled = await buildAgentBundle(path.join(tempDir("kai-agent-bundle-"), "kai-agent.mjs"));
+    expect(bundled).toContain("shared/commands.ts");
+    const heavy =
+      /^shared\/(command-replies|stream-frames|schemas\/(agent-sessions|flexy|services|workspace|user-events))\.ts$/;
+    expect(bundled.filter((file) => heavy.test(file))).toEqual([]);
+    const leftOut = /node_modules\/(ssh2|tar-fs|tar-stream|readable-stream|@grpc|protobufjs)\//;
+    expect(bundled.filter((file) => leftOut.test(file))).toEqual([]);
   });
 
   it("keeps the import boundaries: dependency-cruiser finds no violation", { timeout: TIMEOUT_MS }, async () => {

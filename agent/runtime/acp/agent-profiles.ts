@@ -3,7 +3,6 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { KaiError } from "../../../shared/errors";
-
 import { type AgentProfileInfo, agentProfileName } from "../../../shared/schemas/agent-profiles";
 import { childEnv } from "../process/child-env";
 

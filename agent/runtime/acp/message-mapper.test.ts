@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-
 import { MAX_MESSAGE_FIELD_CHARS } from "../../../shared/protocol";
 import { MessageMapper } from "./message-mapper";
 

@@ -2,14 +2,36 @@ import Docker from "dockerode";
 import { KaiError } from "../../../shared/errors";
 
 /**
- * The dockerode client. With no socket path it follows `DOCKER_HOST` (unix:// or tcp://) like
- * the docker CLI, falling back to the default socket. Throws for an ssh:// engine.
+ * The dockerode client: on `socketPath` when given, else where `DOCKER_HOST` says (unix:// or
+ * tcp://) like the docker CLI, else the default socket. Throws RemoteEngineError for an ssh://
+ * engine.
  */
-export function createDockerClient(options: { socketPath?: string } = {}, env = process.env): Docker {
-  if (options.socketPath) return new Docker({ socketPath: options.socketPath });
-  const host = env.DOCKER_HOST?.trim();
-  if (host?.startsWith("ssh://")) throw new RemoteEngineError(host);
+export function createDockerClient(options: { socketPath?: string } = {}): Docker {
+  const refused = refusedEngine(options);
+  if (refused) throw refused;
+  // docker-modem reads DOCKER_HOST itself, and a host from it would win over socketPath.
+  if (options.socketPath)
+    return new Docker({ socketPath: options.socketPath, host: undefined, port: undefined, protocol: "http" });
   return new Docker();
+}
+
+/**
+ * The refusal of the engine kai-agent would drive, when DOCKER_HOST names one over ssh and no
+ * socket path overrides it. Its scheme is read as docker-modem reads it (a URL, so `SSH://` too).
+ */
+export function refusedEngine(
+  options: { socketPath?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): RemoteEngineError | undefined {
+  const host = env.DOCKER_HOST?.trim();
+  if (options.socketPath || !host) return undefined;
+  let url: URL;
+  try {
+    url = new URL(host.includes("//") ? host : `tcp://${host}`);
+  } catch {
+    return undefined; // dockerode refuses it with its own words
+  }
+  return url.protocol === "ssh:" ? new RemoteEngineError(url) : undefined;
 }
 
 /**
@@ -21,9 +43,11 @@ export function createDockerClient(options: { socketPath?: string } = {}, env = 
 export class RemoteEngineError extends Error {
   readonly fix = "run kai-agent on that machine, or unset DOCKER_HOST (or pass --docker-socket PATH)";
 
-  constructor(host: string) {
+  constructor(url: URL) {
+    // Never a password from the URL in a log or a doctor report.
+    const shown = `ssh://${url.username ? `${url.username}@` : ""}${url.host}${url.pathname}`;
     super(
-      `DOCKER_HOST=${host} is an engine on another machine; kai-agent drives the engine of the machine it runs ` +
+      `DOCKER_HOST=${shown} is an engine on another machine; kai-agent drives the engine of the machine it runs ` +
         "on, whose directories it binds into containers",
     );
   }

@@ -1,7 +1,6 @@
 import { constants } from "node:fs";
 import fs from "node:fs/promises";
 import { KaiError } from "../../../shared/errors";
-
 import { MAX_FILE_BYTES } from "../../../shared/schemas/command-params";
 import { at, type Folder, self } from "./confined-fs";
 

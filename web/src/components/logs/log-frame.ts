@@ -3,7 +3,7 @@ import type { LogEntry } from "../../../../shared/schemas/services";
 
 /**
  * A frame of the log follow stream as the viewer uses it (shapes: shared/stream-frames.ts and
- * the `service.logs.follow` chunk in shared/commands.ts). web/ takes only types from shared/,
+ * the `service.logs.follow` chunk in shared/command-replies.ts). web/ takes only types from shared/,
  * so the fields are checked here by hand; anything else is `undefined` and ignored.
  */
 export type LogFrame =
