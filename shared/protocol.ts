@@ -50,7 +50,8 @@ export const CLOSE_CODES = {
   CREDENTIAL_REVOKED: 4401,
 } as const;
 
-const requestId = z.uuid();
+/** A request's id, in every frame about it: the edge makes one per call (crypto.randomUUID). */
+export const requestId = z.uuid();
 
 export const helloFrame = z.object({
   type: z.literal("hello"),

@@ -22,6 +22,7 @@ import type { AgentAttachment } from "./attachment";
 import { readViewer } from "./attachment";
 import { AuditBuffer } from "./audit-buffer";
 import { checkedResult } from "./checked-result";
+import { exactLogFrame } from "./exact-log-frame";
 import { FeedQueue } from "./feed-queue";
 import {
   AGENT_SESSION_HEADER,
@@ -419,6 +420,9 @@ export class HostRelay extends DurableObject<Bindings> {
     if (watched) return typeof message === "string" ? this.#sessionViewerFrame(socket, watched, message) : undefined;
     if (this.#viewers.isViewer(socket)) return; // stream viewers only listen
     const attachment = this.#agents.attachment(socket);
+    // A busy log follow's frame, as kai-agent writes it, goes to batched viewers unparsed.
+    const exact = attachment?.hello && typeof message === "string" ? exactLogFrame(message) : undefined;
+    if (exact && this.#viewers.exactLogChunks(exact)) return;
     const frame = typeof message === "string" ? parseFrame(agentFrame, message) : undefined;
     if (!attachment || !frame) return this.#agents.refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "invalid frame");
 

@@ -4,8 +4,12 @@ import { CLOSE_CODES } from "../../shared/protocol";
 import { encodeStreamFrame, type WireStreamFrame } from "../../shared/stream-frames";
 import { AttachmentCache, readViewer, VIEWER_TAG, type ViewerAttachment } from "./attachment";
 import { type CheckedChunk, checkChunks } from "./chunks";
+import type { ExactLogFrame } from "./exact-log-frame";
 import type { Outcome } from "./pending";
 import { closeQuietly } from "./to-agent";
+
+/** The stream whose frames kai-agent writes in the form exact-log-frame.ts reads. */
+const EXACT_LOG_OP: StreamOp = "service.logs.follow";
 
 /**
  * Clients that watch a streamed command over a WebSocket of their own. Unlike a response
@@ -68,6 +72,29 @@ export class Viewers {
     return true;
   }
 
+  /**
+   * Sends a log follow's frame that kai-agent wrote in its exact form (exact-log-frame.ts) to
+   * the request's viewers as its text stands, without parsing a line: the bytes `chunks` would
+   * send. Only when every viewer takes batched frames and has seen none of these lines; false
+   * (nothing sent) otherwise, and the frame goes through `chunks` as any other.
+   */
+  exactLogChunks(frame: ExactLogFrame): boolean {
+    const sockets = this.#of(frame.id);
+    const viewers = sockets.map((socket) => this.#known.get(socket));
+    if (viewers.length === 0) return false;
+    for (const viewer of viewers) {
+      if (viewer?.op !== EXACT_LOG_OP || !viewer.batched || viewer.nextSeq > frame.seq) return false;
+    }
+    // What encodeStreamFrame writes for this run's `chunks` frame (JSON.stringify keeps key order).
+    const text = `{"type":"chunks","seq":${frame.seq},"data":[${frame.entries}]}`;
+    sockets.forEach((socket, index) => {
+      const viewer = viewers[index];
+      if (viewer) viewer.nextSeq = frame.seq + frame.count;
+      this.#sendText(socket, text);
+    });
+    return true;
+  }
+
   /** Sends the final answer and closes; false when the request had no viewer. */
   end(requestId: string, outcome: Outcome): boolean {
     const sockets = this.#of(requestId);
@@ -112,8 +139,12 @@ export class Viewers {
 
   /** A viewer that already left must not make the hook that sends to it throw. */
   #send(socket: WebSocket, op: string, frame: WireStreamFrame): void {
+    this.#sendText(socket, encodeStreamFrame(op, frame));
+  }
+
+  #sendText(socket: WebSocket, text: string): void {
     try {
-      socket.send(encodeStreamFrame(op, frame));
+      socket.send(text);
     } catch {
       // the viewer is gone; its close hook cleans up
     }

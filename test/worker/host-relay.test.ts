@@ -224,6 +224,47 @@ describe("HostRelay: streams", () => {
     agent.socket.close(1000, "done");
   });
 
+  it("sends a batched viewer an agent's frame of exact log entries as it came, and any other spelling as checked", async () => {
+    const enrolled = await enrolledHost();
+    const agent = await connectAgent(enrolled);
+    const { viewer, requestId } = await openViewer(
+      enrolled,
+      "service.logs.follow",
+      { id: "web" },
+      { [VIEWER_FRAMES_HEADER]: "batch" },
+    );
+    await agent.next(isRequest("service.logs.follow"));
+    // As kai-agent writes it: its entries' text reaches the viewer unparsed, so it must be the checked bytes.
+    const exact = [logLine("0"), logLine('quote " backslash \\ newline \n tab \t \u0001 😀 \u2028'), logLine("2")];
+    agent.socket.send(JSON.stringify({ type: "chunks", id: requestId, seq: 0, data: exact }));
+    // The same entries spelt otherwise: a key twice, one key more, escapes JSON.stringify does not write.
+    const entry = (fields: string) => `{"timestamp":"2026-01-01T00:00:00Z",${fields}}`;
+    const spelt = [
+      entry(`"message":"3","level":"info","stream":"stdout","stream":"stderr"`),
+      entry(`"message":"4","level":"info","stream":"stdout","extra":"x"`),
+      entry(`"message":"\\/ \\u00e9 \\u2028","level":"info","stream":"stdout"`),
+      entry(`"message":"6","message":"six","level":"info","stream":"stdout"`),
+    ];
+    agent.socket.send(`{"type":"chunks","id":"${requestId}","seq":3,"data":[${spelt.join(",")}]}`);
+    // Exact again, but the viewer has seen lines 0-6 of it: only 7 goes.
+    const again = [...exact, logLine("3"), logLine("4"), logLine("5"), logLine("6"), logLine("7")];
+    agent.socket.send(JSON.stringify({ type: "chunks", id: requestId, seq: 0, data: again }));
+    await viewer.next((frame) => frame.seq === 7);
+    agent.socket.send(
+      JSON.stringify({ type: "res", id: requestId, ok: true, result: { ended: "container-stopped", lines: 8 } }),
+    );
+    expect((await viewer.closed).code).toBe(1000);
+    const checked = [{ ...logLine("3"), stream: "stderr" }, logLine("4"), logLine("/ é \u2028"), logLine("six")];
+    // Byte for byte what the full check writes, whichever way each frame went.
+    expect(viewer.texts).toEqual([
+      JSON.stringify({ type: "chunks", seq: 0, data: exact }),
+      JSON.stringify({ type: "chunks", seq: 3, data: checked }),
+      JSON.stringify({ type: "chunks", seq: 7, data: [logLine("7")] }),
+      JSON.stringify({ type: "end", result: { ended: "container-stopped", lines: 8 } }),
+    ]);
+    agent.socket.close(1000, "done");
+  });
+
   it("checks the chunks it collects for a call without a viewer the same way", async () => {
     const enrolled = await enrolledHost();
     const agent = await connectAgent(enrolled);
