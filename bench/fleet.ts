@@ -26,7 +26,9 @@ import { awakeObjects, workerdRss } from "./support/workerd-memory";
  * the bare baseline's memory; the relay with 1 agent connected; all 1,000 dialling at once;
  * the edge's memory with them idle; the relay, a user's host list and a container event on
  * its live feed with all connected; a burst of 1,000 webhook-worthy events; an edge restart;
- * the relay again with all connected, then with only 1.
+ * the relay again with all connected, then with only 1; then MORE_PAIRS times: all dial again,
+ * the relay with all connected, then with only 1. Everything talks to the Worker's own workerd,
+ * not through wrangler's dev proxy (see `fleet`).
  */
 
 const AGENTS = 1000;
