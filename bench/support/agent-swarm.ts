@@ -47,6 +47,8 @@ export interface SwarmAgent {
   /** Starts the reconnect loop (a no-op while it runs). */
   start(): void;
   stop(): Promise<void>;
+  /** The edge's address for the next dials (a Worker restarted direct, without wrangler's proxy, has a new port). */
+  retarget(server: string): Promise<void>;
   /** Reports a container event as the agent's Docker watcher would; false while not welcomed. */
   event(event: ContainerEvent): boolean;
 }
@@ -73,12 +75,19 @@ class SimAgent implements SwarmAgent {
   #publish: ((topic: string, data: unknown) => void) | undefined;
   #connection: AgentConnection | undefined;
   #loop: Promise<string> | undefined;
+  #server: string;
 
   constructor(
     readonly host: SwarmHost,
-    private readonly server: string,
+    server: string,
     private readonly shared: Shared,
-  ) {}
+  ) {
+    this.#server = server;
+  }
+
+  async retarget(server: string): Promise<void> {
+    this.#server = server;
+  }
 
   /** Starts the reconnect loop (a no-op while it runs). */
   start(): void {
@@ -92,8 +101,12 @@ class SimAgent implements SwarmAgent {
       else return;
       this.onChange();
     };
+    const server = () => this.#server;
     this.#connection = new AgentConnection({
-      server: this.server,
+      // A getter: the connection reads its options at every dial, so a running loop's next dial follows a retarget.
+      get server() {
+        return server();
+      },
       token: this.host.token,
       log,
       rpcFor: (hostId, send, batchChunks) =>
@@ -198,6 +211,11 @@ export class AgentSwarm {
 
   start(agents: SwarmAgent[] = this.agents): void {
     for (const agent of agents) agent.start();
+  }
+
+  /** Points every agent's next dials at `server`. */
+  async retarget(server: string): Promise<void> {
+    await Promise.all(this.agents.map((agent) => agent.retarget(server)));
   }
 
   online(): number {

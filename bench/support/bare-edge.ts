@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { unstable_startWorker } from "wrangler";
 import WebSocket from "ws";
+import { startDevWorker } from "../../test/support/dev-worker";
 import type { Scope } from "./scope";
 
 /**
@@ -10,10 +10,10 @@ import type { Scope } from "./scope";
  * test/support/edge-server.ts starts Kai's, and plain WebSockets to it: what holding idle
  * sockets costs the runtime when the Durable Object keeps nothing per socket.
  */
-export async function startBareEdge(scope: Scope): Promise<{ url: string }> {
+export async function startBareEdge(scope: Scope): Promise<{ url: string; workerUrl: string }> {
   const persist = await mkdtemp(path.join(os.tmpdir(), "kai-bench-bare-"));
   scope.defer("bare edge state dir", () => rm(persist, { recursive: true, force: true }));
-  const worker = await unstable_startWorker({
+  const worker = await startDevWorker({
     config: path.join(import.meta.dirname, "bare-ws", "wrangler.toml"),
     dev: {
       server: { hostname: "127.0.0.1", port: 0 },
@@ -23,9 +23,8 @@ export async function startBareEdge(scope: Scope): Promise<{ url: string }> {
       logLevel: "warn",
     },
   });
-  await worker.ready;
   scope.defer("bare edge (workerd)", () => worker.dispose());
-  return { url: (await worker.url).origin };
+  return { url: worker.url, workerUrl: worker.workerUrl };
 }
 
 /** Opens `count` sockets to the bare edge, `concurrency` handshakes at a time, each to its own object. */

@@ -66,6 +66,10 @@ export class ProbeProcess implements SwarmAgent {
     await this.#ask({ op: "stop" });
   }
 
+  async retarget(server: string): Promise<void> {
+    await this.#ask({ op: "retarget", server });
+  }
+
   /** Sent to the sampler; true when the probe was welcomed as far as this process knows. */
   event(event: ContainerEvent): boolean {
     if (!this.online) return false;

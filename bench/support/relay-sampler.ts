@@ -23,6 +23,7 @@ export type SamplerRequest = { id: number } & (
   | { op: "event"; event: ContainerEvent }
   | { op: "window"; endpoints: Endpoint[]; rounds: number; warmupRounds: number }
   | { op: "pings" }
+  | { op: "retarget"; server: string }
 );
 
 /** The probe agent's state as the swarm reads it; `welcomedAt` as an epoch time in ms (the processes' clocks differ). */
@@ -82,6 +83,8 @@ async function main(): Promise<void> {
         return probe.event(request.event);
       case "pings":
         return probe.pingsReceived.map(epoch);
+      case "retarget":
+        return probe.retarget(request.server);
       case "window": {
         const handledBefore = probe.pingHandlingMs.length;
         const window = await watchedLoop(() => sampleRounds(request.endpoints, request.rounds, request.warmupRounds));

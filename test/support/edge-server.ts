@@ -6,7 +6,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { unstable_startWorker } from "wrangler";
+import { startDevWorker } from "./dev-worker";
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -40,6 +40,11 @@ export async function freePort(): Promise<number> {
 
 export interface Edge {
   url: string;
+  /**
+   * The Worker's own workerd, without wrangler's dev ProxyWorker in front (dev-worker.ts). An
+   * ephemeral port: unlike `url`, it changes when the edge is restarted.
+   */
+  workerUrl: string;
   port: number;
   persistDir: string;
   stop(): Promise<void>;
@@ -112,7 +117,7 @@ export async function startEdge(
   mkdirSync(path.join(ROOT, "web", "dist"), { recursive: true });
   Object.assign(process.env, { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
   const vars = { ...E2E_VARS, ...options.vars };
-  const worker = await unstable_startWorker({
+  const worker = await startDevWorker({
     config: path.join(ROOT, "wrangler.toml"),
     bindings: Object.fromEntries(
       Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }]),
@@ -125,7 +130,6 @@ export async function startEdge(
       logLevel: "warn",
     },
   });
-  await worker.ready;
-  const url = (await worker.url).origin;
-  return { url, port: Number(new URL(url).port), persistDir, stop: () => worker.dispose() };
+  const { url, workerUrl } = worker;
+  return { url, workerUrl, port: Number(new URL(url).port), persistDir, stop: () => worker.dispose() };
 }
