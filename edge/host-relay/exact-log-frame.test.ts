@@ -54,6 +54,18 @@ describe("exactLogFrame", () => {
     });
   });
 
+  it("asks whether a frame is wanted, with its id and first number, before reading its entries", () => {
+    const asked: [string, number][] = [];
+    const text = frameOf([entry("1")], 12);
+    const refuse = (...args: [string, number]) => {
+      asked.push(args);
+      return false;
+    };
+    expect(exactLogFrame(text, refuse)).toBeUndefined();
+    expect(asked).toEqual([[id, 12]]);
+    expect(exactLogFrame(text, () => true)?.count).toBe(1);
+  });
+
   it("accepts what JSON.stringify writes of any message only where the full path writes the same bytes", () => {
     // Every piece alone and in pairs (a surrogate pair, an escape next to a quote, …).
     const messages = PIECES.flatMap((first) => [first, ...PIECES.map((second) => `${first}${second}`)]);

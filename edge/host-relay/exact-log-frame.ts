@@ -41,13 +41,22 @@ const ENTRY = new RegExp(
 const HEAD = /^\{"type":"chunks","id":"([0-9a-fA-F-]{36})","seq":(0|[1-9][0-9]{0,14}),"data":\[/;
 const TAIL = "]}";
 
-/** The frame, when `text` is exactly a `chunks` frame of log entries as kai-agent writes one. */
-export function exactLogFrame(text: string): ExactLogFrame | undefined {
+/**
+ * The frame, when `text` is exactly a `chunks` frame of log entries as kai-agent writes one.
+ * `wanted` is asked after the head, before the entries are scanned: a frame no viewer could
+ * take as it stands (a per-line viewer, none) costs no scan.
+ */
+export function exactLogFrame(
+  text: string,
+  wanted: (id: string, seq: number) => boolean = () => true,
+): ExactLogFrame | undefined {
   if (text.length > MAX_FRAME_BYTES || !text.endsWith(TAIL)) return undefined;
   const head = HEAD.exec(text);
   if (!head) return undefined;
   const [opening, id = "", seqText = ""] = head;
   if (!requestId.safeParse(id).success) return undefined;
+  const seq = Number(seqText);
+  if (!wanted(id, seq)) return undefined;
   const end = text.length - TAIL.length;
   let at = opening.length;
   let count = 0;
@@ -60,5 +69,5 @@ export function exactLogFrame(text: string): ExactLogFrame | undefined {
     if (text.charCodeAt(at) !== 0x2c /* , */) return undefined;
     at += 1;
   }
-  return { id, seq: Number(seqText), count, entries: text.slice(opening.length, end) };
+  return { id, seq, count, entries: text.slice(opening.length, end) };
 }

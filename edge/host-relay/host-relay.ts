@@ -421,7 +421,10 @@ export class HostRelay extends DurableObject<Bindings> {
     if (this.#viewers.isViewer(socket)) return; // stream viewers only listen
     const attachment = this.#agents.attachment(socket);
     // A busy log follow's frame, as kai-agent writes it, goes to batched viewers unparsed.
-    const exact = attachment?.hello && typeof message === "string" ? exactLogFrame(message) : undefined;
+    const exact =
+      attachment?.hello && typeof message === "string"
+        ? exactLogFrame(message, (id, seq) => this.#viewers.takesExactLog(id, seq))
+        : undefined;
     if (exact && this.#viewers.exactLogChunks(exact)) return;
     const frame = typeof message === "string" ? parseFrame(agentFrame, message) : undefined;
     if (!attachment || !frame) return this.#agents.refuse(socket, CLOSE_CODES.PROTOCOL_ERROR, "invalid frame");

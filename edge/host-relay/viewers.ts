@@ -79,12 +79,9 @@ export class Viewers {
    * (nothing sent) otherwise, and the frame goes through `chunks` as any other.
    */
   exactLogChunks(frame: ExactLogFrame): boolean {
+    if (!this.takesExactLog(frame.id, frame.seq)) return false;
     const sockets = this.#of(frame.id);
     const viewers = sockets.map((socket) => this.#known.get(socket));
-    if (viewers.length === 0) return false;
-    for (const viewer of viewers) {
-      if (viewer?.op !== EXACT_LOG_OP || !viewer.batched || viewer.nextSeq > frame.seq) return false;
-    }
     // What encodeStreamFrame writes for this run's `chunks` frame (JSON.stringify keeps key order).
     const text = `{"type":"chunks","seq":${frame.seq},"data":[${frame.entries}]}`;
     sockets.forEach((socket, index) => {
@@ -93,6 +90,18 @@ export class Viewers {
       this.#sendText(socket, text);
     });
     return true;
+  }
+
+  /**
+   * Whether a log follow's exact frame for `requestId` from `seq` on may go to its viewers as
+   * it stands: it has viewers, all of a log follow, all batched, none past `seq` already.
+   */
+  takesExactLog(requestId: string, seq: number): boolean {
+    const viewers = this.#of(requestId).map((socket) => this.#known.get(socket));
+    return (
+      viewers.length > 0 &&
+      viewers.every((viewer) => viewer?.op === EXACT_LOG_OP && viewer.batched && viewer.nextSeq <= seq)
+    );
   }
 
   /** Sends the final answer and closes; false when the request had no viewer. */

@@ -265,6 +265,63 @@ describe("HostRelay: streams", () => {
     agent.socket.close(1000, "done");
   });
 
+  it("sends an exact frame only to a log follow's batched viewers, and only the lines they lack", async () => {
+    const enrolled = await enrolledHost();
+    const agent = await connectAgent(enrolled);
+    const exactFrame = (id: string, seq: number, count: number) =>
+      JSON.stringify({ type: "chunks", id, seq, data: Array.from({ length: count }, (_, n) => logLine(`${seq + n}`)) });
+    // Another stream's batched viewer: a log-shaped frame for it still meets its own chunk schema, which refuses it.
+    const watch = await openViewer(
+      enrolled,
+      "workspace.watch",
+      { root: "/w", statsIntervalMs: 1000 },
+      { [VIEWER_FRAMES_HEADER]: "batch" },
+    );
+    await agent.next((frame) => isRequest("workspace.watch")(frame) && frame.id === watch.requestId);
+    agent.socket.send(exactFrame(watch.requestId, 0, 3));
+    agent.socket.send(JSON.stringify({ type: "res", id: watch.requestId, ok: true, result: { ended: "cancelled" } }));
+    expect((await watch.viewer.closed).code).toBe(1000);
+    expect(watch.viewer.texts).toEqual([JSON.stringify({ type: "end", result: { ended: "cancelled" } })]);
+
+    // Two exact frames that overlap: the second's first three lines were sent already.
+    const logs = await openViewer(enrolled, "service.logs.follow", { id: "web" }, { [VIEWER_FRAMES_HEADER]: "batch" });
+    await agent.next((frame) => isRequest("service.logs.follow")(frame) && frame.id === logs.requestId);
+    agent.socket.send(exactFrame(logs.requestId, 0, 3));
+    agent.socket.send(exactFrame(logs.requestId, 0, 4));
+    await logs.viewer.next((frame) => frame.seq === 3);
+    agent.socket.send(
+      JSON.stringify({ type: "res", id: logs.requestId, ok: true, result: { ended: "container-stopped", lines: 4 } }),
+    );
+    expect((await logs.viewer.closed).code).toBe(1000);
+    expect(logs.viewer.texts).toEqual([
+      JSON.stringify({ type: "chunks", seq: 0, data: [logLine("0"), logLine("1"), logLine("2")] }),
+      JSON.stringify({ type: "chunks", seq: 3, data: [logLine("3")] }),
+      JSON.stringify({ type: "end", result: { ended: "container-stopped", lines: 4 } }),
+    ]);
+    agent.socket.close(1000, "done");
+  });
+
+  it("takes no exact frame from a socket that has not said hello", async () => {
+    const enrolled = await enrolledHost();
+    const agent = await connectAgent(enrolled);
+    const { viewer, requestId } = await openViewer(
+      enrolled,
+      "service.logs.follow",
+      { id: "web" },
+      { [VIEWER_FRAMES_HEADER]: "batch" },
+    );
+    await agent.next(isRequest("service.logs.follow"));
+    const stranger = await dial(enrolled.token);
+    stranger.socket.send(JSON.stringify({ type: "chunks", id: requestId, seq: 0, data: [logLine("forged")] }));
+    expect((await stranger.closed).code).toBe(CLOSE_CODES.HELLO_REQUIRED);
+    agent.socket.send(
+      JSON.stringify({ type: "res", id: requestId, ok: true, result: { ended: "container-stopped", lines: 0 } }),
+    );
+    expect((await viewer.closed).code).toBe(1000);
+    expect(viewer.texts).toEqual([JSON.stringify({ type: "end", result: { ended: "container-stopped", lines: 0 } })]);
+    agent.socket.close(1000, "done");
+  });
+
   it("checks the chunks it collects for a call without a viewer the same way", async () => {
     const enrolled = await enrolledHost();
     const agent = await connectAgent(enrolled);
