@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { createDockerClient, RemoteEngineError } from "../../agent/runtime/docker/client";
-import { agentHome } from "../support/doctor-cli";
+import { agentHome, runAgentCli } from "../support/doctor-cli";
 import { ROOT } from "../support/edge-server";
 
 /**
@@ -43,34 +41,10 @@ describe("DOCKER_HOST=ssh://", () => {
     // A closed port: were the agent to dial, it would log the attempt and keep retrying.
     const home = await agentHome("http://127.0.0.1:9", `kai_agent_${"a".repeat(40)}`, { allowedRoots: [ROOT] });
     homes.push(home);
-    const run = await runAgent(home, { DOCKER_HOST: "ssh://dev@build-box" });
+    const run = await runAgentCli([], { home, env: { DOCKER_HOST: "ssh://dev@build-box" } });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("kai-agent: DOCKER_HOST=ssh://dev@build-box is an engine on another machine");
     expect(run.stderr).toContain("run kai-agent on that machine, or unset DOCKER_HOST");
     expect(run.stdout + run.stderr).not.toMatch(/connecting|dial/i);
   });
 });
-
-function runAgent(
-  home: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("KAI_")));
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent/cli.ts")], {
-    cwd: ROOT,
-    env: { ...inherited, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}

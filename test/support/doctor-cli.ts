@@ -11,18 +11,26 @@ export interface DoctorRun {
   stderr: string;
 }
 
+interface CliOptions {
+  home?: string;
+  as?: { uid: number; gid: number };
+  env?: Record<string, string>;
+}
+
 /**
  * Runs the real `kai-agent doctor` from the sources (tsx), as the agent is started in
  * AgentProcess: no KAI_* variables from the test's environment, its own config home.
  * `as` runs it as another user (uid/gid), for what root would not see (permissions).
  */
-export function runDoctorCli(
-  args: string[],
-  options: { home?: string; as?: { uid: number; gid: number }; env?: Record<string, string> } = {},
-): Promise<DoctorRun> {
+export function runDoctorCli(args: string[], options: CliOptions = {}): Promise<DoctorRun> {
+  return runAgentCli(["doctor", ...args], options);
+}
+
+/** Runs the real `kai-agent` from the sources with `args`, as runDoctorCli does, until it exits. */
+export function runAgentCli(args: string[], options: CliOptions = {}): Promise<DoctorRun> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("KAI_")));
   const home = options.home ?? os.tmpdir();
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent/cli.ts"), "doctor", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "agent/cli.ts"), ...args], {
     cwd: ROOT,
     env: { ...env, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
