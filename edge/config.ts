@@ -73,6 +73,8 @@ const configSchema = z.object({
    * collect the token once approved. RFC 8628 suggests minutes; tests shorten it.
    */
   DEVICE_CODE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
+  /** Seconds a device login's agent waits between two polls (RFC 8628's `interval`); tests lengthen it past a short TTL. */
+  DEVICE_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(60).default(5),
   /** Development only: let webhooks target loopback and private networks (local receivers). */
   WEBHOOKS_ALLOW_PRIVATE: z
     .enum(["true", "false"])

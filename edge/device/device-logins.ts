@@ -8,19 +8,17 @@ import { enrollHost, type HostRow, newAgentToken } from "../hosts/hosts";
 import { randomSecret, sha256Hex } from "../identity/crypto";
 import { newUserCode } from "./user-code";
 
-/** Seconds an agent waits between two polls (RFC 8628's `interval`). */
-export const DEVICE_POLL_INTERVAL_SECONDS = 5;
 /**
  * A poll this much early still counts as on time: the agent waits the interval after each
  * answer, but its clock and ours tick apart, and workerd's clock moves only on I/O.
  */
 const POLL_SLACK_MS = 500;
 /**
- * An approved login stays collectable at least this long after the approval: an approval in
- * the code's last second must still reach an agent that polls every interval (two polls' worth
- * and room for a slow network). Uncollected by then, the sweep deletes the host it made.
+ * How long an approved login stays collectable at least after the approval: an approval in
+ * the code's last second must still reach an agent that polls every `intervalSeconds` (two
+ * polls' worth and room for a slow network). Uncollected by then, the sweep deletes the host it made.
  */
-const COLLECTION_GRACE_MS = (2 * DEVICE_POLL_INTERVAL_SECONDS + 30) * 1000;
+const collectionGraceMs = (intervalSeconds: number) => (2 * intervalSeconds + 30) * 1000;
 /** Finished and expired logins are kept this long (to answer "expired", not "unknown"), then swept. */
 const KEEP_AFTER_EXPIRY_MS = 24 * 3600_000;
 const DEVICE_CODE_PREFIX = "kai_device_";
@@ -101,14 +99,14 @@ export type DevicePoll = { status: "pending" } | { status: "approved"; host: Hos
  * consumed in one D1 batch (a transaction), each step conditional on the login not being
  * consumed yet, so of two polls racing only one gets a token that works, and the other 404.
  */
-export async function pollDeviceLogin(db: Db, deviceCode: string): Promise<DevicePoll> {
+export async function pollDeviceLogin(db: Db, deviceCode: string, intervalSeconds: number): Promise<DevicePoll> {
   const now = Date.now();
   const [row] = await db
     .select()
     .from(deviceLogins)
     .where(eq(deviceLogins.deviceCodeHash, await sha256Hex(deviceCode)));
   if (!row || row.consumedAt || row.expiresAt.getTime() <= now) throw pollNotFound();
-  await pace(db, row, now);
+  await pace(db, row, now, intervalSeconds * 1000);
   if (row.deniedAt)
     throw new KaiError(
       "PERMISSION_DENIED",
@@ -137,8 +135,7 @@ export async function pollDeviceLogin(db: Db, deviceCode: string): Promise<Devic
 }
 
 /** Counts this poll, or refuses it with RATE_LIMITED and when to come back if it came too soon after the last. */
-async function pace(db: Db, row: DeviceLoginRow, now: number): Promise<void> {
-  const intervalMs = DEVICE_POLL_INTERVAL_SECONDS * 1000;
+async function pace(db: Db, row: DeviceLoginRow, now: number, intervalMs: number): Promise<void> {
   const [counted] = await db
     .update(deviceLogins)
     .set({ polledAt: new Date(now) })
@@ -184,13 +181,18 @@ function pendingNow() {
  * Approves a pending login as `userId`'s host `name` (the enroll rules: CONFLICT on a name the
  * user already has). The host exists from now on, so the dashboard lists it at once; its
  * token hash is of a random value nobody sees until the agent's next poll replaces it. The
- * login stays collectable for at least COLLECTION_GRACE_MS, however close to expiry it was.
+ * login stays collectable for two of the agent's polls and more (collectionGraceMs), however
+ * close to expiry it was.
  */
-export async function approveDeviceLogin(db: Db, userId: string, userCode: string, name: string): Promise<HostRow> {
+export async function approveDeviceLogin(
+  db: Db,
+  approval: { userId: string; userCode: string; name: string; intervalSeconds: number },
+): Promise<HostRow> {
+  const { userId, userCode, name, intervalSeconds } = approval;
   const login = await findPendingDevice(db, userCode);
   const { row: host } = await enrollHost(db, userId, name);
   const now = Date.now();
-  const collectBy = new Date(Math.max(login.expiresAt.getTime(), now + COLLECTION_GRACE_MS));
+  const collectBy = new Date(Math.max(login.expiresAt.getTime(), now + collectionGraceMs(intervalSeconds)));
   const [approved] = await db
     .update(deviceLogins)
     .set({ approvedBy: userId, hostId: host.id, approvedAt: new Date(now), expiresAt: collectBy })

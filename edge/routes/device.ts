@@ -13,7 +13,6 @@ import {
 } from "../../shared/schemas/device";
 import {
   approveDeviceLogin,
-  DEVICE_POLL_INTERVAL_SECONDS,
   denyDeviceLogin,
   findPendingDevice,
   pollDeviceLogin,
@@ -69,7 +68,7 @@ deviceAgentRoutes.openapi(
         verificationUri,
         verificationUriComplete: `${verificationUri}?code=${userCode}`,
         expiresIn: ttlSeconds,
-        interval: DEVICE_POLL_INTERVAL_SECONDS,
+        interval: c.var.config.DEVICE_POLL_INTERVAL_SECONDS,
       },
       201,
     );
@@ -94,7 +93,11 @@ deviceAgentRoutes.openapi(
   async (c) => {
     // The approved answer carries a token: no cache may keep any answer here (RFC 6749 §5.1).
     c.header("Cache-Control", "no-store");
-    const poll = await pollDeviceLogin(c.var.db, c.req.valid("json").deviceCode);
+    const poll = await pollDeviceLogin(
+      c.var.db,
+      c.req.valid("json").deviceCode,
+      c.var.config.DEVICE_POLL_INTERVAL_SECONDS,
+    );
     if (poll.status === "pending") return c.json({ status: "pending" as const }, 200);
     return c.json({ status: "approved" as const, host: toHost(poll.host), token: poll.token }, 200);
   },
@@ -147,7 +150,12 @@ deviceApprovalRoutes.openapi(
   async (c) => {
     await consume(c, DECISIONS_PER_USER, c.var.principal.userId);
     const userId = c.var.principal.userId;
-    const host = await approveDeviceLogin(c.var.db, userId, c.req.valid("param").userCode, c.req.valid("json").name);
+    const host = await approveDeviceLogin(c.var.db, {
+      userId,
+      userCode: c.req.valid("param").userCode,
+      name: c.req.valid("json").name,
+      intervalSeconds: c.var.config.DEVICE_POLL_INTERVAL_SECONDS,
+    });
     return c.json({ host: toHost(host) }, 201);
   },
 );

@@ -239,12 +239,16 @@ describe("the codes", () => {
 });
 
 describe("an expired code", () => {
+  const SHORT_TTL_SECONDS = 8;
   let shortEdge: Edge;
   let session: Session;
   beforeAll(async () => {
-    // Shorter than the poll interval (5 s): the agent's first poll comes after its deadline.
+    // A code shorter than the poll interval: the agent's first poll comes after its deadline.
+    // Long enough, though, for a test to approve in time on a loaded machine.
     // No trusted client-IP header: every caller shares one rate-limit bucket, as self-hosted.
-    shortEdge = await startEdge({ vars: { DEVICE_CODE_TTL_SECONDS: "4" } });
+    shortEdge = await startEdge({
+      vars: { DEVICE_CODE_TTL_SECONDS: String(SHORT_TTL_SECONDS), DEVICE_POLL_INTERVAL_SECONDS: "10" },
+    });
     session = await signUp(shortEdge.url);
   });
   afterAll(async () => {
@@ -253,8 +257,8 @@ describe("an expired code", () => {
 
   it("answers 404 to polls, lookups and approvals, saying to run kai-agent login again", async () => {
     const issued = await newCodes(shortEdge.url);
-    expect(issued.body.expiresIn).toBe(4);
-    await sleep(4100);
+    expect(issued.body).toMatchObject({ expiresIn: SHORT_TTL_SECONDS, interval: 10 });
+    await sleep(SHORT_TTL_SECONDS * 1000 + 100);
     const polled = await poll(issued.body.deviceCode, shortEdge.url);
     expect(polled.status).toBe(404);
     expect(polled.body.detail).toContain("kai-agent login");
@@ -276,7 +280,7 @@ describe("an expired code", () => {
     const home = await machineHome(tmp, "last-second");
     const login = track(KaiAgentRun.login(shortEdge.url, home));
     const { userCode } = await login.printed();
-    // Well before the 4 s expiry, long before the agent's first poll (5 s): that poll is past
+    // Before the 8 s expiry, long before the agent's first poll (10 s): that poll is past
     // both the agent's deadline and the code's original expiry, which approval extended.
     expect((await approve(session, userCode)).status).toBe(201);
     expect(await login.exit).toBe(0);
