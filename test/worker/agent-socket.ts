@@ -8,6 +8,13 @@ import { BASE, call, registerUser, unique } from "./helpers";
  * (and a viewer) frame by frame: the agent dials the real /api/agent/connect route.
  */
 
+/**
+ * Frames sent back to back may be handled out of order here. The Workers pool wraps each of a
+ * Durable Object's socket handlers in one that first awaits the pool's module import (a call to
+ * its runner object), so under load the later frame's handler can start first. workerd itself
+ * (wrangler dev, production) calls the handler directly, in order. So a test whose outcome
+ * depends on the order waits for one frame's effect before it sends the next.
+ */
 export interface RawSocket {
   socket: WebSocket;
   /** Every text frame received, parsed. */

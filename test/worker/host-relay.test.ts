@@ -208,8 +208,7 @@ describe("HostRelay: streams", () => {
     const send = (seq: number, data: unknown[]) =>
       agent.socket.send(JSON.stringify({ type: "chunks", id: requestId, seq, data }));
     send(0, [logLine("0"), logLine("1"), { not: "a log line" }, logLine("3")]);
-    // Each frame once the last one's reached the viewer: under load, workerd in the Workers pool
-    // has handed a Durable Object two frames sent back to back in the opposite order.
+    // Each frame once the last one's reached the viewer: see `RawSocket` on the order of frames.
     await viewer.next((frame) => frame.seq === 3);
     // Numbers the viewer already has are not sent again (as for a per-line viewer).
     send(3, [logLine("3"), logLine("4")]);
@@ -240,7 +239,7 @@ describe("HostRelay: streams", () => {
     // As kai-agent writes it: its entries' text reaches the viewer unparsed, so it must be the checked bytes.
     const exact = [logLine("0"), logLine('quote " backslash \\ newline \n tab \t \u0001 😀 \u2028'), logLine("2")];
     agent.socket.send(JSON.stringify({ type: "chunks", id: requestId, seq: 0, data: exact }));
-    await viewer.next((frame) => frame.seq === 0); // each frame once the last one's through, as above
+    await viewer.next((frame) => frame.seq === 0); // each frame once the last one's through (see `RawSocket`)
     // The same entries spelt otherwise: a key twice, one key more, escapes JSON.stringify does not write.
     const entry = (fields: string) => `{"timestamp":"2026-01-01T00:00:00Z",${fields}}`;
     const spelt = [
@@ -292,7 +291,7 @@ describe("HostRelay: streams", () => {
     const logs = await openViewer(enrolled, "service.logs.follow", { id: "web" }, { [VIEWER_FRAMES_HEADER]: "batch" });
     await agent.next((frame) => isRequest("service.logs.follow")(frame) && frame.id === logs.requestId);
     agent.socket.send(exactFrame(logs.requestId, 0, 3));
-    await logs.viewer.next((frame) => frame.seq === 0); // each frame once the last one's through, as above
+    await logs.viewer.next((frame) => frame.seq === 0); // each frame once the last one's through (see `RawSocket`)
     agent.socket.send(exactFrame(logs.requestId, 0, 4));
     await logs.viewer.next((frame) => frame.seq === 3);
     agent.socket.send(
