@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { cpus } from "node:os";
 
 /**
@@ -85,23 +85,36 @@ type CpuGroups = Record<string, number>;
 const roles = new Map<number, "worker" | "dev proxy">();
 
 /**
- * wrangler's dev server runs two workerd processes: the Worker (with its Durable Objects)
- * on an ephemeral port, and a proxy Worker in front of it on the port the bench asked for.
- * The proxy is a local-development artifact (production has none), so it is counted apart.
+ * wrangler's dev server runs two workerd processes: the Worker (with its Durable Objects) and
+ * a proxy Worker in front of it. The proxy is a local-development artifact (production has
+ * none), so it is counted apart. Both listen on port 0 here (as every bench asks), so their
+ * command lines look alike; but the Worker holds its Durable Objects' storage folder open from
+ * its start, and the proxy keeps no state.
  */
 function workerdRole(pid: number): "worker" | "dev proxy" {
   let role = roles.get(pid);
   if (!role) {
-    let cmdline = "";
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    } catch {
-      // gone: counted as the Worker
-    }
-    role = /--socket-addr=entry=[^\0]*:0(\0|$)/.test(cmdline) || cmdline === "" ? "worker" : "dev proxy";
+    role = holdsDurableObjectStorage(pid) === false ? "dev proxy" : "worker";
     roles.set(pid, role);
   }
   return role;
+}
+
+/** Whether the process has a Durable Object storage folder (`<persist>/v3/do`) open; undefined when it is gone. */
+function holdsDurableObjectStorage(pid: number): boolean | undefined {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined;
+  }
+  return fds.some((fd) => {
+    try {
+      return /\/v3\/do$/.test(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**

@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { descendantPids, workerPids } from "../../bench/support/cpu-meter";
 import { type Edge, startEdge } from "../support/edge-server";
 import { enrollHost, request, signUp } from "../support/kai-client";
 import { dialAgent, helloFrame } from "../support/raw-agent";
@@ -36,3 +38,39 @@ describe("the Worker's own address", () => {
     agent.socket.close();
   });
 });
+
+describe("the benchmarks' CPU and memory meters", () => {
+  it("count the process that serves the Worker's address as the Worker, and the proxy's apart", () => {
+    const worker = listenerOf(Number(new URL(edge.workerUrl).port));
+    const proxy = listenerOf(Number(new URL(edge.url).port));
+    expect(worker).toBeDefined();
+    expect(proxy).toBeDefined();
+    expect(worker).not.toBe(proxy);
+    // Other test files' edges may run under this process too: only these two are looked at.
+    expect(workerPids()).toContain(worker);
+    expect(workerPids()).not.toContain(proxy);
+  });
+});
+
+/** The process under this one that listens on `port` on loopback (from /proc/net/tcp and the processes' fds). */
+function listenerOf(port: number): number | undefined {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [, localPort] = (fields[1] ?? "").split(":");
+      // State 0A is LISTEN; the inode is the tenth field.
+      if (fields[3] === "0A" && Number.parseInt(localPort ?? "", 16) === port && fields[9]) inodes.add(fields[9]);
+    }
+  }
+  return descendantPids(process.pid).find((pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: "utf8" });
+        return inodes.has(target.replace(/^socket:\[(\d+)\]$/, "$1"));
+      });
+    } catch {
+      return false; // gone meanwhile, or not ours to read
+    }
+  });
+}
