@@ -275,12 +275,27 @@ describe("ConnectTurns admitted by completions", () => {
     const early = await holdsFirst("early");
     expect(await refusedTwo("early")).toBe(20);
     turns.release(leaseOf(early));
-    // Twenty releases in the last five seconds (the first host's and 19 more): one every 250 ms, and the refused come back that far apart.
+    // Twenty releases, one every 250 ms (the first host's and 19 more): the refused come back that far apart.
     for (let index = 0; index < 19; index += 1) {
-      jump(100);
+      jump(250);
       turns.release(leaseOf(await turns.take({ ...one, holder: `r${index}`, group: `r${index}` })));
     }
     await holdsFirst("late");
     expect(await refusedTwo("late")).toBe(250);
+  });
+
+  it("takes the rate over the time its releases span, so a fresh edge is not judged by a window it has not lived", async () => {
+    const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
+    // An edge just started completes a connect every 100 ms: ten releases within its first second.
+    for (let index = 0; index < 10; index += 1) {
+      jump(100);
+      turns.release(leaseOf(await turns.take({ ...one, holder: `r${index}`, group: `r${index}` })));
+    }
+    await turns.take({ ...one, holder: "first", group: "u" });
+    const a = await turns.take({ ...one, holder: "a", group: "u" });
+    const b = await turns.take({ ...one, holder: "b", group: "u" });
+    if (a.admitted || b.admitted) throw new Error("expected two refusals");
+    // 100 ms apart (the rate it completes at), not 500 (five seconds' window over ten releases).
+    expect(b.retryAfterMs - a.retryAfterMs).toBe(100);
   });
 });

@@ -209,13 +209,17 @@ export class ConnectTurns {
    * How far apart turns start: the pace, or what the edge completed lately (releases in the
    * last COMPLETIONS_WINDOW_MS), whichever is slower. Counted from releases, not from how long
    * a lease took, so a slow start does not linger; too few releases (an edge just busy after a
-   * restart) say nothing yet, and the pace is all there is to go by.
+   * restart) say nothing yet, and the pace is all there is to go by. The rate is taken over the
+   * time since the oldest of those releases, not the whole window: just after a restart the
+   * window holds only the seconds since the first release, and dividing the whole window by
+   * them made a fresh edge look several times slower than it was.
    */
   #perTurn({ intervalMs, inFlight }: TurnOptions, now: number): number {
     this.#trimCompletions(now);
     const count = this.#completions.length;
-    if (inFlight === undefined || count < MIN_COMPLETIONS) return intervalMs;
-    return Math.max(intervalMs, COMPLETIONS_WINDOW_MS / count);
+    const oldest = this.#completions[0];
+    if (inFlight === undefined || oldest === undefined || count < MIN_COMPLETIONS) return intervalMs;
+    return Math.max(intervalMs, (now - oldest) / (count - 1));
   }
 
   /** When the `position`-th turn from now would start at the pace alone. */
