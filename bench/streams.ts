@@ -33,6 +33,9 @@ const RUNS = { full: 3, quick: 1 };
 const BATCHED_RUNS = { full: 5, quick: 2 };
 const WARMUP_LINES = 2_000;
 const LABEL = "kai-bench.run";
+/** Where the Kai figures' frames go (kaiStack's `direct`). */
+const DIRECT_NOTE =
+  "the agent and the client dial the Worker's own address, not wrangler's dev proxy in front of it (production has none)";
 
 export const benchmark: Benchmark = {
   name: "streams",
@@ -41,7 +44,8 @@ export const benchmark: Benchmark = {
     const scope = new Scope();
     const run = randomUUID().slice(0, 8);
     try {
-      const stack = await kaiStack(scope);
+      // As production: no dev proxy between the agent, the Worker and the client (Docker's follow has none).
+      const stack = await kaiStack(scope, { direct: process.env.KAI_BENCH_VIA_PROXY !== "1" });
       scope.defer("stream containers", () => removeMine(stack.docker, run));
       const lines = quick ? LINES.quick : LINES.full;
       const runs = quick ? RUNS.quick : RUNS.full;
@@ -351,7 +355,7 @@ function figures(
         },
       ],
       why,
-      note: `median of ${runs} runs, ${lines} chunk frames each (~${frameBytes} bytes as the client receives them), timed from the first numeric frame to the last at the client; the agent hands the Durable Object the lines of each read of Docker's stream as one \`chunks\` frame and the Durable Object sends the client one frame per line, which is what is counted; the baseline sends frames of the same shape from a separate Node process with ws; ${plainBad} baseline frames lost or out of order; per run Kai ${kai.map((one) => Math.round(one.follow.framesPerSecond)).join(", ")}, plain ws ${plain.map((one) => Math.round(one.framesPerSecond)).join(", ")} frames/s; CPU µs per Kai frame: ${costText} (workerd's JavaScript thread ${pct(threadBusy)} busy, the agent ${pct(agentShare)}); the client link negotiated ${kai[0]?.follow.extensions || "no extension"}`,
+      note: `${DIRECT_NOTE}; median of ${runs} runs, ${lines} chunk frames each (~${frameBytes} bytes as the client receives them), timed from the first numeric frame to the last at the client; the agent hands the Durable Object the lines of each read of Docker's stream as one \`chunks\` frame and the Durable Object sends the client one frame per line, which is what is counted; the baseline sends frames of the same shape from a separate Node process with ws; ${plainBad} baseline frames lost or out of order; per run Kai ${kai.map((one) => Math.round(one.follow.framesPerSecond)).join(", ")}, plain ws ${plain.map((one) => Math.round(one.framesPerSecond)).join(", ")} frames/s; CPU µs per Kai frame: ${costText} (workerd's JavaScript thread ${pct(threadBusy)} busy, the agent ${pct(agentShare)}); the client link negotiated ${kai[0]?.follow.extensions || "no extension"}`,
       details: {
         lines,
         kai: kai.map((one) => ({ ...one.follow, sample: undefined, cpu: one.cpu })),
@@ -434,7 +438,7 @@ function batchedFigure(lines: number, batched: Paired[]): Figure {
       "on two cores both sides pay Docker's share, so the ratio follows the CPU the relay adds per line" +
       foreignLoad(batched.map((one) => one.cpu)).clause,
     note:
-      `the run with the median ratio of ${batched.length}, each run set against Docker's own follow of the same lines ` +
+      `${DIRECT_NOTE}; the run with the median ratio of ${batched.length}, each run set against Docker's own follow of the same lines ` +
       "measured right before and right after it (their mean), timed from the first numeric line to the last at the client; " +
       "seq and the numbers checked line by line; per run " +
       batched

@@ -59,11 +59,14 @@ export interface KaiStack {
 
 /**
  * `agentNodeArgs[i]`: Node options for host i's agent (e.g. `--inspect=127.0.0.1:0`);
- * `policy`: more of every agent's policy file than its allowed root (agent profiles, say).
+ * `policy`: more of every agent's policy file than its allowed root (agent profiles, say);
+ * `direct`: agents and clients use the Worker's own address (Edge.workerUrl), not wrangler's
+ * dev proxy in front of it, which production does not have and which pipes every frame
+ * through a second workerd. Such a stack cannot restart its edge: the Worker's port changes.
  */
 export async function kaiStack(
   scope: Scope,
-  options: { hosts?: number; agentNodeArgs?: string[][]; policy?: Record<string, unknown> } = {},
+  options: { hosts?: number; agentNodeArgs?: string[][]; policy?: Record<string, unknown>; direct?: boolean } = {},
 ): Promise<KaiStack> {
   const docker = new Docker();
   await requireDocker(docker);
@@ -74,7 +77,8 @@ export async function kaiStack(
   await migrate(persistDir);
   let edge: Edge = await startEdge({ persistDir, vars: BENCH_VARS });
   scope.defer("edge (workerd)", () => edge.stop());
-  const { url, port } = edge;
+  const { port } = edge;
+  const url = options.direct ? edge.workerUrl : edge.url;
 
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), "kai-bench-root-")));
   scope.defer("agent root", () => rm(root, { recursive: true, force: true }));
@@ -127,6 +131,7 @@ export async function kaiStack(
       });
     },
     async restartEdge(downMs = 0, vars = {}) {
+      if (options.direct) throw new Error("a direct stack cannot restart its edge: the Worker's own port changes");
       const stopping = performance.now();
       await edge.stop();
       const stopped = performance.now();
