@@ -45,7 +45,7 @@ export const benchmark: Benchmark = {
     const run = randomUUID().slice(0, 8);
     try {
       // As production: no dev proxy between the agent, the Worker and the client (Docker's follow has none).
-      const stack = await kaiStack(scope, { direct: process.env.KAI_BENCH_VIA_PROXY !== "1" });
+      const stack = await kaiStack(scope, { direct: true });
       scope.defer("stream containers", () => removeMine(stack.docker, run));
       const lines = quick ? LINES.quick : LINES.full;
       const runs = quick ? RUNS.quick : RUNS.full;

@@ -261,41 +261,56 @@ describe("ConnectTurns admitted by completions", () => {
     expect((await turns.take({ ...slow, holder: "h3", group: "u3" })).admitted).toBe(false);
   });
 
-  it("spaces the refused at the pace until releases tell how fast the edge completes, then at that rate", async () => {
-    // One turn in flight at a time, one per user: a user's second host is refused while its first holds the turn.
-    const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
-    const refusedTwo = async (prefix: string) => {
-      const a = await turns.take({ ...one, holder: `${prefix}-a`, group: `${prefix}` });
-      const b = await turns.take({ ...one, holder: `${prefix}-b`, group: `${prefix}` });
-      if (a.admitted || b.admitted) throw new Error("expected two refusals");
-      return b.retryAfterMs - a.retryAfterMs;
-    };
-    const holdsFirst = async (prefix: string) => turns.take({ ...one, holder: `${prefix}-first`, group: prefix });
-    // No release yet (an edge just restarted): the pace.
-    const early = await holdsFirst("early");
-    expect(await refusedTwo("early")).toBe(20);
-    turns.release(leaseOf(early));
-    // Twenty releases, one every 250 ms (the first host's and 19 more): the refused come back that far apart.
-    for (let index = 0; index < 19; index += 1) {
-      jump(250);
-      turns.release(leaseOf(await turns.take({ ...one, holder: `r${index}`, group: `r${index}` })));
+  /**
+   * A user's first host takes a turn and its next two are refused (one turn per user): how far
+   * apart the two are told to come back. Returns the first's turn too, to release.
+   */
+  const spacingOfTwoRefused = async (options: Omit<TurnOptions, "holder" | "group">, group: string) => {
+    const first = await turns.take({ ...options, holder: `${group}-first`, group });
+    const a = await turns.take({ ...options, holder: `${group}-a`, group });
+    const b = await turns.take({ ...options, holder: `${group}-b`, group });
+    if (a.admitted || b.admitted) throw new Error("expected two refusals");
+    return { spacing: b.retryAfterMs - a.retryAfterMs, first };
+  };
+  /** One connect after another, each holding its turn `heldMs`. */
+  const connectInTurn = async (options: Omit<TurnOptions, "holder" | "group">, count: number, heldMs: number) => {
+    for (let index = 0; index < count; index += 1) {
+      const turn = await turns.take({ ...options, holder: `r${index}`, group: `r${index}` });
+      jump(heldMs);
+      turns.release(leaseOf(turn));
     }
-    await holdsFirst("late");
-    expect(await refusedTwo("late")).toBe(250);
+  };
+
+  it("spaces the refused at the pace until releases tell how fast the edge completes, then at that rate", async () => {
+    const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
+    // No release yet (an edge just restarted): the pace.
+    const early = await spacingOfTwoRefused(one, "early");
+    expect(early.spacing).toBe(20);
+    jump(250);
+    turns.release(leaseOf(early.first));
+    // Twenty connects in five seconds (that first one and 19 more), each 250 ms: the refused come back that far apart.
+    await connectInTurn(one, 19, 250);
+    expect((await spacingOfTwoRefused(one, "late")).spacing).toBe(250);
   });
 
-  it("takes the rate over the time its releases span, so a fresh edge is not judged by a window it has not lived", async () => {
+  it("takes the rate over the time since the released turns began, not a window a fresh edge has not lived", async () => {
     const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
-    // An edge just started completes a connect every 100 ms: ten releases within its first second.
-    for (let index = 0; index < 10; index += 1) {
-      jump(100);
-      turns.release(leaseOf(await turns.take({ ...one, holder: `r${index}`, group: `r${index}` })));
-    }
-    await turns.take({ ...one, holder: "first", group: "u" });
-    const a = await turns.take({ ...one, holder: "a", group: "u" });
-    const b = await turns.take({ ...one, holder: "b", group: "u" });
-    if (a.admitted || b.admitted) throw new Error("expected two refusals");
+    // An edge just started completes a connect every 100 ms: ten within its first second.
+    await connectInTurn(one, 10, 100);
     // 100 ms apart (the rate it completes at), not 500 (five seconds' window over ten releases).
-    expect(b.retryAfterMs - a.retryAfterMs).toBe(100);
+    expect((await spacingOfTwoRefused(one, "u")).spacing).toBe(100);
+  });
+
+  it("counts the time a burst's leases were held, so a burst released together does not look instant", async () => {
+    const burst = { ...leased, burst: 10, inFlight: 10, maxPerGroup: 1 };
+    // Ten turns at once, all released 2 s later within a few milliseconds: one connect per 200 ms.
+    const held: TurnDecision[] = [];
+    for (let index = 0; index < 10; index += 1) {
+      held.push(await turns.take({ ...burst, holder: `b${index}`, group: `b${index}` }));
+    }
+    jump(2_000);
+    for (const turn of held) turns.release(leaseOf(turn));
+    // The 200 ms each took, not the pace (the releases themselves spanned no time).
+    expect((await spacingOfTwoRefused(burst, "u")).spacing).toBe(200);
   });
 });

@@ -75,8 +75,11 @@ interface Waiter {
 export class ConnectTurns {
   #nextSlot = 0;
   #nextRetry = 0;
-  /** When leases were released in the last COMPLETIONS_WINDOW_MS, oldest first (trimmed on each release). */
-  readonly #completions: number[] = [];
+  /**
+   * Leases released in the last COMPLETIONS_WINDOW_MS, oldest release first (trimmed on each
+   * release), with when their turns started.
+   */
+  readonly #completions: { releasedAt: number; startedAt: number }[] = [];
   readonly #leases = new Map<string, Lease>();
   readonly #queue: Waiter[] = [];
   /** When each refused holder was told to come back: asking again does not push others back. */
@@ -122,9 +125,11 @@ export class ConnectTurns {
 
   /** The work a lease admitted completed or failed: its place goes to the next in the queue. */
   release(id: string): void {
-    if (!this.#leases.delete(id)) return;
+    const lease = this.#leases.get(id);
+    if (!lease) return;
+    this.#leases.delete(id);
     const now = this.now();
-    this.#completions.push(now);
+    this.#completions.push({ releasedAt: now, startedAt: lease.at });
     this.#trimCompletions(now);
     this.#pump();
   }
@@ -188,7 +193,7 @@ export class ConnectTurns {
   }
 
   #trimCompletions(now: number): void {
-    while ((this.#completions[0] ?? now) < now - COMPLETIONS_WINDOW_MS) this.#completions.shift();
+    while ((this.#completions[0]?.releasedAt ?? now) < now - COMPLETIONS_WINDOW_MS) this.#completions.shift();
   }
 
   /** Takes the pace's next slot and a lease on it; the caller waits until the slot. */
@@ -209,17 +214,20 @@ export class ConnectTurns {
    * How far apart turns start: the pace, or what the edge completed lately (releases in the
    * last COMPLETIONS_WINDOW_MS), whichever is slower. Counted from releases, not from how long
    * a lease took, so a slow start does not linger; too few releases (an edge just busy after a
-   * restart) say nothing yet, and the pace is all there is to go by. The rate is taken over the
-   * time since the oldest of those releases, not the whole window: just after a restart the
-   * window holds only the seconds since the first release, and dividing the whole window by
-   * them made a fresh edge look several times slower than it was.
+   * restart) say nothing yet, and the pace is all there is to go by. The releases are spread
+   * over the time since the earliest of their turns began (at most the window): not the whole
+   * window, which made an edge a second old look several times slower than it was, nor only
+   * the span of the releases, which made the first burst's leases, admitted together and
+   * released together seconds later, look as if they had taken no time at all.
    */
   #perTurn({ intervalMs, inFlight }: TurnOptions, now: number): number {
     this.#trimCompletions(now);
     const count = this.#completions.length;
-    const oldest = this.#completions[0];
-    if (inFlight === undefined || oldest === undefined || count < MIN_COMPLETIONS) return intervalMs;
-    return Math.max(intervalMs, (now - oldest) / (count - 1));
+    if (inFlight === undefined || count < MIN_COMPLETIONS) return intervalMs;
+    let began = now;
+    for (const { startedAt } of this.#completions) began = Math.min(began, startedAt);
+    const spanMs = now - Math.max(began, now - COMPLETIONS_WINDOW_MS);
+    return Math.max(intervalMs, spanMs / count);
   }
 
   /** When the `position`-th turn from now would start at the pace alone. */

@@ -102,14 +102,12 @@ export function describeWindows(windows: RelayWindow[]): string {
         window.stalls.some((stall) => stall.from < sample.sentAt + sample.ms && stall.to > sample.sentAt),
       );
       const perRequest = (group: string) => round((window.cpu.groups[group] ?? 0) / Math.max(1, window.requests), 2);
-      // Both workerd processes: the dev proxy is told apart only once it listens on a fixed port (after a restart).
-      const atRest = round(
-        (((window.rest.groups.workerd ?? 0) + (window.rest.groups["dev proxy"] ?? 0)) / window.rest.elapsedMs) * 1000,
-      );
+      // The Worker's workerd alone: every socket and request goes to it, none through the dev proxy.
+      const atRest = round(((window.rest.groups.workerd ?? 0) / window.rest.elapsedMs) * 1000);
       return (
         `${round(percentile(pings, 0.5), 2)} ms (p99 ${round(percentile(pings, 0.99), 1)} ms; per request ${perRequest("workerd")} ms of workerd CPU, ` +
-        `${perRequest("foreign")} ms of other processes'; at rest just before, workerd (with wrangler's dev ` +
-        `proxy) ${atRest} ms of CPU a second; the sampler's event loop ${Math.round(window.loopBusy * 100)}% ` +
+        `${perRequest("foreign")} ms of other processes'; at rest just before, the Worker's workerd ` +
+        `${atRest} ms of CPU a second; the sampler's event loop ${Math.round(window.loopBusy * 100)}% ` +
         `busy, its timers late by ${round(window.loopLateP99, 1)} ms at p99 and ${round(window.loopLateMax)} ms at most, ` +
         `${window.stalls.length} stalls of ${STALL_MS} ms or more; ${slow.length} pings took over twice the p50, ` +
         `${stalled.length} of them during such a stall; the probe agent's own handling ` +

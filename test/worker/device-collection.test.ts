@@ -79,7 +79,7 @@ describe("answers that carry an agent token", () => {
     expect(pending.status).toBe(200);
     expect(pending.headers.get("cache-control")).toBe("no-store");
     await approve(user.accessToken, codes.userCode);
-    // The poll pace (5 s) is kept in the row: clear it rather than wait.
+    // The poll pace (DEVICE_POLL_INTERVAL_SECONDS) is kept in the row: clear it rather than wait.
     await database(env.DB).update(deviceLogins).set({ polledAt: null }).where(byHostname(codes));
     const approved = await call("/api/v1/device/token", { body: { deviceCode: codes.deviceCode } });
     expect(approved.status).toBe(200);
