@@ -344,7 +344,8 @@ describe("HostRelay: streams", () => {
         data: [output("a"), { stream: "elsewhere", data: 1 }, output("c")],
       }),
     );
-    // A Docker-state event sent after the chunks, seen in D1, shows the object has handled them too.
+    // A Docker-state event sent after the chunks, seen in D1: by then the object has handled them
+    // too (in the Workers pool two frames can swap, see `RawSocket`, but not across a D1 round trip).
     agent.socket.send(
       JSON.stringify({ type: "event", topic: DOCKER_STATE_TOPIC, seq: 0, data: { ok: true, version: "after-chunks" } }),
     );
