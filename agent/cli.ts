@@ -17,7 +17,7 @@ import { AgentSessions } from "./runtime/acp/agent-sessions";
 import { createDockerClient, RemoteEngineError } from "./runtime/docker/client";
 import { ContainerIndex } from "./runtime/docker/container-index";
 import { engineState } from "./runtime/docker/engine-state";
-import { watchContainerEvents } from "./runtime/docker/events";
+import { type EventObserver, watchContainerEvents } from "./runtime/docker/events";
 import { LiveStats } from "./runtime/docker/live-stats";
 import { SUBCOMMANDS } from "./subcommands";
 
@@ -102,9 +102,21 @@ async function main(): Promise<number> {
     agentProfiles: agentProfileInfos(profiles),
     // Container events and agent session events go to the edge while it listens; a reconnect
     // resubscribes (and the edge asks for the agent session messages it missed with sync).
-    whileConnected: (hostId, publish, signal, asks) => {
+    // The engine's event stream also drives the reported Docker state (engineStream).
+    whileConnected: (hostId, publish, signal, asks, engineStream) => {
       agentSessions.attach(publish, signal);
-      const observer = containerIndex.observer(hostId);
+      const index = containerIndex.observer(hostId);
+      const observer: EventObserver = {
+        opened: () => {
+          index.opened();
+          engineStream.opened();
+        },
+        lost: () => {
+          index.lost();
+          engineStream.lost();
+        },
+        event: index.event,
+      };
       void watchContainerEvents(docker, hostId, (event) => publish(CONTAINER_EVENT_TOPIC, event), signal, log, {
         observer,
       });

@@ -3,7 +3,7 @@ import { CHUNK_BATCHES_SINCE, edgeFrame, type HelloFrame, KEEPALIVE_PONG, parseF
 import type { AgentProfileInfo } from "../shared/schemas/agent-profiles";
 import { Backoff } from "./backoff";
 import { connectUrl, dial, HOST_ID_HEADER, helloFrame, sendFrame, sendText } from "./connection/dial";
-import { reportDockerState } from "./connection/docker-state-reporter";
+import { type EngineStreamHooks, followDockerState } from "./connection/docker-state-follower";
 import { closeEnding, type Ending, refusalEnding } from "./connection/endings";
 import { Keepalive } from "./connection/keepalive";
 import type { Logger } from "./log";
@@ -11,12 +11,23 @@ import type { AgentRpc, RpcOptions } from "./rpc";
 
 /**
  * The longest the hello waits for the engine's state: a hung Docker daemon must not hold the
- * connect's turn at the edge. Past it the state is reported as not ok, which the periodic
- * report corrects once the engine answers.
+ * connect's turn at the edge. Past it the state is reported as not ok, which the Docker-state
+ * follower corrects once the engine answers (its event stream opens, or the retry finds it).
  */
 const HELLO_DOCKER_WAIT_MS = 2_500;
-/** The periodic report's wait: nothing waits on it, so an engine slow under load is not called down. */
+/** The follower's wait: nothing waits on it, so an engine slow under load is not called down. */
 const DOCKER_CHECK_WAIT_MS = 10_000;
+/**
+ * How often an engine whose event stream is open is asked anyway. The stream reports an engine
+ * that stops, restarts or is upgraded within about a second; this only catches one that hangs
+ * with its socket open (a deadlocked dockerd), which is rare and for which minutes are soon
+ * enough. A Docker request costs ~80 calls of Node's argument validators: checked every 15 s,
+ * those calls made V8 optimise the validators' shared wrapper about 4 minutes into an idle
+ * run, which makes ~3.6 MiB of TurboFan's code resident (README, agent-footprint).
+ */
+const DOCKER_LIVENESS_MS = 5 * 60_000;
+/** While the engine is not ok, it is asked this often: a slow answer under load must not stand for minutes. */
+const DOCKER_RETRY_MS = 15_000;
 
 export { REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "./connection/endings";
 
@@ -28,7 +39,7 @@ export interface ConnectionOptions {
   rpcFor: (hostId: string, send: RpcOptions["send"], batchChunks: () => boolean) => AgentRpc;
   /**
    * The engine's state, answered within `timeoutMs` (past it: not ok). Asked on every dial, so
-   * the edge always has the engine's current state, and by the periodic report.
+   * the edge always has the engine's current state, and by the Docker-state follower.
    */
   dockerState: (timeoutMs: number) => Promise<HelloFrame["docker"]>;
   /** The agent profiles hello reports (agent sessions). */
@@ -38,17 +49,23 @@ export interface ConnectionOptions {
   /** Jitter source (uniform in [0, 1)); injectable so tests can pin the delays. */
   random?: () => number;
   keepaliveMs?: number;
-  /** How often the Docker engine's state is re-checked and, when it changed, reported. */
+  /**
+   * How often an engine that answers is re-checked even though its event stream is open (one
+   * that hangs with its socket open); a change is reported when found. Default 5 minutes.
+   */
   dockerCheckMs?: number;
   /**
    * Work that runs for as long as one connection is welcomed (the Docker event watcher):
-   * it publishes host events, and stops when `signal` aborts as the connection ends.
+   * it publishes host events, and stops when `signal` aborts as the connection ends. The
+   * watcher tells `engineStream` when the engine's event stream opens and ends: the reported
+   * Docker state follows it.
    */
   whileConnected?: (
     hostId: string,
     publish: (topic: string, data: unknown) => void,
     signal: AbortSignal,
     asks: EdgeAsks,
+    engineStream: EngineStreamHooks,
   ) => void;
 }
 
@@ -109,8 +126,8 @@ export class AgentConnection {
 
   /**
    * One connection, from dial to close. Its parts live in agent/connection/: dialing and
-   * `hello` (dial.ts), the keepalive (keepalive.ts), the Docker-state reporter that runs beside
-   * the container-event watcher while the connection is welcomed (docker-state-reporter.ts),
+   * `hello` (dial.ts), the keepalive (keepalive.ts), the Docker-state follower that the
+   * container-event watcher drives while the connection is welcomed (docker-state-follower.ts),
    * and what a refusal or close code means for the loop (endings.ts).
    */
   #connectOnce(): Promise<Ending> {
@@ -191,7 +208,8 @@ export class AgentConnection {
 
   /**
    * The routines that run while the edge has welcomed this connection: the Docker-state
-   * reporter and the container-event watcher (`whileConnected`). Both stop when `signal` aborts.
+   * follower and the container-event watcher (`whileConnected`) that drives it. Both stop when
+   * `signal` aborts.
    */
   #whileWelcomed(
     hostId: string,
@@ -202,9 +220,16 @@ export class AgentConnection {
     asks: EdgeAsks,
   ): void {
     const { dockerState, log } = this.#options;
-    const intervalMs = this.#options.dockerCheckMs ?? 15_000;
-    const check = () => dockerState(DOCKER_CHECK_WAIT_MS);
-    reportDockerState({ dockerState: check, reported, publish, canPublish, intervalMs, log, signal });
-    if (!signal.aborted) this.#options.whileConnected?.(hostId, publish, signal, asks);
+    const engineStream = followDockerState({
+      dockerState: () => dockerState(DOCKER_CHECK_WAIT_MS),
+      reported,
+      publish,
+      canPublish,
+      livenessMs: this.#options.dockerCheckMs ?? DOCKER_LIVENESS_MS,
+      retryMs: DOCKER_RETRY_MS,
+      log,
+      signal,
+    });
+    if (!signal.aborted) this.#options.whileConnected?.(hostId, publish, signal, asks, engineStream);
   }
 }

@@ -172,7 +172,7 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
   const causes = [
     ...new Set(lifecycle.filter((line) => / WARN /.test(line)).map((line) => line.replace(/^\S+ WARN\s+/, ""))),
   ];
-  const connectedText = `both agents stayed connected${reconnects > 0 ? ` except for ${reconnects} reconnect(s) (${causes.join("; ")})` : ""}, keeping their keepalive, Docker state check and event stream running`;
+  const connectedText = `both agents stayed connected${reconnects > 0 ? ` except for ${reconnects} reconnect(s) (${causes.join("; ")})` : ""}, keeping their keepalive and the engine's event stream running (the Docker state follows the stream, with a liveness check every 5 minutes)`;
   // A sawtooth (garbage piling up between major collections) looks like growth to a slope
   // over one window: the biggest drop says whether the uncollected series saw one.
   const drop = samples.slice(1).reduce(

@@ -5,7 +5,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { Backoff } from "../../agent/backoff";
 import { REPLACED_JITTER_MS, REPLACED_RETRY_MS } from "../../agent/connection";
-import { agentFrame, CLOSE_CODES, HOST_STATS_ON_DEMAND, PROTOCOL_VERSION, parseFrame } from "../../shared/protocol";
+import type { EngineStreamHooks } from "../../agent/connection/docker-state-follower";
+import {
+  agentFrame,
+  CLOSE_CODES,
+  DOCKER_STATE_TOPIC,
+  HOST_STATS_ON_DEMAND,
+  PROTOCOL_VERSION,
+  parseFrame,
+} from "../../shared/protocol";
 import { loopAgent } from "../support/loop-agent";
 import { until } from "../support/until";
 
@@ -96,7 +104,7 @@ describe("agent connection loop", () => {
     expect(agentFrame.safeParse(edge.frames[0]).success).toBe(true);
   });
 
-  it("asks the engine's state as it dials, bounded tighter for the hello than for the periodic check", async () => {
+  it("asks the engine's state as it dials, bounded tighter for the hello than for the liveness check", async () => {
     const edge = await fakeEdge();
     cleanups.push(edge.close);
     const asked: { timeoutMs: number; upgradedBefore: number }[] = [];
@@ -113,6 +121,43 @@ describe("agent connection loop", () => {
     // dial waits for its turn, not after, when the connect holds it.
     expect(asked[0]).toEqual({ timeoutMs: 2_500, upgradedBefore: 0 });
     expect(asked.slice(1).map((one) => one.timeoutMs)).toEqual(asked.slice(1).map(() => 10_000));
+  });
+
+  it("publishes the Docker state as the engine's event stream, which the welcomed work watches, ends and opens", async () => {
+    const edge = await fakeEdge();
+    cleanups.push(edge.close);
+    let engine: { ok: boolean; version: string | null } = { ok: true, version: "test-engine" };
+    let asked = 0;
+    let engineStream: EngineStreamHooks | undefined;
+    const { connection } = agent(edge.url, {
+      dockerState: async () => {
+        asked += 1;
+        return engine;
+      },
+      whileConnected: (_hostId, _publish, _signal, _asks, stream) => {
+        engineStream = stream;
+      },
+    });
+    void connection.run();
+    await until(() => engineStream !== undefined);
+    const states = () =>
+      edge.frames
+        .filter((frame) => (frame as { topic?: string }).topic === DOCKER_STATE_TOPIC)
+        .map((frame) => (frame as { data: unknown }).data);
+    // The engine stops: its stream ends, and the state is published without waiting for a poll.
+    engine = { ok: false, version: null };
+    engineStream?.lost();
+    await until(() => states().length === 1);
+    // It comes back upgraded: the stream opens again, and the new version is published.
+    engine = { ok: true, version: "upgraded-engine" };
+    engineStream?.opened();
+    await until(() => states().length === 2);
+    expect(states()).toEqual([
+      { ok: false, version: null },
+      { ok: true, version: "upgraded-engine" },
+    ]);
+    // The hello's check and one for each change of the stream: no other (the liveness check is minutes away).
+    expect(asked).toBe(3);
   });
 
   it("hands the edge's stats frames to the work running while it is welcomed", async () => {

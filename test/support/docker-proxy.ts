@@ -15,6 +15,8 @@ export interface DockerProxy {
   requests: string[];
   /** Connections opened by clients, in case a request line were ever split across packets. */
   connections: number;
+  /** Responses the engine has begun (their status lines): a request is answered once this catches up with it. */
+  answered: number;
   reset(): void;
   /** Cuts every open connection, as an engine restart would; the proxy keeps listening. */
   dropConnections(): void;
@@ -24,6 +26,7 @@ export interface DockerProxy {
 }
 
 const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (\S+) HTTP\/1\.[01]\r\n/g;
+const STATUS_LINE = /(?:^|\r\n)HTTP\/1\.[01] \d{3} /g;
 
 /** The engine's socket: `DOCKER_HOST` when it is a unix socket, else the default path. */
 export function engineSocket(): string {
@@ -39,10 +42,12 @@ export async function startDockerProxy(upstream: string = engineSocket()): Promi
     socketPath,
     requests: [],
     connections: 0,
+    answered: 0,
     refuse: undefined,
     reset() {
       proxy.requests.length = 0;
       proxy.connections = 0;
+      proxy.answered = 0;
     },
     dropConnections() {
       for (const socket of open) socket.destroy();
@@ -75,6 +80,9 @@ export async function startDockerProxy(upstream: string = engineSocket()): Promi
         }
         proxy.requests.push(line);
       }
+    });
+    engine.on("data", (chunk: Buffer) => {
+      proxy.answered += chunk.toString("latin1").match(STATUS_LINE)?.length ?? 0;
     });
     client.pipe(engine);
     engine.pipe(client);

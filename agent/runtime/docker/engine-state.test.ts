@@ -3,6 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { engineSocket } from "../../../test/support/docker-proxy";
 import { createDockerClient } from "./client";
 import { engineState } from "./engine-state";
 
@@ -20,6 +21,41 @@ describe("engineState", () => {
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
     try {
       expect(await engineState(createDockerClient({ socketPath }), 200)).toEqual({ ok: false, version: null });
+    } finally {
+      server.close();
+    }
+  });
+
+  it("asks again while its requests are cut on connections kept for reuse, as after a dropped socket", async () => {
+    dir ??= await mkdtemp(path.join(os.tmpdir(), "kai-docker-"));
+    const socketPath = path.join(dir, "cutting.sock");
+    // In front of the real engine: the second request on any connection closes it, as a
+    // kept-alive connection the engine (or a proxy) closed fails the next request sent on it.
+    let cut = 0;
+    const server = net.createServer((client) => {
+      const engine = net.createConnection(engineSocket());
+      let requests = 0;
+      client.on("data", (chunk: Buffer) => {
+        requests += (chunk.toString("latin1").match(/^GET \S+ HTTP\/1\.1\r\n/gm) ?? []).length;
+        if (requests < 2) return;
+        cut += 1;
+        client.destroy();
+        engine.destroy();
+      });
+      client.on("error", () => engine.destroy());
+      engine.on("error", () => client.destroy());
+      client.pipe(engine);
+      engine.pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const docker = createDockerClient({ socketPath });
+      // Three at once: three connections, all kept for reuse once answered.
+      const first = await Promise.all([1, 2, 3].map(() => engineState(docker, 5_000)));
+      expect(first.map((state) => state.ok)).toEqual([true, true, true]);
+      const state = await engineState(docker, 5_000);
+      expect(cut).toBe(3);
+      expect(state.ok).toBe(true);
     } finally {
       server.close();
     }

@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { DOCKER_STATE_TOPIC, type HelloFrame } from "../../shared/protocol";
+import { followDockerState } from "./docker-state-follower";
+
+type DockerState = HelloFrame["docker"];
+
+const UP: DockerState = { ok: true, version: "27.0.1" };
+const UPGRADED: DockerState = { ok: true, version: "28.1.0" };
+const DOWN: DockerState = { ok: false, version: null };
+const MINUTES = 60_000;
+/** Every follower a test made: stopped after it, so none of their timers outlive it. */
+const running: AbortController[] = [];
+
+/**
+ * A follower whose engine answers what the test says: `answers` are taken in order (the last
+ * one repeats), or a check waits for the test to settle it when `held` is set.
+ */
+function follower(options: { reported?: DockerState; livenessMs?: number; retryMs?: number; canPublish?: boolean }) {
+  const published: DockerState[] = [];
+  const logged: string[] = [];
+  const controller = new AbortController();
+  running.push(controller);
+  const engine = { answers: [UP], asked: 0, answered: 0, held: false, pending: [] as ((state: DockerState) => void)[] };
+  const hooks = followDockerState({
+    dockerState: async () => {
+      engine.asked += 1;
+      const state = engine.held
+        ? await new Promise<DockerState>((resolve) => engine.pending.push(resolve))
+        : (engine.answers.shift() ?? DOWN);
+      if (engine.answers.length === 0) engine.answers.push(state);
+      engine.answered += 1;
+      return state;
+    },
+    reported: "reported" in options ? options.reported : UP,
+    publish: (topic, data) => {
+      expect(topic).toBe(DOCKER_STATE_TOPIC);
+      published.push(data as DockerState);
+    },
+    canPublish: () => options.canPublish ?? true,
+    livenessMs: options.livenessMs ?? 5 * MINUTES,
+    retryMs: options.retryMs ?? 15_000,
+    log: (level, message) => level !== "debug" && logged.push(message),
+    signal: controller.signal,
+  });
+  return { hooks, engine, published, logged, controller };
+}
+
+afterEach(() => {
+  for (const controller of running.splice(0)) controller.abort();
+  vi.useRealTimers();
+});
+
+describe("followDockerState", () => {
+  it("does no Docker call while the stream stays open, until the liveness check is due", async () => {
+    vi.useFakeTimers();
+    const { hooks, engine, published } = follower({});
+    hooks.opened();
+    await vi.advanceTimersByTimeAsync(0);
+    // The stream opening asks once; the engine is the one hello reported: nothing to publish.
+    expect(engine.asked).toBe(1);
+    await vi.advanceTimersByTimeAsync(5 * MINUTES - 1);
+    expect(engine.asked).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(engine.asked).toBe(2);
+    await vi.advanceTimersByTimeAsync(5 * MINUTES);
+    expect(engine.asked).toBe(3);
+    expect(published).toEqual([]);
+  });
+
+  it("finds an engine that hangs with its stream open at the liveness check, and re-checks it every retry", async () => {
+    vi.useFakeTimers();
+    const { hooks, engine, published, logged } = follower({});
+    hooks.opened();
+    await vi.advanceTimersByTimeAsync(0);
+    engine.answers = [DOWN, DOWN, UP];
+    await vi.advanceTimersByTimeAsync(5 * MINUTES);
+    expect(published).toEqual([DOWN]);
+    // Not ok: asked again after the retry interval, not after the liveness interval.
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(engine.asked).toBe(3);
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(engine.asked).toBe(4);
+    expect(published).toEqual([DOWN, UP]);
+    expect(logged).toEqual(["docker engine unreachable", "docker engine reachable"]);
+    // Ok again: back to the liveness interval.
+    await vi.advanceTimersByTimeAsync(5 * MINUTES - 1);
+    expect(engine.asked).toBe(4);
+  });
+
+  it("reports an engine that stopped as its stream ends, once however many resubscriptions fail", async () => {
+    vi.useFakeTimers();
+    const { hooks, engine, published } = follower({});
+    hooks.opened();
+    await vi.advanceTimersByTimeAsync(0);
+    engine.answers = [DOWN];
+    hooks.lost();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(published).toEqual([DOWN]);
+    // The watcher's resubscriptions fail while the engine is down: each says lost() again.
+    for (let i = 0; i < 5; i++) hooks.lost();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engine.asked).toBe(2);
+    // The engine is back, upgraded: the stream opens again and its version is asked.
+    engine.answers = [UPGRADED];
+    hooks.opened();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(published).toEqual([DOWN, UPGRADED]);
+    expect(engine.asked).toBe(3);
+  });
+
+  it("does not flap when the stream drops and the engine still answers", async () => {
+    vi.useFakeTimers();
+    const { hooks, engine, published } = follower({});
+    hooks.opened();
+    await vi.advanceTimersByTimeAsync(0);
+    hooks.lost();
+    await vi.advanceTimersByTimeAsync(0);
+    hooks.opened();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engine.asked).toBe(3);
+    expect(published).toEqual([]);
+  });
+
+  it("checks once when the stream cannot open at all, though hello said the engine was ok", async () => {
+    vi.useFakeTimers();
+    const { hooks, engine, published } = follower({});
+    engine.answers = [DOWN];
+    hooks.lost();
+    hooks.lost();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engine.asked).toBe(1);
+    expect(published).toEqual([DOWN]);
+  });
+
+  it("keeps the newest check's answer when an older one answers after it", async () => {
+    const { hooks, engine, published } = follower({});
+    engine.held = true;
+    // Lost: the check waits on a slow engine. The stream opens again meanwhile: a second check.
+    hooks.lost();
+    hooks.opened();
+    expect(engine.pending).toHaveLength(2);
+    const [older, newer] = engine.pending;
+    newer?.(UPGRADED);
+    await vi.waitFor(() => expect(engine.answered).toBe(1));
+    older?.(DOWN);
+    await vi.waitFor(() => expect(engine.answered).toBe(2));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(published).toEqual([UPGRADED]);
+  });
+
+  it("publishes nothing once the socket is closing, and stops with its signal", async () => {
+    vi.useFakeTimers();
+    const closing = follower({ canPublish: false });
+    closing.engine.answers = [DOWN];
+    closing.hooks.lost();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(closing.engine.asked).toBe(1);
+    expect(closing.published).toEqual([]);
+
+    const { hooks, engine, controller } = follower({});
+    controller.abort();
+    hooks.lost();
+    hooks.opened();
+    await vi.advanceTimersByTimeAsync(60 * MINUTES);
+    expect(engine.asked).toBe(0);
+  });
+
+  it("checks soon when the hello carried no state", async () => {
+    vi.useFakeTimers();
+    const { engine, published } = follower({ reported: undefined });
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(engine.asked).toBe(1);
+    expect(published).toEqual([UP]);
+  });
+});
