@@ -50,8 +50,8 @@ export interface ConnectionOptions {
   random?: () => number;
   keepaliveMs?: number;
   /**
-   * How often an engine that answers is re-checked even though its event stream is open (one
-   * that hangs with its socket open); a change is reported when found. Default 5 minutes.
+   * How often an engine that answers is re-checked while its event stream is open (one that
+   * hangs with its socket open); a change is reported when found. Default 5 minutes.
    */
   dockerCheckMs?: number;
   /**
@@ -226,7 +226,8 @@ export class AgentConnection {
       publish,
       canPublish,
       livenessMs: this.#options.dockerCheckMs ?? DOCKER_LIVENESS_MS,
-      retryMs: DOCKER_RETRY_MS,
+      // Never slower than the liveness interval (tests set that short).
+      retryMs: Math.min(DOCKER_RETRY_MS, this.#options.dockerCheckMs ?? DOCKER_RETRY_MS),
       log,
       signal,
     });

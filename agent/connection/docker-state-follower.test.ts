@@ -108,7 +108,7 @@ describe("followDockerState", () => {
     expect(engine.asked).toBe(3);
   });
 
-  it("does not flap when the stream drops and the engine still answers", async () => {
+  it("publishes nothing when the stream drops and the engine answers as before", async () => {
     vi.useFakeTimers();
     const { hooks, engine, published } = follower({});
     hooks.opened();
@@ -130,6 +130,45 @@ describe("followDockerState", () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(engine.asked).toBe(1);
     expect(published).toEqual([DOWN]);
+  });
+
+  it("while the stream is down and the engine answers, checks every retry, so a stop is still seen", async () => {
+    vi.useFakeTimers();
+    const { hooks, engine, published } = follower({});
+    // /events cannot open (a proxy that blocks it), yet the engine answers: the hello's ok stands.
+    hooks.lost();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(published).toEqual([]);
+    engine.answers = [DOWN];
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(engine.asked).toBe(2);
+    expect(published).toEqual([DOWN]);
+  });
+
+  it("keeps checking when a check throws", async () => {
+    vi.useFakeTimers();
+    const published: DockerState[] = [];
+    const controller = new AbortController();
+    running.push(controller);
+    let asked = 0;
+    followDockerState({
+      dockerState: async () => {
+        asked += 1;
+        if (asked === 1) throw new Error("a bug");
+        return UP;
+      },
+      reported: undefined,
+      publish: (_topic, data) => published.push(data as DockerState),
+      canPublish: () => true,
+      livenessMs: 5 * MINUTES,
+      retryMs: 15_000,
+      log: () => undefined,
+      signal: controller.signal,
+    });
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(published).toEqual([{ ok: false, version: null }]);
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(published).toEqual([{ ok: false, version: null }, UP]);
   });
 
   it("keeps the newest check's answer when an older one answers after it", async () => {

@@ -19,9 +19,12 @@ export interface DockerStateFollowerOptions {
   publish: (topic: string, data: unknown) => void;
   /** False once the socket is closing: a state found then has nobody to go to. */
   canPublish: () => boolean;
-  /** While the engine answers: how long until it is asked anyway (one that hangs with its stream open). */
+  /** While the engine answers and its stream is open: how long until it is asked anyway (one that hangs with its stream open). */
   livenessMs: number;
-  /** While it does not: how long until it is asked again (a slow answer must not stand for long). */
+  /**
+   * While it does not answer, or its stream is down: how long until it is asked again (a slow
+   * answer must not stand for long, and without the stream nothing else would tell a stop).
+   */
   retryMs: number;
   log: Logger;
   /** Aborts as the connection ends; the follower stops with it. */
@@ -37,7 +40,7 @@ export interface DockerStateFollowerOptions {
  * dropped socket with a healthy engine does not flap the state, and an engine that stopped is
  * reported within about a second. The watcher's resubscriptions find it again. Beside that, a
  * slow liveness check (`livenessMs`) catches an engine that hangs with its stream open, and a
- * state that is not ok is re-checked every `retryMs`.
+ * state that is not ok, or an engine whose stream is down, is re-checked every `retryMs`.
  *
  * Checks may overlap (a stream lost, then opened, while the first check waits on a slow
  * engine): only the newest one's answer counts, so an older, slower answer never overwrites it.
@@ -59,9 +62,17 @@ export function followDockerState(options: DockerStateFollowerOptions): EngineSt
     const mine = ++asked;
     // The next check is scheduled once this one is answered, from then.
     clearTimeout(timer);
-    const docker = await dockerState();
+    let docker: DockerState;
+    try {
+      docker = await dockerState();
+    } catch {
+      // Not expected (engineState answers not ok instead), but a throw must not end the checks.
+      docker = { ok: false, version: null };
+    }
     if (mine !== asked || signal.aborted) return;
-    schedule(docker.ok);
+    // The slow liveness check only while the stream watches the engine; without it (a proxy
+    // that blocks /events, or between resubscriptions) a stop would otherwise go unseen for minutes.
+    schedule(docker.ok && !streamDown);
     if (JSON.stringify(docker) === last || !canPublish()) return;
     last = JSON.stringify(docker);
     log(docker.ok ? "info" : "warn", docker.ok ? "docker engine reachable" : "docker engine unreachable", {

@@ -11,7 +11,9 @@ import { engineVersion } from "./engine-version";
 const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
 /**
  * The most times the engine is asked when each ask is cut: a drop leaves one stale connection
- * per request that was kept for reuse, and the agent runs at most 64 requests at once (rpc.ts).
+ * per request that was kept for reuse. The agent's handlers run at most 64 requests at once
+ * (rpc.ts); the container index and stats add a few of their own. Past it, the check is not
+ * ok, and the follower asks again in 15 s.
  */
 const MAX_ASKS = 65;
 
