@@ -24,7 +24,7 @@ const MIB = 1024 * 1024;
 export const benchmark: Benchmark = {
   name: "agent-footprint",
   order: 5,
-  async run({ quick }: RunOptions) {
+  async run({ quick, idleMinutes }: RunOptions) {
     const scope = new Scope();
     try {
       const bundle = await buildAgentBundle();
@@ -53,7 +53,7 @@ export const benchmark: Benchmark = {
       });
 
       await sleep(quick ? SETTLE_MS.quick : SETTLE_MS.full);
-      const idleMs = quick ? IDLE_MS.quick : IDLE_MS.full;
+      const idleMs = idleMinutes !== undefined ? idleMinutes * 60_000 : quick ? IDLE_MS.quick : IDLE_MS.full;
       const samples: Sample[] = [];
       // Where the memory is, read once settled, before the first forced collection.
       const split = { agent: await rssSplit(agent.pid), bare: await rssSplit(bare.child.pid) };
@@ -149,6 +149,25 @@ function series(values: { minute: number; value: number }[]) {
   };
 }
 
+/** A rise of at least this between two samples is a step (compiled code mapped in, say), not drift. */
+const STEP_MIB = 2;
+
+/** Where a series rose by a step, as "+3.1 MiB at minute 30.2". */
+function steps(samples: Sample[], key: "agent" | "bare"): string[] {
+  return samples.slice(1).flatMap((sample, index) => {
+    const rise = sample[key] - (samples[index]?.[key] ?? sample[key]);
+    return rise >= STEP_MIB ? [`+${round(rise)} MiB at minute ${round(sample.minute, 1)}`] : [];
+  });
+}
+
+/** The agent's RSS over bare Node's at each sample: the lowest and highest, and when. */
+function ratioRange(samples: Sample[]): string {
+  const ratios = samples.map((sample) => ({ minute: sample.minute, ratio: sample.agent / sample.bare }));
+  const low = ratios.reduce((best, point) => (point.ratio < best.ratio ? point : best));
+  const high = ratios.reduce((best, point) => (point.ratio > best.ratio ? point : best));
+  return `${round(low.ratio, 2)}× (minute ${round(low.minute, 1)}) to ${round(high.ratio, 2)}× (minute ${round(high.minute, 1)})`;
+}
+
 type Split = Record<"agent" | "bare", { file: number; anonymous: number }>;
 
 function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecycle: string[], split: Split): Figure[] {
@@ -196,6 +215,16 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
       why: `of the ${round(agent.start - bare.start)} MiB more than bare Node, ${round(split.agent.file - split.bare.file)} MiB are pages of the node binary that bare Node never touches (the built-in modules a connected agent runs: http, tls, crypto, streams, child_process; no TurboFan's: the agent builds ~370 schemas at start-up, too few for zod's shared constructor init to be optimised) and ${round(split.agent.anonymous - split.bare.anonymous)} MiB its own memory: a JavaScript heap of ${round(heap.start)} MiB after a full collection (the ${round(bundleBytes / MIB, 2)} MiB bundle's source, dockerode, ws, zod and the params' and frames' schemas the agent checks with) and garbage not yet collected`,
       note: `VmRSS from /proc/<pid>/status once both have settled after the agent's welcome; the bare process is \`node -e "setInterval(()=>{},1e3)"\` started at the same time; split from /proc/<pid>/smaps_rollup: agent ${describeSplit(split.agent)}, bare Node ${describeSplit(split.bare)}; what an idle agent does not use loads on first use (the ACP SDK with the first agent session, chokidar with the first watch, ICU's collation data with the first listing (its time zone data not at all: log and event times are written from the UTC fields), the doctor with its first run, each command's params schema with its first call; replies' and API bodies' schemas are never built (the edge checks replies); BuildKit's gRPC client, image builds' tar-fs, exec/attach streams, the ssh2 transport and zod's 40 locales are left out of the bundle)`,
       details: { samples: rounded, split, agent, bare, collected, collectedBare, heap, agentLifecycle: lifecycle },
+    },
+    {
+      figure: `agent idle RSS at the end of a ${minutes}-minute idle run`,
+      value: agent.end,
+      baseline: bare.end,
+      baselineLabel: "bare Node, same moment",
+      unit: "MiB",
+      target: { ratioAtMost: 1.3 },
+      why: `the agent (as users run it) ended at ${round(agent.end)} MiB against bare Node's ${round(bare.end)} MiB; its steps: ${steps(samples, "agent").join(", ") || "none"}`,
+      note: `both as users run them, read at the run's last sample (the first row is read once settled); the ratio over the run went from ${ratioRange(samples)}; steps of ${STEP_MIB} MiB or more between two samples: the agent ${steps(samples, "agent").join(", ") || "none"}, bare Node ${steps(samples, "bare").join(", ") || "none"}. Such a step is V8's optimising compiler's first use, which maps its code pages of the node binary: any Node process that runs JavaScript periodically gets there, bare Node's own timers included, so the ratio is read again after both may have (\`--idle-minutes\` lengthens the run)`,
     },
     {
       figure: `agent RSS over a ${minutes}-minute idle run, after a full collection`,

@@ -18,11 +18,14 @@ import { evaluate, type Row } from "./support/verdict";
  *   npm run bench                      every benchmark, full length
  *   npm run bench -- --quick           fewer samples, 1-minute idle instead of 10
  *   npm run bench -- --only relay      benchmarks whose name contains "relay" (comma-separated list)
+ *   npm run bench -- --only footprint --idle-minutes 60   a longer idle run
  */
 
 export interface RunOptions {
   /** Fewer samples and shorter idle runs, for iterating; the README is not rewritten from it. */
   quick: boolean;
+  /** The idle run's length instead of the mode's (agent-footprint); the README is not rewritten from it. */
+  idleMinutes?: number | undefined;
 }
 
 /** A numeric target; a figure meets it when every given bound holds. */
@@ -102,17 +105,44 @@ function isBenchmark(value: unknown): value is Benchmark {
   );
 }
 
-function parseArgs(argv: string[]): { quick: boolean; only: string[] } {
-  let quick = false;
-  const only: string[] = [];
+const USAGE = `npm run bench [-- OPTIONS]
+  --quick               fewer samples, a 1-minute idle run instead of 10
+  --only NAME[,NAME]    only the benchmarks whose name contains NAME
+  --idle-minutes N      agent-footprint's idle run lasts N minutes (1 to 1440)
+  --help                this text`;
+
+/** A command line the runner cannot take: printed as it is, without a stack. */
+class UsageError extends Error {}
+
+interface Args {
+  quick: boolean;
+  only: string[];
+  idleMinutes: number | undefined;
+  help: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, only: [], idleMinutes: undefined, help: false };
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index] ?? "";
-    if (arg === "--quick") quick = true;
-    else if (arg === "--only") only.push(...(argv[++index] ?? "").split(","));
-    else if (arg.startsWith("--only=")) only.push(...arg.slice("--only=".length).split(","));
-    else throw new Error(`unknown argument ${arg}: use --quick and/or --only NAME[,NAME]`);
+    if (arg === "--quick") args.quick = true;
+    else if (arg === "--help" || arg === "-h") args.help = true;
+    else if (arg === "--only") args.only.push(...(argv[++index] ?? "").split(","));
+    else if (arg.startsWith("--only=")) args.only.push(...arg.slice("--only=".length).split(","));
+    else if (arg === "--idle-minutes") args.idleMinutes = minutes(argv[++index]);
+    else if (arg.startsWith("--idle-minutes=")) args.idleMinutes = minutes(arg.slice("--idle-minutes=".length));
+    else throw new UsageError(`unknown argument ${arg}\n${USAGE}`);
   }
-  return { quick, only: only.map((name) => name.trim()).filter(Boolean) };
+  args.only = args.only.map((name) => name.trim()).filter(Boolean);
+  return args;
+}
+
+function minutes(text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 1 || value > 1440) {
+    throw new UsageError(`--idle-minutes takes a number of minutes from 1 to 1440, not ${text ?? "nothing"}`);
+  }
+  return value;
 }
 
 /** The engine is part of what is measured: bring it up the way `npm test` does. */
@@ -143,7 +173,11 @@ async function machine(): Promise<Record<string, string | number>> {
 }
 
 async function main(): Promise<number> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, only, idleMinutes, help } = parseArgs(process.argv.slice(2));
+  if (help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   // Same isolation as `npm test`: no metrics, no Request.cf download, wrangler's files in the project.
   Object.assign(process.env, {
     WRANGLER_SEND_METRICS: "false",
@@ -171,7 +205,7 @@ async function main(): Promise<number> {
     process.stderr.write(`running ${bench.name}${quick ? " (quick)" : ""}…\n`);
     const at = performance.now();
     try {
-      for (const figure of await bench.run({ quick })) rows.push(evaluate(bench.name, figure));
+      for (const figure of await bench.run({ quick, idleMinutes })) rows.push(evaluate(bench.name, figure));
     } catch (error) {
       broken.push({ name: bench.name, error: error instanceof Error ? error.message : String(error) });
       process.stderr.write(
@@ -207,8 +241,8 @@ async function main(): Promise<number> {
   );
   process.stdout.write(`\nresults: bench/results/latest.json, bench/results/latest.svg\n`);
 
-  // The README shows a full run of everything, never a partial or shortened one.
-  if (!quick && only.length === 0 && broken.length === 0) {
+  // The README shows a full run of everything, never a partial, shortened or lengthened one.
+  if (!quick && only.length === 0 && idleMinutes === undefined && broken.length === 0) {
     const updated = await updateReadme(path.join(ROOT, "README.md"), rows, heading);
     process.stdout.write(
       updated ? "README.md: Benchmarks table updated\n" : "README.md: no bench markers found; table not updated\n",
@@ -222,7 +256,13 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   async (error) => {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    const text =
+      error instanceof UsageError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    process.stderr.write(`bench: ${text}\n`);
     await closeAllScopes();
     process.exit(1);
   },
