@@ -2,19 +2,20 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { ContainerEvent } from "../shared/schemas/services";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Edge, migrate, startEdge } from "../test/support/edge-server";
 import { startReceiver } from "../test/support/webhook-receiver";
 import type { Benchmark, RunOptions } from "./run";
-import { AgentSwarm, type SwarmAgent } from "./support/agent-swarm";
+import { AgentSwarm } from "./support/agent-swarm";
 import { openBareSockets, startBareEdge } from "./support/bare-edge";
 import { meterCpu } from "./support/cpu-meter";
-import { FeedClient } from "./support/feed-client";
-import { type Connects, type FleetMeasures, fleetFigures } from "./support/fleet-figures";
+import { webhookBurst } from "./support/fleet-burst";
+import { CLOSED_LOOP_IN_FLIGHT, connectFleet, reconnectFleet, SETTLE_MS, snapshotDials } from "./support/fleet-connect";
+import { feedLatency } from "./support/fleet-feed";
+import { type FleetMeasures, fleetFigures } from "./support/fleet-figures";
 import { enrollFleet, type FleetUser, registerWebhooks } from "./support/fleet-setup";
-import { probeLines, watchEdge } from "./support/fleet-watch";
 import type { RelayWindow } from "./support/fleet-window";
-import { type Endpoint, type Timed, timedGet } from "./support/http-load";
+import type { Endpoint } from "./support/http-load";
 import { ProbeProcess } from "./support/probe-process";
 import { Scope } from "./support/scope";
 import { awakeObjects, workerdRss } from "./support/workerd-memory";
@@ -50,22 +51,10 @@ const WARMUP_ROUNDS = 20;
  */
 const MORE_PAIRS = 3;
 const FEED_ROUNDS = { full: 100, quick: 40 };
-/** Idle time before memory is read, so the handshakes' transient allocations are gone. */
-const SETTLE_MS = 10_000;
 /** Quiet before each relay window, over which workerd's CPU at rest is read (the fleet's own upkeep). */
 const REST_MS = 5_000;
 /** How long a fleet gets to connect at the pace before what is left is let in by the closed loop. */
 const CONNECT_CAP_MS = { full: 90_000, quick: 60_000 };
-/** Dials the closed loop keeps open at once (AgentSwarm.startClosedLoop). */
-const CLOSED_LOOP_IN_FLIGHT = 20;
-const CONNECT_TIMEOUT_MS = 300_000;
-const BURST_TIMEOUT_MS = 180_000;
-/** Past AGENT_TIMEOUT_MS (30 s), when the edge itself answers 504. */
-const PING_TIMEOUT_MS = 45_000;
-/** Quiet before a ping that follows an event, so it is not queued behind the event's writes. */
-const QUIET_MS = 20;
-/** How often the side probes are sent during the webhook burst. */
-const WATCH_EVERY_MS = 1000;
 /**
  * What the bench raises and why: the API limiter is set out of reach (1,000 enrollments and
  * thousands of timed calls from one user), loopback webhook targets are allowed (the local
@@ -209,7 +198,7 @@ async function fleet(scope: Scope, lengths: Lengths): Promise<Omit<FleetMeasures
   // (c) + (d): the relay and the owner's host list with all connected, interleaved.
   const crowdedFirst = await relayWindow(probe, [endpoints.ping, endpoints.hosts], rounds);
   // (d) a container state change reaching the owner's live feed, each followed by a ping.
-  const feed = await feedLatency(url, owner, feedAgents, endpoints.ping, feedRounds);
+  const feed = await feedLatency(url, owner, feedAgents, endpoints.ping, feedRounds, WARMUP_ROUNDS);
 
   // (e) the webhook burst, with the relay timed while it drains.
   const burst = await webhookBurst(swarm, probe, receiver, endpoints.ping, [
@@ -284,220 +273,4 @@ function probeEndpoints(url: string, owner: FleetUser): { ping: Endpoint; hosts:
 async function relayWindow(probe: ProbeProcess, endpoints: Endpoint[], rounds: number): Promise<RelayWindow> {
   const { cpu: rest } = await meterCpu([], () => sleep(REST_MS));
   return { ...(await probe.window(endpoints, rounds, WARMUP_ROUNDS)), rest };
-}
-
-/** `agents` dial again and are left to settle, for one more pair of windows. */
-async function reconnectFleet(swarm: AgentSwarm, agents: SwarmAgent[], what: string): Promise<void> {
-  const from = performance.now();
-  swarm.start(agents);
-  const arrival = await swarm.welcomedAfter(from, what, CONNECT_TIMEOUT_MS, agents);
-  if (arrival.lastAt === undefined) {
-    throw new Error(`${what}: only ${arrival.welcomed} of ${agents.length} agents got back in`);
-  }
-  await sleep(SETTLE_MS);
-}
-
-type Dials = Map<SwarmAgent, { dials: number; refusals: number; connectionErrors: number }>;
-
-function snapshotDials(swarm: AgentSwarm): Dials {
-  return new Map(swarm.agents.map((agent) => [agent, { ...agent }]));
-}
-
-/**
- * The fleet dials (all at once, or all again after a restart) from `from` on, paced by the
- * edge. What is not in after `capMs` is stopped, the edge restarted (it would otherwise go
- * on serving the thousands of dials its agents gave up on) and the rest let in by a closed
- * loop, so the measurements after this one have their fleet and the loop's time says how
- * fast this edge takes agents in when they do not outrun it.
- */
-async function connectFleet(
-  swarm: AgentSwarm,
-  what: string,
-  from: number,
-  capMs: number,
-  restartEdge: () => Promise<void>,
-  before?: Dials,
-  countFrom = from,
-): Promise<Connects> {
-  const arrival = await swarm.welcomedAfter(countFrom, what, capMs);
-  const counted = (key: "dials" | "refusals" | "connectionErrors") =>
-    swarm.agents.map((agent) => agent[key] - (before?.get(agent)?.[key] ?? 0));
-  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
-  const dials = counted("dials");
-  const connects: Connects = {
-    ms: arrival.lastAt === undefined ? capMs : Math.max(0, arrival.lastAt - from),
-    welcomed: arrival.welcomed,
-    timeline: arrival.timeline,
-    dials: sum(dials),
-    refusals: sum(counted("refusals")),
-    connectionErrors: sum(counted("connectionErrors")),
-    maxDials: Math.max(...dials),
-    welcomesMs: swarm.agents
-      .map((agent) => (agent.welcomedAt ?? 0) - from)
-      .filter((ms) => ms > 0)
-      .sort((a, b) => a - b),
-  };
-  if (arrival.lastAt !== undefined) return connects;
-
-  // All of them: the restart drops those that got in too.
-  const missing = swarm.agents;
-  await swarm.stop(missing);
-  process.stderr.write(
-    `  fleet: ${what}: ${agentsLeft(swarm, from)} not in; restarting the edge to let all in a few at a time\n`,
-  );
-  await restartEdge();
-  const loopFrom = performance.now();
-  const started = swarm.startClosedLoop(missing, CLOSED_LOOP_IN_FLIGHT, loopFrom);
-  const rest = await swarm.welcomedAfter(loopFrom, `${what}: the rest, closed loop`, CONNECT_TIMEOUT_MS, missing);
-  await started;
-  if (rest.lastAt === undefined) {
-    throw new Error(`${what}: even a closed loop let only ${rest.welcomed} of ${missing.length} agents in`);
-  }
-  return { ...connects, closedLoop: { agents: missing.length, ms: rest.lastAt - loopFrom } };
-}
-
-const agentsLeft = (swarm: AgentSwarm, since: number) =>
-  swarm.agents.filter((agent) => (agent.welcomedAt ?? 0) <= since).length;
-
-const containerId = () => randomBytes(32).toString("hex");
-
-function containerEvent(action: ContainerEvent["action"], managed: boolean): ContainerEvent {
-  const id = containerId();
-  return {
-    action,
-    containerId: id,
-    name: `kai-bench-fleet-${id.slice(0, 8)}`,
-    image: "busybox:latest",
-    managed,
-    exitCode: null,
-    time: new Date().toISOString(),
-  };
-}
-
-/**
- * Each round one of the owner's agents (in turn) reports a container start, timed from the
- * frame's sending to its arrival on the owner's feed socket; then, after a short quiet, one
- * relay ping. The containers are not Kai-managed, so no webhook is due for them.
- */
-async function feedLatency(
-  url: string,
-  owner: FleetUser,
-  agents: SwarmAgent[],
-  ping: Endpoint,
-  rounds: number,
-): Promise<FleetMeasures["feed"]> {
-  const viewer = await FeedClient.open(url, owner.session.token);
-  const result: FleetMeasures["feed"] = { eventMs: [], ping: [] };
-  try {
-    for (let round = 0; round < WARMUP_ROUNDS + rounds; round++) {
-      const agent = agents[round % agents.length] as SwarmAgent;
-      const event = containerEvent("start", false);
-      const seen = viewer.next(
-        (frame) => frame.type === "container" && frame.event.containerId === event.containerId,
-        "a container event on the owner's feed",
-      );
-      const sent = performance.now();
-      if (!agent.event(event)) throw new Error(`agent of host ${agent.host.id} is not connected`);
-      const { arrived } = await seen;
-      await sleep(QUIET_MS);
-      const timed = await timedGet(ping);
-      if (round >= WARMUP_ROUNDS) {
-        result.eventMs.push(arrived - sent);
-        result.ping.push(timed);
-      }
-    }
-  } finally {
-    viewer.close();
-  }
-  return result;
-}
-
-/**
- * Every agent reports one start of a Kai-managed container at once: each is a
- * `container.started` webhook to its user's endpoint. Deliveries are counted by webhook id
- * (a retry repeats its id) and matched to the events sent; the relay is pinged back to back
- * until the last one arrived.
- */
-async function webhookBurst(
-  swarm: AgentSwarm,
-  probe: ProbeProcess,
-  receiver: Awaited<ReturnType<typeof startReceiver>>,
-  ping: Endpoint,
-  watched: Endpoint[],
-): Promise<FleetMeasures["burst"]> {
-  // The baseline: one such event alone, sent to delivered, from an agent of this process.
-  const single = containerEvent("start", true);
-  const arrived = receiver.waitFor(receiver.received.length + 1, 30_000);
-  const singleAt = Date.now();
-  if (!swarm.simulated[0]?.event(single)) throw new Error("the first simulated agent is not connected");
-  await arrived;
-  const isSingle = (item: (typeof receiver.received)[number]) => item.payload?.data.containerId === single.containerId;
-  const aloneMs = Math.min(...receiver.received.filter(isSingle).map((item) => item.at)) - singleAt;
-
-  const already = receiver.received.length;
-  const events = swarm.agents.map(() => containerEvent("start", true));
-  const sentIds = new Set(events.map((event) => event.containerId));
-  const delivered = () => {
-    const fresh = receiver.received.slice(already).filter((item) => item.payload?.type === "container.started");
-    const byId = new Map(fresh.map((item) => [String(item.headers["webhook-id"]), item]));
-    const events = new Set([...byId.values()].map((item) => String(item.payload?.data.containerId)));
-    return { fresh, byId, events };
-  };
-  const dialsBefore = swarm.agents.reduce((sum, agent) => sum + agent.dials, 0);
-  const pingsBefore = (await probe.pingsReceived()).length;
-  const sentAt = Date.now();
-  const from = performance.now();
-  let notSent = 0;
-  swarm.agents.forEach((agent, index) => {
-    if (!agent.event(events[index] as ContainerEvent)) notSent += 1;
-  });
-  const sentMs = performance.now() - from;
-  // Where a ping is held, if it is: the Worker alone, the Worker with D1 and the host's object, the relay.
-  const stopWatch = watchEdge(watched, WATCH_EVERY_MS, PING_TIMEOUT_MS);
-  // The relay is pinged back to back in the background while the deliveries are counted.
-  const during: Timed[] = [];
-  let draining = true;
-  const pinging = (async () => {
-    // A ping the edge never answers must not hold the bench for undici's 5 minutes.
-    while (draining) during.push(await timedGet(ping, PING_TIMEOUT_MS));
-  })();
-  const deadline = from + BURST_TIMEOUT_MS;
-  let lastPrint = from;
-  while (delivered().events.size < sentIds.size - notSent && performance.now() < deadline) {
-    await sleep(200);
-    if (performance.now() - lastPrint > 5000) {
-      lastPrint = performance.now();
-      process.stderr.write(`  fleet: webhook burst: ${delivered().events.size}/${sentIds.size} delivered\n`);
-    }
-  }
-  draining = false;
-  await pinging;
-  const probes = await stopWatch();
-  const reached = (await probe.pingsReceived()).slice(pingsBefore).map((at) => Math.round(at - from));
-  process.stderr.write(
-    `  fleet: webhook burst: the probe agent was handed ${reached.length} pings, at ${reached.join(", ")} ms; ` +
-      `side probes (sent at, answered in ms):\n${probeLines(probes)
-        .map((line) => `    ${line}`)
-        .join("\n")}\n`,
-  );
-  const { fresh, byId, events: deliveredEvents } = delivered();
-  const lastAt = Math.max(...fresh.map((item) => item.at));
-  return {
-    aloneMs,
-    sent: sentIds.size,
-    notSent,
-    sentMs,
-    requests: fresh.length,
-    uniqueDeliveries: byId.size,
-    deliveredEvents: [...deliveredEvents].filter((id) => sentIds.has(id)).length,
-    unverified: fresh.filter((item) => !item.verified).length,
-    lastMs: lastAt - sentAt,
-    timeoutMs: BURST_TIMEOUT_MS,
-    redials: swarm.agents.reduce((sum, agent) => sum + agent.dials, 0) - dialsBefore,
-    during,
-  };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
