@@ -10,6 +10,7 @@ import type { PendingRequests } from "./pending";
 import { closeQuietly, sendToAgent } from "./to-agent";
 import type { Viewers } from "./viewers";
 import type { WebhookQueue } from "./webhook-queue";
+import { whileSlow } from "./while-slow";
 
 /**
  * An agent socket that has not said hello this long after its upgrade is closed. kai-agent
@@ -162,16 +163,20 @@ export class AgentConnections {
     }
     this.#greeting.add(socket);
     const { lease } = attachment;
-    const renewal = lease ? setTimeout(() => void renewConnectTurn(this.env, lease), SLOW_HELLO_WRITE_MS) : undefined;
     let recorded: boolean;
     try {
-      recorded = await markHostOnline(database(this.env.DB), attachment.hostId, hello);
+      recorded = await whileSlow(
+        markHostOnline(database(this.env.DB), attachment.hostId, hello),
+        SLOW_HELLO_WRITE_MS,
+        () => {
+          if (lease) void renewConnectTurn(this.env, lease);
+        },
+      );
     } catch (error) {
       console.error(`host ${attachment.hostId}: recording the agent's hello failed (${messageOf(error)})`);
       // 1011 (internal error) is not a final close for kai-agent: it dials again with backoff.
       return this.refuse(socket, 1011, "the edge could not record this connection; reconnect in a moment");
     } finally {
-      clearTimeout(renewal);
       this.#greeting.delete(socket);
     }
     if (!recorded) {
