@@ -88,15 +88,18 @@ export class AgentRpc {
       this.#inflight.delete(frame.id);
     }
     const ms = Math.round(performance.now() - started);
+    // The answer goes before the log line: writing the line (a pipe to journald or the
+    // terminal) can wake another process, and the caller should not wait behind it.
+    if (!controller.signal.aborted) {
+      chunks.flush();
+      send(text);
+    }
     log(reply.ok ? "info" : "warn", "request", {
       request: frame.id,
       op: frame.op,
       outcome: reply.ok ? "ok" : reply.error.code,
       ms,
     });
-    if (controller.signal.aborted) return;
-    chunks.flush();
-    send(text);
   }
 
   /** The edge no longer wants the answer (its viewer left): the handler stops, and nothing is sent. */
