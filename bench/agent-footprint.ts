@@ -152,12 +152,13 @@ function series(values: { minute: number; value: number }[]) {
 /** A rise of at least this between two samples is a step (compiled code mapped in, say), not drift. */
 const STEP_MIB = 2;
 
-/** Where a series rose by a step, as "+3.1 MiB at minute 30.2". */
-function steps(samples: Sample[], key: "agent" | "bare"): string[] {
-  return samples.slice(1).flatMap((sample, index) => {
+/** Where a series rose by a step, as "+3.1 MiB at minute 30.2, …", or "none". */
+function steps(samples: Sample[], key: "agent" | "bare"): string {
+  const rises = samples.slice(1).flatMap((sample, index) => {
     const rise = sample[key] - (samples[index]?.[key] ?? sample[key]);
     return rise >= STEP_MIB ? [`+${round(rise)} MiB at minute ${round(sample.minute, 1)}`] : [];
   });
+  return rises.join(", ") || "none";
 }
 
 /** The agent's RSS over bare Node's at each sample: the lowest and highest, and when. */
@@ -185,6 +186,8 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
       .map((sample) => ({ minute: sample.minute, value: sample.collectedAgent })),
   );
   const minutes = idleMs / 60_000;
+  // Both the verdict and the note name the agent's steps.
+  const agentSteps = steps(samples, "agent");
   const describe = (s: typeof agent) =>
     `${round(s.start)} → ${round(s.end)} MiB (max ${round(s.max)}, ${s.slope >= 0 ? "+" : ""}${round(s.slope, 3)} MiB/min)`;
   const reconnects = lifecycle.filter((line) => / disconnected /.test(line)).length;
@@ -223,8 +226,8 @@ function figures(bundleBytes: number, samples: Sample[], idleMs: number, lifecyc
       baselineLabel: "bare Node, same moment",
       unit: "MiB",
       target: { ratioAtMost: 1.3 },
-      why: `the agent (as users run it) ended at ${round(agent.end)} MiB against bare Node's ${round(bare.end)} MiB; its steps: ${steps(samples, "agent").join(", ") || "none"}`,
-      note: `both as users run them, read at the run's last sample (the first row is read once settled); the ratio over the run went from ${ratioRange(samples)}; steps of ${STEP_MIB} MiB or more between two samples: the agent ${steps(samples, "agent").join(", ") || "none"}, bare Node ${steps(samples, "bare").join(", ") || "none"}. Such a step is V8's optimising compiler's first use, which maps its code pages of the node binary: any Node process that runs JavaScript periodically gets there, bare Node's own timers included, so the ratio is read again after both may have (\`--idle-minutes\` lengthens the run)`,
+      why: `the agent (as users run it) ended at ${round(agent.end)} MiB against bare Node's ${round(bare.end)} MiB; its steps: ${agentSteps}`,
+      note: `both as users run them, read at the run's last sample (the first row is read once settled); the ratio over the run went from ${ratioRange(samples)}; steps of ${STEP_MIB} MiB or more between two samples: the agent ${agentSteps}, bare Node ${steps(samples, "bare")}. Such a step is V8's optimising compiler's first use, which maps its code pages of the node binary: any Node process that runs JavaScript periodically gets there, bare Node's own timers included, so the ratio is read again after both may have (\`--idle-minutes\` lengthens the run)`,
     },
     {
       figure: `agent RSS over a ${minutes}-minute idle run, after a full collection`,

@@ -3,7 +3,8 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
+import { type ParseArgsConfig, parseArgs, promisify } from "node:util";
+import { biomeFormat } from "./support/biome-format";
 import { chartSvg } from "./support/chart";
 import { consoleTable, notes, updateReadme } from "./support/report";
 import { closeAllScopes } from "./support/scope";
@@ -114,6 +115,21 @@ const USAGE = `npm run bench [-- OPTIONS]
 /** A command line the runner cannot take: printed as it is, without a stack. */
 class UsageError extends Error {}
 
+const OPTIONS = {
+  quick: { type: "boolean" },
+  only: { type: "string", multiple: true },
+  "idle-minutes": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** The one line a misused option prints: what it takes. */
+const TAKES: Record<keyof typeof OPTIONS, string> = {
+  quick: "--quick takes no value",
+  only: "--only takes benchmark names, NAME[,NAME]",
+  "idle-minutes": "--idle-minutes takes a number of minutes from 1 to 1440",
+  help: "--help takes no value",
+};
+
 interface Args {
   quick: boolean;
   only: string[];
@@ -121,27 +137,40 @@ interface Args {
   help: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, only: [], idleMinutes: undefined, help: false };
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index] ?? "";
-    if (arg === "--quick") args.quick = true;
-    else if (arg === "--help" || arg === "-h") args.help = true;
-    else if (arg === "--only") args.only.push(...(argv[++index] ?? "").split(","));
-    else if (arg.startsWith("--only=")) args.only.push(...arg.slice("--only=".length).split(","));
-    else if (arg === "--idle-minutes") args.idleMinutes = minutes(argv[++index]);
-    else if (arg.startsWith("--idle-minutes=")) args.idleMinutes = minutes(arg.slice("--idle-minutes=".length));
-    else throw new UsageError(`unknown argument ${arg}\n${USAGE}`);
+const isOption = (name: string): name is keyof typeof OPTIONS => Object.hasOwn(OPTIONS, name);
+
+function parseArguments(argv: string[]): Args {
+  // Not strict: strict mode throws Node's own messages (an unknown option's says to pass it as a
+  // positional after `--`, which the runner refuses too); the tokens say which argument was wrong.
+  const { values, tokens } = parseArgs({ args: argv, options: OPTIONS, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== "option" || !isOption(token.name)) {
+      const given = token.kind === "option" ? token.rawName : token.kind === "positional" ? token.value : "--";
+      throw new UsageError(`unknown argument ${given}; it takes --quick, --only NAME[,NAME], --idle-minutes N, --help`);
+    }
+    // Without `strict`, a value-taking option takes the next argument whatever it is: `--only --quick`.
+    const missing = token.value === undefined || (!token.inlineValue && token.value.startsWith("-"));
+    if (OPTIONS[token.name].type === "string" ? missing : token.value !== undefined) {
+      throw new UsageError(`${TAKES[token.name]}, not ${token.value ?? "nothing"}`);
+    }
   }
-  args.only = args.only.map((name) => name.trim()).filter(Boolean);
-  return args;
+  // Checked above: --only's and --idle-minutes' values are strings, --quick and --help are flags.
+  const lists = values.only?.filter((list) => typeof list === "string") ?? [];
+  const only = lists.flatMap((list) => list.split(",").map((name) => name.trim())).filter(Boolean);
+  if (lists.length > 0 && only.length === 0) throw new UsageError(`${TAKES.only}, not an empty list`);
+  const idleMinutes = values["idle-minutes"];
+  return {
+    quick: values.quick === true,
+    only,
+    idleMinutes: typeof idleMinutes === "string" ? minutes(idleMinutes) : undefined,
+    help: values.help === true,
+  };
 }
 
-function minutes(text: string | undefined): number {
+function minutes(text: string): number {
   const value = Number(text);
-  if (!Number.isFinite(value) || value < 1 || value > 1440) {
-    throw new UsageError(`--idle-minutes takes a number of minutes from 1 to 1440, not ${text ?? "nothing"}`);
-  }
+  if (!Number.isFinite(value) || value < 1 || value > 1440)
+    throw new UsageError(`${TAKES["idle-minutes"]}, not ${text}`);
   return value;
 }
 
@@ -173,7 +202,7 @@ async function machine(): Promise<Record<string, string | number>> {
 }
 
 async function main(): Promise<number> {
-  const { quick, only, idleMinutes, help } = parseArgs(process.argv.slice(2));
+  const { quick, only, idleMinutes, help } = parseArguments(process.argv.slice(2));
   if (help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -243,7 +272,17 @@ async function main(): Promise<number> {
 
   // The README shows a full run of everything, never a partial, shortened or lengthened one.
   if (!quick && only.length === 0 && idleMinutes === undefined && broken.length === 0) {
-    const updated = await updateReadme(path.join(ROOT, "README.md"), rows, heading);
+    const readme = path.join(ROOT, "README.md");
+    const updated = await updateReadme(readme, rows, heading);
+    // The table is written unpadded; Biome pads it, or the build test's `biome check` fails.
+    if (updated) {
+      await biomeFormat(readme).catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        process.stderr.write(
+          `bench: README.md has the new table but is not formatted; run \`npx biome format --write README.md\`\n${reason}\n`,
+        );
+      });
+    }
     process.stdout.write(
       updated ? "README.md: Benchmarks table updated\n" : "README.md: no bench markers found; table not updated\n",
     );
