@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type Docker from "dockerode";
 import type { Benchmark, Figure, RunOptions } from "./run";
+import { startBareEdge, startEchoAgent } from "./support/bare-edge";
 import { type Endpoint, type Timed, timedGet } from "./support/http-load";
 import { type KaiStack, kaiStack } from "./support/kai-stack";
 import { Scope } from "./support/scope";
@@ -11,7 +12,14 @@ import { percentile, round } from "./support/stats";
  * Relay latency: p50 and p99 of two light relayed ops (a ping to the agent, listing
  * containers) against a Worker → Durable Object no-op (`GET /api/hosts/{id}/session`, which
  * asks the host's object and not the agent), in one sequential loop that rotates the order
- * of the three every round so drift and noise hit all of them alike.
+ * of the endpoints every round so drift and noise hit all of them alike. Clients dial the
+ * Worker itself, as in production, not wrangler's dev proxy in front of it.
+ *
+ * The same loop also times the platform's own floor of a relayed call on a bare Worker
+ * (bench/support/bare-ws/): a round trip from a Durable Object over a WebSocket to a process
+ * that only echoes, against a call to the same object that returns at once. Kai's relay hop
+ * (ping minus no-op) is then set against that floor's hop: what Kai adds to the round trip
+ * itself, apart from the work (authentication, D1) both of Kai's endpoints share.
  */
 
 const ROUNDS = { full: 500, quick: 150 };
@@ -26,9 +34,11 @@ export const benchmark: Benchmark = {
   async run({ quick }: RunOptions) {
     const scope = new Scope();
     try {
-      const stack = await kaiStack(scope);
+      const stack = await kaiStack(scope, { direct: true });
       await createContainers(stack);
-      return await measure(stack, quick);
+      const bare = await startBareEdge(scope);
+      await startEchoAgent(scope, bare.workerUrl);
+      return await measure(stack, bare.workerUrl, quick);
     } finally {
       await scope.close();
     }
@@ -47,7 +57,7 @@ async function createContainers(stack: KaiStack): Promise<void> {
   }
 }
 
-async function measure(stack: KaiStack, quick: boolean): Promise<Figure[]> {
+async function measure(stack: KaiStack, bareUrl: string, quick: boolean): Promise<Figure[]> {
   const host = stack.hosts[0];
   if (!host) throw new Error("no host");
   const headers = { authorization: `Bearer ${stack.session.token}`, "x-kai-host": host.id };
@@ -55,6 +65,8 @@ async function measure(stack: KaiStack, quick: boolean): Promise<Figure[]> {
     { name: "no-op", url: `${stack.url}/api/hosts/${host.id}/session`, headers },
     { name: "ping", url: `${stack.url}/api/hosts/${host.id}/ping`, headers },
     { name: "list", url: `${stack.url}/api/flexy?limit=100`, headers },
+    { name: "bare no-op", url: new URL("/echo/noop", bareUrl).href, headers: {} },
+    { name: "bare relay", url: new URL("/echo/relay", bareUrl).href, headers: {} },
   ];
   const samples = new Map<string, Timed[]>(endpoints.map((endpoint) => [endpoint.name, []]));
   const rounds = quick ? ROUNDS.quick : ROUNDS.full;
@@ -86,6 +98,8 @@ async function measure(stack: KaiStack, quick: boolean): Promise<Figure[]> {
   const noop = stats("no-op");
   const ping = stats("ping");
   const list = stats("list");
+  const bareNoop = stats("bare no-op");
+  const bareRelay = stats("bare relay");
   const details = {
     rounds,
     warmupRounds: warmup,
@@ -93,9 +107,11 @@ async function measure(stack: KaiStack, quick: boolean): Promise<Figure[]> {
     noop,
     ping,
     list,
+    bareNoop,
+    bareRelay,
     dockerDirect: direct,
   };
-  const note = `${rounds} rounds after ${warmup} warm-up rounds, each round the three endpoints back to back in a rotating order, one keep-alive connection, time to the full body; the agent answers ping itself; Docker answers the list call directly (from this process) in ${round(direct.listP50, 2)} ms at p50 (and /_ping in ${round(direct.pingP50, 2)} ms)`;
+  const note = `${rounds} rounds after ${warmup} warm-up rounds, each round the five endpoints (Kai's three, the bare floor's two) back to back in a rotating order, one keep-alive connection, time to the full body; the agent answers ping itself; Docker answers the list call directly (from this process) in ${round(direct.listP50, 2)} ms at p50 (and /_ping in ${round(direct.pingP50, 2)} ms)`;
 
   const relayed = (
     name: string,
@@ -139,9 +155,30 @@ async function measure(stack: KaiStack, quick: boolean): Promise<Figure[]> {
       },
     ];
   };
+  const kaiHop = ping.p50 - noop.p50;
+  const bareHop = bareRelay.p50 - bareNoop.p50;
+  const floor: Figure = {
+    figure: "relay hop p50 (ping minus no-op) vs the bare platform's",
+    value: kaiHop,
+    baseline: bareHop,
+    baselineLabel: "bare DO → WebSocket → echo process",
+    unit: "ms",
+    checks: [
+      {
+        label: "0 errors",
+        ok: bareNoop.errors + bareRelay.errors === 0,
+        failure: `${bareNoop.errors + bareRelay.errors} bare requests failed (first: ${bareNoop.firstError ?? bareRelay.firstError})`,
+      },
+    ],
+    note:
+      `the bare Worker's relay answers in ${round(bareRelay.p50, 2)} ms and its no-op in ${round(bareNoop.p50, 2)} ms at p50 ` +
+      `(${round(bareRelay.p50 / bareNoop.p50, 2)}×), against Kai's ${round(ping.p50, 2)} and ${round(noop.p50, 2)} ms: ` +
+      "Kai's no-op also authenticates the caller and reads the host from D1, so the same hop weighs less in its ratio",
+  };
   return [
     ...relayed("ping", "GET /api/hosts/{id}/ping", ping, undefined),
     ...relayed("list", "GET /api/flexy", list, direct.listP50),
+    floor,
   ];
 }
 
