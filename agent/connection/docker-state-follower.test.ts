@@ -171,20 +171,45 @@ describe("followDockerState", () => {
     expect(published).toEqual([{ ok: false, version: null }, UP]);
   });
 
-  it("keeps the newest check's answer when an older one answers after it", async () => {
+  it("runs one check at a time: a stream that flaps while the engine is slow costs one more check, asked after the flaps", async () => {
     const { hooks, engine, published } = follower({});
     engine.held = true;
-    // Lost: the check waits on a slow engine. The stream opens again meanwhile: a second check.
+    // Lost: the check waits on a slow engine. Meanwhile the stream opens and drops ten times.
+    hooks.lost();
+    for (let flap = 0; flap < 10; flap++) {
+      hooks.opened();
+      hooks.lost();
+    }
+    expect(engine.asked).toBe(1);
+    engine.pending.shift()?.(DOWN);
+    // The checks asked for meanwhile run as one, from after the flaps: a state read after them.
+    await vi.waitFor(() => expect(engine.asked).toBe(2));
+    engine.pending.shift()?.(UPGRADED);
+    await vi.waitFor(() => expect(published).toEqual([DOWN, UPGRADED]));
+    expect(engine.asked).toBe(2);
+  });
+
+  it("checks again when asked during a check that then answers, and keeps its schedule after", async () => {
+    vi.useFakeTimers();
+    const { hooks, engine, published } = follower({});
+    engine.held = true;
     hooks.lost();
     hooks.opened();
-    expect(engine.pending).toHaveLength(2);
-    const [older, newer] = engine.pending;
-    newer?.(UPGRADED);
-    await vi.waitFor(() => expect(engine.answered).toBe(1));
-    older?.(DOWN);
-    await vi.waitFor(() => expect(engine.answered).toBe(2));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(published).toEqual([UPGRADED]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engine.asked).toBe(1);
+    engine.pending.shift()?.(DOWN);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engine.asked).toBe(2);
+    engine.held = false;
+    engine.answers = [UP];
+    engine.pending.shift()?.(UP);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(published).toEqual([DOWN, UP]);
+    // Ok with its stream open: the next check is the liveness one, from the last answer.
+    await vi.advanceTimersByTimeAsync(5 * MINUTES - 1);
+    expect(engine.asked).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(engine.asked).toBe(3);
   });
 
   it("publishes nothing once the socket is closing, and stops with its signal", async () => {
