@@ -12,8 +12,8 @@ import path from "node:path";
  */
 export interface CuttingEngine {
   socketPath: string;
-  /** Every request line (`GET /version`), with the milliseconds since the engine started. */
-  requests: { line: string; atMs: number }[];
+  /** Every request line (`GET /version`), and when it came and (an event stream) was cut, in ms since the start. */
+  requests: { line: string; atMs: number; cutAtMs?: number }[];
   /** How many requests' lines match. */
   count(line: RegExp): number;
   close(): Promise<void>;
@@ -35,13 +35,17 @@ export async function startCuttingEngine(options: { eventStreamMs?: number } = {
           .toString("latin1")
           .split("\r\n")[0]
           ?.replace(/ HTTP\/1\.[01]$/, "") ?? "";
-      requests.push({ line, atMs: performance.now() - started });
+      const request: CuttingEngine["requests"][number] = { line, atMs: performance.now() - started };
+      requests.push(request);
       if (options.eventStreamMs === undefined || !/^GET \S*\/events/.test(line)) {
         connection.destroy();
         return;
       }
       connection.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
-      setTimeout(() => connection.destroy(), options.eventStreamMs);
+      setTimeout(() => {
+        request.cutAtMs = performance.now() - started;
+        connection.destroy();
+      }, options.eventStreamMs);
     });
   });
   await new Promise<void>((resolve, reject) => {
