@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DOCKER_STATE_TOPIC, type HelloFrame } from "../../shared/protocol";
+import { startCuttingEngine } from "../../test/support/cutting-engine";
+import { createDockerClient } from "../runtime/docker/client";
+import { engineState } from "../runtime/docker/engine-state";
+import { watchContainerEvents } from "../runtime/docker/events";
 import { followDockerState } from "./docker-state-follower";
 
 type DockerState = HelloFrame["docker"];
@@ -235,5 +239,42 @@ describe("followDockerState", () => {
     await vi.advanceTimersByTimeAsync(15_000);
     expect(engine.asked).toBe(1);
     expect(published).toEqual([UP]);
+  });
+});
+
+describe("followDockerState, driven by the real event watcher", () => {
+  it("asks an engine that cuts every request, and every event stream as it opens, a few times a second", async () => {
+    // The agent's own wiring (cli.ts, connection.ts) with its own pauses, in front of a socket
+    // proxy whose engine is gone: each stream that opens and drops asks for the engine's state twice.
+    const engine = await startCuttingEngine({ eventStreamMs: 5 });
+    const controller = new AbortController();
+    running.push(controller);
+    try {
+      const docker = createDockerClient({ socketPath: engine.socketPath });
+      const published: unknown[] = [];
+      const hooks = followDockerState({
+        dockerState: () => engineState(docker, 10_000),
+        reported: UP,
+        publish: (_topic, data) => published.push(data),
+        canPublish: () => true,
+        livenessMs: 5 * MINUTES,
+        retryMs: 15_000,
+        log: () => undefined,
+        signal: controller.signal,
+      });
+      const watching = watchContainerEvents(docker, "host-1", () => undefined, controller.signal, undefined, {
+        observer: { opened: hooks.opened, lost: hooks.lost, event: () => undefined },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      controller.abort();
+      await watching;
+      // One check at a time, each of at most 8 asks paced over a second or more: about 20 in
+      // 3 s, where overlapping checks of 65 asks each made about 2,000.
+      expect(engine.count(/\/version$/)).toBeGreaterThanOrEqual(8);
+      expect(engine.count(/\/version$/)).toBeLessThanOrEqual(40);
+      expect(published).toEqual([DOWN]);
+    } finally {
+      await engine.close();
+    }
   });
 });
