@@ -131,10 +131,21 @@ describe("watchContainerEvents, when the engine cuts its event stream", () => {
     const engine = await startCuttingEngine({ eventStreamMs: 5 });
     try {
       const client = createDockerClient({ socketPath: engine.socketPath });
-      const { controller, done } = watch("none", client, new Backoff({ baseMs: 10, capMs: 200 }));
+      const controller = new AbortController();
+      const logged: string[] = [];
+      const done = watchContainerEvents(
+        client,
+        HOST_ID,
+        () => undefined,
+        controller.signal,
+        (level, message) => level !== "debug" && logged.push(`${level}: ${message}`),
+        { backoff: new Backoff({ baseMs: 10, capMs: 200 }) },
+      );
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       controller.abort();
       await done;
+      // Said once, not at every opening and cut.
+      expect(logged).toEqual(["warn: docker event stream ended; subscribing again"]);
       // Pauses of 5-10, 10-20, … ms, up to 100-200: at most 18 subscriptions in 1.5 s, where
       // starting over at each open made one every 15 ms or so.
       const subscriptions = engine.count(/\/events/);

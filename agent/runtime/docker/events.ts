@@ -92,6 +92,8 @@ export async function watchContainerEvents(
   /** Nanoseconds of the last event delivered: where a new subscription resumes. */
   let lastNano = 0;
   let failures = 0;
+  /** The last stream was cut soon after it opened: one opening again is no news for the log. */
+  let flapping = false;
   while (!signal.aborted) {
     const since = lastNano > 0 ? Math.floor(lastNano / 1e9) : undefined;
     let openedAt: number | undefined;
@@ -121,7 +123,7 @@ export async function watchContainerEvents(
       () => {
         openedAt = Date.now();
         observer?.opened();
-        if (failures > 0) log?.(failures === 1 ? "info" : "debug", "docker event stream restored");
+        if (failures > 0) log?.(flapping ? "debug" : "info", "docker event stream restored");
       },
     );
     observer?.lost();
@@ -131,10 +133,12 @@ export async function watchContainerEvents(
     // the engine that drops it) is a failure like one that never opened, so the pauses keep
     // growing instead of the agent subscribing (and its observer checking the engine) five times
     // a second.
-    if (openedAt !== undefined && Date.now() - openedAt >= backoff.capMs) {
+    const steady = openedAt !== undefined && Date.now() - openedAt >= backoff.capMs;
+    if (steady) {
       failures = 0;
       backoff.reset();
     }
+    flapping = openedAt !== undefined && !steady;
     failures += 1;
     const delay = backoff.next();
     log?.(failures === 1 ? "warn" : "debug", "docker event stream ended; subscribing again", {
