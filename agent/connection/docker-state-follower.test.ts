@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DOCKER_STATE_TOPIC, type HelloFrame } from "../../shared/protocol";
+import { startCuttingEngine } from "../../test/support/cutting-engine";
+import { createDockerClient } from "../runtime/docker/client";
+import { engineState } from "../runtime/docker/engine-state";
+import { watchContainerEvents } from "../runtime/docker/events";
 import { followDockerState } from "./docker-state-follower";
 
 type DockerState = HelloFrame["docker"];
@@ -171,20 +175,45 @@ describe("followDockerState", () => {
     expect(published).toEqual([{ ok: false, version: null }, UP]);
   });
 
-  it("keeps the newest check's answer when an older one answers after it", async () => {
+  it("runs one check at a time: a stream that flaps while the engine is slow costs one more check, asked after the flaps", async () => {
     const { hooks, engine, published } = follower({});
     engine.held = true;
-    // Lost: the check waits on a slow engine. The stream opens again meanwhile: a second check.
+    // Lost: the check waits on a slow engine. Meanwhile the stream opens and drops ten times.
+    hooks.lost();
+    for (let flap = 0; flap < 10; flap++) {
+      hooks.opened();
+      hooks.lost();
+    }
+    expect(engine.asked).toBe(1);
+    engine.pending.shift()?.(DOWN);
+    // The checks asked for meanwhile run as one, from after the flaps: a state read after them.
+    await vi.waitFor(() => expect(engine.asked).toBe(2));
+    engine.pending.shift()?.(UPGRADED);
+    await vi.waitFor(() => expect(published).toEqual([DOWN, UPGRADED]));
+    expect(engine.asked).toBe(2);
+  });
+
+  it("checks again when asked during a check that then answers, and keeps its schedule after", async () => {
+    vi.useFakeTimers();
+    const { hooks, engine, published } = follower({});
+    engine.held = true;
     hooks.lost();
     hooks.opened();
-    expect(engine.pending).toHaveLength(2);
-    const [older, newer] = engine.pending;
-    newer?.(UPGRADED);
-    await vi.waitFor(() => expect(engine.answered).toBe(1));
-    older?.(DOWN);
-    await vi.waitFor(() => expect(engine.answered).toBe(2));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(published).toEqual([UPGRADED]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engine.asked).toBe(1);
+    engine.pending.shift()?.(DOWN);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(engine.asked).toBe(2);
+    engine.held = false;
+    engine.answers = [UP];
+    engine.pending.shift()?.(UP);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(published).toEqual([DOWN, UP]);
+    // Ok with its stream open: the next check is the liveness one, from the last answer.
+    await vi.advanceTimersByTimeAsync(5 * MINUTES - 1);
+    expect(engine.asked).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(engine.asked).toBe(3);
   });
 
   it("publishes nothing once the socket is closing, and stops with its signal", async () => {
@@ -210,5 +239,42 @@ describe("followDockerState", () => {
     await vi.advanceTimersByTimeAsync(15_000);
     expect(engine.asked).toBe(1);
     expect(published).toEqual([UP]);
+  });
+});
+
+describe("followDockerState, driven by the real event watcher", () => {
+  it("asks an engine that cuts every request, and every event stream as it opens, a few times a second", async () => {
+    // The agent's own wiring (cli.ts, connection.ts) with its own pauses, in front of a socket
+    // proxy whose engine is gone: each stream that opens and drops asks for the engine's state twice.
+    const engine = await startCuttingEngine({ eventStreamMs: 5 });
+    const controller = new AbortController();
+    running.push(controller);
+    try {
+      const docker = createDockerClient({ socketPath: engine.socketPath });
+      const published: unknown[] = [];
+      const hooks = followDockerState({
+        dockerState: () => engineState(docker, 10_000),
+        reported: UP,
+        publish: (_topic, data) => published.push(data),
+        canPublish: () => true,
+        livenessMs: 5 * MINUTES,
+        retryMs: 15_000,
+        log: () => undefined,
+        signal: controller.signal,
+      });
+      const watching = watchContainerEvents(docker, "host-1", () => undefined, controller.signal, undefined, {
+        observer: { opened: hooks.opened, lost: hooks.lost, event: () => undefined },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      controller.abort();
+      await watching;
+      // One check at a time, each of at most 8 asks paced over a second or more: about 20 in
+      // 3 s, where overlapping checks of 65 asks each made about 2,000.
+      expect(engine.count(/\/version$/)).toBeGreaterThanOrEqual(8);
+      expect(engine.count(/\/version$/)).toBeLessThanOrEqual(40);
+      expect(published).toEqual([DOWN]);
+    } finally {
+      await engine.close();
+    }
   });
 });

@@ -42,37 +42,59 @@ export interface DockerStateFollowerOptions {
  * slow liveness check (`livenessMs`) catches an engine that hangs with its stream open, and a
  * state that is not ok, or an engine whose stream is down, is re-checked every `retryMs`.
  *
- * Checks may overlap (a stream lost, then opened, while the first check waits on a slow
- * engine): only the newest one's answer counts, so an older, slower answer never overwrites it.
+ * One check runs at a time. A check asked for while one runs (a stream lost, then opened, while
+ * the engine is slow to answer) runs once that one ends, so the newest ask is still answered by a
+ * state read after it, and an event stream that flaps costs one engine call after the running
+ * one, not one per flap. Answers are published in the order they were asked.
  */
 export function followDockerState(options: DockerStateFollowerOptions): EngineStreamHooks {
   const { dockerState, publish, canPublish, livenessMs, retryMs, log, signal } = options;
   let last = options.reported ? JSON.stringify(options.reported) : "";
   /** The stream is known to be down: a failed resubscription is not news. */
   let streamDown = false;
-  /** Bumped by every check: an answer that is not the newest one's is dropped. */
-  let asked = 0;
+  /** A check is waiting on the engine. */
+  let running = false;
+  /** Asked for while one ran: another check follows it. */
+  let due = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const schedule = (ok: boolean) => {
     clearTimeout(timer);
     timer = setTimeout(check, ok ? livenessMs : retryMs);
   };
-  async function check() {
-    const mine = ++asked;
-    // The next check is scheduled once this one is answered, from then.
-    clearTimeout(timer);
-    let docker: DockerState;
+  function check() {
+    if (running) {
+      due = true;
+      return;
+    }
+    running = true;
+    void checkWhileDue().finally(() => {
+      running = false;
+    });
+  }
+  /** Checks, and again for as long as a check was asked for meanwhile. */
+  async function checkWhileDue() {
+    do {
+      due = false;
+      // The next check is scheduled once this one is answered, from then.
+      clearTimeout(timer);
+      const docker = await askEngine();
+      if (signal.aborted) return;
+      // The slow liveness check only while the stream watches the engine; without it (a proxy
+      // that blocks /events, or between resubscriptions) a stop would otherwise go unseen for minutes.
+      schedule(docker.ok && !streamDown);
+      report(docker);
+    } while (due);
+  }
+  async function askEngine(): Promise<DockerState> {
     try {
-      docker = await dockerState();
+      return await dockerState();
     } catch {
       // Not expected (engineState answers not ok instead), but a throw must not end the checks.
-      docker = { ok: false, version: null };
+      return { ok: false, version: null };
     }
-    if (mine !== asked || signal.aborted) return;
-    // The slow liveness check only while the stream watches the engine; without it (a proxy
-    // that blocks /events, or between resubscriptions) a stop would otherwise go unseen for minutes.
-    schedule(docker.ok && !streamDown);
+  }
+  function report(docker: DockerState) {
     if (JSON.stringify(docker) === last || !canPublish()) return;
     last = JSON.stringify(docker);
     log(docker.ok ? "info" : "warn", docker.ok ? "docker engine reachable" : "docker engine unreachable", {
@@ -89,12 +111,12 @@ export function followDockerState(options: DockerStateFollowerOptions): EngineSt
     opened() {
       if (signal.aborted) return;
       streamDown = false;
-      void check();
+      check();
     },
     lost() {
       if (signal.aborted || streamDown) return;
       streamDown = true;
-      void check();
+      check();
     },
   };
 }

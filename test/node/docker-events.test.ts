@@ -5,6 +5,7 @@ import { createDockerClient } from "../../agent/runtime/docker/client";
 import { watchContainerEvents } from "../../agent/runtime/docker/events";
 import type { ContainerEvent } from "../../shared/schemas/services";
 import { busyboxImage, requireDocker } from "../support/busybox-image";
+import { startCuttingEngine } from "../support/cutting-engine";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
 import { setupOrFail } from "../support/setup-or-fail";
 import { until } from "../support/until";
@@ -122,5 +123,51 @@ describe("watchContainerEvents", () => {
     await until(() => events.some((event) => event.action === "die"), 10_000, "die after the second drop");
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(events.map((event) => event.action)).toEqual(["create", "start", "kill", "die"]);
+  });
+});
+
+describe("watchContainerEvents, when the engine cuts its event stream", () => {
+  it("pauses longer each time a stream is cut moments after it opened, as when it never opened", async () => {
+    const engine = await startCuttingEngine({ eventStreamMs: 5 });
+    try {
+      const client = createDockerClient({ socketPath: engine.socketPath });
+      const controller = new AbortController();
+      const logged: string[] = [];
+      const done = watchContainerEvents(
+        client,
+        HOST_ID,
+        () => undefined,
+        controller.signal,
+        (level, message) => level !== "debug" && logged.push(`${level}: ${message}`),
+        { backoff: new Backoff({ baseMs: 10, capMs: 200 }) },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      controller.abort();
+      await done;
+      // Said once, not at every opening and cut.
+      expect(logged).toEqual(["warn: docker event stream ended; subscribing again"]);
+      // Pauses of 5-10, 10-20, … ms, up to 100-200: at most 18 subscriptions in 1.5 s, where
+      // starting over at each open made one every 15 ms or so.
+      const subscriptions = engine.count(/\/events/);
+      expect(subscriptions).toBeGreaterThanOrEqual(5);
+      expect(subscriptions).toBeLessThanOrEqual(18);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("starts over from the shortest pause after a stream that stayed open as long as the longest pause", async () => {
+    const engine = await startCuttingEngine({ eventStreamMs: 150 });
+    try {
+      const client = createDockerClient({ socketPath: engine.socketPath });
+      watch("none", client, new Backoff({ baseMs: 10, capMs: 100 }));
+      await until(() => engine.count(/\/events/) >= 6, 10_000, "six subscriptions");
+      const streams = engine.requests.slice(0, 6);
+      // Each pause is 5-10 ms; growing, the fifth would have been 50-100.
+      const pauses = streams.slice(1).map((stream, i) => stream.atMs - (streams[i]?.cutAtMs ?? 0));
+      for (const pause of pauses) expect(pause).toBeLessThan(45);
+    } finally {
+      await engine.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { startCuttingEngine } from "../../../test/support/cutting-engine";
 import { engineSocket } from "../../../test/support/docker-proxy";
 import { createDockerClient } from "./client";
 import { engineState } from "./engine-state";
@@ -58,6 +59,28 @@ describe("engineState", () => {
       expect(state.ok).toBe(true);
     } finally {
       server.close();
+    }
+  });
+
+  it("pauses before each new ask when every connection is cut, longer each time, and gives up after a few", async () => {
+    const engine = await startCuttingEngine();
+    try {
+      const started = performance.now();
+      expect(await engineState(createDockerClient({ socketPath: engine.socketPath }), 10_000)).toEqual({
+        ok: false,
+        version: null,
+      });
+      const tookMs = performance.now() - started;
+      const asked = engine.requests.map((request) => request.atMs);
+      // Pauses of 10-20, 20-40, 40-80, … ms, up to 1 s: 8 asks over at least 1.13 s.
+      expect(asked).toHaveLength(8);
+      const gaps = asked.slice(1).map((at, i) => at - (asked[i] ?? 0));
+      expect(gaps[0]).toBeGreaterThanOrEqual(9);
+      expect(gaps.at(-1)).toBeGreaterThanOrEqual(499);
+      expect(tookMs).toBeGreaterThanOrEqual(1_130);
+      expect(tookMs).toBeLessThan(10_000);
+    } finally {
+      await engine.close();
     }
   });
 

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import type { HelloFrame } from "../../../shared/protocol";
+import { Backoff } from "../../backoff";
 import { engineVersion } from "./engine-version";
 
 /**
@@ -10,28 +12,37 @@ import { engineVersion } from "./engine-version";
  */
 const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
 /**
- * The most times the engine is asked when each ask is cut: a drop leaves one stale connection
- * per request that was kept for reuse. The agent's handlers run at most 64 requests at once
- * (rpc.ts); the container index and stats add a few of their own. Past it, the check is not
- * ok, and the follower asks again in 15 s.
+ * The most times the engine is asked when each ask is cut. A drop can leave kept-alive
+ * connections whose close the agent has not read yet; the pause before each new ask lets it
+ * read them, so the next ask takes a new connection. An engine, or a proxy in front of it, that
+ * cuts new connections too is not ok once these are spent (about 1 to 2 s of pauses).
  */
-const MAX_ASKS = 65;
+const MAX_ASKS = 8;
+/**
+ * The pause before each new ask: 10 to 20 ms, doubling up to 1 s, afresh for every state asked.
+ * A socket that cuts every connection is then asked a few times over a second or two, not in a
+ * tight loop (each ask takes about 1.5 ms, and a flapping event stream asks for a state often).
+ */
+const askPauses = () => new Backoff({ baseMs: 20, capMs: 1_000 });
 
 /**
  * The engine's state as the hello and the Docker-state follower carry it; not ok past
- * `timeoutMs`. A request cut on a stale connection is asked again (within the same time):
- * without that, the check made as the engine's event stream drops would report a healthy
- * engine unreachable, since that drop closed the connections kept for reuse too.
+ * `timeoutMs`. A request cut on a stale connection is asked again after a pause, within the
+ * same time: without that, the check made as the engine's event stream drops would report a
+ * healthy engine unreachable, since that drop closed the connections kept for reuse too.
  */
 export async function engineState(docker: Docker, timeoutMs: number): Promise<HelloFrame["docker"]> {
   const deadline = Date.now() + timeoutMs;
+  const pauses = askPauses();
   for (let ask = 1; ; ask++) {
     try {
       const version = await engineVersion(docker, Math.max(1, deadline - Date.now()));
       return { ok: true, version: version.Version };
     } catch (error) {
       const stale = STALE_CONNECTION.has((error as NodeJS.ErrnoException).code ?? "");
-      if (!stale || ask >= MAX_ASKS || Date.now() >= deadline) return { ok: false, version: null };
+      const pause = pauses.next();
+      if (!stale || ask >= MAX_ASKS || Date.now() + pause >= deadline) return { ok: false, version: null };
+      await sleep(pause);
     }
   }
 }

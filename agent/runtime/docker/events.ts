@@ -76,7 +76,8 @@ export interface WatchOptions {
  * Calls `onEvent` for every container event until `signal` aborts. When the stream ends
  * (the engine restarted, the socket dropped) it subscribes again after a jittered backoff,
  * asking for events since the last one it saw, so a short drop loses nothing and repeats
- * nothing. Resolves once `signal` has aborted; never rejects.
+ * nothing; the backoff starts over after a stream that stayed open at least its longest pause.
+ * Resolves once `signal` has aborted; never rejects.
  */
 export async function watchContainerEvents(
   docker: Docker,
@@ -91,8 +92,11 @@ export async function watchContainerEvents(
   /** Nanoseconds of the last event delivered: where a new subscription resumes. */
   let lastNano = 0;
   let failures = 0;
+  /** The last stream was cut soon after it opened: one opening again is no news for the log. */
+  let flapping = false;
   while (!signal.aborted) {
     const since = lastNano > 0 ? Math.floor(lastNano / 1e9) : undefined;
+    let openedAt: number | undefined;
     // A resumed subscription replays the whole second it starts in: skip what was delivered.
     let replaying = since !== undefined;
     const outcome = await subscribeOnce(
@@ -117,14 +121,24 @@ export async function watchContainerEvents(
         }
       },
       () => {
+        openedAt = Date.now();
         observer?.opened();
-        if (failures > 0) log?.("info", "docker event stream restored");
-        failures = 0;
-        backoff.reset();
+        if (failures > 0) log?.(flapping ? "debug" : "info", "docker event stream restored");
       },
     );
     observer?.lost();
     if (signal.aborted) break;
+    // Only a stream that stayed open as long as the longest pause worked: the next subscription
+    // starts from the shortest pause again. One cut moments after it opened (a proxy in front of
+    // the engine that drops it) is a failure like one that never opened, so the pauses keep
+    // growing instead of the agent subscribing (and its observer checking the engine) five times
+    // a second.
+    const steady = openedAt !== undefined && Date.now() - openedAt >= backoff.capMs;
+    if (steady) {
+      failures = 0;
+      backoff.reset();
+    }
+    flapping = openedAt !== undefined && !steady;
     failures += 1;
     const delay = backoff.next();
     log?.(failures === 1 ? "warn" : "debug", "docker event stream ended; subscribing again", {
