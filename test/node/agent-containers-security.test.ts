@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import type { ParamsOf } from "../../shared/commands";
-import { type ContainerWorld, containerWorld } from "../support/container-world";
+import { type ContainerWorld, containerWorld, ONE_CONTAINER_OPS } from "../support/container-world";
 import { type DockerProxy, startDockerProxy } from "../support/docker-proxy";
 import { engineInspect, kaiError, TEST_LABEL } from "../support/service-world";
 import { setupOrFail } from "../support/setup-or-fail";
@@ -52,13 +52,7 @@ describe("containers that are not this host's Kai containers are invisible", () 
       expect(listed.total).toBe(1);
 
       for (const ref of [stranger.id, name, stranger.id.slice(0, 12)]) {
-        for (const op of [
-          "container.inspect",
-          "container.start",
-          "container.stop",
-          "container.restart",
-          "container.remove",
-        ] as const) {
+        for (const op of ONE_CONTAINER_OPS) {
           const error = await kaiError(world.call(op, { id: ref }));
           expect(error.code, `${op} ${ref}`).toBe("CONTAINER_NOT_FOUND");
           // The same answer as for a container that does not exist: nothing confirmed.

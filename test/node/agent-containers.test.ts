@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createDockerClient } from "../../agent/runtime/docker/client";
-import { type ContainerWorld, containerWorld } from "../support/container-world";
+import { type ContainerWorld, containerWorld, ONE_CONTAINER_OPS } from "../support/container-world";
 import { engineInspect, kaiError } from "../support/service-world";
 import { setupOrFail } from "../support/setup-or-fail";
 
@@ -255,13 +255,7 @@ describe("container errors", () => {
 
   it("answers CONTAINER_NOT_FOUND for an unknown id or name, whatever the action", async () => {
     const id = "0123456789ab";
-    for (const op of [
-      "container.inspect",
-      "container.start",
-      "container.stop",
-      "container.restart",
-      "container.remove",
-    ] as const) {
+    for (const op of ONE_CONTAINER_OPS) {
       const error = await kaiError(world.call(op, { id }));
       expect(error.code, op).toBe("CONTAINER_NOT_FOUND");
       expect(error.message).toContain(id);

@@ -14,6 +14,15 @@ import { busyboxImage, requireDocker } from "./busybox-image";
 import { TEST_LABEL } from "./service-world";
 import { call } from "./workspace-handlers";
 
+/** Every container command that takes one container by id or name. */
+export const ONE_CONTAINER_OPS = [
+  "container.inspect",
+  "container.start",
+  "container.stop",
+  "container.restart",
+  "container.remove",
+] as const;
+
 /**
  * What the container handler tests share: the real engine, shared with other processes, so
  * every container made here carries this run's host id (Kai's own) or the `kai-test.run`
