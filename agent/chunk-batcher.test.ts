@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { type ChunkFrame, type ChunksFrame, MAX_FRAME_BYTES } from "../shared/protocol";
-import { ChunkBatcher } from "./chunk-batcher";
+import { ChunkBatcher, HOLD_MS, MAX_BATCH_ITEMS } from "./chunk-batcher";
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -17,8 +17,8 @@ describe("ChunkBatcher", () => {
     expect(frames).toEqual([]);
     await nextTurn();
     batcher.push("b0");
-    // Held until 5 ms after the first frame (a timer due later fires after it).
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Held until HOLD_MS after the first frame (a timer due later fires after it).
+    await new Promise((resolve) => setTimeout(resolve, HOLD_MS + 5));
     expect(frames).toEqual([
       { type: "chunks", id: "request-1", seq: 0, data: ["a0", "a1", "a2"] },
       { type: "chunk", id: "request-1", seq: 3, data: "b0" },
@@ -44,26 +44,29 @@ describe("ChunkBatcher", () => {
     ]);
   });
 
-  it("keeps every frame under the frame limit and at most 512 chunks, losing nothing", async () => {
+  it("keeps every frame under the frame limit and at most MAX_BATCH_ITEMS chunks, losing nothing", async () => {
     const { frames, batcher } = recorder();
     const big = "x".repeat(300 * 1024);
     for (let n = 0; n < 5; n++) batcher.push(big);
-    for (let n = 0; n < 1000; n++) batcher.push(n);
+    const small = 2 * MAX_BATCH_ITEMS + 10;
+    for (let n = 0; n < small; n++) batcher.push(n);
     await nextTurn();
+    // What a full frame left behind may be held for HOLD_MS; the stream's answer flushes it.
+    batcher.flush();
     for (const frame of frames) expect(JSON.stringify(frame).length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
     expect(Math.max(...frames.map((frame) => (frame.type === "chunks" ? frame.data.length : 1)))).toBeLessThanOrEqual(
-      512,
+      MAX_BATCH_ITEMS,
     );
     const flat = frames.flatMap((frame) =>
       frame.type === "chunks"
         ? frame.data.map((data, index) => ({ seq: frame.seq + index, data }))
         : [{ seq: frame.seq, data: frame.data }],
     );
-    expect(flat.map((item) => item.seq)).toEqual([...Array(1005).keys()]);
-    expect(flat.slice(5).map((item) => item.data)).toEqual([...Array(1000).keys()]);
+    expect(flat.map((item) => item.seq)).toEqual([...Array(small + 5).keys()]);
+    expect(flat.slice(5).map((item) => item.data)).toEqual([...Array(small).keys()]);
   });
 
-  it("gathers the chunks that follow a frame within 5 ms into one frame; after a quiet spell, does not wait", () => {
+  it("gathers the chunks that follow a frame within HOLD_MS into one frame; after a quiet spell, does not wait", () => {
     vi.useFakeTimers({ toFake: ["setImmediate", "clearImmediate", "setTimeout", "clearTimeout", "performance"] });
     try {
       const { frames, batcher } = recorder();
@@ -72,16 +75,18 @@ describe("ChunkBatcher", () => {
       vi.advanceTimersByTime(0);
       expect(frames).toEqual([{ type: "chunk", id: "request-1", seq: 0, data: 0 }]);
       // A busy stream: the chunks of the next turns wait for each other, a few at a time as
-      // Docker's reads come when the agent keeps up, until 5 ms after the last frame.
+      // Docker's reads come when the agent keeps up, until HOLD_MS after the last frame.
       for (let n = 1; n <= 9; n++) {
         batcher.push(n);
         vi.advanceTimersByTime(0);
       }
       expect(frames).toHaveLength(1);
-      vi.advanceTimersByTime(5);
+      vi.advanceTimersByTime(HOLD_MS - 1);
+      expect(frames).toHaveLength(1);
+      vi.advanceTimersByTime(1);
       expect(frames.slice(1)).toEqual([{ type: "chunks", id: "request-1", seq: 1, data: [1, 2, 3, 4, 5, 6, 7, 8, 9] }]);
-      // 5 ms after that frame, the stream is quiet again: a lone chunk goes at the end of its turn.
-      vi.advanceTimersByTime(5);
+      // HOLD_MS after that frame, the stream is quiet again: a lone chunk goes at the end of its turn.
+      vi.advanceTimersByTime(HOLD_MS);
       batcher.push(10);
       vi.advanceTimersByTime(0);
       expect(frames.slice(2)).toEqual([{ type: "chunk", id: "request-1", seq: 10, data: 10 }]);

@@ -34,7 +34,7 @@ const followQuery = z.object({
     .default("line")
     .describe(
       'line: one `{type:"chunk",seq,data}` frame per line; batch: `{type:"chunks",seq,data:[…]}` frames, ' +
-        "each holding the consecutive lines `seq`, `seq + 1`, … the agent read together (at most 512), " +
+        "each holding the consecutive lines `seq`, `seq + 1`, … the agent read together (at most 1,024), " +
         "for a client that reads many lines a second",
     ),
 });

@@ -4568,7 +4568,7 @@ export interface paths {
                     lines?: number | null;
                     /** @description Send every line written at or after this time first (e.g. the last line's timestamp, to resume) */
                     since?: string;
-                    /** @description line: one `{type:"chunk",seq,data}` frame per line; batch: `{type:"chunks",seq,data:[…]}` frames, each holding the consecutive lines `seq`, `seq + 1`, … the agent read together (at most 512), for a client that reads many lines a second */
+                    /** @description line: one `{type:"chunk",seq,data}` frame per line; batch: `{type:"chunks",seq,data:[…]}` frames, each holding the consecutive lines `seq`, `seq + 1`, … the agent read together (at most 1,024), for a client that reads many lines a second */
                     frames?: "line" | "batch";
                 };
                 header?: {
