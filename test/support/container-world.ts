@@ -2,15 +2,14 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type Docker from "dockerode";
 import { handlers } from "../../agent/handlers";
 import type { HandlerContext } from "../../agent/handlers/types";
 import { AgentSessions } from "../../agent/runtime/acp/agent-sessions";
 import { createDockerClient } from "../../agent/runtime/docker/client";
 import { LiveStats } from "../../agent/runtime/docker/live-stats";
-import type { ResultOf } from "../../shared/command-replies";
-import type { Op, ParamsOf } from "../../shared/commands";
+import type { ParamsOf } from "../../shared/commands";
 import { busyboxImage, requireDocker } from "./busybox-image";
+import type { HandlerWorld } from "./service-world";
 import { TEST_LABEL } from "./service-world";
 import { call } from "./workspace-handlers";
 
@@ -29,21 +28,12 @@ export const ONE_CONTAINER_OPS = [
  * label (plain dockerode), which is what `removeContainers` removes; a policy whose only
  * allowed root is a temp folder; handlers called the way the rpc layer calls them.
  */
-export interface ContainerWorld {
-  docker: Docker;
-  run: string;
+export interface ContainerWorld extends HandlerWorld {
   /** The host the handlers act for: Kai labels every container it creates with it. */
   hostId: string;
-  /** `kai-test-busybox:<hash>`, whose CMD is `sleep 86400`. */
-  image: string;
   tmp: string;
   /** The policy's only allowed root (a real path), inside `tmp`. */
   root: string;
-  ctx(overrides?: Partial<HandlerContext>): HandlerContext;
-  /** Params and result checked against the command table, as the rpc layer does. */
-  call<O extends Op>(op: O, params: ParamsOf<O>, context?: HandlerContext): Promise<ResultOf<O>>;
-  /** A unique container name of this run. */
-  name(what: string): string;
   /** A valid `container.create` of the busybox image with `root` bound at /workspace. */
   createParams(overrides?: Partial<ParamsOf<"container.create">>): ParamsOf<"container.create">;
   /** Removes every container of this run, Kai's and plain ones. */

@@ -16,16 +16,21 @@ import { busyboxImage, requireDocker } from "./busybox-image";
  * container carries this run's label and every image this run's repository), a real
  * LiveStats, and handlers called the way the rpc layer calls them.
  */
-export interface ServiceWorld {
+/** What every handler test world offers: the real engine, this run's id, and handlers called as the rpc layer calls them. */
+export interface HandlerWorld {
   docker: Docker;
   run: string;
   /** `kai-test-busybox:<hash>`, whose CMD is `sleep 86400`. */
   image: string;
-  liveStats: LiveStats;
   ctx(overrides?: Partial<HandlerContext>): HandlerContext;
+  /** Params and result checked against the command table, as the rpc layer does. */
   call<O extends Op>(op: O, params: ParamsOf<O>, context?: HandlerContext): Promise<ResultOf<O>>;
   /** A unique container name of this run. */
   name(what: string): string;
+}
+
+export interface ServiceWorld extends HandlerWorld {
+  liveStats: LiveStats;
   /** Creates (and by default starts) a labelled container with plain dockerode. */
   container(
     options: Partial<Docker.ContainerCreateOptions> & { start?: boolean },
