@@ -314,3 +314,57 @@ describe("ConnectTurns admitted by completions", () => {
     expect((await spacingOfTwoRefused(burst, "u")).spacing).toBe(200);
   });
 });
+
+describe("ConnectTurns: reads of tokens not seen checked", () => {
+  const reads = { intervalMs: 100, burst: 2, maxWaitMs: 10_000, max: 2, ms: 5_000 };
+  const checked = { intervalMs: 100, burst: 1, maxWaitMs: 10_000, maxPerGroup: 100, inFlight: 1, leaseMs: 60_000 };
+
+  it("lets `max` reads go at once and refuses the next, to come back within half the longest wait", () => {
+    const spread = new ConnectTurns(
+      () => t,
+      () => 0.5,
+    );
+    expect(spread.read(reads)).toBeUndefined();
+    expect(spread.read(reads)).toBeUndefined();
+    // An empty queue: back after one interval, plus the random part of half the longest wait.
+    expect(spread.read(reads)).toEqual({ admitted: false, retryAfterMs: 100 + 0.5 * 5_000 });
+  });
+
+  it("frees a read's place when it is checked, or when it failed, and after `ms` when neither was said", () => {
+    expect(turns.read(reads)).toBeUndefined();
+    expect(turns.read(reads)).toBeUndefined();
+    expect(turns.read(reads)?.admitted).toBe(false);
+    turns.readDone();
+    expect(turns.read(reads)).toBeUndefined();
+    expect(turns.read(reads)?.admitted).toBe(false);
+    jump(4_999);
+    expect(turns.read(reads)?.admitted).toBe(false);
+    jump(1);
+    // Both reads under way stopped counting at once (the one checked above was not one of them).
+    expect(turns.read(reads)).toBeUndefined();
+    expect(turns.read(reads)).toBeUndefined();
+    expect(turns.read(reads)?.admitted).toBe(false);
+  });
+
+  it("sends a refused read past the queue the pace has, and moves no checked caller's retry time", async () => {
+    const lone = new ConnectTurns(
+      () => t,
+      () => 0,
+    );
+    const tight = { ...checked, maxWaitMs: 1_000 };
+    // One started, ten queued (one interval apart: the queue's last starts about 1 s from now).
+    leaseOf(await lone.take({ ...tight, holder: "first", group: "u" }));
+    for (let index = 0; index < 10; index++) void lone.take({ ...tight, holder: `queued-${index}`, group: "u" });
+    const refusedBefore = await lone.take({ ...tight, holder: "late", group: "u" });
+    expect(refusedBefore.admitted).toBe(false);
+    const unchecked = { ...reads, burst: 1, maxWaitMs: 1_000 };
+    for (let index = 0; index < reads.max; index++) lone.read(unchecked);
+    const unread = lone.read(unchecked);
+    // The twelfth place starts 11 intervals from now: back once it is within half the longest wait.
+    expect(unread).toEqual({ admitted: false, retryAfterMs: 1_100 - 500 });
+    const refusedAfter = await lone.take({ ...tight, holder: "later", group: "u" });
+    if (refusedBefore.admitted || refusedAfter.admitted) throw new Error("expected refusals");
+    // One turn after `late`, as if no read had been refused in between.
+    expect(refusedAfter.retryAfterMs - refusedBefore.retryAfterMs).toBe(checked.intervalMs);
+  });
+});

@@ -27,6 +27,12 @@ export interface TurnOptions {
   leaseMs?: number;
 }
 
+/** The reads of tokens the pacer never saw checked (`ConnectTurns.read`): at most `max` under way, each for at most `ms`. */
+export interface ReadOptions extends Pick<TurnOptions, "intervalMs" | "burst" | "maxWaitMs"> {
+  max: number;
+  ms: number;
+}
+
 /** Callers dialling again that may wait on their holder's queued turn: more are refused (a token dialling in a loop). */
 const MAX_SHARED_WAITS = 4;
 /** The furthest a refused caller is sent away. */
@@ -84,9 +90,45 @@ export class ConnectTurns {
   readonly #queue: Waiter[] = [];
   /** When each refused holder was told to come back: asking again does not push others back. */
   readonly #refused = new Map<string, number>();
+  /** When each token read under way (`read`) stops counting if no check follows it (a forged token's never does). */
+  readonly #reads: number[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /**
+   * A dial whose token must be read before it can have a turn (the pacer never saw it checked,
+   * as for every host's first connect). The reads are paced too: at most `max` under way at
+   * once, so a herd of first dials (a thousand hosts enrolled and started together) is not a
+   * thousand database reads in one second with every admitted connect's hello waiting behind
+   * them. Undefined: go and read it (then `readDone`). Otherwise it is refused and told to come
+   * back at a random moment within half the longest wait, after the queue's place would be
+   * within it. Nothing of the token is kept, and the retry times of checked callers are not
+   * moved: it has not been read, so it may be forged. A read that no check follows stops
+   * counting after `ms`.
+   */
+  read(options: ReadOptions): TurnDecision | undefined {
+    const now = this.now();
+    while ((this.#reads[0] ?? Number.POSITIVE_INFINITY) <= now) this.#reads.shift();
+    if (this.#reads.length < options.max) {
+      // Kept in order of when each stops counting, the first to go first.
+      this.#reads.push(now + options.ms);
+      this.#reads.sort((a, b) => a - b);
+      return undefined;
+    }
+    const { intervalMs, maxWaitMs } = options;
+    const waitMs = this.#paced(options, this.#queue.length + 1, now);
+    const retryAfterMs = Math.max(intervalMs, waitMs - maxWaitMs / 2) + this.random() * (maxWaitMs / 2);
+    return { admitted: false, retryAfterMs: Math.min(MAX_RETRY_AFTER_MS, Math.round(retryAfterMs)) };
+  }
+
+  /** A token read that `read` let go was checked: its place among the reads goes to the next. */
+  readDone(): void {
+    this.#reads.shift();
+  }
 
   take(options: TurnOptions): Promise<TurnDecision> {
     const now = this.now();
@@ -231,7 +273,7 @@ export class ConnectTurns {
   }
 
   /** When the `position`-th turn from now would start at the pace alone. */
-  #paced({ intervalMs, burst }: TurnOptions, position: number, now: number): number {
+  #paced({ intervalMs, burst }: Pick<TurnOptions, "intervalMs" | "burst">, position: number, now: number): number {
     return Math.max(0, Math.max(this.#nextSlot, now) - (burst - 1) * intervalMs - now + (position - 1) * intervalMs);
   }
 

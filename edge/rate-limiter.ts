@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { ConnectTurns, type TurnDecision, type TurnOptions } from "./connect-turns";
+import { ConnectTurns, type ReadOptions, type TurnDecision, type TurnOptions } from "./connect-turns";
 import type { Bindings } from "./env";
 import { DialGroups } from "./hosts/dial-groups";
 
@@ -38,19 +38,31 @@ export class RateLimiter extends DurableObject<Bindings> {
   /**
    * An agent dial's turn before its token is read, `holder` being the token's hash: grouped
    * with the user a check of that token showed it belongs to (DialGroups). A token the pacer
-   * never saw checked gets no turn (undefined): the Worker reads it first and then asks
-   * `paceCheckedDial`. So a forged token never holds a turn nor adds to the pacer's state.
+   * never saw checked gets no turn: undefined, so the Worker reads it first and then asks
+   * `paceCheckedDial`, or, while `reads.max` such reads are under way already (a herd of first
+   * dials), a refusal (ConnectTurns.read). So a forged token never holds a turn nor adds to the
+   * pacer's state.
    */
-  paceKnownDial(options: Omit<TurnOptions, "group">): Promise<TurnDecision> | undefined {
-    const userId = new DialGroups(this.ctx.storage.kv).of(options.holder);
-    return userId === undefined ? undefined : this.#turns.take({ ...options, group: userId });
+  paceDial(
+    options: Omit<TurnOptions, "group"> & { reads?: Pick<ReadOptions, "max" | "ms"> },
+  ): Promise<TurnDecision> | TurnDecision | undefined {
+    const { reads, ...turn } = options;
+    const userId = new DialGroups(this.ctx.storage.kv).of(turn.holder);
+    if (userId === undefined) return reads ? this.#turns.read({ ...turn, ...reads }) : undefined;
+    return this.#turns.take({ ...turn, group: userId });
   }
 
   /** An agent dial's turn once its token was read and found `userId`'s, which the pacer keeps for the token's next dials. */
   paceCheckedDial(options: Omit<TurnOptions, "group">, userId: string): Promise<TurnDecision> {
+    this.#turns.readDone();
     const groups = new DialGroups(this.ctx.storage.kv);
     if (groups.of(options.holder) !== userId) groups.learn(options.holder, userId);
     return this.#turns.take({ ...options, group: userId });
+  }
+
+  /** A token read that `paceDial` let go failed (no host has the token, or D1 did not answer): the next read may go. */
+  tokenReadFailed(): void {
+    this.#turns.readDone();
   }
 
   /** The token whose hash is `holder` is no host's any more (revoked, or its host deleted): its dials are read first again. */

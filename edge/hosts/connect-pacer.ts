@@ -38,6 +38,11 @@ export function renewConnectTurn(env: Env, lease: string): Promise<void> {
   return tellPacer(env, "renewing a connect turn", (pacer) => pacer.renew(lease, CONNECT_RENEWAL_MS));
 }
 
+/** A token read the pacer let go (`paceDial`) ended without a check: its place among the reads is free. */
+export function endFailedTokenRead(env: Env): Promise<void> {
+  return tellPacer(env, "ending a failed token read", (pacer) => pacer.tokenReadFailed());
+}
+
 /** The agent token whose hash is `tokenHash` is no host's any more: the pacer forgets whose it was. */
 export function forgetDialer(env: Env, tokenHash: string): Promise<void> {
   return tellPacer(env, "telling the connect pacer a token is gone", (pacer) => pacer.forgetDialer(tokenHash));

@@ -7,7 +7,7 @@ import { HELLO_TIMEOUT_MS } from "../host-relay/agent-connections";
 import { CONNECT_LEASE_HEADER, HOST_ID_HEADER, HOST_NAME_HEADER, HOST_OWNER_HEADER } from "../host-relay/host-relay";
 import { hostRelay } from "../host-relay/stub";
 import { upgradeRequest } from "../host-relay/upgrade";
-import { connectPacer, forgetDialer, releaseConnectTurn } from "../hosts/connect-pacer";
+import { connectPacer, endFailedTokenRead, forgetDialer, releaseConnectTurn } from "../hosts/connect-pacer";
 import type { HostRow } from "../hosts/hosts";
 import { agentHostByHash, agentHostOf, agentTokenHashOf } from "../middleware/authenticate-agent";
 import { clientIp } from "../middleware/client-ip";
@@ -32,8 +32,10 @@ const CONNECT_LEASE_MS = TOKEN_READ_MS + HELLO_TIMEOUT_MS + 5_000;
  * alone, and then the token is read (one D1 read); so a herd of known hosts the pace refuses
  * (after an edge restart, every agent dials at once, again and again until let in) costs no
  * D1 read. A token the pacer does not know (a new host, a forged one) is read first, so a
- * forged one is refused with no turn taken. Then the upgrade is handed to the host's Durable
- * Object, which holds the socket.
+ * forged one is refused with no turn taken; those reads are paced too (at most
+ * AGENT_CONNECT_BURST under way, the rest told to come back), so a thousand hosts' first
+ * dials at once are not a thousand reads in one second. Then the upgrade is handed to the
+ * host's Durable Object, which holds the socket.
  */
 export const agentConnect = new Hono<AppEnv>();
 
@@ -46,17 +48,15 @@ agentConnect.get("/", async (c) => {
   // Not an agent token at all: 401 at once, with no turn and no read.
   const tokenHash = await agentTokenHashOf(authorization);
   let host: HostRow | undefined;
-  let turn = await connectPacer(c.env).paceKnownDial(dialOptions(c, tokenHash));
+  const options = dialOptions(c, tokenHash);
+  let turn = await connectPacer(c.env).paceDial({ ...options, reads: { max: options.burst, ms: TOKEN_READ_MS } });
   if (!turn) {
-    // Read first, so only a token that is some host's takes a turn; an IP that sent many that
-    // are no host's is refused before the read (BAD_AGENT_TOKENS_PER_IP).
-    const ip = clientIp(c);
-    await refuseWhenSpent(c, BAD_AGENT_TOKENS_PER_IP, ip);
-    host = await agentHostByHash(c.var.db, tokenHash).catch(async (error: unknown) => {
-      if (isUnauthorized(error)) await countAgainst(c, BAD_AGENT_TOKENS_PER_IP, ip);
+    // Read first, so only a token that is some host's takes a turn.
+    host = await readUnknownToken(c, tokenHash).catch((error: unknown) => {
+      c.executionCtx.waitUntil(endFailedTokenRead(c.env));
       throw error;
     });
-    turn = await connectPacer(c.env).paceCheckedDial(dialOptions(c, tokenHash), host.userId);
+    turn = await connectPacer(c.env).paceCheckedDial(options, host.userId);
   }
   const lease = await waitForTurn(turn);
   let response: Response | undefined;
@@ -81,6 +81,19 @@ agentConnect.get("/", async (c) => {
     if (response?.status !== 101) c.executionCtx.waitUntil(releaseConnectTurn(c.env, lease));
   }
 });
+
+/**
+ * Reads a token the pacer never saw checked; an IP that sent many that are no host's is refused
+ * before the read (BAD_AGENT_TOKENS_PER_IP).
+ */
+async function readUnknownToken(c: Context<AppEnv>, tokenHash: string): Promise<HostRow> {
+  const ip = clientIp(c);
+  await refuseWhenSpent(c, BAD_AGENT_TOKENS_PER_IP, ip);
+  return agentHostByHash(c.var.db, tokenHash).catch(async (error: unknown) => {
+    if (isUnauthorized(error)) await countAgainst(c, BAD_AGENT_TOKENS_PER_IP, ip);
+    throw error;
+  });
+}
 
 /**
  * Paces agent connections edge-wide: after an edge restart every agent dials within the

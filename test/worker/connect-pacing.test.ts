@@ -43,7 +43,7 @@ describe("an agent dial is paced before its token is read", () => {
     SELF.fetch(`${BASE}/api/agent/connect`, { headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` } });
   /** The pacer's answer for this token's dial when it gives a user no turn at all (as to a herd it has no room for). */
   const refusedTurn = (tokenHash: string) =>
-    connectPacer(env).paceKnownDial({
+    connectPacer(env).paceDial({
       intervalMs: 5_000,
       burst: 1,
       maxWaitMs: 10_000,
@@ -123,6 +123,41 @@ describe("an agent dial is paced before its token is read", () => {
     expect(statuses.at(-1)).toBe(429);
     expect(statuses.slice(0, -1).every((status) => status === 401)).toBe(true);
     expect(reads).not.toContain(refusedHash);
+  });
+
+  it("reads at most a burst of never-seen tokens at once: the next first dial is sent away unread", async () => {
+    const enrolled = await enrolledHost();
+    const tokenHash = await tokenHashOf(enrolled.token);
+    const reads: unknown[][] = [];
+    const stop = watchStatements((_query, values) => {
+      if (values.includes(tokenHash)) reads.push(values);
+    });
+    const pacer = connectPacer(env);
+    const pace = { intervalMs: 20, burst: 50, maxWaitMs: 10_000, maxPerGroup: 100 };
+    // Reads the pacer let go that never end, as a herd's first dials still being read.
+    let held = 0;
+    try {
+      for (; held < 200; held++) {
+        const read = await pacer.paceDial({ ...pace, holder: crypto.randomUUID(), reads: { max: 50, ms: 60_000 } });
+        if (read !== undefined) break;
+      }
+      // Refused once the burst's 50 places were taken (fewer if an earlier dial's read had not ended yet).
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThanOrEqual(50);
+      const refused = await dialWith(enrolled.token);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+      expect(reads).toHaveLength(0);
+      // A read that failed frees its place: this dial is read and let in.
+      await pacer.tokenReadFailed();
+      held -= 1;
+      const agent = await connectAgent(enrolled);
+      expect(reads).toHaveLength(1);
+      agent.socket.close(1000, "done");
+    } finally {
+      stop();
+      for (; held > 0; held--) await pacer.tokenReadFailed();
+    }
   });
 
   it("refuses a hello once its host was deleted after the token was read", async () => {
