@@ -65,6 +65,11 @@ export class RateLimiter extends DurableObject<Bindings> {
     this.#turns.readDone();
   }
 
+  /** The edge just issued the agent token whose hash is `holder` to one of `userId`'s hosts. */
+  expectDialer(holder: string, userId: string): void {
+    new DialGroups(this.ctx.storage.kv).learn(holder, userId);
+  }
+
   /** The token whose hash is `holder` is no host's any more (revoked, or its host deleted): its dials are read first again. */
   forgetDialer(holder: string): void {
     new DialGroups(this.ctx.storage.kv).forget(holder);

@@ -43,6 +43,19 @@ export function endFailedTokenRead(env: Env): Promise<void> {
   return tellPacer(env, "ending a failed token read", (pacer) => pacer.tokenReadFailed());
 }
 
+/**
+ * The edge just issued an agent token (an enrollment, a device login): the pacer learns whose it
+ * is now, so even that host's first dial waits for its turn before any read, as every later one
+ * does. A herd of hosts enrolled together and started at once is then paced as an edge restart
+ * is, instead of a thousand token reads first. Told, not awaited: a pacer that missed it reads the
+ * token on the first dial, as before.
+ */
+export function expectDialer(env: Env, tokenHash: string, userId: string): Promise<void> {
+  return tellPacer(env, "telling the connect pacer of a new agent token", (pacer) =>
+    pacer.expectDialer(tokenHash, userId),
+  );
+}
+
 /** The agent token whose hash is `tokenHash` is no host's any more: the pacer forgets whose it was. */
 export function forgetDialer(env: Env, tokenHash: string): Promise<void> {
   return tellPacer(env, "telling the connect pacer a token is gone", (pacer) => pacer.forgetDialer(tokenHash));

@@ -18,6 +18,7 @@ import {
   pollDeviceLogin,
   startDeviceLogin,
 } from "../device/device-logins";
+import { expectDialer } from "../hosts/connect-pacer";
 import { toHost } from "../hosts/hosts";
 import { jsonBody, problems } from "../http/openapi";
 import { declareRoutes } from "../http/route-group";
@@ -99,6 +100,7 @@ deviceAgentRoutes.openapi(
       c.var.config.DEVICE_POLL_INTERVAL_SECONDS,
     );
     if (poll.status === "pending") return c.json({ status: "pending" as const }, 200);
+    c.executionCtx.waitUntil(expectDialer(c.env, poll.host.tokenHash, poll.host.userId));
     return c.json({ status: "approved" as const, host: toHost(poll.host), token: poll.token }, 200);
   },
 );

@@ -5,7 +5,7 @@ import { KaiError } from "../../shared/errors";
 import { CLOSE_CODES } from "../../shared/protocol";
 import { createHostBody, enrolledHost, host, hostIdParam, renameHostBody } from "../../shared/schemas/hosts";
 import { hostRelay } from "../host-relay/stub";
-import { forgetDialer } from "../hosts/connect-pacer";
+import { expectDialer, forgetDialer } from "../hosts/connect-pacer";
 import { deleteHost, enrollHost, findOwnHost, listHosts, renameHost, toHost } from "../hosts/hosts";
 import { envelopeErrors, jsonBody } from "../http/openapi";
 import { pageQuery } from "../http/paging";
@@ -49,6 +49,7 @@ hostsRoutes.openapi(
     // Before anything is stored: a Host header install.sh cannot embed is a 400 that leaves no host behind.
     const server = publicOrigin(c.var.config, c.req.url);
     const { row, token } = await enrollHost(c.var.db, c.var.principal.userId, c.req.valid("json").name);
+    c.executionCtx.waitUntil(expectDialer(c.env, row.tokenHash, row.userId));
     // The token is in this answer: no cache may keep it (RFC 6749 §5.1).
     c.header("Cache-Control", "no-store");
     // The token is never part of the command: a command line shows in `ps` and shell history.

@@ -1,6 +1,7 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { connectPacer } from "../../edge/hosts/connect-pacer";
+import { DialGroups } from "../../edge/hosts/dial-groups";
 import { UNATTRIBUTED } from "../../edge/middleware/client-ip";
 import { BAD_AGENT_TOKENS_PER_IP } from "../../edge/middleware/rate-limit";
 import { CLOSE_CODES } from "../../shared/protocol";
@@ -51,9 +52,40 @@ describe("an agent dial is paced before its token is read", () => {
       maxPerGroup: 0,
     });
 
-  it("reads no token for a known host's dial the pace refuses, and reads it once for a dial let in", async () => {
+  /** Whose the pacer knows this token's dials to be (its storage, read in place: asking it to pace would change it). */
+  const groupOf = (tokenHash: string) =>
+    runInDurableObject(connectPacer(env), (_instance, state) => new DialGroups(state.storage.kv).of(tokenHash));
+  /** An enrolled host whose token the pacer does not know: it missed the enrollment (or lost its storage since). */
+  const unknownToPacer = async () => {
     const enrolled = await enrolledHost();
     const tokenHash = await tokenHashOf(enrolled.token);
+    await expect.poll(() => groupOf(tokenHash)).toBeDefined();
+    await connectPacer(env).forgetDialer(tokenHash);
+    return { enrolled, tokenHash };
+  };
+
+  it("knows a host's token from its enrollment: even its first dial waits for a turn before any read", async () => {
+    const enrolled = await enrolledHost();
+    const tokenHash = await tokenHashOf(enrolled.token);
+    const reads: unknown[][] = [];
+    const stop = watchStatements((_query, values) => {
+      if (values.includes(tokenHash)) reads.push(values);
+    });
+    try {
+      await expect.poll(() => groupOf(tokenHash)).toBeDefined();
+      // The pace has no room for this user: the first dial is sent away with its token unread.
+      expect((await refusedTurn(tokenHash))?.admitted).toBe(false);
+      const first = await dialWith(enrolled.token);
+      expect(first.status).toBe(429);
+      expect(Number(first.headers.get("Retry-After"))).toBeGreaterThan(0);
+      expect(reads).toHaveLength(0);
+    } finally {
+      stop();
+    }
+  });
+
+  it("reads no token for a known host's dial the pace refuses, and reads it once for a dial let in", async () => {
+    const { enrolled, tokenHash } = await unknownToPacer();
     const reads: unknown[][] = [];
     const stop = watchStatements((_query, values) => {
       if (values.includes(tokenHash)) reads.push(values);
@@ -126,8 +158,7 @@ describe("an agent dial is paced before its token is read", () => {
   });
 
   it("reads at most a burst of never-seen tokens at once: the next first dial is sent away unread", async () => {
-    const enrolled = await enrolledHost();
-    const tokenHash = await tokenHashOf(enrolled.token);
+    const { enrolled, tokenHash } = await unknownToPacer();
     const reads: unknown[][] = [];
     const stop = watchStatements((_query, values) => {
       if (values.includes(tokenHash)) reads.push(values);

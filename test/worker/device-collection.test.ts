@@ -1,8 +1,11 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { database } from "../../edge/db/client";
 import { deviceLogins, hosts } from "../../edge/db/schema";
+import { connectPacer } from "../../edge/hosts/connect-pacer";
+import { DialGroups } from "../../edge/hosts/dial-groups";
+import { sha256Hex } from "../../edge/identity/crypto";
 import { call, registerUser, unique } from "./helpers";
 
 /**
@@ -84,6 +87,13 @@ describe("answers that carry an agent token", () => {
     const approved = await call("/api/v1/device/token", { body: { deviceCode: codes.deviceCode } });
     expect(approved.status).toBe(200);
     expect(approved.headers.get("cache-control")).toBe("no-store");
+    // The connect pacer learns whose the new token is as it is issued (the host's first dial is paced unread).
+    const { token } = (await approved.json()) as { token: string };
+    const tokenHash = await sha256Hex(token);
+    const pacer = connectPacer(env);
+    await expect
+      .poll(() => runInDurableObject(pacer, (_instance, state) => new DialGroups(state.storage.kv).of(tokenHash)))
+      .toBeDefined();
   });
 });
 
