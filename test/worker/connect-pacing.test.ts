@@ -52,6 +52,14 @@ describe("an agent dial is paced before its token is read", () => {
       maxPerGroup: 0,
     });
 
+  /** The D1 statements that name this token's hash (its reads), as they run, until `stop`. */
+  const readsOf = (tokenHash: string) => {
+    const reads: unknown[][] = [];
+    const stop = watchStatements((_query, values) => {
+      if (values.includes(tokenHash)) reads.push(values);
+    });
+    return { reads, stop };
+  };
   /** Whose the pacer knows this token's dials to be (its storage, read in place: asking it to pace would change it). */
   const groupOf = (tokenHash: string) =>
     runInDurableObject(connectPacer(env), (_instance, state) => new DialGroups(state.storage.kv).of(tokenHash));
@@ -67,10 +75,7 @@ describe("an agent dial is paced before its token is read", () => {
   it("knows a host's token from its enrollment: even its first dial waits for a turn before any read", async () => {
     const enrolled = await enrolledHost();
     const tokenHash = await tokenHashOf(enrolled.token);
-    const reads: unknown[][] = [];
-    const stop = watchStatements((_query, values) => {
-      if (values.includes(tokenHash)) reads.push(values);
-    });
+    const { reads, stop } = readsOf(tokenHash);
     try {
       await expect.poll(() => groupOf(tokenHash)).toBeDefined();
       // The pace has no room for this user: the first dial is sent away with its token unread.
@@ -86,10 +91,7 @@ describe("an agent dial is paced before its token is read", () => {
 
   it("reads no token for a known host's dial the pace refuses, and reads it once for a dial let in", async () => {
     const { enrolled, tokenHash } = await unknownToPacer();
-    const reads: unknown[][] = [];
-    const stop = watchStatements((_query, values) => {
-      if (values.includes(tokenHash)) reads.push(values);
-    });
+    const { reads, stop } = readsOf(tokenHash);
     try {
       // Never seen: the pacer knows no user for it and takes no turn; the Worker reads it first.
       expect(await refusedTurn(tokenHash)).toBeUndefined();
@@ -159,10 +161,7 @@ describe("an agent dial is paced before its token is read", () => {
 
   it("reads at most a burst of never-seen tokens at once: the next first dial is sent away unread", async () => {
     const { enrolled, tokenHash } = await unknownToPacer();
-    const reads: unknown[][] = [];
-    const stop = watchStatements((_query, values) => {
-      if (values.includes(tokenHash)) reads.push(values);
-    });
+    const { reads, stop } = readsOf(tokenHash);
     const pacer = connectPacer(env);
     const pace = { intervalMs: 20, burst: 50, maxWaitMs: 10_000, maxPerGroup: 100 };
     // Reads the pacer let go that never end, as a herd's first dials still being read.
