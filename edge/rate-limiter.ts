@@ -37,8 +37,8 @@ export class RateLimiter extends DurableObject<Bindings> {
 
   /**
    * An agent dial's turn before its token is read, `holder` being the token's hash: grouped
-   * with the user a check of that token showed it belongs to (DialGroups). A token the pacer
-   * never saw checked gets no turn: undefined, so the Worker reads it first and then asks
+   * with the user the token was issued to or a check of it showed it belongs to (DialGroups).
+   * A token the pacer never saw issued or checked gets no turn: undefined, so the Worker reads it first and then asks
    * `paceCheckedDial`, or, while `reads.max` such reads are under way already (a herd of first
    * dials), a refusal (ConnectTurns.read). So a forged token never holds a turn nor adds to the
    * pacer's state.

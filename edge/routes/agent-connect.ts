@@ -31,11 +31,11 @@ const CONNECT_LEASE_MS = TOKEN_READ_MS + HELLO_TIMEOUT_MS + 5_000;
  * checked before waits for its turn in the edge-wide connect pace first, by the token's hash
  * alone, and then the token is read (one D1 read); so a herd of known hosts the pace refuses
  * (after an edge restart, every agent dials at once, again and again until let in) costs no
- * D1 read. A token the pacer does not know (a new host, a forged one) is read first, so a
- * forged one is refused with no turn taken; those reads are paced too (at most
- * AGENT_CONNECT_BURST under way, the rest told to come back), so a thousand hosts' first
- * dials at once are not a thousand reads in one second. Then the upgrade is handed to the
- * host's Durable Object, which holds the socket.
+ * D1 read. The pacer learns a token as the edge issues it (`expectDialer`), so a new host's
+ * first dial is paced the same way. A token it does not know (it missed the issue, or a forged
+ * one) is read first, so a forged one is refused with no turn taken; those reads are bounded
+ * too (at most AGENT_CONNECT_BURST under way, the rest told to come back). Then the upgrade
+ * is handed to the host's Durable Object, which holds the socket.
  */
 export const agentConnect = new Hono<AppEnv>();
 
