@@ -100,11 +100,11 @@ export class ConnectTurns {
   ) {}
 
   /**
-   * A dial whose token must be read before it can have a turn (the pacer never saw it checked,
-   * as for every host's first connect). The reads are paced too: at most `max` under way at
-   * once, so a herd of first dials (a thousand hosts enrolled and started together) is not a
-   * thousand database reads in one second with every admitted connect's hello waiting behind
-   * them. Undefined: go and read it (then `readDone`). Otherwise it is refused and told to come
+   * A dial whose token must be read before it can have a turn (the pacer never saw it issued
+   * or checked: it missed the issue, lost its storage, or the token is forged). The reads are
+   * bounded too: at most `max` under way at once, so a herd of unknown tokens is not a herd of
+   * database reads with every admitted connect's hello waiting behind them. Undefined: go and
+   * read it (then `readDone`). Otherwise it is refused and told to come
    * back at a random moment within half the longest wait, after the queue's place would be
    * within it. Nothing of the token is kept, and the retry times of checked callers are not
    * moved: it has not been read, so it may be forged. A read that no check follows stops
