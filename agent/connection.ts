@@ -102,10 +102,14 @@ export class AgentConnection {
     let waitMs = 0;
     while (!this.#stopped) {
       if (!first) {
-        // The edge's Retry-After wins over a shorter backoff step, with a little jitter of its own.
-        const backoff = this.#backoff.next();
+        // The edge's Retry-After is its pacer's schedule for this agent (spread one turn apart
+        // from the others it refused), so it is kept to, with a little jitter of its own for
+        // the whole seconds it comes in, whatever backoff step earlier failures reached; and it
+        // does not lengthen the backoff, which is for an edge that cannot be reached or failed.
+        // Taking the longer of the two sent agents back up to 10 s after their turn would have
+        // come in a fleet's connect, leaving the edge idle while they waited.
         const delay =
-          waitMs || (retryAfterMs ? Math.max(backoff, retryAfterMs + Math.round(this.#random() * 1000)) : backoff);
+          waitMs || (retryAfterMs ? retryAfterMs + Math.round(this.#random() * 1000) : this.#backoff.next());
         log("info", "reconnecting", { in_ms: delay });
         await this.#sleep(delay);
         if (this.#stopped) break;

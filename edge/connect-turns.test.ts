@@ -252,6 +252,24 @@ describe("ConnectTurns admitted by completions", () => {
     expect(waited.decision).toEqual({ admitted: false, retryAfterMs: 20 });
   });
 
+  it("sends a queue that waited its longest back first, in the order it queued, not behind those refused on arrival", async () => {
+    const stuck = { ...leased, burst: 1, inFlight: 1, maxWaitMs: 200, maxPerGroup: 1 };
+    await turns.take({ ...stuck, holder: "a", group: "a" });
+    const queued = ["b", "c", "d"].map((holder) => watch(turns.take({ ...stuck, holder, group: holder })));
+    // Twenty more of b's user are refused on arrival (its one turn is queued): told to come back 20 ms apart.
+    const arrivals: TurnDecision[] = [];
+    for (let index = 0; index < 20; index += 1) {
+      arrivals.push(await turns.take({ ...stuck, holder: `b${index}`, group: "b" }));
+    }
+    expect(arrivals.map((decision) => (decision.admitted ? 0 : decision.retryAfterMs)).at(-1)).toBe(400);
+    advance(200);
+    await settle();
+    // a still holds the one lease: b, c and d time out together and come back first, one turn apart.
+    expect(queued.map((seen) => seen.decision)).toEqual(
+      [20, 40, 60].map((retryAfterMs) => ({ admitted: false, retryAfterMs })),
+    );
+  });
+
   it("refuses up front those whose place in the queue is further off than maxWaitMs at the pace", async () => {
     const slow = { ...leased, intervalMs: 10_000, burst: 1, inFlight: 1, maxWaitMs: 25_000 };
     await turns.take({ ...slow, holder: "h0", group: "u0" });
@@ -293,12 +311,25 @@ describe("ConnectTurns admitted by completions", () => {
     expect((await spacingOfTwoRefused(one, "late")).spacing).toBe(250);
   });
 
-  it("takes the rate over the time since the released turns began, not a window a fresh edge has not lived", async () => {
+  it("takes the rate from how long released leases were held, not from a window a fresh edge has not lived", async () => {
     const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
     // An edge just started completes a connect every 100 ms: ten within its first second.
     await connectInTurn(one, 10, 100);
     // 100 ms apart (the rate it completes at), not 500 (five seconds' window over ten releases).
     expect((await spacingOfTwoRefused(one, "u")).spacing).toBe(100);
+  });
+
+  it("spaces the refused by what the leases in flight allow, not by the few released yet, at a fleet's start", async () => {
+    const fleet = { ...leased, burst: 50, inFlight: 50, maxPerGroup: 1 };
+    // Fifty turns at once; two seconds later only the first ten are released (a fleet's start).
+    const held: TurnDecision[] = [];
+    for (let index = 0; index < 50; index += 1) {
+      held.push(await turns.take({ ...fleet, holder: `f${index}`, group: `f${index}` }));
+    }
+    jump(2_000);
+    for (const turn of held.slice(0, 10)) turns.release(leaseOf(turn));
+    // Fifty leases held 2 s each start one turn per 40 ms; ten releases over those 2 s said 200.
+    expect((await spacingOfTwoRefused(fleet, "u")).spacing).toBe(40);
   });
 
   it("counts the time a burst's leases were held, so a burst released together does not look instant", async () => {

@@ -253,23 +253,23 @@ export class ConnectTurns {
   }
 
   /**
-   * How far apart turns start: the pace, or what the edge completed lately (releases in the
-   * last COMPLETIONS_WINDOW_MS), whichever is slower. Counted from releases, not from how long
-   * a lease took, so a slow start does not linger; too few releases (an edge just busy after a
-   * restart) say nothing yet, and the pace is all there is to go by. The releases are spread
-   * over the time since the earliest of their turns began (at most the window): not the whole
-   * window, which made an edge a second old look several times slower than it was, nor only
-   * the span of the releases, which made the first burst's leases, admitted together and
-   * released together seconds later, look as if they had taken no time at all.
+   * How far apart turns can start: the pace, or what `inFlight` leases allow when each is held
+   * as long as those released lately were (releases in the last COMPLETIONS_WINDOW_MS; Little's
+   * law: leases held / time each is held), whichever is slower. Too few releases (an edge just
+   * restarted) say nothing yet, and the pace is all there is to go by. Counting the releases over
+   * the time since the earliest of their turns began instead made a fleet's start, whose first
+   * burst of leases is released together a second or two after it began, look five to ten times
+   * slower than the edge then ran: the first refused were spread 100–200 ms apart, came back for
+   * 15–25 s, and the edge sat idle waiting for them (a scratch run of 1,000 agents: 33 s
+   * against a pace of 19).
    */
   #perTurn({ intervalMs, inFlight }: TurnOptions, now: number): number {
     this.#trimCompletions(now);
     const count = this.#completions.length;
     if (inFlight === undefined || count < MIN_COMPLETIONS) return intervalMs;
-    let began = now;
-    for (const { startedAt } of this.#completions) began = Math.min(began, startedAt);
-    const spanMs = now - Math.max(began, now - COMPLETIONS_WINDOW_MS);
-    return Math.max(intervalMs, spanMs / count);
+    let heldMs = 0;
+    for (const { releasedAt, startedAt } of this.#completions) heldMs += releasedAt - startedAt;
+    return Math.max(intervalMs, heldMs / count / inFlight);
   }
 
   /** When the `position`-th turn from now would start at the pace alone. */
@@ -306,14 +306,23 @@ export class ConnectTurns {
   #pump(): void {
     const now = this.now();
     this.#expire(now);
+    let comeBack = now;
     for (let index = 0; index < this.#queue.length; ) {
       const waiter = this.#queue[index] as Waiter;
-      if (now - waiter.queuedAt < waiter.options.maxWaitMs) {
+      const { intervalMs, maxWaitMs, holder } = waiter.options;
+      if (now - waiter.queuedAt < maxWaitMs) {
         index += 1;
         continue;
       }
       this.#queue.splice(index, 1);
-      this.#answer(waiter, this.#refuse(waiter.options, this.#paced(waiter.options, this.#queue.length + 1, now), now));
+      // It waited its longest at the front of the line (turns started slower than the pace it
+      // was queued by): it comes back ahead of those refused on arrival (#nextRetry), in the
+      // order it queued, as soon as the queue's end is within half the longest wait. Sent behind
+      // them, a fleet's first queue timed out together and left the edge with no one to admit.
+      const place = this.#paced(waiter.options, this.#queue.length + 1, now);
+      comeBack = Math.max(comeBack + intervalMs, now + Math.max(intervalMs, place - maxWaitMs / 2));
+      this.#refused.set(holder, comeBack);
+      this.#answer(waiter, { admitted: false, retryAfterMs: comeBack - now });
     }
     const holdings = this.#holdings();
     for (const fairFirst of [true, false]) {

@@ -233,6 +233,27 @@ describe("agent connection loop", () => {
     }
   });
 
+  it("keeps to the edge's Retry-After even after failures grew its backoff, and does not grow the backoff with it", async () => {
+    // Three failures without one (backoff 100, 200, 400), three refusals with one, then failures again.
+    const refusal: { refuseWith: number; retryAfter?: number } = { refuseWith: 503 };
+    const edge = await fakeEdge(refusal);
+    cleanups.push(edge.close);
+    const delays: number[] = [];
+    const { connection } = agent(edge.url, {
+      random: () => 0.5,
+      sleep: async (ms) => {
+        delays.push(ms);
+        if (delays.length === 3) Object.assign(refusal, { refuseWith: 429, retryAfter: 2 });
+        if (delays.length === 6) Object.assign(refusal, { refuseWith: 503, retryAfter: undefined });
+      },
+    });
+    void connection.run();
+    await until(() => delays.length >= 7);
+    connection.stop();
+    // The edge's 2 s plus half the second of jitter, then the backoff's next step after 400 ms.
+    expect(delays.slice(0, 7)).toEqual([100, 200, 400, 2500, 2500, 2500, 800]);
+  });
+
   it("stops for good when the token is refused", async () => {
     const edge = await fakeEdge({ refuseWith: 401 });
     cleanups.push(edge.close);
