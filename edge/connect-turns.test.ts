@@ -299,6 +299,15 @@ describe("ConnectTurns admitted by completions", () => {
     }
   };
 
+  /** `count` turns taken at the same moment, each by a holder of its own group. */
+  const takeAtOnce = async (options: Omit<TurnOptions, "holder" | "group">, count: number) => {
+    const held: TurnDecision[] = [];
+    for (let index = 0; index < count; index += 1) {
+      held.push(await turns.take({ ...options, holder: `b${index}`, group: `b${index}` }));
+    }
+    return held;
+  };
+
   it("spaces the refused at the pace until releases tell how fast the edge completes, then at that rate", async () => {
     const one = { ...leased, burst: 1, inFlight: 1, maxPerGroup: 1 };
     // No release yet (an edge just restarted): the pace.
@@ -322,10 +331,7 @@ describe("ConnectTurns admitted by completions", () => {
   it("spaces the refused by what the leases in flight allow, not by the few released yet, at a fleet's start", async () => {
     const fleet = { ...leased, burst: 50, inFlight: 50, maxPerGroup: 1 };
     // Fifty turns at once; two seconds later only the first ten are released (a fleet's start).
-    const held: TurnDecision[] = [];
-    for (let index = 0; index < 50; index += 1) {
-      held.push(await turns.take({ ...fleet, holder: `f${index}`, group: `f${index}` }));
-    }
+    const held = await takeAtOnce(fleet, 50);
     jump(2_000);
     for (const turn of held.slice(0, 10)) turns.release(leaseOf(turn));
     // Fifty leases held 2 s each start one turn per 40 ms; ten releases over those 2 s said 200.
@@ -335,10 +341,7 @@ describe("ConnectTurns admitted by completions", () => {
   it("counts the time a burst's leases were held, so a burst released together does not look instant", async () => {
     const burst = { ...leased, burst: 10, inFlight: 10, maxPerGroup: 1 };
     // Ten turns at once, all released 2 s later within a few milliseconds: one connect per 200 ms.
-    const held: TurnDecision[] = [];
-    for (let index = 0; index < 10; index += 1) {
-      held.push(await turns.take({ ...burst, holder: `b${index}`, group: `b${index}` }));
-    }
+    const held = await takeAtOnce(burst, 10);
     jump(2_000);
     for (const turn of held) turns.release(leaseOf(turn));
     // The 200 ms each took, not the pace (the releases themselves spanned no time).
