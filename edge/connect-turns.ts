@@ -320,7 +320,10 @@ export class ConnectTurns {
       // order it queued, as soon as the queue's end is within half the longest wait. Sent behind
       // them, a fleet's first queue timed out together and left the edge with no one to admit.
       const place = this.#paced(waiter.options, this.#queue.length + 1, now);
-      comeBack = Math.max(comeBack + intervalMs, now + Math.max(intervalMs, place - maxWaitMs / 2));
+      comeBack = Math.min(
+        now + MAX_RETRY_AFTER_MS,
+        Math.max(comeBack + intervalMs, now + Math.max(intervalMs, place - maxWaitMs / 2)),
+      );
       this.#refused.set(holder, comeBack);
       this.#answer(waiter, { admitted: false, retryAfterMs: comeBack - now });
     }
