@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../support/agent-process";
-import type { CheckedPage } from "../support/browser";
+import { type CheckedPage, signIn } from "../support/browser";
 import { type BrowserWorld, openBrowserWorld } from "../support/browser-world";
 import { type Edge, startEdge } from "../support/edge-server";
 import { enrollHost, type Session } from "../support/kai-client";
@@ -23,9 +23,13 @@ let root: string;
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  world = await openBrowserWorld("machines-live");
+  world = await openBrowserWorld("machines-live", { signedIn: false });
   ({ edge, tab, session } = world);
+  // Enrolled before the Machines page loads its list: the page learns of a machine enrolled
+  // elsewhere only when it comes online, so a sign-in first raced the enrollment (one CI run's
+  // page listed no machine at all).
   host = await enrollHost(session, "workstation");
+  await signIn(tab.page, session.email);
   root = await mkdtemp(path.join(os.tmpdir(), "kai-web-live-"));
 });
 afterAll(async () => {
