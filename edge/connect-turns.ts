@@ -278,13 +278,22 @@ export class ConnectTurns {
   }
 
   #refuse(options: TurnOptions, waitMs: number, now: number): TurnDecision {
-    const { intervalMs, maxWaitMs, holder } = options;
-    const retryAt = Math.min(
-      now + MAX_RETRY_AFTER_MS,
-      Math.max(this.#nextRetry, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)),
-    );
+    const retryAt = this.#comeBackAt(options, waitMs, now, this.#nextRetry);
     // The refused come back one turn apart, at the rate turns really start.
     this.#nextRetry = retryAt + this.#perTurn(options, now);
+    return this.#sendAway(options.holder, retryAt, now);
+  }
+
+  /**
+   * When a caller whose turn is `waitMs` off should come back: once the queue's end would be
+   * within half the longest wait, not before `notBefore`, and never past MAX_RETRY_AFTER_MS.
+   */
+  #comeBackAt({ intervalMs, maxWaitMs }: TurnOptions, waitMs: number, now: number, notBefore: number): number {
+    return Math.min(now + MAX_RETRY_AFTER_MS, Math.max(notBefore, now + Math.max(intervalMs, waitMs - maxWaitMs / 2)));
+  }
+
+  /** Refuses `holder`, told to come back at `retryAt`: asking again before then gets the same time. */
+  #sendAway(holder: string, retryAt: number, now: number): TurnDecision {
     this.#refused.set(holder, retryAt);
     return { admitted: false, retryAfterMs: retryAt - now };
   }
@@ -309,8 +318,7 @@ export class ConnectTurns {
     let comeBack = now;
     for (let index = 0; index < this.#queue.length; ) {
       const waiter = this.#queue[index] as Waiter;
-      const { intervalMs, maxWaitMs, holder } = waiter.options;
-      if (now - waiter.queuedAt < maxWaitMs) {
+      if (now - waiter.queuedAt < waiter.options.maxWaitMs) {
         index += 1;
         continue;
       }
@@ -320,12 +328,8 @@ export class ConnectTurns {
       // order it queued, as soon as the queue's end is within half the longest wait. Sent behind
       // them, a fleet's first queue timed out together and left the edge with no one to admit.
       const place = this.#paced(waiter.options, this.#queue.length + 1, now);
-      comeBack = Math.min(
-        now + MAX_RETRY_AFTER_MS,
-        Math.max(comeBack + intervalMs, now + Math.max(intervalMs, place - maxWaitMs / 2)),
-      );
-      this.#refused.set(holder, comeBack);
-      this.#answer(waiter, { admitted: false, retryAfterMs: comeBack - now });
+      comeBack = this.#comeBackAt(waiter.options, place, now, comeBack + waiter.options.intervalMs);
+      this.#answer(waiter, this.#sendAway(waiter.options.holder, comeBack, now));
     }
     const holdings = this.#holdings();
     for (const fairFirst of [true, false]) {

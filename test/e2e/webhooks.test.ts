@@ -66,8 +66,7 @@ describe("webhooks, delivered to a real receiver and verified independently", ()
     const id = await register(["host.online"]);
     const before = receiver.received.length;
     receiver.answerNext(500, 503);
-    const ping = await world.api(`/api/webhooks/${id}/test`, { method: "POST" });
-    const { deliveryId } = ping.body.data;
+    const { deliveryId } = (await world.api(`/api/webhooks/${id}/test`, { method: "POST" })).body.data;
     await receiver.waitFor(before + 3, 30_000);
     const attempts = receiver.received.slice(before, before + 3);
     expect(new Set(attempts.map((item) => item.headers["webhook-id"])).size).toBe(1);
@@ -85,8 +84,7 @@ describe("webhooks, delivered to a real receiver and verified independently", ()
     const id = await register(["host.online"]);
     const before = receiver.received.length;
     receiver.answerNext(500);
-    const ping = await world.api(`/api/webhooks/${id}/test`, { method: "POST" });
-    const { deliveryId } = ping.body.data;
+    const { deliveryId } = (await world.api(`/api/webhooks/${id}/test`, { method: "POST" })).body.data;
     await receiver.waitFor(before + 1);
     // The retry is due in 1-2 s: take the edge down before it, bring it back after.
     await world.edge.stop();
